@@ -1,0 +1,241 @@
+"""Schemas of an instance folder: instance.toml and the rows of member_states, pledges, needs.
+
+These pydantic models are the schema of record (contract.md, "Instance: a folder"); the loader
+in `planner.load` reads the files into them and turns every validation error into a
+`FILE:LINE: COLUMN: message` problem.
+"""
+
+from __future__ import annotations
+
+from enum import StrEnum
+from typing import Annotated, Literal
+
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, model_validator
+
+_TRUE = {"true", "1", "yes", "y", "t"}
+_FALSE = {"false", "0", "no", "n", "f"}
+
+
+def parse_bool(value: object) -> object:
+    """Contract booleans: true/false, 1/0, yes/no, any case."""
+    if isinstance(value, str):
+        text = value.strip().lower()
+        if text in _TRUE:
+            return True
+        if text in _FALSE:
+            return False
+    return value
+
+
+def parse_list(value: object) -> object:
+    """Contract lists: `;`-separated inside one cell, blanks dropped."""
+    if isinstance(value, str):
+        return tuple(part.strip() for part in value.split(";") if part.strip())
+    return value
+
+
+def parse_upper_list(value: object) -> object:
+    parsed = parse_list(value)
+    if isinstance(parsed, tuple):
+        return tuple(part.upper() for part in parsed)
+    return parsed
+
+
+Bool = Annotated[bool, BeforeValidator(parse_bool)]
+CodeList = Annotated[tuple[str, ...], BeforeValidator(parse_upper_list)]
+TextList = Annotated[tuple[str, ...], BeforeValidator(parse_list)]
+Amount = Annotated[float, Field(ge=0, allow_inf_nan=False)]
+Fraction = Annotated[float, Field(ge=0, le=1, allow_inf_nan=False)]
+StateCode = Annotated[str, Field(pattern=r"^[A-Z]{2}$")]
+
+
+class Measure(StrEnum):
+    """Measure types of equal value (Art. 56(2))."""
+
+    relocation = "relocation"
+    offset = "offset"
+    financial = "financial"
+    alternative = "alternative"
+
+    @property
+    def in_persons(self) -> bool:
+        return self in (Measure.relocation, Measure.offset)
+
+
+class Status(StrEnum):
+    """Migratory status of a state in the cycle's implementing decision (Art. 11)."""
+
+    none = "none"
+    at_risk = "at_risk"
+    significant = "significant"
+    pressure = "pressure"
+
+
+class Rounding(StrEnum):
+    ceil = "ceil"
+    largest_remainder = "largest_remainder"
+    none = "none"
+
+
+_STRICT = ConfigDict(extra="forbid", frozen=True)
+
+
+class PoolConfig(BaseModel):
+    """The reference numbers of the pool (Art. 12, Art. 57): one obligation in two units."""
+
+    model_config = _STRICT
+    relocations: Annotated[int, Field(gt=0)]
+    financial_eur: Amount
+    eur_per_relocation: Annotated[float, Field(gt=0, allow_inf_nan=False)] | None = None
+    rounding: Rounding = Rounding.ceil
+
+    @property
+    def rate(self) -> float:
+        """EUR per relocation-equivalent; default financial / relocations (rules section 3)."""
+        if self.eur_per_relocation is not None:
+            return self.eur_per_relocation
+        return self.financial_eur / self.relocations
+
+    @model_validator(mode="after")
+    def _rate_positive(self) -> PoolConfig:
+        if self.eur_per_relocation is None and self.financial_eur <= 0:
+            raise ValueError("financial_eur must be > 0 unless eur_per_relocation is given")
+        return self
+
+
+class KeyConfig(BaseModel):
+    """The distribution key (Art. 66, Annex I): weights over member_states.csv columns."""
+
+    model_config = _STRICT
+    weights: dict[str, Fraction] = Field(
+        default_factory=lambda: {"population": 0.5, "gdp_eur_million": 0.5}
+    )
+    redistribute: bool = False
+
+    @model_validator(mode="after")
+    def _weights_sum_to_one(self) -> KeyConfig:
+        total = sum(self.weights.values())
+        if not self.weights or abs(total - 1.0) > 1e-9:
+            raise ValueError(f"key weights must sum to 1, they sum to {total:g}")
+        return self
+
+
+class DeductionsConfig(BaseModel):
+    """Deductions (Arts 61-62); deducted amounts are not passed on by default."""
+
+    model_config = _STRICT
+    redistribute: bool = False
+
+
+class OffsetsConfig(BaseModel):
+    """Responsibility offsets (Art. 63), rules section 5 [interp]."""
+
+    model_config = _STRICT
+    voluntary_share: Fraction = 0.5
+    mandatory_share: Fraction = 0.6
+    mandatory_basis: Literal["pool", "needs"] = "pool"
+    enforce_voluntary: bool = False
+
+
+class DistributionConfig(BaseModel):
+    """Balanced distribution among benefitting states (Art. 60(2)) and the SAR share."""
+
+    model_config = _STRICT
+    sar_share: Fraction = 0.0
+    sar_states: CodeList = ()
+
+
+class SolverConfig(BaseModel):
+    model_config = _STRICT
+    name: Literal["highs", "cbc"] = "highs"
+    time_limit_s: Annotated[float, Field(gt=0, allow_inf_nan=False)] | None = None
+    fallback: bool = True
+
+
+class InstanceConfig(BaseModel):
+    """instance.toml: the proposal and the rules' parameters."""
+
+    model_config = _STRICT
+    name: str
+    cycle: int
+    pool: PoolConfig
+    key: KeyConfig = KeyConfig()
+    deductions: DeductionsConfig = DeductionsConfig()
+    offsets: OffsetsConfig = OffsetsConfig()
+    distribution: DistributionConfig = DistributionConfig()
+    solver: SolverConfig = SolverConfig()
+
+
+class MemberState(BaseModel):
+    """One row of member_states.csv; `indicators` holds the key's weight columns."""
+
+    model_config = _STRICT
+    code: StateCode
+    name: str
+    population: Annotated[float, Field(gt=0, allow_inf_nan=False)]
+    gdp_eur_million: Annotated[float, Field(gt=0, allow_inf_nan=False)]
+    participates: Bool = True
+    benefitting: Bool = False
+    status: Status = Status.none
+    deduction: Fraction = 0.0
+    share: Fraction | None = None
+    indicators: dict[str, float] = Field(default_factory=dict)
+
+    def indicator(self, column: str) -> float:
+        if column in ("population", "gdp_eur_million"):
+            return float(getattr(self, column))
+        return self.indicators[column]
+
+
+class Pledge(BaseModel):
+    """One row of pledges.csv: an offer of one measure, amounts in the measure's unit."""
+
+    model_config = _STRICT
+    pledge_id: Annotated[str, Field(min_length=1)]
+    state: StateCode
+    measure: Measure
+    min: Amount = 0.0
+    max: Amount | None = None
+    beneficiary: CodeList = ()
+    preference: Annotated[int, Field(ge=1)] = 1
+    nationalities: CodeList = ()
+    statuses: TextList = ()
+    max_case_size: Annotated[int, Field(ge=1)] | None = None
+    vulnerable: Bool = True
+    unaccompanied_minors: Bool = True
+
+
+class Need(BaseModel):
+    """One row of needs.csv: what a benefitting state needs of one measure (rules section 6)."""
+
+    model_config = _STRICT
+    state: StateCode
+    measure: Measure
+    amount: Amount
+
+
+class Instance(BaseModel):
+    """A validated instance: the configuration and the rows, sorted by their ids."""
+
+    model_config = ConfigDict(frozen=True)
+    name: str
+    config: InstanceConfig
+    states: tuple[MemberState, ...]
+    pledges: tuple[Pledge, ...]
+    needs: tuple[Need, ...] = ()
+    input_sha256: str = ""
+
+    def state(self, code: str) -> MemberState:
+        return self._by_code[code]
+
+    @property
+    def _by_code(self) -> dict[str, MemberState]:
+        return {s.code: s for s in self.states}
+
+    @property
+    def pledges_by_id(self) -> dict[str, Pledge]:
+        return {p.pledge_id: p for p in self.pledges}
+
+    @property
+    def benefitting(self) -> tuple[str, ...]:
+        return tuple(s.code for s in self.states if s.benefitting)

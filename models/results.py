@@ -1,0 +1,128 @@
+"""Schemas of a run's outputs (contract.md, "Outputs: a folder per run").
+
+Column order of each CSV is the field order here. The verifier reads the written files back
+through these same models, so a file that does not fit its schema fails verification.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field
+
+from models.instance import Bool, Measure, parse_list
+
+
+def _empty_none(value: object) -> object:
+    return None if value == "" else value
+
+
+OptFloat = Annotated[float | None, BeforeValidator(_empty_none)]
+Finite = Annotated[float, Field(allow_inf_nan=False)]
+_ROW = ConfigDict(extra="forbid", frozen=True)
+
+
+class AllocationRow(BaseModel):
+    """One state's obligation and what it gives (relocation-equivalents unless `_eur`)."""
+
+    model_config = _ROW
+    state: str
+    name: str
+    role: str
+    share: Finite
+    share_computed: Finite
+    share_official: OptFloat = None
+    deduction: Finite
+    obligation: Finite
+    obligation_eur: Finite
+    relocation: Finite
+    offset: Finite
+    financial_eur: Finite
+    alternative_eur: Finite
+    value: Finite
+    balance: Finite
+    shortfall: Finite
+    mandatory_offset: Finite
+
+
+class PlanRow(BaseModel):
+    """The amount the plan takes from one pledge row, and its value."""
+
+    model_config = _ROW
+    pledge_id: str
+    state: str
+    measure: Measure
+    amount: Finite
+    value: Finite
+    min: Finite
+    max: OptFloat = None
+    preference: int
+    beneficiary: Annotated[tuple[str, ...], BeforeValidator(parse_list)] = ()
+
+
+class DistributionRow(BaseModel):
+    """A flow from a contributor's pledge row to a benefitting state (Art. 60(2))."""
+
+    model_config = _ROW
+    contributor: str
+    beneficiary: str
+    measure: Measure
+    amount: Finite
+    pledge_id: str
+    value: Finite
+
+
+class CoverageRow(BaseModel):
+    """What a benefitting state receives of one measure against its need."""
+
+    model_config = _ROW
+    beneficiary: str
+    measure: Measure
+    need: Finite
+    need_stated: Bool
+    received: Finite
+    ratio: OptFloat = None
+
+
+class Totals(BaseModel):
+    obligation: float
+    relocation: float
+    offset: float
+    financial_eur: float
+    alternative_eur: float
+    value: float
+    shortfall: float
+
+
+class Matching(BaseModel):
+    ran: bool = False
+    persons_eligible: int = 0
+    persons_assigned: int = 0
+    cases_assigned: int = 0
+    family_splits: int = 0
+
+
+class SolverInfo(BaseModel):
+    requested: str
+    name: str
+    version: str
+
+
+class Summary(BaseModel):
+    """summary.json: status, totals and provenance of one run."""
+
+    model_config = ConfigDict(extra="forbid")
+    instance: str
+    variant: str
+    status: str
+    totals: Totals
+    matching: Matching = Matching()
+    key: dict[str, object] = Field(default_factory=dict)
+    offsets: dict[str, object] = Field(default_factory=dict)
+    distribution: dict[str, object] = Field(default_factory=dict)
+    objectives: dict[str, float] = Field(default_factory=dict)
+    warnings: list[str] = Field(default_factory=list)
+    input_sha256: str
+    version: str
+    solver: SolverInfo
+    timings_s: dict[str, float] = Field(default_factory=dict)

@@ -1,0 +1,134 @@
+"""Cross-row checks of an instance: each function finds one kind of problem in every row.
+
+Per-cell types and ranges are the pydantic models' job (`models.instance`); what needs more
+than one row or more than one file is here (PyPSA's `consistency.py` habit).
+"""
+
+from __future__ import annotations
+
+from models.instance import InstanceConfig, MemberState, Need, Pledge
+from planner.load import Reader
+
+STATES, PLEDGES, NEEDS = "member_states.csv", "pledges.csv", "needs.csv"
+RELOCATION_ONLY = ("nationalities", "statuses", "max_case_size")
+
+
+def duplicate_states(reader: Reader, states: list[tuple[int, MemberState]]) -> None:
+    first: dict[str, int] = {}
+    for line, state in states:
+        if state.code in first:
+            reader.problem(STATES, line, "code",
+                           f"duplicate state code {state.code} (first on line {first[state.code]})")
+        first.setdefault(state.code, line)
+
+
+def official_shares(reader: Reader, states: list[tuple[int, MemberState]]) -> None:
+    given = [(line, s) for line, s in states if s.share is not None]
+    total = sum(s.share or 0.0 for _, s in given)
+    if total > 1 + 1e-9:
+        reader.problem(STATES, given[-1][0], "share",
+                       f"official shares sum to {total:.6f}, above 1")
+    for line, state in given:
+        if not state.participates:
+            reader.problem(STATES, line, "share",
+                           f"{state.code} does not participate, so it has no share in the key")
+
+
+def key_columns(reader: Reader, config: InstanceConfig | None,
+                states: list[tuple[int, MemberState]]) -> None:
+    if config is None:
+        return
+    participants = [(line, s) for line, s in states if s.participates]
+    if states and not participants:
+        reader.problem(STATES, 1, "participates", "no state participates in the key")
+    for column in config.key.weights:
+        for line, state in states:
+            if column in state.indicators and state.indicators[column] < 0:
+                reader.problem(STATES, line, column,
+                               f"must be at least 0, got {state.indicators[column]:g}")
+        if participants and all(s.indicators.get(column, 1.0) == 0 for _, s in participants):
+            reader.problem(STATES, 1, column, "sums to 0 over the participating states")
+
+
+def pledge_rows(reader: Reader, states: list[tuple[int, MemberState]],
+                pledges: list[tuple[int, Pledge]]) -> None:
+    known = {s.code: s for _, s in states}
+    benefitting = {code for code, s in known.items() if s.benefitting}
+    first: dict[str, int] = {}
+    for line, pledge in pledges:
+        if pledge.pledge_id in first:
+            reader.problem(PLEDGES, line, "pledge_id", f"duplicate pledge id {pledge.pledge_id!r} "
+                           f"(first on line {first[pledge.pledge_id]})")
+        first.setdefault(pledge.pledge_id, line)
+        if pledge.state not in known:
+            reader.problem(PLEDGES, line, "state", f"unknown state {pledge.state}")
+        elif pledge.state in benefitting:
+            reader.problem(PLEDGES, line, "state", f"{pledge.state} is benefitting this cycle "
+                           "and does not implement its own pledges (rules section 4)")
+        if pledge.max is not None and pledge.min > pledge.max:
+            reader.problem(PLEDGES, line, "min",
+                           f"min {pledge.min:g} is above max {pledge.max:g}")
+        for target in pledge.beneficiary:
+            if target not in known:
+                reader.problem(PLEDGES, line, "beneficiary", f"unknown state {target}")
+            elif target not in benefitting:
+                reader.problem(PLEDGES, line, "beneficiary", f"{target} is not benefitting")
+        if pledge.measure.in_persons:
+            for column in ("min", "max"):
+                amount = getattr(pledge, column)
+                if amount is not None and amount != int(amount):
+                    reader.problem(PLEDGES, line, column,
+                                   f"{pledge.measure} is counted in whole persons, got {amount:g}")
+        for status in pledge.statuses:
+            if status not in ("applicant", "beneficiary"):
+                reader.problem(PLEDGES, line, "statuses",
+                               f"{status!r} is not one of: applicant, beneficiary")
+        for code in pledge.nationalities:
+            if len(code) != 3 or not code.isalpha():
+                reader.problem(PLEDGES, line, "nationalities",
+                               f"{code!r} is not an ISO 3166-1 alpha-3 code")
+        if pledge.measure != "relocation":
+            for column in RELOCATION_ONLY:
+                if getattr(pledge, column):
+                    reader.problem(PLEDGES, line, column, "profile criteria apply to "
+                                   f"relocation rows, not {pledge.measure}")
+
+
+def need_rows(reader: Reader, states: list[tuple[int, MemberState]],
+              needs: list[tuple[int, Need]]) -> None:
+    known = {s.code: s for _, s in states}
+    first: dict[tuple[str, str], int] = {}
+    for line, need in needs:
+        key = (need.state, need.measure.value)
+        if key in first:
+            reader.problem(NEEDS, line, "measure", f"duplicate need for {need.state} "
+                           f"{need.measure} (first on line {first[key]})")
+        first.setdefault(key, line)
+        if need.state not in known:
+            reader.problem(NEEDS, line, "state", f"unknown state {need.state}")
+        elif not known[need.state].benefitting:
+            reader.problem(NEEDS, line, "state", f"{need.state} is not benefitting")
+
+
+def sar_states(reader: Reader, config: InstanceConfig | None,
+               states: list[tuple[int, MemberState]]) -> None:
+    if config is None or not states:
+        return
+    benefitting = {s.code for _, s in states if s.benefitting}
+    for code in config.distribution.sar_states:
+        if code not in benefitting:
+            reader.problem("instance.toml", 1, "distribution.sar_states",
+                           f"{code} is not a benefitting state")
+    if config.distribution.sar_share > 0 and not config.distribution.sar_states:
+        reader.problem("instance.toml", 1, "distribution.sar_share",
+                       "a SAR share needs distribution.sar_states")
+
+
+def run_all(reader: Reader, config: InstanceConfig | None, states: list[tuple[int, MemberState]],
+            pledges: list[tuple[int, Pledge]], needs: list[tuple[int, Need]]) -> None:
+    duplicate_states(reader, states)
+    official_shares(reader, states)
+    key_columns(reader, config, states)
+    pledge_rows(reader, states, pledges)
+    need_rows(reader, states, needs)
+    sar_states(reader, config, states)

@@ -1,0 +1,123 @@
+"""The `planner` command: a thin layer over `planner.pipeline` (heavy imports stay lazy)."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+app = typer.Typer(add_completion=False, no_args_is_help=True,
+                  help="Plan the EU Annual Solidarity Pool (Regulation (EU) 2024/1351).")
+
+DEFAULT_INSTANCE = Path("instances/eu-2026")
+InstanceArg = Annotated[Path | None, typer.Argument(
+    help="Instance folder (default: the bundled instances/eu-2026).", show_default=False)]
+Quiet = Annotated[bool, typer.Option("-q", "--quiet", help="No progress lines on stderr.")]
+
+
+def _instance(path: Path | None) -> Path:
+    if path is not None:
+        return path
+    if DEFAULT_INSTANCE.is_dir():
+        return DEFAULT_INSTANCE
+    return Path(__file__).resolve().parents[1] / DEFAULT_INSTANCE
+
+
+def _stage(quiet: bool):  # noqa: ANN202 - a small closure
+    def progress(message: str) -> None:
+        if not quiet:
+            print(f"[planner] {message}", file=sys.stderr, flush=True)
+    return progress
+
+
+def _fail(exc: Exception) -> None:
+    """Bad input: every problem, one per line (exit 2); no plan: the reason (exit 3)."""
+    from planner.errors import InputError
+
+    if isinstance(exc, InputError):
+        for problem in exc.problems:
+            print(problem, file=sys.stderr)
+        raise typer.Exit(2)
+    print(f"error: {exc}", file=sys.stderr)
+    raise typer.Exit(3)
+
+
+@app.command()
+def run(
+    instance: InstanceArg = None,
+    out: Annotated[Path | None, typer.Option(
+        "--out", help="The run's folder (default results/<instance>/base).")] = None,
+    solver: Annotated[str | None, typer.Option(
+        "--solver", help="highs (default) or cbc; overrides instance.toml [solver].")] = None,
+    time_limit: Annotated[float | None, typer.Option(
+        "--time-limit", help="Solver time limit per stage, in seconds.")] = None,
+    quiet: Quiet = False,
+) -> None:
+    """Plan one proposal: obligations, each state's mix, the distribution; write and verify."""
+    from rich.console import Console
+
+    from planner.errors import InputError, PlanError
+    from planner.pipeline import run as run_pipeline
+    from planner.report import print_plan
+    from planner.solve import SOLVERS, Solver
+
+    if solver is not None and solver not in SOLVERS:
+        print(f"--solver: {solver!r} is not one of: {', '.join(SOLVERS)}", file=sys.stderr)
+        raise typer.Exit(2)
+    folder = _instance(instance)
+    target = out or Path("results") / folder.name / "base"
+    try:
+        result = run_pipeline(folder, target, Solver(name=solver or "", time_limit_s=time_limit),
+                              progress=_stage(quiet))
+    except (InputError, PlanError) as exc:
+        _fail(exc)
+        return
+    print_plan(Console(width=120), result.tables, result.summary, str(target))
+
+
+@app.command()
+def validate(instance: InstanceArg = None, quiet: Quiet = False) -> None:
+    """Check the inputs only: every problem as FILE:LINE: COLUMN: message (exit 2)."""
+    from planner.errors import InputError
+    from planner.load import load_instance
+
+    folder = _instance(instance)
+    try:
+        loaded = load_instance(folder)
+    except InputError as exc:
+        _fail(exc)
+        return
+    if not quiet:
+        print(f"{folder}: valid ({len(loaded.states)} states, {len(loaded.pledges)} pledges, "
+              f"{len(loaded.needs)} needs)")
+
+
+@app.command()
+def doctor() -> None:
+    """Solve a tiny model with each solver back-end and print the versions."""
+    import pulp
+
+    from planner import __version__
+    from planner.solve import SOLVERS, Solver
+
+    print(f"planner {__version__}, PuLP {pulp.__version__}")
+    for name in SOLVERS:
+        solver = Solver(name=name, fallback=False)
+        prob = pulp.LpProblem("doctor", pulp.LpMaximize)
+        x = prob.add_variable("x", 0, 3, cat=pulp.LpInteger)
+        prob += x <= 2.5
+        try:
+            best = solver.stage(prob, "doctor", pulp.LpAffineExpression(x), pulp.LpMaximize)
+            print(f"{name}: ok ({solver.version}), optimum {best:g}")
+        except Exception as exc:  # noqa: BLE001 - doctor reports every failure
+            print(f"{name}: not usable: {exc}")
+
+
+def main() -> None:
+    try:
+        app()
+    except KeyboardInterrupt:
+        print("interrupted: nothing was written", file=sys.stderr)
+        sys.exit(130)

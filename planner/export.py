@@ -1,0 +1,83 @@
+"""Write a run's tables and summary: fixed formats, sorted rows, atomic publication.
+
+Everything is written to a temporary folder beside the target, verified there, and only then
+moved into place, so a failed or interrupted run never leaves a half-written results folder
+where a good one was (contract, Outputs).
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import os
+import shutil
+import tempfile
+from collections.abc import Iterable, Sequence
+from pathlib import Path
+
+from pydantic import BaseModel
+
+from models.results import Summary
+
+FILES = {"plan": "plan.csv", "allocation": "allocation.csv",
+         "distribution": "distribution.csv", "coverage": "coverage.csv"}
+
+
+def fmt(value: object) -> str:
+    """One fixed text form per value, so that equal plans give byte-identical files."""
+    if value is None:
+        return ""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, float):
+        # Nine decimals at most, then the shortest text that reads back as the same number.
+        rounded = round(value, 9) + 0.0  # + 0.0 turns -0.0 into 0.0
+        text = repr(rounded)
+        if "e" in text or "inf" in text or "nan" in text:
+            text = f"{rounded:.9f}".rstrip("0").rstrip(".")
+        return text.removesuffix(".0")
+    if isinstance(value, tuple | list):
+        return ";".join(fmt(v) for v in value)
+    return str(value)
+
+
+def write_csv(path: Path, model: type[BaseModel], rows: Sequence[BaseModel]) -> None:
+    columns = list(model.model_fields)
+    with path.open("w", encoding="utf-8", newline="") as handle:
+        writer = csv.writer(handle, lineterminator="\n")
+        writer.writerow(columns)
+        for row in rows:
+            writer.writerow(fmt(getattr(row, c)) for c in columns)
+
+
+def write_summary(path: Path, summary: Summary) -> None:
+    text = json.dumps(summary.model_dump(mode="json"), indent=2, ensure_ascii=False)
+    path.write_text(text + "\n", encoding="utf-8")
+
+
+def write_tables(folder: Path, tables: Iterable[tuple[str, type[BaseModel], Sequence[BaseModel]]],
+                 summary: Summary) -> None:
+    for name, model, rows in tables:
+        write_csv(folder / FILES[name], model, rows)
+    write_summary(folder / "summary.json", summary)
+
+
+def staging_folder(out: Path) -> Path:
+    """A fresh temporary folder on the same file system as `out` (so the move is a rename)."""
+    out.parent.mkdir(parents=True, exist_ok=True)
+    return Path(tempfile.mkdtemp(prefix=f".{out.name}.", suffix=".tmp", dir=out.parent))
+
+
+def publish(staged: Path, out: Path) -> None:
+    """Move the staged folder into place; an existing folder is replaced only at the end."""
+    old = None
+    if out.exists():
+        old = Path(tempfile.mkdtemp(prefix=f".{out.name}.", suffix=".old", dir=out.parent))
+        os.replace(out, old / "previous")
+    os.replace(staged, out)
+    if old is not None:
+        shutil.rmtree(old, ignore_errors=True)
+
+
+def discard(staged: Path) -> None:
+    shutil.rmtree(staged, ignore_errors=True)

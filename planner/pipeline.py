@@ -1,0 +1,159 @@
+"""The run, stage by stage: load -> key -> offsets -> pool plan -> distribution -> tables ->
+write (staged) -> verify -> publish. Each stage is a function callable alone."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from models.instance import Instance
+from models.results import (
+    AllocationRow,
+    CoverageRow,
+    DistributionRow,
+    PlanRow,
+    SolverInfo,
+    Summary,
+)
+from planner import __version__
+from planner.distribution import Distribution, distribute
+from planner.errors import PlanError
+from planner.export import discard, publish, staging_folder, write_tables
+from planner.key import compute_key
+from planner.load import load_instance
+from planner.offsets import OffsetsReport, assess_offsets
+from planner.pool_plan import plan_pool
+from planner.solve import Solver
+from planner.tables import Tables, build_tables
+from planner.verify import verify_or_raise
+
+Progress = Callable[[str], None]
+
+
+@dataclass
+class RunResult:
+    instance: Instance
+    tables: Tables
+    summary: Summary
+    out: Path
+    warnings: list[str] = field(default_factory=list)
+
+
+def _quiet(_: str) -> None:
+    return None
+
+
+def key_warnings(instance: Instance) -> list[str]:
+    """Rules section 4: a deduction for a state with no status is accepted, with a warning."""
+    return [f"{s.code}: deduction {s.deduction:g} granted without a migratory status "
+            "(accepted: the Council decides)"
+            for s in instance.states if s.deduction > 0 and s.status == "none"]
+
+
+def summarise(instance: Instance, variant: str, tables: Tables, offsets: OffsetsReport,
+              dist: Distribution, solver: Solver, objectives: dict[str, float],
+              warnings: list[str], timings: dict[str, float]) -> Summary:
+    share_diffs = {r.state: {"computed": r.share_computed, "official": r.share_official,
+                             "difference": r.share - r.share_computed}
+                   for r in tables.allocation if r.share_official is not None}
+    return Summary(
+        instance=instance.name,
+        variant=variant,
+        status=solver.status,
+        totals=tables.totals,
+        key={"weights": instance.config.key.weights,
+             "redistribute": instance.config.key.redistribute,
+             "rounding": instance.config.pool.rounding.value,
+             "eur_per_relocation": instance.config.pool.rate,
+             "official_shares": share_diffs},
+        offsets={
+            "voluntary_allowed": offsets.voluntary_allowed,
+            "voluntary_allowed_states": list(offsets.voluntary_allowed_states),
+            "voluntary_threshold": offsets.voluntary_threshold,
+            "pledged_relocations": offsets.pledged_relocations,
+            "mandatory_basis": offsets.mandatory_basis,
+            "mandatory_threshold": offsets.mandatory_threshold,
+            "mandatory_triggered": offsets.mandatory_triggered,
+            "gap": offsets.gap,
+            "mandatory": offsets.mandatory,
+            "unallocated": offsets.unallocated,
+        },
+        distribution={
+            "sar_states": list(instance.config.distribution.sar_states),
+            "sar_share": instance.config.distribution.sar_share,
+            "sar_target_value": dist.sar_target,
+            "sar_received_value": dist.sar_received,
+            "sar_met": dist.sar_received >= dist.sar_target - 1e-6,
+            "min_coverage": min((r.ratio for r in tables.coverage if r.ratio is not None),
+                                default=None),
+        },
+        objectives=objectives,
+        warnings=warnings + solver.notes,
+        input_sha256=instance.input_sha256,
+        version=__version__,
+        solver=SolverInfo(requested=solver.name, name=solver.used, version=solver.version),
+        timings_s={k: round(v, 4) for k, v in timings.items()},
+    )
+
+
+def plan(instance: Instance, solver: Solver, variant: str = "base",
+         progress: Progress = _quiet, timings: dict[str, float] | None = None
+         ) -> tuple[Tables, Summary]:
+    """Plan a validated instance: key, offsets, pool plan, distribution, tables."""
+    timings = {} if timings is None else timings
+    started = time.perf_counter()
+    progress("key and obligations (Art. 66, Annex I)")
+    key = compute_key(instance)
+    offsets = assess_offsets(instance, key)
+    progress("pool plan (shortfall, preferences, coverage)")
+    pool = plan_pool(instance, key, offsets, solver)
+    timings["pool_plan"] = time.perf_counter() - started
+    progress("distribution over benefitting states (Art. 60(2))")
+    started = time.perf_counter()
+    dist = distribute(instance, pool.amounts, solver)
+    timings["distribution"] = time.perf_counter() - started
+    tables = build_tables(instance, key, offsets, pool, dist)
+    objectives = {**pool.objectives, **{f"distribution_{k}": v for k, v in solver.stages.items()
+                                        if k not in pool.objectives}}
+    summary = summarise(instance, variant, tables, offsets, dist, solver, objectives,
+                        key_warnings(instance), timings)
+    return tables, summary
+
+
+def write_and_verify(instance: Instance, tables: Tables, summary: Summary, out: Path,
+                     progress: Progress = _quiet) -> None:
+    """Stage the files, verify them independently, then move them into place."""
+    staged = staging_folder(out)
+    try:
+        write_tables(staged, [("plan", PlanRow, tables.plan),
+                              ("allocation", AllocationRow, tables.allocation),
+                              ("distribution", DistributionRow, tables.distribution),
+                              ("coverage", CoverageRow, tables.coverage)], summary)
+        progress("verifying the written plan")
+        verify_or_raise(staged, instance)
+        publish(staged, out)
+    finally:
+        discard(staged)
+
+
+def run(instance_dir: Path, out: Path, solver: Solver, variant: str = "base",
+        progress: Progress = _quiet) -> RunResult:
+    """The whole job: load and validate, plan, write, verify, publish."""
+    timings: dict[str, float] = {}
+    started = time.perf_counter()
+    progress(f"loading {instance_dir}")
+    instance = load_instance(instance_dir)
+    timings["load"] = time.perf_counter() - started
+    solver.configure(instance.config.solver)
+    tables, summary = plan(instance, solver, variant, progress, timings)
+    timings["solve"] = solver.solve_s
+    summary.timings_s = {k: round(v, 4) for k, v in timings.items()}
+    started = time.perf_counter()
+    try:
+        write_and_verify(instance, tables, summary, out, progress)
+    except OSError as exc:
+        raise PlanError(f"cannot write results to {out}: {exc.strerror}") from exc
+    summary.timings_s["write_verify"] = round(time.perf_counter() - started, 4)
+    return RunResult(instance, tables, summary, out, summary.warnings)

@@ -1,0 +1,57 @@
+"""What a person reads on the terminal after a run: per state share, obligation, mix, balance."""
+
+from __future__ import annotations
+
+from rich.console import Console
+from rich.table import Table
+
+from models.results import Summary
+from planner.tables import Tables
+
+
+def _num(value: float, digits: int = 0) -> str:
+    return f"{value:,.{digits}f}"
+
+
+def _meur(value: float) -> str:
+    return f"{value / 1e6:,.2f}" if value else "-"
+
+
+def print_plan(console: Console, tables: Tables, summary: Summary, out: str) -> None:
+    table = Table(title=f"{summary.instance}: obligations and plan "
+                  "(relocation-equivalents; money in EUR million)")
+    for column in ("state", "share %", "obligation", "relocation", "offset", "financial",
+                   "alternative", "value", "balance"):
+        table.add_column(column, justify="left" if column == "state" else "right")
+    for row in tables.allocation:
+        style = "red" if row.shortfall > 1e-6 else None
+        table.add_row(
+            row.state if row.role == "contributor" else f"{row.state} ({row.role})",
+            f"{row.share * 100:.4f}", _num(row.obligation, 2 if row.obligation % 1 else 0),
+            _num(row.relocation) if row.relocation else "-",
+            _num(row.offset) if row.offset else "-",
+            _meur(row.financial_eur), _meur(row.alternative_eur),
+            _num(row.value, 2), _num(row.balance, 2), style=style)
+    t = summary.totals
+    table.add_row("total", "", _num(t.obligation, 2), _num(t.relocation), _num(t.offset),
+                  _meur(t.financial_eur), _meur(t.alternative_eur), _num(t.value, 2),
+                  _num(t.value - t.obligation, 2), style="bold")
+    console.print(table)
+    cov = Table(title="coverage of needs per benefitting state")
+    for column in ("beneficiary", "measure", "need", "received", "ratio"):
+        cov.add_column(column, justify="left" if column in ("beneficiary", "measure") else "right")
+    for row in tables.coverage:
+        eur = not row.measure.in_persons
+        cov.add_row(row.beneficiary, row.measure.value,
+                    (_meur(row.need) if eur else _num(row.need)) if row.need_stated else "-",
+                    _meur(row.received) if eur else _num(row.received),
+                    f"{row.ratio:.1%}" if row.ratio is not None else "-")
+    console.print(cov)
+    off = summary.offsets
+    voluntary = "allowed" if off["voluntary_allowed"] else "not allowed pool-wide"
+    mandatory = f"triggered, gap {off['gap']}" if off["mandatory_triggered"] else "not triggered"
+    console.print(f"shortfall {t.shortfall:,.2f} relocation-equivalents; voluntary offsets "
+                  f"{voluntary}; mandatory offsets {mandatory}")
+    for warning in summary.warnings:
+        console.print(f"warning: {warning}")
+    console.print(f"status {summary.status}; results in {out}")

@@ -1,0 +1,287 @@
+"""The independent verifier: re-read the written outputs and re-check every rule.
+
+It shares no code with the optimisation: it recomputes the key and the obligations in its own
+way (pandas, from the validated inputs), reads the CSV files back through the result schemas,
+and checks bounds, integrality, equal-value accounting (Art. 56(2)), obligations and shortfalls,
+mandatory offsets (Art. 63), flows summing to amounts, directed pledges and needs (Art. 60(2)).
+Any failure is a `PlanError` (exit 3) listing every failed check as FILE:LINE: COLUMN: message.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import math
+from collections.abc import Callable
+from pathlib import Path
+from typing import TypeVar
+
+import pandas as pd
+from pydantic import BaseModel, ValidationError
+
+from models.instance import Instance, Measure
+from models.results import AllocationRow, CoverageRow, DistributionRow, PlanRow, Summary
+from planner.errors import PlanError, Problem
+
+M = TypeVar("M", bound=BaseModel)
+
+VALUE_TOL = 1e-6  # relocation-equivalents
+EUR_TOL = 0.011  # amounts are written to the cent
+
+
+class Outputs:
+    """The files of a results folder, read back with their line numbers."""
+
+    def __init__(self, folder: Path, problems: list[Problem]) -> None:
+        self.folder, self.problems = folder, problems
+        self.plan = self._rows("plan.csv", PlanRow)
+        self.allocation = self._rows("allocation.csv", AllocationRow)
+        self.distribution = self._rows("distribution.csv", DistributionRow)
+        self.coverage = self._rows("coverage.csv", CoverageRow)
+        self.summary = self._summary()
+
+    def fail(self, name: str, line: int, column: str, message: str) -> None:
+        self.problems.append(Problem(name, line, column, message))
+
+    def _rows(self, name: str, model: type[M]) -> list[tuple[int, M]]:
+        path = self.folder / name
+        if not path.is_file():
+            self.fail(name, 0, "-", "missing")
+            return []
+        rows = []
+        with path.open(encoding="utf-8", newline="") as handle:
+            reader = csv.DictReader(handle)
+            if list(reader.fieldnames or []) != list(model.model_fields):
+                self.fail(name, 1, "-", "columns differ from the schema")
+                return []
+            for line, row in enumerate(reader, start=2):
+                try:
+                    rows.append((line, model.model_validate(row)))
+                except ValidationError as exc:
+                    for error in exc.errors():
+                        self.fail(name, line, str(error["loc"][0]), error["msg"])
+        return rows
+
+    def _summary(self) -> Summary | None:
+        try:
+            return Summary.model_validate(json.loads((self.folder / "summary.json").read_text()))
+        except (OSError, ValueError) as exc:
+            self.fail("summary.json", 0, "-", f"unreadable: {exc}")
+            return None
+
+
+def _unit(measure: Measure, rate: float) -> float:
+    return 1.0 if measure in (Measure.relocation, Measure.offset) else rate
+
+
+def _close(a: float, b: float, measure: Measure | None = None) -> bool:
+    tol = EUR_TOL if measure is not None and not measure.in_persons else VALUE_TOL
+    return abs(a - b) <= tol
+
+
+def expected_obligations(instance: Instance) -> pd.DataFrame:
+    """The key recomputed column-wise from the inputs (Art. 66, Annex I; rules ss. 2-4)."""
+    cfg = instance.config
+    df = pd.DataFrame([{**s.model_dump(exclude={"indicators"}), **s.indicators}
+                       for s in instance.states]).set_index("code")
+    pledging = {p.state for p in instance.pledges}
+    part = df[df["participates"]]
+    computed = sum(w * part[c] / part[c].sum() for c, w in cfg.key.weights.items())
+    df["share_computed"] = computed.reindex(df.index).fillna(0.0)
+    df["share_used"] = df["share"].where(df["share"].notna(), df["share_computed"])
+    contributor = df["participates"] & ~df["benefitting"]
+    if cfg.key.redistribute:
+        df.loc[contributor, "share_used"] /= df.loc[contributor, "share_used"].sum()
+    deduction = df["deduction"].where(contributor, 0.0)
+    exact = (df["share_used"] * cfg.pool.relocations * (1 - deduction)).where(contributor, 0.0)
+    if cfg.deductions.redistribute and exact.sum() > 0:
+        lost = (df["share_used"] * cfg.pool.relocations * deduction).where(contributor, 0).sum()
+        exact = exact * (1 + lost / exact.sum())
+    exact = exact.round(9)
+    if cfg.pool.rounding == "ceil":
+        obligation = exact.apply(math.ceil).astype(float)
+    elif cfg.pool.rounding == "largest_remainder":
+        base = exact.apply(math.floor)
+        extra = int(math.floor(exact.sum() + 0.5) - base.sum())
+        order = (exact - base).rename("r").to_frame().assign(code=exact.index)
+        winners = order.sort_values(["r", "code"], ascending=[False, True]).index[:extra]
+        obligation = (base + base.index.isin(winners)).astype(float)
+    else:
+        obligation = exact
+    df["obligation"] = obligation
+    df["listed"] = df["participates"] | df.index.isin(pledging)
+    return df
+
+
+def check_plan(out: Outputs, instance: Instance) -> None:
+    rate = instance.config.pool.rate
+    pledges = instance.pledges_by_id
+    seen = set()
+    for line, row in out.plan:
+        p = pledges.get(row.pledge_id)
+        if p is None:
+            out.fail("plan.csv", line, "pledge_id", f"no pledge {row.pledge_id!r} in the input")
+            continue
+        seen.add(row.pledge_id)
+        if (row.state, row.measure) != (p.state, p.measure):
+            out.fail("plan.csv", line, "state", "state or measure differs from the pledge")
+        tol = VALUE_TOL if p.measure.in_persons else EUR_TOL
+        if row.amount < p.min - tol or (p.max is not None and row.amount > p.max + tol):
+            out.fail("plan.csv", line, "amount", f"{row.amount:g} outside the pledge's bounds "
+                     f"[{p.min:g}, {'no limit' if p.max is None else format(p.max, 'g')}]")
+        if p.measure.in_persons and row.amount != int(row.amount):
+            out.fail("plan.csv", line, "amount", "persons must be whole")
+        if not _close(row.value, row.amount / _unit(p.measure, rate)):
+            out.fail("plan.csv", line, "value", "value is not amount / unit (Art. 56(2))")
+    for pid in sorted(set(pledges) - seen):
+        out.fail("plan.csv", 0, "pledge_id", f"pledge {pid!r} is missing from the plan")
+
+
+def check_allocation(out: Outputs, instance: Instance) -> None:
+    rate = instance.config.pool.rate
+    expected = expected_obligations(instance)
+    given: dict[tuple[str, Measure], float] = {}
+    for _, row in out.plan:
+        given[(row.state, row.measure)] = given.get((row.state, row.measure), 0.0) + row.amount
+    listed = {row.state for _, row in out.allocation}
+    for code in expected.index[expected["listed"]]:
+        if code not in listed:
+            out.fail("allocation.csv", 0, "state", f"{code} is missing")
+    for line, row in out.allocation:
+        if row.state not in expected.index:
+            out.fail("allocation.csv", line, "state", f"unknown state {row.state}")
+            continue
+        exp = expected.loc[row.state]
+        if not _close(row.obligation, float(exp["obligation"])):
+            out.fail("allocation.csv", line, "obligation",
+                     f"{row.obligation:g}, expected {float(exp['obligation']):g}")
+        if not _close(row.share, float(exp["share_used"])):
+            out.fail("allocation.csv", line, "share", "differs from the key")
+        columns = {Measure.relocation: row.relocation, Measure.offset: row.offset,
+                   Measure.financial: row.financial_eur, Measure.alternative: row.alternative_eur}
+        for measure, amount in columns.items():
+            if not _close(amount, given.get((row.state, measure), 0.0), measure):
+                out.fail("allocation.csv", line, measure.value, "differs from plan.csv")
+        value = math.fsum(a / _unit(m, rate) for m, a in columns.items())
+        if not _close(row.value, value):
+            out.fail("allocation.csv", line, "value", "is not the sum of the measures' values")
+        if not _close(row.balance, row.value - row.obligation):
+            out.fail("allocation.csv", line, "balance", "is not value - obligation")
+        if not _close(row.shortfall, max(0.0, row.obligation - row.value)):
+            out.fail("allocation.csv", line, "shortfall", "is not max(0, obligation - value)")
+        _check_state_rules(out, instance, line, row)
+
+
+def _check_state_rules(out: Outputs, instance: Instance, line: int, row: AllocationRow) -> None:
+    """Cap (value <= obligation unless own minimums force more), shortfall only when every row
+    is exhausted, and mandatory offsets honoured (Art. 63)."""
+    rate = instance.config.pool.rate
+    rows = [p for p in instance.pledges if p.state == row.state]
+    offset_min = sum(p.min for p in rows if p.measure is Measure.offset)
+    forced = math.fsum(p.min / _unit(p.measure, rate) for p in rows
+                       if p.measure is not Measure.offset) + max(offset_min, row.mandatory_offset)
+    if row.value > max(row.obligation, forced) + VALUE_TOL:
+        out.fail("allocation.csv", line, "value", f"{row.value:g} exceeds the obligation "
+                 f"{row.obligation:g} beyond the state's own minimums")
+    if row.offset < row.mandatory_offset - VALUE_TOL:
+        out.fail("allocation.csv", line, "offset", "below the state's mandatory offsets")
+    if row.shortfall > VALUE_TOL:
+        taken = {r.pledge_id: r.amount for _, r in out.plan if r.state == row.state}
+        restricted = instance.config.offsets.enforce_voluntary
+        for p in rows:
+            if p.measure is Measure.offset and restricted:
+                continue
+            tol = VALUE_TOL if p.measure.in_persons else EUR_TOL
+            if p.max is None or taken.get(p.pledge_id, 0.0) < p.max - tol:
+                out.fail("allocation.csv", line, "shortfall",
+                         f"shortfall although pledge {p.pledge_id} has room left")
+
+
+def check_distribution(out: Outputs, instance: Instance) -> None:
+    rate = instance.config.pool.rate
+    pledges = instance.pledges_by_id
+    benefitting = set(instance.benefitting)
+    stated = {(n.state, n.measure): n.amount for n in instance.needs if n.amount > 0}
+    sums: dict[str, float] = {}
+    for line, row in out.distribution:
+        p = pledges.get(row.pledge_id)
+        if p is None:
+            out.fail("distribution.csv", line, "pledge_id", f"no pledge {row.pledge_id!r}")
+            continue
+        sums[row.pledge_id] = sums.get(row.pledge_id, 0.0) + row.amount
+        if (row.contributor, row.measure) != (p.state, p.measure):
+            out.fail("distribution.csv", line, "contributor", "differs from the pledge")
+        allowed = list(p.beneficiary) or sorted(benefitting)
+        if row.beneficiary not in benefitting or row.beneficiary not in allowed:
+            out.fail("distribution.csv", line, "beneficiary",
+                     f"{row.beneficiary} is not a beneficiary this pledge may serve")
+        needing = [b for b in allowed if (b, p.measure) in stated]
+        if needing and row.beneficiary not in needing:
+            out.fail("distribution.csv", line, "beneficiary",
+                     f"{row.beneficiary} states no need for {p.measure}, others do")
+        if p.measure.in_persons and row.amount != int(row.amount):
+            out.fail("distribution.csv", line, "amount", "persons must be whole")
+        if row.amount < 0:
+            out.fail("distribution.csv", line, "amount", "negative flow")
+        if not _close(row.value, row.amount / _unit(p.measure, rate)):
+            out.fail("distribution.csv", line, "value", "value is not amount / unit")
+    if not benefitting:
+        return
+    for line, row in out.plan:
+        if not _close(sums.get(row.pledge_id, 0.0), row.amount, row.measure):
+            out.fail("distribution.csv", 0, "amount", f"flows of {row.pledge_id} sum to "
+                     f"{sums.get(row.pledge_id, 0.0):g}, plan.csv line {line} says {row.amount:g}")
+
+
+def check_coverage(out: Outputs, instance: Instance) -> None:
+    got: dict[tuple[str, Measure], float] = {}
+    for _, row in out.distribution:
+        key = (row.beneficiary, row.measure)
+        got[key] = got.get(key, 0.0) + row.amount
+    stated = {(n.state, n.measure): n.amount for n in instance.needs if n.amount > 0}
+    for line, row in out.coverage:
+        key = (row.beneficiary, row.measure)
+        if not _close(row.received, got.get(key, 0.0), row.measure):
+            out.fail("coverage.csv", line, "received", "differs from distribution.csv")
+        if row.need_stated and not _close(row.need, stated.get(key, 0.0), row.measure):
+            out.fail("coverage.csv", line, "need", "differs from needs.csv")
+
+
+def check_summary(out: Outputs, instance: Instance) -> None:
+    if out.summary is None:
+        return
+    totals = out.summary.totals.model_dump()
+    columns = {"obligation": "obligation", "relocation": "relocation", "offset": "offset",
+               "financial_eur": "financial_eur", "alternative_eur": "alternative_eur",
+               "value": "value", "shortfall": "shortfall"}
+    for key, column in columns.items():
+        total = math.fsum(getattr(r, column) for _, r in out.allocation)
+        if abs(totals[key] - total) > EUR_TOL:
+            out.fail("summary.json", 0, f"totals.{key}", f"{totals[key]:g} but the allocation "
+                     f"sums to {total:g}")
+    if out.summary.input_sha256 != instance.input_sha256:
+        out.fail("summary.json", 0, "input_sha256", "does not match the inputs")
+    if out.summary.status not in ("optimal", "time_limit"):
+        out.fail("summary.json", 0, "status", f"unexpected status {out.summary.status!r}")
+
+
+CHECKS: tuple[Callable[[Outputs, Instance], None], ...] = (
+    check_plan, check_allocation, check_distribution, check_coverage, check_summary)
+
+
+def verify(folder: Path, instance: Instance) -> list[Problem]:
+    """Every failed check of the results in `folder` against `instance` (empty: all pass)."""
+    problems: list[Problem] = []
+    out = Outputs(folder, problems)
+    if not problems:
+        for check in CHECKS:
+            check(out, instance)
+    return problems
+
+
+def verify_or_raise(folder: Path, instance: Instance) -> None:
+    problems = verify(folder, instance)
+    if problems:
+        lines = "\n".join(str(p) for p in problems[:50])
+        raise PlanError(f"the verifier rejected the plan ({len(problems)} failed checks):\n"
+                        f"{lines}")
