@@ -117,19 +117,19 @@ def leximin(prob: pulp.LpProblem, solver: Solver, inflow: dict[Target, pulp.LpAf
         # Which ratios cannot rise above `best`? Probe all at once: by convexity, every ratio
         # that can rise alone can rise together, so a small capped bonus tells them apart.
         eps = 1e-3
-        bonus, probes = {}, []
+        bonus = {}
         for target, need in free.items():
             y = prob.add_variable(f"probe{rounds}[{target[0]},{target[1]}]", 0, eps)
-            probe = inflow.get(target, pulp.LpAffineExpression()) - need * y >= need * best
-            prob.addConstraint(probe, f"probe{rounds}[{target[0]},{target[1]}]")
-            probes.append(probe.name)
+            prob += (inflow.get(target, pulp.LpAffineExpression()) - need * y >= need * best,
+                     f"probe{rounds}[{target[0]},{target[1]}]")
             bonus[target] = y
         prob.sense = pulp.LpMaximize
         prob.setObjective(pulp.lpSum(bonus.values()))
         solver.solve(prob, f"probe{rounds}")
         saturated = [t for t, y in bonus.items() if value(y) < eps * 1e-3] or list(free)
-        for probe_name in probes:
-            del prob.constraints[probe_name]
+        for y in bonus.values():
+            # Pin the probe at 0: its row then only repeats ratio >= best, already fixed.
+            y.upBound = 0
         for target in saturated:
             level[target] = best
             del free[target]

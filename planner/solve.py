@@ -22,7 +22,7 @@ from planner.errors import PlanError
 
 SOLVERS = ("highs", "cbc")
 # Optima are fixed with this slack so that later stages stay feasible despite round-off.
-FIX_TOL_ABS, FIX_TOL_REL = 1e-6, 1e-9
+FIX_TOL_ABS, FIX_TOL_REL = 1e-9, 1e-12
 
 
 @dataclass
