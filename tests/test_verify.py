@@ -1,0 +1,146 @@
+"""The independent verifier accepts real plans and catches corrupted outputs."""
+
+from __future__ import annotations
+
+import csv
+import json
+import shutil
+from pathlib import Path
+
+import pytest
+from conftest import pledge, state
+
+from planner.load import load_instance
+from planner.pipeline import run
+from planner.solve import Solver
+from planner.verify import verify
+
+STATES = [state("AA", 2_000_000, 20_000), state("BB"), state("CC"),
+          state("DD", benefitting="true"), state("EE", benefitting="true")]
+
+
+@pytest.fixture
+def planned(make_instance, tmp_path):
+    folder = make_instance(STATES, [
+        pledge("a", "AA", "relocation", 0, 40),
+        pledge("b", "BB", "relocation", 20, 20, beneficiary="DD"),
+        pledge("c", "CC", "financial", 0, 400_000),
+        pledge("c2", "CC", "offset", 0, 5, preference=2),
+    ], needs=[{"state": "DD", "measure": "relocation", "amount": 30},
+              {"state": "EE", "measure": "relocation", "amount": 10}],
+        relocations=120, financial=2_400_000)
+    out = tmp_path / "out"
+    run(folder, out, Solver())
+    return load_instance(folder), out
+
+
+def edit(path: Path, line: int, column: str, new: str) -> None:
+    rows = list(csv.reader(path.open()))
+    rows[line - 1][rows[0].index(column)] = new
+    with path.open("w", newline="") as handle:
+        csv.writer(handle, lineterminator="\n").writerows(rows)
+
+
+def messages(instance, out) -> list[str]:
+    return [str(p) for p in verify(out, instance)]
+
+
+def test_real_plans_pass(planned):
+    instance, out = planned
+    assert messages(instance, out) == []
+
+
+def test_eu_2026_passes(tmp_path):
+    out = tmp_path / "eu"
+    run(Path("instances/eu-2026"), out, Solver())
+    assert messages(load_instance("instances/eu-2026"), out) == []
+
+
+@pytest.mark.parametrize(("file", "line", "column", "value", "expected"), [
+    ("plan.csv", 2, "amount", "41", "plan.csv:2: amount: 41 outside the pledge's bounds [0, 40]"),
+    ("plan.csv", 5, "amount", "2.5", "plan.csv:5: amount: persons must be whole"),
+    ("plan.csv", 4, "value", "99", "plan.csv:4: value: value is not amount / unit (Art. 56(2))"),
+    ("allocation.csv", 2, "obligation", "39",
+     "allocation.csv:2: obligation: 39, expected 40"),
+    ("allocation.csv", 3, "financial_eur", "1",
+     "allocation.csv:3: financial: differs from plan.csv"),
+    ("allocation.csv", 3, "balance", "3", "allocation.csv:3: balance: is not value - obligation"),
+    ("distribution.csv", 2, "beneficiary", "CC",
+     "distribution.csv:2: beneficiary: CC is not a beneficiary this pledge may serve"),
+    ("coverage.csv", 3, "received", "0", "coverage.csv:3: received: differs from distribution.csv"),
+])
+def test_corruption_is_caught(planned, file, line, column, value, expected):
+    instance, out = planned
+    edit(out / file, line, column, value)
+    assert expected in messages(instance, out)
+
+
+def test_directed_pledge_violation_is_caught(planned):
+    instance, out = planned
+    rows = list(csv.reader((out / "distribution.csv").open()))
+    b_row = next(i for i, r in enumerate(rows) if r[rows[0].index("pledge_id")] == "b")
+    edit(out / "distribution.csv", b_row + 1, "beneficiary", "EE")
+    assert f"distribution.csv:{b_row + 1}: beneficiary: EE is not a beneficiary this pledge " \
+        "may serve" in messages(instance, out)
+
+
+def test_flows_must_sum_to_amounts(planned):
+    instance, out = planned
+    rows = list(csv.reader((out / "distribution.csv").open()))
+    with (out / "distribution.csv").open("w", newline="") as handle:
+        csv.writer(handle, lineterminator="\n").writerows(rows[:-1])
+    assert any("flows of" in m for m in messages(instance, out))
+
+
+def test_summary_totals_and_inputs_are_checked(planned):
+    instance, out = planned
+    summary = json.loads((out / "summary.json").read_text())
+    summary["totals"]["shortfall"] += 1
+    summary["input_sha256"] = "0" * 64
+    (out / "summary.json").write_text(json.dumps(summary))
+    found = messages(instance, out)
+    assert any(m.startswith("summary.json:0: totals.shortfall:") for m in found)
+    assert "summary.json:0: input_sha256: does not match the inputs" in found
+
+
+def test_value_above_obligation_is_caught(planned, tmp_path):
+    instance, out = planned
+    # CC owes 20: 5 mandatory offsets (gap 72 - 60 = 12, capped at its 5) and EUR 300,000.
+    # Claim EUR 400,000 consistently everywhere: 25 > 20 must still be caught.
+    edit(out / "plan.csv", 4, "amount", "400000")
+    edit(out / "plan.csv", 4, "value", "20")
+    for column, value in (("financial_eur", "400000"), ("value", "25"), ("balance", "5")):
+        edit(out / "allocation.csv", 4, column, value)
+    found = messages(instance, out)
+    assert "allocation.csv:4: value: 25 exceeds the obligation 20 beyond the state's own " \
+        "minimums" in found
+
+
+def test_missing_file_is_caught(planned):
+    instance, out = planned
+    (out / "plan.csv").unlink()
+    assert messages(instance, out) == ["plan.csv:0: -: missing"]
+
+
+def test_failed_verification_is_exit_3_and_writes_nothing(planned, monkeypatch, tmp_path):
+    import planner.pipeline as pipeline
+    from planner.errors import PlanError
+
+    instance, out = planned
+    before = {p.name: p.read_bytes() for p in out.iterdir()}
+    real = pipeline.write_tables
+
+    def corrupt(folder, tables, summary):
+        real(folder, tables, summary)
+        edit(folder / "plan.csv", 2, "amount", "41")
+
+    monkeypatch.setattr(pipeline, "write_tables", corrupt)
+    folder = Path(instance.name)
+    src = out.parent / "inst"
+    with pytest.raises(PlanError) as caught:
+        run(src if src.exists() else folder, out, Solver())
+    assert caught.value.exit_code == 3
+    assert "plan.csv:2: amount" in str(caught.value)
+    assert {p.name: p.read_bytes() for p in out.iterdir()} == before
+    assert not [p for p in out.parent.iterdir() if p.name.startswith(".out.")]
+    shutil.rmtree(out)
