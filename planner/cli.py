@@ -115,6 +115,16 @@ def doctor() -> None:
             print(f"{name}: not usable: {exc}")
 
 
+@app.command()
+def schema(out: Annotated[Path, typer.Option("--out", help="Folder for the schemas.")] = Path(
+        "schemas")) -> None:
+    """Write the JSON Schema of every input and output file."""
+    from models.schema import write_schemas
+
+    for path in write_schemas(out):
+        print(path)
+
+
 def main() -> None:
     try:
         app()

@@ -1,0 +1,12 @@
+"""The committed JSON Schemas are the ones the models generate (run `planner schema`)."""
+
+from pathlib import Path
+
+from models.schema import schema_texts
+
+
+def test_committed_schemas_are_current():
+    folder = Path(__file__).resolve().parents[1] / "schemas"
+    for name, text in schema_texts().items():
+        assert (folder / name).read_text(encoding="utf-8") == text, (
+            f"schemas/{name} is stale: run `planner schema`")
