@@ -8,7 +8,7 @@ in `planner.load` reads the files into them and turns every validation error int
 from __future__ import annotations
 
 from enum import StrEnum
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, model_validator
 
@@ -152,6 +152,25 @@ class SolverConfig(BaseModel):
     fallback: bool = True
 
 
+class QualityWeights(BaseModel):
+    """Stage (iv) weights per person placed (rules section 7, soft rules; Art. 67 links)."""
+
+    model_config = _STRICT
+    family_link: Annotated[float, Field(ge=0, allow_inf_nan=False)] = 8.0
+    other_link: Annotated[float, Field(ge=0, allow_inf_nan=False)] = 4.0
+    language: Annotated[float, Field(ge=0, allow_inf_nan=False)] = 2.0
+    preference: Annotated[float, Field(ge=0, allow_inf_nan=False)] = 1.0
+
+
+class MatchingConfig(BaseModel):
+    """[matching] in instance.toml: the order of the priority terms and the quality weights."""
+
+    model_config = _STRICT
+    priority: tuple[Literal["vulnerable", "waiting"], ...] = ("vulnerable", "waiting")
+    quality: QualityWeights = QualityWeights()
+    waiting_band_days: Annotated[int, Field(ge=1)] = 30
+
+
 class InstanceConfig(BaseModel):
     """instance.toml: the proposal and the rules' parameters."""
 
@@ -164,6 +183,7 @@ class InstanceConfig(BaseModel):
     offsets: OffsetsConfig = OffsetsConfig()
     distribution: DistributionConfig = DistributionConfig()
     solver: SolverConfig = SolverConfig()
+    matching: MatchingConfig = MatchingConfig()
 
 
 class MemberState(BaseModel):
@@ -215,14 +235,23 @@ class Need(BaseModel):
 
 
 class Instance(BaseModel):
-    """A validated instance: the configuration and the rows, sorted by their ids."""
+    """A validated instance: the configuration and the rows, sorted by their ids.
 
-    model_config = ConfigDict(frozen=True)
+    `cases` are the candidates grouped into family units (`planner.candidates.Case`), None when
+    the instance has no candidates.csv; `transfers` map a case to the state it went to and
+    `rejections` are (case, state) pairs, each with its line in the file.
+    """
+
+    model_config = ConfigDict(frozen=True, arbitrary_types_allowed=True)
     name: str
     config: InstanceConfig
     states: tuple[MemberState, ...]
     pledges: tuple[Pledge, ...]
     needs: tuple[Need, ...] = ()
+    cases: tuple[Any, ...] | None = None
+    transfers: tuple[tuple[str, str, int], ...] = ()
+    rejections: tuple[tuple[str, str, int], ...] = ()
+    source: str = ""
     input_sha256: str = ""
 
     def state(self, code: str) -> MemberState:

@@ -6,7 +6,7 @@ through these same models, so a file that does not fit its schema fails verifica
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Literal
 
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field
 
@@ -84,6 +84,29 @@ class CoverageRow(BaseModel):
     ratio: OptFloat = None
 
 
+class AssignmentRow(BaseModel):
+    """A person placed: the case's receiving state and pledge row, score and reasons."""
+
+    model_config = _ROW
+    person_id: str
+    case_id: str
+    from_state: str
+    to_state: str
+    pledge_id: str
+    score: Finite
+    reasons: Annotated[tuple[str, ...], BeforeValidator(parse_list)] = ()
+
+
+class UnassignedRow(BaseModel):
+    """A person not placed, and why: security, consent, no_eligible_place or capacity."""
+
+    model_config = _ROW
+    person_id: str
+    case_id: str
+    location: str
+    reason: Literal["security", "consent", "no_eligible_place", "capacity"]
+
+
 class Totals(BaseModel):
     obligation: float
     relocation: float
@@ -96,10 +119,15 @@ class Totals(BaseModel):
 
 class Matching(BaseModel):
     ran: bool = False
+    persons_total: int = 0
     persons_eligible: int = 0
     persons_assigned: int = 0
     cases_assigned: int = 0
     family_splits: int = 0
+    places: int = 0
+    unassigned_by_reason: dict[str, int] = Field(default_factory=dict)
+    classes: int = 0
+    stages: dict[str, float] = Field(default_factory=dict)
 
 
 class SolverInfo(BaseModel):

@@ -11,18 +11,32 @@ from pathlib import Path
 
 from pydantic import BaseModel
 
+from models.candidates import Candidate, CasePair
 from models.instance import InstanceConfig, MemberState, Need, Pledge
-from models.results import AllocationRow, CoverageRow, DistributionRow, PlanRow, Summary
+from models.results import (
+    AllocationRow,
+    AssignmentRow,
+    CoverageRow,
+    DistributionRow,
+    PlanRow,
+    Summary,
+    UnassignedRow,
+)
 
 SCHEMAS: dict[str, type[BaseModel]] = {
     "instance.toml": InstanceConfig,
     "member_states.csv": MemberState,
     "pledges.csv": Pledge,
     "needs.csv": Need,
+    "candidates.csv": Candidate,
+    "transfers.csv": CasePair,
+    "rejections.csv": CasePair,
     "allocation.csv": AllocationRow,
     "plan.csv": PlanRow,
     "distribution.csv": DistributionRow,
     "coverage.csv": CoverageRow,
+    "assignments.csv": AssignmentRow,
+    "unassigned.csv": UnassignedRow,
     "summary.json": Summary,
 }
 

@@ -19,8 +19,10 @@ from pydantic import BaseModel
 
 from models.results import Summary
 
+PERSONAL = ("assignments", "unassigned")  # candidate-level: readable by the owner only
 FILES = {"plan": "plan.csv", "allocation": "allocation.csv",
-         "distribution": "distribution.csv", "coverage": "coverage.csv"}
+         "distribution": "distribution.csv", "coverage": "coverage.csv",
+         "assignments": "assignments.csv", "unassigned": "unassigned.csv"}
 
 
 def fmt(value: object) -> str:
@@ -59,6 +61,8 @@ def write_tables(folder: Path, tables: Iterable[tuple[str, type[BaseModel], Sequ
                  summary: Summary) -> None:
     for name, model, rows in tables:
         write_csv(folder / FILES[name], model, rows)
+        if name in PERSONAL:
+            (folder / FILES[name]).chmod(0o600)
     write_summary(folder / "summary.json", summary)
 
 

@@ -22,7 +22,8 @@ from planner.errors import InputError, Problem
 
 M = TypeVar("M", bound=BaseModel)
 
-INSTANCE_FILES = ("instance.toml", "member_states.csv", "pledges.csv", "needs.csv")
+INSTANCE_FILES = ("instance.toml", "member_states.csv", "pledges.csv", "needs.csv",
+                  "candidates.csv", "transfers.csv", "rejections.csv")
 
 
 @dataclass
@@ -239,6 +240,7 @@ def load_instance(folder: Path | str) -> Instance:
     needs = parse_rows(reader, "needs.csv", needs_table, Need) if needs_table else []
 
     checks.run_all(reader, config, states, pledges, needs)
+    cases, transfers, rejections = read_matching_inputs(reader, states)
     if reader.problems or config is None:
         raise InputError(sorted(set(reader.problems), key=_problem_order))
     return Instance(
@@ -247,8 +249,48 @@ def load_instance(folder: Path | str) -> Instance:
         states=tuple(sorted((s for _, s in states), key=lambda s: s.code)),
         pledges=tuple(sorted((p for _, p in pledges), key=lambda p: p.pledge_id)),
         needs=tuple(sorted((n for _, n in needs), key=lambda n: (n.state, n.measure))),
+        cases=cases,
+        transfers=transfers,
+        rejections=rejections,
+        source=str(reader.folder),
         input_sha256=input_sha256(reader.folder),
     )
+
+
+def read_matching_inputs(reader: Reader, states: list[tuple[int, MemberState]]
+                         ) -> tuple[tuple[Any, ...] | None, tuple[tuple[str, str, int], ...],
+                                    tuple[tuple[str, str, int], ...]]:
+    """candidates.csv (column-wise), transfers.csv and rejections.csv, cross-checked."""
+    from models.candidates import CasePair
+    from planner.candidates import build_cases, read_candidates
+
+    codes = {s.code for _, s in states}
+    frame = read_candidates(reader, codes, {s.code for _, s in states if s.benefitting})
+    known_cases = set(frame["case_id"]) if frame is not None else set()
+    pairs: dict[str, list[tuple[str, str, int]]] = {}
+    for name in ("transfers.csv", "rejections.csv"):
+        table = reader.read_table(name, False, ("case_id", "state"))
+        pairs[name] = []
+        if table is None:
+            continue
+        if frame is None and table.rows and (reader.folder / "candidates.csv").exists() is False:
+            reader.problem(name, 0, "-", "needs candidates.csv")
+            continue
+        for line, pair in parse_rows(reader, name, table, CasePair):
+            if pair.state not in codes:
+                reader.problem(name, line, "state", f"unknown state {pair.state}")
+            if frame is not None and pair.case_id not in known_cases:
+                reader.problem(name, line, "case_id", f"unknown case {pair.case_id!r}")
+            pairs[name].append((pair.case_id, pair.state, line))
+    first: dict[str, int] = {}
+    for case_id, _, line in pairs["transfers.csv"]:
+        if case_id in first:
+            reader.problem("transfers.csv", line, "case_id",
+                           f"case {case_id!r} is already transferred on line {first[case_id]}")
+        first.setdefault(case_id, line)
+    cases = tuple(build_cases(frame)) if frame is not None else None
+    return (cases, tuple(sorted(pairs["transfers.csv"])),
+            tuple(sorted(pairs["rejections.csv"])))
 
 
 def _weight_line(reader: Reader) -> int:

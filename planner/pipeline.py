@@ -4,20 +4,25 @@ write (staged) -> verify -> publish. Each stage is a function callable alone."""
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+
+from pydantic import BaseModel
 
 from models.instance import Instance
 from models.results import (
     AllocationRow,
+    AssignmentRow,
     CoverageRow,
     DistributionRow,
     PlanRow,
     SolverInfo,
     Summary,
+    UnassignedRow,
 )
 from planner import __version__
+from planner.assignments import run_matching
 from planner.distribution import Distribution, distribute
 from planner.errors import PlanError
 from planner.export import discard, publish, staging_folder, write_tables
@@ -115,10 +120,21 @@ def plan(instance: Instance, solver: Solver, variant: str = "base",
     dist = distribute(instance, pool.amounts, solver)
     timings["distribution"] = time.perf_counter() - started
     tables = build_tables(instance, key, offsets, pool, dist)
+    matching = None
+    if instance.cases is not None:
+        progress("matching candidates to places (Arts 67-68)")
+        started = time.perf_counter()
+        tables.assignments, tables.unassigned, matching = run_matching(
+            instance, tables.distribution, solver)
+        timings["matching"] = time.perf_counter() - started
     objectives = {**pool.objectives, **{f"distribution_{k}": v for k, v in solver.stages.items()
                                         if k not in pool.objectives}}
+    if matching is not None:
+        objectives.update({f"matching_{k}": v for k, v in matching.stages.items()})
     summary = summarise(instance, variant, tables, offsets, dist, solver, objectives,
                         key_warnings(instance), timings)
+    if matching is not None:
+        summary.matching = matching
     return tables, summary
 
 
@@ -127,10 +143,15 @@ def write_and_verify(instance: Instance, tables: Tables, summary: Summary, out: 
     """Stage the files, verify them independently, then move them into place."""
     staged = staging_folder(out)
     try:
-        write_tables(staged, [("plan", PlanRow, tables.plan),
-                              ("allocation", AllocationRow, tables.allocation),
-                              ("distribution", DistributionRow, tables.distribution),
-                              ("coverage", CoverageRow, tables.coverage)], summary)
+        files: list[tuple[str, type[BaseModel], Sequence[BaseModel]]] = [
+            ("plan", PlanRow, tables.plan),
+            ("allocation", AllocationRow, tables.allocation),
+            ("distribution", DistributionRow, tables.distribution),
+            ("coverage", CoverageRow, tables.coverage)]
+        if summary.matching.ran:
+            files += [("assignments", AssignmentRow, tables.assignments),
+                      ("unassigned", UnassignedRow, tables.unassigned)]
+        write_tables(staged, files, summary)
         progress("verifying the written plan")
         verify_or_raise(staged, instance)
         publish(staged, out)

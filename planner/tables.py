@@ -3,23 +3,33 @@
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from models.instance import Instance, Measure
-from models.results import AllocationRow, CoverageRow, DistributionRow, PlanRow, Totals
+from models.results import (
+    AllocationRow,
+    AssignmentRow,
+    CoverageRow,
+    DistributionRow,
+    PlanRow,
+    Totals,
+    UnassignedRow,
+)
 from planner.distribution import Distribution, unit
 from planner.key import NOT_PARTICIPATING, KeyRow
 from planner.offsets import OffsetsReport
 from planner.pool_plan import PoolPlan
 
 
-@dataclass(frozen=True)
+@dataclass
 class Tables:
     plan: list[PlanRow]
     allocation: list[AllocationRow]
     distribution: list[DistributionRow]
     coverage: list[CoverageRow]
     totals: Totals
+    assignments: list[AssignmentRow] = field(default_factory=list)
+    unassigned: list[UnassignedRow] = field(default_factory=list)
 
 
 def plan_rows(instance: Instance, plan: PoolPlan) -> list[PlanRow]:

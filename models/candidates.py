@@ -1,0 +1,45 @@
+"""Schemas of the matching inputs: candidates.csv, transfers.csv, rejections.csv.
+
+`Candidate` documents one row (and generates its JSON Schema); large candidate files are
+validated column-wise by `planner.candidates`, which applies the same rules without building one
+object per row (style.md: tables of 10^5+ rows).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Annotated, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from models.instance import Bool, CodeList, StateCode, TextList
+
+_STRICT = ConfigDict(extra="forbid", frozen=True)
+
+
+class Candidate(BaseModel):
+    """One person available for relocation; pseudonymous (never a name)."""
+
+    model_config = _STRICT
+    person_id: Annotated[str, Field(min_length=1)]
+    case_id: Annotated[str, Field(min_length=1)]
+    location: StateCode
+    status: Literal["applicant", "beneficiary"] = "applicant"
+    consent: Bool = False
+    security_cleared: Bool = True
+    nationality: Annotated[str, Field(pattern=r"^[A-Z]{3}$")] | None = None
+    languages: TextList = ()
+    vulnerable: Bool = False
+    unaccompanied_minor: Bool = False
+    family_links: CodeList = ()
+    other_links: CodeList = ()
+    preferences: CodeList = ()
+    registered: dt.date | None = None
+
+
+class CasePair(BaseModel):
+    """A row of transfers.csv (the case went to `state`) or rejections.csv (`state` refused)."""
+
+    model_config = _STRICT
+    case_id: Annotated[str, Field(min_length=1)]
+    state: StateCode

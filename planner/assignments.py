@@ -1,0 +1,83 @@
+"""From the plan's places to assignment tables: transfers checked, cases matched, rows out."""
+
+from __future__ import annotations
+
+from collections import Counter, defaultdict
+from pathlib import Path
+
+from models.instance import Instance
+from models.results import AssignmentRow, DistributionRow, Matching, UnassignedRow
+from planner.eligibility import Place, places_from
+from planner.errors import InputError, Problem
+from planner.matching import MatchResult, match
+from planner.solve import Solver
+
+
+def check_transfers(instance: Instance, places: list[Place]) -> None:
+    """A transfer uses its state's places for the case's location; more than the plan gives
+    that state there is an input error (exit 2), reported on every transfer line involved."""
+    sizes = {c.case_id: (c.location, c.size) for c in instance.cases or ()}
+    capacity: dict[tuple[str, str], int] = defaultdict(int)
+    for place in places:
+        capacity[(place.state, place.location)] += place.capacity
+    used: dict[tuple[str, str], list[tuple[int, int]]] = defaultdict(list)
+    for case_id, state, line in instance.transfers:
+        location, size = sizes[case_id]
+        used[(state, location)].append((line, size))
+    problems = []
+    for (state, location), rows in sorted(used.items()):
+        total = sum(size for _, size in rows)
+        if total > capacity[(state, location)]:
+            for line, _ in rows:
+                problems.append(Problem(
+                    str(Path(instance.source) / "transfers.csv"), line, "state",
+                    f"transfers to {state} from {location} need {total} places, the plan gives "
+                    f"{state} {capacity[(state, location)]} there"))
+    if problems:
+        raise InputError(problems)
+
+
+def assignment_rows(result: MatchResult) -> tuple[list[AssignmentRow], list[UnassignedRow]]:
+    assigned = [AssignmentRow(person_id=person, case_id=a.case.case_id,
+                              from_state=a.case.location, to_state=a.place.state,
+                              pledge_id=a.place.pledge_id, score=a.score, reasons=a.reasons)
+                for a in result.assignments for person in a.case.persons]
+    left = [UnassignedRow(person_id=person, case_id=case.case_id, location=case.location,
+                          reason=reason)
+            for case, reason in result.unassigned for person in case.persons]
+    return (sorted(assigned, key=lambda r: (r.case_id, r.person_id)),
+            sorted(left, key=lambda r: (r.case_id, r.person_id)))
+
+
+def family_splits(rows: list[AssignmentRow], instance: Instance) -> int:
+    """Cases whose persons are not all placed together in one pledge row."""
+    sizes = {c.case_id: c.size for c in instance.cases or ()}
+    seen: dict[str, set[tuple[str, str]]] = defaultdict(set)
+    count = Counter(r.case_id for r in rows)
+    for row in rows:
+        seen[row.case_id].add((row.to_state, row.pledge_id))
+    return sum(1 for case, targets in seen.items()
+               if len(targets) > 1 or count[case] != sizes.get(case))
+
+
+def run_matching(instance: Instance, flows: list[DistributionRow], solver: Solver
+                 ) -> tuple[list[AssignmentRow], list[UnassignedRow], Matching]:
+    places = places_from(instance, [(r.pledge_id, r.beneficiary, r.amount) for r in flows])
+    check_transfers(instance, places)
+    transfers = {case_id: state for case_id, state, _ in instance.transfers}
+    rejected = {(case_id, state) for case_id, state, _ in instance.rejections}
+    result = match(instance, list(instance.cases or ()), places, transfers, rejected, solver)
+    assigned, left = assignment_rows(result)
+    summary = Matching(
+        ran=True,
+        persons_total=len(assigned) + len(left),
+        persons_eligible=len(assigned) + sum(1 for r in left if r.reason == "capacity"),
+        persons_assigned=len(assigned),
+        cases_assigned=len(result.assignments),
+        family_splits=family_splits(assigned, instance),
+        places=sum(p.capacity for p in places),
+        unassigned_by_reason=dict(sorted(Counter(r.reason for r in left).items())),
+        classes=result.classes,
+        stages=result.stages,
+    )
+    return assigned, left, summary
