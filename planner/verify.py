@@ -20,8 +20,17 @@ import pandas as pd
 from pydantic import BaseModel, ValidationError
 
 from models.instance import Instance, Measure
-from models.results import AllocationRow, CoverageRow, DistributionRow, PlanRow, Summary
+from models.results import (
+    AllocationRow,
+    AssignmentRow,
+    CoverageRow,
+    DistributionRow,
+    PlanRow,
+    Summary,
+    UnassignedRow,
+)
 from planner.errors import PlanError, Problem
+from planner.verify_matching import check_matching
 
 M = TypeVar("M", bound=BaseModel)
 
@@ -39,6 +48,9 @@ class Outputs:
         self.distribution = self._rows("distribution.csv", DistributionRow)
         self.coverage = self._rows("coverage.csv", CoverageRow)
         self.summary = self._summary()
+        matched = self.summary is not None and self.summary.matching.ran
+        self.assignments = self._rows("assignments.csv", AssignmentRow) if matched else []
+        self.unassigned = self._rows("unassigned.csv", UnassignedRow) if matched else []
 
     def fail(self, name: str, line: int, column: str, message: str) -> None:
         self.problems.append(Problem(name, line, column, message))
@@ -266,7 +278,8 @@ def check_summary(out: Outputs, instance: Instance) -> None:
 
 
 CHECKS: tuple[Callable[[Outputs, Instance], None], ...] = (
-    check_plan, check_allocation, check_distribution, check_coverage, check_summary)
+    check_plan, check_allocation, check_distribution, check_coverage, check_summary,
+    check_matching)
 
 
 def verify(folder: Path, instance: Instance) -> list[Problem]:
