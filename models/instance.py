@@ -10,7 +10,14 @@ from __future__ import annotations
 from enum import StrEnum
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, model_validator
+from pydantic import (
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    field_validator,
+    model_validator,
+)
 
 _TRUE = {"true", "1", "yes", "y", "t"}
 _FALSE = {"false", "0", "no", "n", "f"}
@@ -46,7 +53,11 @@ CodeList = Annotated[tuple[str, ...], BeforeValidator(parse_upper_list)]
 TextList = Annotated[tuple[str, ...], BeforeValidator(parse_list)]
 Amount = Annotated[float, Field(ge=0, allow_inf_nan=False)]
 Fraction = Annotated[float, Field(ge=0, le=1, allow_inf_nan=False)]
-StateCode = Annotated[str, Field(pattern=r"^[A-Z]{2}$")]
+def _upper(value: object) -> object:
+    return value.strip().upper() if isinstance(value, str) else value
+
+
+StateCode = Annotated[str, BeforeValidator(_upper), Field(pattern=r"^[A-Z]{2}$")]
 
 
 class Measure(StrEnum):
@@ -112,12 +123,13 @@ class KeyConfig(BaseModel):
     )
     redistribute: bool = False
 
-    @model_validator(mode="after")
-    def _weights_sum_to_one(self) -> KeyConfig:
-        total = sum(self.weights.values())
-        if not self.weights or abs(total - 1.0) > 1e-9:
+    @field_validator("weights")
+    @classmethod
+    def _weights_sum_to_one(cls, weights: dict[str, float]) -> dict[str, float]:
+        total = sum(weights.values())
+        if not weights or abs(total - 1.0) > 1e-9:
             raise ValueError(f"key weights must sum to 1, they sum to {total:g}")
-        return self
+        return weights
 
 
 class DeductionsConfig(BaseModel):

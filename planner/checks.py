@@ -51,7 +51,7 @@ def key_columns(reader: Reader, config: InstanceConfig | None,
 
 
 def pledge_rows(reader: Reader, states: list[tuple[int, MemberState]],
-                pledges: list[tuple[int, Pledge]]) -> None:
+                pledges: list[tuple[int, Pledge]], codes: set[str] | None) -> None:
     known = {s.code: s for _, s in states}
     benefitting = {code for code, s in known.items() if s.benefitting}
     first: dict[str, int] = {}
@@ -60,7 +60,7 @@ def pledge_rows(reader: Reader, states: list[tuple[int, MemberState]],
             reader.problem(PLEDGES, line, "pledge_id", f"duplicate pledge id {pledge.pledge_id!r} "
                            f"(first on line {first[pledge.pledge_id]})")
         first.setdefault(pledge.pledge_id, line)
-        if pledge.state not in known:
+        if codes is not None and pledge.state not in codes:
             reader.problem(PLEDGES, line, "state", f"unknown state {pledge.state}")
         elif pledge.state in benefitting:
             reader.problem(PLEDGES, line, "state", f"{pledge.state} is benefitting this cycle "
@@ -69,9 +69,9 @@ def pledge_rows(reader: Reader, states: list[tuple[int, MemberState]],
             reader.problem(PLEDGES, line, "min",
                            f"min {pledge.min:g} is above max {pledge.max:g}")
         for target in pledge.beneficiary:
-            if target not in known:
+            if codes is not None and target not in codes:
                 reader.problem(PLEDGES, line, "beneficiary", f"unknown state {target}")
-            elif target not in benefitting:
+            elif target in known and target not in benefitting:
                 reader.problem(PLEDGES, line, "beneficiary", f"{target} is not benefitting")
         if pledge.measure.in_persons:
             for column in ("min", "max"):
@@ -95,7 +95,7 @@ def pledge_rows(reader: Reader, states: list[tuple[int, MemberState]],
 
 
 def need_rows(reader: Reader, states: list[tuple[int, MemberState]],
-              needs: list[tuple[int, Need]]) -> None:
+              needs: list[tuple[int, Need]], codes: set[str] | None) -> None:
     known = {s.code: s for _, s in states}
     first: dict[tuple[str, str], int] = {}
     for line, need in needs:
@@ -104,10 +104,13 @@ def need_rows(reader: Reader, states: list[tuple[int, MemberState]],
             reader.problem(NEEDS, line, "measure", f"duplicate need for {need.state} "
                            f"{need.measure} (first on line {first[key]})")
         first.setdefault(key, line)
-        if need.state not in known:
+        if codes is not None and need.state not in codes:
             reader.problem(NEEDS, line, "state", f"unknown state {need.state}")
-        elif not known[need.state].benefitting:
+        elif need.state in known and not known[need.state].benefitting:
             reader.problem(NEEDS, line, "state", f"{need.state} is not benefitting")
+        if need.measure.in_persons and need.amount != int(need.amount):
+            reader.problem(NEEDS, line, "amount",
+                           f"{need.measure} is counted in whole persons, got {need.amount:g}")
 
 
 def sar_states(reader: Reader, config: InstanceConfig | None,
@@ -125,10 +128,13 @@ def sar_states(reader: Reader, config: InstanceConfig | None,
 
 
 def run_all(reader: Reader, config: InstanceConfig | None, states: list[tuple[int, MemberState]],
-            pledges: list[tuple[int, Pledge]], needs: list[tuple[int, Need]]) -> None:
+            pledges: list[tuple[int, Pledge]], needs: list[tuple[int, Need]],
+            codes: set[str] | None) -> None:
+    """Every cross-row check. `codes` are the state codes member_states.csv names (None when
+    it could not be read), so a state whose row has a bad cell is not also 'unknown'."""
     duplicate_states(reader, states)
     official_shares(reader, states)
     key_columns(reader, config, states)
-    pledge_rows(reader, states, pledges)
-    need_rows(reader, states, needs)
+    pledge_rows(reader, states, pledges, codes)
+    need_rows(reader, states, needs, codes)
     sar_states(reader, config, states)

@@ -161,9 +161,16 @@ def distribute(instance: Instance, amounts: dict[str, float], solver: Solver) ->
     result = {arc: value(var) for arc, var in flows.items()}
     flows_out = _whole_persons(instance, result, amounts, solver)
     persons = {p.pledge_id for p in instance.pledges if p.measure.in_persons}
+    money: dict[str, list[Arc]] = {}
     for (pid, b), v in result.items():
         if units[pid] != 1.0 or pid not in persons:
             flows_out[(pid, b)] = round(v * units[pid], 2)
+            money.setdefault(pid, []).append((pid, b))
+    for pid, arcs in money.items():
+        # Cents: the largest flow takes the rounding remainder, so flows sum to the amount.
+        largest = max(arcs, key=lambda a: (flows_out[a], a[1]))
+        rest = math.fsum(flows_out[a] for a in arcs if a != largest)
+        flows_out[largest] = round(amounts[pid] - rest, 2)
     return Distribution(
         flows={k: v for k, v in sorted(flows_out.items()) if v > 0},
         needs=needs, levels=levels, sar_received=sar_received, sar_target=sar_target)

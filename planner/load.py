@@ -57,7 +57,9 @@ class Reader:
         try:
             text = path.read_bytes().decode("utf-8-sig")
         except UnicodeDecodeError as exc:
-            self.problem(name, 0, "-", f"not UTF-8 text (byte {exc.start})")
+            line = exc.object[:exc.start].count(b"\n") + 1
+            self.problem(name, line, "-", f"not UTF-8 text (byte {exc.start}): save the file "
+                         "as UTF-8")
             return None
         except OSError as exc:
             self.problem(name, 0, "-", f"cannot be read: {exc.strerror}")
@@ -100,6 +102,10 @@ class Reader:
         return None if missing else table
 
 
+def _num(limit: object) -> str:
+    return format(limit, "g") if isinstance(limit, int | float) else str(limit)
+
+
 def _message(error: Any) -> str:
     """A pydantic error in the user's words."""
     kind, value = error["type"], error.get("input")
@@ -112,9 +118,9 @@ def _message(error: Any) -> str:
         "int_from_float": f"not a whole number: {shown}",
         "bool_parsing": f"not a boolean (true/false, yes/no, 1/0): {shown}",
         "bool_type": f"not a boolean (true/false, yes/no, 1/0): {shown}",
-        "greater_than": f"must be greater than {ctx.get('gt')}, got {shown}",
-        "greater_than_equal": f"must be at least {ctx.get('ge')}, got {shown}",
-        "less_than_equal": f"must be at most {ctx.get('le')}, got {shown}",
+        "greater_than": f"must be greater than {_num(ctx.get('gt'))}, got {value}",
+        "greater_than_equal": f"must be at least {_num(ctx.get('ge'))}, got {value}",
+        "less_than_equal": f"must be at most {_num(ctx.get('le'))}, got {value}",
         "finite_number": f"must be a finite number, got {shown}",
         "enum": f"{shown} is not one of: {ctx.get('expected', '')}",
         "literal_error": f"{shown} is not one of: {ctx.get('expected', '')}",
@@ -192,8 +198,9 @@ def read_config(reader: Reader) -> InstanceConfig | None:
     except ValidationError as exc:
         for error in exc.errors():
             loc = tuple(p for p in error["loc"] if not str(p).startswith("function-"))
-            reader.problem(name, _toml_line(text, loc), ".".join(map(str, loc)) or "-",
-                           _message(error))
+            message = "required key is missing" if error["type"] == "missing" else \
+                _message(error)
+            reader.problem(name, _toml_line(text, loc), ".".join(map(str, loc)) or "-", message)
         return None
 
 
@@ -239,8 +246,10 @@ def load_instance(folder: Path | str) -> Instance:
         pledges = parse_rows(reader, "pledges.csv", pledges_table, Pledge)
     needs = parse_rows(reader, "needs.csv", needs_table, Need) if needs_table else []
 
-    checks.run_all(reader, config, states, pledges, needs)
-    cases, transfers, rejections = read_matching_inputs(reader, states)
+    codes = None if states_table is None else {
+        row.get("code", "").upper() for _, row in states_table.rows} - {""}
+    checks.run_all(reader, config, states, pledges, needs, codes)
+    cases, transfers, rejections = read_matching_inputs(reader, states, codes)
     if reader.problems or config is None:
         raise InputError(sorted(set(reader.problems), key=_problem_order))
     return Instance(
@@ -257,15 +266,18 @@ def load_instance(folder: Path | str) -> Instance:
     )
 
 
-def read_matching_inputs(reader: Reader, states: list[tuple[int, MemberState]]
-                         ) -> tuple[tuple[Any, ...] | None, tuple[tuple[str, str, int], ...],
-                                    tuple[tuple[str, str, int], ...]]:
+Pairs = tuple[tuple[str, str, int], ...]
+
+
+def read_matching_inputs(reader: Reader, states: list[tuple[int, MemberState]],
+                         codes: set[str] | None) -> tuple[tuple[Any, ...] | None, Pairs, Pairs]:
     """candidates.csv (column-wise), transfers.csv and rejections.csv, cross-checked."""
     from models.candidates import CasePair
     from planner.candidates import build_cases, read_candidates
 
-    codes = {s.code for _, s in states}
-    frame = read_candidates(reader, codes, {s.code for _, s in states if s.benefitting})
+    frame = None
+    if codes is not None:
+        frame = read_candidates(reader, codes, {s.code for _, s in states if s.benefitting})
     known_cases = set(frame["case_id"]) if frame is not None else set()
     pairs: dict[str, list[tuple[str, str, int]]] = {}
     for name in ("transfers.csv", "rejections.csv"):
@@ -277,7 +289,7 @@ def read_matching_inputs(reader: Reader, states: list[tuple[int, MemberState]]
             reader.problem(name, 0, "-", "needs candidates.csv")
             continue
         for line, pair in parse_rows(reader, name, table, CasePair):
-            if pair.state not in codes:
+            if codes is not None and pair.state not in codes:
                 reader.problem(name, line, "state", f"unknown state {pair.state}")
             if frame is not None and pair.case_id not in known_cases:
                 reader.problem(name, line, "case_id", f"unknown case {pair.case_id!r}")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 
 from models.results import Summary
@@ -18,7 +19,7 @@ def _meur(value: float) -> str:
 
 
 def print_plan(console: Console, tables: Tables, summary: Summary, out: str) -> None:
-    table = Table(title=f"{summary.instance}: obligations and plan "
+    table = Table(title=f"{escape(summary.instance)}: obligations and plan "
                   "(relocation-equivalents; money in EUR million)")
     for column in ("state", "share %", "obligation", "relocation", "offset", "financial",
                    "alternative", "value", "balance"):
@@ -53,5 +54,6 @@ def print_plan(console: Console, tables: Tables, summary: Summary, out: str) -> 
     console.print(f"shortfall {t.shortfall:,.2f} relocation-equivalents; voluntary offsets "
                   f"{voluntary}; mandatory offsets {mandatory}")
     for warning in summary.warnings:
-        console.print(f"warning: {warning}")
-    console.print(f"status {summary.status}; results in {out}")
+        console.print(f"warning: {warning}", markup=False, highlight=False)
+    console.print(f"status {summary.status}; results in {out}", markup=False, highlight=False,
+                  soft_wrap=True)

@@ -242,7 +242,8 @@ def check_distribution(out: Outputs, instance: Instance) -> None:
     for line, row in out.plan:
         if not _close(sums.get(row.pledge_id, 0.0), row.amount, row.measure):
             out.fail("distribution.csv", 0, "amount", f"flows of {row.pledge_id} sum to "
-                     f"{sums.get(row.pledge_id, 0.0):g}, plan.csv line {line} says {row.amount:g}")
+                     f"{sums.get(row.pledge_id, 0.0):.2f}, plan.csv line {line} says "
+                     f"{row.amount:.2f}")
 
 
 def check_coverage(out: Outputs, instance: Instance) -> None:

@@ -1,0 +1,152 @@
+"""Hand-computed matchings (rules section 7); every run goes through the verifier."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from conftest import pledge, state, write_csv
+
+from planner.pipeline import RunResult, run
+from planner.solve import Solver
+
+STATES = [state("AA", 2_000_000, 20_000), state("BB"), state("CC"),
+          state("DD", benefitting="true"), state("EE", benefitting="true")]
+
+
+def person(pid: str, case: str, location: str = "DD", **extra: object) -> dict[str, object]:
+    return {"person_id": pid, "case_id": case, "location": location, **extra}
+
+
+def family(case: str, size: int, location: str = "DD", **extra: object) -> list[dict]:
+    return [person(f"{case}-{i}", case, location, **extra) for i in range(size)]
+
+
+def matched(make_instance, pledges, candidates, transfers=None, rejections=None,
+            needs=None) -> RunResult:
+    folder = make_instance(STATES, pledges, needs=needs, relocations=120, financial=2_400_000)
+    write_csv(folder / "candidates.csv", candidates,
+              list(dict.fromkeys(k for row in candidates for k in row)))
+    if transfers is not None:
+        write_csv(folder / "transfers.csv", transfers, ["case_id", "state"])
+    if rejections is not None:
+        write_csv(folder / "rejections.csv", rejections, ["case_id", "state"])
+    return run(folder, folder.parent / "out", Solver())
+
+
+def where(result: RunResult) -> dict[str, str]:
+    """Case -> receiving state, or the reason it was not placed."""
+    out = {r.case_id: r.to_state for r in result.tables.assignments}
+    out.update({r.case_id: r.reason for r in result.tables.unassigned})
+    return out
+
+
+def to_dd(pid: str, st: str, places: int, **extra: object) -> dict[str, object]:
+    return pledge(pid, st, "relocation", places, places, beneficiary="DD", **extra)
+
+
+def test_capacity_keeps_families_whole(make_instance):
+    result = matched(make_instance, [to_dd("a", "AA", 10)],
+                     family("C1", 6, registered="2025-01-01")
+                     + family("C2", 5, registered="2025-03-01")
+                     + family("C3", 5, registered="2025-04-01"))
+    # 6 + 5 > 10 and 6 alone wastes 4: the two families of 5 go, the first registered waits.
+    assert where(result) == {"C1": "capacity", "C2": "AA", "C3": "AA"}
+    m = result.summary.matching
+    assert (m.persons_assigned, m.cases_assigned, m.family_splits) == (10, 2, 0)
+    assert m.unassigned_by_reason == {"capacity": 6}
+
+
+def test_family_link_honoured(make_instance):
+    result = matched(make_instance, [to_dd("a", "AA", 1), to_dd("b", "BB", 1)],
+                     [person("p1", "X", family_links="BB"), person("p2", "Y")])
+    assert where(result) == {"X": "BB", "Y": "AA"}
+    reasons = {r.case_id: r.reasons for r in result.tables.assignments}
+    assert reasons["X"] == ("family_link",)
+
+
+def test_consent_and_security_never_placed(make_instance):
+    result = matched(make_instance, [to_dd("a", "AA", 10)], [
+        person("p1", "B1", status="beneficiary", consent="false"),
+        person("p2", "B2", status="beneficiary", consent="true"),
+        person("p3", "S1", security_cleared="false"),
+        *family("F", 2), person("p4", "S2", security_cleared="no"),
+    ])
+    assert where(result) == {"B1": "consent", "B2": "AA", "S1": "security", "F": "AA",
+                             "S2": "security"}
+
+
+def test_whole_family_blocked_by_one_member(make_instance):
+    result = matched(make_instance, [to_dd("a", "AA", 10)],
+                     [person("p1", "F"), person("p2", "F", security_cleared="false")])
+    assert [r.reason for r in result.tables.unassigned] == ["security", "security"]
+
+
+def test_nationality_and_case_size_criteria(make_instance):
+    result = matched(make_instance, [to_dd("a", "AA", 10, nationalities="SYR", max_case_size=2)],
+                     family("S3", 3, nationality="SYR") + family("S2", 2, nationality="SYR")
+                     + [person("a1", "A1", nationality="AFG"),
+                        person("u1", "U1")])
+    assert where(result) == {"S3": "no_eligible_place", "S2": "AA", "A1": "no_eligible_place",
+                             "U1": "no_eligible_place"}
+
+
+def test_vulnerable_and_minor_criteria(make_instance):
+    result = matched(make_instance, [
+        to_dd("a", "AA", 5, vulnerable="false"), to_dd("b", "BB", 1, unaccompanied_minors="no")],
+        [person("v", "V", vulnerable="true"), person("m", "M", unaccompanied_minor="true")])
+    assert where(result) == {"V": "BB", "M": "no_eligible_place"}
+
+
+def test_rejection_respected_and_transfer_kept(make_instance):
+    result = matched(make_instance, [to_dd("a", "AA", 1), to_dd("b", "BB", 1)],
+                     [person("t", "T", family_links="AA"), person("r", "R", family_links="AA")],
+                     transfers=[{"case_id": "T", "state": "BB"}],
+                     rejections=[{"case_id": "R", "state": "AA"}])
+    # T went to BB already; R was refused by AA, and BB's one place is T's.
+    assert where(result) == {"T": "BB", "R": "capacity"}
+    assert result.tables.assignments[0].reasons[0] == "transfer"
+
+
+def test_transfer_beyond_places_is_an_input_error(make_instance):
+    import pytest
+
+    from planner.errors import InputError
+
+    with pytest.raises(InputError) as caught:
+        matched(make_instance, [to_dd("a", "AA", 1)], family("T", 2),
+                transfers=[{"case_id": "T", "state": "AA"}])
+    assert [p.line for p in caught.value.problems] == [2]
+    assert "transfers to AA from DD need 2 places, the plan gives AA 1 there" in str(
+        caught.value)
+
+
+def test_priority_vulnerable_then_waiting(make_instance):
+    result = matched(make_instance, [to_dd("a", "AA", 2)], [
+        person("p1", "OLD", registered="2025-01-01"),
+        person("p2", "VUL", registered="2025-06-01", vulnerable="true"),
+        person("p3", "NEW", registered="2025-06-01"),
+    ])
+    assert where(result) == {"OLD": "AA", "VUL": "AA", "NEW": "capacity"}
+
+
+def test_balance_across_two_benefitting_states(make_instance):
+    result = matched(make_instance, [pledge("a", "AA", "relocation", 6, 6)],
+                     [person(f"d{i}", f"D{i}") for i in range(5)]
+                     + [person(f"e{i}", f"E{i}", "EE") for i in range(5)],
+                     needs=[{"state": "DD", "measure": "relocation", "amount": 20},
+                            {"state": "EE", "measure": "relocation", "amount": 10}])
+    by_location: dict[str, int] = {}
+    for row in result.tables.assignments:
+        by_location[row.from_state] = by_location.get(row.from_state, 0) + 1
+    # 6 places split 4 : 2 by needs; each state's candidates fill its places.
+    assert by_location == {"DD": 4, "EE": 2}
+    assert result.summary.matching.stages["balance"] == 1.0
+
+
+def test_outputs_hold_only_ids_and_are_private(make_instance):
+    result = matched(make_instance, [to_dd("a", "AA", 1)],
+                     [person("p1", "X", nationality="SYR", languages="ar")])
+    out = Path(result.out)
+    text = (out / "assignments.csv").read_text()
+    assert "SYR" not in text and "ar" not in text.split("\n", 1)[1]
+    assert (out / "assignments.csv").stat().st_mode & 0o777 == 0o600
