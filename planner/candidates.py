@@ -185,37 +185,47 @@ def read_candidates(reader: Reader, states: set[str], benefitting: set[str]
 
 
 def build_cases(frame: pd.DataFrame) -> list[Case]:
-    """Group validated rows into cases, sorted by case id."""
-    flags = {c: frame[c].map(lambda v, d=d: d if v == "" else bool(parse_bool(v)))
-             for c, d in BOOLEANS.items()}
-    status = frame["status"].where(frame["status"] != "", "applicant")
-    blocked = pd.Series(None, index=frame.index, dtype=object)
-    blocked = blocked.mask((status == "beneficiary") & ~flags["consent"].astype(bool), "consent")
-    blocked = blocked.mask(~flags["security_cleared"].astype(bool), "security")
-    data = frame.assign(_status=status, _blocked=blocked,
-                        _vulnerable=flags["vulnerable"].astype(bool)
-                        | flags["unaccompanied_minor"].astype(bool),
-                        _minor=flags["unaccompanied_minor"].astype(bool))
-    cases = []
-    for case_id, rows in data.sort_values(["case_id", "person_id"]).groupby("case_id", sort=True):
-        reasons = set(rows["_blocked"].dropna())
-        dates = [dt.date.fromisoformat(d) for d in rows["registered"] if d]
-        preferences: list[str] = []
-        for value in rows["preferences"]:
-            preferences += [c for c in _codes(value) if c not in preferences]
-        cases.append(Case(
-            case_id=str(case_id),
-            location=str(rows["location"].iloc[0]),
-            persons=tuple(rows["person_id"]),
-            statuses=frozenset(rows["_status"]),
-            nationalities=frozenset(n.upper() for n in rows["nationality"]),
-            languages=frozenset(c.lower() for v in rows["languages"] for c in _codes(v)),
-            vulnerable=int(rows["_vulnerable"].sum()),
-            minors=int(rows["_minor"].sum()),
-            family_links=frozenset(c for v in rows["family_links"] for c in _codes(v)),
-            other_links=frozenset(c for v in rows["other_links"] for c in _codes(v)),
-            preferences=tuple(preferences),
-            registered=min(dates) if dates else None,
-            blocked="security" if "security" in reasons else ("consent" if reasons else None),
-        ))
-    return cases
+    """Group validated rows into cases, sorted by case id (one pass over plain columns)."""
+    columns = ("case_id", "person_id", "location", "status", "nationality", "languages",
+               "family_links", "other_links", "preferences", "registered", *BOOLEANS)
+    data = frame.sort_values(["case_id", "person_id"])[list(columns)]
+    groups: dict[str, list[tuple[str, ...]]] = {}
+    for row in data.itertuples(index=False, name=None):
+        groups.setdefault(row[0], []).append(row)
+    return [_case(case_id, rows) for case_id, rows in groups.items()]
+
+
+def _flag(value: str, column: str) -> bool:
+    return BOOLEANS[column] if value == "" else bool(parse_bool(value))
+
+
+def _case(case_id: str, rows: list[tuple[str, ...]]) -> Case:
+    (_, _, location, *_rest) = rows[0]
+    statuses, nationalities, languages = set(), set(), set()
+    family, other, preferences, dates = set(), set(), [], []
+    vulnerable = minors = 0
+    blocked: str | None = None
+    for (_, _, _, status, nationality, langs, fam, oth, prefs, registered,
+         consent, cleared, vul, minor) in rows:
+        status = status or "applicant"
+        statuses.add(status)
+        nationalities.add(nationality.upper())
+        languages.update(c.lower() for c in _codes(langs))
+        family.update(_codes(fam))
+        other.update(_codes(oth))
+        preferences += [c for c in _codes(prefs) if c not in preferences]
+        if registered:
+            dates.append(dt.date.fromisoformat(registered))
+        is_minor = _flag(minor, "unaccompanied_minor")
+        minors += is_minor
+        vulnerable += is_minor or _flag(vul, "vulnerable")
+        if not _flag(cleared, "security_cleared"):
+            blocked = "security"
+        elif status == "beneficiary" and not _flag(consent, "consent") and blocked is None:
+            blocked = "consent"
+    return Case(case_id=case_id, location=location, persons=tuple(r[1] for r in rows),
+                statuses=frozenset(statuses), nationalities=frozenset(nationalities),
+                languages=frozenset(languages), vulnerable=vulnerable, minors=minors,
+                family_links=frozenset(family), other_links=frozenset(other),
+                preferences=tuple(preferences), registered=min(dates) if dates else None,
+                blocked=blocked)

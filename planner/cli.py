@@ -115,6 +115,16 @@ def doctor() -> None:
             print(f"{name}: not usable: {exc}")
 
 
+@app.command(context_settings={"allow_extra_args": True, "ignore_unknown_options": True,
+                              "help_option_names": []})
+def generate(ctx: typer.Context) -> None:
+    """Synthetic candidates.csv, deterministic by seed: --persons N --out PATH [--seed S]
+    [--locations "CY=0.05,EL=0.2,IT=0.35,ES=0.4"] (see `planner generate --help`)."""
+    from planner.synthetic import main as generate_main
+
+    raise typer.Exit(generate_main(list(ctx.args)))
+
+
 @app.command()
 def schema(out: Annotated[Path, typer.Option("--out", help="Folder for the schemas.")] = Path(
         "schemas")) -> None:

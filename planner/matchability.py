@@ -32,6 +32,8 @@ COLUMNS = ("kind", "subject", "criterion", "value", "text")
 Ignore = Mapping[str, frozenset[str]]
 # What eligibility depends on besides location, rejections and transfers.
 Profile = tuple[frozenset[str], frozenset[str], int, bool, bool]
+# (location, profile, states that rejected the cases, state a transfer went to)
+AtomKey = tuple[str, Profile, frozenset[str] | None, str | None]
 
 
 @dataclass(frozen=True)
@@ -64,8 +66,8 @@ class _Index:
         for case_id, state in rejected:
             refused[case_id].add(state)
         failed: dict[tuple[Profile, str], tuple[str, ...]] = {}
-        counts: dict[tuple[object, ...], list[int]] = {}
-        samples: dict[tuple[object, ...], Case] = {}
+        counts: dict[AtomKey, list[int]] = {}
+        samples: dict[AtomKey, Case] = {}
         for case in cases:
             transfer = transfers.get(case.case_id)
             if case.blocked and transfer is None:
@@ -73,34 +75,29 @@ class _Index:
             profile: Profile = (case.statuses, case.nationalities, case.size,
                                 case.vulnerable > 0, case.minors > 0)
             states = frozenset(refused.get(case.case_id, ())) if transfer is None else None
-            key = (case.location, profile, states, transfer)
+            key: AtomKey = (case.location, profile, states, transfer)
             if key not in counts:
                 counts[key] = [0, 0]
                 samples[key] = case
             counts[key][0] += case.size
             counts[key][1] += 1
         self.atoms: list[_Atom] = []
-        for key in sorted(counts, key=repr):
+        for key in counts:
             location, profile, states, transfer = key
-            size = samples[key].size
             candidates: list[tuple[int, tuple[str, ...]]] = []
-            for i in self.at.get(str(location), ()):
+            for i in self.at.get(location, ()):
                 place = places[i]
-                if place.capacity < size:
-                    continue
+                if place.capacity < profile[2]:
+                    continue  # the case does not fit in this place
                 if transfer is not None:
                     if place.state == transfer:
                         candidates.append((i, ()))
-                    continue
-                assert isinstance(states, frozenset)
-                if place.state in states:
-                    continue
-                row = (profile, place.pledge_id)  # type: ignore[assignment]
-                if row not in failed:
-                    failed[row] = failed_criteria(samples[key], place.pledge)  # type: ignore[index]
-                candidates.append((i, failed[row]))  # type: ignore[index]
-            self.atoms.append(_Atom(str(location), counts[key][0], counts[key][1],
-                                    tuple(candidates)))
+                elif states is not None and place.state not in states:
+                    row = (profile, place.pledge_id)
+                    if row not in failed:
+                        failed[row] = failed_criteria(samples[key], place.pledge)
+                    candidates.append((i, failed[row]))
+            self.atoms.append(_Atom(location, counts[key][0], counts[key][1], tuple(candidates)))
         self.by_location: dict[str, list[int]] = defaultdict(list)
         for k, atom in enumerate(self.atoms):
             self.by_location[atom.location].append(k)
@@ -124,7 +121,7 @@ class _Index:
                     graph.graph["no_place"][location] = (
                         graph.graph["no_place"].get(location, 0) + atom.persons)
                     continue
-                keys = tuple(sorted(self.places[i].key for i in eligible[k]))
+                keys = tuple(sorted({self.places[i].key for i in eligible[k]}))
                 totals = groups.setdefault(keys, [0, 0])
                 totals[0] += atom.persons
                 totals[1] += atom.cases
@@ -276,25 +273,24 @@ def bottlenecks(cases: list[Case], places: list[Place], rejected: set[tuple[str,
 # --- restriction costs --------------------------------------------------------------------
 
 
-def _costs(index: _Index, eligible: list[tuple[int, ...]], flow: dict
+def _costs(index: _Index, eligible: list[tuple[int, ...]], graph: nx.DiGraph, flow: dict
            ) -> list[tuple[str, str, int]]:
+    """Per row and criterion it sets: the bound gained by ignoring it there. Only the
+    locations of that row are solved again, and only eligibility for that row changes."""
     places = index.places
     placed: dict[str, int] = defaultdict(int)
     capacity: dict[str, int] = defaultdict(int)
-    for place in places:
-        node = _place_node(place.key)
-        capacity[place.location] += place.capacity
-    for node, out in flow.items():
-        if node.startswith("place:") and SINK in out:
-            placed[node.split("@")[-1] if False else _location_of(index, node)] += out[SINK]
+    for node, data in graph.nodes(data=True):
+        if data.get("kind") == "place":
+            placed[data["location"]] += flow[node][SINK]
+            capacity[data["location"]] += data["capacity"]
     rows: dict[str, list[Place]] = defaultdict(list)
     for place in places:
         rows[place.pledge_id].append(place)
     costs = []
     for pledge_id in sorted(rows):
-        pledge = rows[pledge_id][0].pledge
         locations = sorted({p.location for p in rows[pledge_id]})
-        for criterion in sorted(set_criteria(pledge)):
+        for criterion in sorted(set_criteria(rows[pledge_id][0].pledge)):
             gained = 0
             for location in locations:
                 if placed[location] >= capacity[location]:
@@ -312,15 +308,68 @@ def _costs(index: _Index, eligible: list[tuple[int, ...]], flow: dict
     return costs
 
 
-def _location_of(index: _Index, node: str) -> str:
-    return index.location_of[node]
-
-
 def restriction_costs(cases: list[Case], places: list[Place], rejected: set[tuple[str, str]],
                       transfers: dict[str, str]) -> list[tuple[str, str, int]]:
     """(pledge_id, criterion, persons) for every profile criterion a relocation row sets: how
     many more persons the bound allows with that criterion ignored for that row alone."""
     index = _Index(cases, places, rejected, transfers)
     eligible = index.eligible({})
-    _, flow = _flow(index.graph(eligible))
-    return _costs(index, eligible, flow)
+    graph = index.graph(eligible)
+    _, flow = _flow(graph)
+    return _costs(index, eligible, graph, flow)
+
+
+# --- the assessment -----------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Matchability:
+    """What the places can take, before matching. `bottleneck_rows` holds (subject, criteria,
+    value) for each sentence of `bottlenecks`: a location or place key, the row's criteria
+    (`;`-joined), and the persons left unplaced or places left empty."""
+
+    bound: int
+    places: int
+    persons_placeable: int
+    bottlenecks: tuple[str, ...]
+    costs: tuple[tuple[str, str, int], ...]
+    bottleneck_rows: tuple[tuple[str, str, int], ...] = ()
+
+
+def assess(cases: list[Case], places: list[Place], rejected: set[tuple[str, str]],
+           transfers: dict[str, str]) -> Matchability:
+    """Bound, bottlenecks and restriction costs from one index and one base flow."""
+    index = _Index(cases, places, rejected, transfers)
+    eligible = index.eligible({})
+    graph = index.graph(eligible)
+    bound, flow = _flow(graph)
+    explained = _explain(graph)
+    return Matchability(
+        bound=bound,
+        places=sum(p.capacity for p in places),
+        persons_placeable=sum(c.size for c in cases
+                              if not c.blocked or c.case_id in transfers),
+        bottlenecks=tuple(text for *_, text in explained),
+        costs=tuple(_costs(index, eligible, graph, flow)),
+        bottleneck_rows=tuple((subject, criteria, value)
+                              for subject, criteria, value, _ in explained),
+    )
+
+
+def rows(m: Matchability) -> list[dict[str, str]]:
+    """The rows of matchability.csv (`COLUMNS`): the bound, then bottlenecks, then costs."""
+    out = [{"kind": "bound", "subject": "persons_relocated", "criterion": "",
+            "value": str(m.bound),
+            "text": f"at most {m.bound} of {m.persons_placeable} persons can be relocated to "
+                    f"{m.places} places"}]
+    known = len(m.bottleneck_rows) == len(m.bottlenecks)
+    for n, text in enumerate(m.bottlenecks):
+        subject, criteria, value = m.bottleneck_rows[n] if known else ("", "", None)
+        out.append({"kind": "bottleneck", "subject": subject, "criterion": criteria,
+                    "value": "" if value is None else str(value), "text": text})
+    for pledge_id, criterion, cost in m.costs:
+        out.append({"kind": "restriction", "subject": pledge_id, "criterion": criterion,
+                    "value": str(cost),
+                    "text": f"{pledge_id}: {cost} more persons could be placed without its "
+                            f"{criterion} criterion"})
+    return out
