@@ -107,6 +107,17 @@ class UnassignedRow(BaseModel):
     reason: Literal["security", "consent", "no_eligible_place", "capacity"]
 
 
+class MatchabilityRow(BaseModel):
+    """What the places can take: the max-flow bound, bottlenecks and restriction costs."""
+
+    model_config = _ROW
+    kind: Literal["bound", "bottleneck", "restriction"]
+    subject: str
+    criterion: str
+    value: OptFloat = None
+    text: str
+
+
 class Totals(BaseModel):
     obligation: float
     relocation: float
@@ -125,6 +136,8 @@ class Matching(BaseModel):
     cases_assigned: int = 0
     family_splits: int = 0
     places: int = 0
+    bound: int = 0
+    bottlenecks: list[str] = Field(default_factory=list)
     unassigned_by_reason: dict[str, int] = Field(default_factory=dict)
     classes: int = 0
     stages: dict[str, float] = Field(default_factory=dict)

@@ -18,6 +18,7 @@ from models.results import (
     AssignmentRow,
     CoverageRow,
     DistributionRow,
+    MatchabilityRow,
     PlanRow,
     Summary,
     UnassignedRow,
@@ -37,6 +38,7 @@ SCHEMAS: dict[str, type[BaseModel]] = {
     "coverage.csv": CoverageRow,
     "assignments.csv": AssignmentRow,
     "unassigned.csv": UnassignedRow,
+    "matchability.csv": MatchabilityRow,
     "summary.json": Summary,
 }
 

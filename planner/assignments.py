@@ -6,9 +6,16 @@ from collections import Counter, defaultdict
 from pathlib import Path
 
 from models.instance import Instance
-from models.results import AssignmentRow, DistributionRow, Matching, UnassignedRow
+from models.results import (
+    AssignmentRow,
+    DistributionRow,
+    MatchabilityRow,
+    Matching,
+    UnassignedRow,
+)
 from planner.eligibility import Place, places_from
 from planner.errors import InputError, Problem
+from planner.matchability import assess, rows
 from planner.matching import MatchResult, match
 from planner.solve import Solver
 
@@ -25,10 +32,10 @@ def check_transfers(instance: Instance, places: list[Place]) -> None:
         location, size = sizes[case_id]
         used[(state, location)].append((line, size))
     problems = []
-    for (state, location), rows in sorted(used.items()):
-        total = sum(size for _, size in rows)
+    for (state, location), lines in sorted(used.items()):
+        total = sum(size for _, size in lines)
         if total > capacity[(state, location)]:
-            for line, _ in rows:
+            for line, _ in lines:
                 problems.append(Problem(
                     str(Path(instance.source) / "transfers.csv"), line, "state",
                     f"transfers to {state} from {location} need {total} places, the plan gives "
@@ -61,12 +68,17 @@ def family_splits(rows: list[AssignmentRow], instance: Instance) -> int:
 
 
 def run_matching(instance: Instance, flows: list[DistributionRow], solver: Solver
-                 ) -> tuple[list[AssignmentRow], list[UnassignedRow], Matching]:
+                 ) -> tuple[list[AssignmentRow], list[UnassignedRow], list[MatchabilityRow],
+                            Matching]:
+    """Places from the distribution, matchability (max-flow bound and its explanation), then
+    the matching itself."""
     places = places_from(instance, [(r.pledge_id, r.beneficiary, r.amount) for r in flows])
     check_transfers(instance, places)
     transfers = {case_id: state for case_id, state, _ in instance.transfers}
     rejected = {(case_id, state) for case_id, state, _ in instance.rejections}
-    result = match(instance, list(instance.cases or ()), places, transfers, rejected, solver)
+    cases = list(instance.cases or ())
+    explained = assess(cases, places, rejected, transfers)
+    result = match(instance, cases, places, transfers, rejected, solver)
     assigned, left = assignment_rows(result)
     summary = Matching(
         ran=True,
@@ -76,8 +88,11 @@ def run_matching(instance: Instance, flows: list[DistributionRow], solver: Solve
         cases_assigned=len(result.assignments),
         family_splits=family_splits(assigned, instance),
         places=sum(p.capacity for p in places),
+        bound=explained.bound,
+        bottlenecks=list(explained.bottlenecks),
         unassigned_by_reason=dict(sorted(Counter(r.reason for r in left).items())),
         classes=result.classes,
         stages=result.stages,
     )
-    return assigned, left, summary
+    matchability = [MatchabilityRow.model_validate(row) for row in rows(explained)]
+    return assigned, left, matchability, summary

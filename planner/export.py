@@ -22,7 +22,8 @@ from models.results import Summary
 PERSONAL = ("assignments", "unassigned")  # candidate-level: readable by the owner only
 FILES = {"plan": "plan.csv", "allocation": "allocation.csv",
          "distribution": "distribution.csv", "coverage": "coverage.csv",
-         "assignments": "assignments.csv", "unassigned": "unassigned.csv"}
+         "assignments": "assignments.csv", "unassigned": "unassigned.csv",
+         "matchability": "matchability.csv"}
 
 
 def fmt(value: object) -> str:

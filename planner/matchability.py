@@ -30,21 +30,21 @@ from planner.eligibility import CRITERIA, Place, failed_criteria
 SOURCE, SINK = "source", "sink"
 COLUMNS = ("kind", "subject", "criterion", "value", "text")
 Ignore = Mapping[str, frozenset[str]]
-# What eligibility depends on besides location, rejections and transfers.
-Profile = tuple[frozenset[str], frozenset[str], int, bool, bool]
-# (location, profile, states that rejected the cases, state a transfer went to)
-AtomKey = tuple[str, Profile, frozenset[str] | None, str | None]
+# Cases alike for eligibility: location, statuses, nationalities, size, any vulnerable, any
+# unaccompanied minor, states that rejected them (None for a transfer), the transfer's state.
+AtomKey = tuple[str, frozenset[str], frozenset[str], int, bool, bool, frozenset[str] | None,
+                str | None]
 
 
 @dataclass(frozen=True)
 class _Atom:
-    """Cases alike for eligibility: same location, profile, rejected states and transfer."""
+    """Cases alike for eligibility, with their persons and number."""
 
     location: str
     persons: int
     cases: int
-    # (place index, criteria the case fails there), places of the location the cases may take
-    # apart from profile criteria (not rejected, big enough; a transfer's state only).
+    # (place index, criteria the cases fail there) for the places of their location they may
+    # take apart from profile criteria (not rejected, big enough; a transfer's state only).
     candidates: tuple[tuple[int, tuple[str, ...]], ...]
 
     def eligible(self, places: list[Place], ignore: Ignore) -> tuple[int, ...]:
@@ -54,40 +54,46 @@ class _Atom:
 
 
 class _Index:
-    """Cases reduced to atoms, with profile eligibility cached per (profile, pledge row)."""
+    """Cases reduced to atoms; profile criteria are checked once per (atom, pledge row)."""
 
     def __init__(self, cases: list[Case], places: list[Place], rejected: set[tuple[str, str]],
                  transfers: dict[str, str]) -> None:
         self.places = places
+        self.keys = [place.key for place in places]
+        self._names: dict[tuple[int, ...], tuple[str, ...]] = {}
         self.at: dict[str, list[int]] = defaultdict(list)
         for i, place in enumerate(places):
             self.at[place.location].append(i)
-        refused: dict[str, set[str]] = defaultdict(set)
+        refused_sets: dict[str, set[str]] = defaultdict(set)
         for case_id, state in rejected:
-            refused[case_id].add(state)
-        failed: dict[tuple[Profile, str], tuple[str, ...]] = {}
-        counts: dict[AtomKey, list[int]] = {}
-        samples: dict[AtomKey, Case] = {}
+            refused_sets[case_id].add(state)
+        refused = {case_id: frozenset(states) for case_id, states in refused_sets.items()}
+        none: frozenset[str] = frozenset()
+        counts: dict[AtomKey, list] = {}
         for case in cases:
             transfer = transfers.get(case.case_id)
             if case.blocked and transfer is None:
                 continue
-            profile: Profile = (case.statuses, case.nationalities, case.size,
-                                case.vulnerable > 0, case.minors > 0)
-            states = frozenset(refused.get(case.case_id, ())) if transfer is None else None
-            key: AtomKey = (case.location, profile, states, transfer)
-            if key not in counts:
-                counts[key] = [0, 0]
-                samples[key] = case
-            counts[key][0] += case.size
-            counts[key][1] += 1
+            key: AtomKey = (case.location, case.statuses, case.nationalities, len(case.persons),
+                            case.vulnerable > 0, case.minors > 0,
+                            None if transfer else refused.get(case.case_id, none), transfer)
+            entry = counts.get(key)
+            if entry is None:
+                entry = counts[key] = [0, 0, case]
+            entry[0] += len(case.persons)
+            entry[1] += 1
+        failed: dict[tuple[object, ...], tuple[str, ...]] = {}
         self.atoms: list[_Atom] = []
-        for key in counts:
-            location, profile, states, transfer = key
+        # (pledge id, criterion) -> (atom, place) pairs that ignoring that criterion opens.
+        self.opens: dict[tuple[str, str], list[tuple[int, int]]] = defaultdict(list)
+        self.by_location: dict[str, list[int]] = defaultdict(list)
+        for key, (persons, number, sample) in counts.items():
+            location, size, states, transfer = key[0], key[3], key[6], key[7]
+            profile = key[1:6]
             candidates: list[tuple[int, tuple[str, ...]]] = []
             for i in self.at.get(location, ()):
                 place = places[i]
-                if place.capacity < profile[2]:
+                if place.capacity < size:
                     continue  # the case does not fit in this place
                 if transfer is not None:
                     if place.state == transfer:
@@ -95,36 +101,44 @@ class _Index:
                 elif states is not None and place.state not in states:
                     row = (profile, place.pledge_id)
                     if row not in failed:
-                        failed[row] = failed_criteria(samples[key], place.pledge)
+                        failed[row] = failed_criteria(sample, place.pledge)
                     candidates.append((i, failed[row]))
-            self.atoms.append(_Atom(location, counts[key][0], counts[key][1], tuple(candidates)))
-        self.by_location: dict[str, list[int]] = defaultdict(list)
-        for k, atom in enumerate(self.atoms):
-            self.by_location[atom.location].append(k)
+                    if len(failed[row]) == 1:
+                        self.opens[(place.pledge_id, failed[row][0])].append(
+                            (len(self.atoms), i))
+            self.by_location[location].append(len(self.atoms))
+            self.atoms.append(_Atom(location, persons, number, tuple(candidates)))
 
     def eligible(self, ignore: Ignore) -> list[tuple[int, ...]]:
         return [atom.eligible(self.places, ignore) for atom in self.atoms]
 
-    def graph(self, eligible: list[tuple[int, ...]], locations: Iterable[str] | None = None
-              ) -> nx.DiGraph:
-        """The aggregated flow graph of the given locations (all by default)."""
+    def graph(self, eligible: list[tuple[int, ...]], locations: Iterable[str] | None = None,
+              override: Mapping[int, tuple[int, ...]] | None = None) -> nx.DiGraph:
+        """The aggregated flow graph of the given locations (all by default); `override`
+        replaces the eligible places of some atoms. `graph.graph` holds the persons with no
+        eligible place per location and the group node of each atom."""
         wanted = sorted(set(self.at) | set(self.by_location)) if locations is None \
             else sorted(set(locations))
-        graph = nx.DiGraph(no_place={})
+        override = override or {}
+        no_place: dict[str, int] = {}
+        atom_group: dict[int, str] = {}
+        graph = nx.DiGraph(no_place=no_place, atom_group=atom_group)
         graph.add_node(SOURCE)
         graph.add_node(SINK)
         for location in wanted:
-            groups: dict[tuple[str, ...], list[int]] = {}
+            groups: dict[tuple[str, ...], list] = {}
             for k in self.by_location.get(location, ()):
-                atom = self.atoms[k]
-                if not eligible[k]:
-                    graph.graph["no_place"][location] = (
-                        graph.graph["no_place"].get(location, 0) + atom.persons)
+                atom, own = self.atoms[k], override.get(k, eligible[k])
+                if not own:
+                    no_place[location] = no_place.get(location, 0) + atom.persons
                     continue
-                keys = tuple(sorted({self.places[i].key for i in eligible[k]}))
-                totals = groups.setdefault(keys, [0, 0])
+                keys = self._names.get(own)
+                if keys is None:
+                    keys = self._names[own] = tuple(sorted({self.keys[i] for i in own}))
+                totals = groups.setdefault(keys, [0, 0, []])
                 totals[0] += atom.persons
                 totals[1] += atom.cases
+                totals[2].append(k)
             for i in sorted(self.at.get(location, ()), key=lambda i: self.places[i].key):
                 place = self.places[i]
                 node = _place_node(place.key)
@@ -135,7 +149,7 @@ class _Index:
                 graph.add_node(node, kind="place", location=location, key=place.key,
                                pledge=place.pledge, capacity=place.capacity, eligible=0)
                 graph.add_edge(node, SINK, capacity=int(place.capacity))
-            for n, (keys, (persons, cases)) in enumerate(sorted(groups.items())):
+            for n, (keys, (persons, cases, atoms)) in enumerate(sorted(groups.items())):
                 group = f"group:{location}:{n}"
                 graph.add_node(group, kind="group", location=location, persons=persons,
                                cases=cases, places=keys)
@@ -143,6 +157,7 @@ class _Index:
                 for key in keys:
                     graph.add_edge(group, _place_node(key))  # no capacity: unlimited
                     graph.nodes[_place_node(key)]["eligible"] += persons
+                atom_group.update(dict.fromkeys(atoms, group))
         return graph
 
 
@@ -186,13 +201,16 @@ def criteria_text(pledge: Pledge) -> str:
         elif criterion == "status":
             words.append("status " + " or ".join(sorted(pledge.statuses)))
         elif criterion == "case_size":
-            size = pledge.max_case_size
-            words.append(f"cases of at most {size} person{'s' if size != 1 else ''}")
+            words.append(f"cases of at most {_n(pledge.max_case_size or 0, 'person')}")
         elif criterion == "vulnerable":
             words.append("no vulnerable persons")
         else:
             words.append("no unaccompanied minors")
     return ", ".join(words)
+
+
+def _n(count: int, noun: str) -> str:
+    return f"{count} {noun}{'' if count == 1 else 's'}"
 
 
 def _row_name(pledge: Pledge, location: str) -> str:
@@ -203,23 +221,31 @@ def _place_sentence(data: dict) -> tuple[str, str, int, str]:
     pledge, location = data["pledge"], data["location"]
     capacity, eligible = data["capacity"], data["eligible"]
     criteria = set_criteria(pledge)
+    row, offered = _row_name(pledge, location), _n(capacity, "place")
     if criteria:
-        text = (f"{_row_name(pledge, location)}: {capacity} places for {criteria_text(pledge)}, "
-                f"{eligible} eligible candidates")
+        text = f"{row}: {offered} for {criteria_text(pledge)}, {_n(eligible, 'eligible candidate')}"
     else:
-        text = f"{_row_name(pledge, location)}: {capacity} places, {eligible} persons eligible"
+        text = f"{row}: {offered}, {_n(eligible, 'person')} eligible"
     return data["key"], ";".join(criteria), capacity - eligible, text
 
 
-def _explain(graph: nx.DiGraph) -> list[tuple[str, str, int, str]]:
-    """(subject, criteria, value, sentence) per bottleneck, by location."""
+def _cut(graph: nx.DiGraph) -> tuple[set[str], set[str]]:
+    """The minimum cut's sides: nodes reachable from the source in the residual graph of a
+    maximum flow (the same for every maximum flow), and the others."""
     _, (reach, rest) = nx.minimum_cut(graph, SOURCE, SINK)
+    return set(reach), set(rest)
+
+
+def _explain(graph: nx.DiGraph, reach: set[str], rest: set[str]
+             ) -> list[tuple[str, str, int, str]]:
+    """(subject, criteria, value, sentence) per bottleneck, by location."""
     nodes = graph.nodes
-    found: dict[str, list[tuple[tuple[int, str], tuple[str, str, int, str]]]] = defaultdict(list)
+    found: dict[str, list[tuple[tuple[object, ...], tuple[str, str, int, str]]]] = (
+        defaultdict(list))
     for location, persons in graph.graph["no_place"].items():
-        found[location].append(((0, ""), (location, "", persons,
-                                          f"{location}: {persons} persons with no eligible "
-                                          f"place")))
+        found[location].append(((0,), (location, "", persons,
+                                          f"{location}: {_n(persons, 'person')} with no "
+                                          f"eligible place")))
     # Source side: persons left unplaced; their places are all full.
     persons: dict[str, int] = defaultdict(int)
     open_places: dict[str, int] = defaultdict(int)
@@ -230,10 +256,10 @@ def _explain(graph: nx.DiGraph) -> list[tuple[str, str, int, str]]:
         elif data.get("kind") == "place":
             open_places[data["location"]] += data["capacity"]
     for location, count in persons.items():
-        found[location].append(((1, ""), (
+        found[location].append(((1,), (
             location, "", count - open_places[location],
-            f"{location}: {count} eligible persons, {open_places[location]} places open to "
-            f"them")))
+            f"{location}: {_n(count, 'eligible person')}, {_n(open_places[location], 'place')} "
+            f"open to them")))
     # Sink side: all persons of these groups are placed, their places only partly filled.
     side = graph.subgraph(n for n in rest if n != SINK).to_undirected(as_view=True)
     for component in nx.connected_components(side):
@@ -246,19 +272,20 @@ def _explain(graph: nx.DiGraph) -> list[tuple[str, str, int, str]]:
         if capacity <= reaching:
             continue
         location = rows[0]["location"]
-        order = (2, rows[0]["key"])
+        first = rows[0]["key"]
         if len(rows) == 1:
-            found[location].append((order, _place_sentence(rows[0])))
+            found[location].append(((2, first), _place_sentence(rows[0])))
             continue
         ids = ", ".join(d["pledge"].pledge_id for d in rows)
-        found[location].append((order, (
+        found[location].append(((2, first), (
             ";".join(d["key"] for d in rows), "", capacity - reaching,
-            f"pledges {ids} (from {location}): {capacity} places together, {reaching} persons "
-            f"eligible")))
+            f"pledges {ids} (from {location}): {_n(capacity, 'place')} together, "
+            f"{_n(reaching, 'person')} eligible")))
         for d in rows:
             if set_criteria(d["pledge"]) and d["eligible"] < d["capacity"]:
-                found[location].append(((3, d["key"]), _place_sentence(d)))
-    return [item for location in sorted(found) for _, item in sorted(found[location])]
+                found[location].append(((2, first, d["key"]), _place_sentence(d)))
+    return [item for location in sorted(found)
+            for _, item in sorted(found[location], key=lambda pair: pair[0])]
 
 
 def bottlenecks(cases: list[Case], places: list[Place], rejected: set[tuple[str, str]],
@@ -267,16 +294,19 @@ def bottlenecks(cases: list[Case], places: list[Place], rejected: set[tuple[str,
     """Sentences from the minimum cut: where places stay empty, where persons stay unplaced,
     and which criteria restrict rows with empty places; sorted by location."""
     index = _Index(cases, places, rejected, transfers)
-    return [text for *_, text in _explain(index.graph(index.eligible(ignore or {})))]
+    graph = index.graph(index.eligible(ignore or {}))
+    return [text for *_, text in _explain(graph, *_cut(graph))]
 
 
 # --- restriction costs --------------------------------------------------------------------
 
 
-def _costs(index: _Index, eligible: list[tuple[int, ...]], graph: nx.DiGraph, flow: dict
-           ) -> list[tuple[str, str, int]]:
-    """Per row and criterion it sets: the bound gained by ignoring it there. Only the
-    locations of that row are solved again, and only eligibility for that row changes."""
+def _costs(index: _Index, eligible: list[tuple[int, ...]], graph: nx.DiGraph, flow: dict,
+           reach: set[str]) -> list[tuple[str, str, int]]:
+    """Per row and criterion it sets: the bound gained by ignoring it there. Only the row's
+    eligibility changes, and a location is solved again only when a newly opened pair crosses
+    the base minimum cut (a group with unplaced persons to a place on the sink side);
+    otherwise that cut still bounds the flow and nothing is gained."""
     places = index.places
     placed: dict[str, int] = defaultdict(int)
     capacity: dict[str, int] = defaultdict(int)
@@ -284,26 +314,27 @@ def _costs(index: _Index, eligible: list[tuple[int, ...]], graph: nx.DiGraph, fl
         if data.get("kind") == "place":
             placed[data["location"]] += flow[node][SINK]
             capacity[data["location"]] += data["capacity"]
-    rows: dict[str, list[Place]] = defaultdict(list)
+    atom_group: dict[int, str] = graph.graph["atom_group"]
+    pledges: dict[str, Pledge] = {}
     for place in places:
-        rows[place.pledge_id].append(place)
+        pledges.setdefault(place.pledge_id, place.pledge)
     costs = []
-    for pledge_id in sorted(rows):
-        locations = sorted({p.location for p in rows[pledge_id]})
-        for criterion in sorted(set_criteria(rows[pledge_id][0].pledge)):
+    for pledge_id in sorted(pledges):
+        for criterion in sorted(set_criteria(pledges[pledge_id])):
+            opened: dict[str, dict[int, list[int]]] = defaultdict(lambda: defaultdict(list))
+            for k, i in index.opens.get((pledge_id, criterion), ()):
+                opened[places[i].location][k].append(i)
             gained = 0
-            for location in locations:
+            for location, extra in sorted(opened.items()):
                 if placed[location] >= capacity[location]:
                     continue  # every place there is full already
-                changed = list(eligible)
-                for k in index.by_location.get(location, ()):
-                    extra = [i for i, failed in index.atoms[k].candidates
-                             if failed == (criterion,) and places[i].pledge_id == pledge_id]
-                    if extra:
-                        changed[k] = tuple(sorted((*eligible[k], *extra)))
-                if changed != eligible:
-                    value, _ = _flow(index.graph(changed, [location]))
-                    gained += value - placed[location]
+                if not any(atom_group.get(k, SOURCE) in reach
+                           and _place_node(places[i].key) not in reach
+                           for k, opens in extra.items() for i in opens):
+                    continue
+                override = {k: tuple(sorted((*eligible[k], *opens))) for k, opens in extra.items()}
+                value, _ = _flow(index.graph(eligible, [location], override))
+                gained += value - placed[location]
             costs.append((pledge_id, criterion, gained))
     return costs
 
@@ -316,7 +347,7 @@ def restriction_costs(cases: list[Case], places: list[Place], rejected: set[tupl
     eligible = index.eligible({})
     graph = index.graph(eligible)
     _, flow = _flow(graph)
-    return _costs(index, eligible, graph, flow)
+    return _costs(index, eligible, graph, flow, _cut(graph)[0])
 
 
 # --- the assessment -----------------------------------------------------------------------
@@ -338,19 +369,21 @@ class Matchability:
 
 def assess(cases: list[Case], places: list[Place], rejected: set[tuple[str, str]],
            transfers: dict[str, str]) -> Matchability:
-    """Bound, bottlenecks and restriction costs from one index and one base flow."""
+    """Bound, bottlenecks and restriction costs from one index and one base flow.
+    `persons_placeable` counts the persons of cases not blocked (transferred cases always)."""
     index = _Index(cases, places, rejected, transfers)
     eligible = index.eligible({})
     graph = index.graph(eligible)
     bound, flow = _flow(graph)
-    explained = _explain(graph)
+    reach, rest = _cut(graph)
+    explained = _explain(graph, reach, rest)
     return Matchability(
         bound=bound,
         places=sum(p.capacity for p in places),
         persons_placeable=sum(c.size for c in cases
                               if not c.blocked or c.case_id in transfers),
         bottlenecks=tuple(text for *_, text in explained),
-        costs=tuple(_costs(index, eligible, graph, flow)),
+        costs=tuple(_costs(index, eligible, graph, flow, reach)),
         bottleneck_rows=tuple((subject, criteria, value)
                               for subject, criteria, value, _ in explained),
     )
@@ -360,8 +393,8 @@ def rows(m: Matchability) -> list[dict[str, str]]:
     """The rows of matchability.csv (`COLUMNS`): the bound, then bottlenecks, then costs."""
     out = [{"kind": "bound", "subject": "persons_relocated", "criterion": "",
             "value": str(m.bound),
-            "text": f"at most {m.bound} of {m.persons_placeable} persons can be relocated to "
-                    f"{m.places} places"}]
+            "text": f"at most {m.bound} of {_n(m.persons_placeable, 'person')} can be "
+                    f"relocated to {_n(m.places, 'place')}"}]
     known = len(m.bottleneck_rows) == len(m.bottlenecks)
     for n, text in enumerate(m.bottlenecks):
         subject, criteria, value = m.bottleneck_rows[n] if known else ("", "", None)
@@ -370,6 +403,6 @@ def rows(m: Matchability) -> list[dict[str, str]]:
     for pledge_id, criterion, cost in m.costs:
         out.append({"kind": "restriction", "subject": pledge_id, "criterion": criterion,
                     "value": str(cost),
-                    "text": f"{pledge_id}: {cost} more persons could be placed without its "
-                            f"{criterion} criterion"})
+                    "text": f"{pledge_id}: {_n(cost, 'more person')} could be placed without "
+                            f"its {criterion} criterion"})
     return out

@@ -16,6 +16,7 @@ from models.results import (
     AssignmentRow,
     CoverageRow,
     DistributionRow,
+    MatchabilityRow,
     PlanRow,
     SolverInfo,
     Summary,
@@ -124,7 +125,7 @@ def plan(instance: Instance, solver: Solver, variant: str = "base",
     if instance.cases is not None:
         progress("matching candidates to places (Arts 67-68)")
         started = time.perf_counter()
-        tables.assignments, tables.unassigned, matching = run_matching(
+        tables.assignments, tables.unassigned, tables.matchability, matching = run_matching(
             instance, tables.distribution, solver)
         timings["matching"] = time.perf_counter() - started
     objectives = {**pool.objectives, **{f"distribution_{k}": v for k, v in solver.stages.items()
@@ -150,7 +151,8 @@ def write_and_verify(instance: Instance, tables: Tables, summary: Summary, out: 
             ("coverage", CoverageRow, tables.coverage)]
         if summary.matching.ran:
             files += [("assignments", AssignmentRow, tables.assignments),
-                      ("unassigned", UnassignedRow, tables.unassigned)]
+                      ("unassigned", UnassignedRow, tables.unassigned),
+                      ("matchability", MatchabilityRow, tables.matchability)]
         write_tables(staged, files, summary)
         progress("verifying the written plan")
         verify_or_raise(staged, instance)

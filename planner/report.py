@@ -53,6 +53,17 @@ def print_plan(console: Console, tables: Tables, summary: Summary, out: str) -> 
     mandatory = f"triggered, gap {off['gap']}" if off["mandatory_triggered"] else "not triggered"
     console.print(f"shortfall {t.shortfall:,.2f} relocation-equivalents; voluntary offsets "
                   f"{voluntary}; mandatory offsets {mandatory}")
+    m = summary.matching
+    if m.ran:
+        console.print(f"matching: {m.persons_assigned} of {m.persons_total} persons placed in "
+                      f"{m.cases_assigned} cases ({m.places} places; at most {m.bound} can be "
+                      f"placed); family splits {m.family_splits}; not placed: "
+                      + (", ".join(f"{k} {v}" for k, v in m.unassigned_by_reason.items())
+                         or "none"), markup=False, highlight=False)
+        for line in m.bottlenecks[:10]:
+            console.print(f"  bottleneck: {line}", markup=False, highlight=False)
+        if len(m.bottlenecks) > 10:
+            console.print(f"  ... {len(m.bottlenecks) - 10} more in matchability.csv")
     for warning in summary.warnings:
         console.print(f"warning: {warning}", markup=False, highlight=False)
     console.print(f"status {summary.status}; results in {out}", markup=False, highlight=False,

@@ -11,6 +11,7 @@ from models.results import (
     AssignmentRow,
     CoverageRow,
     DistributionRow,
+    MatchabilityRow,
     PlanRow,
     Totals,
     UnassignedRow,
@@ -30,6 +31,7 @@ class Tables:
     totals: Totals
     assignments: list[AssignmentRow] = field(default_factory=list)
     unassigned: list[UnassignedRow] = field(default_factory=list)
+    matchability: list[MatchabilityRow] = field(default_factory=list)
 
 
 def plan_rows(instance: Instance, plan: PoolPlan) -> list[PlanRow]:

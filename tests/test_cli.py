@@ -15,7 +15,8 @@ import pytest
 REPO = Path(__file__).resolve().parents[1]
 EU_2026 = REPO / "instances" / "eu-2026"
 PLANNER = Path(sys.executable).parent / "planner"
-OUTPUTS = ("allocation.csv", "plan.csv", "distribution.csv", "coverage.csv", "summary.json")
+OUTPUTS = ("allocation.csv", "plan.csv", "distribution.csv", "coverage.csv", "summary.json",
+           "assignments.csv", "unassigned.csv", "matchability.csv")
 CSVS = tuple(name for name in OUTPUTS if name.endswith(".csv"))
 PROBLEM_LINE = re.compile(r"^\S.*:\d+: \S+: \S.*$")
 
