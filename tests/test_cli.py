@@ -18,6 +18,7 @@ PLANNER = Path(sys.executable).parent / "planner"
 OUTPUTS = ("allocation.csv", "plan.csv", "distribution.csv", "coverage.csv", "summary.json",
            "assignments.csv", "unassigned.csv", "matchability.csv")
 CSVS = tuple(name for name in OUTPUTS if name.endswith(".csv"))
+PLAN_CSVS = OUTPUTS[:4]  # a run without candidates writes no matching files
 PROBLEM_LINE = re.compile(r"^\S.*:\d+: \S+: \S.*$")
 
 
@@ -195,7 +196,7 @@ def test_solver_cbc_on_a_small_instance(tmp_path: Path) -> None:
         done = planner("run", folder, "--out", tmp_path / name, "--solver", name, "-q")
         assert done.returncode == 0, done.stderr
         assert summary(tmp_path / name)["solver"]["name"] == name
-        results[name] = {f: (tmp_path / name / f).read_bytes() for f in CSVS}
+        results[name] = {f: (tmp_path / name / f).read_bytes() for f in PLAN_CSVS}
     assert results["cbc"] == results["highs"]
 
 
