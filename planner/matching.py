@@ -7,13 +7,14 @@ then earliest `registered`, then case id). Lexicographic stages, each fixed befo
   (i)   persons relocated;
   (ii)  balance: the smallest ratio, over benefitting states, of persons relocated to places;
   (iii) priority, in `matching.priority` order: vulnerable persons, then waiting time (per
-        person, in bands of `matching.waiting_band_days`);
+        person, in whole bands of `matching.waiting_band_days` days);
   (iv)  placement quality: family links, other links, language, preferences (weights).
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import math
 from collections import defaultdict
 from dataclasses import dataclass, field
 
@@ -58,11 +59,11 @@ class CaseClass:
     cases: list[Case] = field(default_factory=list)
 
 
-def _waiting_days(case: Case, today: dt.date, band: int) -> int:
+def _waiting_bands(case: Case, today: dt.date, band: int) -> int:
+    """Whole bands of `band` days waited (0 when the date is unknown)."""
     if case.registered is None:
         return 0
-    days = max((today - case.registered).days, 0)
-    return days - days % band
+    return max((today - case.registered).days, 0) // band
 
 
 def build_classes(instance: Instance, cases: list[Case], places: list[Place],
@@ -99,7 +100,7 @@ def build_classes(instance: Instance, cases: list[Case], places: list[Place],
                 score_cache[(case.case_id, state)] = quality(case, state, languages,
                                                             config.quality)
             scores.append(score_cache[(case.case_id, state)][0])
-        waiting = _waiting_days(case, today, config.waiting_band_days)
+        waiting = _waiting_bands(case, today, config.waiting_band_days)
         fixed = case.case_id in transfers
         key = (case.location, case.size, tuple(eligible), tuple(scores), case.vulnerable,
                waiting, fixed)
@@ -113,13 +114,14 @@ def build_classes(instance: Instance, cases: list[Case], places: list[Place],
     return ordered, left_out
 
 
-def define_counts(prob: pulp.LpProblem, classes: list[CaseClass], places: list[Place]
-                  ) -> dict[tuple[int, int], pulp.LpVariable]:
+def define_counts(prob: pulp.LpProblem, classes: list[CaseClass], members: list[int],
+                  places: list[Place]) -> dict[tuple[int, int], pulp.LpVariable]:
     """count[class, place]: cases of a class placed in a place; each class at most its size
     (`class[k]`), transferred classes exactly; persons within capacity (`capacity[place]`)."""
     x: dict[tuple[int, int], pulp.LpVariable] = {}
     load: dict[int, list[tuple[int, pulp.LpVariable]]] = defaultdict(list)
-    for k, cls in enumerate(classes):
+    for k in members:
+        cls = classes[k]
         n = len(cls.cases)
         own = []
         for i in cls.places:
@@ -140,8 +142,37 @@ def define_counts(prob: pulp.LpProblem, classes: list[CaseClass], places: list[P
 
 def solve_counts(instance: Instance, classes: list[CaseClass], places: list[Place],
                  solver: Solver) -> tuple[dict[tuple[int, int], int], dict[str, float]]:
-    prob = new_problem("matching")
-    x = define_counts(prob, classes, places)
+    """Solve the stages per benefitting state, then add them up.
+
+    Every place serves one benefitting state and every case is in one, so the locations'
+    problems share no variable and no constraint: a lexicographic optimum of the sum is the
+    sum of the locations' lexicographic optima, and stage (ii), the smallest ratio of persons
+    relocated to places, is then fixed by stage (i) and computed rather than solved.
+    """
+    counts: dict[tuple[int, int], int] = {}
+    stages: dict[str, float] = defaultdict(float)
+    relocated: dict[str, float] = defaultdict(float)
+    capacity: dict[str, int] = defaultdict(int)
+    for place in places:
+        capacity[place.location] += place.capacity
+    for location in sorted(capacity):
+        members = [k for k, c in enumerate(classes) if c.location == location]
+        found, values = _solve_location(instance, classes, members, places, solver, location)
+        counts.update(found)
+        for name, amount in values.items():
+            stages[name] += amount
+        relocated[location] = values.get("persons", 0.0)
+    if capacity:
+        stages["balance"] = min(relocated[b] / capacity[b] for b in capacity if capacity[b])
+    order = ["persons", "balance", *instance.config.matching.priority, "quality"]
+    return counts, {name: stages[name] for name in order if name in stages}
+
+
+def _solve_location(instance: Instance, classes: list[CaseClass], members: list[int],
+                    places: list[Place], solver: Solver, location: str
+                    ) -> tuple[dict[tuple[int, int], int], dict[str, float]]:
+    prob = new_problem(f"matching_{location}")
+    x = define_counts(prob, classes, members, places)
     stages: dict[str, float] = {}
     if not x:
         return {}, stages
@@ -150,27 +181,39 @@ def solve_counts(instance: Instance, classes: list[CaseClass], places: list[Plac
         return pulp.LpAffineExpression([(var, weight[k]) for (k, _), var in x.items()
                                         if weight[k]])
 
-    persons = {k: float(c.size) for k, c in enumerate(classes)}
-    stages["persons"] = solver.stage(prob, "persons", weighted(persons), pulp.LpMaximize)
-    capacity: dict[str, int] = defaultdict(int)
-    for place in places:
-        capacity[place.location] += place.capacity
-    t = prob.add_variable("balance_t", lowBound=0)
-    for location, places_b in sorted(capacity.items()):
-        here = {k: persons[k] if c.location == location else 0.0 for k, c in enumerate(classes)}
-        prob += weighted(here) - places_b * t >= 0, f"balance[{location}]"
-    stages["balance"] = solver.stage(prob, "balance", pulp.LpAffineExpression(t),
-                                     pulp.LpMaximize)
-    for term in instance.config.matching.priority:
-        weight = {k: float(c.vulnerable) if term == "vulnerable" else float(c.size * c.waiting)
-                  for k, c in enumerate(classes)}
-        if any(weight.values()):
-            stages[term] = solver.stage(prob, term, weighted(weight), pulp.LpMaximize)
-    score = pulp.LpAffineExpression([(var, classes[k].size * classes[k].scores[
-        classes[k].places.index(i)]) for (k, i), var in x.items()
-        if classes[k].scores[classes[k].places.index(i)]])
-    if len(score):
-        stages["quality"] = solver.stage(prob, "quality", score, pulp.LpMaximize)
+    persons = {k: float(classes[k].size) for k in members}
+    weights = {term: {k: float(classes[k].vulnerable) if term == "vulnerable"
+                      else float(classes[k].size * classes[k].waiting) for k in members}
+               for term in instance.config.matching.priority}
+    terms = [t for t in instance.config.matching.priority if any(weights[t].values())]
+    if terms:
+        # Stages (i) and the first priority term in one exact weighted objective: the first
+        # term's largest possible value is below M, so M * persons + term is maximised by the
+        # most persons first. Fixing persons alone and then maximising the term is the same
+        # optimum, but exact-fill constraints made that MIP far slower (measured: 26 s
+        # against 0.8 s for 6,300 variables).
+        first = terms[0]
+        big = math.fsum(weights[first][k] * len(classes[k].cases) for k in members) + 1.0
+        combined = {k: big * persons[k] + weights[first][k] for k in members}
+        solver.stage(prob, f"persons_{first}_{location}", weighted(combined), pulp.LpMaximize,
+                     presolve=False)
+        stages["persons"] = value(weighted(persons))
+        stages[first] = value(weighted(weights[first]))
+        for term in terms[1:]:
+            stages[term] = solver.stage(prob, f"{term}_{location}", weighted(weights[term]),
+                                        pulp.LpMaximize, presolve=False)
+    else:
+        stages["persons"] = solver.stage(prob, f"persons_{location}", weighted(persons),
+                                         pulp.LpMaximize, presolve=False)
+    terms = []
+    for (k, i), var in x.items():
+        score = classes[k].scores[classes[k].places.index(i)]
+        if score:
+            terms.append((var, classes[k].size * score))
+    if terms:
+        stages["quality"] = solver.stage(prob, f"quality_{location}",
+                                         pulp.LpAffineExpression(terms), pulp.LpMaximize,
+                                         presolve=False)
     return {key: int(round(value(var))) for key, var in x.items() if value(var) > 0.5}, stages
 
 

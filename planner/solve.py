@@ -45,16 +45,18 @@ class Solver:
         self.time_limit_s = self.time_limit_s if self.time_limit_s else config.time_limit_s
         self.fallback = self.fallback and config.fallback
 
-    def _backend(self, name: str) -> Any:
+    def _backend(self, name: str, presolve: bool = True) -> Any:
         if name == "highs":
             _silence_highs_banner()
-            return pulp.HiGHS(msg=False, timeLimit=self.time_limit_s, gapRel=0.0, threads=1)
+            extra = {} if presolve else {"presolve": "off"}
+            return pulp.HiGHS(msg=False, timeLimit=self.time_limit_s, gapRel=0.0, threads=1,
+                              **extra)
         return pulp.PULP_CBC_CMD(msg=False, timeLimit=self.time_limit_s, gapRel=0.0)
 
-    def backend(self) -> Any:
+    def backend(self, presolve: bool = True) -> Any:
         """The first available back-end, trying the fallback when the chosen one is missing."""
         if self.used:
-            return self._backend(self.used)
+            return self._backend(self.used, presolve)
         self.name = self.name or "highs"
         order = [self.name] + ([n for n in SOLVERS if n != self.name] if self.fallback else [])
         for name in order:
@@ -68,11 +70,11 @@ class Solver:
         raise PlanError(f"no solver available: tried {tried} "
                         "(install highspy, or PuLP with its bundled CBC)")
 
-    def solve(self, prob: pulp.LpProblem, stage: str) -> None:
+    def solve(self, prob: pulp.LpProblem, stage: str, presolve: bool = True) -> None:
         """Solve `prob` as it stands; raise PlanError unless a feasible solution exists."""
         started = time.perf_counter()
         try:
-            prob.solve(self.backend())
+            prob.solve(self.backend(presolve))
         except pulp.PulpSolverError as exc:
             raise PlanError(f"solver {self.used} failed in stage {stage}: {exc}") from exc
         finally:
@@ -87,11 +89,11 @@ class Solver:
         raise PlanError(f"no plan: stage {stage} is {label.lower()} ({self.used})")
 
     def stage(self, prob: pulp.LpProblem, name: str, objective: pulp.LpAffineExpression,
-              sense: int) -> float:
+              sense: int, presolve: bool = True) -> float:
         """Optimise one lexicographic stage, fix its optimum, and return it."""
         prob.sense = sense
         prob.setObjective(objective)
-        self.solve(prob, name)
+        self.solve(prob, name, presolve)
         best = float(pulp.value(objective) or 0.0)
         slack = max(FIX_TOL_ABS, FIX_TOL_REL * abs(best))
         if sense == pulp.LpMinimize:
