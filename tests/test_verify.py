@@ -144,3 +144,62 @@ def test_failed_verification_is_exit_3_and_writes_nothing(planned, monkeypatch, 
     assert {p.name: p.read_bytes() for p in out.iterdir()} == before
     assert not [p for p in out.parent.iterdir() if p.name.startswith(".out.")]
     shutil.rmtree(out)
+
+
+@pytest.fixture
+def matched(make_instance, tmp_path):
+    from conftest import write_csv
+
+    folder = make_instance(STATES, [
+        pledge("a", "AA", "relocation", 4, 4, beneficiary="DD", nationalities="SYR"),
+        pledge("b", "BB", "relocation", 2, 2, beneficiary="DD"),
+    ], relocations=120, financial=2_400_000)
+    people = [{"person_id": f"f{i}", "case_id": "F", "location": "DD", "nationality": "SYR"}
+              for i in range(3)]
+    people += [{"person_id": "s1", "case_id": "S", "location": "DD", "nationality": "AFG"},
+               {"person_id": "x1", "case_id": "X", "location": "DD",
+                "security_cleared": "false"}]
+    write_csv(folder / "candidates.csv", people)
+    out = tmp_path / "out"
+    run(folder, out, Solver())
+    return load_instance(folder), out
+
+
+def rows_of(path: Path) -> list[list[str]]:
+    return list(csv.reader(path.open()))
+
+
+def test_real_matchings_pass(matched):
+    instance, out = matched
+    assert messages(instance, out) == []
+
+
+def test_matching_corruption_is_caught(matched):
+    instance, out = matched
+    rows = rows_of(out / "assignments.csv")
+    head = rows[0]
+    line = next(i + 1 for i, r in enumerate(rows) if r[head.index("person_id")] == "s1")
+    edit(out / "assignments.csv", line, "pledge_id", "a")  # AFG into the SYR-only row
+    edit(out / "assignments.csv", line, "to_state", "AA")
+    found = messages(instance, out)
+    assert f"assignments.csv:{line}: pledge_id: nationality outside the row's profile" in found
+
+
+def test_split_family_and_blocked_person_are_caught(matched):
+    instance, out = matched
+    rows = rows_of(out / "assignments.csv")
+    head = rows[0]
+    line = next(i + 1 for i, r in enumerate(rows) if r[head.index("person_id")] == "f0")
+    edit(out / "assignments.csv", line, "pledge_id", "b")
+    edit(out / "assignments.csv", line, "to_state", "BB")
+    # The security-blocked person moved from unassigned.csv into assignments.csv.
+    left = rows_of(out / "unassigned.csv")
+    x = next(r for r in left[1:] if r[0] == "x1")
+    with (out / "unassigned.csv").open("w", newline="") as handle:
+        csv.writer(handle, lineterminator="\n").writerows([r for r in left if r is not x])
+    with (out / "assignments.csv").open("a", newline="") as handle:
+        csv.writer(handle, lineterminator="\n").writerow(["x1", "X", "DD", "BB", "b", "0", ""])
+    found = messages(instance, out)
+    assert "assignments.csv:0: case_id: case F is split" in found
+    assert any(m.endswith("a blocked case (security or consent) was placed") for m in found)
+    assert any("summary.json:0: matching.persons_assigned" in m for m in found)
