@@ -64,6 +64,11 @@ def print_plan(console: Console, tables: Tables, summary: Summary, out: str) -> 
             console.print(f"  bottleneck: {line}", markup=False, highlight=False)
         if len(m.bottlenecks) > 10:
             console.print(f"  ... {len(m.bottlenecks) - 10} more in matchability.csv")
+        costly = sorted((r for r in tables.matchability
+                         if r.kind == "restriction" and (r.value or 0) > 0),
+                        key=lambda r: (-(r.value or 0), r.subject, r.criterion))
+        for row in costly[:5]:
+            console.print(f"  restriction cost: {row.text}", markup=False, highlight=False)
     for warning in summary.warnings:
         console.print(f"warning: {warning}", markup=False, highlight=False)
     console.print(f"status {summary.status}; results in {out}", markup=False, highlight=False,
