@@ -9,14 +9,16 @@ file, line and column, and quote only codes that fail a format check.
 
 from __future__ import annotations
 
+import csv
 import datetime as dt
+import re
 from dataclasses import dataclass
 from io import StringIO
 
 import pandas as pd
 
 from models.instance import parse_bool
-from planner.load import Reader
+from planner.load import Reader, header_problems
 
 NAME = "candidates.csv"
 REQUIRED = ("person_id", "case_id", "location")
@@ -78,29 +80,55 @@ def read_frame(reader: Reader) -> pd.DataFrame | None:
     if not text.strip():
         reader.problem(NAME, 0, "-", "file is empty (a header row is required)")
         return None
-    first = text.split("\n", 1)[0]
+    first = text.splitlines()[0]
+    if not first.strip():
+        reader.problem(NAME, 1, "-", "the first line is blank: the header row must come first")
+        return None
     sep = ";" if ";" in first and "," not in first else ","
+    # The header as the other files' reader sees it (pandas would rename a repeated column
+    # `x.1` and an unnamed one `Unnamed: 3` without a word); empty names at its end are a
+    # spreadsheet's trailing separators and are dropped, with the empty cells under them.
+    header = [h.strip() for h in next(csv.reader([first], delimiter=sep), [])]
+    while len(header) > 1 and not header[-1]:
+        header.pop()
+    problems = header_problems(header, REQUIRED, (*REQUIRED, *OPTIONAL))
+    for column, message in problems:
+        reader.problem(NAME, 1, column, message)
+    if problems:
+        return None
     try:
         frame = pd.read_csv(StringIO(text), dtype=str, keep_default_na=False, sep=sep,
                             skip_blank_lines=False)
     except (pd.errors.ParserError, ValueError) as exc:
-        reader.problem(NAME, 0, "-", f"not a readable CSV file: {str(exc).strip()}")
-        return None
-    frame.columns = [str(c).strip() for c in frame.columns]
-    missing = [c for c in REQUIRED if c not in frame.columns]
-    for column in missing:
-        reader.problem(NAME, 1, column, "required column is missing")
-    if missing:
+        found = re.search(r"Expected (\d+) fields in line (\d+), saw (\d+)", str(exc))
+        if found:
+            reader.problem(NAME, int(found.group(2)), "-", f"row has {found.group(3)} fields, "
+                           f"the header has {len(header)}")
+        else:
+            reader.problem(NAME, 0, "-", f"not a readable CSV file: {str(exc).strip()}")
         return None
     # Line numbers: the header is line 1 and blank lines were kept as empty rows.
     frame["_line"] = frame.index + 2
     cells = [c for c in frame.columns if c != "_line"]
     frame = frame[(frame[cells] != "").any(axis=1)]
+    unnamed = cells[len(header):]
+    wide = frame[(frame[unnamed] != "").any(axis=1)] if unnamed else frame.iloc[:0]
+    frame = frame.drop(columns=unnamed)
+    frame.columns = [*header, "_line"]
+    for column in header:
+        frame[column] = frame[column].str.strip()
+    # A row of spaces was not blank before the strip: a person with no id, case or location.
+    spaces = frame[~(frame[header] != "").any(axis=1)]
+    for line in wide["_line"].head(MAX_PER_COLUMN):
+        reader.problem(NAME, int(line), "-", f"row has {len(cells)} fields, the header has "
+                       f"{len(header)}")
+    for line in spaces["_line"].head(MAX_PER_COLUMN):
+        reader.problem(NAME, int(line), "-", "row of spaces only: delete it")
+    if len(wide) or len(spaces):
+        return None
     for column in OPTIONAL:
         if column not in frame.columns:
             frame[column] = ""
-    for column in (*REQUIRED, *OPTIONAL):
-        frame[column] = frame[column].str.strip()
     return frame
 
 
@@ -117,11 +145,29 @@ def _check_ids(reader: Reader, frame: pd.DataFrame) -> None:
         col.close()
 
 
-def _check_locations(reader: Reader, frame: pd.DataFrame, benefitting: set[str]) -> None:
+def _location_problem(code: str, states: set[str] | None, others: set[str]) -> str | None:
+    if not code:
+        return "required value is empty"
+    if re.fullmatch(r"[a-z]{2}", code, re.IGNORECASE) and not code.isupper():
+        return f"write the state code in upper case: {code.upper()}, not {code!r}"
+    if not re.fullmatch(r"[A-Z]{2}", code):
+        return f"{code!r} is not a two-letter state code"
+    if states is not None and code not in states:
+        return f"unknown state {code}"
+    if code in others:
+        return f"{code} is not benefitting"
+    return None
+
+
+def _check_locations(reader: Reader, frame: pd.DataFrame, states: set[str] | None,
+                     benefitting: set[str], others: set[str]) -> None:
+    """A location must be a benefitting state. One whose row in member_states.csv did not
+    parse is neither known to be benefitting nor to be not: it is not reported."""
     col = _Column(reader, "location")
-    bad = frame[~frame["location"].isin(benefitting)]
-    col.report(bad["_line"], bad["location"].map(
-        lambda c: f"{c!r} is not a benefitting state" if c else "required value is empty"))
+    messages = {code: _location_problem(code, states, others)
+                for code in frame["location"].unique() if code not in benefitting}
+    bad = frame[frame["location"].isin([c for c, m in messages.items() if m is not None])]
+    col.report(bad["_line"], bad["location"].map(messages))
     first = frame.drop_duplicates("case_id").set_index("case_id")["location"]
     differs = frame[frame["location"] != frame["case_id"].map(first)]
     col.report(differs["_line"], "case " + differs["case_id"] + " has persons in "
@@ -130,14 +176,15 @@ def _check_locations(reader: Reader, frame: pd.DataFrame, benefitting: set[str])
     col.close()
 
 
-def _check_values(reader: Reader, frame: pd.DataFrame, states: set[str]) -> None:
+def _check_values(reader: Reader, frame: pd.DataFrame, states: set[str] | None) -> None:
     col = _Column(reader, "status")
     bad = frame[~frame["status"].isin(("", "applicant", "beneficiary"))]
     col.report(bad["_line"], "not one of: applicant, beneficiary")
     col.close()
     for column in BOOLEANS:
         col = _Column(reader, column)
-        parsed = frame[column].map(lambda v: v == "" or isinstance(parse_bool(v), bool))
+        parsed = frame[column].map(lambda v: v == "" or isinstance(parse_bool(v), bool)
+                                   ).astype(bool)
         bad = frame[~parsed]
         col.report(bad["_line"], "not a boolean (true/false, yes/no, 1/0)")
         col.close()
@@ -146,19 +193,21 @@ def _check_values(reader: Reader, frame: pd.DataFrame, states: set[str]) -> None
     col.report(bad["_line"], "not an ISO 3166-1 alpha-3 code")
     col.close()
     col = _Column(reader, "languages")
-    bad = frame[~frame["languages"].map(_language_list)]
+    bad = frame[~frame["languages"].map(_language_list).astype(bool)]
     col.report(bad["_line"], "not a ;-list of ISO 639-1 codes")
     col.close()
-    for column in STATE_LISTS:
+    for column in STATE_LISTS if states is not None else ():
         col = _Column(reader, column)
         unknown = frame[column].map(lambda v: [c for c in _codes(v) if c not in states])
-        bad = frame[unknown.map(bool)]
-        col.report(bad["_line"], unknown[unknown.map(bool)].map(
+        found = unknown.map(bool).astype(bool)
+        col.report(frame.loc[found, "_line"], unknown[found].map(
             lambda codes: "unknown state " + ", ".join(codes)))
         col.close()
     col = _Column(reader, "registered")
+    # Exactly YYYY-MM-DD (pandas would also take 2026-2-3, which `date.fromisoformat` refuses).
     dates = pd.to_datetime(frame["registered"], format="%Y-%m-%d", errors="coerce")
-    bad = frame[(frame["registered"] != "") & dates.isna()]
+    iso = frame["registered"].str.fullmatch(r"\d{4}-\d{2}-\d{2}").astype(bool)
+    bad = frame[(frame["registered"] != "") & (dates.isna() | ~iso)]
     col.report(bad["_line"], "not an ISO date (YYYY-MM-DD)")
     col.close()
 
@@ -171,15 +220,19 @@ def _language_list(value: str) -> bool:
     return all(len(c) == 2 and c.isalpha() for c in _codes(value))
 
 
-def read_candidates(reader: Reader, states: set[str], benefitting: set[str]
-                    ) -> pd.DataFrame | None:
-    """candidates.csv validated column by column; None when absent or broken."""
+def read_candidates(reader: Reader, states: set[str] | None, benefitting: set[str],
+                    others: set[str]) -> pd.DataFrame | None:
+    """candidates.csv validated column by column; None when absent or broken.
+
+    `states` are all the state codes of member_states.csv (None when not known: no state is
+    then called unknown), `benefitting` and `others` the states known to be, or not to be,
+    benefitting."""
     frame = read_frame(reader)
-    if frame is None:
-        return None
+    if frame is None or frame.empty:
+        return frame
     before = len(reader.problems)
     _check_ids(reader, frame)
-    _check_locations(reader, frame, benefitting)
+    _check_locations(reader, frame, states, benefitting, others)
     _check_values(reader, frame, states)
     return frame if len(reader.problems) == before else None
 

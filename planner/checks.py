@@ -7,7 +7,7 @@ than one row or more than one file is here (PyPSA's `consistency.py` habit).
 from __future__ import annotations
 
 from models.instance import InstanceConfig, MemberState, Need, Pledge
-from planner.load import Reader
+from planner.load import Reader, toml_line
 
 STATES, PLEDGES, NEEDS = "member_states.csv", "pledges.csv", "needs.csv"
 RELOCATION_ONLY = ("nationalities", "statuses", "max_case_size")
@@ -114,17 +114,20 @@ def need_rows(reader: Reader, states: list[tuple[int, MemberState]],
 
 
 def sar_states(reader: Reader, config: InstanceConfig | None,
-               states: list[tuple[int, MemberState]]) -> None:
-    if config is None or not states:
+               states: list[tuple[int, MemberState]], codes: set[str] | None) -> None:
+    if config is None:
         return
-    benefitting = {s.code for _, s in states if s.benefitting}
+    known = {s.code: s for _, s in states}
     for code in config.distribution.sar_states:
-        if code not in benefitting:
-            reader.problem("instance.toml", 1, "distribution.sar_states",
-                           f"{code} is not a benefitting state")
+        message = f"unknown state {code}" if codes is not None and code not in codes else \
+            f"{code} is not benefitting" if code in known and not known[code].benefitting \
+            else None
+        if message:
+            reader.problem("instance.toml", toml_line(reader, ("distribution", "sar_states")),
+                           "distribution.sar_states", message)
     if config.distribution.sar_share > 0 and not config.distribution.sar_states:
-        reader.problem("instance.toml", 1, "distribution.sar_share",
-                       "a SAR share needs distribution.sar_states")
+        reader.problem("instance.toml", toml_line(reader, ("distribution", "sar_share")),
+                       "distribution.sar_share", "a SAR share needs distribution.sar_states")
 
 
 def run_all(reader: Reader, config: InstanceConfig | None, states: list[tuple[int, MemberState]],
@@ -137,4 +140,4 @@ def run_all(reader: Reader, config: InstanceConfig | None, states: list[tuple[in
     key_columns(reader, config, states)
     pledge_rows(reader, states, pledges, codes)
     need_rows(reader, states, needs, codes)
-    sar_states(reader, config, states)
+    sar_states(reader, config, states, codes)

@@ -8,12 +8,14 @@ caller raises one `InputError` with all of them.
 from __future__ import annotations
 
 import csv
+import difflib
 import hashlib
 import re
 import tomllib
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Annotated, Any, TypeVar, get_args, get_origin
 
 from pydantic import BaseModel, ValidationError
 
@@ -33,6 +35,50 @@ class Table:
     display: str
     header: list[str]
     rows: list[tuple[int, dict[str, str]]] = field(default_factory=list)
+    # Every non-blank row, also those with the wrong number of fields (cells beyond the header
+    # dropped, missing ones absent): what the file names, so that a broken row does not make
+    # its state 'unknown' in the other files.
+    named: list[dict[str, str]] = field(default_factory=list)
+    usable: bool = True  # False when the header has a problem: the rows are not checked
+
+    def codes(self, column: str) -> set[str] | None:
+        """The state codes a column names (upper case), or None when one of them is not a
+        state code or the column is missing: then no other file can be said to name an
+        unknown state."""
+        if column not in self.header:
+            return None
+        codes = {row.get(column, "").strip().upper() for row in self.named}
+        return codes if all(re.fullmatch(r"[A-Z]{2}", c) for c in codes) else None
+
+
+def near_column(column: str, known: tuple[str, ...]) -> str | None:
+    """The known column a header name most likely misspells (`benefiting`, `Code`), if any."""
+    close = difflib.get_close_matches(column.lower(), known, n=1, cutoff=0.85)
+    return close[0] if close else None
+
+
+def header_problems(header: list[str], required: tuple[str, ...], known: tuple[str, ...]
+                    ) -> list[tuple[str, str]]:
+    """(column, message) for every problem of a header: empty or repeated names, required
+    columns missing, and unknown names that look like a misspelt known column (an optional
+    column misspelt would otherwise be ignored without a word, and its default used)."""
+    problems = []
+    for position, column in enumerate(header):
+        if not column:
+            problems.append((f"#{position + 1}", "empty column name in the header"))
+        elif header.index(column) != position:
+            problems.append((column, "column appears twice in the header"))
+    meant = {column: near_column(column, known) for column in header
+             if column and column not in known}
+    for column in required:
+        if column not in header:
+            given = [h for h, m in meant.items() if m == column]
+            hint = f" (the header has {given[0]!r})" if given else ""
+            problems.append((column, f"required column is missing{hint}"))
+    for column, known_column in meant.items():
+        if known_column and known_column not in required and known_column not in header:
+            problems.append((column, f"unknown column: did you mean {known_column!r}?"))
+    return problems
 
 
 @dataclass
@@ -66,8 +112,11 @@ class Reader:
             return None
         return text
 
-    def read_table(self, name: str, required: bool, columns: tuple[str, ...]) -> Table | None:
-        """Read a CSV file; check it is non-empty and has the required columns."""
+    def read_table(self, name: str, required: bool, columns: tuple[str, ...],
+                   known: tuple[str, ...] = ()) -> Table | None:
+        """Read a CSV file; check it is non-empty and its header (required columns present,
+        no misspelt `known` column). Empty columns at the end of the header (a spreadsheet's
+        trailing separators) are dropped, with the empty cells under them."""
         text = self.read_text(name, required)
         if text is None:
             return None
@@ -76,30 +125,37 @@ class Reader:
             self.problem(name, 0, "-", "file is empty (a header row is required)")
             return None
         first = lines[0]
+        if not first.strip():
+            self.problem(name, 1, "-", "the first line is blank: the header row must come first")
+            return None
         # A spreadsheet saved with `;` as separator: accept it when the header has no comma.
         delimiter = ";" if ";" in first and "," not in first else ","
         reader = csv.reader(text.splitlines(keepends=True), delimiter=delimiter)
         header = [h.strip() for h in next(reader)]
+        width = len(header)
+        while len(header) > 1 and not header[-1]:
+            header.pop()
         table = Table(self.display(name), header)
-        for position, column in enumerate(header):
-            if not column:
-                self.problem(name, 1, f"#{position + 1}", "empty column name in the header")
-            elif header.index(column) != position:
-                self.problem(name, 1, column, "column appears twice in the header")
-        missing = [c for c in columns if c not in header]
-        for column in missing:
-            self.problem(name, 1, column, "required column is missing")
+        problems = header_problems(header, columns, (*columns, *known))
+        for column, message in problems:
+            self.problem(name, 1, column, message)
         for cells in reader:
             line = reader.line_num
             if not any(cell.strip() for cell in cells):
                 continue
+            # Only up to the header's own trailing separators: a row with one field too many
+            # whose last cell is empty (`IT,ES` unquoted in a `;`-list) is still an error.
+            while len(header) < len(cells) <= width and not cells[-1].strip():
+                cells.pop()
+            table.named.append({h: c.strip() for h, c in zip(header, cells, strict=False)})
             if len(cells) != len(header):
                 self.problem(
                     name, line, "-", f"row has {len(cells)} fields, the header has {len(header)}"
                 )
                 continue
             table.rows.append((line, {h: c.strip() for h, c in zip(header, cells, strict=True)}))
-        return None if missing else table
+        table.usable = not problems
+        return table
 
 
 def _num(limit: object) -> str:
@@ -127,6 +183,11 @@ def _message(error: Any) -> str:
         "string_pattern_mismatch": f"{shown} is not a two-letter state code",
         "extra_forbidden": "unknown key",
         "string_too_short": "must not be empty",
+        "string_type": f"must be text in quotes, got {shown}",
+        "model_type": "must be a table (a [section] of keys)",
+        "model_attributes_type": "must be a table (a [section] of keys)",
+        "dict_type": "must be a table (a [section] or { key = value, ... })",
+        "tuple_type": f"must be a list [...], got {shown}",
     }
     if kind in messages:
         return messages[kind]
@@ -159,32 +220,37 @@ def parse_rows(reader: Reader, name: str, table: Table, model: type[M],
 
 
 def _toml_line(text: str, loc: tuple[Any, ...]) -> int:
-    """The line of a dotted key in a TOML text (tomllib keeps no positions)."""
-    section, key = ".".join(str(p) for p in loc[:-1]), str(loc[-1]) if loc else ""
-    current, lines = "", text.splitlines()
-    for number, raw in enumerate(lines, start=1):
+    """The line of a dotted key in a TOML text (tomllib keeps no positions): the table header
+    or `key = value` line whose dotted path is the longest prefix of `loc` (an item of an
+    inline table or array is on its key's line), else 1."""
+    wanted = [str(p) for p in loc]
+    best, best_length, current = 1, 0, []
+    for number, raw in enumerate(text.splitlines(), start=1):
         line = raw.split("#", 1)[0].strip()
-        header = re.fullmatch(r"\[\s*([^\]]+?)\s*\]", line)
+        header = re.fullmatch(r"\[\s*([^\[\]]+?)\s*\]", line)
         if header:
-            current = header.group(1)
-            if current == ".".join(str(p) for p in loc):
-                return number
+            current = _dotted(header.group(1))
+            path = current
+        elif "=" in line:
+            path = current + _dotted(line.split("=", 1)[0])
+        else:
             continue
-        name = line.split("=", 1)[0].strip().strip('"')
-        if "=" in line and name == key and current == section:
-            return number
-        if "=" in line and current == "" and section and name == section.split(".")[0]:
-            return number
-    for number, raw in enumerate(lines, start=1):  # fall back to the section's header
-        if section and re.fullmatch(rf"\[\s*{re.escape(section)}\s*\]", raw.strip()):
-            return number
-    return 1
+        if len(path) > best_length and wanted[:len(path)] == path:
+            best, best_length = number, len(path)
+    return best
+
+
+def _dotted(key: str) -> list[str]:
+    return [part.strip().strip('"').strip("'") for part in key.split(".")]
 
 
 def read_config(reader: Reader) -> InstanceConfig | None:
     name = "instance.toml"
     text = reader.read_text(name, required=True)
     if text is None:
+        return None
+    if not text.strip():
+        reader.problem(name, 0, "-", "file is empty (name, cycle and [pool] are required)")
         return None
     try:
         raw = tomllib.loads(text)
@@ -193,8 +259,13 @@ def read_config(reader: Reader) -> InstanceConfig | None:
         line = int(found.group(1)) if found else 1
         reader.problem(name, line, "-", f"not valid TOML: {str(exc).split(' (at')[0]}")
         return None
+    # pydantic takes true for 1: in instance.toml a boolean where a number belongs is a slip.
+    flags = list(_booleans_for_numbers(raw, InstanceConfig, ()))
+    for loc in flags:
+        reader.problem(name, _toml_line(text, loc), ".".join(loc),
+                       f"not a number: {str(_get(raw, loc)).lower()}")
     try:
-        return InstanceConfig.model_validate(raw)
+        config = InstanceConfig.model_validate(raw)
     except ValidationError as exc:
         for error in exc.errors():
             loc = tuple(p for p in error["loc"] if not str(p).startswith("function-"))
@@ -202,6 +273,41 @@ def read_config(reader: Reader) -> InstanceConfig | None:
                 _message(error)
             reader.problem(name, _toml_line(text, loc), ".".join(map(str, loc)) or "-", message)
         return None
+    return None if flags else config
+
+
+def _numeric(annotation: Any) -> bool:
+    """Whether a field's type is a number (int or float, maybe optional or annotated)."""
+    if get_origin(annotation) is Annotated:
+        return _numeric(get_args(annotation)[0])
+    if annotation in (int, float):
+        return True
+    args = get_args(annotation)
+    return bool(args) and bool not in args and any(_numeric(a) for a in args if a is not None)
+
+
+def _booleans_for_numbers(raw: dict[str, Any], model: type[BaseModel], loc: tuple[str, ...]
+                          ) -> Iterator[tuple[str, ...]]:
+    """Where a TOML boolean stands for a number field of `model` (or a number in a table of
+    numbers such as key.weights)."""
+    for key, value in raw.items():
+        info = model.model_fields.get(key)
+        if info is None:
+            continue
+        annotation = info.annotation
+        if isinstance(value, dict):
+            if isinstance(annotation, type) and issubclass(annotation, BaseModel):
+                yield from _booleans_for_numbers(value, annotation, (*loc, key))
+            elif get_origin(annotation) is dict and _numeric(get_args(annotation)[1]):
+                yield from ((*loc, key, k) for k, v in value.items() if isinstance(v, bool))
+        elif isinstance(value, bool) and _numeric(annotation):
+            yield (*loc, key)
+
+
+def _get(raw: dict[str, Any], loc: tuple[str, ...]) -> Any:
+    for key in loc:
+        raw = raw[key]
+    return raw
 
 
 def input_sha256(folder: Path) -> str:
@@ -222,32 +328,40 @@ def load_instance(folder: Path | str) -> Instance:
     if not reader.folder.is_dir():
         raise InputError([Problem(str(reader.folder), 0, "-", "instance folder not found")])
     config = read_config(reader)
+    weights = config.key.weights if config else {}
+    extra = tuple(c for c in weights if c not in MemberState.model_fields)
     states_table = reader.read_table("member_states.csv", True,
-                                     ("code", "name", "population", "gdp_eur_million"))
-    pledges_table = reader.read_table("pledges.csv", True, ("state", "measure"))
+                                     ("code", "name", "population", "gdp_eur_million"),
+                                     (*_columns(MemberState), *extra))
+    pledges_table = reader.read_table("pledges.csv", True, ("state", "measure"),
+                                      _columns(Pledge))
     needs_table = reader.read_table("needs.csv", False, ("state", "measure", "amount"))
 
     states: list[tuple[int, MemberState]] = []
+    codes: set[str] | None = None
     if states_table is not None:
-        weights = config.key.weights if config else {}
-        extra = tuple(c for c in weights if c not in MemberState.model_fields)
         for column in extra:
             if column not in states_table.header:
-                reader.problem("instance.toml", _weight_line(reader), f"key.weights.{column}",
+                reader.problem("instance.toml", toml_line(reader, ("key", "weights")),
+                               f"key.weights.{column}",
                                f"names column {column!r}, which member_states.csv does not have")
-        extra = tuple(c for c in extra if c in states_table.header)
-        states = parse_rows(reader, "member_states.csv", states_table, MemberState, extra)
+        if states_table.usable and not states_table.named:
+            reader.problem("member_states.csv", 0, "-", "no states (one row per state is "
+                           "required)")
+        elif states_table.usable:
+            columns = tuple(c for c in extra if c in states_table.header)
+            states = parse_rows(reader, "member_states.csv", states_table, MemberState, columns)
+            codes = states_table.codes("code")
     pledges: list[tuple[int, Pledge]] = []
-    if pledges_table is not None:
+    if pledges_table is not None and pledges_table.usable:
         if "pledge_id" not in pledges_table.header:
             # Default pledge id: the row's line number (contract: "no (row number)").
             for line, row in pledges_table.rows:
                 row["pledge_id"] = str(line)
         pledges = parse_rows(reader, "pledges.csv", pledges_table, Pledge)
-    needs = parse_rows(reader, "needs.csv", needs_table, Need) if needs_table else []
+    needs = parse_rows(reader, "needs.csv", needs_table, Need) \
+        if needs_table is not None and needs_table.usable else []
 
-    codes = None if states_table is None else {
-        row.get("code", "").upper() for _, row in states_table.rows} - {""}
     checks.run_all(reader, config, states, pledges, needs, codes)
     cases, transfers, rejections = read_matching_inputs(reader, states, codes)
     if reader.problems or config is None:
@@ -266,48 +380,67 @@ def load_instance(folder: Path | str) -> Instance:
     )
 
 
+def _columns(model: type[BaseModel]) -> tuple[str, ...]:
+    """The CSV columns of a row model (`indicators` holds the key's extra columns)."""
+    return tuple(c for c in model.model_fields if c != "indicators")
+
+
 Pairs = tuple[tuple[str, str, int], ...]
 
 
 def read_matching_inputs(reader: Reader, states: list[tuple[int, MemberState]],
                          codes: set[str] | None) -> tuple[tuple[Any, ...] | None, Pairs, Pairs]:
-    """candidates.csv (column-wise), transfers.csv and rejections.csv, cross-checked."""
+    """candidates.csv (column-wise), transfers.csv and rejections.csv, cross-checked.
+
+    `codes` are all the state codes member_states.csv names, None when they are not known
+    (file missing or broken, or a code that is not one); `states` are the rows that parsed,
+    the only ones whose benefitting status is known."""
     from models.candidates import CasePair
     from planner.candidates import build_cases, read_candidates
 
-    frame = None
-    if codes is not None:
-        frame = read_candidates(reader, codes, {s.code for _, s in states if s.benefitting})
+    benefitting = {s.code for _, s in states if s.benefitting}
+    others = {s.code for _, s in states if not s.benefitting}
+    frame = read_candidates(reader, codes, benefitting, others)
     known_cases = set(frame["case_id"]) if frame is not None else set()
     pairs: dict[str, list[tuple[str, str, int]]] = {}
     for name in ("transfers.csv", "rejections.csv"):
-        table = reader.read_table(name, False, ("case_id", "state"))
+        table = reader.read_table(name, False, ("case_id", "state"), _columns(CasePair))
         pairs[name] = []
-        if table is None:
+        if table is None or not table.usable:
             continue
-        if frame is None and table.rows and (reader.folder / "candidates.csv").exists() is False:
-            reader.problem(name, 0, "-", "needs candidates.csv")
+        if table.rows and not (reader.folder / "candidates.csv").exists():
+            reader.problem(name, 0, "-", "names cases, but the instance has no candidates.csv")
             continue
         for line, pair in parse_rows(reader, name, table, CasePair):
             if codes is not None and pair.state not in codes:
                 reader.problem(name, line, "state", f"unknown state {pair.state}")
+            elif name == "transfers.csv" and pair.state in benefitting:
+                reader.problem(name, line, "state", f"{pair.state} is benefitting this cycle "
+                               "and receives no relocations (rules section 4)")
             if frame is not None and pair.case_id not in known_cases:
                 reader.problem(name, line, "case_id", f"unknown case {pair.case_id!r}")
             pairs[name].append((pair.case_id, pair.state, line))
-    first: dict[str, int] = {}
-    for case_id, _, line in pairs["transfers.csv"]:
+    first: dict[str, tuple[str, int]] = {}
+    for case_id, state, line in pairs["transfers.csv"]:
         if case_id in first:
-            reader.problem("transfers.csv", line, "case_id",
-                           f"case {case_id!r} is already transferred on line {first[case_id]}")
-        first.setdefault(case_id, line)
+            reader.problem("transfers.csv", line, "case_id", f"case {case_id!r} is already "
+                           f"transferred on line {first[case_id][1]}")
+        first.setdefault(case_id, (state, line))
+    for case_id, state, line in pairs["rejections.csv"]:
+        if first.get(case_id, ("", 0))[0] == state:
+            reader.problem("rejections.csv", line, "state", f"case {case_id!r} was transferred "
+                           f"to {state} (transfers.csv line {first[case_id][1]}), so {state} "
+                           "cannot have refused it")
     cases = tuple(build_cases(frame)) if frame is not None else None
-    return (cases, tuple(sorted(pairs["transfers.csv"])),
+    # In file order, so that problems found later about transfers (places) come line by line.
+    return (cases, tuple(sorted(pairs["transfers.csv"], key=lambda p: p[2])),
             tuple(sorted(pairs["rejections.csv"])))
 
 
-def _weight_line(reader: Reader) -> int:
+def toml_line(reader: Reader, loc: tuple[Any, ...]) -> int:
+    """The line of a key of instance.toml (for problems found after it was parsed)."""
     text = reader.read_text("instance.toml", required=False) or ""
-    return _toml_line(text, ("key", "weights"))
+    return _toml_line(text, loc)
 
 
 _FILE_ORDER = {name: i for i, name in enumerate(INSTANCE_FILES)}
