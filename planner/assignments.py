@@ -25,13 +25,22 @@ def check_transfers(instance: Instance, places: list[Place]) -> None:
     that state there is an input error (exit 2), reported on every transfer line involved."""
     sizes = {c.case_id: (c.location, c.size) for c in instance.cases or ()}
     capacity: dict[tuple[str, str], int] = defaultdict(int)
+    largest: dict[tuple[str, str], int] = defaultdict(int)
     for place in places:
         capacity[(place.state, place.location)] += place.capacity
+        largest[(place.state, place.location)] = max(largest[(place.state, place.location)],
+                                                     place.capacity)
     used: dict[tuple[str, str], list[tuple[int, int]]] = defaultdict(list)
+    problems = []
     for case_id, state, line in instance.transfers:
         location, size = sizes[case_id]
         used[(state, location)].append((line, size))
-    problems = []
+        if capacity[(state, location)] >= size > largest[(state, location)]:
+            # Families move whole: one pledge row must hold the whole case.
+            problems.append(Problem(
+                str(Path(instance.source) / "transfers.csv"), line, "case_id",
+                f"case {case_id} has {size} persons, but no pledge row of {state} has that "
+                f"many places for {location} (largest {largest[(state, location)]})"))
     for (state, location), lines in sorted(used.items()):
         total = sum(size for _, size in lines)
         if total > capacity[(state, location)]:
@@ -41,7 +50,7 @@ def check_transfers(instance: Instance, places: list[Place]) -> None:
                     f"transfers to {state} from {location} need {total} places, the plan gives "
                     f"{state} {capacity[(state, location)]} there"))
     if problems:
-        raise InputError(problems)
+        raise InputError(sorted(problems))
 
 
 def assignment_rows(result: MatchResult) -> tuple[list[AssignmentRow], list[UnassignedRow]]:

@@ -150,3 +150,16 @@ def test_outputs_hold_only_ids_and_are_private(make_instance):
     text = (out / "assignments.csv").read_text()
     assert "SYR" not in text and "ar" not in text.split("\n", 1)[1]
     assert (out / "assignments.csv").stat().st_mode & 0o777 == 0o600
+
+
+def test_transfer_larger_than_every_row_is_an_input_error(make_instance):
+    import pytest
+
+    from planner.errors import InputError
+
+    with pytest.raises(InputError) as caught:
+        matched(make_instance, [to_dd("a", "AA", 2), to_dd("a2", "AA", 2)], family("T", 3),
+                transfers=[{"case_id": "T", "state": "AA"}])
+    assert [str(p).split(": ", 1)[1] for p in caught.value.problems] == [
+        "case_id: case T has 3 persons, but no pledge row of AA has that many places for DD "
+        "(largest 2)"]
