@@ -121,6 +121,9 @@ def plan(instance: Instance, solver: Solver, variant: str = "base",
     dist = distribute(instance, pool.amounts, solver)
     timings["distribution"] = time.perf_counter() - started
     tables = build_tables(instance, key, offsets, pool, dist)
+    # The distribution's stages, before matching adds its own per-location stages.
+    objectives = {**pool.objectives, **{f"distribution_{k}": v for k, v in solver.stages.items()
+                                        if k not in pool.objectives}}
     matching = None
     if instance.cases is not None:
         progress("matching candidates to places (Arts 67-68)")
@@ -128,8 +131,6 @@ def plan(instance: Instance, solver: Solver, variant: str = "base",
         tables.assignments, tables.unassigned, tables.matchability, matching = run_matching(
             instance, tables.distribution, solver)
         timings["matching"] = time.perf_counter() - started
-    objectives = {**pool.objectives, **{f"distribution_{k}": v for k, v in solver.stages.items()
-                                        if k not in pool.objectives}}
     if matching is not None:
         objectives.update({f"matching_{k}": v for k, v in matching.stages.items()})
     summary = summarise(instance, variant, tables, offsets, dist, solver, objectives,
