@@ -266,13 +266,6 @@ class Instance(BaseModel):
     source: str = ""
     input_sha256: str = ""
 
-    def state(self, code: str) -> MemberState:
-        return self._by_code[code]
-
-    @property
-    def _by_code(self) -> dict[str, MemberState]:
-        return {s.code: s for s in self.states}
-
     @property
     def pledges_by_id(self) -> dict[str, Pledge]:
         return {p.pledge_id: p for p in self.pledges}

@@ -9,7 +9,6 @@ file, line and column, and quote only codes that fail a format check.
 
 from __future__ import annotations
 
-import csv
 import datetime as dt
 import re
 from dataclasses import dataclass
@@ -77,20 +76,13 @@ def read_frame(reader: Reader) -> pd.DataFrame | None:
     text = reader.read_text(NAME, required=False)
     if text is None:
         return None
-    if not text.strip():
-        reader.problem(NAME, 0, "-", "file is empty (a header row is required)")
-        return None
-    first = text.splitlines()[0]
-    if not first.strip():
-        reader.problem(NAME, 1, "-", "the first line is blank: the header row must come first")
-        return None
-    sep = ";" if ";" in first and "," not in first else ","
     # The header as the other files' reader sees it (pandas would rename a repeated column
     # `x.1` and an unnamed one `Unnamed: 3` without a word); empty names at its end are a
     # spreadsheet's trailing separators and are dropped, with the empty cells under them.
-    header = [h.strip() for h in next(csv.reader([first], delimiter=sep), [])]
-    while len(header) > 1 and not header[-1]:
-        header.pop()
+    found = reader.header(NAME, text)
+    if found is None:
+        return None
+    header, sep, _ = found
     problems = header_problems(header, REQUIRED, (*REQUIRED, *OPTIONAL))
     for column, message in problems:
         reader.problem(NAME, 1, column, message)

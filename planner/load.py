@@ -112,14 +112,10 @@ class Reader:
             return None
         return text
 
-    def read_table(self, name: str, required: bool, columns: tuple[str, ...],
-                   known: tuple[str, ...] = ()) -> Table | None:
-        """Read a CSV file; check it is non-empty and its header (required columns present,
-        no misspelt `known` column). Empty columns at the end of the header (a spreadsheet's
-        trailing separators) are dropped, with the empty cells under them."""
-        text = self.read_text(name, required)
-        if text is None:
-            return None
+    def header(self, name: str, text: str) -> tuple[list[str], str, int] | None:
+        """The header row of a CSV text, its delimiter, and its width before empty names at
+        its end (a spreadsheet's trailing separators) are dropped; None, with the problem,
+        for an empty file or one that starts with a blank line."""
         lines = text.splitlines()
         if not any(line.strip() for line in lines):
             self.problem(name, 0, "-", "file is empty (a header row is required)")
@@ -130,11 +126,24 @@ class Reader:
             return None
         # A spreadsheet saved with `;` as separator: accept it when the header has no comma.
         delimiter = ";" if ";" in first and "," not in first else ","
-        reader = csv.reader(text.splitlines(keepends=True), delimiter=delimiter)
-        header = [h.strip() for h in next(reader)]
+        header = [h.strip() for h in next(csv.reader([first], delimiter=delimiter), [])]
         width = len(header)
         while len(header) > 1 and not header[-1]:
             header.pop()
+        return header, delimiter, width
+
+    def read_table(self, name: str, required: bool, columns: tuple[str, ...],
+                   known: tuple[str, ...] = ()) -> Table | None:
+        """Read a CSV file; check it is non-empty and its header (required columns present,
+        no misspelt `known` column). Empty columns at the end of the header (a spreadsheet's
+        trailing separators) are dropped, with the empty cells under them."""
+        text = self.read_text(name, required)
+        found = None if text is None else self.header(name, text)
+        if text is None or found is None:
+            return None
+        header, delimiter, width = found
+        reader = csv.reader(text.splitlines(keepends=True), delimiter=delimiter)
+        next(reader)
         table = Table(self.display(name), header)
         problems = header_problems(header, columns, (*columns, *known))
         for column, message in problems:
