@@ -159,11 +159,11 @@ def distribute(instance: Instance, amounts: dict[str, float], solver: Solver) ->
     sar_received, sar_target = _sar_stage(prob, solver, instance, flows, values)
     levels = leximin(prob, solver, inflow, needs) if flows else {}
     result = {arc: value(var) for arc, var in flows.items()}
-    flows_out = _whole_persons(instance, result, amounts, solver)
     persons = {p.pledge_id for p in instance.pledges if p.measure.in_persons}
+    flows_out = _whole_persons(instance, result, amounts, persons, solver)
     money: dict[str, list[Arc]] = {}
     for (pid, b), v in result.items():
-        if units[pid] != 1.0 or pid not in persons:
+        if pid not in persons:
             flows_out[(pid, b)] = round(v * units[pid], 2)
             money.setdefault(pid, []).append((pid, b))
     for pid, arcs in money.items():
@@ -191,10 +191,10 @@ def _sar_stage(prob: pulp.LpProblem, solver: Solver, instance: Instance,
 
 
 def _whole_persons(instance: Instance, flows: dict[Arc, float], amounts: dict[str, float],
-                   solver: Solver) -> dict[Arc, float]:
-    """Round person flows to integers: each row keeps its total, each (state, measure) total
-    and each flow stays within one person of the balanced value (network flows are integral)."""
-    persons = {p.pledge_id for p in instance.pledges if p.measure.in_persons}
+                   persons: set[str], solver: Solver) -> dict[Arc, float]:
+    """Round the flows of the `persons` rows to integers: each row keeps its total, each
+    (state, measure) total and each flow stays within one person of the balanced value
+    (network flows are integral)."""
     arcs = {arc: round(v, 9) for arc, v in flows.items() if arc[0] in persons}
     if not arcs:
         return {}

@@ -131,6 +131,7 @@ def plan(instance: Instance, solver: Solver, variant: str = "base",
         tables.assignments, tables.unassigned, tables.matchability, matching = run_matching(
             instance, tables.distribution, solver)
         timings["matching"] = time.perf_counter() - started
+    timings["solve"] = solver.solve_s
     if matching is not None:
         objectives.update({f"matching_{k}": v for k, v in matching.stages.items()})
     summary = summarise(instance, variant, tables, offsets, dist, solver, objectives,
@@ -172,8 +173,6 @@ def run(instance_dir: Path, out: Path, solver: Solver, variant: str = "base",
     timings["load"] = time.perf_counter() - started
     solver.configure(instance.config.solver)
     tables, summary = plan(instance, solver, variant, progress, timings)
-    timings["solve"] = solver.solve_s
-    summary.timings_s = {k: round(v, 4) for k, v in timings.items()}
     started = time.perf_counter()
     try:
         write_and_verify(instance, tables, summary, out, progress)
