@@ -27,6 +27,8 @@ from planner.assignments import run_matching
 from planner.distribution import Distribution, distribute
 from planner.errors import PlanError
 from planner.export import discard, publish, staging_folder, write_tables
+from planner.formats import write_formats
+from planner.html_report import write_report
 from planner.key import compute_key
 from planner.load import load_instance
 from planner.offsets import OffsetsReport, assess_offsets
@@ -142,8 +144,10 @@ def plan(instance: Instance, solver: Solver, variant: str = "base",
 
 
 def write_and_verify(instance: Instance, tables: Tables, summary: Summary, out: Path,
-                     progress: Progress = _quiet) -> None:
-    """Stage the files, verify them independently, then move them into place."""
+                     progress: Progress = _quiet, formats: Sequence[str] = ("csv",)) -> None:
+    """Stage the files, verify them independently, add the other formats and the report (made
+    from the verified CSVs, so every format holds the same numbers), then move them into
+    place."""
     staged = staging_folder(out)
     try:
         files: list[tuple[str, type[BaseModel], Sequence[BaseModel]]] = [
@@ -158,13 +162,16 @@ def write_and_verify(instance: Instance, tables: Tables, summary: Summary, out: 
         write_tables(staged, files, summary)
         progress("verifying the written plan")
         verify_or_raise(staged, instance)
+        progress("exports and report")
+        write_formats(staged, formats)
+        write_report(staged)
         publish(staged, out)
     finally:
         discard(staged)
 
 
 def run(instance_dir: Path, out: Path, solver: Solver, variant: str = "base",
-        progress: Progress = _quiet) -> RunResult:
+        progress: Progress = _quiet, formats: Sequence[str] = ("csv",)) -> RunResult:
     """The whole job: load and validate, plan, write, verify, publish."""
     timings: dict[str, float] = {}
     started = time.perf_counter()
@@ -175,7 +182,7 @@ def run(instance_dir: Path, out: Path, solver: Solver, variant: str = "base",
     tables, summary = plan(instance, solver, variant, progress, timings)
     started = time.perf_counter()
     try:
-        write_and_verify(instance, tables, summary, out, progress)
+        write_and_verify(instance, tables, summary, out, progress, formats)
     except OSError as exc:
         raise PlanError(f"cannot write results to {out}: {exc.strerror}") from exc
     summary.timings_s["write_verify"] = round(time.perf_counter() - started, 4)
