@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: run test lint bench clean
+.PHONY: run test lint bench clean browser screenshot
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -15,12 +15,21 @@ $(STAMP): pyproject.toml
 run: $(STAMP)
 	$(BIN)/planner run instances/eu-2026 --out results/eu-2026/base
 
-test: $(STAMP)
+test: $(STAMP) browser
 	$(BIN)/ruff check planner models tests bench
 	$(BIN)/pytest -q
 
 bench: $(STAMP)
-	$(BIN)/python bench/bench_run.py
+	$(BIN)/python bench/harness.py
+
+# Debian's chromium and chromium-driver for the report's browser test, installed with apt-get
+# where missing (as root); never fails: the test then skips and says why.
+browser: $(STAMP)
+	$(BIN)/python tests/browser.py install
+
+# docs/report.png for the README: the browser test's own code path on instances/eu-2026.
+screenshot: $(STAMP)
+	$(BIN)/python tests/browser.py screenshot docs/report.png
 
 clean:
 	rm -rf $(VENV) results .pytest_cache

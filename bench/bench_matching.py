@@ -11,11 +11,9 @@ the peak memory of the child process. Usage:
 from __future__ import annotations
 
 import argparse
-import csv
 import json
 import platform
 import resource
-import shutil
 import subprocess
 import sys
 import tempfile
@@ -24,36 +22,9 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 TARGET_S, TARGET_MB = 20.0, 2048
-# A few receiving states with profile criteria, as in VSM practice.
-CRITERIA = {"FR": {"max_case_size": "6"}, "NL": {"nationalities": "SYR;AFG;ERI;SDN;YEM"},
-            "BE": {"statuses": "applicant"}, "LU": {"unaccompanied_minors": "false"}}
+sys.path.insert(0, str(ROOT / "bench"))
 
-
-def build(folder: Path, persons: int, seed: int) -> None:
-    source = ROOT / "instances/eu-2026"
-    shutil.copy(source / "instance.toml", folder / "instance.toml")
-    shutil.copy(source / "needs.csv", folder / "needs.csv")
-    with (source / "member_states.csv").open(encoding="utf-8") as handle:
-        states = list(csv.DictReader(handle))
-    for row in states:
-        row["deduction"] = ""
-    with (folder / "member_states.csv").open("w", encoding="utf-8", newline="") as handle:
-        writer = csv.DictWriter(handle, fieldnames=list(states[0]), lineterminator="\n")
-        writer.writeheader()
-        writer.writerows(states)
-    contributors = [r["code"] for r in states
-                    if r["participates"] == "true" and r["benefitting"] == "false"]
-    columns = ["pledge_id", "state", "measure", "min", "max", "nationalities", "statuses",
-               "max_case_size", "unaccompanied_minors"]
-    with (folder / "pledges.csv").open("w", encoding="utf-8", newline="") as handle:
-        writer = csv.DictWriter(handle, fieldnames=columns, lineterminator="\n")
-        writer.writeheader()
-        for code in contributors:
-            writer.writerow({"pledge_id": f"{code}-R", "state": code, "measure": "relocation",
-                             "min": 0, **CRITERIA.get(code, {})})
-    subprocess.run([sys.executable, "-m", "planner.synthetic", "--persons", str(persons),
-                    "--seed", str(seed), "--out", str(folder / "candidates.csv")],
-                   check=True, stdout=subprocess.DEVNULL, cwd=ROOT)
+from scenarios import build  # noqa: E402  (the instance the harness uses too)
 
 
 def main() -> None:

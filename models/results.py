@@ -144,9 +144,16 @@ class Matching(BaseModel):
 
 
 class SolverInfo(BaseModel):
+    """The back-end used and how far each stage got: `gap` is 0 when every stage was proven
+    optimal; after a time limit (status "time_limit") the largest relative gap
+    (bound - value) / max(1, |value|) of the stages in `gaps`, null when one has no bound."""
+
     requested: str
     name: str
     version: str
+    time_limit_s: float | None = None
+    gap: float | None = 0.0
+    gaps: dict[str, float | None] = Field(default_factory=dict)
 
 
 class Summary(BaseModel):
@@ -167,3 +174,44 @@ class Summary(BaseModel):
     version: str
     solver: SolverInfo
     timings_s: dict[str, float] = Field(default_factory=dict)
+
+
+class StateComparisonRow(BaseModel):
+    """One state in one run of `planner compare` (the base or a variant), and the change of
+    each amount against the base (comparison/states.csv; see `planner.compare`)."""
+
+    model_config = _ROW
+    variant: str
+    state: str
+    role: str
+    share: Finite
+    obligation: Finite
+    relocation: Finite
+    offset: Finite
+    financial_eur: Finite
+    alternative_eur: Finite
+    value: Finite
+    balance: Finite
+    fair_share: Finite
+    deviation: Finite
+    value_per_million: OptFloat = None
+    obligation_delta: Finite
+    relocation_delta: Finite
+    offset_delta: Finite
+    financial_eur_delta: Finite
+    alternative_eur_delta: Finite
+    value_delta: Finite
+    balance_delta: Finite
+
+
+class KpiRow(BaseModel):
+    """One indicator of one run of `planner compare`, and its change against the base
+    (comparison/kpis.csv; `subject` is empty or `STATE:measure` for coverage)."""
+
+    model_config = _ROW
+    variant: str
+    kpi: str
+    subject: str = ""
+    unit: Literal["persons", "EUR", "relocation-equivalents", "ratio", "index"]
+    value: OptFloat = None
+    delta: OptFloat = None

@@ -18,8 +18,10 @@ from models.results import (
     AssignmentRow,
     CoverageRow,
     DistributionRow,
+    KpiRow,
     MatchabilityRow,
     PlanRow,
+    StateComparisonRow,
     Summary,
     UnassignedRow,
 )
@@ -40,6 +42,9 @@ SCHEMAS: dict[str, type[BaseModel]] = {
     "unassigned.csv": UnassignedRow,
     "matchability.csv": MatchabilityRow,
     "summary.json": Summary,
+    # `planner compare`: DIR/comparison/states.csv and kpis.csv
+    "comparison-states.csv": StateComparisonRow,
+    "comparison-kpis.csv": KpiRow,
 }
 
 

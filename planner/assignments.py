@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from collections import Counter, defaultdict
 from pathlib import Path
 
@@ -76,19 +77,27 @@ def family_splits(rows: list[AssignmentRow], instance: Instance) -> int:
                if len(targets) > 1 or count[case] != sizes.get(case))
 
 
-def run_matching(instance: Instance, flows: list[DistributionRow], solver: Solver
+def run_matching(instance: Instance, flows: list[DistributionRow], solver: Solver,
+                 timings: dict[str, float] | None = None
                  ) -> tuple[list[AssignmentRow], list[UnassignedRow], list[MatchabilityRow],
                             Matching]:
     """Places from the distribution, matchability (max-flow bound and its explanation), then
-    the matching itself."""
+    the matching itself. `timings` gets the seconds of each step (`matching_*` keys)."""
+    timings = {} if timings is None else timings
+    started = time.perf_counter()
     places = places_from(instance, [(r.pledge_id, r.beneficiary, r.amount) for r in flows])
     check_transfers(instance, places)
     transfers = {case_id: state for case_id, state, _ in instance.transfers}
     rejected = {(case_id, state) for case_id, state, _ in instance.rejections}
     cases = list(instance.cases or ())
+    timings["matching_places"] = time.perf_counter() - started
+    started = time.perf_counter()
     explained = assess(cases, places, rejected, transfers)
-    result = match(instance, cases, places, transfers, rejected, solver)
+    timings["matching_matchability"] = time.perf_counter() - started
+    result = match(instance, cases, places, transfers, rejected, solver, timings)
+    started = time.perf_counter()
     assigned, left = assignment_rows(result)
+    timings["matching_rows"] = time.perf_counter() - started
     summary = Matching(
         ran=True,
         persons_total=len(assigned) + len(left),

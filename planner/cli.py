@@ -48,11 +48,17 @@ def _fail(exc: Exception) -> None:
 def run(
     instance: InstanceArg = None,
     out: Annotated[Path | None, typer.Option(
-        "--out", help="The run's folder (default results/<instance>/base).")] = None,
+        "--out", help="The run's folder (default results/<instance>/<variant or base>).")
+    ] = None,
+    variant: Annotated[str | None, typer.Option(
+        "--variant", help="Plan variants/NAME.toml of the instance over it.")] = None,
     solver: Annotated[str | None, typer.Option(
         "--solver", help="highs (default) or cbc; overrides instance.toml [solver].")] = None,
     time_limit: Annotated[float | None, typer.Option(
         "--time-limit", help="Solver time limit per stage, in seconds.")] = None,
+    formats: Annotated[list[str] | None, typer.Option(
+        "--format", help="Also export the tables as xlsx, json or parquet (repeatable); "
+        "csv is always written.")] = None,
     quiet: Quiet = False,
 ) -> None:
     """Plan one proposal: obligations, each state's mix, the distribution; write and verify."""
@@ -66,11 +72,19 @@ def run(
     if solver is not None and solver not in SOLVERS:
         print(f"--solver: {solver!r} is not one of: {', '.join(SOLVERS)}", file=sys.stderr)
         raise typer.Exit(2)
+    from planner.formats import check_formats
+
+    wanted = tuple(dict.fromkeys(["csv", *(formats or [])]))
+    problems = check_formats(wanted)  # before anything is planned
+    for problem in problems:
+        print(problem, file=sys.stderr)
+    if problems:
+        raise typer.Exit(2)
     folder = _instance(instance)
-    target = out or Path("results") / folder.name / "base"
+    target = out or Path("results") / folder.name / (variant or "base")
     try:
         result = run_pipeline(folder, target, Solver(name=solver or "", time_limit_s=time_limit),
-                              progress=_stage(quiet))
+                              variant=variant or "base", progress=_stage(quiet), formats=wanted)
     except (InputError, PlanError) as exc:
         _fail(exc)
         return
@@ -78,19 +92,71 @@ def run(
 
 
 @app.command()
-def validate(instance: InstanceArg = None, quiet: Quiet = False) -> None:
+def compare(
+    instance: InstanceArg = None,
+    variants: Annotated[list[str] | None, typer.Option(
+        "--variant", help="A variant to plan (repeatable; default: every variants/*.toml).")
+    ] = None,
+    out: Annotated[Path | None, typer.Option(
+        "--out", help="Folder of the comparison (default results/<instance>/compare).")] = None,
+    solver: Annotated[str | None, typer.Option(
+        "--solver", help="highs (default) or cbc; overrides instance.toml [solver].")] = None,
+    time_limit: Annotated[float | None, typer.Option(
+        "--time-limit", help="Solver time limit per stage, in seconds.")] = None,
+    jobs: Annotated[int | None, typer.Option(
+        "--jobs", min=1, help="Processes planning runs side by side (default: one per run, at "
+        "most one per CPU).")] = None,
+    formats: Annotated[list[str] | None, typer.Option(
+        "--format", help="Also export the tables as xlsx, json or parquet (repeatable).")
+    ] = None,
+    quiet: Quiet = False,
+) -> None:
+    """Plan the base and each variant (DIR/base, DIR/NAME) and compare them (DIR/comparison)."""
+    from rich.console import Console
+
+    from planner.compare import compare as run_compare
+    from planner.compare import print_comparison
+    from planner.errors import InputError, PlanError
+    from planner.formats import check_formats
+    from planner.solve import SOLVERS
+    from planner.variants import variant_names
+
+    if solver is not None and solver not in SOLVERS:
+        print(f"--solver: {solver!r} is not one of: {', '.join(SOLVERS)}", file=sys.stderr)
+        raise typer.Exit(2)
+    wanted = tuple(dict.fromkeys(["csv", *(formats or [])]))
+    for problem in check_formats(wanted):
+        print(problem, file=sys.stderr)
+    if check_formats(wanted):
+        raise typer.Exit(2)
+    folder = _instance(instance)
+    names = variants if variants else variant_names(folder)
+    target = out or Path("results") / folder.name / "compare"
+    try:
+        runs = run_compare(folder, names, target, solver or "", time_limit, jobs, wanted, quiet)
+    except (InputError, PlanError) as exc:
+        _fail(exc)
+        return
+    print_comparison(Console(width=120), runs, str(target))
+
+
+@app.command()
+def validate(instance: InstanceArg = None, variant: Annotated[str | None, typer.Option(
+        "--variant", help="Check variants/NAME.toml applied over the instance.")] = None,
+        quiet: Quiet = False) -> None:
     """Check the inputs only: every problem as FILE:LINE: COLUMN: message (exit 2)."""
     from planner.errors import InputError
     from planner.load import load_instance
 
     folder = _instance(instance)
     try:
-        loaded = load_instance(folder)
+        loaded = load_instance(folder, variant)
     except InputError as exc:
         _fail(exc)
         return
     if not quiet:
-        print(f"{folder}: valid ({len(loaded.states)} states, {len(loaded.pledges)} pledges, "
+        name = f"{folder} (variant {variant})" if variant else str(folder)
+        print(f"{name}: valid ({len(loaded.states)} states, {len(loaded.pledges)} pledges, "
               f"{len(loaded.needs)} needs)")
 
 
@@ -135,9 +201,44 @@ def schema(out: Annotated[Path, typer.Option("--out", help="Folder for the schem
         print(path)
 
 
+class Interrupted(BaseException):
+    """SIGINT or SIGTERM, raised by the handler `main` installs. Not a KeyboardInterrupt, which
+    click turns into "Aborted!" and exit 1, and not an Exception, so no `except Exception`
+    swallows it; `finally` blocks still run (the staging folder is discarded), unlike with
+    Python's default SIGTERM, which ends the process at once and left `.NAME.xxxx.tmp`
+    folders beside the results."""
+
+    def __init__(self, signum: int) -> None:
+        super().__init__(signum)
+        self.exit_code = 128 + signum  # the shell's convention: 130 SIGINT, 143 SIGTERM
+
+
+def _interrupt(signum: int, _frame: object) -> None:
+    raise Interrupted(signum)
+
+
 def main() -> None:
+    import signal
+
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(signum, _interrupt)
+
+    def ignore_signals() -> None:  # while cleaning up, and once the command has finished
+        for signum in (signal.SIGINT, signal.SIGTERM):
+            signal.signal(signum, signal.SIG_IGN)
+
     try:
         app()
-    except KeyboardInterrupt:
-        print("interrupted: nothing was written", file=sys.stderr)
-        sys.exit(130)
+    except (Interrupted, KeyboardInterrupt) as exc:
+        ignore_signals()
+        from planner.export import discard_staged, published
+
+        discard_staged()
+        # Runs published into a staging folder (compare's) went with it.
+        done = [path for path in published() if path.exists()]
+        print("interrupted: " + ("nothing was written" if not done else
+                                 "written before the interruption: " + ", ".join(map(str, done))),
+              file=sys.stderr)
+        sys.exit(exc.exit_code if isinstance(exc, Interrupted) else 130)
+    finally:
+        ignore_signals()

@@ -2,7 +2,10 @@
 
 Everything is written to a temporary folder beside the target, verified there, and only then
 moved into place, so a failed or interrupted run never leaves a half-written results folder
-where a good one was (contract, Outputs).
+where a good one was (contract, Outputs). SIGINT and SIGTERM are held back while a staging folder
+is made and while one is published (two renames that must not be separated), and staging folders
+are remembered until published or discarded, so the command line's interrupt handler can remove
+any that an interruption left behind (`discard_staged`).
 """
 
 from __future__ import annotations
@@ -11,8 +14,10 @@ import csv
 import json
 import os
 import shutil
+import signal
 import tempfile
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
+from contextlib import contextmanager
 from pathlib import Path
 
 from pydantic import BaseModel
@@ -67,22 +72,57 @@ def write_tables(folder: Path, tables: Iterable[tuple[str, type[BaseModel], Sequ
     write_summary(folder / "summary.json", summary)
 
 
+_STAGED: set[Path] = set()  # staging folders not yet published or discarded
+_PUBLISHED: list[Path] = []  # results folders published by this process
+
+
+@contextmanager
+def _signals_held() -> Iterator[None]:
+    """SIGINT and SIGTERM wait (pending) until the block ends; their handlers then run."""
+    if not hasattr(signal, "pthread_sigmask"):  # Windows: no signal masks
+        yield
+        return
+    previous = signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT, signal.SIGTERM})
+    try:
+        yield
+    finally:
+        signal.pthread_sigmask(signal.SIG_SETMASK, previous)
+
+
 def staging_folder(out: Path) -> Path:
     """A fresh temporary folder on the same file system as `out` (so the move is a rename)."""
     out.parent.mkdir(parents=True, exist_ok=True)
-    return Path(tempfile.mkdtemp(prefix=f".{out.name}.", suffix=".tmp", dir=out.parent))
+    with _signals_held():
+        staged = Path(tempfile.mkdtemp(prefix=f".{out.name}.", suffix=".tmp", dir=out.parent))
+        _STAGED.add(staged)
+    return staged
 
 
 def publish(staged: Path, out: Path) -> None:
     """Move the staged folder into place; an existing folder is replaced only at the end."""
-    old = None
-    if out.exists():
-        old = Path(tempfile.mkdtemp(prefix=f".{out.name}.", suffix=".old", dir=out.parent))
-        os.replace(out, old / "previous")
-    os.replace(staged, out)
-    if old is not None:
-        shutil.rmtree(old, ignore_errors=True)
+    with _signals_held():
+        old = None
+        if out.exists():
+            old = Path(tempfile.mkdtemp(prefix=f".{out.name}.", suffix=".old", dir=out.parent))
+            os.replace(out, old / "previous")
+        os.replace(staged, out)
+        _STAGED.discard(staged)
+        _PUBLISHED.append(out)
+        if old is not None:
+            shutil.rmtree(old, ignore_errors=True)
 
 
 def discard(staged: Path) -> None:
     shutil.rmtree(staged, ignore_errors=True)
+    _STAGED.discard(staged)
+
+
+def discard_staged() -> None:
+    """Remove every staging folder this process left (after an interruption)."""
+    for staged in sorted(_STAGED):
+        discard(staged)
+
+
+def published() -> list[Path]:
+    """The results folders this process has published, in order."""
+    return list(_PUBLISHED)

@@ -1,10 +1,426 @@
-"""The self-contained report.html of a run folder (issue #4: being built)."""
+"""The self-contained report.html of a run folder (a comparison's: planner/html_compare.py).
+
+The page is built from the files already written and verified in the folder, read back through
+the same row models as the verifier, so its numbers are the CSVs' numbers. It loads nothing
+(no scripts, fonts or images from anywhere; a Content-Security-Policy forbids it) and carries
+every number twice: shown for people, and exact in `data-value` with `data-table`, `data-row`
+and `data-col`, so that a program can check the page against the CSVs.
+
+Personal data: candidates appear only as counts (per benefitting state, receiving state and
+reason); no person or case id, and no candidate attribute, reaches the page.
+"""
 
 from __future__ import annotations
 
+import csv
+import html
+import json
+from collections import Counter, defaultdict
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
 from pathlib import Path
+from typing import TypeVar
+
+from pydantic import BaseModel
+
+from models.results import (
+    AllocationRow,
+    AssignmentRow,
+    CoverageRow,
+    DistributionRow,
+    MatchabilityRow,
+    PlanRow,
+    Summary,
+    UnassignedRow,
+)
+from planner.export import FILES, fmt
+
+M = TypeVar("M", bound=BaseModel)
+REPORT = "report.html"
+REASONS = ("capacity", "no_eligible_place", "consent", "security")
+RE = "rel.-eq."  # relocation-equivalents, the unit of obligations and values
+
+
+# --- reading -----------------------------------------------------------------------------------
+
+def read_rows(path: Path, model: type[M]) -> list[M]:
+    if not path.is_file():
+        return []
+    with path.open(encoding="utf-8", newline="") as handle:
+        return [model.model_validate(row) for row in csv.DictReader(handle)]
+
+
+@dataclass
+class Run:
+    folder: Path
+    summary: Summary
+    plan: list[PlanRow]
+    allocation: list[AllocationRow]
+    distribution: list[DistributionRow]
+    coverage: list[CoverageRow]
+    assignments: list[AssignmentRow]
+    unassigned: list[UnassignedRow]
+    matchability: list[MatchabilityRow]
+
+    @property
+    def rate(self) -> float:
+        rate = self.summary.key.get("eur_per_relocation")
+        return float(rate) if isinstance(rate, int | float) else 0.0
+
+
+def load_run(folder: Path) -> Run:
+    summary = Summary.model_validate(json.loads((folder / "summary.json").read_text("utf-8")))
+    return Run(folder, summary,
+               read_rows(folder / FILES["plan"], PlanRow),
+               read_rows(folder / FILES["allocation"], AllocationRow),
+               read_rows(folder / FILES["distribution"], DistributionRow),
+               read_rows(folder / FILES["coverage"], CoverageRow),
+               read_rows(folder / FILES["assignments"], AssignmentRow),
+               read_rows(folder / FILES["unassigned"], UnassignedRow),
+               read_rows(folder / FILES["matchability"], MatchabilityRow))
+
+
+# --- HTML pieces -------------------------------------------------------------------------------
+
+def esc(value: object) -> str:
+    return html.escape(str(value), quote=True)
+
+
+def show(value: object, kind: str) -> str:
+    """The number as a person reads it; `kind` is num (integers exact, else 2 decimals),
+    share (percent, 4 decimals) or ratio (percent, 1 decimal)."""
+    if value is None or value == "":
+        return "–"
+    if not isinstance(value, int | float) or isinstance(value, bool):
+        return str(value)
+    if kind == "share":
+        return f"{value * 100:.4f}\u00a0%"
+    if kind == "ratio":
+        return f"{value * 100:.1f}\u00a0%"
+    return f"{value:,.0f}" if float(value).is_integer() else f"{value:,.2f}"
+
+
+@dataclass(frozen=True)
+class Col:
+    name: str
+    label: str
+    kind: str = "num"  # text, num, share or ratio
+
+
+def table(name: str, cols: Sequence[Col], rows: Iterable[tuple[str, dict[str, object]]],
+          caption: str) -> str:
+    """A table whose every cell says which table, row and column it is, and its exact value."""
+    head = "".join(f'<th scope="col" class="{"text" if c.kind == "text" else "num"}">'
+                   f"{esc(c.label)}</th>" for c in cols)
+    body = []
+    for key, values in rows:
+        cells = []
+        for c in cols:
+            value = values.get(c.name)
+            where = (f'data-table="{esc(name)}" data-row="{esc(key)}" data-col="{esc(c.name)}" '
+                     f'data-value="{esc(fmt(value))}"')
+            if c.kind == "text":
+                cells.append(f"<td {where}>{esc(fmt(value))}</td>")
+            else:
+                cells.append(f'<td class="num" {where}>{esc(show(value, c.kind))}</td>')
+        body.append(f'<tr data-row="{esc(key)}">{"".join(cells)}</tr>')
+    return (f'<table id="table-{esc(name)}" data-table="{esc(name)}"><caption>{esc(caption)}'
+            f"</caption><thead><tr>{head}</tr></thead><tbody>{''.join(body)}</tbody></table>")
+
+
+def model_rows(rows: Iterable[BaseModel], key: Sequence[str]
+               ) -> list[tuple[str, dict[str, object]]]:
+    out = []
+    for row in rows:
+        values = row.model_dump()
+        out.append(("/".join(fmt(values[k]) for k in key), values))
+    return out
+
+
+def kpi(label: str, table_name: str, row: str, col: str, value: object, unit: str,
+        kind: str = "num") -> str:
+    return (f'<div class="kpi"><div class="label">{esc(label)}</div>'
+            f'<div class="value" data-table="{esc(table_name)}" data-row="{esc(row)}" '
+            f'data-col="{esc(col)}" data-value="{esc(fmt(value))}">{esc(show(value, kind))}</div>'
+            f'<div class="unit">{esc(unit)}</div></div>')
+
+
+def figure(svg: str | None, caption: str, empty: str) -> str:
+    if svg is None:
+        return f'<p class="empty">{esc(empty)}</p>'
+    return f'<figure class="chart">{svg}<figcaption>{esc(caption)}</figcaption></figure>'
+
+
+STYLE = """
+body{font-family:system-ui,-apple-system,"Segoe UI",Roboto,"DejaVu Sans",Arial,sans-serif;
+ margin:0 auto;max-width:1100px;padding:1.5rem;color:#1b1b1b;background:#fff;line-height:1.4}
+h1{font-size:1.6rem;margin:0 0 .3rem} h2{border-bottom:2px solid #1f77b4;padding-bottom:.2rem;
+ margin-top:2rem} h3{margin-top:1.5rem} .meta{color:#555;font-size:.85rem}
+.kpis{display:grid;grid-template-columns:repeat(auto-fill,minmax(190px,1fr));gap:.6rem}
+.kpi{border:1px solid #d0d7de;border-radius:6px;padding:.5rem .7rem;background:#f6f8fa}
+.kpi .label{font-size:.8rem;color:#444} .kpi .value{font-size:1.35rem;font-weight:600}
+.kpi .unit{font-size:.75rem;color:#666} .warn{color:#9a3412}
+figure.chart{margin:1rem 0} figure.chart svg{max-width:100%;height:auto}
+figcaption{font-size:.85rem;color:#444}
+table{border-collapse:collapse;margin:.5rem 0 1.5rem;font-size:.85rem}
+caption{text-align:left;font-weight:600;padding:.3rem 0}
+th,td{border-bottom:1px solid #e1e4e8;padding:.2rem .5rem} th{background:#f6f8fa}
+td.num,th.num{text-align:right;font-variant-numeric:tabular-nums}
+td.num{white-space:nowrap} th.text{text-align:left}
+dl{display:grid;grid-template-columns:max-content auto;gap:.2rem 1rem;font-size:.9rem}
+dt{color:#555} dd{margin:0} .empty{color:#666;font-style:italic}
+"""
+# Nothing may be fetched: not a script, font, image or style from anywhere.
+CSP = "default-src 'none'; style-src 'unsafe-inline'; img-src data:"
+
+
+def page(title: str, body: Sequence[str]) -> str:
+    return ("<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">"
+            f'<meta http-equiv="Content-Security-Policy" content="{CSP}">'
+            '<meta name="viewport" content="width=device-width, initial-scale=1">'
+            f'<link rel="icon" href="data:,"><title>{esc(title)}</title>'
+            f"<style>{STYLE}</style></head>\n<body>\n" + "\n".join(body) + "\n</body></html>\n")
+
+
+def write_page(path: Path, text: str) -> None:
+    tmp = path.with_name(f".{path.name}.tmp")
+    tmp.write_text(text, encoding="utf-8")
+    tmp.replace(path)
+
+
+# --- the run report ----------------------------------------------------------------------------
+
+def unit_text(rate: float) -> str:
+    return (f"relocation-equivalents (1 = one person or EUR {rate:,.0f})" if rate
+            else "relocation-equivalents")
+
+
+def key_figures(run: Run) -> str:
+    s, t, m = run.summary, run.summary.totals, run.summary.matching
+    cards = [kpi("Obligations", "summary", "totals", "obligation", t.obligation, RE),
+             kpi("Planned contributions", "summary", "totals", "value", t.value, RE),
+             kpi("Shortfall", "summary", "totals", "shortfall", t.shortfall, RE),
+             kpi("Relocation places", "summary", "totals", "relocation", t.relocation,
+                 "persons, in the plan"),
+             kpi("Responsibility offsets", "summary", "totals", "offset", t.offset, "persons"),
+             kpi("Financial contributions", "summary", "totals", "financial_eur",
+                 t.financial_eur, "EUR"),
+             kpi("Alternative measures", "summary", "totals", "alternative_eur",
+                 t.alternative_eur, "EUR")]
+    lowest = s.distribution.get("min_coverage")
+    if isinstance(lowest, int | float):
+        cards.append(kpi("Lowest coverage of a stated need", "summary", "distribution",
+                         "min_coverage", lowest, "received / need", "ratio"))
+    if m.ran:
+        cards += [kpi("Persons relocated", "summary", "matching", "persons_assigned",
+                      m.persons_assigned, f"of {m.persons_total:,} candidates"),
+                  kpi("At most placeable", "summary", "matching", "bound", m.bound,
+                      f"persons, for {m.places:,} places"),
+                  kpi("Family units placed", "summary", "matching", "cases_assigned",
+                      m.cases_assigned, f"cases; {m.family_splits} split")]
+    share = f" ({t.value / t.obligation:.1%})" if t.obligation else ""
+    lead = (f"Status {s.status}. The plan meets {show(t.value, 'num')} of "
+            f"{show(t.obligation, 'num')} relocation-equivalents of obligations{share}; "
+            f"shortfall {show(t.shortfall, 'num')}.")
+    warnings = "".join(f'<li class="warn">{esc(w)}</li>' for w in s.warnings)
+    return (f'<section id="key-figures"><h2>Key figures</h2><p>{esc(lead)}</p>'
+            f'<div class="kpis">{"".join(cards)}</div>'
+            + (f"<h3>Warnings</h3><ul>{warnings}</ul>" if warnings else "") + "</section>")
+
+
+def _listed(value: object) -> str:
+    if isinstance(value, dict):
+        return ", ".join(f"{k} {v}" for k, v in value.items())
+    if isinstance(value, list):
+        return ", ".join(str(v) for v in value)
+    return "" if value is None else str(value)
+
+
+def rules_applied(run: Run) -> str:
+    s = run.summary
+    off, dist, key = s.offsets, s.distribution, s.key
+    items = [("Key weights", _listed(key.get("weights"))),
+             ("Rounding", _listed(key.get("rounding"))),
+             ("EUR per relocation", show(run.rate, "num")),
+             ("Voluntary offsets", "allowed" if off.get("voluntary_allowed")
+              else "not allowed pool-wide"),
+             ("Mandatory offsets", f"triggered (gap {off.get('gap')})"
+              if off.get("mandatory_triggered") else "not triggered"),
+             ("States facing search-and-rescue disembarkations",
+              _listed(dist.get("sar_states")) or "none"),
+             ("Their share of the pool: target / received",
+              f"{show(dist.get('sar_target_value'), 'num')} / "
+              f"{show(dist.get('sar_received_value'), 'num')} {RE}"),
+             ("Input (SHA-256)", s.input_sha256),
+             ("Planner and solver", f"{s.version}; {s.solver.name} ({s.solver.version})")]
+    rows = "".join(f"<dt>{esc(k)}</dt><dd>{esc(v)}</dd>" for k, v in items)
+    return f'<section id="rules"><h2>Rules applied and provenance</h2><dl>{rows}</dl></section>'
+
+
+def mix_data(run: Run) -> tuple[list[str], dict[str, list[float]], list[float]]:
+    by = defaultdict(float)
+    for row in run.plan:
+        by[row.state, row.measure.value] += row.value
+    states = [a for a in run.allocation
+              if a.role != "benefitting" and (a.obligation > 0 or a.value > 0)]
+    measures = [m for m in ("relocation", "offset", "financial", "alternative")
+                if any(by[a.state, m] for a in states)]
+    return ([a.state for a in states], {m: [by[a.state, m] for a in states] for m in measures},
+            [a.obligation for a in states])
+
+
+def flow_data(run: Run) -> tuple[list[str], list[str], list[list[float]]]:
+    flows: dict[tuple[str, str], float] = defaultdict(float)
+    for row in run.distribution:
+        flows[row.contributor, row.beneficiary] += row.value
+    contributors = sorted({c for c, _ in flows})
+    beneficiaries = sorted({b for _, b in flows})
+    return contributors, beneficiaries, [[flows.get((c, b), 0.0) for b in beneficiaries]
+                                         for c in contributors]
+
+
+def coverage_data(run: Run) -> tuple[list[str], dict[str, list[float | None]]]:
+    beneficiaries = sorted({r.beneficiary for r in run.coverage})
+    ratio = {(r.beneficiary, r.measure.value): r.ratio for r in run.coverage if r.need_stated}
+    return beneficiaries, {m: [ratio.get((b, m)) for b in beneficiaries]
+                           for m in ("relocation", "offset", "financial", "alternative")}
+
+
+def outcome_by_location(run: Run) -> list[tuple[str, dict[str, object]]]:
+    """Persons per benefitting state where they are: placed, and not placed per reason."""
+    counts: dict[str, Counter[str]] = defaultdict(Counter)
+    for a in run.assignments:
+        counts[a.from_state]["assigned"] += 1
+    for u in run.unassigned:
+        counts[u.location][u.reason] += 1
+    return [(loc, {"location": loc, "persons": sum(c.values()), "assigned": c["assigned"],
+                   **{r: c[r] for r in REASONS}}) for loc, c in sorted(counts.items())]
+
+
+def outcome_by_receiver(run: Run) -> list[tuple[str, dict[str, object]]]:
+    """Persons and family units per receiving state, against its relocation places."""
+    places: Counter[str] = Counter()
+    for row in run.plan:
+        if row.measure.value == "relocation":
+            places[row.state] += int(row.amount)
+    persons: Counter[str] = Counter(a.to_state for a in run.assignments)
+    cases: dict[str, set[str]] = defaultdict(set)
+    for a in run.assignments:
+        cases[a.to_state].add(a.case_id)
+    states = sorted(set(places) | set(persons))
+    return [(s, {"state": s, "places": places[s], "persons": persons[s],
+                 "cases": len(cases[s]), "free": places[s] - persons[s]}) for s in states]
+
+
+def _number(value: object) -> float:
+    return float(value) if isinstance(value, int | float) else 0.0
+
+
+def charts(run: Run) -> str:
+    from planner import charts as ch
+
+    unit = unit_text(run.rate)
+    states, mix, obligation = mix_data(run)
+    parts = [figure(ch.mix_chart(states, mix, obligation, unit),
+                    "Stacked bars: what each contributor gives, by measure, in "
+                    "relocation-equivalents; the black tick is its obligation, hatching a "
+                    "shortfall.", "No contributor has an obligation or a contribution.")]
+    beneficiaries, ratios = coverage_data(run)
+    parts.append(figure(ch.coverage_chart(beneficiaries, ratios),
+                        "Received as a share of each stated need (coverage.csv).",
+                        "No benefitting state stated a need."))
+    contributors, receivers, flows = flow_data(run)
+    parts.append(figure(ch.flow_chart(contributors, receivers, flows, unit),
+                        "Value of everything each contributor sends to each benefitting state "
+                        "(distribution.csv), all measures together.", "No flows."))
+    if run.summary.matching.ran:
+        rows = outcome_by_location(run)
+        parts.append(figure(ch.stacked_counts(
+            [k for k, _ in rows], {p: [_number(v[p]) for _, v in rows]
+                                   for p in ("assigned", *REASONS)},
+            "Matching outcome per benefitting state", "persons", "chart-matching"),
+            "Candidates per benefitting state where they are: relocated, or not and why.",
+            "No candidates."))
+        necks = [r for r in run.matchability if r.kind == "bottleneck"]
+        parts.append(figure(ch.bar_list(
+            [r.text for r in necks], [r.value or 0.0 for r in necks],
+            "Matching bottlenecks", "persons who cannot be placed", "chart-bottlenecks"),
+            "Where the places cannot take the eligible persons (matchability.csv).",
+            "No bottleneck: every eligible person fits the places."))
+    return '<section id="charts"><h2>Charts</h2>' + "".join(parts) + "</section>"
+
+
+ALLOCATION = (Col("state", "state", "text"), Col("name", "name", "text"),
+              Col("role", "role", "text"), Col("share", "share", "share"),
+              Col("deduction", "deduction", "ratio"), Col("obligation", f"obligation ({RE})"),
+              Col("relocation", "relocations (persons)"), Col("offset", "offsets (persons)"),
+              Col("financial_eur", "financial (EUR)"),
+              Col("alternative_eur", "alternative (EUR)"), Col("value", f"value ({RE})"),
+              Col("balance", f"balance ({RE})"), Col("shortfall", f"shortfall ({RE})"))
+PLAN = (Col("pledge_id", "pledge", "text"), Col("state", "state", "text"),
+        Col("measure", "measure", "text"), Col("amount", "amount (persons or EUR)"),
+        Col("value", f"value ({RE})"), Col("min", "min"), Col("max", "max"),
+        Col("preference", "preference"), Col("beneficiary", "may go to", "text"))
+DISTRIBUTION = (Col("contributor", "contributor", "text"),
+                Col("beneficiary", "beneficiary", "text"), Col("measure", "measure", "text"),
+                Col("pledge_id", "pledge", "text"), Col("amount", "amount (persons or EUR)"),
+                Col("value", f"value ({RE})"))
+COVERAGE = (Col("beneficiary", "beneficiary", "text"), Col("measure", "measure", "text"),
+            Col("need", "need (persons or EUR)"), Col("received", "received (persons or EUR)"),
+            Col("ratio", "received / need", "ratio"))
+ORIGIN = (Col("location", "benefitting state", "text"), Col("persons", "candidates"),
+          Col("assigned", "relocated"), *(Col(r, f"not: {r.replace('_', ' ')}")
+                                          for r in REASONS))
+RECEIVER = (Col("state", "receiving state", "text"), Col("places", "places"),
+            Col("persons", "persons received"), Col("cases", "family units"),
+            Col("free", "places left"))
+MATCHABILITY = (Col("kind", "kind", "text"), Col("subject", "subject", "text"),
+                Col("criterion", "criterion", "text"), Col("value", "persons"),
+                Col("text", "explanation", "text"))
+
+
+def tables(run: Run) -> str:
+    need_rows = [r for r in run.coverage if r.need_stated or r.received]
+    parts = [table("allocation", ALLOCATION, model_rows(run.allocation, ["state"]),
+                   "Obligations and contributions per state (allocation.csv)"),
+             table("coverage", COVERAGE, model_rows(need_rows, ["beneficiary", "measure"]),
+                   "Coverage of needs (coverage.csv)"),
+             table("distribution", DISTRIBUTION,
+                   model_rows(run.distribution, ["pledge_id", "beneficiary", "measure"]),
+                   "Flows from pledge rows to benefitting states (distribution.csv)"),
+             table("plan", PLAN, model_rows(run.plan, ["pledge_id"]),
+                   "What the plan takes from each pledge row (plan.csv)")]
+    if run.summary.matching.ran:
+        parts += [table("matching-origin", ORIGIN, outcome_by_location(run),
+                        "Candidates per benefitting state (counts from assignments.csv and "
+                        "unassigned.csv)"),
+                  table("matching-receiving", RECEIVER, outcome_by_receiver(run),
+                        "Persons per receiving state against its places"),
+                  table("matchability", MATCHABILITY,
+                        [(str(i), r.model_dump()) for i, r in enumerate(run.matchability, 1)],
+                        "Matchability: bound, bottlenecks and the cost of each restriction "
+                        "(matchability.csv)")]
+    return '<section id="tables"><h2>Tables</h2>' + "".join(parts) + "</section>"
+
+
+def render_run(run: Run) -> str:
+    s = run.summary
+    title = f"Solidarity Pool plan: {s.instance} / {s.variant}"
+    head = (f"<header><h1>{esc(title)}</h1><p class=\"meta\">Annual Solidarity Pool "
+            "(Regulation (EU) 2024/1351). Built from the verified files of this folder; "
+            "obligations and values in relocation-equivalents "
+            f"({esc(unit_text(run.rate))}).</p></header>")
+    return page(title, [head, key_figures(run), charts(run), tables(run), rules_applied(run)])
 
 
 def write_report(folder: Path) -> None:
-    """Write `folder`/report.html from the verified tables (not yet: issue #4)."""
-    return None
+    """Write `folder`/report.html from the run's verified tables and summary."""
+    write_page(folder / REPORT, render_run(load_run(folder)))
+
+
+def write_comparison_report(folder: Path) -> None:
+    """Write report.html in a comparison folder (`DIR/comparison`, or `DIR` itself) from its
+    CSV files, whatever their columns, and from the run folders beside it (`DIR/base`, ...)."""
+    from planner.html_compare import write_comparison_report as write
+
+    write(folder)

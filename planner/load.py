@@ -83,19 +83,30 @@ def header_problems(header: list[str], required: tuple[str, ...], known: tuple[s
 
 @dataclass
 class Reader:
-    """Reads the files of one instance folder, naming them as the user named the folder."""
+    """Reads the files of one instance folder, naming them as the user named the folder.
+
+    When a variant is loaded (`planner.variants`), `files` maps a table's usual name to its
+    replacement file, and a problem about an instance.toml key the variant sets is reported
+    in the variant's file, on that key's line."""
 
     folder: Path
     problems: list[Problem] = field(default_factory=list)
+    files: dict[str, str] = field(default_factory=dict)
+    variant: Any = None  # planner.variants.Variant, when loading a variant
+
+    def path(self, name: str) -> Path:
+        return self.folder / self.files.get(name, name)
 
     def display(self, name: str) -> str:
-        return str(self.folder / name)
+        return str(self.path(name))
 
     def problem(self, name: str, line: int, column: str, message: str) -> None:
+        if name == "instance.toml" and self.variant is not None:
+            name, line = self.variant.locate(column) or (name, line)
         self.problems.append(Problem(self.display(name), line, column, message))
 
     def read_text(self, name: str, required: bool) -> str | None:
-        path = self.folder / name
+        path = self.path(name)
         if not path.exists():
             if required:
                 self.problem(name, 0, "-", "required file is missing")
@@ -253,6 +264,16 @@ def _dotted(key: str) -> list[str]:
     return [part.strip().strip('"').strip("'") for part in key.split(".")]
 
 
+def parse_toml(reader: Reader, name: str, text: str) -> dict[str, Any] | None:
+    try:
+        return tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        found = re.search(r"line (\d+), column (\d+)", str(exc))
+        line = int(found.group(1)) if found else 1
+        reader.problem(name, line, "-", f"not valid TOML: {str(exc).split(' (at')[0]}")
+        return None
+
+
 def read_config(reader: Reader) -> InstanceConfig | None:
     name = "instance.toml"
     text = reader.read_text(name, required=True)
@@ -261,13 +282,11 @@ def read_config(reader: Reader) -> InstanceConfig | None:
     if not text.strip():
         reader.problem(name, 0, "-", "file is empty (name, cycle and [pool] are required)")
         return None
-    try:
-        raw = tomllib.loads(text)
-    except tomllib.TOMLDecodeError as exc:
-        found = re.search(r"line (\d+), column (\d+)", str(exc))
-        line = int(found.group(1)) if found else 1
-        reader.problem(name, line, "-", f"not valid TOML: {str(exc).split(' (at')[0]}")
+    raw = parse_toml(reader, name, text)
+    if raw is None:
         return None
+    if reader.variant is not None:
+        raw = reader.variant.merged(raw)
     # pydantic takes true for 1: in instance.toml a boolean where a number belongs is a slip.
     flags = list(_booleans_for_numbers(raw, InstanceConfig, ()))
     for loc in flags:
@@ -319,23 +338,35 @@ def _get(raw: dict[str, Any], loc: tuple[str, ...]) -> Any:
     return raw
 
 
-def input_sha256(folder: Path) -> str:
-    """One digest over the instance's input files, by name then content."""
+def input_sha256(folder: Path, files: dict[str, str] | None = None,
+                 variant: str | None = None) -> str:
+    """One digest over the instance's input files, by name then content (a variant's
+    replacement tables in place of the instance's, then the variant's own file)."""
+    files = files or {}
     digest = hashlib.sha256()
     for name in INSTANCE_FILES:
-        path = folder / name
+        path = folder / files.get(name, name)
         if path.is_file():
             digest.update(name.encode() + b"\0" + path.read_bytes() + b"\0")
+    if variant is not None:
+        digest.update(variant.encode() + b"\0" + (folder / variant).read_bytes() + b"\0")
     return digest.hexdigest()
 
 
-def load_instance(folder: Path | str) -> Instance:
-    """Read and validate an instance folder; raise `InputError` with every problem found."""
+def load_instance(folder: Path | str, variant: str | None = None) -> Instance:
+    """Read and validate an instance folder, or one of its variants (`variants/NAME.toml`
+    applied over it, see `planner.variants`); raise `InputError` with every problem found."""
     from planner import checks
+    from planner.variants import apply_states, read_variant
 
     reader = Reader(Path(folder))
     if not reader.folder.is_dir():
         raise InputError([Problem(str(reader.folder), 0, "-", "instance folder not found")])
+    if variant is not None:
+        reader.variant = read_variant(reader, variant)
+        if reader.variant is None:
+            raise InputError(reader.problems)
+        reader.files = dict(reader.variant.tables)
     config = read_config(reader)
     weights = config.key.weights if config else {}
     extra = tuple(c for c in weights if c not in MemberState.model_fields)
@@ -348,6 +379,8 @@ def load_instance(folder: Path | str) -> Instance:
 
     states: list[tuple[int, MemberState]] = []
     codes: set[str] | None = None
+    if states_table is not None and states_table.usable and reader.variant is not None:
+        apply_states(reader, reader.variant, states_table, (*_columns(MemberState), *extra))
     if states_table is not None:
         for column in extra:
             if column not in states_table.header:
@@ -373,8 +406,10 @@ def load_instance(folder: Path | str) -> Instance:
 
     checks.run_all(reader, config, states, pledges, needs, codes)
     cases, transfers, rejections = read_matching_inputs(reader, states, codes)
+    if reader.variant is not None:
+        reader.problems = reader.variant.relocate(reader.problems, reader)
     if reader.problems or config is None:
-        raise InputError(sorted(set(reader.problems), key=_problem_order))
+        raise InputError(sorted(set(reader.problems), key=lambda p: _problem_order(p, reader)))
     return Instance(
         name=reader.folder.name,
         config=config,
@@ -385,7 +420,8 @@ def load_instance(folder: Path | str) -> Instance:
         transfers=transfers,
         rejections=rejections,
         source=str(reader.folder),
-        input_sha256=input_sha256(reader.folder),
+        input_sha256=input_sha256(reader.folder, reader.files,
+                                  reader.variant.file if reader.variant is not None else None),
     )
 
 
@@ -455,6 +491,13 @@ def toml_line(reader: Reader, loc: tuple[Any, ...]) -> int:
 _FILE_ORDER = {name: i for i, name in enumerate(INSTANCE_FILES)}
 
 
-def _problem_order(problem: Problem) -> tuple[int, str, int, str, str]:
-    rank = _FILE_ORDER.get(Path(problem.file).name, len(_FILE_ORDER))
-    return (rank, problem.file, problem.line, problem.column, problem.message)
+def _problem_order(problem: Problem, reader: Reader) -> tuple[int, int, str, int, str, str]:
+    """Files in INSTANCE_FILES order (a replacement table in its table's place, a variant's
+    own file right after instance.toml), then line by line."""
+    names = {reader.display(name): name for name in INSTANCE_FILES}
+    if reader.variant is not None:
+        names[reader.display(reader.variant.file)] = "instance.toml"
+    name = names.get(problem.file, Path(problem.file).name)
+    rank = _FILE_ORDER.get(name, len(_FILE_ORDER))
+    return (rank, int(name != Path(problem.file).name), problem.file, problem.line,
+            problem.column, problem.message)

@@ -101,7 +101,8 @@ def summarise(instance: Instance, variant: str, tables: Tables, offsets: Offsets
         warnings=warnings + solver.notes,
         input_sha256=instance.input_sha256,
         version=__version__,
-        solver=SolverInfo(requested=solver.name, name=solver.used, version=solver.version),
+        solver=SolverInfo(requested=solver.name, name=solver.used, version=solver.version,
+                          time_limit_s=solver.time_limit_s, gap=solver.gap, gaps=solver.gaps),
         timings_s={k: round(v, 4) for k, v in timings.items()},
     )
 
@@ -131,7 +132,7 @@ def plan(instance: Instance, solver: Solver, variant: str = "base",
         progress("matching candidates to places (Arts 67-68)")
         started = time.perf_counter()
         tables.assignments, tables.unassigned, tables.matchability, matching = run_matching(
-            instance, tables.distribution, solver)
+            instance, tables.distribution, solver, timings)
         timings["matching"] = time.perf_counter() - started
     timings["solve"] = solver.solve_s
     if matching is not None:
@@ -172,11 +173,12 @@ def write_and_verify(instance: Instance, tables: Tables, summary: Summary, out: 
 
 def run(instance_dir: Path, out: Path, solver: Solver, variant: str = "base",
         progress: Progress = _quiet, formats: Sequence[str] = ("csv",)) -> RunResult:
-    """The whole job: load and validate, plan, write, verify, publish."""
+    """The whole job: load and validate, plan, write, verify, publish. `variant` other than
+    "base" names `variants/NAME.toml` of the instance, applied over it."""
     timings: dict[str, float] = {}
     started = time.perf_counter()
     progress(f"loading {instance_dir}")
-    instance = load_instance(instance_dir)
+    instance = load_instance(instance_dir, None if variant == "base" else variant)
     timings["load"] = time.perf_counter() - started
     solver.configure(instance.config.solver)
     tables, summary = plan(instance, solver, variant, progress, timings)

@@ -33,6 +33,14 @@ On the 30,000-person matching bench the fixed-row MIPs took 5-400 s per stage, 8
 (profiled with perf) in HiGHS's domain propagation over the dense fix rows; now the LPs take
 up to 0.6 s, the regions up to 0.3 s, and 11 of the 12 stages are proven at the first target
 (IT's quality at z - 1: its LP bound 8682 is not reached, the optimum is 8681.67).
+
+Time limit (`time_limit_s`, per stage): a stage that runs out of time keeps the best feasible
+solution found (for a matching stage: the region's, the previous stage's, or placing nobody when
+that is feasible), fixes its value like an optimum, and sets `status` to "time_limit"; no
+feasible solution in time is a PlanError (exit 3). `gaps` holds each such stage's relative gap
+(bound - value) / max(1, |value|), the bound being the best one proven (the LP relaxation,
+HiGHS's MIP dual bound, or every column at its best bound), None when no bound is known (CBC).
+A later stage's gap is relative to the earlier stages' values as fixed.
 """
 
 from __future__ import annotations
@@ -59,6 +67,7 @@ FIX_TOL_ABS, FIX_TOL_REL = 1e-9, 1e-12
 ABS_GAP, MARGIN = 1e-6, 1e-6
 # Regions tried around the LP bound before the whole stage is solved as one MIP.
 ROUNDS = 4
+_FEASIBLE = 2  # HiGHS's primal_solution_status of a feasible solution (kSolutionStatusFeasible)
 
 
 @dataclass
@@ -74,6 +83,21 @@ class Solver:
     notes: list[str] = field(default_factory=list)
     stages: dict[str, float] = field(default_factory=dict)
     solve_s: float = 0.0
+    gaps: dict[str, float | None] = field(default_factory=dict)  # stages stopped by the limit
+    failed: list[str] = field(default_factory=list)  # back-ends that raised when solving
+
+    @property
+    def gap(self) -> float | None:
+        """The largest gap of a time-limited stage; 0 when every stage was proven optimal."""
+        if any(g is None for g in self.gaps.values()):
+            return None
+        return max((g for g in self.gaps.values() if g is not None), default=0.0)
+
+    def stopped(self, stage: str, gap: float | None) -> None:
+        """Record a stage that ran out of time and kept its best feasible solution."""
+        self.status = "time_limit"
+        self.gaps[stage] = gap
+        self.notes.append(f"stage {stage}: time limit reached, best feasible solution kept")
 
     def configure(self, config: SolverConfig) -> None:
         """Take the instance's [solver] settings where the command line left them open."""
@@ -96,10 +120,10 @@ class Solver:
         self.name = self.name or "highs"
         order = [self.name] + ([n for n in SOLVERS if n != self.name] if self.fallback else [])
         for name in order:
-            if self._backend(name).available():
+            if name not in self.failed and self._backend(name).available():
                 self.used = name
                 self.version = _version(name)
-                if name != self.name:
+                if name != self.name and self.name not in self.failed:
                     self.notes.append(f"solver {self.name} is not available; used {name}")
                 return self._backend(name)
         tried = " and ".join(order)
@@ -107,22 +131,48 @@ class Solver:
                         "(install highspy, or PuLP with its bundled CBC)")
 
     def solve(self, prob: pulp.LpProblem, stage: str, presolve: bool = True) -> None:
-        """Solve `prob` as it stands; raise PlanError unless a feasible solution exists."""
+        """Solve `prob` as it stands; raise PlanError unless a feasible solution exists. A
+        back-end that fails to run gives way to the fallback (the stage is solved again)."""
         started = time.perf_counter()
         try:
-            prob.solve(self.backend(presolve))
-        except pulp.PulpSolverError as exc:
-            raise PlanError(f"solver {self.used} failed in stage {stage}: {exc}") from exc
+            self._solve_with_fallback(prob, stage, presolve)
         finally:
             self.solve_s += time.perf_counter() - started
         if prob.sol_status == pulp.LpSolutionOptimal:
             return
-        if prob.sol_status == pulp.LpSolutionIntegerFeasible:
-            self.status = "time_limit"
-            self.notes.append(f"stage {stage}: time limit reached, best feasible solution kept")
+        highs = getattr(prob, "solverModel", None) if self.used == "highs" else None
+        # PuLP calls a HiGHS run stopped by the time limit "integer feasible" whenever its
+        # objective is finite, even with no primal solution (an LP stopped mid-simplex).
+        if prob.sol_status == pulp.LpSolutionIntegerFeasible and (
+                highs is None or highs.getInfo().primal_solution_status == _FEASIBLE):
+            self.stopped(stage, _pulp_gap(prob, highs))
             return
+        if self.time_limit_s and (prob.sol_status == pulp.LpSolutionIntegerFeasible
+                                  or prob.status == pulp.LpStatusNotSolved):
+            raise PlanError(f"no plan: stage {stage} found no feasible solution within the "
+                            f"time limit of {self.time_limit_s:g} s ({self.used})")
         label = pulp.LpStatus.get(prob.status, str(prob.status))
         raise PlanError(f"no plan: stage {stage} is {label.lower()} ({self.used})")
+
+    def _solve_with_fallback(self, prob: pulp.LpProblem, stage: str, presolve: bool) -> None:
+        while True:
+            backend = self.backend(presolve)
+            try:
+                prob.solve(backend)
+                return
+            except pulp.PulpSolverError as exc:
+                self.failed.append(self.used)
+                failed, self.used = self.used, ""
+                message = f"solver {failed} failed in stage {stage}: {str(exc).strip()}"
+                try:
+                    self.backend(presolve)
+                except PlanError as none_left:
+                    tried = [n for n in SOLVERS if n != failed] if self.fallback else []
+                    fallback = "; fallback tried: " + ", ".join(
+                        f"{n} {'failed too' if n in self.failed else 'not available'}"
+                        for n in tried) if tried else "; no fallback ([solver] fallback = false)"
+                    raise PlanError(message + fallback) from none_left
+                self.notes.append(f"{message}; used {self.used}")
 
     def stage(self, prob: pulp.LpProblem, name: str, objective: pulp.LpAffineExpression,
               sense: int, presolve: bool = True) -> float:
@@ -258,12 +308,15 @@ def _maximise_highs(solver: Solver, model: Model, name: str, cost_map: dict[int,
         target = max(-math.inf if attempt == ROUNDS else target, floor)
         timed_out, x = stage.solve(target, start)
         if timed_out:
-            kept = [y for y in (x, start) if y is not None]
+            # Placing nobody is a plan too, if a poor one, when the stage has no other.
+            zero = np.zeros(stage.n)
+            kept = [y for y in (x, start, zero if stage.feasible(zero) else None)
+                    if y is not None]
             found = max(kept, key=stage.worth) if kept else None
             if found is None:
-                raise PlanError(f"no plan: stage {name} found no solution in time (highs)")
-            solver.status = "time_limit"
-            solver.notes.append(f"stage {name}: time limit reached, best feasible solution kept")
+                raise PlanError(f"no plan: stage {name} found no feasible solution within the "
+                                f"time limit of {solver.time_limit_s:g} s (highs)")
+            solver.stopped(name, _relative_gap(stage.worth(found), stage.proven_bound()))
             break
         if x is not None and stage.worth(x) >= target - stage.slack:
             found = x  # every solution worth more is in the region: an optimum
@@ -302,11 +355,18 @@ class _Stage:
         self.integral = bool(np.all(cost == np.round(cost)))
         self.slack = 0.0 if self.integral else ABS_GAP * 1e-3
         self.bound = math.inf
+        self.whole_bound = math.inf  # HiGHS's MIP dual bound, from a run on the whole stage
         self.margin = MARGIN * max(1.0, float(np.abs(cost).max(initial=0.0)))
         h.changeColsCost(self.n, self.columns, cost)
 
     def worth(self, x: np.ndarray) -> float:
         return float(self.cost @ x)
+
+    def proven_bound(self) -> float:
+        """The best bound known on the stage: every column at its best bound, the LP
+        relaxation, and HiGHS's dual bound when the last MIP ran on the whole stage."""
+        bound = float(np.where(self.cost > 0, self.cost * self.upper, 0.0).sum())
+        return min(bound, self.bound, self.whole_bound)
 
     def run(self, presolve: str) -> Any:
         self.h.setOptionValue("presolve", presolve)
@@ -373,6 +433,9 @@ class _Stage:
                 result = self.run(presolve)
                 x = np.round(np.array(h.getSolution().col_value))
                 if result == highspy.HighsModelStatus.kTimeLimit:
+                    if self.bound == math.inf or target == -math.inf:  # the region is whole
+                        dual = h.getInfo().mip_dual_bound
+                        self.whole_bound = dual if math.isfinite(dual) else math.inf
                     return True, x if self.feasible(x) else None
                 if result == highspy.HighsModelStatus.kInfeasible:
                     return False, None
@@ -394,6 +457,22 @@ class _Stage:
         return bool(np.all(x >= 0) and np.all(x <= self.upper)
                     and np.all(activity >= self.lower_rows - tolerance)
                     and np.all(activity <= self.upper_rows + tolerance))
+
+
+def _relative_gap(value: float, bound: float) -> float | None:
+    """(bound - value) / max(1, |value|) for a maximisation; None without a finite bound."""
+    if not (math.isfinite(value) and math.isfinite(bound)):
+        return None
+    return max(bound - value, 0.0) / max(1.0, abs(value))
+
+
+def _pulp_gap(prob: pulp.LpProblem, highs: Any) -> float | None:
+    """A time-limited PuLP MIP's gap from HiGHS's dual bound; None for CBC or an LP."""
+    if highs is None or not prob.isMIP():
+        return None
+    info = highs.getInfo()
+    # PuLP hands HiGHS a minimisation (a maximum's objective negated): the bound is below.
+    return _relative_gap(-info.objective_function_value, -info.mip_dual_bound)
 
 
 def _highs_solution(values: np.ndarray) -> Any:

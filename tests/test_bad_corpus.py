@@ -2,9 +2,11 @@
 mistake, run through the installed `planner` console script as a user runs it.
 
 A case's `expected.txt` holds `exit: N`, then the exact problem lines on stderr with the
-instance folder written `{dir}`. Every run goes to an `--out` folder that already holds a
-result: a bad input must leave it byte for byte as it was, with nothing beside it. The runs are
-independent processes, so they are started together (one per CPU) and each test checks one.
+instance folder written `{dir}`; an optional `args.txt` holds more arguments for the
+command (`--variant NAME` for the variant cases). Every run goes to an `--out` folder that
+already holds a result: a bad input must leave it byte for byte as it was, with nothing beside
+it. The runs are independent processes, so they are started together (one per CPU) and each
+test checks one.
 """
 
 from __future__ import annotations
@@ -43,7 +45,10 @@ def run_case(name: str, tmp: Path) -> Outcome:
     for file, data in SENTINEL.items():
         (out / file).write_bytes(data)
     before = snapshot(out)
-    done = subprocess.run([str(PLANNER), "run", str(CORPUS / name), "--out", str(out), "-q"],
+    args = CORPUS / name / "args.txt"
+    extra = args.read_text(encoding="utf-8").split() if args.is_file() else []
+    done = subprocess.run([str(PLANNER), "run", str(CORPUS / name), "--out", str(out), "-q",
+                           *extra],
                           capture_output=True, text=True, timeout=300, check=False)
     return Outcome(done, before, snapshot(out), sorted(p.name for p in parent.iterdir()))
 

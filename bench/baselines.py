@@ -1,0 +1,275 @@
+"""Two baselines for the matching, to measure ours against (issue 6).
+
+- `naive`: the textbook model: one binary variable per (case, place) pair, built directly in
+  PuLP without any aggregation (no classes, no place groups, no reduced-cost fixing), solved
+  with the same lexicographic stages as `planner.matching` (persons, balance, the priority terms
+  in `matching.priority` order, placement quality), each through PuLP's HiGHS adapter with a
+  per-stage time limit. Its stage optima must equal ours: the harness and
+  tests/test_bench_baselines.py assert it.
+- `greedy`: today's practice: cases in order of registration (earliest first, then case id;
+  transferred cases first, at their state), each into the eligible place with room that scores
+  best for it (ties: the first place by pledge id), never revisited.
+
+Both use the same places (the plan's distribution), eligibility (`planner.eligibility`) and
+weights as the planner, so only the optimisation differs. Run as a script, on one instance:
+
+    .venv/bin/python bench/baselines.py INSTANCE [--naive-limit 600] [--no-naive]
+
+plans the instance (our matching, timed), runs the baselines and prints one JSON object.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import json
+import math
+import sys
+import time
+from collections import defaultdict
+from dataclasses import dataclass, field
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+if str(ROOT) not in sys.path:
+    sys.path.insert(0, str(ROOT))
+
+import pulp  # noqa: E402
+
+from models.instance import Instance  # noqa: E402
+from planner.candidates import Case  # noqa: E402
+from planner.eligibility import Place, may_take, official_languages, quality  # noqa: E402
+from planner.errors import PlanError  # noqa: E402
+from planner.solve import Solver  # noqa: E402
+
+# Stage optima agree when within this (integral stages are exact; balance and quality are
+# fixed with a round-off slack of 1e-9 in both models).
+TOLERANCE = 1e-6
+
+
+@dataclass
+class Pairs:
+    """Every (case, place) pair the rules allow, with the weights of each stage."""
+
+    cases: list[Case]
+    places: list[Place]
+    transfers: dict[str, str]
+    eligible: dict[int, list[int]] = field(default_factory=dict)  # case index -> places
+    waiting: dict[int, int] = field(default_factory=dict)  # case index -> waiting bands
+    score: dict[tuple[int, int], float] = field(default_factory=dict)  # per person
+
+
+def pairs(instance: Instance, places: list[Place]) -> Pairs:
+    """The allowed pairs: a transferred case only to its state's places, a blocked case
+    nowhere, otherwise the hard rules (`may_take`); always within the place's capacity."""
+    config = instance.config.matching
+    cases = list(instance.cases or ())
+    transfers = {case_id: state for case_id, state, _ in instance.transfers}
+    rejected = {(case_id, state) for case_id, state, _ in instance.rejections}
+    languages = official_languages()
+    dates = [c.registered for c in cases if c.registered is not None]
+    today = max(dates) + dt.timedelta(days=1) if dates else dt.date(instance.config.cycle, 1, 1)
+    found = Pairs(cases, places, transfers)
+    at: dict[str, list[int]] = defaultdict(list)
+    for i, place in enumerate(places):
+        at[place.location].append(i)
+    for c, case in enumerate(cases):
+        if case.case_id in transfers:
+            own = [i for i in at[case.location] if places[i].state == transfers[case.case_id]
+                   and case.size <= places[i].capacity]
+        elif case.blocked:
+            continue
+        else:
+            own = [i for i in at[case.location]
+                   if case.size <= places[i].capacity and may_take(case, places[i], rejected)]
+        if not own:
+            continue
+        found.eligible[c] = own
+        found.waiting[c] = (max((today - case.registered).days, 0) // config.waiting_band_days
+                            if case.registered is not None else 0)
+        for i in own:
+            found.score[(c, i)] = quality(case, places[i].state, languages, config.quality)[0]
+    return found
+
+
+def stage_weights(instance: Instance, found: Pairs) -> dict[str, dict[tuple[int, int], float]]:
+    """Per stage (bar balance), the objective coefficient of each pair."""
+    weights: dict[str, dict[tuple[int, int], float]] = {"persons": {}}
+    for term in instance.config.matching.priority:
+        weights[term] = {}
+    weights["quality"] = {}
+    for c, own in found.eligible.items():
+        case = found.cases[c]
+        for i in own:
+            weights["persons"][(c, i)] = float(case.size)
+            for term in instance.config.matching.priority:
+                weights[term][(c, i)] = (float(case.vulnerable) if term == "vulnerable"
+                                         else float(case.size * found.waiting[c]))
+            weights["quality"][(c, i)] = case.size * found.score[(c, i)]
+    return weights
+
+
+@dataclass
+class NaiveResult:
+    stages: dict[str, float]
+    finished: bool
+    variables: int
+    build_s: float
+    stage_s: dict[str, float]
+    note: str = ""
+
+
+def naive(instance: Instance, places: list[Place], time_limit_s: float | None = 600.0
+          ) -> NaiveResult:
+    """The naive model, stage by stage; stops at the first stage that is not proven optimal
+    within the time limit (`finished` False)."""
+    started = time.perf_counter()
+    found = pairs(instance, places)
+    prob = pulp.LpProblem("naive_matching", pulp.LpMaximize)
+    x = {(c, i): prob.add_variable(f"x[{found.cases[c].case_id},{places[i].key}]", 0, 1,
+                                   cat=pulp.LpBinary)
+         for c, own in found.eligible.items() for i in own}
+    by_place: dict[int, list[tuple[int, int]]] = defaultdict(list)
+    for c, own in found.eligible.items():
+        row = pulp.lpSum(x[(c, i)] for i in own)
+        case_id = found.cases[c].case_id
+        if case_id in found.transfers:
+            prob += row == 1, f"case[{case_id}]"
+        else:
+            prob += row <= 1, f"case[{case_id}]"
+        for i in own:
+            by_place[i].append((c, i))
+    capacity: dict[str, int] = defaultdict(int)
+    relocated: dict[str, list[tuple[int, int]]] = defaultdict(list)
+    for i, place in enumerate(places):
+        capacity[place.location] += place.capacity
+        if by_place[i]:
+            prob += (pulp.lpSum(found.cases[c].size * x[(c, i)] for c, _ in by_place[i])
+                     <= place.capacity, f"capacity[{place.key}]")
+            relocated[place.location] += by_place[i]
+    weights = stage_weights(instance, found)
+    balance = prob.add_variable("balance", 0, 1)
+    for location, cap in sorted(capacity.items()):
+        if cap:
+            prob += (cap * balance <= pulp.lpSum(found.cases[c].size * x[(c, i)]
+                                                 for c, i in relocated[location]),
+                     f"balance[{location}]")
+    build_s = time.perf_counter() - started
+    solver = Solver(name="highs", time_limit_s=time_limit_s, fallback=False)
+    order = ["persons", *(["balance"] if capacity else []), *instance.config.matching.priority,
+             "quality"]
+    stages: dict[str, float] = {}
+    stage_s: dict[str, float] = {}
+    for name in order:
+        if name == "balance":
+            objective = pulp.LpAffineExpression([(balance, 1.0)])
+        else:
+            objective = pulp.LpAffineExpression(
+                [(x[key], w) for key, w in sorted(weights[name].items()) if w])
+        started = time.perf_counter()
+        try:
+            if objective.isNumericalConstant():
+                best = float(objective.constant)  # nothing to choose: no pair weighs anything
+            else:
+                best = solver.stage(prob, name, objective, pulp.LpMaximize)
+        except PlanError as exc:
+            stage_s[name] = time.perf_counter() - started
+            return NaiveResult(stages, False, len(x), build_s, stage_s, str(exc))
+        stage_s[name] = time.perf_counter() - started
+        if solver.status != "optimal":
+            return NaiveResult(stages, False, len(x), build_s, stage_s,
+                               f"stage {name}: time limit ({time_limit_s:g} s) reached")
+        stages[name] = best
+    return NaiveResult(stages, True, len(x), build_s, stage_s)
+
+
+def greedy(instance: Instance, places: list[Place]) -> list[tuple[Case, Place]]:
+    """Today's practice: by registration, each case into its best-scoring place with room."""
+    found = pairs(instance, places)
+    room = [p.capacity for p in places]
+    order = sorted(found.eligible, key=lambda c: (
+        found.cases[c].case_id not in found.transfers,
+        found.cases[c].registered or dt.date.max, found.cases[c].case_id))
+    placed = []
+    for c in order:
+        case = found.cases[c]
+        fits = [i for i in found.eligible[c] if room[i] >= case.size]
+        if not fits:
+            continue
+        best = max(fits, key=lambda i: (found.score[(c, i)], -i))
+        room[best] -= case.size
+        placed.append((case, places[best]))
+    return placed
+
+
+def outcome(placed: list[tuple[Case, str]]) -> dict[str, int]:
+    """Persons relocated, vulnerable persons relocated, and persons placed in a state their
+    case has a family or other link with (links honoured)."""
+    return {"persons": sum(case.size for case, _ in placed),
+            "vulnerable": sum(case.vulnerable for case, _ in placed),
+            "links": sum(case.size for case, state in placed
+                         if state in case.family_links or state in case.other_links)}
+
+
+def same_optima(ours: dict[str, float], theirs: dict[str, float]) -> list[str]:
+    """Stages where the two disagree (a stage ours skipped because no pair weighs anything
+    must be 0 in the naive model)."""
+    differ = []
+    for name in sorted(set(ours) | set(theirs)):
+        a, b = ours.get(name, 0.0), theirs.get(name, 0.0)
+        if abs(a - b) > TOLERANCE * max(1.0, abs(a)):
+            differ.append(f"{name}: ours {a!r}, naive {b!r}")
+    return differ
+
+
+def compare(folder: Path, naive_limit: float | None, run_naive: bool) -> dict[str, object]:
+    """Plan `folder` (our matching, timed), then the baselines on the same places."""
+    from planner.eligibility import places_from
+    from planner.load import load_instance
+    from planner.pipeline import plan
+
+    instance = load_instance(folder)
+    solver = Solver()
+    solver.configure(instance.config.solver)
+    timings: dict[str, float] = {}
+    tables, summary = plan(instance, solver, timings=timings)
+    places = places_from(instance, [(r.pledge_id, r.beneficiary, r.amount)
+                                    for r in tables.distribution])
+    by_id = {c.case_id: c for c in instance.cases or ()}
+    ours_placed = {(r.case_id, r.to_state) for r in tables.assignments}
+    ours_stages = {k.removeprefix("matching_"): v for k, v in summary.objectives.items()
+                   if k.startswith("matching_")}
+    started = time.perf_counter()
+    greedy_placed = greedy(instance, places)
+    greedy_s = time.perf_counter() - started
+    result: dict[str, object] = {
+        "persons": sum(case.size for case in by_id.values()),
+        "ours": {"matching_s": timings.get("matching", 0.0), "stages": ours_stages,
+                 **outcome([(by_id[c], s) for c, s in sorted(ours_placed)])},
+        "greedy": {"seconds": greedy_s,
+                   **outcome([(case, place.state) for case, place in greedy_placed])},
+    }
+    if run_naive:
+        found = naive(instance, places, naive_limit)
+        result["naive"] = {"finished": found.finished, "variables": found.variables,
+                           "build_s": found.build_s, "stage_s": found.stage_s,
+                           "seconds": found.build_s + math.fsum(found.stage_s.values()),
+                           "stages": found.stages, "note": found.note,
+                           "differ": same_optima(ours_stages, found.stages)
+                           if found.finished else []}
+    return result
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("instance", type=Path)
+    parser.add_argument("--naive-limit", type=float, default=600.0,
+                        help="time limit per naive stage, seconds (default 600)")
+    parser.add_argument("--no-naive", action="store_true", help="greedy only")
+    args = parser.parse_args()
+    print(json.dumps(compare(args.instance, args.naive_limit, not args.no_naive)))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,94 @@
+"""Bench instances: eu-2026's states with every contributor pledging relocations, plus
+synthetic candidates; and the monthly re-run (most cases already transferred).
+
+`build(folder, persons, seed)`: eu-2026's member states and needs, deductions removed, one
+relocation row per contributor up to its obligation (FR, NL, BE, LU with profile criteria, as
+in VSM practice), and `persons` synthetic candidates (`planner.synthetic`).
+
+`monthly(folder, transferred, new, seed)`: a later run of the same year: the pool doubled (so
+that the year's places hold everyone already transferred), candidates for `transferred + new`
+persons, and transfers.csv naming the earliest-registered cases of a first plan's assignments
+until `transferred` persons: those keep their places, the `new` persons compete for the rest.
+"""
+
+from __future__ import annotations
+
+import csv
+import re
+import shutil
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+# A few receiving states with profile criteria, as in VSM practice.
+CRITERIA = {"FR": {"max_case_size": "6"}, "NL": {"nationalities": "SYR;AFG;ERI;SDN;YEM"},
+            "BE": {"statuses": "applicant"}, "LU": {"unaccompanied_minors": "false"}}
+
+
+def generate(path: Path, persons: int, seed: int) -> None:
+    subprocess.run([sys.executable, "-m", "planner.synthetic", "--persons", str(persons),
+                    "--seed", str(seed), "--out", str(path)],
+                   check=True, stdout=subprocess.DEVNULL, cwd=ROOT)
+
+
+def build(folder: Path, persons: int, seed: int = 1, relocations: int | None = None) -> None:
+    source = ROOT / "instances/eu-2026"
+    folder.mkdir(parents=True, exist_ok=True)
+    toml = (source / "instance.toml").read_text(encoding="utf-8")
+    if relocations is not None:
+        toml = re.sub(r"(?m)^relocations = \d+", f"relocations = {relocations}", toml)
+    (folder / "instance.toml").write_text(toml, encoding="utf-8")
+    shutil.copy(source / "needs.csv", folder / "needs.csv")
+    with (source / "member_states.csv").open(encoding="utf-8") as handle:
+        states = list(csv.DictReader(handle))
+    for row in states:
+        row["deduction"] = ""
+    with (folder / "member_states.csv").open("w", encoding="utf-8", newline="") as handle:
+        writer = csv.DictWriter(handle, fieldnames=list(states[0]), lineterminator="\n")
+        writer.writeheader()
+        writer.writerows(states)
+    contributors = [r["code"] for r in states
+                    if r["participates"] == "true" and r["benefitting"] == "false"]
+    columns = ["pledge_id", "state", "measure", "min", "max", "nationalities", "statuses",
+               "max_case_size", "unaccompanied_minors"]
+    with (folder / "pledges.csv").open("w", encoding="utf-8", newline="") as handle:
+        writer = csv.DictWriter(handle, fieldnames=columns, lineterminator="\n")
+        writer.writeheader()
+        for code in contributors:
+            writer.writerow({"pledge_id": f"{code}-R", "state": code, "measure": "relocation",
+                             "min": 0, **CRITERIA.get(code, {})})
+    if persons:
+        generate(folder / "candidates.csv", persons, seed)
+
+
+def monthly(folder: Path, transferred: int = 25_000, new: int = 2_500, seed: int = 1) -> int:
+    """Build the monthly re-run; return the persons in transferred cases (>= `transferred`
+    is not guaranteed: cases are whole, so the last case may overshoot by a few)."""
+    build(folder, transferred + new, seed, relocations=42_000)
+    script = Path(sys.executable).parent / "planner"
+    with tempfile.TemporaryDirectory() as tmp:
+        out = Path(tmp) / "first"
+        subprocess.run([str(script), "run", str(folder), "--out", str(out), "-q"], check=True,
+                       stdout=subprocess.DEVNULL, cwd=ROOT)
+        with (out / "assignments.csv").open(encoding="utf-8") as handle:
+            placed = {(r["case_id"], r["to_state"]) for r in csv.DictReader(handle)}
+    with (folder / "candidates.csv").open(encoding="utf-8") as handle:
+        rows = list(csv.DictReader(handle))
+    size: dict[str, int] = {}
+    registered: dict[str, str] = {}
+    for row in rows:
+        size[row["case_id"]] = size.get(row["case_id"], 0) + 1
+        registered[row["case_id"]] = min(registered.get(row["case_id"], "9"), row["registered"])
+    chosen, persons = [], 0
+    for case_id, state in sorted(placed, key=lambda p: (registered[p[0]], p[0])):
+        if persons >= transferred:
+            break
+        chosen.append((case_id, state))
+        persons += size[case_id]
+    with (folder / "transfers.csv").open("w", encoding="utf-8", newline="") as handle:
+        writer = csv.writer(handle, lineterminator="\n")
+        writer.writerow(["case_id", "state"])
+        writer.writerows(sorted(chosen))
+    return persons

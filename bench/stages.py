@@ -1,0 +1,63 @@
+"""One `planner run` in process, with the seconds of every stage (a child of the harness).
+
+`planner.pipeline.run` is called as the command calls it; the writing, verifying, export and
+publishing functions it uses are wrapped with timers (the pipeline itself is unchanged), and
+summary.json's `timings_s` gives the stages before them. Prints one JSON object: the stage
+seconds, the wall time, the peak memory of this process and the matching's figures.
+
+    .venv/bin/python bench/stages.py INSTANCE OUT
+"""
+
+from __future__ import annotations
+
+import json
+import resource
+import sys
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+STARTED = time.perf_counter()
+ROOT = Path(__file__).resolve().parents[1]
+if str(ROOT) not in sys.path:
+    sys.path.insert(0, str(ROOT))
+
+from planner import pipeline  # noqa: E402
+from planner.solve import Solver  # noqa: E402
+
+WRAPPED = {"write_tables": "write", "verify_or_raise": "verify", "write_formats": "export",
+           "write_report": "export", "publish": "publish"}
+
+
+def timed(function: Callable[..., Any], step: str, seconds: dict[str, float]
+          ) -> Callable[..., Any]:
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        started = time.perf_counter()
+        try:
+            return function(*args, **kwargs)
+        finally:
+            seconds[step] = seconds.get(step, 0.0) + time.perf_counter() - started
+    return wrapper
+
+
+def main() -> None:
+    folder, out = Path(sys.argv[1]), Path(sys.argv[2])
+    imports = time.perf_counter() - STARTED
+    seconds: dict[str, float] = {}
+    for name, step in WRAPPED.items():
+        setattr(pipeline, name, timed(getattr(pipeline, name), step, seconds))
+    result = pipeline.run(folder, out, Solver())
+    stages = {"imports": imports, **result.summary.timings_s, **seconds}
+    m = result.summary.matching
+    print(json.dumps({
+        "stages": stages,
+        "wall": time.perf_counter() - STARTED,
+        "peak_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
+        "matching": {"persons": m.persons_total, "cases": len(result.instance.cases or ()),
+                     "places": m.places, "assigned": m.persons_assigned, "classes": m.classes},
+    }))
+
+
+if __name__ == "__main__":
+    main()

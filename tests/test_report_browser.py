@@ -1,0 +1,143 @@
+"""report.html in a real browser: Debian's headless Chromium loads the eu-2026 report from disk
+without console errors or any request leaving file://, the screenshot is not blank, and the
+numbers the page shows are the CSVs'.
+
+`make browser` (run by `make test`) installs chromium and chromium-driver where they are
+missing; the fixture tries the same, and skips saying why only when that is impossible.
+"""
+
+from __future__ import annotations
+
+import csv
+import re
+from pathlib import Path
+
+import browser
+import pytest
+
+from models.results import Summary
+from planner.export import fmt
+
+
+@pytest.fixture(scope="module")
+def shown(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, browser.Page, Path]:
+    reason = browser.ensure_installed()
+    if reason:
+        pytest.skip(f"headless Chromium cannot run here: {reason}")
+    work = tmp_path_factory.mktemp("browser")
+    png = work / "report.png"
+    out, page = browser.shoot_eu_2026(png, work)  # the code path of `make screenshot`
+    return out, page, png
+
+
+def rows(path: Path) -> list[dict[str, str]]:
+    with path.open(encoding="utf-8", newline="") as handle:
+        return list(csv.DictReader(handle))
+
+
+def number(text: str) -> float:
+    """A number as the page shows it: separators dropped, a percent made a fraction."""
+    clean = text.replace(",", "").replace("\u00a0", "").strip()
+    return float(clean[:-1]) / 100 if clean.endswith("%") else float(clean)
+
+
+def test_page_loads_without_console_errors(shown) -> None:
+    _, page, _ = shown
+    assert [e for e in page.console if e["level"] == "SEVERE"] == []
+
+
+def test_page_requests_nothing_but_itself(shown) -> None:
+    out, page, _ = shown
+    assert (out / "report.html").resolve().as_uri() in page.requests
+    assert [u for u in page.requests if not u.startswith(("file://", "data:"))] == []
+    text = (out / "report.html").read_text(encoding="utf-8")
+    assert not re.search(r"""(src|href)\s*=\s*["']?\s*(https?:)?//""", text, re.I)
+    assert not re.search(r"<script[^>]*\bsrc\b", text, re.I)
+
+
+def test_screenshot_is_not_blank(shown) -> None:
+    _, _, png = shown
+    assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    colours, inked = browser.colour_count(png)
+    # Text, key-figure boxes and the first chart's four measures: far from one white colour.
+    assert colours > 100, colours
+    assert inked > 0.05, inked
+
+
+def test_numbers_in_the_page_equal_the_csvs(shown) -> None:
+    out, page, _ = shown
+    cells = {(c["table"], c["row"], c["col"]): (c["value"], c["text"]) for c in page.cells}
+    checked = 0
+
+    def check(table: str, row: str, col: str, csv_text: str, tolerance: float) -> None:
+        nonlocal checked
+        value, text = cells[table, row, col]
+        assert value == csv_text, (table, row, col, value, csv_text)
+        assert abs(number(text) - float(csv_text)) <= tolerance, (table, row, col, text)
+        checked += 1
+
+    allocation = rows(out / "allocation.csv")
+    for row in allocation:
+        for col in ("obligation", "value", "balance"):
+            check("allocation", row["state"], col, row[col], 0.005)
+    for row in rows(out / "coverage.csv"):
+        if row["ratio"]:  # shown to 0.1 %
+            check("coverage", f"{row['beneficiary']}/{row['measure']}", "ratio", row["ratio"],
+                  0.0005)
+    summary = Summary.model_validate_json((out / "summary.json").read_text(encoding="utf-8"))
+    for col, value in summary.totals.model_dump().items():
+        check("summary", "totals", col, fmt(value), 0.005)
+    assert checked == 3 * len(allocation) + 12 + 7
+    # The totals agree with the per-state rows the page shows.
+    assert sum(number(cells["allocation", r["state"], "value"][1]) for r in allocation) == \
+        number(cells["summary", "totals", "value"][1]) == 12_606
+
+
+def test_the_checks_catch_a_page_that_fetches(shown, tmp_path: Path) -> None:
+    """The same report with one image from outside: the browser refuses it (the page's
+    Content-Security-Policy), says so in the console, and the request is seen."""
+    out, _, _ = shown
+    text = (out / "report.html").read_text(encoding="utf-8")
+    bad = tmp_path / "report.html"
+    bad.write_text(text.replace("<body>", '<body><img src="http://127.0.0.1:9/x.png">', 1),
+                   encoding="utf-8")
+    with browser.chromium() as driver:
+        page = browser.load(driver, bad)
+    assert "http://127.0.0.1:9/x.png" in page.requests
+    assert any(e["level"] == "SEVERE" and "Content Security Policy" in e["message"]
+               for e in page.console)
+
+
+def test_comparison_report_in_the_browser(shown, tmp_path: Path) -> None:
+    """A comparison's page (hand-made runs and CSVs): no console error, nothing fetched, and
+    every cell of its CSVs in the page as in the file."""
+    from test_report import hand_made
+
+    from planner.html_report import write_comparison_report
+
+    hand_made(tmp_path / "base")
+    hand_made(tmp_path / "other")
+    comparison = tmp_path / "comparison"
+    comparison.mkdir()
+    (comparison / "kpis.csv").write_text("variant,kpi,value,delta\nbase,value,90,0\n"
+                                         "base,shortfall,10,0\nother,value,95.5,5.5\n"
+                                         "other,shortfall,4.5,-5.5\n")
+    write_comparison_report(comparison)
+    png = tmp_path / "comparison.png"
+    page = browser.shoot(comparison / "report.html", png)
+    assert [e for e in page.console if e["level"] == "SEVERE"] == []
+    assert page.requests == [(comparison / "report.html").resolve().as_uri()]
+    cells = {(c["table"], c["row"], c["col"]): (c["value"], c["text"]) for c in page.cells}
+    for row in rows(comparison / "kpis.csv"):
+        for col in ("value", "delta"):
+            value, text = cells["kpis", f"{row['variant']}/{row['kpi']}", col]
+            assert value == row[col] and number(text) == float(row[col])
+    assert browser.colour_count(png)[0] > 20
+
+
+def test_skip_reason_says_why(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    monkeypatch.setattr(browser, "CHROMIUM", tmp_path / "chromium")
+    monkeypatch.setattr(browser.shutil, "which", lambda _: None)
+    assert browser.ensure_installed() == (
+        f"{tmp_path / 'chromium'} not installed, and apt-get is not available to install "
+        "chromium chromium-driver")
