@@ -277,7 +277,8 @@ def _case(case_id: str, rows: list[tuple]) -> Case:
                     nationalities=nationalities, languages=languages,
                     vulnerable=int(minor or vul), minors=int(minor), family_links=family,
                     other_links=other, preferences=preferences, registered=registered,
-                    blocked=_blocked([(statuses, consent, cleared)]))
+                    blocked=None if cleared and (consent or "beneficiary" not in statuses)
+                    else "security" if not cleared else "consent")
     sets: tuple[set[str], ...] = (set(), set(), set(), set(), set())
     wishes: list[str] = []
     dates = []

@@ -10,6 +10,7 @@ from __future__ import annotations
 import functools
 import io
 import re
+import warnings
 from collections.abc import Callable, Mapping, Sequence
 from typing import TYPE_CHECKING, ParamSpec, TypeVar
 
@@ -29,7 +30,9 @@ SERIES_COLOURS = ("#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564
 # Fixed salt and no date: the same figure gives the same bytes on every run. Text stays text
 # ('none'), so the page is smaller and the browser can select and search it.
 WIDTH = 10.5  # inches: about the page's column at 96 pixels an inch
+# Names are data, never TeX: no mathtext, so a `$` in a pledge id or a run name stays a `$`.
 RC = {"svg.hashsalt": "solidarity-pool-report", "svg.fonttype": "none", "font.size": 9,
+      "text.parse_math": False,
       "axes.spines.top": False, "axes.spines.right": False, "axes.titlesize": 11,
       "axes.titleweight": "bold", "legend.fontsize": 8, "legend.frameon": False}
 
@@ -69,9 +72,23 @@ def _hbars(ax: Axes, y: Sequence[float], widths: Sequence[float], left: Sequence
          for b, w, x in zip(y, widths, left, strict=True)], **style))  # type: ignore[arg-type]
 
 
+def _short(labels: Sequence[str], most: int = 60) -> list[str]:
+    """Tick labels cut to `most` characters: a 2,000-character id must not push the plot out."""
+    return [x if len(x) <= most else x[:most - 1] + "…" for x in labels]
+
+
 def _label_width(labels: Sequence[str]) -> float:
-    """Inches taken by the longest tick label at 9 pt, plus the tick."""
-    return 0.25 + 0.068 * max((len(x) for x in labels), default=0)
+    """Inches taken by the longest (cut) tick label at 9 pt, plus the tick."""
+    return 0.25 + 0.068 * max((len(x) for x in _short(labels)), default=0)
+
+
+def _prefix_ids(svg: str, prefix: str) -> str:
+    """`prefix-` before every id and every in-page reference, inside tags only (text is
+    escaped, so `<...>` is always a tag and a name that reads `id="x"` stays as it is)."""
+    def tag(match: re.Match[str]) -> str:
+        text = re.sub(r'(\sid=")', rf"\1{prefix}-", match.group(0))
+        return re.sub(r'(url\(#|href="#)', rf"\1{prefix}-", text)
+    return re.sub(r"<[^>]+>", tag, svg)
 
 
 def to_svg(fig: Figure, prefix: str) -> str:
@@ -85,8 +102,7 @@ def to_svg(fig: Figure, prefix: str) -> str:
     svg = buffer.getvalue()
     svg = svg[svg.index("<svg"):]
     svg = re.sub(r"\s*<metadata>.*?</metadata>", "", svg, flags=re.S)
-    svg = re.sub(r'id="([^"]+)"', rf'id="{prefix}-\1"', svg)
-    svg = re.sub(r'(url\(#|xlink:href="#|href="#)([^")]+)', rf"\1{prefix}-\2", svg)
+    svg = _prefix_ids(svg, prefix)
     return svg.replace("<svg ", f'<svg role="img" aria-labelledby="{prefix}-title" ', 1)
 
 
@@ -96,7 +112,10 @@ def _styled(draw: Callable[P, R]) -> Callable[P, R]:
     def wrapper(*args: P.args, **kwargs: P.kwargs) -> R:
         import matplotlib
 
-        with matplotlib.rc_context(RC):
+        with matplotlib.rc_context(RC), warnings.catch_warnings():
+            # Text stays text in the SVG and the browser draws it with its own fonts, so a
+            # glyph missing from matplotlib's font (an emoji in a name) is no matter.
+            warnings.filterwarnings("ignore", "Glyph .* missing from font", UserWarning)
             return draw(*args, **kwargs)
     return wrapper
 
@@ -132,7 +151,7 @@ def mix_chart(states: Sequence[str], mix: Mapping[str, Sequence[float]],
     ax.set_ylim(-0.6, len(states) - 0.4)
     ax.scatter(obligation, y, marker="|", s=220, linewidths=2, color="black", zorder=3,
                label="obligation")
-    ax.set_yticks(y, states)
+    ax.set_yticks(y, _short(states))
     _thousands(ax.xaxis)
     ax.set_xlabel(unit)
     ax.set_title("Each contributor's plan against its obligation", gid="title")
@@ -158,7 +177,7 @@ def coverage_chart(beneficiaries: Sequence[str], ratios: Mapping[str, Sequence[f
         values = [100 * (v or 0.0) for v in ratios[measure]]
         bars = ax.bar(x, values, width=width, label=measure, color=MEASURE_COLOURS.get(measure))
         ax.bar_label(bars, fmt="%.1f", fontsize=7, padding=1)
-    ax.set_xticks(range(len(beneficiaries)), beneficiaries)
+    ax.set_xticks(range(len(beneficiaries)), _short(beneficiaries))
     ax.set_ylabel("% of the stated need covered")
     ax.set_title("Coverage of needs per benefitting state", gid="title")
     ax.grid(axis="y", color="#dddddd", linewidth=0.6)
@@ -185,8 +204,8 @@ def flow_chart(contributors: Sequence[str], beneficiaries: Sequence[str],
             if value:
                 ax.text(j + 0.5, i + 0.5, f"{value:,.0f}", ha="center", va="center",
                         fontsize=7, color="white" if value > top * 0.55 else "black")
-    ax.set_xticks([j + 0.5 for j in range(len(beneficiaries))], beneficiaries)
-    ax.set_yticks([i + 0.5 for i in range(len(contributors))], contributors)
+    ax.set_xticks([j + 0.5 for j in range(len(beneficiaries))], _short(beneficiaries, 12))
+    ax.set_yticks([i + 0.5 for i in range(len(contributors))], _short(contributors))
     ax.invert_yaxis()
     ax.xaxis.tick_top()
     ax.set_xlabel("benefitting state")
@@ -219,7 +238,7 @@ def stacked_counts(labels: Sequence[str], parts: Mapping[str, Sequence[float]], 
         ax.bar_label(bars, labels=[f"{v:,.0f}" if v >= wide else "" for v in values],
                      label_type="center", fontsize=7)
         left = [a + b for a, b in zip(left, values, strict=True)]
-    ax.set_yticks(y, labels)
+    ax.set_yticks(y, _short(labels))
     ax.set_xlabel(unit)
     ax.set_title(title, gid="title")
     ax.grid(axis="x", color="#dddddd", linewidth=0.6)
@@ -240,7 +259,7 @@ def bar_list(labels: Sequence[str], values: Sequence[float], title: str, unit: s
     y = list(range(len(labels)))[::-1]
     bars = ax.barh(y, values, height=0.6, color=colour, label=unit)
     ax.bar_label(bars, fmt="{:,.0f}", fontsize=7, padding=2)
-    ax.set_yticks(y, labels)
+    ax.set_yticks(y, _short(labels))
     ax.set_xlabel(unit)
     ax.set_title(title, gid="title")
     ax.grid(axis="x", color="#dddddd", linewidth=0.6)
@@ -261,10 +280,12 @@ def grouped_bars(categories: Sequence[str], series: Mapping[str, Sequence[float]
     width = 0.8 / len(series)
     for i, (name, values) in enumerate(series.items()):
         x = [j + (i - (len(series) - 1) / 2) * width for j in range(len(categories))]
-        ax.bar(x, values, width=width, label=name, color=SERIES_COLOURS[i % len(SERIES_COLOURS)])
+        ax.bar(x, values, width=width, label=_short([name])[0],
+               color=SERIES_COLOURS[i % len(SERIES_COLOURS)])
     ax.axhline(0, color="black", linewidth=0.6)
     _thousands(ax.yaxis)
-    ax.set_xticks(range(len(categories)), categories, rotation=90 if len(categories) > 20 else 0)
+    ax.set_xticks(range(len(categories)), _short(categories, 12),
+                  rotation=90 if len(categories) > 20 else 0)
     ax.set_ylabel(unit)
     ax.set_title(title, gid="title")
     ax.grid(axis="y", color="#dddddd", linewidth=0.6)

@@ -21,7 +21,9 @@ How the stages are solved, all exactly (every stage proven optimal, no time-limi
 - stage (iv) on the classes (`define_placement`), but a class has one column per group, at its
   lowest score there, and a column per place only where it scores more;
 - each stage through its LP bound and reduced-cost fixing (`Solver.maximise`, planner.solve),
-  its optimum fixed exactly before the next.
+  its optimum fixed exactly before the next;
+- stage (iv) leaves out the (class, group) pairs whose kind that group takes in no selection
+  worth the earlier optima (`Model.proven_upper`: reduced-cost fixing at each fixed optimum).
 
 Measured on the 30,000-person bench (`bench/bench_matching.py` instance: 22 receiving states,
 15,771 places, 5,564 classes; 2 cores), seconds per stage (i)+vulnerable / waiting / quality:
@@ -37,6 +39,9 @@ Measured on the 30,000-person bench (`bench/bench_matching.py` instance: 22 rece
   LP bound and reduced-cost fixing alone (full model): 22 s for the four states (IT 19 s);
   both (this module): EL 0.05 / 0.07 / 0.20, ES 0.01 / 0.02 / 0.29, IT 0.05 / 0.05 / 1.0:
       1.8 s of solving, `match` 2.6 s, `planner run` 9 s; the same stage optima.
+At 300,000 persons (24,679 classes, the same 15,771 places; issue 6): the placement LPs took
+  10 s (IT 7.5 s); leaving out the pairs no optimal selection uses (about 85% of them) brought
+  the whole plan from 20 s to 9 s, the same stage optima (bench/README.md).
 Symmetry among identical places: once grouped, only a group's size counts are symmetric, and
 HiGHS's symmetry detection on or off changed nothing measurable, so no constraints were added.
 """
@@ -252,13 +257,15 @@ def define_selection(model: Model, loc: _Location, kinds: list[list[int]]
     return take, define_sizes(model, loc, by_size)
 
 
-def define_placement(model: Model, loc: _Location) -> tuple[
+def define_placement(model: Model, loc: _Location,
+                     dropped: frozenset[tuple[int, int]] = frozenset()) -> tuple[
         dict[tuple[int, int], int], dict[tuple[int, int], int], dict[tuple[int, int], int],
         dict[int, float]]:
     """For placement quality: in[class,group] cases of a class in a group, scored at the class's
     lowest score there; at[class,place] those of them placed where it scores more, scored at the
     difference (`named[...]`, `placed[...]`). Exact: a solution's cases can be laid out so,
-    and any other layout only scores more."""
+    and any other layout only scores more. `dropped` (class, group) pairs get no column: every
+    selection worth the earlier stages' optima leaves them empty."""
     into: dict[tuple[int, int], int] = {}
     at: dict[tuple[int, int], int] = {}
     quality: dict[int, float] = {}
@@ -270,6 +277,8 @@ def define_placement(model: Model, loc: _Location) -> tuple[
         n = len(cls.cases)
         own = []
         for g in loc.class_groups(k):
+            if (k, g) in dropped:
+                continue
             column = into[(k, g)] = model.column(f"in[{k},{loc.label(g)}]", n)
             by_size[(cls.size, g)].append(column)
             own.append(column)
@@ -387,8 +396,14 @@ def _solve_location(instance: Instance, classes: list[CaseClass], members: list[
     at: dict[tuple[int, int], int] = {}
     if any(classes[k].scores[classes[k].places.index(i)] for k in loc.members
            for i in loc.eligible[k]):
+        # Kinds a group takes in no selection worth the stages' optima (reduced-cost fixing at
+        # those optima, planner.solve): their classes get no placement column there. At
+        # 300,000 persons this drops about 85% of the pairs and the placement LP with them.
+        proven = selection.proven_upper
+        dropped = frozenset((k, g) for (n, g), column in take.items()
+                            if proven is not None and proven[column] < 0.5 for k in kinds[n])
         into, at, sizes, stages["quality"] = _place(solver, loc, location, fixed, into, sizes,
-                                                    clock)
+                                                    clock, dropped)
     return _realise(loc, into, at, sizes), stages
 
 
@@ -410,12 +425,16 @@ def _split(loc: _Location, kinds: list[list[int]], taken: dict[tuple[int, int], 
 def _place(solver: Solver, loc: _Location, location: str,
            fixed: list[tuple[str, dict[int, float], float]],
            start_into: dict[tuple[int, int], int], start_sizes: dict[tuple[int, int], int],
-           clock: Clock) -> tuple[dict[tuple[int, int], int], dict[tuple[int, int], int],
+           clock: Clock, dropped: frozenset[tuple[int, int]] = frozenset()
+           ) -> tuple[dict[tuple[int, int], int], dict[tuple[int, int], int],
                       dict[tuple[int, int], int], float]:
     """Stage (iv): the best placement quality among selections worth the earlier optima."""
     model = Model(f"placement_{location}")
+    # The selection's own solution attains the optima, so it never uses a dropped pair; kept
+    # anyway should round-off say otherwise: the start must stay a solution of this model.
+    dropped = dropped - {key for key, count in start_into.items() if count}
     with clock("matching_build"):
-        into, at, size_columns, quality = define_placement(model, loc)
+        into, at, size_columns, quality = define_placement(model, loc, dropped)
         for name, weight, best in fixed:
             used = [(column, weight[k]) for (k, _), column in into.items() if weight[k]]
             model.row(f"fix_{name}", best, math.inf, [c for c, _ in used],
@@ -424,7 +443,8 @@ def _place(solver: Solver, loc: _Location, location: str,
     for key, count in start_into.items():
         start[into[key]] = count
     for key, count in start_sizes.items():
-        start[size_columns[key]] = count
+        if count:  # a size column exists wherever the start places a case
+            start[size_columns[key]] = count
     model.solution = start
     with clock("matching_solve_quality"):
         best = solver.maximise(model, f"quality_{location}", quality)

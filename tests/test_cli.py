@@ -16,7 +16,7 @@ REPO = Path(__file__).resolve().parents[1]
 EU_2026 = REPO / "instances" / "eu-2026"
 PLANNER = Path(sys.executable).parent / "planner"
 OUTPUTS = ("allocation.csv", "plan.csv", "distribution.csv", "coverage.csv", "summary.json",
-           "assignments.csv", "unassigned.csv", "matchability.csv")
+           "assignments.csv", "unassigned.csv", "matchability.csv", "report.html")
 CSVS = tuple(name for name in OUTPUTS if name.endswith(".csv"))
 PLAN_CSVS = OUTPUTS[:4]  # a run without candidates writes no matching files
 PROBLEM_LINE = re.compile(r"^\S.*:\d+: \S+: \S.*$")

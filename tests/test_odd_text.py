@@ -11,7 +11,6 @@ import subprocess
 import sys
 from pathlib import Path
 
-import pytest
 from conftest import pledge, state, write_csv
 
 from planner.pipeline import run
@@ -79,8 +78,6 @@ def test_odd_text_round_trips_and_is_byte_stable(make_instance, tmp_path):
     assert len(tables["assignments.csv"]) == len(PERSONS)  # 24 places for 5 single persons
 
 
-@pytest.mark.xfail(strict=True, reason="planner/charts.py: matplotlib warns on stderr that the "
-                   "🌍 glyph is missing from its font, even with -q (reported, not fixed here)")
 def test_odd_text_in_the_command_line(make_instance, tmp_path):
     """The table on stdout copes with the odd names, and -q leaves stderr empty."""
     folder = odd_instance(make_instance)

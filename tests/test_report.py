@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import csv
+import html
 import os
 import re
 import shutil
 import subprocess
 import sys
 import time
+import warnings
 from html.parser import HTMLParser
 from pathlib import Path
 
@@ -378,3 +380,29 @@ def test_report_of_an_empty_plan_says_so_instead_of_drawing(tmp_path: Path) -> N
     cells = parse(folder / "report.html").cells
     assert cells["matching-origin", "C", "persons"][0] == "2"
     assert cells["matching-receiving", "A", "free"][0] == "20"
+
+
+def test_odd_text_is_escaped_and_draws_without_warnings(tmp_path: Path) -> None:
+    """Names are data: markup stays text, `$` is no TeX, an emoji is no warning, a very long
+    label does not push the chart out."""
+    folder = hand_made(tmp_path / "run")
+    odd = 'C <b>&amp; id="z" $x$ \U0001f30d ' + "L" * 2_000
+    rows = read_csv(folder / FILES["matchability"])
+    rows[1]["text"] = odd
+    with (folder / FILES["matchability"]).open("w", encoding="utf-8", newline="") as handle:
+        writer = csv.DictWriter(handle, fieldnames=list(rows[0]), lineterminator="\n")
+        writer.writeheader()
+        writer.writerows(rows)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        write_report(folder)
+    assert [str(w.message) for w in caught] == []
+    text = (folder / "report.html").read_text(encoding="utf-8")
+    assert "<b>" not in text
+    # The table holds the whole text, escaped; the chart's label is cut, escaped, no TeX.
+    assert parse(folder / "report.html").cells["matchability", "2", "text"][0] == odd
+    assert "C &lt;b&gt;&amp;amp; id=&quot;z&quot; $x$ \U0001f30d " + "L" * 2_000 in text
+    label = html.escape(odd[:59], quote=False) + "…</text>"  # 60 characters
+    assert label in text
+    cells = parse(folder / "report.html")
+    assert len(cells.ids) == len(set(cells.ids)) and "z" not in cells.ids
