@@ -44,6 +44,27 @@ def _fail(exc: Exception) -> None:
     raise typer.Exit(3)
 
 
+def _options(solver: str | None, time_limit: float | None, formats: list[str] | None
+             ) -> tuple[str, ...]:
+    """Check the options shared by `run` and `compare` before anything is read or planned
+    (exit 2 on any problem, all reported); return the formats, csv first."""
+    from planner.formats import check_formats
+    from planner.solve import SOLVERS
+
+    problems = []
+    if solver is not None and solver not in SOLVERS:
+        problems.append(f"--solver: {solver!r} is not one of: {', '.join(SOLVERS)}")
+    if time_limit is not None and not time_limit > 0:  # `not >` also catches nan
+        problems.append(f"--time-limit: {time_limit:g} is not a positive number of seconds")
+    wanted = tuple(dict.fromkeys(["csv", *(formats or [])]))
+    problems += check_formats(wanted)
+    for problem in problems:
+        print(problem, file=sys.stderr)
+    if problems:
+        raise typer.Exit(2)
+    return wanted
+
+
 @app.command()
 def run(
     instance: InstanceArg = None,
@@ -67,19 +88,9 @@ def run(
     from planner.errors import InputError, PlanError
     from planner.pipeline import run as run_pipeline
     from planner.report import print_plan
-    from planner.solve import SOLVERS, Solver
+    from planner.solve import Solver
 
-    if solver is not None and solver not in SOLVERS:
-        print(f"--solver: {solver!r} is not one of: {', '.join(SOLVERS)}", file=sys.stderr)
-        raise typer.Exit(2)
-    from planner.formats import check_formats
-
-    wanted = tuple(dict.fromkeys(["csv", *(formats or [])]))
-    problems = check_formats(wanted)  # before anything is planned
-    for problem in problems:
-        print(problem, file=sys.stderr)
-    if problems:
-        raise typer.Exit(2)
+    wanted = _options(solver, time_limit, formats)
     folder = _instance(instance)
     target = out or Path("results") / folder.name / (variant or "base")
     try:
@@ -117,18 +128,9 @@ def compare(
     from planner.compare import compare as run_compare
     from planner.compare import print_comparison
     from planner.errors import InputError, PlanError
-    from planner.formats import check_formats
-    from planner.solve import SOLVERS
     from planner.variants import variant_names
 
-    if solver is not None and solver not in SOLVERS:
-        print(f"--solver: {solver!r} is not one of: {', '.join(SOLVERS)}", file=sys.stderr)
-        raise typer.Exit(2)
-    wanted = tuple(dict.fromkeys(["csv", *(formats or [])]))
-    for problem in check_formats(wanted):
-        print(problem, file=sys.stderr)
-    if check_formats(wanted):
-        raise typer.Exit(2)
+    wanted = _options(solver, time_limit, formats)
     folder = _instance(instance)
     names = variants if variants else variant_names(folder)
     target = out or Path("results") / folder.name / "compare"

@@ -43,6 +43,7 @@ from __future__ import annotations
 import math
 import multiprocessing
 import os
+import signal
 import sys
 from collections.abc import Callable, Sequence
 from concurrent.futures import Executor, Future, ProcessPoolExecutor
@@ -242,16 +243,51 @@ class _InProcess(Executor):
         return future
 
 
+def _exit_on_signal(signum: int, _frame: object) -> None:
+    raise SystemExit(128 + signum)
+
+
+def _worker_signals() -> None:
+    """In a worker, SIGINT and SIGTERM end the process quietly: SystemExit still runs the
+    run's `finally` (its staging folder goes), and, unlike the parent's handler, it ends an
+    idle worker without the traceback multiprocessing prints for other exceptions."""
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(signum, _exit_on_signal)
+
+
 def _executor(jobs: int) -> Executor:
     if jobs <= 1:
         return _InProcess()
     # fork: the workers start with the modules already imported (about 1 s each otherwise)
     method = "fork" if "fork" in multiprocessing.get_all_start_methods() else None
-    return ProcessPoolExecutor(max_workers=jobs, mp_context=multiprocessing.get_context(method))
+    return ProcessPoolExecutor(max_workers=jobs, mp_context=multiprocessing.get_context(method),
+                               initializer=_worker_signals)
+
+
+def _stop_workers(futures: Sequence[Future[Any]]) -> None:
+    """An interruption of the parent (SIGTERM reaches it alone; Ctrl-C reaches the whole
+    process group): cancel what has not started and end the workers, so that leaving the
+    pool does not wait for their plans."""
+    for future in futures:
+        future.cancel()
+    for child in multiprocessing.active_children():
+        child.terminate()
 
 
 def default_jobs(variants: int) -> int:
     return max(1, min(variants + 1, os.cpu_count() or 1))
+
+
+def _result(future: Future[Any], futures: Sequence[Future[Any]]) -> Run:
+    """One run's result; a failed run cancels the runs not yet started."""
+    result = future.result()
+    if isinstance(result, Failure):
+        for other in futures:
+            other.cancel()
+        if result.problems:
+            raise InputError(result.problems)
+        raise PlanError(result.message)
+    return result
 
 
 def compare(instance_dir: Path, variants: Sequence[str], out: Path, solver: str = "",
@@ -267,24 +303,23 @@ def compare(instance_dir: Path, variants: Sequence[str], out: Path, solver: str 
         # Leaving this block waits for every started run, so that none is still writing
         # into the staging folder when it is discarded after a failure.
         with _executor(jobs) as pool:
-            say(f"validating {', '.join(names)} ({jobs} process{'es' if jobs > 1 else ''})")
-            checks = [pool.submit(validate_one, instance_dir, name) for name in names]
-            problems = [p for check in checks for p in check.result()]
-            if problems:
-                raise InputError(problems)
-            staged = staging_folder(out)
-            futures = [pool.submit(plan_one, instance_dir, name, staged / name, solver,
-                                   time_limit, tuple(formats), quiet) for name in names]
-            runs = []
-            for future in futures:
-                result = future.result()
-                if isinstance(result, Failure):
-                    for other in futures:
-                        other.cancel()
-                    if result.problems:
-                        raise InputError(result.problems)
-                    raise PlanError(result.message)
-                runs.append(result)
+            futures: list[Future[Any]] = []
+            try:
+                say(f"validating {', '.join(names)} ({jobs} process{'es' if jobs > 1 else ''})")
+                futures = [pool.submit(validate_one, instance_dir, name) for name in names]
+                problems = [p for check in futures for p in check.result()]
+                if problems:
+                    raise InputError(problems)
+                staged = staging_folder(out)
+                futures = [pool.submit(plan_one, instance_dir, name, staged / name, solver,
+                                       time_limit, tuple(formats), quiet) for name in names]
+                runs = [_result(future, futures) for future in futures]
+            except (InputError, PlanError):
+                raise
+            except BaseException:
+                if isinstance(pool, ProcessPoolExecutor):
+                    _stop_workers(futures)
+                raise
         say("comparison tables")
         write_comparison(staged / "comparison", runs, formats)
         publish(staged, out)

@@ -218,3 +218,17 @@ def test_broken_cbc_gives_way_to_highs(small, tmp_path):
     for name in ("allocation.csv", "plan.csv", "distribution.csv", "coverage.csv"):
         assert (tmp_path / "out" / name).read_bytes() == \
             (tmp_path / "direct" / name).read_bytes(), name
+
+
+@pytest.mark.parametrize("value", ["0", "-1", "nan"])
+def test_a_time_limit_that_is_not_positive_is_an_input_error(value, tmp_path):
+    """`--time-limit 0` used to fall back silently to instance.toml's limit, and -1 planned
+    with no time at all; both are mistakes on the command line (exit 2, nothing written)."""
+    for command in ("run", "compare"):
+        out = tmp_path / command
+        done = subprocess.run([str(PLANNER), command, "--time-limit", value, "--out", str(out)],
+                              capture_output=True, text=True, check=False, timeout=60)
+        assert done.returncode == 2, done.stderr
+        assert done.stderr == (f"--time-limit: {float(value):g} is not a positive number of "
+                               "seconds\n")
+        assert not out.exists()

@@ -91,3 +91,34 @@ def test_signal_on_a_first_run_leaves_no_folder(big, tmp_path, signum, when):
     assert "Traceback" not in stderr
     assert stderr.splitlines()[-1] == "interrupted: nothing was written"
     assert not (tmp_path / "parent").exists() or list((tmp_path / "parent").iterdir()) == []
+
+
+def test_sigterm_during_compare_stops_the_workers_and_leaves_nothing(big, tmp_path):
+    """`planner compare` plans in worker processes; SIGTERM reaches the parent alone. It ends
+    the workers (their runs' staging folders go with them), exits 143 without a traceback,
+    and neither the comparison folder nor a staging folder is left."""
+    folder, _ = big
+    variants = folder / "variants"
+    out = tmp_path / "parent" / "compare"
+    process = subprocess.Popen(
+        [str(PLANNER), "compare", str(folder), "--variant", "no-deductions", "--variant",
+         "redistribute-key", "--jobs", "2", "--out", str(out)],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    assert variants.is_dir()
+    seen = []
+    assert process.stderr is not None
+    for line in process.stderr:
+        seen.append(line)
+        if "matching candidates" in line:
+            process.send_signal(signal.SIGTERM)
+            break
+    try:
+        _, rest = process.communicate(timeout=120)
+    finally:
+        process.kill()
+    stderr = "".join(seen) + rest
+    assert any("matching candidates" in line for line in seen), stderr
+    assert process.returncode == 143, stderr
+    assert "Traceback" not in stderr
+    assert stderr.splitlines()[-1] == "interrupted: nothing was written"
+    assert not (tmp_path / "parent").exists() or list((tmp_path / "parent").iterdir()) == []
