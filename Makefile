@@ -15,9 +15,10 @@ $(STAMP): pyproject.toml
 run: $(STAMP)
 	$(BIN)/planner run instances/eu-2026 --out results/eu-2026/base
 
+# pytest on both cores, one test file per worker (module fixtures are built once).
 test: $(STAMP) browser
 	$(BIN)/ruff check planner models tests bench
-	$(BIN)/pytest -q
+	$(BIN)/pytest -q -n 2 --dist loadfile
 
 bench: $(STAMP)
 	$(BIN)/python bench/harness.py
