@@ -15,6 +15,13 @@ DEFAULT_INSTANCE = Path("instances/eu-2026")
 InstanceArg = Annotated[Path | None, typer.Argument(
     help="Instance folder (default: the bundled instances/eu-2026).", show_default=False)]
 Quiet = Annotated[bool, typer.Option("-q", "--quiet", help="No progress lines on stderr.")]
+SolverOption = Annotated[str | None, typer.Option(
+    "--solver", help="highs (default) or cbc; overrides the solver named in instance.toml.")]
+TimeLimit = Annotated[float | None, typer.Option(
+    "--time-limit", help="Solver time limit per stage, in seconds.")]
+Formats = Annotated[list[str] | None, typer.Option(
+    "--format", help="Also export the tables as xlsx, json or parquet (repeatable); csv is "
+    "always written.")]
 
 
 def _instance(path: Path | None) -> Path:
@@ -73,13 +80,9 @@ def run(
     ] = None,
     variant: Annotated[str | None, typer.Option(
         "--variant", help="Plan variants/NAME.toml of the instance over it.")] = None,
-    solver: Annotated[str | None, typer.Option(
-        "--solver", help="highs (default) or cbc; overrides instance.toml [solver].")] = None,
-    time_limit: Annotated[float | None, typer.Option(
-        "--time-limit", help="Solver time limit per stage, in seconds.")] = None,
-    formats: Annotated[list[str] | None, typer.Option(
-        "--format", help="Also export the tables as xlsx, json or parquet (repeatable); "
-        "csv is always written.")] = None,
+    solver: SolverOption = None,
+    time_limit: TimeLimit = None,
+    formats: Formats = None,
     quiet: Quiet = False,
 ) -> None:
     """Plan one proposal: obligations, each state's mix, the distribution; write and verify."""
@@ -110,16 +113,12 @@ def compare(
     ] = None,
     out: Annotated[Path | None, typer.Option(
         "--out", help="Folder of the comparison (default results/<instance>/compare).")] = None,
-    solver: Annotated[str | None, typer.Option(
-        "--solver", help="highs (default) or cbc; overrides instance.toml [solver].")] = None,
-    time_limit: Annotated[float | None, typer.Option(
-        "--time-limit", help="Solver time limit per stage, in seconds.")] = None,
+    solver: SolverOption = None,
+    time_limit: TimeLimit = None,
     jobs: Annotated[int | None, typer.Option(
         "--jobs", min=1, help="Processes planning runs side by side (default: one per run, at "
         "most one per CPU).")] = None,
-    formats: Annotated[list[str] | None, typer.Option(
-        "--format", help="Also export the tables as xlsx, json or parquet (repeatable).")
-    ] = None,
+    formats: Formats = None,
     quiet: Quiet = False,
 ) -> None:
     """Plan the base and each variant (DIR/base, DIR/NAME) and compare them (DIR/comparison)."""
