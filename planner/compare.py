@@ -175,24 +175,17 @@ TABLES = {"states": StateComparisonRow, "kpis": KpiRow}
 
 def write_comparison(folder: Path, runs: Sequence[Run], formats: Sequence[str] = ("csv",)
                      ) -> None:
-    """Write `folder` (states.csv, kpis.csv, the same in the other `formats`, and report.html
-    when the report module offers one) through a staging folder, published in one move. The
+    """Write `folder` (states.csv, kpis.csv, the same in the other `formats`, report.html).
+    It lies inside the comparison's staging folder, published as a whole by `compare`; the
     run folders are its siblings (`folder.parent / NAME`)."""
-    from planner import html_report
     from planner.formats import write_formats
+    from planner.html_compare import write_comparison_report
 
-    staged = staging_folder(folder)
-    try:
-        write_csv(staged / "states.csv", StateComparisonRow, state_rows(runs))
-        write_csv(staged / "kpis.csv", KpiRow, kpi_rows(runs))
-        if set(formats) - {"csv"}:
-            write_formats(staged, formats, TABLES, ())
-        report = getattr(html_report, "write_comparison_report", None)
-        if report is not None:
-            report(staged)
-        publish(staged, folder)
-    finally:
-        discard(staged)
+    folder.mkdir()
+    write_csv(folder / "states.csv", StateComparisonRow, state_rows(runs))
+    write_csv(folder / "kpis.csv", KpiRow, kpi_rows(runs))
+    write_formats(folder, formats, TABLES, ())
+    write_comparison_report(folder)
 
 
 # --- running the base and the variants -------------------------------------------------------

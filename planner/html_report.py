@@ -416,11 +416,3 @@ def render_run(run: Run) -> str:
 def write_report(folder: Path) -> None:
     """Write `folder`/report.html from the run's verified tables and summary."""
     write_page(folder / REPORT, render_run(load_run(folder)))
-
-
-def write_comparison_report(folder: Path) -> None:
-    """Write report.html in a comparison folder (`DIR/comparison`, or `DIR` itself) from its
-    CSV files, whatever their columns, and from the run folders beside it (`DIR/base`, ...)."""
-    from planner.html_compare import write_comparison_report as write
-
-    write(folder)

@@ -31,7 +31,8 @@ from models.results import (
     UnassignedRow,
 )
 from planner.export import FILES, fmt, write_tables
-from planner.html_report import write_comparison_report, write_report
+from planner.html_compare import write_comparison_report
+from planner.html_report import write_report
 from planner.pipeline import run
 from planner.solve import Solver
 

@@ -113,7 +113,7 @@ def test_comparison_report_in_the_browser(shown, tmp_path: Path) -> None:
     every cell of its CSVs in the page as in the file."""
     from test_report import hand_made
 
-    from planner.html_report import write_comparison_report
+    from planner.html_compare import write_comparison_report
 
     hand_made(tmp_path / "base")
     hand_made(tmp_path / "other")
