@@ -7,6 +7,7 @@ in `planner.load` reads the files into them and turns every validation error int
 
 from __future__ import annotations
 
+import re
 from enum import StrEnum
 from typing import Annotated, Any, Literal
 
@@ -57,7 +58,8 @@ def _upper(value: object) -> object:
     return value.strip().upper() if isinstance(value, str) else value
 
 
-StateCode = Annotated[str, BeforeValidator(_upper), Field(pattern=r"^[A-Z]{2}$")]
+STATE_CODE = re.compile(r"[A-Z]{2}")  # a state code, written in full (fullmatch)
+StateCode = Annotated[str, BeforeValidator(_upper), Field(pattern=rf"^{STATE_CODE.pattern}$")]
 
 
 class Measure(StrEnum):

@@ -18,7 +18,7 @@ from io import StringIO
 import numpy as np
 import pandas as pd
 
-from models.instance import parse_bool
+from models.instance import STATE_CODE, parse_bool
 from planner.load import Reader, header_problems
 
 NAME = "candidates.csv"
@@ -145,7 +145,7 @@ def _location_problem(code: str, states: set[str] | None, others: set[str]) -> s
         return "required value is empty"
     if re.fullmatch(r"[a-z]{2}", code, re.IGNORECASE) and not code.isupper():
         return f"write the state code in upper case: {code.upper()}, not {code!r}"
-    if not re.fullmatch(r"[A-Z]{2}", code):
+    if not STATE_CODE.fullmatch(code):
         return f"{code!r} is not a two-letter state code"
     if states is not None and code not in states:
         return f"unknown state {code}"

@@ -19,7 +19,7 @@ from typing import Annotated, Any, TypeVar, get_args, get_origin
 
 from pydantic import BaseModel, ValidationError
 
-from models.instance import Instance, InstanceConfig, MemberState, Need, Pledge
+from models.instance import STATE_CODE, Instance, InstanceConfig, MemberState, Need, Pledge
 from planner.errors import InputError, Problem
 
 M = TypeVar("M", bound=BaseModel)
@@ -48,7 +48,7 @@ class Table:
         if column not in self.header:
             return None
         codes = {row.get(column, "").strip().upper() for row in self.named}
-        return codes if all(re.fullmatch(r"[A-Z]{2}", c) for c in codes) else None
+        return codes if all(STATE_CODE.fullmatch(c) for c in codes) else None
 
 
 def near_column(column: str, known: tuple[str, ...]) -> str | None:

@@ -25,7 +25,7 @@ from typing import Any
 
 from pydantic import BaseModel
 
-from models.instance import InstanceConfig
+from models.instance import STATE_CODE, InstanceConfig
 from planner.errors import Problem
 from planner.load import Reader, Table, _toml_line, near_column, parse_toml
 
@@ -143,7 +143,7 @@ def _read_states(reader: Reader, variant: Variant, raw: object) -> None:
         return
     for written, columns in raw.items():
         code = written.strip().upper()
-        if not re.fullmatch(r"[A-Z]{2}", code):
+        if not STATE_CODE.fullmatch(code):
             _problem(reader, variant, ("member_states", written),
                      f"{written!r} is not a two-letter state code")
         elif not isinstance(columns, dict):
