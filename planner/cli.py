@@ -32,13 +32,6 @@ def _instance(path: Path | None) -> Path:
     return Path(__file__).resolve().parents[1] / DEFAULT_INSTANCE
 
 
-def _stage(quiet: bool):  # noqa: ANN202 - a small closure
-    def progress(message: str) -> None:
-        if not quiet:
-            print(f"[planner] {message}", file=sys.stderr, flush=True)
-    return progress
-
-
 def _fail(exc: Exception) -> None:
     """Bad input: every problem, one per line (exit 2); no plan: the reason (exit 3)."""
     from planner.errors import InputError
@@ -90,6 +83,7 @@ def run(
 
     from planner.errors import InputError, PlanError
     from planner.pipeline import run as run_pipeline
+    from planner.pipeline import stage_lines
     from planner.report import print_plan
     from planner.solve import Solver
 
@@ -98,7 +92,8 @@ def run(
     target = out or Path("results") / folder.name / (variant or "base")
     try:
         result = run_pipeline(folder, target, Solver(name=solver or "", time_limit_s=time_limit),
-                              variant=variant or "base", progress=_stage(quiet), formats=wanted)
+                              variant=variant or "base", progress=stage_lines(quiet),
+                              formats=wanted)
     except (InputError, PlanError) as exc:
         _fail(exc)
         return

@@ -44,7 +44,6 @@ import math
 import multiprocessing
 import os
 import signal
-import sys
 from collections.abc import Callable, Sequence
 from concurrent.futures import Executor, Future, ProcessPoolExecutor
 from dataclasses import dataclass, field
@@ -54,12 +53,12 @@ from typing import Any
 from models.results import AllocationRow, CoverageRow, KpiRow, StateComparisonRow, Summary
 from planner.errors import InputError, PlanError, Problem
 from planner.export import discard, publish, staging_folder, write_csv
+from planner.pipeline import stage_lines
 
 BASE = "base"
 CONTRIBUTOR = "contributor"
 MEASURES = ("relocation", "offset", "financial_eur", "alternative_eur")
 AMOUNTS = ("obligation", *MEASURES, "value", "balance")
-Progress = Callable[[str], None]
 
 
 @dataclass(frozen=True)
@@ -190,13 +189,6 @@ def write_comparison(folder: Path, runs: Sequence[Run], formats: Sequence[str] =
 
 # --- running the base and the variants -------------------------------------------------------
 
-def _progress(quiet: bool, name: str) -> Progress:
-    def say(message: str) -> None:
-        if not quiet:
-            print(f"[planner] {name}: {message}", file=sys.stderr, flush=True)
-    return say
-
-
 def validate_one(instance_dir: Path, name: str) -> list[Problem]:
     """The input problems of the base or one variant (empty: valid)."""
     from planner.load import load_instance
@@ -216,7 +208,7 @@ def plan_one(instance_dir: Path, name: str, out: Path, solver: str, time_limit: 
 
     try:
         result = run_pipeline(instance_dir, out, Solver(name=solver, time_limit_s=time_limit),
-                              variant=name, progress=_progress(quiet, name), formats=formats)
+                              variant=name, progress=stage_lines(quiet, name), formats=formats)
     except InputError as exc:  # not picklable as such: its problems are
         return Failure(name, problems=list(exc.problems))
     except PlanError as exc:
@@ -289,7 +281,7 @@ def compare(instance_dir: Path, variants: Sequence[str], out: Path, solver: str 
     """Validate the base and every variant, then plan each into `out`/NAME and write
     `out`/comparison; `out` is replaced as a whole, and only when everything succeeded."""
     names = [BASE, *dict.fromkeys(variants)]
-    say = _progress(quiet, "compare")
+    say = stage_lines(quiet, "compare")
     jobs = default_jobs(len(names) - 1) if jobs is None else jobs
     staged: Path | None = None
     try:

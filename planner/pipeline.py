@@ -3,6 +3,7 @@ write (staged) -> verify -> publish. Each stage is a function callable alone."""
 
 from __future__ import annotations
 
+import sys
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -51,6 +52,16 @@ class RunResult:
 
 def _quiet(_: str) -> None:
     return None
+
+
+def stage_lines(quiet: bool, name: str = "") -> Progress:
+    """Progress as `[planner] message` lines on stderr (`[planner] NAME: message` for one run
+    among several); nothing with `quiet`."""
+    prefix = f"[planner] {name}: " if name else "[planner] "
+
+    def say(message: str) -> None:
+        print(prefix + message, file=sys.stderr, flush=True)
+    return _quiet if quiet else say
 
 
 def key_warnings(instance: Instance) -> list[str]:
