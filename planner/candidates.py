@@ -257,10 +257,14 @@ def build_cases(frame: pd.DataFrame) -> list[Case]:
               _per_value(data["preferences"], lambda v: tuple(dict.fromkeys(_codes(v)))),
               _per_value(data["registered"], lambda v: dt.date.fromisoformat(v) if v else None),
               *(_per_value(data[c], lambda v, c=c: _flag(v, c)) for c in BOOLEANS)]
-    groups: dict[str, list[tuple]] = {}
-    for row in zip(*(np.asarray(column) for column in parsed), strict=True):
-        groups.setdefault(row[0], []).append(row)
-    return [_case(case_id, rows) for case_id, rows in groups.items()]
+    # Rows of a case are adjacent (sorted): one pass cuts the columns at each new case id.
+    # Plain lists, not numpy arrays: iterating an object array costs more per cell.
+    columns = [np.asarray(column).tolist() for column in parsed]
+    ids = columns[0]
+    starts = [i for i in range(len(ids)) if i == 0 or ids[i] != ids[i - 1]]
+    rows = list(zip(*columns, strict=True))
+    ends = [*starts[1:], len(ids)] if ids else []
+    return [_case(ids[a], rows[a:b]) for a, b in zip(starts, ends, strict=True)]
 
 
 def _flag(value: str, column: str) -> bool:
@@ -273,11 +277,10 @@ def _case(case_id: str, rows: list[tuple]) -> Case:
     if len(rows) == 1:
         (_, person, _, statuses, nationalities, languages, family, other, preferences,
          registered, consent, cleared, vul, minor) = rows[0]
-        return Case(case_id=case_id, location=location, persons=(person,), statuses=statuses,
-                    nationalities=nationalities, languages=languages,
-                    vulnerable=int(minor or vul), minors=int(minor), family_links=family,
-                    other_links=other, preferences=preferences, registered=registered,
-                    blocked=None if cleared and (consent or "beneficiary" not in statuses)
+        # Positional: the most common case, and keywords cost a frozen dataclass more.
+        return Case(case_id, location, (person,), statuses, nationalities, languages,
+                    int(minor or vul), int(minor), family, other, preferences, registered,
+                    None if cleared and (consent or "beneficiary" not in statuses)
                     else "security" if not cleared else "consent")
     sets: tuple[set[str], ...] = (set(), set(), set(), set(), set())
     wishes: list[str] = []

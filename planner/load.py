@@ -15,12 +15,15 @@ import tomllib
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Annotated, Any, TypeVar, get_args, get_origin
+from typing import TYPE_CHECKING, Annotated, Any, TypeVar, get_args, get_origin
 
 from pydantic import BaseModel, ValidationError
 
 from models.instance import STATE_CODE, Instance, InstanceConfig, MemberState, Need, Pledge
 from planner.errors import InputError, Problem
+
+if TYPE_CHECKING:
+    from models.candidates import CasePair
 
 M = TypeVar("M", bound=BaseModel)
 
@@ -456,7 +459,7 @@ def read_matching_inputs(reader: Reader, states: list[tuple[int, MemberState]],
         if table.rows and not (reader.folder / "candidates.csv").exists():
             reader.problem(name, 0, "-", "names cases, but the instance has no candidates.csv")
             continue
-        for line, pair in parse_rows(reader, name, table, CasePair):
+        for line, pair in parse_pairs(reader, name, table):
             if codes is not None and pair.state not in codes:
                 reader.problem(name, line, "state", f"unknown state {pair.state}")
             elif name == "transfers.csv" and pair.state in benefitting:
@@ -480,6 +483,35 @@ def read_matching_inputs(reader: Reader, states: list[tuple[int, MemberState]],
     # In file order, so that problems found later about transfers (places) come line by line.
     return (cases, tuple(sorted(pairs["transfers.csv"], key=lambda p: p[2])),
             tuple(sorted(pairs["rejections.csv"])))
+
+
+def parse_pairs(reader: Reader, name: str, table: Table) -> list[tuple[int, CasePair]]:
+    """`parse_rows` for transfers.csv and rejections.csv, with one validation per distinct
+    state (a monthly re-run lists tens of thousands of transfers over a few states). A case id
+    is only required to be non-empty, so a row's problems depend on its state cell and on
+    whether its case id is empty: that pair is validated once, with the same messages."""
+    from models.candidates import CasePair
+
+    checked: dict[tuple[bool, str], CasePair | list[tuple[str, str]]] = {}
+    parsed: list[tuple[int, CasePair]] = []
+    for line, row in table.rows:
+        case_id, state = row.get("case_id", ""), row.get("state", "")
+        key = (case_id == "", state)
+        if key not in checked:
+            data = {k: v for k, v in (("case_id", "-" if case_id else ""), ("state", state))
+                    if v != ""}
+            try:
+                checked[key] = CasePair.model_validate(data)
+            except ValidationError as exc:
+                checked[key] = [(str(e["loc"][0]) if e["loc"] else "-", _message(e))
+                                for e in exc.errors()]
+        outcome = checked[key]
+        if isinstance(outcome, CasePair):
+            parsed.append((line, CasePair.model_construct(case_id=case_id, state=outcome.state)))
+        else:
+            for column, message in outcome:
+                reader.problem(name, line, column, message)
+    return parsed
 
 
 def toml_line(reader: Reader, loc: tuple[Any, ...]) -> int:
