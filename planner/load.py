@@ -170,13 +170,14 @@ class Reader:
             # whose last cell is empty (`IT,ES` unquoted in a `;`-list) is still an error.
             while len(header) < len(cells) <= width and not cells[-1].strip():
                 cells.pop()
-            table.named.append({h: c.strip() for h, c in zip(header, cells, strict=False)})
+            named = {h: c.strip() for h, c in zip(header, cells, strict=False)}
+            table.named.append(named)
             if len(cells) != len(header):
                 self.problem(
                     name, line, "-", f"row has {len(cells)} fields, the header has {len(header)}"
                 )
                 continue
-            table.rows.append((line, {h: c.strip() for h, c in zip(header, cells, strict=True)}))
+            table.rows.append((line, named))  # the same dict: rows are only read
         table.usable = not problems
         return table
 

@@ -163,3 +163,29 @@ def test_transfer_larger_than_every_row_is_an_input_error(make_instance):
     assert [str(p).split(": ", 1)[1] for p in caught.value.problems] == [
         "case_id: case T has 3 persons, but no pledge row of AA has that many places for DD "
         "(largest 2)"]
+
+
+def test_trusted_rows_equal_validated_rows(make_instance):
+    """The planner builds person rows without validation (planner.assignments.trusted_rows):
+    each must equal, field for field and type for type, the row pydantic validates from the
+    same values, and behave like it (dump, copy, fields set)."""
+    import copy
+
+    from models.results import AssignmentRow, UnassignedRow
+
+    result = matched(make_instance, [to_dd("a", "AA", 2), to_dd("b", "BB", 1)],
+                     [*family("F", 2, family_links="AA"), person("v", "V", vulnerable="yes"),
+                      person("s", "S", security_cleared="no")],
+                     transfers=[{"case_id": "V", "state": "BB"}])
+    rows = [*result.tables.assignments, *result.tables.unassigned]
+    assert {type(r) for r in rows} == {AssignmentRow, UnassignedRow}
+    assert len(result.tables.assignments) == 3 and len(result.tables.unassigned) == 1
+    for row in rows:
+        checked = type(row).model_validate(row.model_dump())
+        assert row == checked and copy.deepcopy(row) == checked
+        assert row.model_dump() == checked.model_dump()
+        assert row.model_fields_set == checked.model_fields_set
+        assert all(type(getattr(row, f)) is type(getattr(checked, f))
+                   for f in type(row).model_fields)
+    assert result.tables.assignments[0].reasons == ("family_link",)
+    assert result.tables.assignments[2].reasons == ("transfer", "vulnerable")
