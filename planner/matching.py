@@ -139,10 +139,15 @@ def build_classes(instance: Instance, cases: list[Case], places: list[Place],
         refused[case_id].add(state)
     eligible_cache: dict[tuple[object, ...], tuple[int, ...]] = {}
     score_cache: dict[tuple[object, ...], tuple[float, ...]] = {}
+    transferred_to: dict[tuple[str, str], tuple[int, ...]] = {}  # a transfer's state's places
     for case in cases:
         if case.case_id in transfers:
             state = transfers[case.case_id]
-            eligible = tuple(i for i in by_location[case.location] if places[i].state == state)
+            at = (case.location, state)
+            if at not in transferred_to:
+                transferred_to[at] = tuple(i for i in by_location[case.location]
+                                           if places[i].state == state)
+            eligible = transferred_to[at]
         elif case.blocked:
             left_out.append((case, case.blocked))
             continue
@@ -496,13 +501,20 @@ def match(instance: Instance, cases: list[Case], places: list[Place],
     languages = official_languages()
     assignments: list[Assignment] = []
     unassigned = list(left_out)
+    # Once per distinct wishes and state, as in build_classes (frozensets cache their hash).
+    scored: dict[tuple[object, ...], tuple[float, tuple[str, ...]]] = {}
     for k, cls in enumerate(classes):
         queue = iter(cls.cases)
         for i in cls.places:
             for _ in range(counts.get((k, i), 0)):
                 case = next(queue)
-                score, reasons = quality(case, places[i].state, languages,
-                                         instance.config.matching.quality)
+                wishes = (case.family_links, case.other_links, case.languages,
+                          case.preferences, places[i].state)
+                found = scored.get(wishes)
+                if found is None:
+                    found = scored[wishes] = quality(case, places[i].state, languages,
+                                                     instance.config.matching.quality)
+                score, reasons = found
                 if case.case_id in transfers:
                     reasons = ("transfer", *reasons)
                 if case.vulnerable:
