@@ -282,24 +282,18 @@ def _case(case_id: str, rows: list[tuple]) -> Case:
                     int(minor or vul), int(minor), family, other, preferences, registered,
                     None if cleared and (consent or "beneficiary" not in statuses)
                     else "security" if not cleared else "consent")
-    sets: tuple[set[str], ...] = (set(), set(), set(), set(), set())
-    wishes: list[str] = []
-    dates = []
-    vulnerable = minors = 0
-    for (_, _, _, *cells, prefs, registered, _consent, _cleared, vul, minor) in rows:
-        for found, cell in zip(sets, cells, strict=True):
-            found.update(cell)
-        wishes += [c for c in prefs if c not in wishes]
-        if registered is not None:
-            dates.append(registered)
-        minors += minor
-        vulnerable += minor or vul
-    statuses, nationalities, languages, family, other = (frozenset(s) for s in sets)
-    return Case(case_id=case_id, location=location, persons=tuple(r[1] for r in rows),
-                statuses=statuses, nationalities=nationalities, languages=languages,
-                vulnerable=vulnerable, minors=minors, family_links=family, other_links=other,
-                preferences=tuple(wishes), registered=min(dates) if dates else None,
-                blocked=_blocked([(r[3], r[10], r[11]) for r in rows]))
+    # A family: the columns of its rows, each merged in one call (sets united, wishes in
+    # order of first mention, the earliest registration, counts of minors and vulnerable).
+    (_, persons, _, statuses, nationalities, languages, family, other, preferences, dates,
+     consents, cleared, vulnerable, minors) = zip(*rows, strict=True)
+    known = [d for d in dates if d is not None]
+    return Case(case_id, location, persons, frozenset().union(*statuses),
+                frozenset().union(*nationalities), frozenset().union(*languages),
+                sum(1 for v, m in zip(vulnerable, minors, strict=True) if v or m), sum(minors),
+                frozenset().union(*family), frozenset().union(*other),
+                tuple(dict.fromkeys(c for wishes in preferences for c in wishes)),
+                min(known) if known else None,
+                _blocked(list(zip(statuses, consents, cleared, strict=True))))
 
 
 def _blocked(persons: list[tuple[frozenset[str], bool, bool]]) -> str | None:

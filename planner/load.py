@@ -15,15 +15,12 @@ import tomllib
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, Any, TypeVar, get_args, get_origin
+from typing import Annotated, Any, TypeVar, get_args, get_origin
 
 from pydantic import BaseModel, ValidationError
 
 from models.instance import STATE_CODE, Instance, InstanceConfig, MemberState, Need, Pledge
 from planner.errors import InputError, Problem
-
-if TYPE_CHECKING:
-    from models.candidates import CasePair
 
 M = TypeVar("M", bound=BaseModel)
 
@@ -460,15 +457,15 @@ def read_matching_inputs(reader: Reader, states: list[tuple[int, MemberState]],
         if table.rows and not (reader.folder / "candidates.csv").exists():
             reader.problem(name, 0, "-", "names cases, but the instance has no candidates.csv")
             continue
-        for line, pair in parse_pairs(reader, name, table):
-            if codes is not None and pair.state not in codes:
-                reader.problem(name, line, "state", f"unknown state {pair.state}")
-            elif name == "transfers.csv" and pair.state in benefitting:
-                reader.problem(name, line, "state", f"{pair.state} is benefitting this cycle "
+        for line, case_id, state in parse_pairs(reader, name, table):
+            if codes is not None and state not in codes:
+                reader.problem(name, line, "state", f"unknown state {state}")
+            elif name == "transfers.csv" and state in benefitting:
+                reader.problem(name, line, "state", f"{state} is benefitting this cycle "
                                "and receives no relocations (rules section 4)")
-            if frame is not None and pair.case_id not in known_cases:
-                reader.problem(name, line, "case_id", f"unknown case {pair.case_id!r}")
-            pairs[name].append((pair.case_id, pair.state, line))
+            if frame is not None and case_id not in known_cases:
+                reader.problem(name, line, "case_id", f"unknown case {case_id!r}")
+            pairs[name].append((case_id, state, line))
     first: dict[str, tuple[str, int]] = {}
     for case_id, state, line in pairs["transfers.csv"]:
         if case_id in first:
@@ -486,15 +483,16 @@ def read_matching_inputs(reader: Reader, states: list[tuple[int, MemberState]],
             tuple(sorted(pairs["rejections.csv"])))
 
 
-def parse_pairs(reader: Reader, name: str, table: Table) -> list[tuple[int, CasePair]]:
-    """`parse_rows` for transfers.csv and rejections.csv, with one validation per distinct
-    state (a monthly re-run lists tens of thousands of transfers over a few states). A case id
-    is only required to be non-empty, so a row's problems depend on its state cell and on
-    whether its case id is empty: that pair is validated once, with the same messages."""
+def parse_pairs(reader: Reader, name: str, table: Table) -> list[tuple[int, str, str]]:
+    """The rows of transfers.csv or rejections.csv as (line, case_id, state), checked by
+    `models.candidates.CasePair` once per distinct state (a monthly re-run lists tens of
+    thousands of transfers over a few states). A case id is only required to be non-empty, so
+    a row's problems depend on its state cell and on whether its case id is empty: that pair
+    is validated once, with the messages `parse_rows` would give."""
     from models.candidates import CasePair
 
-    checked: dict[tuple[bool, str], CasePair | list[tuple[str, str]]] = {}
-    parsed: list[tuple[int, CasePair]] = []
+    checked: dict[tuple[bool, str], str | list[tuple[str, str]]] = {}
+    parsed: list[tuple[int, str, str]] = []
     for line, row in table.rows:
         case_id, state = row.get("case_id", ""), row.get("state", "")
         key = (case_id == "", state)
@@ -502,13 +500,13 @@ def parse_pairs(reader: Reader, name: str, table: Table) -> list[tuple[int, Case
             data = {k: v for k, v in (("case_id", "-" if case_id else ""), ("state", state))
                     if v != ""}
             try:
-                checked[key] = CasePair.model_validate(data)
+                checked[key] = CasePair.model_validate(data).state
             except ValidationError as exc:
                 checked[key] = [(str(e["loc"][0]) if e["loc"] else "-", _message(e))
                                 for e in exc.errors()]
         outcome = checked[key]
-        if isinstance(outcome, CasePair):
-            parsed.append((line, CasePair.model_construct(case_id=case_id, state=outcome.state)))
+        if isinstance(outcome, str):
+            parsed.append((line, case_id, outcome))
         else:
             for column, message in outcome:
                 reader.problem(name, line, column, message)
