@@ -10,6 +10,7 @@ seconds, the wall time, the peak memory of this process and the matching's figur
 
 from __future__ import annotations
 
+import gc
 import json
 import resource
 import sys
@@ -19,6 +20,7 @@ from pathlib import Path
 from typing import Any
 
 STARTED = time.perf_counter()
+gc.disable()  # as `planner` does (planner.cli.main)
 ROOT = Path(__file__).resolve().parents[1]
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))

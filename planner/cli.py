@@ -79,24 +79,30 @@ def run(
     quiet: Quiet = False,
 ) -> None:
     """Plan one proposal: obligations, each state's mix, the distribution; write and verify."""
-    from rich.console import Console
+    from planner.background import started
 
-    from planner.errors import InputError, PlanError
-    from planner.pipeline import run as run_pipeline
-    from planner.pipeline import stage_lines
-    from planner.report import print_plan
-    from planner.solve import Solver
+    # First, before the heavy imports: a child that gets matplotlib ready meanwhile and writes
+    # the report and exports while the plan is verified; stopped on leaving, however.
+    with started() as background:
+        from rich.console import Console
 
-    wanted = _options(solver, time_limit, formats)
-    folder = _instance(instance)
-    target = out or Path("results") / folder.name / (variant or "base")
-    try:
-        result = run_pipeline(folder, target, Solver(name=solver or "", time_limit_s=time_limit),
-                              variant=variant or "base", progress=stage_lines(quiet),
-                              formats=wanted)
-    except (InputError, PlanError) as exc:
-        _fail(exc)
-        return
+        from planner.errors import InputError, PlanError
+        from planner.pipeline import run as run_pipeline
+        from planner.pipeline import stage_lines
+        from planner.report import print_plan
+        from planner.solve import Solver
+
+        wanted = _options(solver, time_limit, formats)
+        folder = _instance(instance)
+        target = out or Path("results") / folder.name / (variant or "base")
+        try:
+            result = run_pipeline(folder, target,
+                                  Solver(name=solver or "", time_limit_s=time_limit),
+                                  variant=variant or "base", progress=stage_lines(quiet),
+                                  formats=wanted, background=background)
+        except (InputError, PlanError) as exc:
+            _fail(exc)
+            return
     print_plan(Console(width=120), result.tables, result.summary, str(target))
 
 
@@ -213,9 +219,35 @@ def _interrupt(signum: int, _frame: object) -> None:
     raise Interrupted(signum)
 
 
+def _exit_code(exc: SystemExit) -> int:
+    if exc.code is None or isinstance(exc.code, int):
+        return exc.code or 0
+    print(exc.code, file=sys.stderr)  # what sys.exit("text") would have printed
+    return 1
+
+
+def _leave(code: int) -> None:
+    """Flush and end the process without tearing the interpreter down: freeing every module
+    and object of a run (pandas, the solver, hundreds of thousands of rows) took about 0.8 s,
+    a quarter of a monthly re-run. Every file is closed by then (written in `with` blocks, the
+    staging folder published or discarded) and no command leaves work to atexit handlers."""
+    import contextlib
+    import os
+
+    for stream in (sys.stdout, sys.stderr):
+        with contextlib.suppress(OSError, ValueError):  # a closed pipe (`planner run | head`)
+            stream.flush()
+    os._exit(code)
+
+
 def main() -> None:
+    import gc
     import signal
 
+    # No cyclic garbage collector while a command runs: its passes over the hundreds of
+    # thousands of objects a large run holds cost up to a second, and the planner makes
+    # few reference cycles (measured: peak memory unchanged, bench/README.md).
+    gc.disable()
     for signum in (signal.SIGINT, signal.SIGTERM):
         signal.signal(signum, _interrupt)
 
@@ -223,8 +255,11 @@ def main() -> None:
         for signum in (signal.SIGINT, signal.SIGTERM):
             signal.signal(signum, signal.SIG_IGN)
 
+    code = 0
     try:
         app()
+    except SystemExit as exc:
+        code = _exit_code(exc)
     except (Interrupted, KeyboardInterrupt) as exc:
         ignore_signals()
         from planner.export import discard_staged, published
@@ -235,6 +270,7 @@ def main() -> None:
         print("interrupted: " + ("nothing was written" if not done else
                                  "written before the interruption: " + ", ".join(map(str, done))),
               file=sys.stderr)
-        sys.exit(exc.exit_code if isinstance(exc, Interrupted) else 130)
+        code = exc.exit_code if isinstance(exc, Interrupted) else 130
     finally:
         ignore_signals()
+    _leave(code)

@@ -25,6 +25,7 @@ from models.results import (
 )
 from planner import __version__
 from planner.assignments import run_matching
+from planner.background import Background
 from planner.distribution import Distribution, distribute
 from planner.errors import PlanError
 from planner.export import discard, publish, staging_folder, write_tables
@@ -156,10 +157,12 @@ def plan(instance: Instance, solver: Solver, variant: str = "base",
 
 
 def write_and_verify(instance: Instance, tables: Tables, summary: Summary, out: Path,
-                     progress: Progress = _quiet, formats: Sequence[str] = ("csv",)) -> None:
+                     progress: Progress = _quiet, formats: Sequence[str] = ("csv",),
+                     background: Background | None = None) -> None:
     """Stage the files, verify them independently, add the other formats and the report (made
     from the verified CSVs, so every format holds the same numbers), then move them into
-    place."""
+    place. With `background`, its child writes the formats and the report while the files are
+    verified (nothing is published unless both succeed); else they follow the verification."""
     staged = staging_folder(out)
     try:
         files: list[tuple[str, type[BaseModel], Sequence[BaseModel]]] = [
@@ -172,20 +175,29 @@ def write_and_verify(instance: Instance, tables: Tables, summary: Summary, out: 
                       ("unassigned", UnassignedRow, tables.unassigned),
                       ("matchability", MatchabilityRow, tables.matchability)]
         write_tables(staged, files, summary)
+        if background is not None:
+            background.go(staged, formats)
         progress("verifying the written plan")
         verify_or_raise(staged, instance)
         progress("exports and report")
-        write_formats(staged, formats)
-        write_report(staged)
+        if background is not None:
+            background.wait()
+        else:
+            write_formats(staged, formats)
+            write_report(staged)
         publish(staged, out)
     finally:
+        if background is not None:
+            background.stop()  # before the discard: the child writes into the staged folder
         discard(staged)
 
 
 def run(instance_dir: Path, out: Path, solver: Solver, variant: str = "base",
-        progress: Progress = _quiet, formats: Sequence[str] = ("csv",)) -> RunResult:
+        progress: Progress = _quiet, formats: Sequence[str] = ("csv",),
+        background: Background | None = None) -> RunResult:
     """The whole job: load and validate, plan, write, verify, publish. `variant` other than
-    "base" names `variants/NAME.toml` of the instance, applied over it."""
+    "base" names `variants/NAME.toml` of the instance, applied over it. `background`: a child
+    (planner.background) to write the exports and report while the plan is verified."""
     timings: dict[str, float] = {}
     started = time.perf_counter()
     progress(f"loading {instance_dir}")
@@ -195,7 +207,7 @@ def run(instance_dir: Path, out: Path, solver: Solver, variant: str = "base",
     tables, summary = plan(instance, solver, variant, progress, timings)
     started = time.perf_counter()
     try:
-        write_and_verify(instance, tables, summary, out, progress, formats)
+        write_and_verify(instance, tables, summary, out, progress, formats, background)
     except OSError as exc:
         raise PlanError(f"cannot write results to {out}: {exc.strerror}") from exc
     summary.timings_s["write_verify"] = round(time.perf_counter() - started, 4)

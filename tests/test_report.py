@@ -197,6 +197,28 @@ def test_hand_made_run_shows_its_known_numbers(tmp_path: Path) -> None:
     # heat map's colour bar is its legend, labelled with the unit
 
 
+def test_candidate_counts_follow_the_csvs_and_refuse_an_unknown_reason(tmp_path: Path) -> None:
+    """The candidates are counted from assignments.csv and unassigned.csv themselves (their
+    needed columns only, not summary.json): one more person placed in the CSV, in B, is one
+    more on the page; a reason the row model does not know is refused, as it was when every
+    row was read through the model."""
+    folder = hand_made(tmp_path / "run")
+    with (folder / FILES["assignments"]).open("a", encoding="utf-8") as handle:
+        handle.write("P-6,K-5,C,B,B-1,1,\n")
+    write_report(folder)
+    cells = parse(folder / "report.html").cells
+    assert (cells["matching-origin", "C", "persons"][0],
+            cells["matching-origin", "C", "assigned"][0]) == ("6", "4")
+    receiving = {col: cells["matching-receiving", "B", col][0]
+                 for col in ("places", "persons", "cases", "free")}
+    assert receiving == {"places": "0", "persons": "1", "cases": "1", "free": "-1"}
+    assert cells["matching-receiving", "A", "cases"][0] == "2"
+    unassigned = folder / FILES["unassigned"]
+    unassigned.write_text(unassigned.read_text().replace(",security", ",bogus"))
+    with pytest.raises(ValueError, match="^unassigned.csv: unknown reason 'bogus'$"):
+        write_report(folder)
+
+
 def test_report_of_a_run_without_candidates_has_no_matching_part(tmp_path: Path) -> None:
     folder = hand_made(tmp_path / "run")
     for name in ("assignments", "unassigned", "matchability"):

@@ -1,0 +1,201 @@
+"""The exports and report.html written by a child process while the parent verifies the plan.
+
+`planner run` forks the child first thing, before its own heavy imports (and before any thread
+exists). While the parent loads and plans, the child imports matplotlib, the report and the
+formats and draws throwaway charts (font cache, glyphs, first use of each artist: on the monthly
+scenario ~1.2 s of the ~1.8 s the exports took on the critical path), then waits. Once the
+tables are staged, the parent sends the staging folder and the formats (`go`), verifies while
+the child writes the exports into that folder, and publishes only once both have succeeded
+(`wait`); the report is still made from the written CSVs, by the same code, so its bytes do not
+depend on where it was made. A child that fails is a PlanError naming what failed (exit 3,
+nothing published): the exports are not made again in process, since the same files would
+fail the same way.
+
+The child never prints (its stdin, stdout and stderr are /dev/null) and never outlives the
+parent: it leaves quietly, writing nothing, when the parent closes the orders without a `go`
+(end of file: also what the kernel does when the parent dies), Linux kills it if the parent dies
+while it works, and `stop` kills and reaps it whenever the parent leaves the run (bad input, a
+verification failure, a signal) before the staging folder is discarded. SIGINT from the
+terminal reaches the whole process group: the child ignores it and leaves the decision to the
+parent. Where there is no fork, `started` gives None and the run exports in process, as
+library callers of `pipeline.run` and `planner compare`'s workers do.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import sys
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager, suppress
+from pathlib import Path
+
+from planner.errors import PlanError
+
+PR_SET_PDEATHSIG = 1  # linux/prctl.h
+DONE = "\0done"  # the child's word once every export is written; anything else: what failed
+UNKNOWN = -1  # the child's wait status, when it cannot be had
+
+
+class Background:
+    """A forked child waiting for a staged folder to export: its pid and the two pipes."""
+
+    def __init__(self, pid: int, orders: int, outcome: int) -> None:
+        self.pid = pid
+        self._orders: int | None = orders  # parent -> child: the job, then end of file
+        self._outcome: int | None = outcome  # child -> parent: DONE, or what failed
+        self._status: int | None = None  # the wait status once reaped (UNKNOWN: reaped elsewhere)
+
+    @classmethod
+    def fork(cls) -> Background:
+        # Modules both processes need (the parent's pipeline imports them too), imported once
+        # here and inherited; they start no thread and import neither numpy nor matplotlib.
+        import planner.formats  # noqa: F401
+        import planner.html_report  # noqa: F401
+
+        orders_read, orders_write = os.pipe()
+        outcome_read, outcome_write = os.pipe()
+        parent = os.getpid()
+        for stream in (sys.stdout, sys.stderr):  # nothing buffered may be written twice
+            if stream is not None:
+                stream.flush()
+        pid = os.fork()
+        if pid == 0:  # the child: whatever happens, it ends here, without Python's exit steps
+            try:
+                os.close(orders_write)
+                os.close(outcome_read)
+                _child(parent, orders_read, outcome_write)
+            finally:
+                os._exit(1)
+        os.close(orders_read)
+        os.close(outcome_write)
+        return cls(pid, orders_write, outcome_read)
+
+    def go(self, staged: Path, formats: Sequence[str]) -> None:
+        """Start the exports of `staged` (the child must not be told twice)."""
+        if self._orders is None:
+            raise RuntimeError("the background exports were already started or stopped")
+        job = json.dumps({"staged": str(staged), "formats": list(formats)}).encode()
+        try:
+            while job:  # far below a pipe's buffer: one write, which does not block
+                job = job[os.write(self._orders, job):]
+        except BrokenPipeError:
+            pass  # the child is gone: `wait` says how it ended
+        finally:
+            os.close(self._orders)
+            self._orders = None
+
+    def wait(self) -> None:
+        """Until the child has written the exports; PlanError if it did not."""
+        if self._outcome is None or self._orders is not None:
+            raise RuntimeError("the background exports were not started, or already waited for")
+        with os.fdopen(self._outcome, "rb") as pipe:
+            self._outcome = None
+            message = pipe.read().decode("utf-8", "replace")  # end of file: the child ended
+        status = self._reap()
+        if message == DONE:
+            return
+        if not message and status != UNKNOWN:
+            message = (f"the process ended by signal {os.WTERMSIG(status)}"
+                       if os.WIFSIGNALED(status) else
+                       f"the process ended with exit code {os.waitstatus_to_exitcode(status)}")
+        raise PlanError(f"exports and report: {message or 'the process ended without a word'}")
+
+    def stop(self) -> None:
+        """End the child now, if it still runs, and reap it; close the pipes. Call it before
+        the staging folder is discarded, so that nothing is written into it afterwards."""
+        if self._status is None:
+            with suppress(ProcessLookupError):
+                os.kill(self.pid, signal.SIGKILL)
+            self._reap()
+        for fd in (self._orders, self._outcome):
+            if fd is not None:
+                os.close(fd)
+        self._orders = self._outcome = None
+
+    def _reap(self) -> int:
+        if self._status is None:
+            try:
+                _, self._status = os.waitpid(self.pid, 0)
+            except ChildProcessError:  # SIGCHLD ignored, or waited for by someone else
+                self._status = UNKNOWN
+        return self._status
+
+
+@contextmanager
+def started() -> Iterator[Background | None]:
+    """A child ready to export a run (None where there is no fork: export in process), stopped
+    and reaped on leaving the block, however the block ends."""
+    child = Background.fork() if hasattr(os, "fork") else None
+    try:
+        yield child
+    finally:
+        if child is not None:
+            child.stop()
+
+
+# --- the child ---------------------------------------------------------------------------------
+
+def _child(parent: int, orders: int, outcome: int) -> None:
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # the parent decides, and stops the child
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)  # a quiet end, no handler, no traceback
+    _die_with(parent)
+    null = os.open(os.devnull, os.O_RDWR)
+    for fd in (0, 1, 2):
+        os.dup2(null, fd)
+    os.close(null)
+    with suppress(Exception):  # only a warm-up: the export itself reports any failure
+        _warm_up()
+    with os.fdopen(orders, "rb") as pipe:
+        request = pipe.read()
+    if not request:  # the parent gave up: write nothing
+        os._exit(0)
+    try:
+        job = json.loads(request)
+        export(Path(job["staged"]), job["formats"])
+    except PlanError as exc:
+        _exit_with(outcome, str(exc))
+    except BaseException as exc:  # noqa: BLE001 - the parent reports it: no traceback here
+        _exit_with(outcome, f"{type(exc).__name__}: {exc}")
+    os.write(outcome, DONE.encode())
+    os._exit(0)
+
+
+def _die_with(parent: int) -> None:
+    """Killed by Linux when the parent dies, at whatever point (the orders' end of file covers
+    the wait only)."""
+    if sys.platform.startswith("linux"):
+        with suppress(OSError, AttributeError):
+            import ctypes
+
+            ctypes.CDLL(None).prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
+    if os.getppid() != parent:  # it died before the request took effect
+        os._exit(0)
+
+
+def _exit_with(outcome: int, message: str) -> None:
+    os.write(outcome, (message or "failed").encode("utf-8", "replace")[:4000])
+    os._exit(1)
+
+
+def _warm_up() -> None:
+    """What the first report in a process pays once: the imports, matplotlib's font cache and
+    glyphs, the SVG back-end, and the first use of each kind of chart (artists, colour map,
+    colour bar, hatching), drawn with a single made-up item each and thrown away."""
+    from planner import charts, formats, html_report  # noqa: F401
+
+    charts.mix_chart(["A"], {"relocation": [1.0]}, [2.0], "unit")
+    charts.coverage_chart(["A"], {"relocation": [0.5]})
+    charts.flow_chart(["A"], ["B"], [[1.0]], "unit")
+    charts.stacked_counts(["A"], {"assigned": [1.0], "capacity": [1.0]}, "t", "u", "warm-up")
+    charts.bar_list(["A"], [1.0], "t", "u", "warm-up")
+
+
+def export(staged: Path, formats: Sequence[str]) -> None:
+    """What the child does on `go`: the other formats and report.html of a staged run."""
+    from planner.formats import write_formats
+    from planner.html_report import write_report
+
+    write_formats(staged, formats)
+    write_report(staged)
