@@ -18,6 +18,7 @@ import signal
 import tempfile
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
+from enum import Enum
 from pathlib import Path
 
 from pydantic import BaseModel
@@ -49,13 +50,38 @@ def fmt(value: object) -> str:
     return str(value)
 
 
+# Types whose equal values always have the same `fmt` text (within one type; 0.0 and -0.0
+# both give "0"), so a column of one of them is formatted once per distinct value.
+_CACHEABLE = (float, int, bool, type(None), Enum)
+
+
+def fmt_column(values: list[object]) -> list[object]:
+    """`fmt` of every value of one column, the same texts computed column-wise: a column of
+    exact strings as it is, numbers and enums once per distinct value, tuples of strings
+    joined once per distinct tuple; anything else through `fmt` cell by cell."""
+    kinds = set(map(type, values))
+    if kinds <= {str}:  # fmt(text) is str(text): the text itself
+        return values
+    if (len(kinds) == 1 or kinds <= {float, type(None)}) \
+            and all(issubclass(kind, _CACHEABLE) for kind in kinds):
+        # Not across types: True == 1 == 1.0 but their texts differ.
+        texts = {value: fmt(value) for value in set(values)}
+        return [texts[value] for value in values]
+    if kinds == {tuple} and all(type(part) is str for value in values for part in value):
+        joined = {value: ";".join(value) for value in set(values)}
+        return [joined[value] for value in values]
+    return [fmt(value) for value in values]
+
+
 def write_csv(path: Path, model: type[BaseModel], rows: Sequence[BaseModel]) -> None:
+    """The rows under the model's columns, each cell as `fmt` writes it (formatted a column at
+    a time: a call per cell took 0.24 s for the 27,500 persons of a monthly run)."""
     columns = list(model.model_fields)
+    texts = [fmt_column([getattr(row, c) for row in rows]) for c in columns]
     with path.open("w", encoding="utf-8", newline="") as handle:
         writer = csv.writer(handle, lineterminator="\n")
         writer.writerow(columns)
-        for row in rows:
-            writer.writerow(fmt(getattr(row, c)) for c in columns)
+        writer.writerows(zip(*texts, strict=True))
 
 
 def write_summary(path: Path, summary: Summary) -> None:

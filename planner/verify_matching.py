@@ -8,6 +8,7 @@ persons a lookup per person took longer than the matching itself.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
@@ -16,11 +17,33 @@ import pandas as pd
 from models.instance import Instance, Measure
 
 TRUE = {"true", "1", "yes", "y", "t"}
+OPTIONAL = ("status", "consent", "security_cleared", "nationality", "vulnerable",
+            "unaccompanied_minor")  # candidates.csv columns that may be left out
+
+
+def _per_value(series: pd.Series, function: Callable[[object], object]) -> pd.Series:
+    """`function` of each cell, called once per distinct cell (a flag or code column holds a
+    handful of values; pandas' .str methods call Python per cell)."""
+    codes, distinct = pd.factorize(series, use_na_sentinel=False)
+    results = np.empty(len(distinct), dtype=object)
+    for n, value in enumerate(distinct):
+        results[n] = function(value)
+    return pd.Series(results[codes], index=series.index, dtype=object)
+
+
+def _flag_of(default: bool) -> Callable[[object], object]:
+    def flag(cell: object) -> bool:
+        text = cell.strip().lower() if isinstance(cell, str) else ""
+        return text in TRUE if text != "" else default
+    return flag
 
 
 def _flag(series: pd.Series, default: bool) -> pd.Series:
-    text = series.fillna("").str.strip().str.lower()
-    return text.isin(TRUE).where(text != "", default)
+    return _per_value(series, _flag_of(default)).astype(bool)
+
+
+def _upper(cell: object) -> object:
+    return cell.upper() if isinstance(cell, str) else cell
 
 
 def candidates_frame(instance: Instance) -> pd.DataFrame:
@@ -32,18 +55,25 @@ def candidates_frame(instance: Instance) -> pd.DataFrame:
     # through Python per value and took 13 s of the checks at 300,000 persons.
     raw = pd.read_csv(path, dtype=object, keep_default_na=False, encoding="utf-8-sig", sep=sep)
     raw.columns = [c.strip() for c in raw.columns]
-    raw = raw[(raw != "").any(axis=1)].copy()
-    for column in ("status", "consent", "security_cleared", "nationality", "vulnerable",
-                   "unaccompanied_minor"):
-        if column not in raw.columns:
-            raw[column] = ""
-    raw = raw.apply(lambda col: col.str.strip())
+    # Rows with a non-blank cell (column by column: no 2-D copy of the whole file).
+    kept = np.logical_or.reduce([raw.iloc[:, n].to_numpy() != "" for n in range(raw.shape[1])])
+
+    def cells(column: str) -> pd.Series:
+        """The column's cells of the kept rows, stripped ("" where the column is absent); a
+        list comprehension, as pandas' .str.strip() calls Python per cell with more overhead."""
+        if column not in raw.columns and column in OPTIONAL:
+            return pd.Series([""] * int(kept.sum()), dtype=object)
+        return pd.Series([v.strip() if isinstance(v, str) else v
+                          for v in raw[column].to_numpy()[kept]], dtype=object)
+
+    # Only the columns the checks read.
+    raw = pd.DataFrame({c: cells(c) for c in ("person_id", "case_id", "location", *OPTIONAL)})
     raw["status"] = raw["status"].where(raw["status"] != "", "applicant")
     raw["cleared"] = _flag(raw["security_cleared"], True)
     raw["consented"] = _flag(raw["consent"], False)
     raw["minor"] = _flag(raw["unaccompanied_minor"], False)
     raw["vuln"] = _flag(raw["vulnerable"], False) | raw["minor"]
-    raw["nationality"] = raw["nationality"].str.upper()
+    raw["nationality"] = _per_value(raw["nationality"], _upper)
     return raw.set_index("person_id")
 
 
@@ -64,15 +94,18 @@ def check_matching(out, instance: Instance) -> None:  # noqa: ANN001 - verify.Ou
     assigned = _frame(out.assignments, ("person_id", "case_id", "from_state", "to_state",
                                         "pledge_id"))
     left = _frame(out.unassigned, ("person_id", "case_id", "reason"))
-    in_assigned = people.index.isin(assigned["person_id"])
-    wrong = in_assigned == people.index.isin(left["person_id"])
+    # Each listed person's row in `people` (-1: not a candidate), looked up once.
+    at_assigned = _positions(people, assigned)
+    at_left = _positions(people, left)
+    in_assigned, in_left, unknown = _listed(people, assigned, left, at_assigned, at_left)
+    wrong = in_assigned == in_left
     for both in in_assigned[wrong]:
         fail((0, 0, 0), "assignments.csv", 0, "person_id",
              f"a candidate is {'in both tables' if both else 'in neither'}")
-    listed = pd.concat([assigned["person_id"], left["person_id"]]).drop_duplicates()
-    for _ in range(int((~listed.isin(people.index)).sum())):
+    for _ in range(unknown):
         fail((1, 0, 0), "assignments.csv", 0, "person_id", "a person not in candidates.csv")
-    case_size = people.groupby("case_id").size()
+    # sort=False throughout: every use below is a lookup or is sorted afterwards.
+    case_size = people.groupby("case_id", sort=False).size()
     blocked_security = set(people.loc[~people["cleared"], "case_id"])
     blocked_consent = set(people.loc[(people["status"] == "beneficiary")
                                      & ~people["consented"], "case_id"])
@@ -83,24 +116,26 @@ def check_matching(out, instance: Instance) -> None:  # noqa: ANN001 - verify.Ou
     for _, row in out.distribution:
         if row.measure is Measure.relocation:
             places[(row.pledge_id, row.beneficiary)] = row.amount
-    rows = assigned.join(people[["case_id", "location", "nationality", "status", "vuln",
-                                 "minor"]].rename(columns={"case_id": "case"}),
-                         on="person_id", how="inner")
+    rows = _joined(assigned, people[["case_id", "location", "nationality", "status", "vuln",
+                                     "minor"]].rename(columns={"case_id": "case"}), at_assigned)
 
     def each(mask: pd.Series | np.ndarray, check: int, column: str, text: str) -> None:
+        if not mask.any():  # the usual case: nothing to select
+            return
         for line in rows.loc[mask, "line"]:
             fail((2, int(line), check), "assignments.csv", int(line), column, text)
 
     each((rows["case_id"] != rows["case"]) | (rows["from_state"] != rows["location"]), 0,
          "case_id", "case or location differs from input")
-    targets = rows[["case", "to_state", "pledge_id"]].drop_duplicates().groupby("case").size()
+    targets = rows[["case", "to_state", "pledge_id"]].drop_duplicates().groupby(
+        "case", sort=False).size()
     state_of = {p: pledge.state for p, pledge in pledges.items()
                 if pledge.measure is Measure.relocation}
-    good = rows["pledge_id"].map(state_of) == rows["to_state"]
+    good = _looked_up(rows["pledge_id"], state_of) == rows["to_state"]
     each(~good, 1, "pledge_id", "not a relocation row of to_state")
     rows = rows[good]
-    used = rows.groupby(["pledge_id", "from_state"]).size()
-    moved = rows["case"].map(transfers)
+    used = rows.groupby(["pledge_id", "from_state"], sort=False).size()
+    moved = _looked_up(rows["case"], transfers)
     each(moved.notna() & (moved != rows["to_state"]), 2, "to_state",
          "a transferred case was moved")
     rows = rows[moved.isna()]
@@ -114,30 +149,79 @@ def check_matching(out, instance: Instance) -> None:  # noqa: ANN001 - verify.Ou
         mine = rows["pledge_id"] == pledge_id
         for n, (mask, text) in enumerate(_profile_failures(rows, pledges[pledge_id], sizes)):
             each(mine & mask, 5 + n, "pledge_id", text)
-    for case in sorted(set(transfers) - set(targets.index)):
+    for case in sorted(set(transfers) - set(targets.index.tolist())):
         fail((3, 0, 0), "assignments.csv", 0, "case_id", f"transferred case {case} is not kept")
     for (pledge_id, location), persons in sorted(used.items()):
         have = places.get((pledge_id, location), 0)
         if persons > have + 1e-9:
             fail((4, 0, 0), "assignments.csv", 0, "pledge_id", f"{pledge_id} takes {persons} "
                  f"persons from {location}, it has {have:g} places there")
-    placed = assigned.groupby("case_id").size()
+    placed = assigned.groupby("case_id", sort=False).size()
     split = (targets > 1) | (placed.reindex(targets.index, fill_value=0)
                              != case_size.reindex(targets.index, fill_value=0))
-    for case in sorted(targets.index[split]):
+    for case in sorted(targets.index[split].tolist()):
         fail((5, 0, 0), "assignments.csv", 0, "case_id", f"case {case} is split")
-    for line, text in _reason_failures(left, people, blocked_security, blocked_consent):
+    for line, text in _reason_failures(left, people, at_left, blocked_security,
+                                       blocked_consent):
         fail((6, line, 0), "unassigned.csv", line, "reason", text)
     for _, name, line, column, text in sorted(failures, key=lambda f: f[0]):
         out.fail(name, line, column, text)
     _check_counts(out, assigned, left, int(split.sum()))
 
 
-def _frame(rows: list, columns: tuple[str, ...]) -> pd.DataFrame:  # noqa: ANN001
-    """(line, row) pairs as a frame, one row per person (the last line that names it)."""
-    frame = pd.DataFrame([(line, *(getattr(row, c) for c in columns)) for line, row in rows],
-                         columns=["line", *columns])
-    frame = frame.astype({"line": "int64", **dict.fromkeys(columns, object)})
+def _positions(people: pd.DataFrame, frame: pd.DataFrame) -> np.ndarray | None:
+    """The row in `people` of each person of `frame` (-1 where none); None when candidates.csv
+    repeats a person id, where a person has no single row."""
+    try:
+        return people.index.get_indexer(frame["person_id"])
+    except pd.errors.InvalidIndexError:
+        return None
+
+
+def _listed(people: pd.DataFrame, assigned: pd.DataFrame, left: pd.DataFrame,
+            at_assigned: np.ndarray | None, at_left: np.ndarray | None
+            ) -> tuple[np.ndarray, np.ndarray, int]:
+    """Per candidate, whether assigned.csv and unassigned.csv list it; and how many distinct
+    persons they list who are not candidates."""
+    if at_assigned is None or at_left is None:  # person ids repeated: look each one up
+        listed = pd.concat([assigned["person_id"], left["person_id"]]).drop_duplicates()
+        return (people.index.isin(assigned["person_id"]), people.index.isin(left["person_id"]),
+                int((~listed.isin(people.index)).sum()))
+    flags = []
+    for at in (at_assigned, at_left):
+        flag = np.zeros(len(people), dtype=bool)
+        flag[at[at >= 0]] = True
+        flags.append(flag)
+    strangers = set(assigned["person_id"].to_numpy()[at_assigned < 0]) \
+        | set(left["person_id"].to_numpy()[at_left < 0])
+    return flags[0], flags[1], len(strangers)
+
+
+def _joined(frame: pd.DataFrame, people: pd.DataFrame, found: np.ndarray | None
+            ) -> pd.DataFrame:
+    """`frame.join(people, on="person_id", how="inner")`: the rows of `frame` whose person is a
+    candidate, in frame's order, with the person's columns; taken by position (`found`, from
+    `_positions`) when the person ids are unique (the join took ten times as long)."""
+    if found is None:  # ids repeated: the join gives a row per match
+        return frame.join(people, on="person_id", how="inner")
+    keep = found >= 0
+    joined = frame[keep].copy()
+    for column in people.columns:
+        joined[column] = pd.Series(people[column].to_numpy()[found[keep]], index=joined.index,
+                                   dtype=people[column].dtype)
+    return joined
+
+
+def _looked_up(series: pd.Series, mapping: dict) -> pd.Series:
+    """`series.map(mapping)` with None where the mapping has no key (pandas turns the dict
+    into an index first, slower than a dict lookup per cell)."""
+    return pd.Series([mapping.get(v) for v in series.to_numpy()], index=series.index,
+                     dtype=object)
+
+
+def _frame(table: pd.DataFrame, columns: tuple[str, ...]) -> pd.DataFrame:
+    """The table's `line` and `columns`, one row per person (the last line that names it)."""
+    frame = table[["line", *columns]]
     return frame.drop_duplicates("person_id", keep="last").sort_values("line")
 
 
@@ -159,11 +243,10 @@ def _profile_failures(rows: pd.DataFrame, pledge, size: pd.Series  # noqa: ANN00
     ]
 
 
-def _reason_failures(left: pd.DataFrame, people: pd.DataFrame, security: set, consent: set
-                     ) -> list[tuple[int, str]]:
+def _reason_failures(left: pd.DataFrame, people: pd.DataFrame, at_left: np.ndarray | None,
+                     security: set, consent: set) -> list[tuple[int, str]]:
     """Security and consent reasons exactly where the inputs block the case."""
-    rows = left.join(people[["case_id"]].rename(columns={"case_id": "case"}), on="person_id",
-                     how="inner")
+    rows = _joined(left, people[["case_id"]].rename(columns={"case_id": "case"}), at_left)
     expected = np.where(rows["case"].isin(security), "security",
                         np.where(rows["case"].isin(consent), "consent", ""))
     reason = rows["reason"].to_numpy()

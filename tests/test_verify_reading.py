@@ -1,0 +1,164 @@
+"""The verifier reads assignments.csv and unassigned.csv a column at a time: the values, the
+problems and their line numbers are exactly those of validating row by row (csv.DictReader and
+`model_validate` per row, as the verifier read every file before)."""
+
+from __future__ import annotations
+
+import csv
+from pathlib import Path
+
+import pytest
+from pydantic import BaseModel, ValidationError
+
+from models.results import (
+    AllocationRow,
+    AssignmentRow,
+    CoverageRow,
+    DistributionRow,
+    MatchabilityRow,
+    PlanRow,
+    SolverInfo,
+    Summary,
+    Totals,
+    UnassignedRow,
+)
+from planner.errors import Problem
+from planner.verify import Outputs, _cell_adapter
+
+ASSIGNMENTS = "person_id,case_id,from_state,to_state,pledge_id,score,reasons\n"
+UNASSIGNED = "person_id,case_id,location,reason\n"
+
+
+def results_folder(folder: Path, assignments: str | None, unassigned: str | None) -> Path:
+    """A results folder whose other tables are empty and whose summary says matching ran."""
+    folder.mkdir()
+    for name, model in (("plan.csv", PlanRow), ("allocation.csv", AllocationRow),
+                        ("distribution.csv", DistributionRow), ("coverage.csv", CoverageRow)):
+        (folder / name).write_text(",".join(model.model_fields) + "\n", encoding="utf-8")
+    summary = Summary(instance="t", variant="base", status="optimal",
+                      totals=Totals(obligation=0, relocation=0, offset=0, financial_eur=0,
+                                    alternative_eur=0, value=0, shortfall=0),
+                      input_sha256="0" * 64, version="0",
+                      solver=SolverInfo(requested="highs", name="highs", version="1"))
+    summary.matching.ran = True
+    (folder / "summary.json").write_text(summary.model_dump_json(), encoding="utf-8")
+    if assignments is not None:
+        (folder / "assignments.csv").write_text(assignments, encoding="utf-8")
+    if unassigned is not None:
+        (folder / "unassigned.csv").write_text(unassigned, encoding="utf-8")
+    return folder
+
+
+def row_by_row(path: Path, model: type[BaseModel]) -> tuple[list, list[Problem]]:
+    """The reference: the verifier's reading before it went column-wise."""
+    name = path.name
+    if not path.is_file():
+        return [], [Problem(name, 0, "-", "missing")]
+    rows, problems = [], []
+    with path.open(encoding="utf-8", newline="") as handle:
+        reader = csv.DictReader(handle)
+        if list(reader.fieldnames or []) != list(model.model_fields):
+            return [], [Problem(name, 1, "-", "columns differ from the schema")]
+        for line, row in enumerate(reader, start=2):
+            try:
+                rows.append((line, model.model_validate(row)))
+            except ValidationError as exc:
+                problems += [Problem(name, line, str(e["loc"][0]), e["msg"])
+                             for e in exc.errors()]
+    return rows, problems
+
+
+def same_as_row_by_row(folder: Path) -> list[Problem]:
+    problems: list[Problem] = []
+    out = Outputs(folder, problems)
+    expected: list[Problem] = []
+    for attribute, name, model in (("assignments", "assignments.csv", AssignmentRow),
+                                   ("unassigned", "unassigned.csv", UnassignedRow)):
+        rows, found = row_by_row(folder / name, model)
+        expected += found
+        if not found:  # a readable file: the same values at the same lines
+            table = getattr(out, attribute)
+            assert table["line"].tolist() == [line for line, _ in rows]
+            for field in model.model_fields:
+                got = table[field].tolist()
+                want = [getattr(row, field) for _, row in rows]
+                assert got == want and list(map(type, got)) == list(map(type, want)), field
+    assert problems == expected
+    return problems
+
+
+def test_good_files_give_the_rows_values(tmp_path):
+    folder = results_folder(
+        tmp_path / "out",
+        ASSIGNMENTS + "p1,c1,EL,FR,FR-1,0.5,language;family\n"
+        "p2,c1,EL,FR,FR-1,-0,\n\n"  # a blank line: skipped, not counted
+        'p3,c2,IT,DE,DE-1,1e-3," a ; ;b "\n'
+        '"p,4","c\n3",IT,DE,DE-1,2,x\n'  # a quoted line break: one row
+        "p1,c1,EL,FR,FR-1,0.5,language;family\n",  # a person twice: both rows kept
+        UNASSIGNED + "p5,c5,EL,capacity\np6,c6,IT,security\n")
+    assert same_as_row_by_row(folder) == []
+    out = Outputs(folder, [])
+    assert out.assignments["line"].tolist() == [2, 3, 4, 5, 6]
+    assert out.assignments["reasons"].tolist() == [("language", "family"), (), ("a", "b"),
+                                                   ("x",), ("language", "family")]
+    assert out.assignments["score"].tolist() == [0.5, 0.0, 0.001, 2.0, 0.5]
+
+
+@pytest.mark.parametrize(("assignments", "unassigned"), [
+    (ASSIGNMENTS + "p1,c1,EL,FR,FR-1,abc,\np2,c1,EL,FR,FR-1,inf,\np3,c1,EL,FR,FR-1,,x\n",
+     UNASSIGNED),
+    (ASSIGNMENTS + "p1,c1,EL,FR,FR-1,1,,extra\np2,c1,EL,FR\np3,c1,EL,FR,FR-1,nan,\n",
+     UNASSIGNED + "p4,c4,EL,lazy\np5,c5,EL, capacity\np6,c6,EL\n"),
+    (ASSIGNMENTS + "p1,c1,EL,FR,FR-1,1,\n", UNASSIGNED + "p4,c4,EL,capacity,more,cells\n"),
+    (ASSIGNMENTS.replace("score", "points") + "p1,c1,EL,FR,FR-1,1,\n", UNASSIGNED),
+    ("", UNASSIGNED + "\n\n"),
+    (None, UNASSIGNED),
+])
+def test_bad_files_give_the_row_by_row_problems(tmp_path, assignments, unassigned):
+    problems = same_as_row_by_row(results_folder(tmp_path / "out", assignments, unassigned))
+    assert problems  # each case is broken somewhere
+
+
+def test_problems_name_their_lines(tmp_path):
+    folder = results_folder(tmp_path / "out",
+                            ASSIGNMENTS + "p1,c1,EL,FR,FR-1,1,\n\np2,c1,EL,FR,FR-1,x,\n",
+                            UNASSIGNED + "p4,c4,EL,lazy\n")
+    assert [str(p) for p in same_as_row_by_row(folder)] == [
+        "assignments.csv:3: score: Input should be a valid number, unable to parse string "
+        "as a number",
+        "unassigned.csv:2: reason: Input should be 'security', 'consent', "
+        "'no_eligible_place' or 'capacity'"]
+
+
+CELLS = ["", " ", "0", "-0", "1", "1.5", " 2 ", "1e3", "1_000", "0x10", "1,5", "inf", "-inf",
+         "nan", "abc", "true", "False", "yes", "0.0", "relocation", "Relocation", "capacity",
+         " capacity", "a;b", " a ; ;b", "\u0661", "\u00a0", "None", "null", "[]"]
+BASE = {
+    AssignmentRow: {"person_id": "p", "case_id": "c", "from_state": "EL", "to_state": "FR",
+                    "pledge_id": "FR-1", "score": "1", "reasons": ""},
+    UnassignedRow: {"person_id": "p", "case_id": "c", "location": "EL", "reason": "capacity"},
+    PlanRow: {"pledge_id": "a", "state": "AA", "measure": "relocation", "amount": "1",
+              "value": "1", "min": "0", "max": "", "preference": "1", "beneficiary": ""},
+    CoverageRow: {"beneficiary": "AA", "measure": "offset", "need": "0", "need_stated": "true",
+                  "received": "0", "ratio": ""},
+    MatchabilityRow: {"kind": "bound", "subject": "", "criterion": "", "value": "",
+                      "text": ""},
+}
+
+
+@pytest.mark.parametrize("model", list(BASE))
+def test_a_column_is_validated_as_the_row_validates_it(model):
+    """Each field's own schema accepts and parses every cell exactly as the model does."""
+    for field in model.model_fields:
+        adapter, _ = _cell_adapter(model, field)
+        for cell in CELLS:
+            try:
+                want = getattr(model.model_validate({**BASE[model], field: cell}), field)
+            except ValidationError:
+                want = ValidationError
+            try:
+                got = adapter.validate_python([cell])[0]
+            except ValidationError:
+                got = ValidationError
+            assert (repr(got), type(got)) == (repr(want), type(want)), (model.__name__, field,
+                                                                      cell)
