@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: run test lint bench clean browser screenshot
+.PHONY: run test lint bench clean browser screenshot bytecode
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -12,15 +12,21 @@ $(STAMP): pyproject.toml
 	$(BIN)/pip install --quiet -e '.[dev]'
 	touch $(STAMP)
 
-run: $(STAMP)
+# Our own modules compiled ahead (pip does it for every installed package, not for an editable
+# install): where PYTHONDONTWRITEBYTECODE is set, each run would otherwise compile them again
+# (about 0.1 s of every `planner` command). Up-to-date files are skipped.
+bytecode: $(STAMP)
+	$(BIN)/python -m compileall -q planner models
+
+run: $(STAMP) bytecode
 	$(BIN)/planner run instances/eu-2026 --out results/eu-2026/base
 
 # pytest on both cores, one test file per worker (module fixtures are built once).
-test: $(STAMP) browser
+test: $(STAMP) bytecode browser
 	$(BIN)/ruff check planner models tests bench
 	$(BIN)/pytest -q -n 2 --dist loadfile
 
-bench: $(STAMP)
+bench: $(STAMP) bytecode
 	$(BIN)/python bench/harness.py
 
 # Debian's chromium and chromium-driver for the report's browser test, installed with apt-get
