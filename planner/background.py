@@ -72,19 +72,31 @@ class Background:
         os.close(outcome_write)
         return cls(pid, orders_write, outcome_read)
 
+    def prepare(self, staged: Path, rate: float) -> None:
+        """Let the child draw the pool's charts from the pool tables staged in `staged` while
+        the matching runs (at most once, before `go`; a head start only: nothing is written)."""
+        if self._orders is None:
+            raise RuntimeError("the background exports were already started or stopped")
+        self._send({"prepare": {"staged": str(staged), "rate": rate}})
+
     def go(self, staged: Path, formats: Sequence[str]) -> None:
         """Start the exports of `staged` (the child must not be told twice)."""
         if self._orders is None:
             raise RuntimeError("the background exports were already started or stopped")
-        job = json.dumps({"staged": str(staged), "formats": list(formats)}).encode()
         try:
-            while job:  # far below a pipe's buffer: one write, which does not block
-                job = job[os.write(self._orders, job):]
-        except BrokenPipeError:
-            pass  # the child is gone: `wait` says how it ended
+            self._send({"staged": str(staged), "formats": list(formats)})
         finally:
             os.close(self._orders)
             self._orders = None
+
+    def _send(self, order: dict[str, object]) -> None:
+        """One order, one JSON line (JSON escapes line breaks inside strings)."""
+        line = (json.dumps(order) + "\n").encode()
+        try:
+            while line:  # far below a pipe's buffer: one write, which does not block
+                line = line[os.write(self._orders, line):]  # type: ignore[arg-type]
+        except BrokenPipeError:
+            pass  # the child is gone: `wait` says how it ended
 
     def wait(self) -> None:
         """Until the child has written the exports; PlanError if it did not."""
@@ -148,7 +160,12 @@ def _child(parent: int, orders: int, outcome: int) -> None:
     with suppress(Exception):  # only a warm-up: the export itself reports any failure
         _warm_up()
     with os.fdopen(orders, "rb") as pipe:
-        request = pipe.read()
+        request = pipe.readline()
+        if request.startswith(b'{"prepare"'):
+            with suppress(Exception):  # only a head start: the report draws what it lacks
+                order = json.loads(request)["prepare"]
+                prepare(Path(order["staged"]), order["rate"])
+            request = pipe.readline()
     if not request:  # the parent gave up: write nothing
         os._exit(0)
     try:
@@ -190,6 +207,14 @@ def _warm_up() -> None:
     charts.flow_chart(["A"], ["B"], [[1.0]], "unit")
     charts.stacked_counts(["A"], {"assigned": [1.0], "capacity": [1.0]}, "t", "u", "warm-up")
     charts.bar_list(["A"], [1.0], "t", "u", "warm-up")
+
+
+def prepare(staged: Path, rate: float) -> None:
+    """What the child does on `prepare`: the pool's charts, from the pool tables staged before
+    the matching (planner.html_report.prepare_charts)."""
+    from planner.html_report import prepare_charts
+
+    prepare_charts(staged, rate)
 
 
 def export(staged: Path, formats: Sequence[str]) -> None:

@@ -106,17 +106,31 @@ def to_svg(fig: Figure, prefix: str) -> str:
     return svg.replace("<svg ", f'<svg role="img" aria-labelledby="{prefix}-title" ', 1)
 
 
+_DRAWN: dict[str, object] = {}  # repr of (chart, arguments) -> its SVG (see `_styled`)
+
+
 def _styled(draw: Callable[P, R]) -> Callable[P, R]:
-    """Draw under the report's rc settings (they apply when artists are made, not only saved)."""
+    """Draw under the report's rc settings (they apply when artists are made, not only saved).
+
+    Each chart is remembered by its exact arguments (their repr: floats round-trip), so that
+    `planner.background` can draw the pool's charts while the matching runs and the report
+    takes them if, and only if, the verified files give the same numbers; for other numbers
+    the chart is drawn again. The same arguments give the same bytes either way."""
     @functools.wraps(draw)
     def wrapper(*args: P.args, **kwargs: P.kwargs) -> R:
         import matplotlib
 
+        key = repr((draw.__name__, args, sorted(kwargs.items())))
+        if key in _DRAWN:
+            return _DRAWN[key]  # type: ignore[return-value]
+        if len(_DRAWN) >= 64:  # a long-lived process (tests, compare in process) stays small
+            _DRAWN.clear()
         with matplotlib.rc_context(RC), warnings.catch_warnings():
             # Text stays text in the SVG and the browser draws it with its own fonts, so a
             # glyph missing from matplotlib's font (an emoji in a name) is no matter.
             warnings.filterwarnings("ignore", "Glyph .* missing from font", UserWarning)
-            return draw(*args, **kwargs)
+            svg = _DRAWN[key] = draw(*args, **kwargs)
+        return svg
     return wrapper
 
 

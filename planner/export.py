@@ -90,12 +90,15 @@ def write_summary(path: Path, summary: Summary) -> None:
 
 
 def write_tables(folder: Path, tables: Iterable[tuple[str, type[BaseModel], Sequence[BaseModel]]],
-                 summary: Summary) -> None:
+                 summary: Summary | None) -> None:
+    """The tables, and summary.json unless `summary` is None (the pool's tables, staged
+    before the matching: planner.pipeline.run)."""
     for name, model, rows in tables:
         write_csv(folder / FILES[name], model, rows)
         if name in PERSONAL:
             (folder / FILES[name]).chmod(0o600)
-    write_summary(folder / "summary.json", summary)
+    if summary is not None:
+        write_summary(folder / "summary.json", summary)
 
 
 _STAGED: set[Path] = set()  # staging folders not yet published or discarded

@@ -443,6 +443,24 @@ def render_run(run: Run) -> str:
     return page(title, [head, key_figures(run), charts(run), tables(run), rules_applied(run)])
 
 
+def prepare_charts(folder: Path, rate: float) -> None:
+    """Draw the pool's charts (mix, coverage, flows) from the pool tables already staged in
+    `folder`, before the matching's tables and summary.json exist, so that `write_report`
+    finds them drawn (planner.charts remembers each chart by its arguments; `rate` is the
+    instance's EUR per relocation, which the report reads from summary.json). Nothing is
+    written; with other numbers in the final files the charts are simply drawn again."""
+    from planner import charts as ch
+
+    run = Run(folder, Summary.model_construct(), read_rows(folder / FILES["plan"], PlanRow),
+              read_rows(folder / FILES["allocation"], AllocationRow),
+              read_rows(folder / FILES["distribution"], DistributionRow),
+              read_rows(folder / FILES["coverage"], CoverageRow), Counter(), Counter(), [])
+    unit = unit_text(rate)
+    ch.mix_chart(*mix_data(run), unit)
+    ch.coverage_chart(*coverage_data(run))
+    ch.flow_chart(*flow_data(run), unit)
+
+
 def write_report(folder: Path) -> None:
     """Write `folder`/report.html from the run's verified tables and summary."""
     write_page(folder / REPORT, render_run(load_run(folder)))

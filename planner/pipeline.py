@@ -120,9 +120,11 @@ def summarise(instance: Instance, variant: str, tables: Tables, offsets: Offsets
 
 
 def plan(instance: Instance, solver: Solver, variant: str = "base",
-         progress: Progress = _quiet, timings: dict[str, float] | None = None
-         ) -> tuple[Tables, Summary]:
-    """Plan a validated instance: key, offsets, pool plan, distribution, tables."""
+         progress: Progress = _quiet, timings: dict[str, float] | None = None,
+         on_pool: Callable[[Tables], None] | None = None) -> tuple[Tables, Summary]:
+    """Plan a validated instance: key, offsets, pool plan, distribution, tables, matching.
+    `on_pool` gets the pool's tables (plan, allocation, distribution, coverage) as soon as
+    they are final, before the matching."""
     timings = {} if timings is None else timings
     started = time.perf_counter()
     progress("key and obligations (Art. 66, Annex I)")
@@ -136,6 +138,8 @@ def plan(instance: Instance, solver: Solver, variant: str = "base",
     dist = distribute(instance, pool.amounts, solver)
     timings["distribution"] = time.perf_counter() - started
     tables = build_tables(instance, key, offsets, pool, dist)
+    if on_pool is not None:
+        on_pool(tables)
     # The distribution's stages, before matching adds its own per-location stages.
     objectives = {**pool.objectives, **{f"distribution_{k}": v for k, v in solver.stages.items()
                                         if k not in pool.objectives}}
@@ -156,20 +160,26 @@ def plan(instance: Instance, solver: Solver, variant: str = "base",
     return tables, summary
 
 
+def pool_files(tables: Tables) -> list[tuple[str, type[BaseModel], Sequence[BaseModel]]]:
+    return [("plan", PlanRow, tables.plan), ("allocation", AllocationRow, tables.allocation),
+            ("distribution", DistributionRow, tables.distribution),
+            ("coverage", CoverageRow, tables.coverage)]
+
+
 def write_and_verify(instance: Instance, tables: Tables, summary: Summary, out: Path,
                      progress: Progress = _quiet, formats: Sequence[str] = ("csv",),
-                     background: Background | None = None) -> None:
+                     background: Background | None = None, staged: Path | None = None
+                     ) -> None:
     """Stage the files, verify them independently, add the other formats and the report (made
     from the verified CSVs, so every format holds the same numbers), then move them into
     place. With `background`, its child writes the formats and the report while the files are
-    verified (nothing is published unless both succeed); else they follow the verification."""
-    staged = staging_folder(out)
+    verified (nothing is published unless both succeed); else they follow the verification.
+    `staged`: a staging folder (planner.export.staging_folder) that already holds the pool's
+    tables, written by `run` before the matching; it is published or discarded here."""
+    pool_written = staged is not None
+    staged = staging_folder(out) if staged is None else staged
     try:
-        files: list[tuple[str, type[BaseModel], Sequence[BaseModel]]] = [
-            ("plan", PlanRow, tables.plan),
-            ("allocation", AllocationRow, tables.allocation),
-            ("distribution", DistributionRow, tables.distribution),
-            ("coverage", CoverageRow, tables.coverage)]
+        files = [] if pool_written else pool_files(tables)
         if summary.matching.ran:
             files += [("assignments", AssignmentRow, tables.assignments),
                       ("unassigned", UnassignedRow, tables.unassigned),
@@ -204,11 +214,29 @@ def run(instance_dir: Path, out: Path, solver: Solver, variant: str = "base",
     instance = load_instance(instance_dir, None if variant == "base" else variant)
     timings["load"] = time.perf_counter() - started
     solver.configure(instance.config.solver)
-    tables, summary = plan(instance, solver, variant, progress, timings)
-    started = time.perf_counter()
+    staged: Path | None = None
+    head_start: Callable[[Tables], None] | None = None
+    if background is not None:
+        child = background
+
+        def head_start(pool: Tables) -> None:
+            """The pool's tables staged now, so that the child draws their charts while the
+            matching runs."""
+            nonlocal staged
+            staged = staging_folder(out)
+            write_tables(staged, pool_files(pool), None)
+            child.prepare(staged, instance.config.pool.rate)
+
     try:
-        write_and_verify(instance, tables, summary, out, progress, formats, background)
+        tables, summary = plan(instance, solver, variant, progress, timings, head_start)
+        started = time.perf_counter()
+        write_and_verify(instance, tables, summary, out, progress, formats, background, staged)
     except OSError as exc:
         raise PlanError(f"cannot write results to {out}: {exc.strerror}") from exc
+    finally:
+        if staged is not None:
+            if background is not None:
+                background.stop()  # before the discard: the child reads the staged folder
+            discard(staged)  # nothing left behind, whatever happened (published: no-op)
     summary.timings_s["write_verify"] = round(time.perf_counter() - started, 4)
     return RunResult(instance, tables, summary, out, summary.warnings)

@@ -429,3 +429,31 @@ def test_odd_text_is_escaped_and_draws_without_warnings(tmp_path: Path) -> None:
     assert label in text
     cells = parse(folder / "report.html")
     assert len(cells.ids) == len(set(cells.ids)) and "z" not in cells.ids
+
+
+def test_charts_drawn_ahead_are_used_only_for_the_same_numbers(eu_run: Path, tmp_path: Path
+                                                               ) -> None:
+    """planner.background draws the pool's charts from the staged pool tables while the
+    matching runs (prepare_charts); the report must come out byte for byte as if drawn
+    afresh, whether the numbers drawn ahead match the final files or not."""
+    from planner import charts
+    from planner.html_report import prepare_charts
+
+    fresh = (eu_run / "report.html").read_bytes()
+    rate = 20_000.0
+    charts._DRAWN.clear()
+    prepare_charts(eu_run, rate)
+    drawn = len(charts._DRAWN)
+    assert drawn == 3  # mix, coverage, flows
+    folder = tmp_path / "copy"
+    shutil.copytree(eu_run, folder)
+    write_report(folder)
+    assert (folder / "report.html").read_bytes() == fresh
+    assert len(charts._DRAWN) == drawn + 2  # only the matching's two charts were drawn now
+    # Ahead with other numbers (another rate: another unit in the mix and flow charts): the
+    # report does not take them.
+    charts._DRAWN.clear()
+    prepare_charts(eu_run, 1.0)
+    write_report(folder)
+    assert (folder / "report.html").read_bytes() == fresh
+    assert len(charts._DRAWN) == 3 + 4  # mix and flows again, coverage taken, two matching
