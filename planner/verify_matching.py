@@ -63,8 +63,15 @@ def candidates_frame(instance: Instance) -> pd.DataFrame:
         list comprehension, as pandas' .str.strip() calls Python per cell with more overhead."""
         if column not in raw.columns and column in OPTIONAL:
             return pd.Series([""] * int(kept.sum()), dtype=object)
-        return pd.Series([v.strip() if isinstance(v, str) else v
-                          for v in raw[column].to_numpy()[kept]], dtype=object)
+        values = raw[column].to_numpy()[kept]
+        if column in ("person_id", "case_id"):  # nearly all distinct
+            return pd.Series([v.strip() if isinstance(v, str) else v for v in values],
+                             dtype=object)
+        # The other columns repeat a few values: each distinct cell stripped once.
+        codes, distinct = pd.factorize(values, use_na_sentinel=False)
+        stripped = np.array([v.strip() if isinstance(v, str) else v for v in distinct] or [""],
+                            dtype=object)
+        return pd.Series(stripped[codes], dtype=object)
 
     # Only the columns the checks read.
     raw = pd.DataFrame({c: cells(c) for c in ("person_id", "case_id", "location", *OPTIONAL)})
