@@ -51,7 +51,8 @@ STAGES = (("imports", "imports"), ("load", "load and validate"), ("pool_plan", "
           ("matching_build", "model build"), ("matching_solve_persons", "solve persons+vuln."),
           ("matching_solve_waiting", "solve waiting"),
           ("matching_solve_quality", "solve quality"), ("matching_rows", "rows"),
-          ("write", "write"), ("verify", "verify"), ("export", "export"),
+          ("write", "write"), ("verify", "verify"),
+          ("export", "export (waited for: made by the child meanwhile)"),
           ("publish", "publish"))
 
 
