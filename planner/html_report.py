@@ -96,13 +96,18 @@ def not_placed(path: Path) -> Counter[tuple[str, ...]]:
     return counts
 
 
+def pool_tables(folder: Path) -> tuple[list[PlanRow], list[AllocationRow],
+                                        list[DistributionRow], list[CoverageRow]]:
+    """plan.csv, allocation.csv, distribution.csv and coverage.csv: the pool's tables."""
+    return (read_rows(folder / FILES["plan"], PlanRow),
+            read_rows(folder / FILES["allocation"], AllocationRow),
+            read_rows(folder / FILES["distribution"], DistributionRow),
+            read_rows(folder / FILES["coverage"], CoverageRow))
+
+
 def load_run(folder: Path) -> Run:
     summary = Summary.model_validate(json.loads((folder / "summary.json").read_text("utf-8")))
-    return Run(folder, summary,
-               read_rows(folder / FILES["plan"], PlanRow),
-               read_rows(folder / FILES["allocation"], AllocationRow),
-               read_rows(folder / FILES["distribution"], DistributionRow),
-               read_rows(folder / FILES["coverage"], CoverageRow),
+    return Run(folder, summary, *pool_tables(folder),
                count_columns(folder / FILES["assignments"],
                              ("from_state", "to_state", "case_id")),
                not_placed(folder / FILES["unassigned"]),
@@ -346,23 +351,26 @@ def _number(value: object) -> float:
     return float(value) if isinstance(value, int | float) else 0.0
 
 
-def charts(run: Run) -> str:
+def pool_charts(run: Run) -> tuple[str | None, str | None, str | None]:
+    """The charts of the pool's tables alone: mix, coverage, flows."""
     from planner import charts as ch
 
     unit = unit_text(run.rate)
-    states, mix, obligation = mix_data(run)
-    parts = [figure(ch.mix_chart(states, mix, obligation, unit),
-                    "Stacked bars: what each contributor gives, by measure, in "
+    return (ch.mix_chart(*mix_data(run), unit), ch.coverage_chart(*coverage_data(run)),
+            ch.flow_chart(*flow_data(run), unit))
+
+
+def charts(run: Run) -> str:
+    from planner import charts as ch
+
+    mix, coverage, flows = pool_charts(run)
+    parts = [figure(mix, "Stacked bars: what each contributor gives, by measure, in "
                     "relocation-equivalents; the black tick is its obligation, hatching a "
-                    "shortfall.", "No contributor has an obligation or a contribution.")]
-    beneficiaries, ratios = coverage_data(run)
-    parts.append(figure(ch.coverage_chart(beneficiaries, ratios),
-                        "Received as a share of each stated need (coverage.csv).",
-                        "No benefitting state stated a need."))
-    contributors, receivers, flows = flow_data(run)
-    parts.append(figure(ch.flow_chart(contributors, receivers, flows, unit),
-                        "Value of everything each contributor sends to each benefitting state "
-                        "(distribution.csv), all measures together.", "No flows."))
+                    "shortfall.", "No contributor has an obligation or a contribution."),
+             figure(coverage, "Received as a share of each stated need (coverage.csv).",
+                    "No benefitting state stated a need."),
+             figure(flows, "Value of everything each contributor sends to each benefitting "
+                    "state (distribution.csv), all measures together.", "No flows.")]
     if run.summary.matching.ran:
         rows = outcome_by_location(run)
         parts.append(figure(ch.stacked_counts(
@@ -449,16 +457,8 @@ def prepare_charts(folder: Path, rate: float) -> None:
     finds them drawn (planner.charts remembers each chart by its arguments; `rate` is the
     instance's EUR per relocation, which the report reads from summary.json). Nothing is
     written; with other numbers in the final files the charts are simply drawn again."""
-    from planner import charts as ch
-
-    run = Run(folder, Summary.model_construct(), read_rows(folder / FILES["plan"], PlanRow),
-              read_rows(folder / FILES["allocation"], AllocationRow),
-              read_rows(folder / FILES["distribution"], DistributionRow),
-              read_rows(folder / FILES["coverage"], CoverageRow), Counter(), Counter(), [])
-    unit = unit_text(rate)
-    ch.mix_chart(*mix_data(run), unit)
-    ch.coverage_chart(*coverage_data(run))
-    ch.flow_chart(*flow_data(run), unit)
+    summary = Summary.model_construct(key={"eur_per_relocation": rate})  # all `rate` reads
+    pool_charts(Run(folder, summary, *pool_tables(folder), Counter(), Counter(), []))
 
 
 def write_report(folder: Path) -> None:
