@@ -51,7 +51,7 @@ import datetime as dt
 import math
 import time
 from collections import defaultdict
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 
@@ -118,12 +118,34 @@ def _waiting_bands(case: Case, today: dt.date, band: int) -> int:
     return max((today - case.registered).days, 0) // band
 
 
+Scorer = Callable[[Case, str], tuple[float, tuple[str, ...]]]
+
+
+def wishes(case: Case) -> tuple[object, ...]:
+    """What a case's score in a state depends on (eligibility.quality)."""
+    return (case.family_links, case.other_links, case.languages, case.preferences)
+
+
+def scorer(instance: Instance) -> Scorer:
+    """`eligibility.quality` of a case in a state, computed once per distinct wishes and state
+    (many cases share them; frozensets cache their hash)."""
+    languages, weights = official_languages(), instance.config.matching.quality
+    scored: dict[tuple[object, ...], tuple[float, tuple[str, ...]]] = {}
+
+    def score(case: Case, state: str) -> tuple[float, tuple[str, ...]]:
+        key = (*wishes(case), state)
+        found = scored.get(key)
+        if found is None:
+            found = scored[key] = quality(case, state, languages, weights)
+        return found
+    return score
+
+
 def build_classes(instance: Instance, cases: list[Case], places: list[Place],
-                  transfers: dict[str, str], rejected: set[tuple[str, str]]
+                  transfers: dict[str, str], rejected: set[tuple[str, str]], score: Scorer
                   ) -> tuple[list[CaseClass], list[tuple[Case, str]]]:
     """Group placeable cases into classes; the others get their reason code."""
     config = instance.config.matching
-    languages = official_languages()
     dates = [c.registered for c in cases if c.registered is not None]
     today = max(dates) + dt.timedelta(days=1) if dates else dt.date(instance.config.cycle, 1, 1)
     by_location: dict[str, list[int]] = defaultdict(list)
@@ -163,12 +185,11 @@ def build_classes(instance: Instance, cases: list[Case], places: list[Place],
         if not eligible:
             left_out.append((case, "no_eligible_place"))
             continue
-        wishes = (case.family_links, case.other_links, case.languages, case.preferences,
-                  eligible)
-        scores = score_cache.get(wishes)
+        wanted = (*wishes(case), eligible)
+        scores = score_cache.get(wanted)
         if scores is None:
-            scores = score_cache[wishes] = tuple(
-                quality(case, places[i].state, languages, config.quality)[0] for i in eligible)
+            scores = score_cache[wanted] = tuple(score(case, places[i].state)[0]
+                                                 for i in eligible)
         waiting = _waiting_bands(case, today, config.waiting_band_days)
         fixed = case.case_id in transfers
         key = (case.location, case.size, eligible, scores, case.vulnerable, waiting, fixed)
@@ -495,31 +516,23 @@ def match(instance: Instance, cases: list[Case], places: list[Place],
     """Assign cases to places; every case ends in an assignment or with a reason. `timings`
     gets the seconds of eligibility, model building and each stage's solve."""
     clock = Clock({} if timings is None else timings)
+    score = scorer(instance)
     with clock("matching_eligibility"):
-        classes, left_out = build_classes(instance, cases, places, transfers, rejected)
+        classes, left_out = build_classes(instance, cases, places, transfers, rejected, score)
     counts, stages = solve_counts(instance, classes, places, solver, clock)
-    languages = official_languages()
     assignments: list[Assignment] = []
     unassigned = list(left_out)
-    # Once per distinct wishes and state, as in build_classes (frozensets cache their hash).
-    scored: dict[tuple[object, ...], tuple[float, tuple[str, ...]]] = {}
     for k, cls in enumerate(classes):
         queue = iter(cls.cases)
         for i in cls.places:
             for _ in range(counts.get((k, i), 0)):
                 case = next(queue)
-                wishes = (case.family_links, case.other_links, case.languages,
-                          case.preferences, places[i].state)
-                found = scored.get(wishes)
-                if found is None:
-                    found = scored[wishes] = quality(case, places[i].state, languages,
-                                                     instance.config.matching.quality)
-                score, reasons = found
+                points, reasons = score(case, places[i].state)
                 if case.case_id in transfers:
                     reasons = ("transfer", *reasons)
                 if case.vulnerable:
                     reasons = (*reasons, "vulnerable")
-                assignments.append(Assignment(case, places[i], score, reasons))
+                assignments.append(Assignment(case, places[i], points, reasons))
         unassigned += [(case, "capacity") for case in queue]
     assignments.sort(key=lambda a: a.case.case_id)
     unassigned.sort(key=lambda item: item[0].case_id)
