@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import datetime as dt
 import re
-from collections.abc import Callable
 from dataclasses import dataclass
 from io import StringIO
 
@@ -19,6 +18,7 @@ import numpy as np
 import pandas as pd
 
 from models.instance import STATE_CODE, parse_bool
+from planner.columns import per_value
 from planner.load import Reader, header_problems
 
 NAME = "candidates.csv"
@@ -178,7 +178,7 @@ def _check_values(reader: Reader, frame: pd.DataFrame, states: set[str] | None) 
     col.close()
     for column in BOOLEANS:
         col = _Column(reader, column)
-        parsed = _per_value(frame[column], lambda v: v == "" or isinstance(parse_bool(v), bool))
+        parsed = per_value(frame[column], lambda v: v == "" or isinstance(parse_bool(v), bool))
         bad = frame[~parsed.astype(bool)]
         col.report(bad["_line"], "not a boolean (true/false, yes/no, 1/0)")
         col.close()
@@ -187,12 +187,12 @@ def _check_values(reader: Reader, frame: pd.DataFrame, states: set[str] | None) 
     col.report(bad["_line"], "not an ISO 3166-1 alpha-3 code")
     col.close()
     col = _Column(reader, "languages")
-    bad = frame[~_per_value(frame["languages"], _language_list).astype(bool)]
+    bad = frame[~per_value(frame["languages"], _language_list).astype(bool)]
     col.report(bad["_line"], "not a ;-list of ISO 639-1 codes")
     col.close()
     for column in STATE_LISTS if states is not None else ():
         col = _Column(reader, column)
-        unknown = _per_value(frame[column], lambda v: ", ".join(
+        unknown = per_value(frame[column], lambda v: ", ".join(
             c for c in _codes(v) if c not in states))
         found = unknown != ""
         col.report(frame.loc[found, "_line"], "unknown state " + unknown[found])
@@ -204,16 +204,6 @@ def _check_values(reader: Reader, frame: pd.DataFrame, states: set[str] | None) 
     bad = frame[(frame["registered"] != "") & (dates.isna() | ~iso)]
     col.report(bad["_line"], "not an ISO date (YYYY-MM-DD)")
     col.close()
-
-
-def _per_value(column: pd.Series, function: Callable[[str], object]) -> pd.Series:
-    """`column.map(function)` with one call per distinct value: the columns of a large file
-    repeat few values (flags, codes, dates), and a Python call per cell of a million rows is
-    what made validation slow, not pandas."""
-    codes, values = pd.factorize(column, use_na_sentinel=False)
-    results = np.empty(len(values), dtype=object)
-    results[:] = [function(v) for v in values]
-    return pd.Series(results[codes], index=column.index, dtype=object)
 
 
 def _codes(value: str) -> list[str]:
@@ -248,15 +238,15 @@ def build_cases(frame: pd.DataFrame) -> list[Case]:
     data = frame.sort_values(["case_id", "person_id"])
     parsed = [data["case_id"].to_numpy(dtype=object), data["person_id"].to_numpy(dtype=object),
               data["location"].to_numpy(dtype=object),
-              _per_value(data["status"], lambda v: frozenset((v or "applicant",))),
-              _per_value(data["nationality"], lambda v: frozenset((v.upper(),))),
-              _per_value(data["languages"],
+              per_value(data["status"], lambda v: frozenset((v or "applicant",))),
+              per_value(data["nationality"], lambda v: frozenset((v.upper(),))),
+              per_value(data["languages"],
                          lambda v: frozenset(c.lower() for c in _codes(v))),
-              _per_value(data["family_links"], lambda v: frozenset(_codes(v))),
-              _per_value(data["other_links"], lambda v: frozenset(_codes(v))),
-              _per_value(data["preferences"], lambda v: tuple(dict.fromkeys(_codes(v)))),
-              _per_value(data["registered"], lambda v: dt.date.fromisoformat(v) if v else None),
-              *(_per_value(data[c], lambda v, c=c: _flag(v, c)) for c in BOOLEANS)]
+              per_value(data["family_links"], lambda v: frozenset(_codes(v))),
+              per_value(data["other_links"], lambda v: frozenset(_codes(v))),
+              per_value(data["preferences"], lambda v: tuple(dict.fromkeys(_codes(v)))),
+              per_value(data["registered"], lambda v: dt.date.fromisoformat(v) if v else None),
+              *(per_value(data[c], lambda v, c=c: _flag(v, c)) for c in BOOLEANS)]
     # Rows of a case are adjacent (sorted): one pass cuts the columns at each new case id.
     # Plain lists, not numpy arrays: iterating an object array costs more per cell.
     columns = [np.asarray(column).tolist() for column in parsed]

@@ -15,20 +15,11 @@ import numpy as np
 import pandas as pd
 
 from models.instance import Instance, Measure
+from planner.columns import per_value
 
 TRUE = {"true", "1", "yes", "y", "t"}
 OPTIONAL = ("status", "consent", "security_cleared", "nationality", "vulnerable",
             "unaccompanied_minor")  # candidates.csv columns that may be left out
-
-
-def _per_value(series: pd.Series, function: Callable[[object], object]) -> pd.Series:
-    """`function` of each cell, called once per distinct cell (a flag or code column holds a
-    handful of values; pandas' .str methods call Python per cell)."""
-    codes, distinct = pd.factorize(series, use_na_sentinel=False)
-    results = np.empty(len(distinct), dtype=object)
-    for n, value in enumerate(distinct):
-        results[n] = function(value)
-    return pd.Series(results[codes], index=series.index, dtype=object)
 
 
 def _flag_of(default: bool) -> Callable[[object], object]:
@@ -39,7 +30,11 @@ def _flag_of(default: bool) -> Callable[[object], object]:
 
 
 def _flag(series: pd.Series, default: bool) -> pd.Series:
-    return _per_value(series, _flag_of(default)).astype(bool)
+    return per_value(series, _flag_of(default)).astype(bool)
+
+
+def _strip(cell: object) -> object:
+    return cell.strip() if isinstance(cell, str) else cell
 
 
 def _upper(cell: object) -> object:
@@ -65,13 +60,9 @@ def candidates_frame(instance: Instance) -> pd.DataFrame:
             return pd.Series([""] * int(kept.sum()), dtype=object)
         values = raw[column].to_numpy()[kept]
         if column in ("person_id", "case_id"):  # nearly all distinct
-            return pd.Series([v.strip() if isinstance(v, str) else v for v in values],
-                             dtype=object)
+            return pd.Series([_strip(v) for v in values], dtype=object)
         # The other columns repeat a few values: each distinct cell stripped once.
-        codes, distinct = pd.factorize(values, use_na_sentinel=False)
-        stripped = np.array([v.strip() if isinstance(v, str) else v for v in distinct] or [""],
-                            dtype=object)
-        return pd.Series(stripped[codes], dtype=object)
+        return per_value(pd.Series(values, dtype=object), _strip)
 
     # Only the columns the checks read.
     raw = pd.DataFrame({c: cells(c) for c in ("person_id", "case_id", "location", *OPTIONAL)})
@@ -80,7 +71,7 @@ def candidates_frame(instance: Instance) -> pd.DataFrame:
     raw["consented"] = _flag(raw["consent"], False)
     raw["minor"] = _flag(raw["unaccompanied_minor"], False)
     raw["vuln"] = _flag(raw["vulnerable"], False) | raw["minor"]
-    raw["nationality"] = _per_value(raw["nationality"], _upper)
+    raw["nationality"] = per_value(raw["nationality"], _upper)
     return raw.set_index("person_id")
 
 
