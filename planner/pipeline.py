@@ -166,40 +166,32 @@ def pool_files(tables: Tables) -> list[tuple[str, type[BaseModel], Sequence[Base
             ("coverage", CoverageRow, tables.coverage)]
 
 
-def write_and_verify(instance: Instance, tables: Tables, summary: Summary, out: Path,
-                     progress: Progress = _quiet, formats: Sequence[str] = ("csv",),
-                     background: Background | None = None, staged: Path | None = None
-                     ) -> None:
-    """Stage the files, verify them independently, add the other formats and the report (made
-    from the verified CSVs, so every format holds the same numbers), then move them into
-    place. With `background`, its child writes the formats and the report while the files are
-    verified (nothing is published unless both succeed); else they follow the verification.
-    `staged`: a staging folder (planner.export.staging_folder) that already holds the pool's
-    tables, written by `run` before the matching; it is published or discarded here."""
-    pool_written = staged is not None
-    staged = staging_folder(out) if staged is None else staged
-    try:
-        files = [] if pool_written else pool_files(tables)
-        if summary.matching.ran:
-            files += [("assignments", AssignmentRow, tables.assignments),
-                      ("unassigned", UnassignedRow, tables.unassigned),
-                      ("matchability", MatchabilityRow, tables.matchability)]
-        write_tables(staged, files, summary)
-        if background is not None:
-            background.go(staged, formats)
-        progress("verifying the written plan")
-        verify_or_raise(staged, instance)
-        progress("exports and report")
-        if background is not None:
-            background.wait()
-        else:
-            write_formats(staged, formats)
-            write_report(staged)
-        publish(staged, out)
-    finally:
-        if background is not None:
-            background.stop()  # before the discard: the child writes into the staged folder
-        discard(staged)
+def write_and_verify(instance: Instance, tables: Tables, summary: Summary, staged: Path,
+                     out: Path, progress: Progress = _quiet, formats: Sequence[str] = ("csv",),
+                     background: Background | None = None, pool_staged: bool = False) -> None:
+    """Write the files into the staging folder `staged` (planner.export.staging_folder; the
+    caller discards it), verify them independently, add the other formats and the report
+    (made from the verified CSVs, so every format holds the same numbers), then move them into
+    place at `out`. With `background`, its child writes the formats and the report while the
+    files are verified (nothing is published unless both succeed); else they follow the
+    verification. `pool_staged`: the pool's tables are in `staged` already."""
+    files = [] if pool_staged else pool_files(tables)
+    if summary.matching.ran:
+        files += [("assignments", AssignmentRow, tables.assignments),
+                  ("unassigned", UnassignedRow, tables.unassigned),
+                  ("matchability", MatchabilityRow, tables.matchability)]
+    write_tables(staged, files, summary)
+    if background is not None:
+        background.go(staged, formats)
+    progress("verifying the written plan")
+    verify_or_raise(staged, instance)
+    progress("exports and report")
+    if background is not None:
+        background.wait()
+    else:
+        write_formats(staged, formats)
+        write_report(staged)
+    publish(staged, out)
 
 
 def run(instance_dir: Path, out: Path, solver: Solver, variant: str = "base",
@@ -207,7 +199,8 @@ def run(instance_dir: Path, out: Path, solver: Solver, variant: str = "base",
         background: Background | None = None) -> RunResult:
     """The whole job: load and validate, plan, write, verify, publish. `variant` other than
     "base" names `variants/NAME.toml` of the instance, applied over it. `background`: a child
-    (planner.background) to write the exports and report while the plan is verified."""
+    (planner.background) to write the exports and report while the plan is verified; it is
+    given the pool's tables, staged before the matching, to draw their charts meanwhile."""
     timings: dict[str, float] = {}
     started = time.perf_counter()
     progress(f"loading {instance_dir}")
@@ -220,8 +213,6 @@ def run(instance_dir: Path, out: Path, solver: Solver, variant: str = "base",
         child = background
 
         def head_start(pool: Tables) -> None:
-            """The pool's tables staged now, so that the child draws their charts while the
-            matching runs."""
             nonlocal staged
             staged = staging_folder(out)
             write_tables(staged, pool_files(pool), None)
@@ -230,13 +221,16 @@ def run(instance_dir: Path, out: Path, solver: Solver, variant: str = "base",
     try:
         tables, summary = plan(instance, solver, variant, progress, timings, head_start)
         started = time.perf_counter()
-        write_and_verify(instance, tables, summary, out, progress, formats, background, staged)
+        pool_staged = staged is not None
+        staged = staging_folder(out) if staged is None else staged
+        write_and_verify(instance, tables, summary, staged, out, progress, formats, background,
+                         pool_staged)
     except OSError as exc:
         raise PlanError(f"cannot write results to {out}: {exc.strerror}") from exc
     finally:
+        if background is not None:
+            background.stop()  # before the discard: the child reads and writes `staged`
         if staged is not None:
-            if background is not None:
-                background.stop()  # before the discard: the child reads the staged folder
-            discard(staged)  # nothing left behind, whatever happened (published: no-op)
+            discard(staged)  # whatever happened; once published, nothing is left to remove
     summary.timings_s["write_verify"] = round(time.perf_counter() - started, 4)
     return RunResult(instance, tables, summary, out, summary.warnings)
