@@ -74,9 +74,14 @@ class _Index:
             transfer = transfers.get(case.case_id)
             if case.blocked and transfer is None:
                 continue
-            key: AtomKey = (case.location, case.statuses, case.nationalities, len(case.persons),
-                            case.vulnerable > 0, case.minors > 0,
-                            None if transfer else refused.get(case.case_id, none), transfer)
+            if transfer is not None:
+                # Its state's places that hold it, whatever its profile: size alone matters.
+                key: AtomKey = (case.location, none, none, len(case.persons), False, False,
+                                None, transfer)
+            else:
+                key = (case.location, case.statuses, case.nationalities, len(case.persons),
+                       case.vulnerable > 0, case.minors > 0, refused.get(case.case_id, none),
+                       None)
             entry = counts.get(key)
             if entry is None:
                 entry = counts[key] = [0, 0, case]

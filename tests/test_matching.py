@@ -189,3 +189,22 @@ def test_trusted_rows_equal_validated_rows(make_instance):
                    for f in type(row).model_fields)
     assert result.tables.assignments[0].reasons == ("family_link",)
     assert result.tables.assignments[2].reasons == ("transfer", "vulnerable")
+
+
+def test_transferred_cases_priority_terms_are_constants(make_instance):
+    """Transferred cases are placed in any solution: their priority terms are constants of the
+    stages, added outside the model, and cases alike but for them share one class. By hand:
+    today is 2025-07-02 (the day after the last registration), bands of 30 days; T1 waited 182
+    days (6 bands, vulnerable), T2 92 days (3 bands); F and G 1 day (0 bands)."""
+    result = matched(make_instance, [to_dd("a", "AA", 2), to_dd("b", "BB", 1)],
+                     [person("t1", "T1", registered="2025-01-01", vulnerable="yes"),
+                      person("t2", "T2", registered="2025-04-01"),
+                      person("f", "F", registered="2025-07-01"),
+                      person("g", "G", registered="2025-07-01")],
+                     transfers=[{"case_id": "T1", "state": "AA"},
+                                {"case_id": "T2", "state": "AA"}])
+    # BB's one place: F and G are alike, the case id decides.
+    assert where(result) == {"T1": "AA", "T2": "AA", "F": "BB", "G": "capacity"}
+    m = result.summary.matching
+    assert m.stages == {"persons": 3.0, "balance": 1.0, "vulnerable": 1.0, "waiting": 9.0}
+    assert m.classes == 2  # {T1, T2} and {F, G}
