@@ -1,9 +1,11 @@
 """Match cases to places (Arts 67-68, rules section 7): families whole, balanced, explained.
 
 Cases that are interchangeable for the model (same location, size, eligible places, scores,
-vulnerable persons, waiting band, transfer) form a class; the model chooses how many cases of
-each class go where, and cases are then taken from each class in a fixed order (vulnerable
-persons, then earliest `registered`, then case id). Lexicographic stages, each fixed before the
+vulnerable persons, waiting band, transfer) form a class; a transferred case is placed in every
+solution, so its priority terms are constants added outside the model and do not split its
+class. The model chooses how many cases of each class go where, and cases are then taken from
+each class in a fixed order (vulnerable persons, then earliest `registered`, then case id).
+Lexicographic stages, each fixed before the
 next:
   (i)   persons relocated;
   (ii)  balance: the smallest ratio, over benefitting states, of persons relocated to places;
