@@ -5,8 +5,7 @@ vulnerable persons, waiting band, transfer) form a class; a transferred case is 
 solution, so its priority terms are constants added outside the model and do not split its
 class. The model chooses how many cases of each class go where, and cases are then taken from
 each class in a fixed order (vulnerable persons, then earliest `registered`, then case id).
-Lexicographic stages, each fixed before the
-next:
+Lexicographic stages, each fixed before the next:
   (i)   persons relocated;
   (ii)  balance: the smallest ratio, over benefitting states, of persons relocated to places;
   (iii) priority, in `matching.priority` order: vulnerable persons, then waiting time (per
