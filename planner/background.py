@@ -7,9 +7,11 @@ scenario ~1.2 s of the ~1.8 s the exports took on the critical path), then waits
 tables are staged, the parent sends the staging folder and the formats (`go`), verifies while
 the child writes the exports into that folder, and publishes only once both have succeeded
 (`wait`); the report is still made from the written CSVs, by the same code, so its bytes do not
-depend on where it was made. A child that fails is a PlanError naming what failed (exit 3,
-nothing published): the exports are not made again in process, since the same files would
-fail the same way.
+depend on where it was made. Asked to (`show`), the child then renders the terminal's table from
+the same verified files (planner.report.terminal_text), so the parent prints it without
+importing rich; if that fails, the parent renders it itself. A child that fails is a PlanError
+naming what failed (exit 3, nothing published): the exports are not made again in process,
+since the same files would fail the same way.
 
 The child never prints (its stdin, stdout and stderr are /dev/null) and never outlives the
 parent: it leaves quietly, writing nothing, when the parent closes the orders without a `go`
@@ -23,6 +25,7 @@ library callers of `pipeline.run` and `planner compare`'s workers do.
 
 from __future__ import annotations
 
+import io
 import json
 import os
 import signal
@@ -30,11 +33,16 @@ import sys
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager, suppress
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from planner.errors import PlanError
 
+if TYPE_CHECKING:
+    from planner.html_report import Run
+
 PR_SET_PDEATHSIG = 1  # linux/prctl.h
 DONE = "\0done"  # the child's word once every export is written; anything else: what failed
+# After DONE, the terminal's text, when asked for (`show`) and rendered.
 UNKNOWN = -1  # the child's wait status, when it cannot be had
 
 
@@ -46,6 +54,10 @@ class Background:
         self._orders: int | None = orders  # parent -> child: the job, then end of file
         self._outcome: int | None = outcome  # child -> parent: DONE, or what failed
         self._status: int | None = None  # the wait status once reaped (UNKNOWN: reaped elsewhere)
+        self._terminal: dict[str, object] | None = None  # what `show` asked for
+        # The terminal's table (planner.report.terminal_text), rendered by the child after the
+        # exports; None until then, or when it was not asked for or could not be rendered.
+        self.shown: str | None = None
 
     @classmethod
     def fork(cls) -> Background:
@@ -79,12 +91,19 @@ class Background:
             raise RuntimeError("the background exports were already started or stopped")
         self._send({"prepare": {"staged": str(staged), "rate": rate}})
 
+    def show(self, out: str, tty: bool, encoding: str) -> None:
+        """Ask the child to render, after the exports, the table the terminal shows of the run
+        (`planner.report.terminal_text`, for results published at `out` and a stream that is a
+        terminal or not, of `encoding`): `shown` after `wait`. Before `go`."""
+        self._terminal = {"out": out, "tty": tty, "encoding": encoding}
+
     def go(self, staged: Path, formats: Sequence[str]) -> None:
         """Start the exports of `staged` (the child must not be told twice)."""
         if self._orders is None:
             raise RuntimeError("the background exports were already started or stopped")
         try:
-            self._send({"staged": str(staged), "formats": list(formats)})
+            self._send({"staged": str(staged), "formats": list(formats),
+                        "terminal": self._terminal})
         finally:
             os.close(self._orders)
             self._orders = None
@@ -107,6 +126,9 @@ class Background:
             message = pipe.read().decode("utf-8", "replace")  # end of file: the child ended
         status = self._reap()
         if message == DONE:
+            return
+        if message.startswith(DONE + "\n"):
+            self.shown = message[len(DONE) + 1:]
             return
         if not message and status != UNKNOWN:
             message = (f"the process ended by signal {os.WTERMSIG(status)}"
@@ -170,13 +192,24 @@ def _child(parent: int, orders: int, outcome: int) -> None:
         os._exit(0)
     try:
         job = json.loads(request)
-        export(Path(job["staged"]), job["formats"])
+        run = export(Path(job["staged"]), job["formats"])
     except PlanError as exc:
         _exit_with(outcome, str(exc))
     except BaseException as exc:  # noqa: BLE001 - the parent reports it: no traceback here
         _exit_with(outcome, f"{type(exc).__name__}: {exc}")
-    os.write(outcome, DONE.encode())
+    message = DONE
+    if job.get("terminal"):
+        with suppress(BaseException):  # a display only: the parent renders it if this fails
+            message += "\n" + table_text(run, **job["terminal"])
+    _write_all(outcome, message.encode("utf-8", "replace"))
     os._exit(0)
+
+
+def _write_all(fd: int, data: bytes) -> None:
+    """The whole message (the terminal's text may exceed a pipe's buffer: the parent reads
+    until the end of file meanwhile)."""
+    while data:
+        data = data[os.write(fd, data):]
 
 
 def _die_with(parent: int) -> None:
@@ -199,8 +232,17 @@ def _exit_with(outcome: int, message: str) -> None:
 def _warm_up() -> None:
     """What the first report in a process pays once: the imports, matplotlib's font cache and
     glyphs, the SVG back-end, and the first use of each kind of chart (artists, colour map,
-    colour bar, hatching), drawn with a single made-up item each and thrown away."""
-    from planner import charts, formats, html_report  # noqa: F401
+    colour bar, hatching), drawn with a single made-up item each and thrown away; and rich's
+    import and first table, for the terminal's text."""
+    from rich.console import Console
+    from rich.table import Table
+
+    from planner import charts, formats, html_report, report  # noqa: F401
+
+    table = Table(title="warm-up")
+    table.add_column("a")
+    table.add_row("1", style="red")
+    Console(file=io.StringIO(), width=120).print(table)
 
     charts.mix_chart(["A"], {"relocation": [1.0]}, [2.0], "unit")
     charts.coverage_chart(["A"], {"relocation": [0.5]})
@@ -217,10 +259,18 @@ def prepare(staged: Path, rate: float) -> None:
     prepare_charts(staged, rate)
 
 
-def export(staged: Path, formats: Sequence[str]) -> None:
-    """What the child does on `go`: the other formats and report.html of a staged run."""
+def export(staged: Path, formats: Sequence[str]) -> Run:
+    """What the child does on `go`: the other formats and report.html of a staged run; the
+    run as the report read it."""
     from planner.formats import write_formats
     from planner.html_report import write_report
 
     write_formats(staged, formats)
-    write_report(staged)
+    return write_report(staged)
+
+
+def table_text(run: Run, out: str, tty: bool, encoding: str) -> str:
+    """The terminal's table of the run, from its verified files (as the report is)."""
+    from planner.report import terminal_text
+
+    return terminal_text(run, run.summary, out, tty, encoding)

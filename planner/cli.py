@@ -84,17 +84,16 @@ def run(
     # First, before the heavy imports: a child that gets matplotlib ready meanwhile and writes
     # the report and exports while the plan is verified; stopped on leaving, however.
     with started() as background:
-        from rich.console import Console
-
         from planner.errors import InputError, PlanError
         from planner.pipeline import run as run_pipeline
         from planner.pipeline import stage_lines
-        from planner.report import print_plan
         from planner.solve import Solver
 
         wanted = _options(solver, time_limit, formats)
         folder = _instance(instance)
         target = out or Path("results") / folder.name / (variant or "base")
+        if background is not None:  # the child renders the table too: rich stays out of here
+            background.show(str(target), sys.stdout.isatty(), sys.stdout.encoding or "utf-8")
         try:
             result = run_pipeline(folder, target,
                                   Solver(name=solver or "", time_limit_s=time_limit),
@@ -103,6 +102,13 @@ def run(
         except (InputError, PlanError) as exc:
             _fail(exc)
             return
+    if background is not None and background.shown is not None:
+        sys.stdout.write(background.shown)
+        return
+    from rich.console import Console
+
+    from planner.report import print_plan
+
     print_plan(Console(width=120), result.tables, result.summary, str(target))
 
 

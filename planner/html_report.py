@@ -461,6 +461,8 @@ def prepare_charts(folder: Path, rate: float) -> None:
     pool_charts(Run(folder, summary, *pool_tables(folder), Counter(), Counter(), []))
 
 
-def write_report(folder: Path) -> None:
-    """Write `folder`/report.html from the run's verified tables and summary."""
-    write_page(folder / REPORT, render_run(load_run(folder)))
+def write_report(folder: Path) -> Run:
+    """Write `folder`/report.html from the run's verified tables and summary; the run read."""
+    run = load_run(folder)
+    write_page(folder / REPORT, render_run(run))
+    return run

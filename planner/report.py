@@ -1,13 +1,57 @@
-"""What a person reads on the terminal after a run: per state share, obligation, mix, balance."""
+"""What a person reads on the terminal after a run: per state share, obligation, mix, balance.
+
+`planner run` has it rendered by its background child (planner.background), from the verified
+files as report.html is, while the parent verifies; `terminal_text` renders it for the parent's
+terminal there. Elsewhere, `print_plan` prints the tables in memory.
+"""
 
 from __future__ import annotations
+
+import io
+from collections.abc import Sequence
+from typing import Protocol
 
 from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
-from models.results import Summary
-from planner.tables import Tables
+from models.results import AllocationRow, CoverageRow, MatchabilityRow, Summary
+
+
+class PlanTables(Protocol):
+    """What the terminal shows of a run's tables (planner.tables.Tables, or the verified files
+    as planner.html_report.Run reads them)."""
+
+    @property
+    def allocation(self) -> Sequence[AllocationRow]: ...
+    @property
+    def coverage(self) -> Sequence[CoverageRow]: ...
+    @property
+    def matchability(self) -> Sequence[MatchabilityRow]: ...
+
+
+class _Text(io.StringIO):
+    """A text buffer that reports the encoding of the stream its text is for (rich draws
+    boxes in ASCII for an encoding that is not UTF)."""
+
+    def __init__(self, encoding: str) -> None:
+        super().__init__()
+        self._encoding = encoding
+
+    @property
+    def encoding(self) -> str:  # type: ignore[override]
+        return self._encoding
+
+
+def terminal_text(tables: PlanTables, summary: Summary, out: str, tty: bool,
+                  encoding: str) -> str:
+    """`print_plan`'s output for a stream that is a terminal (`tty`) or not, of `encoding`,
+    with the width `planner run` uses; colours as rich would choose them there (the same
+    environment: NO_COLOR, FORCE_COLOR, TERM and COLORTERM)."""
+    buffer = _Text(encoding)
+    print_plan(Console(file=buffer, width=120, force_terminal=True if tty else None),
+               tables, summary, out)
+    return buffer.getvalue()
 
 
 def _num(value: float, digits: int = 0) -> str:
@@ -18,7 +62,7 @@ def _meur(value: float) -> str:
     return f"{value / 1e6:,.2f}" if value else "-"
 
 
-def print_plan(console: Console, tables: Tables, summary: Summary, out: str) -> None:
+def print_plan(console: Console, tables: PlanTables, summary: Summary, out: str) -> None:
     table = Table(title=f"{escape(summary.instance)}: obligations and plan "
                   "(relocation-equivalents; money in EUR million)")
     for column in ("state", "share %", "obligation", "relocation", "offset", "financial",

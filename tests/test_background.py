@@ -237,3 +237,45 @@ def test_the_child_does_not_outlive_its_parent(tmp_path: Path) -> None:
     while not gone(pid) and time.monotonic() < deadline:
         time.sleep(0.05)
     assert gone(pid)
+
+
+@pytest.mark.parametrize(("tty", "encoding"), [(False, "utf-8"), (True, "utf-8"),
+                                               (False, "ascii")])
+def test_the_child_renders_the_terminal_table_as_in_process(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch, tty: bool, encoding: str) -> None:
+    """The child renders the terminal's table from the verified files: the same text as the
+    tables in memory give, coloured for a terminal only, boxes in ASCII for an ASCII stream."""
+    from planner.report import terminal_text
+
+    for name in ("NO_COLOR", "FORCE_COLOR", "TTY_COMPATIBLE", "TTY_INTERACTIVE"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("TERM", "xterm-256color")  # inherited by the child at the fork
+    out = tmp_path / "results"
+    with started() as background:
+        assert background is not None
+        background.show(str(out), tty, encoding)
+        result = run(EU_2026, out, Solver(), background=background)
+    expected = terminal_text(result.tables, result.summary, str(out), tty, encoding)
+    assert background.shown == expected
+    assert ("\x1b[" in expected) is tty
+    assert expected.rstrip().endswith(f"status optimal; results in {out}")
+    assert ("━" in expected) is (encoding == "utf-8")
+    assert expected.isascii() is (encoding == "ascii")
+
+
+def test_the_command_prints_the_table_itself_when_the_child_cannot(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch, forks: list[int]) -> None:
+    """Rendering is a display only: when it fails in the child, the run still succeeds and
+    the parent prints the table from the tables in memory."""
+    import planner.background
+
+    def broken(*_args: object, **_kwargs: object) -> str:  # replaced before the fork
+        raise RuntimeError("no table")
+
+    monkeypatch.setattr(planner.background, "table_text", broken)
+    out = tmp_path / "results"
+    result = CliRunner().invoke(app, ["run", str(EU_2026), "--out", str(out), "-q"])
+    assert result.exit_code == 0, result.output
+    assert len(forks) == 1 and reaped(forks[0])
+    assert "obligations and plan" in result.output
+    assert result.output.rstrip().endswith(f"status optimal; results in {out}")
