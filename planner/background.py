@@ -38,7 +38,7 @@ from typing import TYPE_CHECKING
 from planner.errors import PlanError
 
 if TYPE_CHECKING:
-    from planner.html_report import Run
+    from planner.html_report import ChartData, Run
 
 PR_SET_PDEATHSIG = 1  # linux/prctl.h
 DONE = "\0done"  # the child's word once every export is written; anything else: what failed
@@ -86,10 +86,18 @@ class Background:
 
     def prepare(self, staged: Path, rate: float) -> None:
         """Let the child draw the pool's charts from the pool tables staged in `staged` while
-        the matching runs (at most once, before `go`; a head start only: nothing is written)."""
+        the matching runs (before `go`; a head start only: nothing is written)."""
         if self._orders is None:
             raise RuntimeError("the background exports were already started or stopped")
         self._send({"prepare": {"staged": str(staged), "rate": rate}})
+
+    def prepare_matching(self, data: ChartData) -> None:
+        """Let the child draw the matching's charts from their numbers
+        (planner.html_report.matching_chart_data_of) while the tables are written and
+        verified (before `go`; a head start only)."""
+        if self._orders is None:
+            raise RuntimeError("the background exports were already started or stopped")
+        self._send({"prepare": {"matching": data}})
 
     def show(self, out: str, tty: bool, encoding: str) -> None:
         """Ask the child to render, after the exports, the table the terminal shows of the run
@@ -183,10 +191,13 @@ def _child(parent: int, orders: int, outcome: int) -> None:
         _warm_up()
     with os.fdopen(orders, "rb") as pipe:
         request = pipe.readline()
-        if request.startswith(b'{"prepare"'):
+        while request.startswith(b'{"prepare"'):
             with suppress(Exception):  # only a head start: the report draws what it lacks
                 order = json.loads(request)["prepare"]
-                prepare(Path(order["staged"]), order["rate"])
+                if "matching" in order:
+                    prepare_matching(order["matching"])
+                else:
+                    prepare(Path(order["staged"]), order["rate"])
             request = pipe.readline()
     if not request:  # the parent gave up: write nothing
         os._exit(0)
@@ -257,6 +268,15 @@ def prepare(staged: Path, rate: float) -> None:
     from planner.html_report import prepare_charts
 
     prepare_charts(staged, rate)
+
+
+def prepare_matching(data: ChartData) -> None:
+    """What the child does on `prepare_matching`: the matching's charts, remembered by their
+    arguments as the pool's are (lists from JSON, as the report passes lists)."""
+    from planner.html_report import matching_charts
+
+    labels, parts, necks, persons = data
+    matching_charts((labels, parts, necks, persons))
 
 
 def export(staged: Path, formats: Sequence[str]) -> Run:

@@ -27,11 +27,13 @@ from pydantic import BaseModel
 
 from models.results import (
     AllocationRow,
+    AssignmentRow,
     CoverageRow,
     DistributionRow,
     MatchabilityRow,
     PlanRow,
     Summary,
+    UnassignedRow,
 )
 from planner.export import FILES, fmt
 
@@ -360,9 +362,43 @@ def pool_charts(run: Run) -> tuple[str | None, str | None, str | None]:
             ch.flow_chart(*flow_data(run), unit))
 
 
-def charts(run: Run) -> str:
+# The matching charts' numbers: labels and persons by outcome per benefitting state, then the
+# bottlenecks' texts and persons (JSON-ready: planner.background sends them to its child).
+ChartData = tuple[list[str], dict[str, list[float]], list[str], list[float]]
+
+
+def matching_chart_data(run: Run) -> ChartData:
+    rows = outcome_by_location(run)
+    necks = [r for r in run.matchability if r.kind == "bottleneck"]
+    return ([k for k, _ in rows], {p: [_number(v[p]) for _, v in rows]
+                                   for p in ("assigned", *REASONS)},
+            [r.text for r in necks], [float(r.value or 0.0) for r in necks])
+
+
+def matching_chart_data_of(assignments: Iterable[AssignmentRow],
+                           unassigned: Iterable[UnassignedRow],
+                           matchability: list[MatchabilityRow]) -> ChartData:
+    """`matching_chart_data` of the tables in memory, before they are written: the same
+    numbers as the written files give (the report reads the person tables' texts as they
+    are, and the matchability rows' persons are whole numbers)."""
+    run = Run(Path(), Summary.model_construct(), [], [], [], [],
+              Counter((r.from_state, r.to_state, r.case_id) for r in assignments),
+              Counter((r.location, r.reason) for r in unassigned), matchability)
+    return matching_chart_data(run)
+
+
+def matching_charts(data: ChartData) -> tuple[str | None, str | None]:
+    """The matching outcome per benefitting state, and the bottlenecks."""
     from planner import charts as ch
 
+    labels, parts, necks, persons = data
+    return (ch.stacked_counts(labels, parts, "Matching outcome per benefitting state",
+                              "persons", "chart-matching"),
+            ch.bar_list(necks, persons, "Matching bottlenecks", "persons who cannot be placed",
+                        "chart-bottlenecks"))
+
+
+def charts(run: Run) -> str:
     mix, coverage, flows = pool_charts(run)
     parts = [figure(mix, "Stacked bars: what each contributor gives, by measure, in "
                     "relocation-equivalents; the black tick is its obligation, hatching a "
@@ -372,19 +408,13 @@ def charts(run: Run) -> str:
              figure(flows, "Value of everything each contributor sends to each benefitting "
                     "state (distribution.csv), all measures together.", "No flows.")]
     if run.summary.matching.ran:
-        rows = outcome_by_location(run)
-        parts.append(figure(ch.stacked_counts(
-            [k for k, _ in rows], {p: [_number(v[p]) for _, v in rows]
-                                   for p in ("assigned", *REASONS)},
-            "Matching outcome per benefitting state", "persons", "chart-matching"),
-            "Candidates per benefitting state where they are: relocated, or not and why.",
-            "No candidates."))
-        necks = [r for r in run.matchability if r.kind == "bottleneck"]
-        parts.append(figure(ch.bar_list(
-            [r.text for r in necks], [r.value or 0.0 for r in necks],
-            "Matching bottlenecks", "persons who cannot be placed", "chart-bottlenecks"),
-            "Where the places cannot take the eligible persons (matchability.csv).",
-            "No bottleneck: every eligible person fits the places."))
+        outcome, bottlenecks = matching_charts(matching_chart_data(run))
+        parts.append(figure(
+            outcome, "Candidates per benefitting state where they are: relocated, or not "
+            "and why.", "No candidates."))
+        parts.append(figure(
+            bottlenecks, "Where the places cannot take the eligible persons "
+            "(matchability.csv).", "No bottleneck: every eligible person fits the places."))
     return '<section id="charts"><h2>Charts</h2>' + "".join(parts) + "</section>"
 
 

@@ -30,7 +30,7 @@ from planner.distribution import Distribution, distribute
 from planner.errors import PlanError
 from planner.export import discard, publish, staging_folder, write_tables
 from planner.formats import write_formats
-from planner.html_report import write_report
+from planner.html_report import matching_chart_data_of, write_report
 from planner.key import compute_key
 from planner.load import load_instance
 from planner.offsets import OffsetsReport, assess_offsets
@@ -121,10 +121,12 @@ def summarise(instance: Instance, variant: str, tables: Tables, offsets: Offsets
 
 def plan(instance: Instance, solver: Solver, variant: str = "base",
          progress: Progress = _quiet, timings: dict[str, float] | None = None,
-         on_pool: Callable[[Tables], None] | None = None) -> tuple[Tables, Summary]:
+         on_pool: Callable[[Tables], None] | None = None,
+         on_matched: Callable[[Tables], None] | None = None) -> tuple[Tables, Summary]:
     """Plan a validated instance: key, offsets, pool plan, distribution, tables, matching.
     `on_pool` gets the pool's tables (plan, allocation, distribution, coverage) as soon as
-    they are final, before the matching."""
+    they are final, before the matching; `on_matched` the tables once the matching's are in
+    (assignments, unassigned, matchability), if it ran."""
     timings = {} if timings is None else timings
     started = time.perf_counter()
     progress("key and obligations (Art. 66, Annex I)")
@@ -150,6 +152,8 @@ def plan(instance: Instance, solver: Solver, variant: str = "base",
         tables.assignments, tables.unassigned, tables.matchability, matching = run_matching(
             instance, tables.distribution, solver, timings)
         timings["matching"] = time.perf_counter() - started
+        if on_matched is not None:
+            on_matched(tables)
     timings["solve"] = solver.solve_s
     if matching is not None:
         objectives.update({f"matching_{k}": v for k, v in matching.stages.items()})
@@ -200,7 +204,8 @@ def run(instance_dir: Path, out: Path, solver: Solver, variant: str = "base",
     """The whole job: load and validate, plan, write, verify, publish. `variant` other than
     "base" names `variants/NAME.toml` of the instance, applied over it. `background`: a child
     (planner.background) to write the exports and report while the plan is verified; it is
-    given the pool's tables, staged before the matching, to draw their charts meanwhile."""
+    given the pool's tables, staged before the matching, and then the matching's charts'
+    numbers, to draw their charts meanwhile."""
     timings: dict[str, float] = {}
     started = time.perf_counter()
     progress(f"loading {instance_dir}")
@@ -209,6 +214,7 @@ def run(instance_dir: Path, out: Path, solver: Solver, variant: str = "base",
     solver.configure(instance.config.solver)
     staged: Path | None = None
     head_start: Callable[[Tables], None] | None = None
+    matched: Callable[[Tables], None] | None = None
     if background is not None:
         child = background
 
@@ -218,8 +224,13 @@ def run(instance_dir: Path, out: Path, solver: Solver, variant: str = "base",
             write_tables(staged, pool_files(pool), None)
             child.prepare(staged, instance.config.pool.rate)
 
+        def matched(done: Tables) -> None:
+            child.prepare_matching(matching_chart_data_of(done.assignments, done.unassigned,
+                                                          done.matchability))
+
     try:
-        tables, summary = plan(instance, solver, variant, progress, timings, head_start)
+        tables, summary = plan(instance, solver, variant, progress, timings, head_start,
+                               matched)
         started = time.perf_counter()
         pool_staged = staged is not None
         staged = staging_folder(out) if staged is None else staged

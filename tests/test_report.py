@@ -457,3 +457,30 @@ def test_charts_drawn_ahead_are_used_only_for_the_same_numbers(eu_run: Path, tmp
     write_report(folder)
     assert (folder / "report.html").read_bytes() == fresh
     assert len(charts._DRAWN) == 3 + 4  # mix and flows again, coverage taken, two matching
+
+
+def test_matching_charts_drawn_ahead_from_the_tables_in_memory(tmp_path: Path) -> None:
+    """planner.background draws the matching's charts from the tables in memory, sent as
+    JSON, while the files are written and verified: their numbers must be those the report
+    reads from the verified files, so that the report takes them and comes out byte for byte
+    as if drawn afresh."""
+    import json
+
+    from planner import background, charts
+    from planner.html_report import load_run, matching_chart_data, matching_chart_data_of
+
+    out = tmp_path / "base"
+    result = run(EU_2026, out, Solver())
+    fresh = (out / "report.html").read_bytes()
+    ahead = matching_chart_data_of(result.tables.assignments, result.tables.unassigned,
+                                   result.tables.matchability)
+    labels, parts, necks, persons = ahead
+    assert sum(parts["assigned"]) == result.summary.matching.persons_assigned > 0
+    assert sum(sum(v) for v in parts.values()) == result.summary.matching.persons_total
+    assert ahead == matching_chart_data(load_run(out))
+    charts._DRAWN.clear()
+    background.prepare_matching(json.loads(json.dumps(ahead)))  # as the child gets them
+    assert len(charts._DRAWN) == 2
+    write_report(out)
+    assert (out / "report.html").read_bytes() == fresh
+    assert len(charts._DRAWN) == 2 + 3  # the pool's three drawn now, the matching's taken
