@@ -44,6 +44,8 @@ PR_SET_PDEATHSIG = 1  # linux/prctl.h
 DONE = "\0done"  # the child's word once every export is written; anything else: what failed
 # After DONE, the terminal's text, when asked for (`show`) and rendered.
 UNKNOWN = -1  # the child's wait status, when it cannot be had
+# The largest head-start order sent: both may wait in the pipe, unread, while the child draws.
+HEAD_START_BYTES = 16_000
 
 
 class Background:
@@ -119,8 +121,10 @@ class Background:
     def _send(self, order: dict[str, object]) -> None:
         """One order, one JSON line (JSON escapes line breaks inside strings)."""
         line = (json.dumps(order) + "\n").encode()
+        if "prepare" in order and len(line) > HEAD_START_BYTES:
+            return  # a head start must not wait for the child to read: the report draws it
         try:
-            while line:  # far below a pipe's buffer: one write, which does not block
+            while line:  # below a pipe's buffer (64 KiB on Linux): written without blocking
                 line = line[os.write(self._orders, line):]  # type: ignore[arg-type]
         except BrokenPipeError:
             pass  # the child is gone: `wait` says how it ended

@@ -279,3 +279,24 @@ def test_the_command_prints_the_table_itself_when_the_child_cannot(
     assert len(forks) == 1 and reaped(forks[0])
     assert "obligations and plan" in result.output
     assert result.output.rstrip().endswith(f"status optimal; results in {out}")
+
+
+def test_a_head_start_too_big_for_the_pipe_is_not_sent() -> None:
+    """Head-start orders wait unread in the pipe while the child draws: one that could fill
+    the pipe (and block the parent) is left out, and the report draws those charts itself."""
+    from planner.background import HEAD_START_BYTES
+
+    orders_read, orders_write = os.pipe()
+    outcome_read, outcome_write = os.pipe()
+    child = Background(os.getpid(), orders_write, outcome_read)
+    small = (["IT"], {"assigned": [1.0]}, ["IT: 2 persons"], [2.0])
+    big = (["IT"], {"assigned": [1.0]}, ["x" * HEAD_START_BYTES], [2.0])
+    child.prepare_matching(big)  # type: ignore[arg-type]
+    child.prepare_matching(small)  # type: ignore[arg-type]
+    os.close(orders_write)
+    with os.fdopen(orders_read, "rb") as pipe:
+        lines = pipe.read().splitlines()
+    assert [json.loads(line) for line in lines] == [
+        json.loads(json.dumps({"prepare": {"matching": small}}))]
+    for fd in (outcome_read, outcome_write):
+        os.close(fd)
