@@ -1,5 +1,5 @@
-"""Column helpers shared by the loader (planner.candidates) and the verifier: rules are not
-shared, only the way a function is applied to a large column."""
+"""Column helpers of the loader (planner.candidates): the way a function is applied to a large
+column. (The verifier reads candidates.csv its own way, planner.verify_matching.)"""
 
 from __future__ import annotations
 

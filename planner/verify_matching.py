@@ -2,20 +2,22 @@
 
 Independent of `planner.candidates` and `planner.eligibility`: it re-reads candidates.csv with
 pandas and re-derives every person's case, blocks and profile from the cells. The checks are
-column-wise (one join of the written rows with the candidates, masks per check): at 300,000
-persons a lookup per person took longer than the matching itself.
+column-wise (one join of the written rows with the candidates by person id, cases as numbers,
+numpy masks and counts per check): at 300,000 persons a lookup per person took longer than the
+matching itself, and pandas' joins and group-bys on text most of the rest.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import dataclass
+from itertools import repeat
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
 from models.instance import Instance, Measure
-from planner.columns import per_value
 
 TRUE = {"true", "1", "yes", "y", "t"}
 OPTIONAL = ("status", "consent", "security_cleared", "nationality", "vulnerable",
@@ -29,8 +31,23 @@ def _flag_of(default: bool) -> Callable[[object], object]:
     return flag
 
 
-def _flag(series: pd.Series, default: bool) -> pd.Series:
-    return per_value(series, _flag_of(default)).astype(bool)
+def _text(values: np.ndarray, upper: bool = False) -> np.ndarray:
+    """The cells stripped (and upper-cased); a cell that is not text is kept as it is. The
+    str methods mapped in C: a Python call per cell cost more than the file's parsing."""
+    try:
+        cells = list(map(str.strip, values))
+        if upper:
+            cells = list(map(str.upper, cells))
+    except TypeError:  # a cell that is not text: none from read_csv(keep_default_na=False)
+        cells = [_upper(_strip(v)) if upper else _strip(v) for v in values]
+    return np.array(cells, dtype=object)
+
+
+def _flags(values: np.ndarray, default: bool) -> np.ndarray:
+    """The flag of each cell (stripped by the flag itself), computed once per distinct cell."""
+    flag = _flag_of(default)
+    table = {cell: bool(flag(cell)) for cell in set(values)}
+    return np.fromiter(map(table.__getitem__, values), dtype=bool, count=len(values))
 
 
 def _strip(cell: object) -> object:
@@ -41,7 +58,44 @@ def _upper(cell: object) -> object:
     return cell.upper() if isinstance(cell, str) else cell
 
 
-def candidates_frame(instance: Instance) -> pd.DataFrame:
+@dataclass(frozen=True)
+class People:
+    """The candidates, a column per attribute (row n: the n-th row of candidates.csv with a
+    non-blank cell), each row's case as a number (`case_code`, -1 for none) into `cases` so
+    that the checks group and look up by integers rather than by text, and the raw cells of
+    the profile's columns (`profile` derives them for the few rows the profile checks see)."""
+
+    person_id: np.ndarray
+    case_id: np.ndarray
+    location: np.ndarray
+    blocked_security: np.ndarray  # per case number, and a last entry for no case (code -1)
+    blocked_consent: np.ndarray
+    case_code: np.ndarray
+    cases: np.ndarray
+    row_of: dict[object, int]  # person id -> its (last) row
+    raw: dict[str, np.ndarray]  # the profile's columns, as read
+
+    @property
+    def unique(self) -> bool:
+        return len(self.row_of) == len(self.person_id)
+
+    def profile(self, rows: np.ndarray) -> dict[str, np.ndarray]:
+        """Nationality (upper case), status ("applicant" where blank), vulnerable (or an
+        unaccompanied minor) and unaccompanied minor of the persons at `rows`."""
+        status = _status(self.raw["status"][rows])
+        minor = _flags(self.raw["unaccompanied_minor"][rows], False)
+        return {"nationality": _text(self.raw["nationality"][rows], upper=True),
+                "status": status, "minor": minor,
+                "vuln": _flags(self.raw["vulnerable"][rows], False) | minor}
+
+
+def _status(cells: np.ndarray) -> np.ndarray:
+    status = _text(cells)
+    status[status == ""] = "applicant"
+    return status
+
+
+def read_people(instance: Instance) -> People:
     path = Path(instance.source) / "candidates.csv"
     with path.open(encoding="utf-8-sig") as handle:
         header = handle.readline()
@@ -49,30 +103,41 @@ def candidates_frame(instance: Instance) -> pd.DataFrame:
     # Plain Python strings (object), not pandas' Arrow strings: `isin` on Arrow strings went
     # through Python per value and took 13 s of the checks at 300,000 persons.
     raw = pd.read_csv(path, dtype=object, keep_default_na=False, encoding="utf-8-sig", sep=sep)
-    raw.columns = [c.strip() for c in raw.columns]
-    # Rows with a non-blank cell (column by column: no 2-D copy of the whole file).
-    kept = np.logical_or.reduce([raw.iloc[:, n].to_numpy() != "" for n in range(raw.shape[1])])
+    names = [c.strip() for c in raw.columns]
+    # Rows with a non-blank cell (column by column: no 2-D copy of the whole file); when the
+    # first column has no blank cell, that is every row.
+    kept = raw.iloc[:, 0].to_numpy() != ""
+    if not kept.all():
+        kept = np.logical_or.reduce([raw.iloc[:, n].to_numpy() != ""
+                                     for n in range(raw.shape[1])])
+    count = int(kept.sum())
 
-    def cells(column: str) -> pd.Series:
-        """The column's cells of the kept rows, stripped ("" where the column is absent); a
-        list comprehension, as pandas' .str.strip() calls Python per cell with more overhead."""
-        if column not in raw.columns and column in OPTIONAL:
-            return pd.Series([""] * int(kept.sum()), dtype=object)
-        values = raw[column].to_numpy()[kept]
-        if column in ("person_id", "case_id"):  # nearly all distinct
-            return pd.Series([_strip(v) for v in values], dtype=object)
-        # The other columns repeat a few values: each distinct cell stripped once.
-        return per_value(pd.Series(values, dtype=object), _strip)
+    def cells(column: str) -> np.ndarray:
+        """The column's cells of the kept rows ("" where the column is absent)."""
+        if column not in names and column in OPTIONAL:
+            return np.full(count, "", dtype=object)
+        values = raw.iloc[:, names.index(column)].to_numpy()
+        return values if count == len(values) else values[kept]
 
-    # Only the columns the checks read.
-    raw = pd.DataFrame({c: cells(c) for c in ("person_id", "case_id", "location", *OPTIONAL)})
-    raw["status"] = raw["status"].where(raw["status"] != "", "applicant")
-    raw["cleared"] = _flag(raw["security_cleared"], True)
-    raw["consented"] = _flag(raw["consent"], False)
-    raw["minor"] = _flag(raw["unaccompanied_minor"], False)
-    raw["vuln"] = _flag(raw["vulnerable"], False) | raw["minor"]
-    raw["nationality"] = per_value(raw["nationality"], _upper)
-    return raw.set_index("person_id")
+    person_id, case_id = _text(cells("person_id")), _text(cells("case_id"))
+    codes, cases = pd.factorize(case_id)  # a missing case (NaN) is -1, as groupby drops it
+    codes = codes.astype(np.int64)
+
+    def per_case(mask: np.ndarray) -> np.ndarray:
+        """Whether a row of `mask` has the case, per case number; the last entry for the rows
+        without a case (code -1 picks it)."""
+        found = np.zeros(len(cases) + 1, dtype=bool)
+        found[codes[mask]] = True
+        return found
+
+    beneficiary = _status(cells("status")) == "beneficiary"
+    return People(person_id=person_id, case_id=case_id, location=_text(cells("location")),
+                  blocked_security=per_case(~_flags(cells("security_cleared"), True)),
+                  blocked_consent=per_case(beneficiary & ~_flags(cells("consent"), False)),
+                  case_code=codes, cases=np.asarray(cases, dtype=object),
+                  row_of=dict(zip(person_id.tolist(), range(len(person_id)), strict=True)),
+                  raw={c: cells(c) for c in ("nationality", "status", "vulnerable",
+                                             "unaccompanied_minor")})
 
 
 def check_matching(out, instance: Instance) -> None:  # noqa: ANN001 - verify.Outputs
@@ -82,7 +147,7 @@ def check_matching(out, instance: Instance) -> None:  # noqa: ANN001 - verify.Ou
     them: persons, then assignments.csv line by line, then the per-case and per-row totals."""
     if instance.cases is None:
         return
-    people = candidates_frame(instance)
+    people = read_people(instance)
     failures: list[tuple[tuple[int, int, int], str, int, str, str]] = []
 
     def fail(order: tuple[int, int, int], name: str, line: int, column: str, text: str) -> None:
@@ -92,21 +157,20 @@ def check_matching(out, instance: Instance) -> None:  # noqa: ANN001 - verify.Ou
     assigned = _frame(out.assignments, ("person_id", "case_id", "from_state", "to_state",
                                         "pledge_id"))
     left = _frame(out.unassigned, ("person_id", "case_id", "reason"))
-    # Each listed person's row in `people` (-1: not a candidate), looked up once.
-    at_assigned = _positions(people, assigned)
-    at_left = _positions(people, left)
-    in_assigned, in_left, unknown = _listed(people, assigned, left, at_assigned, at_left)
+    # Each listed person who is a candidate (position in the table, row in `people`).
+    joined_assigned = _join(assigned["person_id"], people)
+    joined_left = _join(left["person_id"], people)
+    in_assigned, strangers = _listed(people, assigned["person_id"], *joined_assigned)
+    in_left, strangers_left = _listed(people, left["person_id"], *joined_left)
     wrong = in_assigned == in_left
     for both in in_assigned[wrong]:
         fail((0, 0, 0), "assignments.csv", 0, "person_id",
              f"a candidate is {'in both tables' if both else 'in neither'}")
-    for _ in range(unknown):
+    for _ in range(len(strangers | strangers_left)):
         fail((1, 0, 0), "assignments.csv", 0, "person_id", "a person not in candidates.csv")
-    # sort=False throughout: every use below is a lookup or is sorted afterwards.
-    case_size = people.groupby("case_id", sort=False).size()
-    blocked_security = set(people.loc[~people["cleared"], "case_id"])
-    blocked_consent = set(people.loc[(people["status"] == "beneficiary")
-                                     & ~people["consented"], "case_id"])
+    n_cases = len(people.cases)
+    case_size = np.bincount(people.case_code[people.case_code >= 0], minlength=n_cases)
+    blocked = people.blocked_security | people.blocked_consent
     transfers = {c: s for c, s, _ in instance.transfers}
     rejected = {(c, s) for c, s, _ in instance.rejections}
     pledges = instance.pledges_by_id
@@ -114,125 +178,153 @@ def check_matching(out, instance: Instance) -> None:  # noqa: ANN001 - verify.Ou
     for _, row in out.distribution:
         if row.measure is Measure.relocation:
             places[(row.pledge_id, row.beneficiary)] = row.amount
-    rows = _joined(assigned, people[["case_id", "location", "nationality", "status", "vuln",
-                                     "minor"]].rename(columns={"case_id": "case"}), at_assigned)
+    # The placed persons who are candidates; each check below filters `rows` further.
+    at, found = joined_assigned
+    everyone = people.unique and len(at) == len(assigned["line"])  # `at` is every position
+    rows = {c: v if everyone else v[at] for c, v in assigned.items()}
+    rows["found"], rows["code"] = found, people.case_code[found]
+    rows["pledge"], pledge_ids = pd.factorize(rows["pledge_id"])  # numbers: grouped below
+    rows["to"], to_states = pd.factorize(rows["to_state"])
+    rows["from"], from_states = pd.factorize(rows["from_state"])
 
-    def each(mask: pd.Series | np.ndarray, check: int, column: str, text: str) -> None:
-        if not mask.any():  # the usual case: nothing to select
-            return
-        for line in rows.loc[mask, "line"]:
-            fail((2, int(line), check), "assignments.csv", int(line), column, text)
+    def each(mask: np.ndarray, check: int, column: str, text: str) -> None:
+        for line in rows["line"][mask].tolist():
+            fail((2, line, check), "assignments.csv", line, column, text)
 
-    each((rows["case_id"] != rows["case"]) | (rows["from_state"] != rows["location"]), 0,
+    def keep(mask: np.ndarray) -> None:
+        if not mask.all():
+            for column, values in rows.items():
+                rows[column] = values[mask]
+
+    each((rows["case_id"] != people.case_id[found])
+         | (rows["from_state"] != people.location[found]), 0,
          "case_id", "case or location differs from input")
-    targets = rows[["case", "to_state", "pledge_id"]].drop_duplicates().groupby(
-        "case", sort=False).size()
+    targets = _targets(rows["code"], rows["to"] * len(pledge_ids) + rows["pledge"], n_cases)
     state_of = {p: pledge.state for p, pledge in pledges.items()
                 if pledge.measure is Measure.relocation}
-    good = _looked_up(rows["pledge_id"], state_of) == rows["to_state"]
+    good = np.array([state_of.get(p) for p in pledge_ids], dtype=object)[rows["pledge"]] \
+        == rows["to_state"]
     each(~good, 1, "pledge_id", "not a relocation row of to_state")
-    rows = rows[good]
-    used = rows.groupby(["pledge_id", "from_state"], sort=False).size()
-    moved = _looked_up(rows["case"], transfers)
-    each(moved.notna() & (moved != rows["to_state"]), 2, "to_state",
+    keep(good)
+    used = np.bincount(rows["pledge"] * len(from_states) + rows["from"],
+                       minlength=len(pledge_ids) * len(from_states))
+    # The state each transferred case went to, per case number (None: not transferred).
+    case_at = dict(zip(people.cases.tolist(), range(n_cases), strict=True))
+    transferred_code = np.fromiter(map(case_at.get, transfers, repeat(-1)), dtype=np.int64,
+                                   count=len(transfers))
+    known = transferred_code >= 0
+    moved = np.full(n_cases + 1, None, dtype=object)
+    moved[transferred_code[known]] = np.fromiter(transfers.values(), dtype=object,
+                                                 count=len(transfers))[known]
+    moved_to = moved[rows["code"]]
+    transferred = (moved != None)[rows["code"]]  # noqa: E711 - elementwise
+    each(transferred & (moved_to != rows["to_state"]), 2, "to_state",
          "a transferred case was moved")
-    rows = rows[moved.isna()]
-    each(rows["case"].isin(blocked_security | blocked_consent), 3, "person_id",
+    keep(~transferred)
+    each(blocked[rows["code"]], 3, "person_id",
          "a blocked case (security or consent) was placed")
-    pairs = pd.MultiIndex.from_arrays([rows["case"], rows["to_state"]])
-    each(pairs.isin(list(rejected)) if rejected else np.zeros(len(rows), dtype=bool), 4,
+    each(np.fromiter(map(rejected.__contains__, zip(people.case_id[rows["found"]],
+                                                    rows["to_state"], strict=True)),
+                     dtype=bool, count=len(rows["line"])), 4,
          "to_state", "the receiving state rejected this case")
-    sizes = rows["case"].map(case_size)
-    for pledge_id in sorted(set(rows["pledge_id"])):
+    profile = people.profile(rows["found"])
+    profile["size"] = np.append(case_size.astype(float), np.nan)[rows["code"]]  # none: NaN
+    for pledge_id in sorted(set(rows["pledge_id"].tolist())):
         mine = rows["pledge_id"] == pledge_id
-        for n, (mask, text) in enumerate(_profile_failures(rows, pledges[pledge_id], sizes)):
+        for n, (mask, text) in enumerate(_profile_failures(profile, pledges[pledge_id])):
             each(mine & mask, 5 + n, "pledge_id", text)
-    for case in sorted(set(transfers) - set(targets.index.tolist())):
+    not_kept = np.ones(len(transfers), dtype=bool)
+    not_kept[known] = targets[transferred_code[known]] == 0
+    for case in sorted(np.fromiter(transfers, dtype=object, count=len(transfers))[not_kept]
+                       .tolist()):
         fail((3, 0, 0), "assignments.csv", 0, "case_id", f"transferred case {case} is not kept")
-    for (pledge_id, location), persons in sorted(used.items()):
+    width = len(from_states)
+    used_by = {(pledge_ids[k // width], from_states[k % width]): int(used[k])
+               for k in np.flatnonzero(used).tolist()}
+    for (pledge_id, location), persons in sorted(used_by.items()):
         have = places.get((pledge_id, location), 0)
         if persons > have + 1e-9:
             fail((4, 0, 0), "assignments.csv", 0, "pledge_id", f"{pledge_id} takes {persons} "
                  f"persons from {location}, it has {have:g} places there")
-    placed = assigned.groupby("case_id", sort=False).size()
-    split = (targets > 1) | (placed.reindex(targets.index, fill_value=0)
-                             != case_size.reindex(targets.index, fill_value=0))
-    for case in sorted(targets.index[split].tolist()):
+    # Persons placed per case, counted by the case_id assignments.csv gives them.
+    codes = np.fromiter(map(case_at.get, assigned["case_id"], repeat(-1)), dtype=np.int64,
+                        count=len(assigned["case_id"]))
+    placed = np.bincount(codes[codes >= 0], minlength=n_cases)
+    split = (targets > 1) | ((targets > 0) & (placed != case_size))
+    for case in sorted(people.cases[split].tolist()):
         fail((5, 0, 0), "assignments.csv", 0, "case_id", f"case {case} is split")
-    for line, text in _reason_failures(left, people, at_left, blocked_security,
-                                       blocked_consent):
+    for line, text in _reason_failures(left, people, *joined_left):
         fail((6, line, 0), "unassigned.csv", line, "reason", text)
     for _, name, line, column, text in sorted(failures, key=lambda f: f[0]):
         out.fail(name, line, column, text)
-    _check_counts(out, assigned, left, int(split.sum()))
+    # Distinct cases placed: those of candidates' cases, and any others named.
+    cases_assigned = int((placed > 0).sum()) + len(set(assigned["case_id"][codes < 0].tolist()))
+    _check_counts(out, len(assigned["line"]), cases_assigned,
+                  len(assigned["line"]) + len(left["line"]), int(split.sum()))
 
 
-def _positions(people: pd.DataFrame, frame: pd.DataFrame) -> np.ndarray | None:
-    """The row in `people` of each person of `frame` (-1 where none); None when candidates.csv
-    repeats a person id, where a person has no single row."""
-    try:
-        return people.index.get_indexer(frame["person_id"])
-    except pd.errors.InvalidIndexError:
-        return None
+def _frame(table: dict[str, np.ndarray], columns: tuple[str, ...]) -> dict[str, np.ndarray]:
+    """The table's `line` and `columns`, one row per person (the last line that names it), in
+    line order (the table's)."""
+    ids = table["person_id"].tolist()
+    last = dict(zip(ids, range(len(ids)), strict=True))
+    if len(last) == len(ids):  # each person once: the table as it is
+        return {c: table[c] for c in ("line", *columns)}
+    at = np.sort(np.fromiter(last.values(), dtype=np.int64, count=len(last)))
+    return {c: table[c][at] for c in ("line", *columns)}
 
 
-def _listed(people: pd.DataFrame, assigned: pd.DataFrame, left: pd.DataFrame,
-            at_assigned: np.ndarray | None, at_left: np.ndarray | None
-            ) -> tuple[np.ndarray, np.ndarray, int]:
-    """Per candidate, whether assigned.csv and unassigned.csv list it; and how many distinct
-    persons they list who are not candidates."""
-    if at_assigned is None or at_left is None:  # person ids repeated: look each one up
-        listed = pd.concat([assigned["person_id"], left["person_id"]]).drop_duplicates()
-        return (people.index.isin(assigned["person_id"]), people.index.isin(left["person_id"]),
-                int((~listed.isin(people.index)).sum()))
-    flags = []
-    for at in (at_assigned, at_left):
-        flag = np.zeros(len(people), dtype=bool)
-        flag[at[at >= 0]] = True
-        flags.append(flag)
-    strangers = set(assigned["person_id"].to_numpy()[at_assigned < 0]) \
-        | set(left["person_id"].to_numpy()[at_left < 0])
-    return flags[0], flags[1], len(strangers)
+def _join(ids: np.ndarray, people: People) -> tuple[np.ndarray, np.ndarray]:
+    """The rows (positions) of a table whose person is a candidate, in the table's order, and
+    each one's row in `people`: `frame.join(people, on="person_id", how="inner")`, a row per
+    match when candidates.csv repeats a person id."""
+    if people.unique:
+        found = np.fromiter(map(people.row_of.get, ids, repeat(-1)), dtype=np.int64,
+                            count=len(ids))
+        at = np.flatnonzero(found >= 0)
+        return at, found[at]
+    every: dict[object, list[int]] = {}
+    for n, person in enumerate(people.person_id.tolist()):
+        every.setdefault(person, []).append(n)
+    pairs = [(i, n) for i, person in enumerate(ids.tolist()) for n in every.get(person, ())]
+    return (np.array([i for i, _ in pairs], dtype=np.int64),
+            np.array([n for _, n in pairs], dtype=np.int64))
 
 
-def _joined(frame: pd.DataFrame, people: pd.DataFrame, found: np.ndarray | None
-            ) -> pd.DataFrame:
-    """`frame.join(people, on="person_id", how="inner")`: the rows of `frame` whose person is a
-    candidate, in frame's order, with the person's columns; taken by position (`found`, from
-    `_positions`) when the person ids are unique (the join took ten times as long)."""
-    if found is None:  # ids repeated: the join gives a row per match
-        return frame.join(people, on="person_id", how="inner")
-    keep = found >= 0
-    joined = frame[keep].copy()
-    for column in people.columns:
-        joined[column] = pd.Series(people[column].to_numpy()[found[keep]], index=joined.index,
-                                   dtype=people[column].dtype)
-    return joined
+def _listed(people: People, ids: np.ndarray, at: np.ndarray, found: np.ndarray
+            ) -> tuple[np.ndarray, set[object]]:
+    """Per candidate, whether the table (its person `ids`, joined at `at` to `found`) lists
+    it; and the persons it lists who are not candidates."""
+    listed = np.zeros(len(people.person_id), dtype=bool)
+    listed[found] = True
+    stranger = np.ones(len(ids), dtype=bool)
+    stranger[at] = False
+    return listed, set(ids[stranger].tolist())
 
 
-def _looked_up(series: pd.Series, mapping: dict) -> pd.Series:
-    """`series.map(mapping)` with None where the mapping has no key (pandas turns the dict
-    into an index first, slower than a dict lookup per cell)."""
-    return pd.Series([mapping.get(v) for v in series.to_numpy()], index=series.index,
-                     dtype=object)
+def _targets(codes: np.ndarray, pairs: np.ndarray, n_cases: int) -> np.ndarray:
+    """Per case number, how many distinct (to_state, pledge_id) pairs (numbered) the placed
+    rows give it (a row without a case counts for none)."""
+    has = codes >= 0
+    width = int(pairs.max(initial=0)) + 1
+    keys = np.unique(codes[has] * width + pairs[has])
+    return np.bincount(keys // width, minlength=n_cases)
 
 
-def _frame(table: pd.DataFrame, columns: tuple[str, ...]) -> pd.DataFrame:
-    """The table's `line` and `columns`, one row per person (the last line that names it)."""
-    frame = table[["line", *columns]]
-    return frame.drop_duplicates("person_id", keep="last").sort_values("line")
-
-
-def _profile_failures(rows: pd.DataFrame, pledge, size: pd.Series  # noqa: ANN001
-                      ) -> list[tuple[pd.Series, str]]:
+def _profile_failures(rows: dict[str, np.ndarray], pledge  # noqa: ANN001
+                      ) -> list[tuple[np.ndarray, str]]:
     """A mask per profile criterion the row sets (rules section 7.5): the persons outside it."""
-    never = pd.Series(False, index=rows.index)
+    never = np.zeros(len(rows["size"]), dtype=bool)
+
+    def outside(column: str, allowed: tuple[str, ...]) -> np.ndarray:
+        return ~np.fromiter(map(set(allowed).__contains__, rows[column]), bool, len(never))
+
     return [
-        (~rows["nationality"].isin(pledge.nationalities) if pledge.nationalities else never,
+        (outside("nationality", pledge.nationalities) if pledge.nationalities else never,
          "nationality outside the row's profile"),
-        (~rows["status"].isin(pledge.statuses) if pledge.statuses else never,
+        (outside("status", pledge.statuses) if pledge.statuses else never,
          "status outside the row's profile"),
-        (size > pledge.max_case_size if pledge.max_case_size is not None else never,
+        (rows["size"] > pledge.max_case_size if pledge.max_case_size is not None else never,
          "case larger than the row accepts"),
         (rows["vuln"] if not pledge.vulnerable else never,
          "the row accepts no vulnerable persons"),
@@ -241,27 +333,26 @@ def _profile_failures(rows: pd.DataFrame, pledge, size: pd.Series  # noqa: ANN00
     ]
 
 
-def _reason_failures(left: pd.DataFrame, people: pd.DataFrame, at_left: np.ndarray | None,
-                     security: set, consent: set) -> list[tuple[int, str]]:
+def _reason_failures(left: dict[str, np.ndarray], people: People, at: np.ndarray,
+                     found: np.ndarray) -> list[tuple[int, str]]:
     """Security and consent reasons exactly where the inputs block the case."""
-    rows = _joined(left, people[["case_id"]].rename(columns={"case_id": "case"}), at_left)
-    expected = np.where(rows["case"].isin(security), "security",
-                        np.where(rows["case"].isin(consent), "consent", ""))
-    reason = rows["reason"].to_numpy()
+    codes = people.case_code[found]
+    expected = np.where(people.blocked_security[codes], "security",
+                        np.where(people.blocked_consent[codes], "consent", ""))
+    reason = left["reason"][at]
     wrong = np.where(expected != "", reason != expected, np.isin(reason, ["security", "consent"]))
     return [(int(line), f"should be {want}" if want else f"{got} without cause")
-            for line, want, got in zip(rows["line"][wrong], expected[wrong], reason[wrong],
+            for line, want, got in zip(left["line"][at][wrong], expected[wrong], reason[wrong],
                                        strict=True)]
 
 
-def _check_counts(out, assigned: pd.DataFrame, left: pd.DataFrame, splits: int  # noqa: ANN001
+def _check_counts(out, persons: int, cases: int, total: int, splits: int  # noqa: ANN001
                   ) -> None:
     if out.summary is None:
         return
     m = out.summary.matching
-    expected = {"persons_assigned": len(assigned),
-                "cases_assigned": assigned["case_id"].nunique(),
-                "persons_total": len(assigned) + len(left), "family_splits": splits}
+    expected = {"persons_assigned": persons, "cases_assigned": cases, "persons_total": total,
+                "family_splits": splits}
     for key, count in expected.items():
         if getattr(m, key) != count:
             out.fail("summary.json", 0, f"matching.{key}", f"{getattr(m, key)}, the tables "

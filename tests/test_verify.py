@@ -203,3 +203,21 @@ def test_split_family_and_blocked_person_are_caught(matched):
     assert "assignments.csv:0: case_id: case F is split" in found
     assert any(m.endswith("a blocked case (security or consent) was placed") for m in found)
     assert any("summary.json:0: matching.persons_assigned" in m for m in found)
+
+
+def test_a_repeated_candidate_is_matched_at_each_row(matched):
+    """candidates.csv naming s1 twice (the loader rejects that; the verifier reads the raw file
+    on its own, and joins a placed person to each of its rows): case S then has two persons of
+    whom assignments.csv places one, a split the summary does not count. s1 is in a table, so
+    neither row is "in neither"; b's two places hold s1's two rows."""
+    instance, out = matched
+    path = Path(instance.source) / "candidates.csv"
+    rows = rows_of(path)
+    assert [r[:5] for r in rows_of(out / "assignments.csv")[1:]] == [
+        ["f0", "F", "DD", "AA", "a"], ["f1", "F", "DD", "AA", "a"], ["f2", "F", "DD", "AA", "a"],
+        ["s1", "S", "DD", "BB", "b"]]
+    with path.open("a", newline="") as handle:
+        csv.writer(handle, lineterminator="\n").writerow(next(r for r in rows if r[0] == "s1"))
+    assert messages(instance, out) == [
+        "assignments.csv:0: case_id: case S is split",
+        "summary.json:0: matching.family_splits: 0, the tables say 1"]

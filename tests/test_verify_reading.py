@@ -162,3 +162,23 @@ def test_a_column_is_validated_as_the_row_validates_it(model):
                 got = ValidationError
             assert (repr(got), type(got)) == (repr(want), type(want)), (model.__name__, field,
                                                                       cell)
+
+
+@pytest.mark.parametrize("body", [
+    "p1,c1,EL,FR,FR-1,1,a;b\np2,c1,EL,FR,FR-1,x,\np3,c2,IT,DE,DE-1,2,\n",  # a bad score
+    "p1,c1,EL,FR,FR-1,1,a;b\np2,c1,EL,FR\np3,c2,IT,DE,DE-1,2,,extra\n",  # rows too short, long
+    "p1,c1,EL,FR,FR-1,1,a;b\np1,c1,EL,FR,FR-1,0,\n",  # good, a person twice
+])
+def test_plain_and_csv_readings_agree(tmp_path, body):
+    """A file the planner writes is split with str.split; the same rows with carriage returns,
+    a quoted cell or a blank line go through csv.reader: the same values and problems."""
+    plain = same_as_row_by_row(results_folder(tmp_path / "plain", ASSIGNMENTS + body,
+                                              UNASSIGNED + "p9,c9,EL,lazy\n"))
+    for n, text in enumerate([(ASSIGNMENTS + body).replace("\n", "\r\n"),
+                              ASSIGNMENTS + body.replace("p1", '"p1"'),
+                              ASSIGNMENTS + body.replace("\n", "\n\n", 1)]):
+        folder = results_folder(tmp_path / f"csv{n}", text, UNASSIGNED + "p9,c9,EL,lazy\n")
+        assert same_as_row_by_row(folder) == plain
+    assert plain[-1] == Problem("unassigned.csv", 2, "reason",
+                                "Input should be 'security', 'consent', 'no_eligible_place' "
+                                "or 'capacity'")
