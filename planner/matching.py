@@ -166,19 +166,22 @@ def build_classes(instance: Instance, cases: list[Case], places: list[Place],
     eligible_cache: dict[tuple[object, ...], tuple[int, ...]] = {}
     score_cache: dict[tuple[object, ...], tuple[float, ...]] = {}
     transferred_to: dict[tuple[str, str], tuple[int, ...]] = {}  # a transfer's state's places
+    band = config.waiting_band_days
     for case in cases:
-        if case.case_id in transfers:
-            state = transfers[case.case_id]
+        size = len(case.persons)
+        state = transfers.get(case.case_id)
+        if state is not None:
             at = (case.location, state)
-            if at not in transferred_to:
-                transferred_to[at] = tuple(i for i in by_location[case.location]
-                                           if places[i].state == state)
-            eligible = transferred_to[at]
+            known = transferred_to.get(at)
+            if known is None:
+                known = transferred_to[at] = tuple(i for i in by_location[case.location]
+                                                   if places[i].state == state)
+            eligible = known
         elif case.blocked:
             left_out.append((case, case.blocked))
             continue
         else:
-            profile = (case.location, case.statuses, case.nationalities, case.size,
+            profile = (case.location, case.statuses, case.nationalities, size,
                        case.vulnerable > 0, case.minors > 0,
                        frozenset(refused.get(case.case_id, ())))
             found = eligible_cache.get(profile)
@@ -194,24 +197,24 @@ def build_classes(instance: Instance, cases: list[Case], places: list[Place],
         if scores is None:
             scores = score_cache[wanted] = tuple(score(case, places[i].state)[0]
                                                  for i in eligible)
-        waiting = _waiting_bands(case, today, config.waiting_band_days)
-        fixed = case.case_id in transfers
+        waiting = _waiting_bands(case, today, band)
+        fixed = state is not None
         if fixed:
             # A transferred case is placed in any solution, at its state's places, all at one
             # score: its priority terms add the same to every solution, so its class need not
             # tell them apart (a monthly re-run's 14,762 transferred cases made 3,850 classes
             # keyed by them, 595 without).
-            key = (case.location, case.size, eligible, scores, 0, 0, True)
+            key = (case.location, size, eligible, scores, 0, 0, True)
         else:
-            key = (case.location, case.size, eligible, scores, case.vulnerable, waiting, False)
+            key = (case.location, size, eligible, scores, case.vulnerable, waiting, False)
         cls = classes.get(key)
         if cls is None:
-            cls = classes[key] = CaseClass(key, case.location, case.size, *key[4:6], eligible,
+            cls = classes[key] = CaseClass(key, case.location, size, *key[4:6], eligible,
                                            scores, fixed)
         cls.cases.append(case)
         if fixed:
             cls.constant["vulnerable"] += case.vulnerable
-            cls.constant["waiting"] += case.size * waiting
+            cls.constant["waiting"] += size * waiting
     for cls in classes.values():
         cls.cases.sort(key=lambda c: (-c.vulnerable, c.registered or dt.date.max, c.case_id))
     ordered = sorted(classes.values(), key=lambda c: c.cases[0].case_id)
