@@ -11,14 +11,16 @@ from __future__ import annotations
 
 import datetime as dt
 import re
+from collections.abc import Callable
 from io import StringIO
-from typing import NamedTuple
+from itertools import repeat
+from typing import Any, NamedTuple
 
 import numpy as np
 import pandas as pd
 
 from models.instance import STATE_CODE, parse_bool
-from planner.columns import per_value
+from planner.columns import per_value_codes
 from planner.load import Reader, header_problems
 
 NAME = "candidates.csv"
@@ -127,16 +129,28 @@ def read_frame(reader: Reader) -> pd.DataFrame | None:
     return frame
 
 
+def _distinct(column: pd.Series, check: Callable[[pd.Series], pd.Series]) -> np.ndarray:
+    """A vectorised, cell by cell `check` (a Series -> a boolean Series) applied to the
+    distinct values of a column only (a large file repeats few), as a boolean per row."""
+    codes, values = pd.factorize(column, use_na_sentinel=False)
+    return check(pd.Series(values, dtype=column.dtype)).to_numpy(dtype=bool)[codes]
+
+
 def _check_ids(reader: Reader, frame: pd.DataFrame) -> None:
+    # Rows are selected only when there is a problem: a selection from a frame of Arrow
+    # columns costs a take per column.
     for column in ("person_id", "case_id"):
         col = _Column(reader, column)
-        empty = frame[frame[column] == ""]
-        col.report(empty["_line"], "required value is empty")
+        empty = (frame[column] == "").to_numpy(dtype=bool)
+        if empty.any():
+            col.report(frame.loc[empty, "_line"], "required value is empty")
         if column == "person_id":
-            dup = frame[frame.duplicated("person_id", keep="first") & (frame["person_id"] != "")]
-            first = frame.drop_duplicates("person_id").set_index("person_id")["_line"]
-            col.report(dup["_line"], "duplicate person_id (first on line "
-                       + dup["person_id"].map(first).astype(str) + ")")
+            repeated = frame.duplicated("person_id", keep="first").to_numpy(dtype=bool)
+            if repeated.any():
+                dup = frame[repeated & ~empty]
+                first = frame.drop_duplicates("person_id").set_index("person_id")["_line"]
+                col.report(dup["_line"], "duplicate person_id (first on line "
+                           + dup["person_id"].map(first).astype(str) + ")")
         col.close()
 
 
@@ -161,49 +175,61 @@ def _check_locations(reader: Reader, frame: pd.DataFrame, states: set[str] | Non
     col = _Column(reader, "location")
     messages = {code: _location_problem(code, states, others)
                 for code in frame["location"].unique() if code not in benefitting}
-    bad = frame[frame["location"].isin([c for c, m in messages.items() if m is not None])]
-    col.report(bad["_line"], bad["location"].map(messages))
-    first = frame.drop_duplicates("case_id").set_index("case_id")["location"]
-    differs = frame[frame["location"] != frame["case_id"].map(first)]
-    col.report(differs["_line"], "case " + differs["case_id"] + " has persons in "
-               + differs["case_id"].map(first) + " and " + differs["location"]
-               + ": a case moves together and must share its location")
+    wrong = [c for c, m in messages.items() if m is not None]
+    if wrong:
+        bad = frame[frame["location"].isin(wrong)]
+        col.report(bad["_line"], bad["location"].map(messages))
+    # A row whose location is not its case's first row's: compared as codes (the first row
+    # of each case found by numpy), the rows named only when there is one.
+    cases, _ = pd.factorize(frame["case_id"], use_na_sentinel=False)
+    places, _ = pd.factorize(frame["location"], use_na_sentinel=False)
+    first = np.unique(cases, return_index=True)[1]  # each code's first row (codes 0..k-1)
+    split = places != places[first[cases]]
+    if split.any():
+        first_place = frame.drop_duplicates("case_id").set_index("case_id")["location"]
+        differs = frame[split]
+        col.report(differs["_line"], "case " + differs["case_id"] + " has persons in "
+                   + differs["case_id"].map(first_place) + " and " + differs["location"]
+                   + ": a case moves together and must share its location")
     col.close()
 
 
 def _check_values(reader: Reader, frame: pd.DataFrame, states: set[str] | None) -> None:
-    col = _Column(reader, "status")
-    bad = frame[~frame["status"].isin(("", "applicant", "beneficiary"))]
-    col.report(bad["_line"], "not one of: applicant, beneficiary")
-    col.close()
-    for column in BOOLEANS:
+    def report(column: str, bad: np.ndarray, message: str) -> None:
         col = _Column(reader, column)
-        parsed = per_value(frame[column], lambda v: v == "" or isinstance(parse_bool(v), bool))
-        bad = frame[~parsed.astype(bool)]
-        col.report(bad["_line"], "not a boolean (true/false, yes/no, 1/0)")
+        if bad.any():
+            col.report(frame.loc[bad, "_line"], message)
         col.close()
-    col = _Column(reader, "nationality")
-    bad = frame[(frame["nationality"] != "") & ~frame["nationality"].str.fullmatch(r"[A-Za-z]{3}")]
-    col.report(bad["_line"], "not an ISO 3166-1 alpha-3 code")
-    col.close()
-    col = _Column(reader, "languages")
-    bad = frame[~per_value(frame["languages"], _language_list).astype(bool)]
-    col.report(bad["_line"], "not a ;-list of ISO 639-1 codes")
-    col.close()
+
+    report("status", ~frame["status"].isin(("", "applicant", "beneficiary")).to_numpy(bool),
+           "not one of: applicant, beneficiary")
+    for column in BOOLEANS:
+        codes, ok = per_value_codes(frame[column],
+                                    lambda v: v == "" or isinstance(parse_bool(v), bool))
+        report(column, ~ok.astype(bool)[codes], "not a boolean (true/false, yes/no, 1/0)")
+    report("nationality", _distinct(frame["nationality"], lambda v: (v != "") & ~v.str.fullmatch(
+        r"[A-Za-z]{3}")), "not an ISO 3166-1 alpha-3 code")
+    codes, ok = per_value_codes(frame["languages"], _language_list)
+    report("languages", ~ok.astype(bool)[codes], "not a ;-list of ISO 639-1 codes")
     for column in STATE_LISTS if states is not None else ():
         col = _Column(reader, column)
-        unknown = per_value(frame[column], lambda v: ", ".join(
+        codes, unknown = per_value_codes(frame[column], lambda v: ", ".join(
             c for c in _codes(v) if c not in states))
-        found = unknown != ""
-        col.report(frame.loc[found, "_line"], "unknown state " + unknown[found])
+        named = unknown[codes]
+        found = named != ""
+        if found.any():
+            col.report(frame.loc[found, "_line"],
+                       "unknown state " + pd.Series(named[found], dtype=object))
         col.close()
-    col = _Column(reader, "registered")
-    # Exactly YYYY-MM-DD (pandas would also take 2026-2-3, which `date.fromisoformat` refuses).
-    dates = pd.to_datetime(frame["registered"], format="%Y-%m-%d", errors="coerce")
-    iso = frame["registered"].str.fullmatch(r"\d{4}-\d{2}-\d{2}").astype(bool)
-    bad = frame[(frame["registered"] != "") & (dates.isna() | ~iso)]
-    col.report(bad["_line"], "not an ISO date (YYYY-MM-DD)")
-    col.close()
+
+    def not_iso(dates: pd.Series) -> pd.Series:
+        # Exactly YYYY-MM-DD (pandas would also take 2026-2-3, which `date.fromisoformat`
+        # refuses).
+        parsed = pd.to_datetime(dates, format="%Y-%m-%d", errors="coerce")
+        iso = dates.str.fullmatch(r"\d{4}-\d{2}-\d{2}").astype(bool)
+        return (dates != "") & (parsed.isna() | ~iso)
+
+    report("registered", _distinct(frame["registered"], not_iso), "not an ISO date (YYYY-MM-DD)")
 
 
 def _codes(value: str) -> list[str]:
@@ -232,29 +258,75 @@ def read_candidates(reader: Reader, states: set[str] | None, benefitting: set[st
 
 
 def build_cases(frame: pd.DataFrame) -> list[Case]:
-    """Group validated rows into cases, sorted by case id. Each distinct cell is parsed once
-    (`_per_value`), into sets shared by every row with that value (a single-person case, the
-    most common, keeps them as they are), then one pass over the rows gathers the cases."""
-    data = frame.sort_values(["case_id", "person_id"])
-    parsed = [data["case_id"].to_numpy(dtype=object), data["person_id"].to_numpy(dtype=object),
-              data["location"].to_numpy(dtype=object),
-              per_value(data["status"], lambda v: frozenset((v or "applicant",))),
-              per_value(data["nationality"], lambda v: frozenset((v.upper(),))),
-              per_value(data["languages"],
-                         lambda v: frozenset(c.lower() for c in _codes(v))),
-              per_value(data["family_links"], lambda v: frozenset(_codes(v))),
-              per_value(data["other_links"], lambda v: frozenset(_codes(v))),
-              per_value(data["preferences"], lambda v: tuple(dict.fromkeys(_codes(v)))),
-              per_value(data["registered"], lambda v: dt.date.fromisoformat(v) if v else None),
-              *(per_value(data[c], lambda v, c=c: _flag(v, c)) for c in BOOLEANS)]
-    # Rows of a case are adjacent (sorted): one pass cuts the columns at each new case id.
-    # Plain lists, not numpy arrays: iterating an object array costs more per cell.
-    columns = [np.asarray(column).tolist() for column in parsed]
-    ids = columns[0]
-    starts = [i for i in range(len(ids)) if i == 0 or ids[i] != ids[i - 1]]
-    rows = list(zip(*columns, strict=True))
-    ends = [*starts[1:], len(ids)] if ids else []
-    return [_case(ids[a], rows[a:b]) for a, b in zip(starts, ends, strict=True)]
+    """Group validated rows into cases, sorted by case id, column by column. Each distinct
+    cell is parsed once (`per_value_codes`), into sets shared by every row with that value;
+    a case whose rows all share a value (every one-person case, and most families for most
+    columns) takes that value as it is, counts and blocks are summed per case with numpy,
+    and only the values that differ within a family are merged in Python."""
+    if frame.empty:
+        return []
+    # The order of `sort_values(["case_id", "person_id"])`: lexsort of the sorted codes (as
+    # pandas does it); person ids are unique here, so the order is total.
+    case_codes = pd.factorize(frame["case_id"], sort=True)[0]
+    order = np.lexsort((pd.factorize(frame["person_id"], sort=True)[0], case_codes))
+    if bool((order[1:] > order[:-1]).all()):  # already in order: the usual file
+        data = frame
+    else:
+        data, case_codes = frame.take(order), case_codes[order]
+    starts = np.flatnonzero(np.diff(case_codes, prepend=-1))
+    ends = [*starts[1:].tolist(), len(data)]
+    families = [(n, a, b) for n, (a, b) in enumerate(zip(starts.tolist(), ends, strict=True))
+                if b - a > 1]
+    persons = data["person_id"].tolist()
+
+    def merged(column: str, parse: Callable[[str], Any], merge: Callable[[list[Any]], Any]
+               ) -> list[Any]:
+        """A case-level column: the first row's value where all the case's rows share it,
+        else `merge` of the rows' values (in row order)."""
+        codes, results = per_value_codes(data[column], parse)
+        values = results[codes[starts]].tolist()
+        if families:
+            differs = (np.minimum.reduceat(codes, starts)
+                       != np.maximum.reduceat(codes, starts)).tolist()
+            for n, a, b in families:
+                if differs[n]:
+                    values[n] = merge(results[codes[a:b]].tolist())
+        return values
+
+    def union(values: list[frozenset[str]]) -> frozenset[str]:
+        return frozenset().union(*values)
+
+    flags = {c: per_value_codes(data[c], lambda v, c=c: _flag(v, c)) for c in BOOLEANS}
+    consent, cleared, vulnerable, minor = (
+        results.astype(bool)[codes] for codes, results in flags.values())
+    beneficiary = (data["status"] == "beneficiary").to_numpy(dtype=bool)
+    security = np.logical_or.reduceat(~cleared, starts)
+    refused = np.logical_or.reduceat(beneficiary & ~consent, starts)
+    blocked = np.full(len(starts), None, dtype=object)
+    blocked[refused & ~security] = "consent"
+    blocked[security] = "security"
+    people = list(zip(data["person_id"].to_numpy(dtype=object)[starts].tolist()))
+    for n, a, b in families:
+        people[n] = tuple(persons[a:b])
+    columns = (
+        data["case_id"].to_numpy(dtype=object)[starts].tolist(),
+        data["location"].to_numpy(dtype=object)[starts].tolist(),
+        people,
+        merged("status", lambda v: frozenset((v or "applicant",)), union),
+        merged("nationality", lambda v: frozenset((v.upper(),)), union),
+        merged("languages", lambda v: frozenset(c.lower() for c in _codes(v)), union),
+        np.add.reduceat((vulnerable | minor).astype(np.int64), starts).tolist(),
+        np.add.reduceat(minor.astype(np.int64), starts).tolist(),
+        merged("family_links", lambda v: frozenset(_codes(v)), union),
+        merged("other_links", lambda v: frozenset(_codes(v)), union),
+        merged("preferences", lambda v: tuple(dict.fromkeys(_codes(v))),
+               lambda values: tuple(dict.fromkeys(c for wishes in values for c in wishes))),
+        merged("registered", lambda v: dt.date.fromisoformat(v) if v else None,
+               lambda values: min((d for d in values if d is not None), default=None)),
+        blocked.tolist(),
+    )
+    # tuple.__new__ is what Case(...) calls, without a Python frame per case.
+    return list(map(tuple.__new__, repeat(Case), zip(*columns, strict=True)))
 
 
 def _flag(value: str, column: str) -> bool:
