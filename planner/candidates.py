@@ -104,6 +104,12 @@ def read_frame(reader: Reader) -> pd.DataFrame | None:
         else:
             reader.problem(NAME, 0, "-", f"not a readable CSV file: {str(exc).strip()}")
         return None
+    if not isinstance(frame.index, pd.RangeIndex):
+        # The first data row had more fields than the header: pandas took the extra ones
+        # as an index (shifting every column) instead of refusing the row as it does below.
+        reader.problem(NAME, 2, "-", f"row has {len(frame.columns) + frame.index.nlevels} "
+                       f"fields, the header has {len(header)}")
+        return None
     # Line numbers: the header is line 1 and blank lines were kept as empty rows.
     frame["_line"] = frame.index + 2
     cells = [c for c in frame.columns if c != "_line"]

@@ -138,7 +138,11 @@ class Reader:
             return None
         # A spreadsheet saved with `;` as separator: accept it when the header has no comma.
         delimiter = ";" if ";" in first and "," not in first else ","
-        header = [h.strip() for h in next(csv.reader([first], delimiter=delimiter), [])]
+        try:
+            header = [h.strip() for h in next(csv.reader([first], delimiter=delimiter), [])]
+        except csv.Error as exc:
+            self.problem(name, 1, "-", f"not a readable CSV file: {exc}")
+            return None
         width = len(header)
         while len(header) > 1 and not header[-1]:
             header.pop()
@@ -158,6 +162,18 @@ class Reader:
         problems = header_problems(header, columns, (*columns, *known))
         for column, message in problems:
             self.problem(name, 1, column, message)
+        try:
+            self._read_records(name, table, text, delimiter, width)
+        except Unreadable as exc:
+            self.problem(name, exc.line, "-", f"not a readable CSV file: {exc.reason}")
+            table.usable = False
+            return table
+        table.usable = not problems
+        return table
+
+    def _read_records(self, name: str, table: Table, text: str, delimiter: str, width: int
+                      ) -> None:
+        header = table.header
         for line, cells, plain in _records(text, delimiter):
             if not (any(cells) if plain else any(cell.strip() for cell in cells)):
                 continue
@@ -174,8 +190,6 @@ class Reader:
                 )
                 continue
             table.rows.append((line, named))  # the same dict: rows are only read
-        table.usable = not problems
-        return table
 
 
 _NOT_SPACE = re.compile(r"\S")
@@ -199,9 +213,20 @@ def _records(text: str, delimiter: str) -> Iterator[tuple[int, list[str], bool]]
                 yield number, line.split(delimiter), True
             return
     reader = csv.reader(text.splitlines(keepends=True), delimiter=delimiter)
-    next(reader)
-    for cells in reader:
-        yield reader.line_num, cells, False
+    try:
+        next(reader)
+        for cells in reader:
+            yield reader.line_num, cells, False
+    except csv.Error as exc:  # a field over the size limit, a NUL in a quoted cell...
+        raise Unreadable(reader.line_num, str(exc)) from exc
+
+
+class Unreadable(Exception):
+    """A CSV text the csv module cannot read past `line`."""
+
+    def __init__(self, line: int, reason: str) -> None:
+        super().__init__(reason)
+        self.line, self.reason = line, reason
 
 
 def _num(limit: object) -> str:

@@ -106,6 +106,19 @@ CASES: list[tuple[str, dict[str, object], list[tuple[str, int, str, str]]]] = [
     ("row with too many fields",
      {"edit": write_bytes("pledges.csv", b"pledge_id,state,measure\nDE-1,DE,relocation,9\n")},
      [("pledges.csv", 2, "-", "row has 4 fields, the header has 3")]),
+    ("cell over the csv module's size limit",
+     {"edit": write_bytes("pledges.csv", b"pledge_id,state,measure\n\"" + b"x" * 140_000
+                          + b"\",DE,relocation\n")},
+     [("pledges.csv", 2, "-", "not a readable CSV file: field larger than field limit "
+       "(131072)")]),
+    ("header cell over the csv module's size limit",
+     {"edit": write_bytes("pledges.csv", b"pledge_id,state," + b"x" * 140_000 + b"\n")},
+     [("pledges.csv", 1, "-", "not a readable CSV file: field larger than field limit "
+       "(131072)")]),
+    ("first candidate row with too many fields (pandas would take them as an index)",
+     {"edit": write_bytes("candidates.csv", b"person_id,case_id,location\np1,c1,IT,x,y\n"
+                          b"p2,c2,IT\n")},
+     [("candidates.csv", 2, "-", "row has 5 fields, the header has 3")]),
     # --- member_states.csv ------------------------------------------------------------------
     ("duplicate state code", {"states": [*STATES, state("FR")]},
      [("member_states.csv", 6, "code", "duplicate state code FR (first on line 3)")]),
