@@ -28,6 +28,7 @@ from __future__ import annotations
 import io
 import json
 import os
+import select
 import signal
 import sys
 from collections.abc import Iterator, Sequence
@@ -192,7 +193,7 @@ def _child(parent: int, orders: int, outcome: int) -> None:
         os.dup2(null, fd)
     os.close(null)
     with suppress(Exception):  # only a warm-up: the export itself reports any failure
-        _warm_up()
+        _warm_up(orders)
     with os.fdopen(orders, "rb") as pipe:
         request = pipe.readline()
         while request.startswith(b'{"prepare"'):
@@ -244,11 +245,13 @@ def _exit_with(outcome: int, message: str) -> None:
     os._exit(1)
 
 
-def _warm_up() -> None:
+def _warm_up(orders: int | None = None) -> None:
     """What the first report in a process pays once: the imports, matplotlib's font cache and
     glyphs, the SVG back-end, and the first use of each kind of chart (artists, colour map,
     colour bar, hatching), drawn with a single made-up item each and thrown away; and rich's
-    import and first table, for the terminal's text."""
+    import and first table, for the terminal's text. It stops drawing once an order waits on
+    `orders`: a small run's parent is ready before the warm-up ends, and its own charts warm
+    matplotlib as well as these (on eu-2026 the warm-up was the run's critical path)."""
     from rich.console import Console
     from rich.table import Table
 
@@ -258,12 +261,17 @@ def _warm_up() -> None:
     table.add_column("a")
     table.add_row("1", style="red")
     Console(file=io.StringIO(), width=120).print(table)
-
-    charts.mix_chart(["A"], {"relocation": [1.0]}, [2.0], "unit")
-    charts.coverage_chart(["A"], {"relocation": [0.5]})
-    charts.flow_chart(["A"], ["B"], [[1.0]], "unit")
-    charts.stacked_counts(["A"], {"assigned": [1.0], "capacity": [1.0]}, "t", "u", "warm-up")
-    charts.bar_list(["A"], [1.0], "t", "u", "warm-up")
+    drawings = (
+        lambda: charts.mix_chart(["A"], {"relocation": [1.0]}, [2.0], "unit"),
+        lambda: charts.coverage_chart(["A"], {"relocation": [0.5]}),
+        lambda: charts.flow_chart(["A"], ["B"], [[1.0]], "unit"),
+        lambda: charts.stacked_counts(["A"], {"assigned": [1.0], "capacity": [1.0]}, "t", "u",
+                                      "warm-up"),
+        lambda: charts.bar_list(["A"], [1.0], "t", "u", "warm-up"))
+    for draw in drawings:
+        if orders is not None and select.select([orders], [], [], 0)[0]:
+            return  # an order (or the end of the orders) is waiting
+        draw()
 
 
 def prepare(staged: Path, rate: float) -> None:

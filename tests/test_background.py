@@ -300,3 +300,23 @@ def test_a_head_start_too_big_for_the_pipe_is_not_sent() -> None:
         json.loads(json.dumps({"prepare": {"matching": small}}))]
     for fd in (outcome_read, outcome_write):
         os.close(fd)
+
+
+def test_the_warm_up_stops_drawing_once_an_order_waits() -> None:
+    """The child's warm-up draws throwaway charts only while the parent has nothing for it:
+    with an order waiting it draws none (a small run's own charts warm matplotlib as well);
+    with none it draws all five."""
+    from planner import background, charts
+
+    read, write = os.pipe()
+    try:
+        os.write(write, b'{"prepare": {}}\n')
+        charts._DRAWN.clear()
+        background._warm_up(read)
+        assert len(charts._DRAWN) == 0
+        os.read(read, 100)  # nothing waits now
+        background._warm_up(read)
+        assert len(charts._DRAWN) == 5
+    finally:
+        os.close(read)
+        os.close(write)
