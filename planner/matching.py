@@ -199,18 +199,16 @@ def build_classes(instance: Instance, cases: list[Case], places: list[Place],
                                                  for i in eligible)
         waiting = _waiting_bands(case, today, band)
         fixed = state is not None
-        if fixed:
-            # A transferred case is placed in any solution, at its state's places, all at one
-            # score: its priority terms add the same to every solution, so its class need not
-            # tell them apart (a monthly re-run's 14,762 transferred cases made 3,850 classes
-            # keyed by them, 595 without).
-            key = (case.location, size, eligible, scores, 0, 0, True)
-        else:
-            key = (case.location, size, eligible, scores, case.vulnerable, waiting, False)
+        # A transferred case is placed in any solution, at its state's places, all at one
+        # score: its priority terms add the same to every solution (`constant`), so its class
+        # need not tell them apart (a monthly re-run's 14,762 transferred cases made 3,850
+        # classes keyed by them, 595 without).
+        vulnerable, band_in_model = (0, 0) if fixed else (case.vulnerable, waiting)
+        key = (case.location, size, eligible, scores, vulnerable, band_in_model, fixed)
         cls = classes.get(key)
         if cls is None:
-            cls = classes[key] = CaseClass(key, case.location, size, *key[4:6], eligible,
-                                           scores, fixed)
+            cls = classes[key] = CaseClass(key, case.location, size, vulnerable, band_in_model,
+                                           eligible, scores, fixed)
         cls.cases.append(case)
         if fixed:
             cls.constant["vulnerable"] += case.vulnerable
