@@ -90,16 +90,12 @@ class Background:
     def prepare(self, staged: Path, rate: float) -> None:
         """Let the child draw the pool's charts from the pool tables staged in `staged` while
         the matching runs (before `go`; a head start only: nothing is written)."""
-        if self._orders is None:
-            raise RuntimeError("the background exports were already started or stopped")
         self._send({"prepare": {"staged": str(staged), "rate": rate}})
 
     def prepare_matching(self, data: ChartData) -> None:
         """Let the child draw the matching's charts from their numbers
         (planner.html_report.matching_chart_data_of) while the tables are written and
         verified (before `go`; a head start only)."""
-        if self._orders is None:
-            raise RuntimeError("the background exports were already started or stopped")
         self._send({"prepare": {"matching": data}})
 
     def show(self, out: str, tty: bool, encoding: str) -> None:
@@ -110,17 +106,19 @@ class Background:
 
     def go(self, staged: Path, formats: Sequence[str]) -> None:
         """Start the exports of `staged` (the child must not be told twice)."""
-        if self._orders is None:
-            raise RuntimeError("the background exports were already started or stopped")
         try:
             self._send({"staged": str(staged), "formats": list(formats),
                         "terminal": self._terminal})
         finally:
-            os.close(self._orders)
-            self._orders = None
+            if self._orders is not None:
+                os.close(self._orders)
+                self._orders = None
 
     def _send(self, order: dict[str, object]) -> None:
-        """One order, one JSON line (JSON escapes line breaks inside strings)."""
+        """One order, one JSON line (JSON escapes line breaks inside strings); orders end
+        with `go` (or `stop`)."""
+        if self._orders is None:
+            raise RuntimeError("the background exports were already started or stopped")
         line = (json.dumps(order) + "\n").encode()
         if "prepare" in order and len(line) > HEAD_START_BYTES:
             return  # a head start must not wait for the child to read: the report draws it
@@ -287,8 +285,7 @@ def prepare_matching(data: ChartData) -> None:
     arguments as the pool's are (lists from JSON, as the report passes lists)."""
     from planner.html_report import matching_charts
 
-    labels, parts, necks, persons = data
-    matching_charts((labels, parts, necks, persons))
+    matching_charts(data)
 
 
 def export(staged: Path, formats: Sequence[str]) -> Run:

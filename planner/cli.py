@@ -92,8 +92,10 @@ def run(
         wanted = _options(solver, time_limit, formats)
         folder = _instance(instance)
         target = out or Path("results") / folder.name / (variant or "base")
+        screen = {"out": str(target), "tty": sys.stdout.isatty(),
+                  "encoding": sys.stdout.encoding or "utf-8"}
         if background is not None:  # the child renders the table too: rich stays out of here
-            background.show(str(target), sys.stdout.isatty(), sys.stdout.encoding or "utf-8")
+            background.show(**screen)
         try:
             result = run_pipeline(folder, target,
                                   Solver(name=solver or "", time_limit_s=time_limit),
@@ -102,14 +104,12 @@ def run(
         except (InputError, PlanError) as exc:
             _fail(exc)
             return
-    if background is not None and background.shown is not None:
-        sys.stdout.write(background.shown)
-        return
-    from rich.console import Console
+    text = background.shown if background is not None else None
+    if text is None:  # no child, or it could not render the table: the same text from here
+        from planner.report import terminal_text
 
-    from planner.report import print_plan
-
-    print_plan(Console(width=120), result.tables, result.summary, str(target))
+        text = terminal_text(result.tables, result.summary, **screen)
+    sys.stdout.write(text)
 
 
 @app.command()

@@ -1,8 +1,8 @@
 """What a person reads on the terminal after a run: per state share, obligation, mix, balance.
 
-`planner run` has it rendered by its background child (planner.background), from the verified
-files as report.html is, while the parent verifies; `terminal_text` renders it for the parent's
-terminal there. Elsewhere, `print_plan` prints the tables in memory.
+`terminal_text` renders it for the stream `planner run` prints to: in its background child
+(planner.background), from the verified files as report.html is, while the parent verifies;
+in the parent, from the tables in memory, when there is no child or it could not.
 """
 
 from __future__ import annotations
