@@ -10,7 +10,7 @@ warnings). It shows:
   variant's change against the base; the coverage of each benefitting state's stated needs;
 * charts of obligation and value per state and run, and of their change against the base:
   each run has one colour, the same in every chart (the base's is never reused by a variant);
-* every run's warnings;
+* every run's warnings, after the indicators;
 * links to the CSV files (and the other formats) instead of dumping their hundreds of rows.
 
 Every number carries its exact value and where it comes from (`data-table`, `data-row` =
@@ -26,6 +26,7 @@ from pathlib import Path
 from urllib.parse import quote
 
 from models.results import KpiRow, StateComparisonRow, Summary
+from planner.display import visible
 from planner.export import fmt
 from planner.html_report import RE, REPORT, attr, esc, figure, page, read_rows, show, write_page
 
@@ -256,7 +257,7 @@ def comparison_charts(cmp: Comparison) -> str:
         parts.append(figure(ch.grouped_bars(
             [cmp.state_codes[i] for i in moved], {r: [d[i] for i in moved]
                                                   for r, d in deltas.items()},
-            f"{title}: change against {base} per state", RE, f"chart-{column}-deltas",
+            f"{title}: change against {visible(base)} per state", RE, f"chart-{column}-deltas",
             [paint[r] for r in deltas]),
             f"Each variant's {what} minus {base}'s, for the states where it differs.",
             f"No state's {what} differs from {base}."))
@@ -297,8 +298,8 @@ def render_comparison(folder: Path) -> str:
                       for n in cmp.runs if n in cmp.summaries)
     head = (f"<header><h1>{esc(title)}</h1><p class=\"meta\">Runs: {links or 'none'}. "
             "Built from the comparison's CSV files and each run's summary.json.</p></header>")
-    return page(title, [head, key_figures(cmp), comparison_charts(cmp), per_state(cmp),
-                        warnings_section(cmp), files_section(folder)])
+    return page(title, [head, key_figures(cmp), warnings_section(cmp), comparison_charts(cmp),
+                        per_state(cmp), files_section(folder)])
 
 
 def write_comparison_report(folder: Path) -> None:

@@ -9,7 +9,6 @@ import re
 import shutil
 import subprocess
 import sys
-import time
 import warnings
 from collections.abc import Sequence
 from html.parser import HTMLParser
@@ -318,14 +317,11 @@ def test_report_is_byte_identical_across_processes(eu_run: Path, tmp_path: Path)
     shutil.copytree(eu_run, copy)
     (copy / "report.html").unlink()
     env = {**os.environ, "PYTHONHASHSEED": "12345"}
-    started = time.perf_counter()
     subprocess.run([sys.executable, "-c", "import sys; from pathlib import Path; "
                     "from planner.html_report import write_report; "
                     "write_report(Path(sys.argv[1]))", str(copy)],
                    check=True, env=env, cwd=REPO, timeout=60)
-    took = time.perf_counter() - started
     assert (copy / "report.html").read_bytes() == (eu_run / "report.html").read_bytes()
-    assert took < 10, f"{took:.1f} s to write the report"  # about 1.5 s here, imports included
 
 
 def test_report_order_key_figures_then_charts_then_tables(eu_run: Path) -> None:
