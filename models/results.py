@@ -119,6 +119,12 @@ class MatchabilityRow(BaseModel):
 
 
 class Totals(BaseModel):
+    """Sums over allocation.csv. `shortfall` sums the states' shortfalls and `surplus` what
+    states give beyond their obligations (max(0, balance), ad hoc contributions included),
+    each apart: value - obligation = surplus - shortfall, and one state's surplus does not
+    make up for another's shortfall. (`surplus` defaults to 0 for a summary.json written
+    before it existed.)"""
+
     obligation: float
     relocation: float
     offset: float
@@ -126,6 +132,7 @@ class Totals(BaseModel):
     alternative_eur: float
     value: float
     shortfall: float
+    surplus: float = 0.0
 
 
 class Matching(BaseModel):
@@ -156,6 +163,17 @@ class SolverInfo(BaseModel):
     gaps: dict[str, float | None] = Field(default_factory=dict)
 
 
+class WarningItem(BaseModel):
+    """One warning of summary.json in a stable form for programs: `code` (one of those the
+    README lists, e.g. `surplus`), `subject` (a state code, `key`, a file, or empty) and
+    `text`, the sentence also listed in `warnings`."""
+
+    model_config = ConfigDict(extra="forbid")
+    code: str
+    subject: str = ""
+    text: str
+
+
 class Summary(BaseModel):
     """summary.json: status, totals and provenance of one run."""
 
@@ -170,6 +188,7 @@ class Summary(BaseModel):
     distribution: dict[str, object] = Field(default_factory=dict)
     objectives: dict[str, float] = Field(default_factory=dict)
     warnings: list[str] = Field(default_factory=list)
+    warning_details: list[WarningItem] = Field(default_factory=list)
     input_sha256: str
     version: str
     solver: SolverInfo

@@ -73,8 +73,13 @@ def _hbars(ax: Axes, y: Sequence[float], widths: Sequence[float], left: Sequence
 
 
 def _short(labels: Sequence[str], most: int = 60) -> list[str]:
-    """Tick labels cut to `most` characters: a 2,000-character id must not push the plot out."""
-    return [x if len(x) <= most else x[:most - 1] + "…" for x in labels]
+    """Labels from the inputs as shown: control and format characters escaped
+    (planner.display.visible), cut to `most` characters (a 2,000-character id must not push
+    the plot out). Every tick and series label goes through here."""
+    from planner.display import visible
+
+    shown = [visible(x) for x in labels]
+    return [x if len(x) <= most else x[:most - 1] + "…" for x in shown]
 
 
 def _label_width(labels: Sequence[str]) -> float:
@@ -284,8 +289,9 @@ def bar_list(labels: Sequence[str], values: Sequence[float], title: str, unit: s
 
 @_styled
 def grouped_bars(categories: Sequence[str], series: Mapping[str, Sequence[float]], title: str,
-                 unit: str, prefix: str) -> str | None:
-    """Bars per category, one per series side by side (a value per state per variant)."""
+                 unit: str, prefix: str, colours: Sequence[str] = ()) -> str | None:
+    """Bars per category, one per series side by side (a value per state per variant);
+    `colours` one per series (a run keeps its colour from chart to chart), else in turn."""
     if not categories or not series:
         return None
     fig = _figure(WIDTH, 4.0)
@@ -295,7 +301,7 @@ def grouped_bars(categories: Sequence[str], series: Mapping[str, Sequence[float]
     for i, (name, values) in enumerate(series.items()):
         x = [j + (i - (len(series) - 1) / 2) * width for j in range(len(categories))]
         ax.bar(x, values, width=width, label=_short([name])[0],
-               color=SERIES_COLOURS[i % len(SERIES_COLOURS)])
+               color=colours[i] if i < len(colours) else SERIES_COLOURS[i % len(SERIES_COLOURS)])
     ax.axhline(0, color="black", linewidth=0.6)
     _thousands(ax.yaxis)
     ax.set_xticks(range(len(categories)), _short(categories, 12),

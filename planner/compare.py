@@ -12,7 +12,8 @@ each (`DIR/base`, `DIR/NAME`), in parallel processes (`jobs`); then `DIR/compari
 * `kpis.csv` (`KpiRow`): one row per run and indicator, with `delta` against the base's same
   indicator (empty when either is empty): the pool (`pool_relocations`, `pool_financial_eur`),
   totals in both units (`obligation`, `obligation_eur`, `value`, `value_eur`, `shortfall`,
-  `shortfall_eur`), each measure (`relocation` places, `offset`, `financial_eur`,
+  `shortfall_eur`, `surplus`, `surplus_eur`: shortfall and surplus apart, never netted), each
+  measure (`relocation` places, `offset`, `financial_eur`,
   `alternative_eur`), `persons_relocated` (persons the matching placed; empty without
   candidates), per benefitting state and measure (`subject` = `IT:relocation`) `received`
   and `coverage` (received / need, empty without a need), and fairness:
@@ -141,6 +142,7 @@ def _indicators(run: Run) -> list[tuple[str, str, str, float | None]]:
         ("financial_eur", "", "EUR", t.financial_eur),
         ("alternative_eur", "", "EUR", t.alternative_eur),
         ("shortfall", "", eq, t.shortfall), ("shortfall_eur", "", "EUR", t.shortfall * rate),
+        ("surplus", "", eq, t.surplus), ("surplus_eur", "", "EUR", t.surplus * rate),
         ("persons_relocated", "", "persons",
          float(matching.persons_assigned) if matching.ran else None),
         ("fair_share_max_abs_deviation", "", eq, max(deviations, default=0.0)),
@@ -317,13 +319,17 @@ def compare(instance_dir: Path, variants: Sequence[str], out: Path, solver: str 
 
 
 def print_comparison(console: Any, runs: Sequence[Run], out: str) -> None:
-    """The headline indicators per run on stdout (rich), then where the files are."""
+    """The headline indicators per run on stdout (rich), each run's warnings, then where the
+    files are. Run names, warnings and the folder are input text: shown escaped and never as
+    markup (planner.display.literal)."""
     from rich.table import Table
 
-    wanted = ("obligation", "value", "shortfall", "relocation", "persons_relocated",
+    from planner.display import literal
+
+    wanted = ("obligation", "value", "shortfall", "surplus", "relocation", "persons_relocated",
               "fair_share_max_abs_deviation", "gini_value_per_capita")
-    headers = ("obligation", "value", "shortfall", "relocation places", "persons relocated",
-               "max |value - fair share|", "Gini per capita")
+    headers = ("obligation", "value", "shortfall", "surplus", "relocation places",
+               "persons relocated", "max |value - fair share|", "Gini per capita")
     table = Table(title="Base and variants (relocation-equivalents unless stated)")
     table.add_column("run", no_wrap=True)
     for header in headers:
@@ -333,6 +339,10 @@ def print_comparison(console: Any, runs: Sequence[Run], out: str) -> None:
         cells = [("-" if values[k] is None else
                   f"{values[k]:.3f}" if k == "gini_value_per_capita" else f"{values[k]:,.0f}")
                  for k in wanted]
-        table.add_row(run.name, *cells)
+        table.add_row(literal(run.name), *cells)
     console.print(table)
-    console.print(f"results: {out} (one folder per run; comparison/states.csv, kpis.csv)")
+    for run in runs:
+        for warning in run.summary.warnings:
+            console.print(literal(f"warning ({run.name}): {warning}"))
+    console.print(literal(f"results: {out} (one folder per run; comparison/states.csv, "
+                          "kpis.csv, report.html)"))

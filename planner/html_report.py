@@ -35,6 +35,7 @@ from models.results import (
     Summary,
     UnassignedRow,
 )
+from planner.display import visible
 from planner.export import FILES, fmt
 
 M = TypeVar("M", bound=BaseModel)
@@ -119,6 +120,14 @@ def load_run(folder: Path) -> Run:
 # --- HTML pieces -------------------------------------------------------------------------------
 
 def esc(value: object) -> str:
+    """Text shown on the page: HTML-escaped, and any control, format or separator character
+    of the inputs written as an escape (planner.display.visible), never acting."""
+    return html.escape(visible(value), quote=True)
+
+
+def attr(value: object) -> str:
+    """The exact text for a `data-*` attribute, which programs compare with the CSVs (an
+    attribute is never shown): HTML-escaped only."""
     return html.escape(str(value), quote=True)
 
 
@@ -153,14 +162,14 @@ def table(name: str, cols: Sequence[Col], rows: Iterable[tuple[str, dict[str, ob
         cells = []
         for c in cols:
             value = values.get(c.name)
-            where = (f'data-table="{esc(name)}" data-row="{esc(key)}" data-col="{esc(c.name)}" '
-                     f'data-value="{esc(fmt(value))}"')
+            where = (f'data-table="{attr(name)}" data-row="{attr(key)}" '
+                     f'data-col="{attr(c.name)}" data-value="{attr(fmt(value))}"')
             if c.kind == "text":
                 cells.append(f"<td {where}>{esc(fmt(value))}</td>")
             else:
                 cells.append(f'<td class="num" {where}>{esc(show(value, c.kind))}</td>')
-        body.append(f'<tr data-row="{esc(key)}">{"".join(cells)}</tr>')
-    return (f'<table id="table-{esc(name)}" data-table="{esc(name)}"><caption>{esc(caption)}'
+        body.append(f'<tr data-row="{attr(key)}">{"".join(cells)}</tr>')
+    return (f'<table id="table-{attr(name)}" data-table="{attr(name)}"><caption>{esc(caption)}'
             f"</caption><thead><tr>{head}</tr></thead><tbody>{''.join(body)}</tbody></table>")
 
 
@@ -176,8 +185,9 @@ def model_rows(rows: Iterable[BaseModel], key: Sequence[str]
 def kpi(label: str, table_name: str, row: str, col: str, value: object, unit: str,
         kind: str = "num") -> str:
     return (f'<div class="kpi"><div class="label">{esc(label)}</div>'
-            f'<div class="value" data-table="{esc(table_name)}" data-row="{esc(row)}" '
-            f'data-col="{esc(col)}" data-value="{esc(fmt(value))}">{esc(show(value, kind))}</div>'
+            f'<div class="value" data-table="{attr(table_name)}" data-row="{attr(row)}" '
+            f'data-col="{attr(col)}" data-value="{attr(fmt(value))}">'
+            f"{esc(show(value, kind))}</div>"
             f'<div class="unit">{esc(unit)}</div></div>')
 
 
@@ -204,7 +214,7 @@ th,td{border-bottom:1px solid #e1e4e8;padding:.2rem .5rem} th{background:#f6f8fa
 td.num,th.num{text-align:right;font-variant-numeric:tabular-nums}
 td.num{white-space:nowrap} th.text{text-align:left}
 dl{display:grid;grid-template-columns:max-content auto;gap:.2rem 1rem;font-size:.9rem}
-dt{color:#555} dd{margin:0} .empty{color:#666;font-style:italic}
+dt{color:#555} dd{margin:0} .empty{color:#666;font-style:italic} .wide{overflow-x:auto}
 """
 # Nothing may be fetched: not a script, font, image or style from anywhere.
 CSP = "default-src 'none'; style-src 'unsafe-inline'; img-src data:"
@@ -235,7 +245,10 @@ def key_figures(run: Run) -> str:
     s, t, m = run.summary, run.summary.totals, run.summary.matching
     cards = [kpi("Obligations", "summary", "totals", "obligation", t.obligation, RE),
              kpi("Planned contributions", "summary", "totals", "value", t.value, RE),
-             kpi("Shortfall", "summary", "totals", "shortfall", t.shortfall, RE),
+             kpi("Shortfall", "summary", "totals", "shortfall", t.shortfall,
+                 f"{RE} owed and not planned"),
+             kpi("Surplus", "summary", "totals", "surplus", t.surplus,
+                 f"{RE} planned beyond obligations"),
              kpi("Relocation places", "summary", "totals", "relocation", t.relocation,
                  "persons, in the plan"),
              kpi("Responsibility offsets", "summary", "totals", "offset", t.offset, "persons"),
@@ -257,7 +270,9 @@ def key_figures(run: Run) -> str:
     share = f" ({t.value / t.obligation:.1%})" if t.obligation else ""
     lead = (f"Status {s.status}. The plan meets {show(t.value, 'num')} of "
             f"{show(t.obligation, 'num')} relocation-equivalents of obligations{share}; "
-            f"shortfall {show(t.shortfall, 'num')}.")
+            f"shortfall {show(t.shortfall, 'num')}"
+            + (f", surplus {show(t.surplus, 'num')} (apart: one state's surplus does not "
+               "make up for another's shortfall)" if t.surplus > 1e-6 else "") + ".")
     warnings = "".join(f'<li class="warn">{esc(w)}</li>' for w in s.warnings)
     return (f'<section id="key-figures"><h2>Key figures</h2><p>{esc(lead)}</p>'
             f'<div class="kpis">{"".join(cards)}</div>'

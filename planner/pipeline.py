@@ -22,8 +22,10 @@ from models.results import (
     SolverInfo,
     Summary,
     UnassignedRow,
+    WarningItem,
 )
 from planner import __version__
+from planner.analyst_warnings import analyst_warnings, deduction_warnings
 from planner.assignments import run_matching
 from planner.background import Background
 from planner.distribution import Distribution, distribute
@@ -65,16 +67,20 @@ def stage_lines(quiet: bool, name: str = "") -> Progress:
     return _quiet if quiet else say
 
 
-def key_warnings(instance: Instance) -> list[str]:
-    """Rules section 4: a deduction for a state with no status is accepted, with a warning."""
-    return [f"{s.code}: deduction {s.deduction:g} granted without a migratory status "
-            "(accepted: the Council decides)"
-            for s in instance.states if s.deduction > 0 and s.status == "none"]
+def key_warnings(instance: Instance) -> list[WarningItem]:
+    """Rules section 4: a deduction for a state with no status, or only at risk, is accepted,
+    with a warning (planner.analyst_warnings)."""
+    return deduction_warnings(instance)
 
 
 def summarise(instance: Instance, variant: str, tables: Tables, offsets: OffsetsReport,
               dist: Distribution, solver: Solver, objectives: dict[str, float],
-              warnings: list[str], timings: dict[str, float]) -> Summary:
+              warnings: list[WarningItem], timings: dict[str, float]) -> Summary:
+    """summary.json of a planned run. `warnings` (the key's, from `key_warnings`) come first,
+    then the run's own (planner.analyst_warnings), then the solver's notes (code `solver`);
+    `warnings` lists their sentences, `warning_details` the same with code and subject."""
+    details = [*warnings, *analyst_warnings(instance, variant, tables.allocation, tables.plan),
+               *(WarningItem(code="solver", text=note) for note in solver.notes)]
     share_diffs = {r.state: {"computed": r.share_computed, "official": r.share_official,
                              "difference": r.share - r.share_computed}
                    for r in tables.allocation if r.share_official is not None}
@@ -110,7 +116,8 @@ def summarise(instance: Instance, variant: str, tables: Tables, offsets: Offsets
                                 default=None),
         },
         objectives=objectives,
-        warnings=warnings + solver.notes,
+        warnings=[w.text for w in details],
+        warning_details=details,
         input_sha256=instance.input_sha256,
         version=__version__,
         solver=SolverInfo(requested=solver.name, name=solver.used, version=solver.version,

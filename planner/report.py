@@ -12,10 +12,10 @@ from collections.abc import Sequence
 from typing import Protocol
 
 from rich.console import Console
-from rich.markup import escape
 from rich.table import Table
 
 from models.results import AllocationRow, CoverageRow, MatchabilityRow, Summary
+from planner.display import literal
 
 
 class PlanTables(Protocol):
@@ -49,8 +49,9 @@ def terminal_text(tables: PlanTables, summary: Summary, out: str, tty: bool,
     with the width `planner run` uses; colours as rich would choose them there (the same
     environment: NO_COLOR, FORCE_COLOR, TERM and COLORTERM)."""
     buffer = _Text(encoding)
-    print_plan(Console(file=buffer, width=120, force_terminal=True if tty else None),
-               tables, summary, out)
+    # No markup or emoji codes anywhere: every text from the inputs is shown as written.
+    print_plan(Console(file=buffer, width=120, force_terminal=True if tty else None,
+                       markup=False, emoji=False), tables, summary, out)
     return buffer.getvalue()
 
 
@@ -62,32 +63,43 @@ def _meur(value: float) -> str:
     return f"{value / 1e6:,.2f}" if value else "-"
 
 
+def _amount(value: float) -> str:
+    return _num(value, 2) if abs(value) > 1e-6 else "-"
+
+
 def print_plan(console: Console, tables: PlanTables, summary: Summary, out: str) -> None:
-    table = Table(title=f"{escape(summary.instance)}: obligations and plan "
-                  "(relocation-equivalents; money in EUR million)")
+    """The allocation, coverage, offsets, matching and warnings. Text from the inputs (state
+    codes, names, bottlenecks naming pledge ids, warnings, the folder) goes through
+    `planner.display.literal`: escaped, never markup, whatever `console` parses. Shortfall and
+    surplus have a column each, and a total each: one state's surplus does not make up for
+    another's shortfall, as a net balance would suggest."""
+    table = Table(title=literal(f"{summary.instance}: obligations and plan "
+                                "(relocation-equivalents; money in EUR million)"))
+    # "altern.": ten columns, "CY (benefitting)" whole, within the 120 characters.
     for column in ("state", "share %", "obligation", "relocation", "offset", "financial",
-                   "alternative", "value", "balance"):
+                   "altern.", "value", "shortfall", "surplus"):
         table.add_column(column, justify="left" if column == "state" else "right")
     for row in tables.allocation:
         style = "red" if row.shortfall > 1e-6 else None
         table.add_row(
-            row.state if row.role == "contributor" else f"{row.state} ({row.role})",
+            literal(row.state if row.role == "contributor" else f"{row.state} ({row.role})"),
             f"{row.share * 100:.4f}", _num(row.obligation, 2 if row.obligation % 1 else 0),
             _num(row.relocation) if row.relocation else "-",
             _num(row.offset) if row.offset else "-",
             _meur(row.financial_eur), _meur(row.alternative_eur),
-            _num(row.value, 2), _num(row.balance, 2), style=style)
+            _num(row.value, 2), _amount(row.shortfall), _amount(max(0.0, row.balance)),
+            style=style)
     t = summary.totals
     table.add_row("total", "", _num(t.obligation, 2), _num(t.relocation), _num(t.offset),
                   _meur(t.financial_eur), _meur(t.alternative_eur), _num(t.value, 2),
-                  _num(t.value - t.obligation, 2), style="bold")
+                  _num(t.shortfall, 2), _num(t.surplus, 2), style="bold")
     console.print(table)
     cov = Table(title="coverage of needs per benefitting state")
     for column in ("beneficiary", "measure", "need", "received", "ratio"):
         cov.add_column(column, justify="left" if column in ("beneficiary", "measure") else "right")
     for row in tables.coverage:
         eur = not row.measure.in_persons
-        cov.add_row(row.beneficiary, row.measure.value,
+        cov.add_row(literal(row.beneficiary), row.measure.value,
                     (_meur(row.need) if eur else _num(row.need)) if row.need_stated else "-",
                     _meur(row.received) if eur else _num(row.received),
                     f"{row.ratio:.1%}" if row.ratio is not None else "-")
@@ -95,25 +107,25 @@ def print_plan(console: Console, tables: PlanTables, summary: Summary, out: str)
     off = summary.offsets
     voluntary = "allowed" if off["voluntary_allowed"] else "not allowed pool-wide"
     mandatory = f"triggered, gap {off['gap']}" if off["mandatory_triggered"] else "not triggered"
-    console.print(f"shortfall {t.shortfall:,.2f} relocation-equivalents; voluntary offsets "
-                  f"{voluntary}; mandatory offsets {mandatory}")
+    console.print(literal(f"shortfall {t.shortfall:,.2f} and surplus {t.surplus:,.2f} "
+                          f"relocation-equivalents; voluntary offsets {voluntary}; mandatory "
+                          f"offsets {mandatory}"))
     m = summary.matching
     if m.ran:
-        console.print(f"matching: {m.persons_assigned} of {m.persons_total} persons placed in "
-                      f"{m.cases_assigned} cases ({m.places} places; at most {m.bound} can be "
-                      f"placed); family splits {m.family_splits}; not placed: "
-                      + (", ".join(f"{k} {v}" for k, v in m.unassigned_by_reason.items())
-                         or "none"), markup=False, highlight=False)
+        console.print(literal(
+            f"matching: {m.persons_assigned} of {m.persons_total} persons placed in "
+            f"{m.cases_assigned} cases ({m.places} places; at most {m.bound} can be "
+            f"placed); family splits {m.family_splits}; not placed: "
+            + (", ".join(f"{k} {v}" for k, v in m.unassigned_by_reason.items()) or "none")))
         for line in m.bottlenecks[:10]:
-            console.print(f"  bottleneck: {line}", markup=False, highlight=False)
+            console.print(literal(f"  bottleneck: {line}"))
         if len(m.bottlenecks) > 10:
-            console.print(f"  ... {len(m.bottlenecks) - 10} more in matchability.csv")
+            console.print(literal(f"  ... {len(m.bottlenecks) - 10} more in matchability.csv"))
         costly = sorted((r for r in tables.matchability
                          if r.kind == "restriction" and (r.value or 0) > 0),
                         key=lambda r: (-(r.value or 0), r.subject, r.criterion))
         for row in costly[:5]:
-            console.print(f"  restriction cost: {row.text}", markup=False, highlight=False)
+            console.print(literal(f"  restriction cost: {row.text}"))
     for warning in summary.warnings:
-        console.print(f"warning: {warning}", markup=False, highlight=False)
-    console.print(f"status {summary.status}; results in {out}", markup=False, highlight=False,
-                  soft_wrap=True)
+        console.print(literal(f"warning: {warning}"))
+    console.print(literal(f"status {summary.status}; results in {out}"), soft_wrap=True)

@@ -110,5 +110,6 @@ def build_tables(instance: Instance, key: dict[str, KeyRow], offsets: OffsetsRep
         alternative_eur=math.fsum(r.alternative_eur for r in allocation),
         value=math.fsum(r.value for r in allocation),
         shortfall=math.fsum(r.shortfall for r in allocation),
+        surplus=math.fsum(max(0.0, r.balance) for r in allocation),
     )
     return Tables(plan_table, allocation, flows, coverage_rows(instance, dist, flows), totals)

@@ -391,6 +391,10 @@ def check_summary(out: Outputs, instance: Instance) -> None:
         if abs(totals[key] - total) > EUR_TOL:
             out.fail("summary.json", 0, f"totals.{key}", f"{totals[key]:g} but the allocation "
                      f"sums to {total:g}")
+    surplus = math.fsum(max(0.0, r.balance) for _, r in out.allocation)
+    if abs(out.summary.totals.surplus - surplus) > EUR_TOL:
+        out.fail("summary.json", 0, "totals.surplus", f"{out.summary.totals.surplus:g} but "
+                 f"the allocation's positive balances sum to {surplus:g}")
     if out.summary.input_sha256 != instance.input_sha256:
         out.fail("summary.json", 0, "input_sha256", "does not match the inputs")
     if out.summary.status not in ("optimal", "time_limit"):

@@ -87,7 +87,7 @@ def test_numbers_in_the_page_equal_the_csvs(shown) -> None:
     summary = Summary.model_validate_json((out / "summary.json").read_text(encoding="utf-8"))
     for col, value in summary.totals.model_dump().items():
         check("summary", "totals", col, fmt(value), 0.005)
-    assert checked == 3 * len(allocation) + 12 + 7
+    assert checked == 3 * len(allocation) + 12 + len(summary.totals.model_dump())
     # The totals agree with the per-state rows the page shows.
     assert sum(number(cells["allocation", r["state"], "value"][1]) for r in allocation) == \
         number(cells["summary", "totals", "value"][1]) == 12_606
@@ -109,29 +109,27 @@ def test_the_checks_catch_a_page_that_fetches(shown, tmp_path: Path) -> None:
 
 
 def test_comparison_report_in_the_browser(shown, tmp_path: Path) -> None:
-    """A comparison's page (hand-made runs and CSVs): no console error, nothing fetched, and
-    every cell of its CSVs in the page as in the file."""
-    from test_report import hand_made
+    """A comparison's page (hand-made runs, its CSVs written as `planner compare` writes
+    them): no console error, nothing fetched, and its numbers the CSVs'."""
+    from test_report import THREE_RUNS, hand_comparison
 
-    from planner.html_compare import write_comparison_report
-
-    hand_made(tmp_path / "base")
-    hand_made(tmp_path / "other")
-    comparison = tmp_path / "comparison"
-    comparison.mkdir()
-    (comparison / "kpis.csv").write_text("variant,kpi,value,delta\nbase,value,90,0\n"
-                                         "base,shortfall,10,0\nother,value,95.5,5.5\n"
-                                         "other,shortfall,4.5,-5.5\n")
-    write_comparison_report(comparison)
+    comparison = hand_comparison(tmp_path, THREE_RUNS)
     png = tmp_path / "comparison.png"
     page = browser.shoot(comparison / "report.html", png)
     assert [e for e in page.console if e["level"] == "SEVERE"] == []
     assert page.requests == [(comparison / "report.html").resolve().as_uri()]
     cells = {(c["table"], c["row"], c["col"]): (c["value"], c["text"]) for c in page.cells}
     for row in rows(comparison / "kpis.csv"):
+        if row["unit"] in ("ratio", "index"):
+            continue  # shown as % or rounded
         for col in ("value", "delta"):
+            if row["variant"] == "base" and col == "delta":
+                continue  # the base's change against itself is not shown
             value, text = cells["kpis", f"{row['variant']}/{row['kpi']}", col]
             assert value == row[col] and number(text) == float(row[col])
+    for row in rows(comparison / "states.csv"):
+        value, text = cells["states", f"{row['variant']}/{row['state']}", "obligation"]
+        assert value == row["obligation"] and number(text) == float(row["obligation"])
     assert browser.colour_count(png)[0] > 20
 
 

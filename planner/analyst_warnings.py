@@ -1,0 +1,155 @@
+"""The warnings a careful analyst wants (summary.json `warnings` and `warning_details`, the
+terminal, the report): a plan that is valid but may not mean what its reader assumes.
+
+Each check is a small function returning `WarningItem`s (code, subject, sentence), in a fixed
+order so that equal inputs give equal summaries. The README lists every code and when it
+appears. Texts keep the inputs' text exactly (summary.json is data); the terminal and the
+report escape it when they show it (planner.display).
+"""
+
+from __future__ import annotations
+
+import math
+import tomllib
+from collections.abc import Sequence
+from pathlib import Path
+
+from models.instance import Instance, Status
+from models.results import AllocationRow, PlanRow, WarningItem
+from planner.key import AD_HOC, BENEFITTING, CONTRIBUTOR
+
+TOL = 1e-6  # relocation-equivalents: below it, a balance is rounding noise
+SHARE_TOL = 1e-9
+
+
+def amount(value: float) -> str:
+    """A figure as a sentence shows it: whole numbers exact, others to two decimals."""
+    rounded = round(value, 2)
+    return f"{rounded:,.0f}" if rounded.is_integer() else f"{rounded:,.2f}"
+
+
+def deduction_warnings(instance: Instance) -> list[WarningItem]:
+    """Rules section 4 (Arts 61-62): a deduction is for a state facing a significant migratory
+    situation, or under pressure and not using the pool. One granted to a state with no
+    status, or only `at_risk`, is accepted (the Council decides), with a warning."""
+    found = []
+    for s in instance.states:
+        if s.deduction <= 0:
+            continue
+        if s.status == Status.none:
+            found.append(WarningItem(
+                code="deduction_without_status", subject=s.code,
+                text=f"{s.code}: deduction {s.deduction:g} granted without a migratory status "
+                     "(accepted: the Council decides)"))
+        elif s.status == Status.at_risk:
+            found.append(WarningItem(
+                code="deduction_at_risk", subject=s.code,
+                text=f"{s.code}: deduction {s.deduction:g} granted to a state only at risk of "
+                     "migratory pressure (Arts 61-62 provide deductions for a significant "
+                     "migratory situation or pressure; accepted: the Council decides)"))
+    return found
+
+
+def share_warnings(instance: Instance, allocation: Sequence[AllocationRow]
+                   ) -> list[WarningItem]:
+    """Rules section 2: official shares override the computed ones state by state; the
+    computed shares of the other participating states sum to 1 with the computed shares the
+    official ones replace, so official shares above those push the key above 100 % and the
+    obligations above the pool (before deductions and rounding)."""
+    participating = [r for r in allocation if r.role in (CONTRIBUTOR, BENEFITTING)]
+    official = [r.state for r in participating if r.share_official is not None]
+    total = math.fsum(r.share_official if r.share_official is not None else r.share_computed
+                      for r in participating)
+    if not official or total <= 1 + SHARE_TOL:
+        return []
+    others = len(participating) - len(official)
+    computed = f" and the computed shares of the {others} other participating states" \
+        if others else ""
+    if instance.config.key.redistribute:
+        effect = "key.redistribute rescales the contributors' shares, so the official ones " \
+            "do not apply as given"
+    else:
+        excess = (total - 1) * instance.config.pool.relocations
+        effect = f"obligations exceed the pool by {amount(excess)} relocation-equivalents " \
+            "before deductions and rounding"
+    return [WarningItem(
+        code="shares_above_one", subject="key",
+        text=f"key: the official shares of {', '.join(official)}{computed} sum to "
+             f"{total * 100:.4f} %, above 100 % ({effect})")]
+
+
+def surplus_warnings(allocation: Sequence[AllocationRow], plan: Sequence[PlanRow]
+                     ) -> list[WarningItem]:
+    """A state whose plan is worth more than its obligation: the planner takes no more than
+    the obligation unless the state's own pledge minimums force it, and the surplus does not
+    reduce any other state's shortfall. Ad hoc contributors (Art. 13(1)) have no obligation
+    to exceed."""
+    forcing: dict[str, list[str]] = {}
+    for row in plan:
+        if row.min > 0 and row.amount > 0:
+            forcing.setdefault(row.state, []).append(row.pledge_id)
+    found = []
+    for r in allocation:
+        if r.role == AD_HOC or r.balance <= TOL:
+            continue
+        rows = forcing.get(r.state, [])
+        cause = f"; forced by the minimums of pledge rows {', '.join(rows)}" if rows else ""
+        found.append(WarningItem(
+            code="surplus", subject=r.state,
+            text=f"{r.state}: planned value {amount(r.value)} exceeds its obligation "
+                 f"{amount(r.obligation)}: a surplus of {amount(r.balance)} "
+                 f"relocation-equivalents{cause} (it does not reduce any other state's "
+                 "shortfall)"))
+    return found
+
+
+def candidate_warnings(instance: Instance) -> list[WarningItem]:
+    """A candidates.csv with a header and no row: the matching runs, with nobody to match."""
+    if instance.cases is None or len(instance.cases) > 0:
+        return []
+    return [WarningItem(
+        code="no_candidates", subject="candidates.csv",
+        text="candidates.csv has a header but no candidates: nobody is matched to the plan's "
+             "relocation places (add the candidates, or remove the file to plan without "
+             "matching)")]
+
+
+def variant_warnings(instance: Instance, variant: str) -> list[WarningItem]:
+    """A variant's `[member_states.XX]` tables that name one state more than once (codes are
+    read without case or surrounding space, so `[member_states.PL]` and
+    `[member_states.pl]` are one state): only the last one applies (planner.variants)."""
+    from planner.load import _toml_line
+    from planner.variants import variant_file
+
+    if variant == "base" or not instance.source:
+        return []
+    file = variant_file(variant)
+    try:
+        text = (Path(instance.source) / file).read_text(encoding="utf-8-sig")
+        states = tomllib.loads(text).get("member_states", {})
+    except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError):
+        return []  # it was read and validated moments ago; nothing to add if it changed
+    if not isinstance(states, dict):
+        return []
+    written: dict[str, list[str]] = {}
+    for key in states:
+        written.setdefault(key.strip().upper(), []).append(key)
+    found = []
+    for code, keys in sorted(written.items()):
+        if len(keys) < 2:
+            continue
+        places = ", ".join(f"[member_states.{k}] (line "
+                           f"{_toml_line(text, ('member_states', k))})" for k in keys)
+        found.append(WarningItem(
+            code="variant_state_twice", subject=code,
+            text=f"{file}: state {code} is overridden {len(keys)} times, by {places}; only "
+                 f"the last, [member_states.{keys[-1]}], applies"))
+    return found
+
+
+def analyst_warnings(instance: Instance, variant: str, allocation: Sequence[AllocationRow],
+                     plan: Sequence[PlanRow]) -> list[WarningItem]:
+    """Every warning of a planned run but the key's deductions (planner.pipeline.key_warnings)
+    and the solver's notes, in a fixed order: key, surplus, candidates, variant."""
+    return (share_warnings(instance, allocation) + surplus_warnings(allocation, plan)
+            + candidate_warnings(instance) + variant_warnings(instance, variant))
