@@ -1,6 +1,10 @@
 """Odd text in the inputs (issue #5, part 5): very long cells and odd Unicode in state names,
 pledge ids, person and case ids. The outputs stay byte-stable and valid CSV: every table reads
 back through the csv module with its header's columns, and the odd values come back exactly.
+
+Unsafe text (issue #12, item 8) is refused on input with its reason: a cell written back to
+the outputs that a spreadsheet would run as a formula, control characters, invisible characters
+and mixed scripts in ids; and a message that quotes user text shows it escaped.
 """
 
 from __future__ import annotations
@@ -26,8 +30,10 @@ NAMES = {
     "DD": LONG,
     "EE": "  spaced  \t tab  ",
 }
-PLEDGE_IDS = ["p,1", 'p"2', "ø-ü-ß-\u05e4", "x" * 2_000, "\U0001f30d;globe", "=cmd|' /C calc'!A0"]
-PERSONS = ["person-\u03a9", "\u30b1\u30fc\u30b9-1", "p\u200b-zero-width", "p" * 3_000, "p,comma"]
+# Each id in one script (or Latin with Japanese), printable, not starting a formula.
+PLEDGE_IDS = ["p,1", 'p"2', "ø-ü-ß", "\u05e4-\u05e2 1", "x" * 2_000, "\U0001f30d;globe",
+              "cmd|' /C calc'!A0", "e\u0301-\u6f22\u5b57-\u304b\u30ab"]
+PERSONS = ["\u03a0\u03b1-\u03a9", "\u30b1\u30fc\u30b9-1", "p-\u00e9", "p" * 3_000, "p,comma"]
 
 
 def odd_instance(make_instance) -> Path:
@@ -39,7 +45,7 @@ def odd_instance(make_instance) -> Path:
                for i, pid in enumerate(PLEDGE_IDS)]
     folder = make_instance(states, pledges, relocations=40, financial=800_000, name="odd")
     write_csv(folder / "candidates.csv", [
-        {"person_id": pid, "case_id": f"case {pid}", "location": ("DD", "EE")[i % 2]}
+        {"person_id": pid, "case_id": f"#{pid}", "location": ("DD", "EE")[i % 2]}
         for i, pid in enumerate(PERSONS)])
     return folder
 
@@ -73,7 +79,7 @@ def test_odd_text_round_trips_and_is_byte_stable(make_instance, tmp_path):
     assert {r["pledge_id"] for r in tables["plan.csv"]} == set(PLEDGE_IDS)
     persons = tables["assignments.csv"] + tables["unassigned.csv"]
     assert sorted(r["person_id"] for r in persons) == sorted(PERSONS)
-    assert all(r["case_id"] == f"case {r['person_id']}" for r in persons)
+    assert all(r["case_id"] == f"#{r['person_id']}" for r in persons)
     assert {r["pledge_id"] for r in tables["assignments.csv"]} <= set(PLEDGE_IDS)
     assert len(tables["assignments.csv"]) == len(PERSONS)  # 24 places for 5 single persons
 
