@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import csv
 import difflib
+import functools
 import hashlib
 import re
 import tomllib
@@ -321,12 +322,31 @@ def parse_rows(reader: Reader, name: str, table: Table, model: type[M],
         except ValidationError as exc:
             for error in exc.errors():
                 column = str(error["loc"][0]) if error["loc"] else "-"
-                if column not in failed:  # a number cell already reported, not 'empty'
-                    reader.problem(name, line, column, _message(error))
+                if column in failed:  # a number cell already reported, not 'empty'
+                    continue
+                message = _message(error)
+                if error["type"] == "int_parsing_size":  # beyond 64 bits: give the range
+                    message = f"must be at most {_limit(_maximum(model, column))}, got " \
+                              f"{_num(error.get('input'))}"
+                reader.problem(name, line, column, message)
             continue
         if not failed:
             parsed.append((line, model_row))
     return parsed
+
+
+@functools.cache
+def _schema(model: type[BaseModel]) -> dict[str, Any]:
+    return model.model_json_schema()
+
+
+def _maximum(model: type[BaseModel], column: str) -> object:
+    """The upper bound of a field (its JSON Schema's `maximum`), for a message."""
+    found = _schema(model)["properties"].get(column, {})
+    for option in (found, *found.get("anyOf", ())):
+        if "maximum" in option:
+            return option["maximum"]
+    return "?"
 
 
 def _toml_line(text: str, loc: tuple[Any, ...]) -> int:
