@@ -61,7 +61,10 @@ MAX_GDP_MILLION = 1_000_000_000  # EUR million, i.e. EUR 1e15
 MAX_INDICATOR = 1e15  # a custom key column (key.weights)
 MAX_PREFERENCE = 1_000
 MAX_CASE_SIZE = 1_000
-MIN_RATE, MAX_RATE = 1, 100_000_000  # EUR per relocation
+# EUR per relocation (2026 and the legal minimum: 20,000). An EUR amount is also at most
+# MAX_PERSONS relocation-equivalents at the pool's rate (planner.checks.eur_values): the model
+# works in relocation-equivalents, and MAX_EUR = MAX_PERSONS x MAX_RATE.
+MIN_RATE, MAX_RATE = 1, 100_000
 MIN_CYCLE, MAX_CYCLE = 2000, 2100
 # Columns of member_states.csv with their own meaning: never key indicators (key.weights).
 RESERVED_COLUMNS = ("code", "name", "participates", "benefitting", "status", "deduction",

@@ -128,6 +128,24 @@ def persons_amount(reader: Reader, name: str, line: int, column: str, measure: o
                        f"{measure} is counted in whole persons, got {amount:g}")
 
 
+def eur_values(reader: Reader, config: InstanceConfig | None, pledges: list[tuple[int, Pledge]],
+               needs: list[tuple[int, Need]]) -> None:
+    """An EUR amount (financial, alternative) is at most MAX_PERSONS relocation-equivalents at
+    the pool's rate, as a persons amount is at most MAX_PERSONS: the solver's models hold
+    values, and much larger ones (EUR 1e12 at EUR 1 per relocation) made stages fail."""
+    if config is None:
+        return
+    rate = config.pool.rate
+    rows = [(PLEDGES, line, column, p.measure, getattr(p, column))
+            for line, p in pledges for column in ("min", "max")]
+    rows += [(NEEDS, line, "amount", n.measure, n.amount) for line, n in needs]
+    for name, line, column, measure, amount in rows:
+        if amount is not None and not measure.in_persons and amount / rate > MAX_PERSONS:
+            reader.problem(name, line, column, f"EUR {amount:,.0f} is {amount / rate:,.0f} "
+                           f"relocation-equivalents at EUR {rate:,.0f} per relocation, above "
+                           f"the allowed {MAX_PERSONS:,}")
+
+
 def text_cells(reader: Reader, states: list[tuple[int, MemberState]],
                pledges: list[tuple[int, Pledge]]) -> None:
     """The text written back to the outputs: state names and pledge ids (`safe_text`)."""
@@ -168,5 +186,6 @@ def run_all(reader: Reader, config: InstanceConfig | None, states: list[tuple[in
     key_columns(reader, config, states)
     pledge_rows(reader, states, pledges, codes)
     text_cells(reader, states, pledges)
+    eur_values(reader, config, pledges, needs)
     need_rows(reader, states, needs, codes)
     sar_states(reader, config, states, codes)
