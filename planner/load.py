@@ -407,6 +407,8 @@ def read_config(reader: Reader) -> InstanceConfig | None:
     except ValidationError as exc:
         for error in exc.errors():
             loc = tuple(p for p in error["loc"] if not str(p).startswith("function-"))
+            if error["type"] == "value_error" and any(f[:len(loc)] == loc for f in flags):
+                continue  # a table's own check of a boolean taken for 1: reported above
             message = "required key is missing" if error["type"] == "missing" else \
                 _message(error)
             reader.problem(name, _toml_line(text, loc), ".".join(map(str, loc)) or "-", message)
