@@ -135,18 +135,12 @@ def test_registration_dates_out_of_range_are_problems(make_instance) -> None:
         f"{at}:2: {after}", f"{at}:4: {after}", f"{at}:5: {before}", f"{at}:7: {before}"])
 
 
-def test_latest_registration_date_plans(make_instance, tmp_path: Path) -> None:
-    folder = build(make_instance)
-    candidates_with(folder, ["2027-12-31", "1900-01-01"])
-    run(folder, tmp_path / "out", Solver())
-    assert (tmp_path / "out" / "assignments.csv").read_text().count("\n") == 3
-
-
-def edge_instance(make_instance, rate: int) -> Path:
+def edge_instance(make_instance, rate: int, beyond: float = 1) -> Path:
     """Every magnitude at its allowed edge: a pool of 10 million relocations at `rate`, EUR
     pledges and needs worth 10 million relocations, populations of 1e10 and of 1, GDP from
-    EUR 1 to EUR 1e15, preferences of 1000 and a cent pledged."""
-    eur = 10_000_000 * rate
+    EUR 1 to EUR 1e15, preferences of 1000 and a cent pledged. `beyond` > 1 multiplies the
+    EUR amounts past their edge."""
+    eur = 10_000_000 * rate * beyond
     states = [state("AA", 1e10, 1e9), state("BB", 1, 1e-6), state("CC", 5e9, 3e8),
               state("DD", 1e9, 1e8, benefitting="true"), state("EE", 1, 1, benefitting="true")]
     pledges = [pledge("a1", "AA", "financial", eur, eur, preference=1000),
@@ -160,7 +154,8 @@ def edge_instance(make_instance, rate: int) -> Path:
              {"state": "EE", "measure": "relocation", "amount": 1},
              {"state": "EE", "measure": "financial", "amount": 0.01}]
     return make_instance(states, pledges, needs, relocations=10_000_000, financial=eur,
-                         extra_toml=f"eur_per_relocation = {rate}\n", name=f"edge{rate}")
+                         extra_toml=f"eur_per_relocation = {rate}\n",
+                         name=f"edge{rate}-{beyond}")
 
 
 @pytest.mark.parametrize("rate", [1, 100_000])
@@ -168,8 +163,17 @@ def edge_instance(make_instance, rate: int) -> Path:
 def test_the_edges_of_the_allowed_ranges_plan_on_both_back_ends(make_instance, tmp_path: Path,
                                                                 rate: int, backend: str
                                                                 ) -> None:
-    """Planned and verified (run() verifies) by each back-end alone; at EUR 1 per relocation
-    and EUR 1e12 a stage used to fail (the bounds were not there)."""
+    """Planned and verified (run() verifies) by each back-end alone. One step beyond (EUR
+    amounts ten times larger: at EUR 1 per relocation, a stage of the distribution failed with
+    EUR 1e12 pledged) is an input problem naming the bound."""
+    with pytest.raises(InputError) as caught:
+        load_instance(edge_instance(make_instance, rate, beyond=10))
+    bound = "above the allowed 10,000,000" if rate == 1 else "must be at most 1,000,000,000,000"
+    found = caught.value.problems
+    assert all(bound in p.message for p in found)
+    assert {(Path(p.file).name, p.line, p.column) for p in found} >= {
+        ("pledges.csv", 2, "min"), ("pledges.csv", 2, "max"), ("pledges.csv", 4, "max"),
+        ("pledges.csv", 6, "max"), ("needs.csv", 3, "amount")}
     folder = edge_instance(make_instance, rate)
     run(folder, tmp_path / "out", Solver(name=backend, fallback=False))
     plan = (tmp_path / "out" / "plan.csv").read_text().splitlines()
