@@ -6,7 +6,16 @@ than one row or more than one file is here (PyPSA's `consistency.py` habit).
 
 from __future__ import annotations
 
-from models.instance import MAX_INDICATOR, MAX_PERSONS, InstanceConfig, MemberState, Need, Pledge
+from models.instance import (
+    MAX_INDICATOR,
+    MAX_PERSONS,
+    MAX_RATE,
+    MIN_RATE,
+    InstanceConfig,
+    MemberState,
+    Need,
+    Pledge,
+)
 from planner.load import Reader, toml_line
 from planner.safe_text import ascii_letters, id_problem, text_problem
 
@@ -128,13 +137,27 @@ def persons_amount(reader: Reader, name: str, line: int, column: str, measure: o
                        f"{measure} is counted in whole persons, got {amount:g}")
 
 
-def eur_values(reader: Reader, config: InstanceConfig | None, pledges: list[tuple[int, Pledge]],
+def pool_rate(reader: Reader, config: InstanceConfig | None) -> bool:
+    """Whether the pool's rate (EUR per relocation) is in the allowed range; a given
+    `eur_per_relocation` is checked by its field, a derived one (financial_eur / relocations)
+    here, in the files' terms. (Not in the model: tests and tools build pools of any rate.)"""
+    if config is None:
+        return False
+    rate = config.pool.rate
+    if config.pool.eur_per_relocation is None and not MIN_RATE <= rate <= MAX_RATE:
+        reader.problem("instance.toml", toml_line(reader, ("pool",)), "pool",
+                       f"financial_eur / relocations gives EUR {rate:g} per relocation, "
+                       f"outside the allowed {MIN_RATE:,} to {MAX_RATE:,}: set "
+                       "pool.eur_per_relocation")
+        return False
+    return True
+
+
+def eur_values(reader: Reader, config: InstanceConfig, pledges: list[tuple[int, Pledge]],
                needs: list[tuple[int, Need]]) -> None:
     """An EUR amount (financial, alternative) is at most MAX_PERSONS relocation-equivalents at
     the pool's rate, as a persons amount is at most MAX_PERSONS: the solver's models hold
     values, and much larger ones (EUR 1e12 at EUR 1 per relocation) made stages fail."""
-    if config is None:
-        return
     rate = config.pool.rate
     rows = [(PLEDGES, line, column, p.measure, getattr(p, column))
             for line, p in pledges for column in ("min", "max")]
@@ -186,6 +209,7 @@ def run_all(reader: Reader, config: InstanceConfig | None, states: list[tuple[in
     key_columns(reader, config, states)
     pledge_rows(reader, states, pledges, codes)
     text_cells(reader, states, pledges)
-    eur_values(reader, config, pledges, needs)
+    if config is not None and pool_rate(reader, config):
+        eur_values(reader, config, pledges, needs)
     need_rows(reader, states, needs, codes)
     sar_states(reader, config, states, codes)
