@@ -49,11 +49,36 @@ def parse_upper_list(value: object) -> object:
     return parsed
 
 
+# The allowed ranges (README, "Number format and allowed values"): magnitudes the solver
+# handles reliably, a long way above any real pool (2026: 21,000 persons, EUR 420 million).
+# HiGHS and CBC work to absolute tolerances of about 1e-7 and take 1e20 for infinity: a pledge
+# of EUR 1e25 or a rank of 1e20 made a stage unsolvable, a population of 1e308 overflowed the
+# key's sums.
+MAX_PERSONS = 10_000_000  # persons in one figure: pool.relocations, a pledge or a need
+MAX_EUR = 1_000_000_000_000  # EUR in one figure: pool.financial_eur, a pledge or a need
+MAX_POPULATION = 10_000_000_000
+MAX_GDP_MILLION = 1_000_000_000  # EUR million, i.e. EUR 1e15
+MAX_INDICATOR = 1e15  # a custom key column (key.weights)
+MAX_PREFERENCE = 1_000
+MAX_CASE_SIZE = 1_000
+# EUR per relocation (2026 and the legal minimum: 20,000). An EUR amount is also at most
+# MAX_PERSONS relocation-equivalents at the pool's rate (planner.checks.eur_values): the model
+# works in relocation-equivalents, and MAX_EUR = MAX_PERSONS x MAX_RATE.
+MIN_RATE, MAX_RATE = 1, 100_000
+MIN_CYCLE, MAX_CYCLE = 2000, 2100
+# Columns of member_states.csv with their own meaning: never key indicators (key.weights).
+RESERVED_COLUMNS = ("code", "name", "participates", "benefitting", "status", "deduction",
+                    "share", "indicators")
+
 Bool = Annotated[bool, BeforeValidator(parse_bool)]
 CodeList = Annotated[tuple[str, ...], BeforeValidator(parse_upper_list)]
 TextList = Annotated[tuple[str, ...], BeforeValidator(parse_list)]
-Amount = Annotated[float, Field(ge=0, allow_inf_nan=False)]
+# In the measure's unit; EUR is the larger bound, persons are checked per row (planner.checks).
+Amount = Annotated[float, Field(ge=0, le=MAX_EUR, allow_inf_nan=False)]
 Fraction = Annotated[float, Field(ge=0, le=1, allow_inf_nan=False)]
+Rate = Annotated[float, Field(ge=MIN_RATE, le=MAX_RATE, allow_inf_nan=False)]
+
+
 def _upper(value: object) -> object:
     return value.strip().upper() if isinstance(value, str) else value
 
@@ -97,9 +122,9 @@ class PoolConfig(BaseModel):
     """The reference numbers of the pool (Art. 12, Art. 57): one obligation in two units."""
 
     model_config = _STRICT
-    relocations: Annotated[int, Field(gt=0)]
+    relocations: Annotated[int, Field(gt=0, le=MAX_PERSONS)]
     financial_eur: Amount
-    eur_per_relocation: Annotated[float, Field(gt=0, allow_inf_nan=False)] | None = None
+    eur_per_relocation: Rate | None = None
     rounding: Rounding = Rounding.ceil
 
     @property
@@ -113,7 +138,7 @@ class PoolConfig(BaseModel):
     def _rate_positive(self) -> PoolConfig:
         if self.eur_per_relocation is None and self.financial_eur <= 0:
             raise ValueError("financial_eur must be > 0 unless eur_per_relocation is given")
-        return self
+        return self  # a derived rate outside MIN_RATE..MAX_RATE: planner.checks.pool_rate
 
 
 class KeyConfig(BaseModel):
@@ -128,6 +153,12 @@ class KeyConfig(BaseModel):
     @field_validator("weights")
     @classmethod
     def _weights_sum_to_one(cls, weights: dict[str, float]) -> dict[str, float]:
+        reserved = [c for c in weights if c in RESERVED_COLUMNS]
+        if reserved:
+            raise ValueError(
+                f"{reserved[0]!r} is a column of member_states.csv with its own meaning, not a "
+                "key indicator: name population, gdp_eur_million or a numeric column of your "
+                "own")
         total = sum(weights.values())
         if not weights or abs(total - 1.0) > 1e-9:
             raise ValueError(f"key weights must sum to 1, they sum to {total:g}")
@@ -185,12 +216,28 @@ class MatchingConfig(BaseModel):
     waiting_band_days: Annotated[int, Field(ge=1)] = 30
 
 
+class InputConfig(BaseModel):
+    """[input] in instance.toml: the number format of the instance's CSV files
+    (`planner.numbers`). Declaring it (either key) also lifts the ambiguity rule for
+    `;`-separated files: `494.000` is then read by the declared format."""
+
+    model_config = _STRICT
+    decimal: Literal[".", ","] = "."
+    thousands: Literal["", ".", ",", " ", "'"] = ""
+
+    @model_validator(mode="after")
+    def _distinct(self) -> InputConfig:
+        if self.decimal == self.thousands:
+            raise ValueError(f"decimal and thousands must differ, both are {self.decimal!r}")
+        return self
+
+
 class InstanceConfig(BaseModel):
     """instance.toml: the proposal and the rules' parameters."""
 
     model_config = _STRICT
     name: str
-    cycle: int
+    cycle: Annotated[int, Field(ge=MIN_CYCLE, le=MAX_CYCLE)]
     pool: PoolConfig
     key: KeyConfig = KeyConfig()
     deductions: DeductionsConfig = DeductionsConfig()
@@ -198,6 +245,7 @@ class InstanceConfig(BaseModel):
     distribution: DistributionConfig = DistributionConfig()
     solver: SolverConfig = SolverConfig()
     matching: MatchingConfig = MatchingConfig()
+    input: InputConfig = InputConfig()
 
 
 class MemberState(BaseModel):
@@ -206,8 +254,8 @@ class MemberState(BaseModel):
     model_config = _STRICT
     code: StateCode
     name: str
-    population: Annotated[float, Field(gt=0, allow_inf_nan=False)]
-    gdp_eur_million: Annotated[float, Field(gt=0, allow_inf_nan=False)]
+    population: Annotated[float, Field(gt=0, le=MAX_POPULATION, allow_inf_nan=False)]
+    gdp_eur_million: Annotated[float, Field(gt=0, le=MAX_GDP_MILLION, allow_inf_nan=False)]
     participates: Bool = True
     benefitting: Bool = False
     status: Status = Status.none
@@ -231,10 +279,10 @@ class Pledge(BaseModel):
     min: Amount = 0.0
     max: Amount | None = None
     beneficiary: CodeList = ()
-    preference: Annotated[int, Field(ge=1)] = 1
+    preference: Annotated[int, Field(ge=1, le=MAX_PREFERENCE)] = 1
     nationalities: CodeList = ()
     statuses: TextList = ()
-    max_case_size: Annotated[int, Field(ge=1)] | None = None
+    max_case_size: Annotated[int, Field(ge=1, le=MAX_CASE_SIZE)] | None = None
     vulnerable: Bool = True
     unaccompanied_minors: Bool = True
 

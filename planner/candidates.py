@@ -19,9 +19,10 @@ from typing import Any, NamedTuple
 import numpy as np
 import pandas as pd
 
-from models.instance import STATE_CODE, parse_bool
+from models.instance import MAX_CYCLE, STATE_CODE, parse_bool
 from planner.columns import per_value_codes
 from planner.load import Reader, header_problems
+from planner.safe_text import FORMULA_START, ascii_letters, id_problem
 
 NAME = "candidates.csv"
 REQUIRED = ("person_id", "case_id", "location")
@@ -30,6 +31,7 @@ OPTIONAL = ("status", "consent", "security_cleared", "nationality", "languages",
 BOOLEANS = {"consent": False, "security_cleared": True, "vulnerable": False,
             "unaccompanied_minor": False}
 STATE_LISTS = ("family_links", "other_links", "preferences")
+FIRST_DATE = "1900-01-01"  # the earliest registration date taken
 MAX_PER_COLUMN = 20  # a systematic error in a large file is shown this often, then counted
 
 
@@ -150,6 +152,15 @@ def _check_ids(reader: Reader, frame: pd.DataFrame) -> None:
         empty = (frame[column] == "").to_numpy(dtype=bool)
         if empty.any():
             col.report(frame.loc[empty, "_line"], "required value is empty")
+        # Ids are written back to the outputs (safe_text.id_problem): printable ASCII not
+        # starting a formula is settled column-wise; any other id is checked one by one.
+        odd = ~frame[column].str.fullmatch(r"[\x20-\x7e]*").to_numpy(dtype=bool) \
+            | frame[column].str.startswith(FORMULA_START).to_numpy(dtype=bool)
+        if odd.any():
+            found = frame.loc[odd, [column, "_line"]]
+            messages = found[column].map(id_problem)
+            bad = messages.notna().to_numpy(dtype=bool)
+            col.report(found.loc[bad, "_line"], messages[bad])
         if column == "person_id":
             repeated = frame.duplicated("person_id", keep="first").to_numpy(dtype=bool)
             if repeated.any():
@@ -200,7 +211,8 @@ def _check_locations(reader: Reader, frame: pd.DataFrame, states: set[str] | Non
     col.close()
 
 
-def _check_values(reader: Reader, frame: pd.DataFrame, states: set[str] | None) -> None:
+def _check_values(reader: Reader, frame: pd.DataFrame, states: set[str] | None,
+                  cycle: int | None) -> None:
     def report(column: str, bad: np.ndarray, message: str) -> None:
         col = _Column(reader, column)
         if bad.any():
@@ -235,7 +247,19 @@ def _check_values(reader: Reader, frame: pd.DataFrame, states: set[str] | None) 
         iso = dates.str.fullmatch(r"\d{4}-\d{2}-\d{2}").astype(bool)
         return (dates != "") & (parsed.isna() | ~iso)
 
-    report("registered", _distinct(frame["registered"], not_iso), "not an ISO date (YYYY-MM-DD)")
+    wrong = _distinct(frame["registered"], not_iso)
+    report("registered", wrong, "not an ISO date (YYYY-MM-DD)")
+    # A registration in the year 9999 overflowed the waiting time's reference day; no
+    # registration comes after the year after the cycle (monthly re-runs go on into it).
+    # ISO dates compare as text; the dates not_iso refuses are left to its message.
+    last = f"{(cycle if cycle is not None else MAX_CYCLE) + 1}-12-31"
+    dates = frame["registered"]
+    iso = ~wrong & (dates != "").to_numpy(dtype=bool)
+    report("registered", iso & (dates < FIRST_DATE).to_numpy(dtype=bool),
+           f"a date before {FIRST_DATE}: not a registration date")
+    report("registered", iso & (dates > last).to_numpy(dtype=bool),
+           f"a date after {last} (the end of the year after the cycle): not a registration "
+           "date")
 
 
 def _codes(value: str) -> list[str]:
@@ -243,23 +267,23 @@ def _codes(value: str) -> list[str]:
 
 
 def _language_list(value: str) -> bool:
-    return all(len(c) == 2 and c.isalpha() for c in _codes(value))
+    return all(ascii_letters(c, 2) for c in _codes(value))
 
 
 def read_candidates(reader: Reader, states: set[str] | None, benefitting: set[str],
-                    others: set[str]) -> pd.DataFrame | None:
+                    others: set[str], cycle: int | None = None) -> pd.DataFrame | None:
     """candidates.csv validated column by column; None when absent or broken.
 
     `states` are all the state codes of member_states.csv (None when not known: no state is
     then called unknown), `benefitting` and `others` the states known to be, or not to be,
-    benefitting."""
+    benefitting; `cycle` instance.toml's (None when it could not be read)."""
     frame = read_frame(reader)
     if frame is None or frame.empty:
         return frame
     before = len(reader.problems)
     _check_ids(reader, frame)
     _check_locations(reader, frame, states, benefitting, others)
-    _check_values(reader, frame, states)
+    _check_values(reader, frame, states, cycle)
     return frame if len(reader.problems) == before else None
 
 

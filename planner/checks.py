@@ -6,8 +6,18 @@ than one row or more than one file is here (PyPSA's `consistency.py` habit).
 
 from __future__ import annotations
 
-from models.instance import InstanceConfig, MemberState, Need, Pledge
+from models.instance import (
+    MAX_INDICATOR,
+    MAX_PERSONS,
+    MAX_RATE,
+    MIN_RATE,
+    InstanceConfig,
+    MemberState,
+    Need,
+    Pledge,
+)
 from planner.load import Reader, toml_line
+from planner.safe_text import ascii_letters, id_problem, text_problem
 
 STATES, PLEDGES, NEEDS = "member_states.csv", "pledges.csv", "needs.csv"
 RELOCATION_ONLY = ("nationalities", "statuses", "max_case_size")
@@ -43,9 +53,12 @@ def key_columns(reader: Reader, config: InstanceConfig | None,
         reader.problem(STATES, 1, "participates", "no state participates in the key")
     for column in config.key.weights:
         for line, state in states:
-            if column in state.indicators and state.indicators[column] < 0:
+            value = state.indicators.get(column)
+            if value is not None and value < 0:
+                reader.problem(STATES, line, column, f"must be at least 0, got {value:g}")
+            elif value is not None and value > MAX_INDICATOR:
                 reader.problem(STATES, line, column,
-                               f"must be at least 0, got {state.indicators[column]:g}")
+                               f"must be at most {MAX_INDICATOR:g}, got {value:g}")
         if participants and all(s.indicators.get(column, 1.0) == 0 for _, s in participants):
             reader.problem(STATES, 1, column, "sums to 0 over the participating states")
 
@@ -75,16 +88,14 @@ def pledge_rows(reader: Reader, states: list[tuple[int, MemberState]],
                 reader.problem(PLEDGES, line, "beneficiary", f"{target} is not benefitting")
         if pledge.measure.in_persons:
             for column in ("min", "max"):
-                amount = getattr(pledge, column)
-                if amount is not None and amount != int(amount):
-                    reader.problem(PLEDGES, line, column,
-                                   f"{pledge.measure} is counted in whole persons, got {amount:g}")
+                persons_amount(reader, PLEDGES, line, column, pledge.measure,
+                               getattr(pledge, column))
         for status in pledge.statuses:
             if status not in ("applicant", "beneficiary"):
                 reader.problem(PLEDGES, line, "statuses",
                                f"{status!r} is not one of: applicant, beneficiary")
         for code in pledge.nationalities:
-            if len(code) != 3 or not code.isalpha():
+            if not ascii_letters(code, 3):
                 reader.problem(PLEDGES, line, "nationalities",
                                f"{code!r} is not an ISO 3166-1 alpha-3 code")
         if pledge.measure != "relocation":
@@ -108,9 +119,67 @@ def need_rows(reader: Reader, states: list[tuple[int, MemberState]],
             reader.problem(NEEDS, line, "state", f"unknown state {need.state}")
         elif need.state in known and not known[need.state].benefitting:
             reader.problem(NEEDS, line, "state", f"{need.state} is not benefitting")
-        if need.measure.in_persons and need.amount != int(need.amount):
-            reader.problem(NEEDS, line, "amount",
-                           f"{need.measure} is counted in whole persons, got {need.amount:g}")
+        if need.measure.in_persons:
+            persons_amount(reader, NEEDS, line, "amount", need.measure, need.amount)
+
+
+def persons_amount(reader: Reader, name: str, line: int, column: str, measure: object,
+                   amount: float | None) -> None:
+    """An amount of persons: whole, and at most MAX_PERSONS (EUR amounts are bounded by
+    their field: models.instance.Amount)."""
+    if amount is None:
+        return
+    if amount > MAX_PERSONS:
+        reader.problem(name, line, column, f"must be at most {MAX_PERSONS:,} persons for "
+                       f"{measure}, got {amount:g}")
+    elif amount != int(amount):
+        reader.problem(name, line, column,
+                       f"{measure} is counted in whole persons, got {amount:g}")
+
+
+def pool_rate(reader: Reader, config: InstanceConfig | None) -> bool:
+    """Whether the pool's rate (EUR per relocation) is in the allowed range; a given
+    `eur_per_relocation` is checked by its field, a derived one (financial_eur / relocations)
+    here, in the files' terms. (Not in the model: tests and tools build pools of any rate.)"""
+    if config is None:
+        return False
+    rate = config.pool.rate
+    if config.pool.eur_per_relocation is None and not MIN_RATE <= rate <= MAX_RATE:
+        reader.problem("instance.toml", toml_line(reader, ("pool",)), "pool",
+                       f"financial_eur / relocations gives EUR {rate:g} per relocation, "
+                       f"outside the allowed {MIN_RATE:,} to {MAX_RATE:,}: set "
+                       "pool.eur_per_relocation")
+        return False
+    return True
+
+
+def eur_values(reader: Reader, config: InstanceConfig, pledges: list[tuple[int, Pledge]],
+               needs: list[tuple[int, Need]]) -> None:
+    """An EUR amount (financial, alternative) is at most MAX_PERSONS relocation-equivalents at
+    the pool's rate, as a persons amount is at most MAX_PERSONS: the solver's models hold
+    values, and much larger ones (EUR 1e12 at EUR 1 per relocation) made stages fail."""
+    rate = config.pool.rate
+    rows = [(PLEDGES, line, column, p.measure, getattr(p, column))
+            for line, p in pledges for column in ("min", "max")]
+    rows += [(NEEDS, line, "amount", n.measure, n.amount) for line, n in needs]
+    for name, line, column, measure, amount in rows:
+        if amount is not None and not measure.in_persons and amount / rate > MAX_PERSONS:
+            reader.problem(name, line, column, f"EUR {amount:,.0f} is {amount / rate:,.0f} "
+                           f"relocation-equivalents at EUR {rate:,.0f} per relocation, above "
+                           f"the allowed {MAX_PERSONS:,}")
+
+
+def text_cells(reader: Reader, states: list[tuple[int, MemberState]],
+               pledges: list[tuple[int, Pledge]]) -> None:
+    """The text written back to the outputs: state names and pledge ids (`safe_text`)."""
+    for line, state in states:
+        found = text_problem(state.name)
+        if found:
+            reader.problem(STATES, line, "name", found)
+    for line, pledge in pledges:
+        found = id_problem(pledge.pledge_id)
+        if found:
+            reader.problem(PLEDGES, line, "pledge_id", found)
 
 
 def sar_states(reader: Reader, config: InstanceConfig | None,
@@ -139,5 +208,8 @@ def run_all(reader: Reader, config: InstanceConfig | None, states: list[tuple[in
     official_shares(reader, states)
     key_columns(reader, config, states)
     pledge_rows(reader, states, pledges, codes)
+    text_cells(reader, states, pledges)
+    if config is not None and pool_rate(reader, config):
+        eur_values(reader, config, pledges, needs)
     need_rows(reader, states, needs, codes)
     sar_states(reader, config, states, codes)

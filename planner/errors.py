@@ -5,11 +5,22 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 
+def escape(text: str) -> str:
+    """`text` with every character a terminal would not print as itself (control characters
+    such as ESC, which starts an ANSI escape sequence, line breaks, zero-width and bidi
+    controls, non-ASCII spaces) written as Python writes it in a repr (`\\x1b`, `\\u200b`):
+    user text in a message can neither recolour nor rewrite the terminal, nor hide."""
+    if text.isprintable():
+        return text
+    return "".join(c if c.isprintable() else repr(c)[1:-1] for c in text)
+
+
 @dataclass(frozen=True, order=True)
 class Problem:
     """One input problem, printed as `FILE:LINE: COLUMN: message` (contract, exit codes).
 
     LINE counts the file's lines with the header as line 1; 0 means the file as a whole.
+    Every part may quote user text (a path, a header, a TOML key, a cell): printed escaped.
     """
 
     file: str
@@ -18,7 +29,7 @@ class Problem:
     message: str
 
     def __str__(self) -> str:
-        return f"{self.file}:{self.line}: {self.column}: {self.message}"
+        return f"{escape(self.file)}:{self.line}: {escape(self.column)}: {escape(self.message)}"
 
 
 class InputError(Exception):
@@ -32,6 +43,10 @@ class InputError(Exception):
 
 
 class PlanError(Exception):
-    """No plan could be produced, or the verifier rejected it (exit code 3)."""
+    """No plan could be produced, or the verifier rejected it (exit code 3). The message may
+    quote user text (pledge ids, paths): printed escaped, line by line."""
 
     exit_code = 3
+
+    def __str__(self) -> str:
+        return "\n".join(escape(line) for line in super().__str__().split("\n"))

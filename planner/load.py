@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import csv
 import difflib
+import functools
 import hashlib
 import re
 import tomllib
@@ -21,6 +22,7 @@ from pydantic import BaseModel, ValidationError
 
 from models.instance import STATE_CODE, Instance, InstanceConfig, MemberState, Need, Pledge
 from planner.errors import InputError, Problem
+from planner.numbers import PLAIN, NumberError, NumberFormat
 
 M = TypeVar("M", bound=BaseModel)
 
@@ -40,6 +42,7 @@ class Table:
     # its state 'unknown' in the other files.
     named: list[dict[str, str]] = field(default_factory=list)
     usable: bool = True  # False when the header has a problem: the rows are not checked
+    delimiter: str = ","
 
     def codes(self, column: str) -> set[str] | None:
         """The state codes a column names (upper case), or None when one of them is not a
@@ -93,6 +96,7 @@ class Reader:
     problems: list[Problem] = field(default_factory=list)
     files: dict[str, str] = field(default_factory=dict)
     variant: Any = None  # planner.variants.Variant, when loading a variant
+    numbers: NumberFormat = PLAIN  # instance.toml's [input], once read
 
     def path(self, name: str) -> Path:
         return self.folder / self.files.get(name, name)
@@ -158,7 +162,7 @@ class Reader:
         if text is None or found is None:
             return None
         header, delimiter, width = found
-        table = Table(self.display(name), header)
+        table = Table(self.display(name), header, delimiter=delimiter)
         problems = header_problems(header, columns, (*columns, *known))
         for column, message in problems:
             self.problem(name, 1, column, message)
@@ -233,11 +237,19 @@ def _num(limit: object) -> str:
     return format(limit, "g") if isinstance(limit, int | float) else str(limit)
 
 
+def _limit(limit: object) -> str:
+    """A bound of an allowed range as a user reads it: 10,000,000 rather than 1e+07."""
+    if isinstance(limit, int | float) and float(limit).is_integer() and abs(limit) >= 10_000:
+        return f"{int(limit):,}"
+    return _num(limit)
+
+
 def _message(error: Any) -> str:
     """A pydantic error in the user's words."""
     kind, value = error["type"], error.get("input")
     ctx = error.get("ctx", {})
     shown = repr(value) if isinstance(value, str) else value
+    number = _num(value) if isinstance(value, float) else value
     messages = {
         "missing": "required value is empty",
         "float_parsing": f"not a number: {shown}",
@@ -245,9 +257,9 @@ def _message(error: Any) -> str:
         "int_from_float": f"not a whole number: {shown}",
         "bool_parsing": f"not a boolean (true/false, yes/no, 1/0): {shown}",
         "bool_type": f"not a boolean (true/false, yes/no, 1/0): {shown}",
-        "greater_than": f"must be greater than {_num(ctx.get('gt'))}, got {value}",
-        "greater_than_equal": f"must be at least {_num(ctx.get('ge'))}, got {value}",
-        "less_than_equal": f"must be at most {_num(ctx.get('le'))}, got {value}",
+        "greater_than": f"must be greater than {_limit(ctx.get('gt'))}, got {number}",
+        "greater_than_equal": f"must be at least {_limit(ctx.get('ge'))}, got {number}",
+        "less_than_equal": f"must be at most {_limit(ctx.get('le'))}, got {number}",
         "finite_number": f"must be a finite number, got {shown}",
         "enum": f"{shown} is not one of: {ctx.get('expected', '')}",
         "literal_error": f"{shown} is not one of: {ctx.get('expected', '')}",
@@ -268,26 +280,73 @@ def _message(error: Any) -> str:
 
 def parse_rows(reader: Reader, name: str, table: Table, model: type[M],
                extra: tuple[str, ...] = ()) -> list[tuple[int, M]]:
-    """Validate each row into `model`; empty cells are 'not given' so defaults apply."""
+    """Validate each row into `model`; empty cells are 'not given' so defaults apply.
+    Number cells (the model's number fields and the key's `extra` columns) are read by the
+    instance's one number rule (`planner.numbers`) before pydantic sees them; a cell a variant
+    set from a TOML number is written plainly (`1e-05`, `0.5`) and read so."""
     fields = set(model.model_fields)
+    numeric = {c for c, info in model.model_fields.items() if _numeric(info.annotation)}
+    numbers, delimiter = reader.numbers, table.delimiter
+    canonical = reader.variant.cells if reader.variant is not None and name == "member_states.csv" \
+        else {}
     parsed: list[tuple[int, M]] = []
     for line, row in table.rows:
-        data: dict[str, Any] = {k: v for k, v in row.items() if k in fields and v != ""}
-        indicators: dict[str, float] = {}
+        data: dict[str, Any] = {}
+        failed: set[str] = set()
+        for column, value in row.items():
+            if value == "":
+                continue
+            if column in numeric or column in extra:
+                try:
+                    number: Any = (PLAIN if (line, column) in canonical else numbers).parse(
+                        value, delimiter)
+                except NumberError as exc:
+                    reader.problem(name, line, column, str(exc))
+                    failed.add(column)
+                    continue
+                if column in extra:
+                    data.setdefault("indicators", {})[column] = number
+                    continue
+                value = number
+            if column in fields:
+                data[column] = value
         for column in extra:
-            try:
-                indicators[column] = float(row.get(column, ""))
-            except ValueError:
-                reader.problem(name, line, column, f"not a number: {row.get(column, '')!r}")
+            if row.get(column, "") == "":
+                reader.problem(name, line, column, "required value is empty (a key.weights "
+                               "column)")
+                failed.add(column)
         if extra:
-            data["indicators"] = indicators
+            data.setdefault("indicators", {})
         try:
-            parsed.append((line, model.model_validate(data)))
+            model_row = model.model_validate(data)
         except ValidationError as exc:
             for error in exc.errors():
                 column = str(error["loc"][0]) if error["loc"] else "-"
-                reader.problem(name, line, column, _message(error))
+                if column in failed:  # a number cell already reported, not 'empty'
+                    continue
+                message = _message(error)
+                if error["type"] == "int_parsing_size":  # beyond 64 bits: give the range
+                    message = f"must be at most {_limit(_maximum(model, column))}, got " \
+                              f"{_num(error.get('input'))}"
+                reader.problem(name, line, column, message)
+            continue
+        if not failed:
+            parsed.append((line, model_row))
     return parsed
+
+
+@functools.cache
+def _schema(model: type[BaseModel]) -> dict[str, Any]:
+    return model.model_json_schema()
+
+
+def _maximum(model: type[BaseModel], column: str) -> object:
+    """The upper bound of a field (its JSON Schema's `maximum`), for a message."""
+    found = _schema(model)["properties"].get(column, {})
+    for option in (found, *found.get("anyOf", ())):
+        if "maximum" in option:
+            return option["maximum"]
+    return "?"
 
 
 def _toml_line(text: str, loc: tuple[Any, ...]) -> int:
@@ -348,6 +407,8 @@ def read_config(reader: Reader) -> InstanceConfig | None:
     except ValidationError as exc:
         for error in exc.errors():
             loc = tuple(p for p in error["loc"] if not str(p).startswith("function-"))
+            if error["type"] == "value_error" and any(f[:len(loc)] == loc for f in flags):
+                continue  # a table's own check of a boolean taken for 1: reported above
             message = "required key is missing" if error["type"] == "missing" else \
                 _message(error)
             reader.problem(name, _toml_line(text, loc), ".".join(map(str, loc)) or "-", message)
@@ -419,6 +480,8 @@ def load_instance(folder: Path | str, variant: str | None = None) -> Instance:
             raise InputError(reader.problems)
         reader.files = dict(reader.variant.tables)
     config = read_config(reader)
+    if config is not None:
+        reader.numbers = number_format(config)
     weights = config.key.weights if config else {}
     extra = tuple(c for c in weights if c not in MemberState.model_fields)
     states_table = reader.read_table("member_states.csv", True,
@@ -456,7 +519,8 @@ def load_instance(folder: Path | str, variant: str | None = None) -> Instance:
         if needs_table is not None and needs_table.usable else []
 
     checks.run_all(reader, config, states, pledges, needs, codes)
-    cases, transfers, rejections = read_matching_inputs(reader, states, codes)
+    cases, transfers, rejections = read_matching_inputs(reader, states, codes,
+                                                        config.cycle if config else None)
     if reader.variant is not None:
         reader.problems = reader.variant.relocate(reader.problems, reader)
     if reader.problems or config is None:
@@ -476,6 +540,12 @@ def load_instance(folder: Path | str, variant: str | None = None) -> Instance:
     )
 
 
+def number_format(config: InstanceConfig) -> NumberFormat:
+    """The number format instance.toml declares (`[input]`), or the default one."""
+    given = config.input.model_fields_set if "input" in config.model_fields_set else set()
+    return NumberFormat(config.input.decimal, config.input.thousands, declared=bool(given))
+
+
 def _columns(model: type[BaseModel]) -> tuple[str, ...]:
     """The CSV columns of a row model (`indicators` holds the key's extra columns)."""
     return tuple(c for c in model.model_fields if c != "indicators")
@@ -485,7 +555,8 @@ Pairs = tuple[tuple[str, str, int], ...]
 
 
 def read_matching_inputs(reader: Reader, states: list[tuple[int, MemberState]],
-                         codes: set[str] | None) -> tuple[tuple[Any, ...] | None, Pairs, Pairs]:
+                         codes: set[str] | None, cycle: int | None = None
+                         ) -> tuple[tuple[Any, ...] | None, Pairs, Pairs]:
     """candidates.csv (column-wise), transfers.csv and rejections.csv, cross-checked.
 
     `codes` are all the state codes member_states.csv names, None when they are not known
@@ -496,7 +567,7 @@ def read_matching_inputs(reader: Reader, states: list[tuple[int, MemberState]],
 
     benefitting = {s.code for _, s in states if s.benefitting}
     others = {s.code for _, s in states if not s.benefitting}
-    frame = read_candidates(reader, codes, benefitting, others)
+    frame = read_candidates(reader, codes, benefitting, others, cycle)
     # tolist: iterating an Arrow-backed column yields its cells one by one, 20 times slower.
     known_cases = set(frame["case_id"].tolist()) if frame is not None else set()
     pairs: dict[str, list[tuple[str, str, int]]] = {}

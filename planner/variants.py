@@ -8,7 +8,8 @@ A variant file holds three kinds of entries, each validated like the instance it
 * `[member_states.XX]` tables: `column = value` overrides of one state's cells in
   member_states.csv (any column of that file, of its schema, or a key weight column);
 * `[tables]`: replacement files for `member_states`, `pledges` and `needs`, relative to the
-  instance folder (`pledges = "variants/pledges-x.csv"`). The person-level files (candidates,
+  instance folder and inside it (`pledges = "variants/pledges-x.csv"`; not an absolute path,
+  a `..` above the folder or a link out of it). The person-level files (candidates,
   transfers, rejections) stay the instance's own: the matching verifier re-reads them.
 
 Every problem names the file and line it comes from: a key the variant sets is reported in
@@ -167,10 +168,23 @@ def _read_tables(reader: Reader, variant: Variant, raw: object) -> None:
         elif not isinstance(value, str) or not value.strip():
             _problem(reader, variant, loc, "must be a file name in quotes, relative to the "
                      "instance folder")
+        elif not _inside(reader.folder, value):
+            _problem(reader, variant, loc, f"{value!r} is outside the instance folder: a "
+                     "variant may only name files inside it (relative to the folder, no '..')")
         elif not (reader.folder / value).is_file():
             _problem(reader, variant, loc, f"file not found: {reader.folder / value}")
         else:
             variant.tables[TABLES[key]] = value
+
+
+def _inside(folder: Path, name: str) -> bool:
+    """Whether `name` (relative to the instance folder) is a path inside it, symbolic links
+    followed: an absolute path, a `..` above the folder or a link out of it is not."""
+    root = folder.resolve()
+    try:
+        return (folder / name).resolve().is_relative_to(root)
+    except (OSError, RuntimeError, ValueError):  # a link loop, a NUL in the name
+        return False
 
 
 def _cell(value: object) -> str | None:

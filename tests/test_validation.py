@@ -222,11 +222,11 @@ CASES: list[tuple[str, dict[str, object], list[tuple[str, int, str, str]]]] = [
      {"extra_toml": "[key]\nweights = { population = 0.5, area_km2 = 0.5 }\n"},
      [("instance.toml", EXTRA + 1, "key.weights.area_km2",
        "names column 'area_km2', which member_states.csv does not have")]),
-    ("key weight column not numeric",
+    ("key weight column empty",
      {"states": [dict(s, area_km2="") if s["code"] == "SE" else dict(s, area_km2=1000)
                  for s in STATES],
       "extra_toml": "[key]\nweights = { population = 0.5, area_km2 = 0.5 }\n"},
-     [("member_states.csv", 4, "area_km2", "not a number: ''")]),
+     [("member_states.csv", 4, "area_km2", "required value is empty (a key.weights column)")]),
 ]
 
 
