@@ -16,7 +16,8 @@ Lexicographic stages, each fixed before the next:
   and CBC choose the same cases and places. Integer weights keep the stage exact (its
   optimum fixed as an integer, like the others'); they are as spread as the objective's size
   allows (up to 1,000,000 apart; about 20,000 at the monthly re-run's 16,000 cases), so two
-  plans tie only if a combination of weights cancels exactly.
+  plans tie only if a combination of weights cancels exactly. Only for models of at most
+  TIE_BREAK_COLUMNS columns (the speed cost is there).
 
 How the stages are solved, all exactly (every stage proven optimal, no time-limit shortcut):
 - per benefitting state: the states' problems share nothing (`solve_counts`);
@@ -240,6 +241,24 @@ def place_groups(eligible: dict[int, list[int]]) -> list[tuple[int, ...]]:
 
 # The tie-break's objective stays below this (exact in doubles to HiGHS's 1e-6 gap).
 TIE_BUDGET = 1e9
+# Largest model (columns) given the tie-break. Measured (2 cores, loaded): eu-2026 0.14 s in
+# all, the monthly re-run 0.05 s (561 columns at most), the 30,000-person bench 21 s (ES:
+# 5,707 columns, 15.8 s; IT: 7,859, 4.2 s; EL: 2,846, 0.75 s) against 2.6 s for its quality
+# stage: pseudo-random weights leave the LP far from integral. Above this the assignments
+# are the back-end's own choice among equally good ones (a warning says so).
+TIE_BREAK_COLUMNS = 2_000
+
+
+def tie_break(solver: Solver, model: Model, location: str, cases: int, per_case: int
+              ) -> float | None:
+    """The tie-break stage on the last model of a location, when small enough."""
+    if len(model.upper) > TIE_BREAK_COLUMNS:
+        solver.notes.append(
+            f"matching {location}: no tie-break ({len(model.upper):,} columns, more than "
+            f"{TIE_BREAK_COLUMNS:,}); the assignments are {solver.used}'s choice among "
+            "equally good ones and may differ on another back-end")
+        return None
+    return solver.maximise(model, f"tie_break_{location}", tie_weights(model, cases, per_case))
 
 
 def tie_weights(model: Model, cases: int, columns_per_case: int) -> dict[int, float]:
@@ -461,8 +480,9 @@ def _solve_location(instance: Instance, classes: list[CaseClass], members: list[
                  for i in loc.eligible[k])
     if not scored:  # the selection is the last model: its tie-break
         with clock("matching_solve_tie_break"):
-            stages["tie_break"] = solver.maximise(selection, f"tie_break_{location}",
-                                                  tie_weights(selection, cases, 2))
+            tied = tie_break(solver, selection, location, cases, 2)
+        if tied is not None:
+            stages["tie_break"] = tied
     chosen = selection.solution
     sizes = {key: int(chosen[column]) for key, column in size_columns.items()}
     into = _split(loc, kinds, {key: int(chosen[column]) for key, column in take.items()})
@@ -476,8 +496,10 @@ def _solve_location(instance: Instance, classes: list[CaseClass], members: list[
         # left out, 689,541,040 with them, as CBC and PuLP-HiGHS found), so the left-out
         # pairs are not all unused by every optimal selection, and the back-ends parted.
         # Kept for the investigation: `dropped_pairs`.
-        into, at, sizes, stages["quality"], stages["tie_break"] = _place(
+        into, at, sizes, stages["quality"], tied = _place(
             solver, loc, location, fixed, into, sizes, clock, cases)
+        if tied is not None:
+            stages["tie_break"] = tied
     for term in instance.config.matching.priority:
         # Transferred cases' terms: the same in every solution, so left out of the model.
         constant = sum(classes[k].constant[term] for k in loc.members)
@@ -516,7 +538,7 @@ def _place(solver: Solver, loc: _Location, location: str,
            start_into: dict[tuple[int, int], int], start_sizes: dict[tuple[int, int], int],
            clock: Clock, cases: int, dropped: frozenset[tuple[int, int]] = frozenset()
            ) -> tuple[dict[tuple[int, int], int], dict[tuple[int, int], int],
-                      dict[tuple[int, int], int], float, float]:
+                      dict[tuple[int, int], int], float, float | None]:
     """Stage (iv): the best placement quality among selections worth the earlier optima;
     then the tie-break among those."""
     model = Model(f"placement_{location}")
@@ -539,7 +561,7 @@ def _place(solver: Solver, loc: _Location, location: str,
     with clock("matching_solve_quality"):
         best = solver.maximise(model, f"quality_{location}", quality)
     with clock("matching_solve_tie_break"):
-        tied = solver.maximise(model, f"tie_break_{location}", tie_weights(model, cases, 3))
+        tied = tie_break(solver, model, location, cases, 3)
     chosen = model.solution
     return ({key: int(chosen[c]) for key, c in into.items() if chosen[c] > 0.5},
             {key: int(chosen[c]) for key, c in at.items() if chosen[c] > 0.5},
