@@ -292,11 +292,14 @@ def _maximise_pulp(solver: Solver, model: Model, name: str, cost: dict[int, floa
     """CBC (or any PuLP back-end): the model as a PuLP problem, each stage a plain MIP."""
     if model.backend is None:
         prob = new_problem(model.name)
-        columns = [prob.add_variable(n, 0, u, cat=pulp.LpInteger)
-                   for n, u in zip(model.names, model.upper, strict=True)]
+        # Named by position, never by `model.names` (which hold pledge ids: ids that differ
+        # only by a space, `-` or `_` are one PuLP name).
+        columns = [prob.add_variable(f"x{j}", 0, u, cat=pulp.LpInteger)
+                   for j, u in enumerate(model.upper)]
         model.backend = (prob, columns, 0)
     prob, columns, done = model.backend
-    for row_name, lower, upper, used, coefs in model.rows[done:]:
+    for n, (_, lower, upper, used, coefs) in enumerate(model.rows[done:], start=done):
+        row_name = f"r{n}"
         expr = pulp.LpAffineExpression(list(zip((columns[j] for j in used), coefs, strict=True)))
         if lower == upper:
             prob += expr == lower, row_name

@@ -108,8 +108,15 @@ def test_pledge_ids_that_collide_as_solver_names_plan_on_both_back_ends(make_ins
                pledge("a_b", "AA", "relocation", 0, 30),
                pledge("é|x", "BB", "relocation", 10, 40)]
     folder = make_instance(states, pledges, relocations=100, financial=2_000_000)
+    # Candidates, so that the matching (its PuLP path under CBC) sees the ids too.
+    write_csv(folder / "candidates.csv", [
+        {"person_id": f"p{n:02}", "case_id": f"c{n:02}", "location": "DD" if n % 2 else "EE",
+         "nationality": "SYR", "languages": "ar", "vulnerable": "false",
+         "registered": f"2025-01-{1 + n:02}"} for n in range(30)])
     found = both(folder, tmp_path / "out")
     assert differing(found) == []
+    assigned = list(csv.DictReader(found["assignments"][0].decode("utf-8").splitlines()))
+    assert len(assigned) == 30 and {r["pledge_id"] for r in assigned} >= {"a b"}
     plan = {r["pledge_id"]: r["amount"] for r in csv.DictReader(
         found["plan"][0].decode("utf-8").splitlines())}
     # AA: its relocation rows (preference 1) cover its 50, money (preference 2) nothing; the
