@@ -215,7 +215,8 @@ def same_optima(ours: dict[str, float], theirs: dict[str, float]) -> list[str]:
     """Stages where the two disagree (a stage ours skipped because no pair weighs anything
     must be 0 in the naive model)."""
     differ = []
-    for name in sorted(set(ours) | set(theirs)):
+    # The tie-break (issue 12) picks one plan among the optima: no naive counterpart.
+    for name in sorted((set(ours) | set(theirs)) - {"tie_break"}):
         a, b = ours.get(name, 0.0), theirs.get(name, 0.0)
         if abs(a - b) > TOLERANCE * max(1.0, abs(a)):
             differ.append(f"{name}: ours {a!r}, naive {b!r}")

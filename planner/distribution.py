@@ -4,8 +4,12 @@ Flows go from each pledge row to the benefitting states it may serve (its `benef
 all; only to states that state a need for the measure when some of them do). Coverage of a
 (benefitting state, measure) is received / need. The distribution first secures the indicative
 SAR share when configured, then maximises coverage leximin: the smallest ratio first, then the
-next smallest, and so on. Persons are then rounded to whole persons by an integer flow that keeps
-each pledge row's total and each state's received total within one person of the balanced one.
+next smallest, and so on. The tie-break (planner.tiebreak) then picks one distribution among
+the balanced ones: each flow in (pledge id, benefitting state) order takes the most it can.
+Persons are then rounded to whole persons by an integer flow that keeps each pledge row's total
+and each state's received total within one person of the balanced one, ties again broken by
+flow order. Model names are positions (`flow_3_1`: the fourth pledge row in pledge-id order to
+the second benefitting state in code order; `_c_5`: the sixth target), never ids or codes.
 """
 
 from __future__ import annotations
@@ -18,6 +22,7 @@ import pulp
 
 from models.instance import Instance, Measure, Pledge
 from planner.solve import Solver, new_problem, value
+from planner.tiebreak import tie_break
 
 Arc = tuple[str, str]  # (pledge_id, benefitting state)
 Target = tuple[str, str]  # (benefitting state, measure)
@@ -63,14 +68,20 @@ def add_flows(prob: pulp.LpProblem, instance: Instance, needs: dict[Target, floa
     flows: dict[Arc, pulp.LpVariable] = {}
     if not instance.benefitting:
         return flows
-    for pledge in instance.pledges:
+    position = {b: n for n, b in enumerate(sorted(instance.benefitting))}
+    for n, pledge in enumerate(instance.pledges):
         targets = arcs_of(pledge, instance.benefitting, needs)
         for b in targets:
             flows[(pledge.pledge_id, b)] = prob.add_variable(
-                f"flow[{pledge.pledge_id},{b}]", lowBound=0)
+                f"flow_{n}_{position[b]}", lowBound=0)
         prob += (pulp.lpSum(flows[(pledge.pledge_id, b)] for b in targets)
-                 == values[pledge.pledge_id], f"flow[{pledge.pledge_id}]")
+                 == values[pledge.pledge_id], f"flow_{n}")
     return flows
+
+
+def flow_order(flows: dict[Arc, pulp.LpVariable]) -> list[pulp.LpVariable]:
+    """The flows in (pledge id, benefitting state) order: the tie-break's order."""
+    return [flows[arc] for arc in sorted(flows)]
 
 
 def received(instance: Instance, flows: dict[Arc, pulp.LpVariable]
@@ -88,9 +99,9 @@ def maximise_min_coverage(prob: pulp.LpProblem, solver: Solver, name: str,
                           needs: dict[Target, float]) -> float:
     """One max-min stage: the smallest coverage ratio over `needs`, fixed once optimal."""
     t = prob.add_variable(f"{name}_t", lowBound=0)
-    for target, need in needs.items():
+    for n, (target, need) in enumerate(needs.items()):
         prob += (inflow.get(target, pulp.LpAffineExpression()) - need * t >= 0,
-                 f"{name}[{target[0]},{target[1]}]")
+                 f"{name}_{n}")
     return solver.stage(prob, name, pulp.LpAffineExpression(t), pulp.LpMaximize)
 
 
@@ -99,10 +110,10 @@ def maximise_covered_total(prob: pulp.LpProblem, solver: Solver, name: str,
                            needs: dict[Target, float]) -> float:
     """Total coverage, each (state, measure) counted up to its need."""
     covered = []
-    for target, need in needs.items():
-        c = prob.add_variable(f"{name}_c[{target[0]},{target[1]}]", lowBound=0, upBound=1)
+    for n, (target, need) in enumerate(needs.items()):
+        c = prob.add_variable(f"{name}_c_{n}", lowBound=0, upBound=1)
         prob += (inflow.get(target, pulp.LpAffineExpression()) - need * c >= 0,
-                 f"{name}[{target[0]},{target[1]}]")
+                 f"{name}_{n}")
         covered.append(c)
     return solver.stage(prob, name, pulp.lpSum(covered), pulp.LpMaximize)
 
@@ -111,26 +122,38 @@ def leximin(prob: pulp.LpProblem, solver: Solver, inflow: dict[Target, pulp.LpAf
             needs: dict[Target, float]) -> dict[Target, float]:
     """Progressive filling: raise the smallest ratio, fix the saturated ones, repeat."""
     free, level, rounds = dict(needs), {}, 0
+    position = {target: n for n, target in enumerate(needs)}
     while free:
         rounds += 1
         best = maximise_min_coverage(prob, solver, f"balance{rounds}", inflow, free)
-        # Which ratios cannot rise above `best`? Probe all at once: by convexity, every ratio
-        # that can rise alone can rise together, so a small capped bonus tells them apart.
+        floor = best - solver.slack(best)
+        # Which ratios cannot rise above `best`? A small capped bonus per ratio, their sum
+        # maximised: a ratio that takes a bonus can rise. One left at 0 may only have lost the
+        # slack to another, so the rest are probed again without the risen ones, until none
+        # rises: each of those cannot rise alone (it could take a bonus with the others at 0).
+        # (One probe alone saturated ratios that could rise, on eu-2026 under CBC.)
         eps = 1e-3
-        bonus = {}
+        undecided = {}
         for target, need in free.items():
-            y = prob.add_variable(f"probe{rounds}[{target[0]},{target[1]}]", 0, eps)
-            prob += (inflow.get(target, pulp.LpAffineExpression()) - need * y >= need * best,
-                     f"probe{rounds}[{target[0]},{target[1]}]")
-            bonus[target] = y
-        prob.sense = pulp.LpMaximize
-        prob.setObjective(pulp.lpSum(bonus.values()))
-        solver.solve(prob, f"probe{rounds}")
-        saturated = [t for t, y in bonus.items() if value(y) < eps * 1e-3] or list(free)
-        for y in bonus.values():
+            tag = f"probe{rounds}_{position[target]}"
+            y = prob.add_variable(tag, 0, eps)
+            prob += (inflow.get(target, pulp.LpAffineExpression()) - need * y >= need * floor,
+                     tag)
+            undecided[target] = y
+        probes: list[pulp.LpVariable] = list(undecided.values())
+        while undecided:
+            prob.sense = pulp.LpMaximize
+            prob.setObjective(pulp.lpSum(undecided.values()))
+            solver.solve(prob, f"probe{rounds}")
+            risen = [t for t, y in undecided.items() if value(y) >= eps * 1e-3]
+            if not risen:
+                break
+            for target in risen:
+                undecided.pop(target).upBound = 0
+        for y in probes:
             # Pin the probe at 0: its row then only repeats ratio >= best, already fixed.
             y.upBound = 0
-        for target in saturated:
+        for target in list(undecided) or list(free):
             level[target] = best
             del free[target]
     return level
@@ -156,8 +179,10 @@ def distribute(instance: Instance, amounts: dict[str, float], solver: Solver) ->
     prob = new_problem("distribution")
     flows = add_flows(prob, instance, needs, values)
     inflow = received(instance, flows)
-    sar_received, sar_target = _sar_stage(prob, solver, instance, flows, values)
+    sar_target = _sar_stage(prob, solver, instance, flows, values)
     levels = leximin(prob, solver, inflow, needs) if flows else {}
+    if flows:
+        tie_break(solver, prob, flow_order(flows), "tie_break_flows")
     result = {arc: value(var) for arc, var in flows.items()}
     persons = {p.pledge_id for p in instance.pledges if p.measure.in_persons}
     flows_out = _whole_persons(instance, result, amounts, persons, solver)
@@ -171,23 +196,29 @@ def distribute(instance: Instance, amounts: dict[str, float], solver: Solver) ->
         largest = max(arcs, key=lambda a: (flows_out[a], a[1]))
         rest = math.fsum(flows_out[a] for a in arcs if a != largest)
         flows_out[largest] = round(amounts[pid] - rest, 2)
-    return Distribution(
-        flows={k: v for k, v in sorted(flows_out.items()) if v > 0},
-        needs=needs, levels=levels, sar_received=sar_received, sar_target=sar_target)
+    final = {k: v for k, v in sorted(flows_out.items()) if v > 0}
+    sar = set(instance.config.distribution.sar_states)
+    # What the SAR states receive in the final flows (persons whole, EUR to the cent), the
+    # figure of distribution.csv; not the SAR stage's own, which the balance then moves.
+    sar_received = round(math.fsum(v / units[pid] for (pid, b), v in final.items()
+                                   if b in sar), 9) if sar_target else 0.0
+    return Distribution(flows=final, needs=needs, levels=levels, sar_received=sar_received,
+                        sar_target=sar_target)
 
 
 def _sar_stage(prob: pulp.LpProblem, solver: Solver, instance: Instance,
-               flows: dict[Arc, pulp.LpVariable], values: dict[str, float]) -> tuple[float, float]:
-    """The indicative share for search-and-rescue states (rules section 6), as far as possible."""
+               flows: dict[Arc, pulp.LpVariable], values: dict[str, float]) -> float:
+    """The indicative share for search-and-rescue states (rules section 6), as far as
+    possible; returns the target, in relocation-equivalents."""
     config = instance.config.distribution
     if not flows or config.sar_share <= 0:
-        return 0.0, 0.0
+        return 0.0
     target = config.sar_share * math.fsum(values.values())
     sar = pulp.lpSum(v for (_, b), v in flows.items() if b in config.sar_states)
     s = prob.add_variable("sar_secured", lowBound=0, upBound=target)
     prob += sar - s >= 0, "sar_share"
     solver.stage(prob, "sar", pulp.LpAffineExpression(s), pulp.LpMaximize)
-    return value(sar), target
+    return target
 
 
 def _whole_persons(instance: Instance, flows: dict[Arc, float], amounts: dict[str, float],
@@ -199,22 +230,30 @@ def _whole_persons(instance: Instance, flows: dict[Arc, float], amounts: dict[st
     if not arcs:
         return {}
     prob = new_problem("whole_persons")
-    g = {arc: prob.add_variable(f"persons[{arc[0]},{arc[1]}]", math.floor(v), math.ceil(v),
-                                cat=pulp.LpInteger) for arc, v in arcs.items()}
+    row_of = {p.pledge_id: n for n, p in enumerate(instance.pledges)}
+    state_of = {b: n for n, b in enumerate(sorted(instance.benefitting))}
+    g = {arc: prob.add_variable(f"persons_{row_of[arc[0]]}_{state_of[arc[1]]}",
+                                math.floor(v), math.ceil(v), cat=pulp.LpInteger)
+         for arc, v in sorted(arcs.items())}
     for pid in sorted({pid for pid, _ in arcs}):
         prob += (pulp.lpSum(var for (p, _), var in g.items() if p == pid) == amounts[pid],
-                 f"row[{pid}]")
+                 f"row_{row_of[pid]}")
     measure = {p.pledge_id: p.measure.value for p in instance.pledges}
     totals: dict[Target, list[Arc]] = {}
     for arc in arcs:
         totals.setdefault((arc[1], measure[arc[0]]), []).append(arc)
-    for (b, m), members in sorted(totals.items()):
+    for n, (_, members) in enumerate(sorted(totals.items())):
         total = math.fsum(arcs[a] for a in members)
         expr = pulp.lpSum(g[a] for a in members)
-        prob += expr >= math.floor(round(total, 9)), f"low[{b},{m}]"
-        prob += expr <= math.ceil(round(total, 9)), f"high[{b},{m}]"
-    # Round up where the fraction is largest: closest to the balanced flows.
-    prob.setObjective(pulp.lpSum((arcs[a] - math.floor(arcs[a])) * var for a, var in g.items()))
+        prob += expr >= math.floor(round(total, 9)), f"low_{n}"
+        prob += expr <= math.ceil(round(total, 9)), f"high_{n}"
+    # Round up where the fraction is largest: closest to the balanced flows. Fractions to
+    # 1e-6, so that near-equal ones are equal, a tie for the tie-break, on every back-end.
+    objective = pulp.lpSum(round(arcs[a] - math.floor(arcs[a]), 6) * var for a, var in g.items())
+    prob.setObjective(objective)
     prob.sense = pulp.LpMaximize
     solver.solve(prob, "whole_persons")
+    # Integer values: the optimum is exact on every back-end; fixed, then ties broken.
+    prob += objective >= value(objective) - 1e-9, "fix_whole_persons"
+    tie_break(solver, prob, list(g.values()), "tie_break_persons")
     return {arc: float(round(value(var))) for arc, var in g.items()}

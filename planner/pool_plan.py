@@ -5,7 +5,12 @@ offsets, EUR / rate for money: Art. 56(2) equal value), bounded by the row's [mi
 persons are whole. Lexicographic stages, each fixed before the next:
   (i)   minimise the total shortfall of obligations;
   (ii)  follow each state's preference ranks (minimise rank-weighted value);
-  (iii) maximise coverage of the stated needs: the smallest ratio, then the total.
+  (iii) maximise coverage of the stated needs: the smallest ratio, then the total;
+  then the tie-break (planner.tiebreak): each pledge row in pledge-id order takes the most it
+  can among the plans the stages leave, so the plan is one per input, on every back-end.
+Model names are positions (`value_3`: the fourth pledge row in pledge-id order, `cover_2`: the
+third state in code order), never pledge ids or codes: ids that differ only by a space, `-` or
+`_` were one name to PuLP, and CBC misread names with `|` or non-ASCII letters.
 A contributor never gives more value than its obligation unless its own minimums force it.
 """
 
@@ -28,6 +33,7 @@ from planner.distribution import (
 from planner.key import CONTRIBUTOR, KeyRow
 from planner.offsets import OffsetsReport
 from planner.solve import Solver, new_problem, value
+from planner.tiebreak import tie_break
 
 
 @dataclass(frozen=True)
@@ -64,7 +70,7 @@ def define_values(prob: pulp.LpProblem, instance: Instance, offsets: OffsetsRepo
     restricted = (instance.config.offsets.enforce_voluntary
                   and not offsets.voluntary_allowed)
     values = {}
-    for p in instance.pledges:
+    for n, p in enumerate(instance.pledges):
         u = unit(p.measure, rate)
         upper = None if p.max is None else p.max / u
         if restricted and p.measure is Measure.offset and \
@@ -73,7 +79,7 @@ def define_values(prob: pulp.LpProblem, instance: Instance, offsets: OffsetsRepo
             # mandatory offsets are added by `define_offset_rules`.
             upper = max(p.min, float(offsets.mandatory.get(p.state, 0)))
         values[p.pledge_id] = prob.add_variable(
-            f"value[{p.pledge_id}]", lowBound=p.min / u, upBound=upper,
+            f"value_{n}", lowBound=p.min / u, upBound=upper,
             cat=pulp.LpInteger if p.measure.in_persons else pulp.LpContinuous)
     return values
 
@@ -92,24 +98,31 @@ def define_obligations(prob: pulp.LpProblem, instance: Instance, key: dict[str, 
                        ) -> dict[str, pulp.LpVariable]:
     """cover[state]: value + shortfall >= obligation; cap[state]: value <= cap (Art. 56(2))."""
     total = by_state(instance, values)
+    position = state_positions(instance, key)
     shortfall = {}
     for state, row in key.items():
         if row.role != CONTRIBUTOR or row.obligation <= 0:
             continue
-        shortfall[state] = prob.add_variable(f"shortfall[{state}]", lowBound=0)
+        shortfall[state] = prob.add_variable(f"shortfall_{position[state]}", lowBound=0)
         prob += (total.get(state, pulp.LpAffineExpression()) + shortfall[state]
-                 >= row.obligation, f"cover[{state}]")
+                 >= row.obligation, f"cover_{position[state]}")
     for state, expr in total.items():
-        prob += expr <= cap[state], f"cap[{state}]"
+        prob += expr <= cap[state], f"cap_{position[state]}"
     return shortfall
 
 
-def define_offset_rules(prob: pulp.LpProblem, instance: Instance,
+def state_positions(instance: Instance, key: dict[str, KeyRow]) -> dict[str, int]:
+    """Each state's position in code order: its number in model names."""
+    return {s: n for n, s in enumerate(sorted({*key, *(p.state for p in instance.pledges)}))}
+
+
+def define_offset_rules(prob: pulp.LpProblem, instance: Instance, key: dict[str, KeyRow],
                         values: dict[str, pulp.LpVariable], offsets: OffsetsReport) -> None:
-    """mandatory_offset[state]: offsets at least the state's mandatory part (Art. 63)."""
+    """mandatory_offset_{state}: offsets at least the state's mandatory part (Art. 63)."""
     offered = by_state(instance, values, Measure.offset)
+    position = state_positions(instance, key)
     for state, amount in offsets.mandatory.items():
-        prob += offered[state] >= amount, f"mandatory_offset[{state}]"
+        prob += offered[state] >= amount, f"mandatory_offset_{position[state]}"
 
 
 def plan_pool(instance: Instance, key: dict[str, KeyRow], offsets: OffsetsReport,
@@ -119,7 +132,7 @@ def plan_pool(instance: Instance, key: dict[str, KeyRow], offsets: OffsetsReport
     values = define_values(prob, instance, offsets)
     cap = caps(instance, key, offsets)
     shortfall = define_obligations(prob, instance, key, values, cap)
-    define_offset_rules(prob, instance, values, offsets)
+    define_offset_rules(prob, instance, key, values, offsets)
     objectives = {}
     if not values:
         return PoolPlan({}, {s: key[s].obligation for s in shortfall}, cap, objectives)
@@ -137,6 +150,8 @@ def plan_pool(instance: Instance, key: dict[str, KeyRow], offsets: OffsetsReport
                                                            inflow, needs)
         objectives["coverage_total"] = maximise_covered_total(prob, solver, "coverage_total",
                                                               inflow, needs)
+    objectives["tie_break"] = float(tie_break(
+        solver, prob, [values[p.pledge_id] for p in instance.pledges]))
     amounts = {}
     for p in instance.pledges:
         v = value(values[p.pledge_id])

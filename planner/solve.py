@@ -58,10 +58,13 @@ import pulp
 
 from models.instance import SolverConfig
 from planner.errors import PlanError
+from planner.exact import polish, polishable
 
 SOLVERS = ("highs", "cbc")
 # Optima are fixed with this slack so that later stages stay feasible despite round-off.
 FIX_TOL_ABS, FIX_TOL_REL = 1e-9, 1e-12
+# CBC reports values to 8 significant digits: its optima are fixed with this relative slack.
+CBC_TOL = 1e-7
 # A stage optimum is proven when the solution is within this of the LP bound (HiGHS's default
 # absolute MIP gap); reduced costs below MARGIN times the largest cost are treated as zero.
 ABS_GAP, MARGIN = 1e-6, 1e-6
@@ -85,6 +88,7 @@ class Solver:
     solve_s: float = 0.0
     gaps: dict[str, float | None] = field(default_factory=dict)  # stages stopped by the limit
     failed: list[str] = field(default_factory=list)  # back-ends that raised when solving
+    exact: bool = False  # the last solution was made exact (planner.exact)
 
     @property
     def gap(self) -> float | None:
@@ -111,7 +115,10 @@ class Solver:
             extra = {} if presolve else {"presolve": "off"}
             return pulp.HiGHS(msg=False, timeLimit=self.time_limit_s, gapRel=0.0, threads=1,
                               **extra)
-        return pulp.PULP_CBC_CMD(msg=False, timeLimit=self.time_limit_s, gapRel=0.0)
+        # CBC's MIP preprocessing (cgl) called feasible models infeasible once stage optima
+        # were fixed to 1e-9 (eu-2026's pool plan; its LP and HiGHS found solutions).
+        return pulp.PULP_CBC_CMD(msg=False, timeLimit=self.time_limit_s, gapRel=0.0,
+                                 options=["preprocess off", "dualT 1e-9", "primalT 1e-9"])
 
     def backend(self, presolve: bool = True) -> Any:
         """The first available back-end, trying the fallback when the chosen one is missing."""
@@ -139,6 +146,7 @@ class Solver:
         finally:
             self.solve_s += time.perf_counter() - started
         if prob.sol_status == pulp.LpSolutionOptimal:
+            self.exact = polishable(prob) and self._exact(prob, stage, presolve)
             return
         highs = getattr(prob, "solverModel", None) if self.used == "highs" else None
         # PuLP calls a HiGHS run stopped by the time limit "integer feasible" whenever its
@@ -153,6 +161,25 @@ class Solver:
                             f"time limit of {self.time_limit_s:g} s ({self.used})")
         label = pulp.LpStatus.get(prob.status, str(prob.status))
         raise PlanError(f"no plan: stage {stage} is {label.lower()} ({self.used})")
+
+    def _exact(self, prob: pulp.LpProblem, stage: str, presolve: bool) -> bool:
+        """Make the solution exact (planner.exact). A MIP's solution is first made a vertex:
+        its integers fixed, the LP solved again (CBC's branch and bound stopped up to 1e-7
+        short of the optimum of eu-2026's coverage stage, and a heuristic's solution need not
+        be a vertex)."""
+        integers = [v for v in prob.variables() if v.cat == pulp.LpInteger]
+        if not integers:
+            return polish(prob)
+        saved = [(v.lowBound, v.upBound) for v in integers]
+        for v in integers:
+            v.lowBound = v.upBound = float(round(v.varValue or 0.0))
+            v.cat = pulp.LpContinuous
+        try:
+            self._solve_with_fallback(prob, stage, presolve)
+            return prob.sol_status == pulp.LpSolutionOptimal and polish(prob)
+        finally:
+            for v, (low, high) in zip(integers, saved, strict=True):
+                v.lowBound, v.upBound, v.cat = low, high, pulp.LpInteger
 
     def _solve_with_fallback(self, prob: pulp.LpProblem, stage: str, presolve: bool) -> None:
         while True:
@@ -174,6 +201,18 @@ class Solver:
                     raise PlanError(message + fallback) from none_left
                 self.notes.append(f"{message}; used {self.used}")
 
+    def slack(self, best: float) -> float:
+        """The round-off slack with which an optimum is fixed: CBC's solution file holds 8
+        significant digits (its `%15.8g`), so a value it reports may exceed the true optimum
+        by 5e-8 relative; HiGHS's values are exact to its tolerances."""
+        if self.exact:
+            # Exact (planner.exact): a slack would only leave a row a hair off the vertex,
+            # which the next polish would take for tight, and find the rows inconsistent.
+            return FIX_TOL_REL * abs(best)
+        if self.used == "cbc":
+            return max(CBC_TOL, CBC_TOL * abs(best))
+        return max(FIX_TOL_ABS, FIX_TOL_REL * abs(best))
+
     def stage(self, prob: pulp.LpProblem, name: str, objective: pulp.LpAffineExpression,
               sense: int, presolve: bool = True) -> float:
         """Optimise one lexicographic stage, fix its optimum, and return it."""
@@ -181,7 +220,7 @@ class Solver:
         prob.setObjective(objective)
         self.solve(prob, name, presolve)
         best = float(pulp.value(objective) or 0.0)
-        slack = max(FIX_TOL_ABS, FIX_TOL_REL * abs(best))
+        slack = self.slack(best)
         if sense == pulp.LpMinimize:
             prob += objective <= best + slack, f"fix_{name}"
         else:
@@ -253,11 +292,14 @@ def _maximise_pulp(solver: Solver, model: Model, name: str, cost: dict[int, floa
     """CBC (or any PuLP back-end): the model as a PuLP problem, each stage a plain MIP."""
     if model.backend is None:
         prob = new_problem(model.name)
-        columns = [prob.add_variable(n, 0, u, cat=pulp.LpInteger)
-                   for n, u in zip(model.names, model.upper, strict=True)]
+        # Named by position, never by `model.names` (which hold pledge ids: ids that differ
+        # only by a space, `-` or `_` are one PuLP name).
+        columns = [prob.add_variable(f"x{j}", 0, u, cat=pulp.LpInteger)
+                   for j, u in enumerate(model.upper)]
         model.backend = (prob, columns, 0)
     prob, columns, done = model.backend
-    for row_name, lower, upper, used, coefs in model.rows[done:]:
+    for n, (_, lower, upper, used, coefs) in enumerate(model.rows[done:], start=done):
+        row_name = f"r{n}"
         expr = pulp.LpAffineExpression(list(zip((columns[j] for j in used), coefs, strict=True)))
         if lower == upper:
             prob += expr == lower, row_name
