@@ -9,6 +9,7 @@ matching itself, and pandas' joins and group-bys on text most of the rest.
 
 from __future__ import annotations
 
+from collections import defaultdict
 from collections.abc import Callable
 from dataclasses import dataclass
 from itertools import repeat
@@ -18,10 +19,20 @@ import numpy as np
 import pandas as pd
 
 from models.instance import Instance, Measure
+from planner.verify_matchability import (
+    Group,
+    Place,
+    check_matchability,
+    groups_of,
+    max_flow,
+    places_of,
+)
 
 TRUE = {"true", "1", "yes", "y", "t"}
 OPTIONAL = ("status", "consent", "security_cleared", "nationality", "vulnerable",
-            "unaccompanied_minor")  # candidates.csv columns that may be left out
+            "unaccompanied_minor", "languages", "family_links", "other_links", "preferences",
+            "registered")  # candidates.csv columns that may be left out
+WISHES = ("family_links", "other_links", "languages", "preferences")
 
 
 def _flag_of(default: bool) -> Callable[[object], object]:
@@ -137,7 +148,7 @@ def read_people(instance: Instance) -> People:
                   case_code=codes, cases=np.asarray(cases, dtype=object),
                   row_of=dict(zip(person_id.tolist(), range(len(person_id)), strict=True)),
                   raw={c: cells(c) for c in ("nationality", "status", "vulnerable",
-                                             "unaccompanied_minor")})
+                                             "unaccompanied_minor", "registered", *WISHES)})
 
 
 def check_matching(out, instance: Instance) -> None:  # noqa: ANN001 - verify.Outputs
@@ -155,8 +166,8 @@ def check_matching(out, instance: Instance) -> None:  # noqa: ANN001 - verify.Ou
 
     # A person listed twice counts once, at the last line (as a mapping by person would).
     assigned = _frame(out.assignments, ("person_id", "case_id", "from_state", "to_state",
-                                        "pledge_id"))
-    left = _frame(out.unassigned, ("person_id", "case_id", "reason"))
+                                        "pledge_id", "score", "reasons"))
+    left = _frame(out.unassigned, ("person_id", "case_id", "location", "reason"))
     # Each listed person who is a candidate (position in the table, row in `people`).
     joined_assigned = _join(assigned["person_id"], people)
     joined_left = _join(left["person_id"], people)
@@ -199,6 +210,10 @@ def check_matching(out, instance: Instance) -> None:  # noqa: ANN001 - verify.Ou
     each((rows["case_id"] != people.case_id[found])
          | (rows["from_state"] != people.location[found]), 0,
          "case_id", "case or location differs from input")
+    cases = case_table(people, instance)
+    for check, (mask, column, text) in enumerate(_score_failures(rows, cases, instance)):
+        each(mask, 10 + check, column, text)
+    quality = float(rows.pop("expected_score").sum())
     targets = _targets(rows["code"], rows["to"] * len(pledge_ids) + rows["pledge"], n_cases)
     state_of = {p: pledge.state for p, pledge in pledges.items()
                 if pledge.measure is Measure.relocation}
@@ -255,12 +270,33 @@ def check_matching(out, instance: Instance) -> None:  # noqa: ANN001 - verify.Ou
         fail((5, 0, 0), "assignments.csv", 0, "case_id", f"case {case} is split")
     for line, text in _reason_failures(left, people, *joined_left):
         fail((6, line, 0), "unassigned.csv", line, "reason", text)
+    at_left, found_left = joined_left
+    for line in left["line"][at_left][(left["case_id"][at_left] != people.case_id[found_left])
+                                      | (left["location"][at_left]
+                                         != people.location[found_left])].tolist():
+        fail((6, line, 1), "unassigned.csv", line, "case_id", "case or location differs from "
+             "input")
+    places = places_of(instance, [(r.pledge_id, r.beneficiary, r.measure, r.amount)
+                                  for _, r in out.distribution])
+    groups = groups_of(places, cases.location, case_size, cases.profile, cases.placeable,
+                       cases.refused, cases.transfer)
+    group_of = {case: g for g, group in enumerate(groups) for case in group.cases}
+    for line, text in _capacity_failures(left, people, at_left, found_left, groups, group_of,
+                                         places, used_by):
+        fail((6, line, 2), "unassigned.csv", line, "reason", text)
     for _, name, line, column, text in sorted(failures, key=lambda f: f[0]):
         out.fail(name, line, column, text)
     # Distinct cases placed: those of candidates' cases, and any others named.
     cases_assigned = int((placed > 0).sum()) + len(set(assigned["case_id"][codes < 0].tolist()))
     _check_counts(out, len(assigned["line"]), cases_assigned,
                   len(assigned["line"]) + len(left["line"]), int(split.sum()))
+    bound = max_flow(groups, places)
+    placeable = sum(g.persons for g in groups)
+    if out.summary is not None:
+        check_matchability(out.fail, out.matchability, groups, places, placeable, bound,
+                           out.summary.matching.bottlenecks)
+        _check_matching_summary(out, instance, left, places, bound, assigned, codes, cases,
+                                quality)
 
 
 def _frame(table: dict[str, np.ndarray], columns: tuple[str, ...]) -> dict[str, np.ndarray]:
@@ -357,3 +393,256 @@ def _check_counts(out, persons: int, cases: int, total: int, splits: int  # noqa
         if getattr(m, key) != count:
             out.fail("summary.json", 0, f"matching.{key}", f"{getattr(m, key)}, the tables "
                      f"say {count}")
+
+
+# --- cases, scores, reasons and the matching's stages -------------------------------------
+
+
+@dataclass
+class Cases:
+    """Per case number: its location (its first row's), profile (statuses, nationalities, any
+    vulnerable person or unaccompanied minor, any minor), vulnerable persons, waiting bands,
+    wishes (the raw cells of its rows, by person id), whether it can be placed at all (not
+    blocked, or transferred), the states that refused it and the state it was transferred to."""
+
+    location: list[str]
+    profile: list[tuple[frozenset[str], frozenset[str], bool, bool]]
+    vulnerable: np.ndarray
+    bands: np.ndarray
+    wishes: list[tuple[tuple[str, ...], ...]]
+    placeable: np.ndarray
+    refused: dict[int, frozenset[str]]
+    transfer: dict[int, str]
+
+
+def case_table(people: People, instance: Instance) -> Cases:
+    n = len(people.cases)
+    has = np.flatnonzero(people.case_code >= 0)
+    codes = people.case_code[has]
+    # Each case's rows by person id (the order in which the planner merges a family's wishes).
+    order = np.lexsort((people.person_id[has], codes))
+    rows, codes = has[order], codes[order]
+    starts = np.searchsorted(codes, np.arange(n + 1))
+    first = rows[starts[:-1]] if n else np.zeros(0, dtype=np.int64)
+    status = _status(people.raw["status"])
+    nationality = _text(people.raw["nationality"], upper=True)
+    minor = _flags(people.raw["unaccompanied_minor"], False)
+    vuln = _flags(people.raw["vulnerable"], False) | minor
+    kinds: dict[tuple[object, ...], int] = {}
+    kind = np.fromiter((kinds.setdefault(k, len(kinds)) for k in zip(
+        status.tolist(), nationality.tolist(), vuln.tolist(), minor.tolist(), strict=True)),
+        dtype=np.int64, count=len(status))
+    of_kind = list(kinds)
+    merged: dict[frozenset[int], tuple[frozenset[str], frozenset[str], bool, bool]] = {}
+
+    def profile(own: frozenset[int]) -> tuple[frozenset[str], frozenset[str], bool, bool]:
+        found = merged.get(own)
+        if found is None:
+            parts = [of_kind[k] for k in own]
+            found = merged[own] = (frozenset(p[0] for p in parts),  # type: ignore[misc]
+                                   frozenset(p[1] for p in parts),  # type: ignore[misc]
+                                   any(p[2] for p in parts), any(p[3] for p in parts))
+        return found
+
+    wish = [_text(people.raw[c]) for c in WISHES]
+    wish_rows = list(zip(*(w.tolist() for w in wish), strict=True))
+    size = np.diff(starts)
+    kind_list = kind.tolist()
+    profiles, wishes = [], []
+    for case in range(n):
+        if size[case] == 1:
+            row = int(first[case])
+            profiles.append(profile(frozenset((kind_list[row],))))
+            wishes.append((wish_rows[row],))
+        else:
+            own = rows[starts[case]:starts[case + 1]].tolist()
+            profiles.append(profile(frozenset(kind_list[r] for r in own)))
+            wishes.append(tuple(wish_rows[r] for r in own))
+    vulnerable = np.bincount(people.case_code[has], weights=vuln[has], minlength=n
+                             ).astype(np.int64)
+    bands = _waiting_bands(people, instance, rows, starts)
+    case_at = dict(zip(people.cases.tolist(), range(n), strict=True))
+    transfer = {case_at[c]: s for c, s, _ in instance.transfers if c in case_at}
+    refusals: dict[int, set[str]] = defaultdict(set)
+    for c, s, _ in instance.rejections:
+        if c in case_at:
+            refusals[case_at[c]].add(s)
+    blocked = (people.blocked_security | people.blocked_consent)[:n]
+    placeable = ~blocked
+    placeable[list(transfer)] = True
+    return Cases(location=people.location[first].tolist(), profile=profiles,
+                 vulnerable=vulnerable, bands=bands, wishes=wishes, placeable=placeable,
+                 refused={c: frozenset(s) for c, s in refusals.items()}, transfer=transfer)
+
+
+def _waiting_bands(people: People, instance: Instance, rows: np.ndarray, starts: np.ndarray
+                   ) -> np.ndarray:
+    """Whole bands of `waiting_band_days` each case waited, from its earliest `registered` to
+    the day after the latest of all candidates (1 January of the cycle when none is given)."""
+    n = len(starts) - 1
+    cells = _text(people.raw["registered"])
+    days = pd.to_datetime(pd.Series(cells), format="%Y-%m-%d", errors="coerce")
+    number = (days - pd.Timestamp("1970-01-01")).dt.days.to_numpy(dtype=float)
+    known = ~np.isnan(number)
+    today = (float(number[known].max()) + 1 if known.any()
+             else float((pd.Timestamp(instance.config.cycle, 1, 1)
+                         - pd.Timestamp("1970-01-01")).days))
+    earliest = np.full(n, np.nan)
+    if n and len(rows):
+        own = np.where(np.isnan(number[rows]), np.inf, number[rows])
+        earliest = np.minimum.reduceat(own, starts[:-1]) if len(own) else earliest
+    band = instance.config.matching.waiting_band_days
+    waited = np.where(np.isfinite(earliest), np.maximum(today - earliest, 0), 0)
+    return (waited // band).astype(np.int64)
+
+
+def _official_languages() -> dict[str, frozenset[str]]:
+    from importlib import resources
+
+    text = resources.files("planner").joinpath("data/official_languages.csv").read_text("utf-8")
+    lines = text.splitlines()
+    head = lines[0].split(",")
+    code, languages = head.index("code"), head.index("languages")
+    return {cells[code]: frozenset(cells[languages].split(";"))
+            for cells in (line.split(",") for line in lines[1:] if line)}
+
+
+def _expected_score(wishes: tuple[tuple[str, ...], ...], state: str, instance: Instance,
+                    languages: dict[str, frozenset[str]]) -> tuple[float, tuple[str, ...]]:
+    """Rules section 7 (Art. 67): the points per person of placing the case in `state`, and
+    the reasons: family link, other link, a shared official language, a stated preference
+    (the first fully, the second half, ...)."""
+    def codes(cell: str) -> list[str]:
+        return [c.strip().upper() for c in cell.split(";") if c.strip()]
+
+    family = {c for w in wishes for c in codes(w[0])}
+    other = {c for w in wishes for c in codes(w[1])}
+    spoken = {c.lower() for w in wishes for c in codes(w[2])}
+    preferences = list(dict.fromkeys(c for w in wishes for c in codes(w[3])))
+    weights = instance.config.matching.quality
+    score, reasons = 0.0, []
+    if state in family:
+        score, reasons = score + weights.family_link, [*reasons, "family_link"]
+    if state in other:
+        score, reasons = score + weights.other_link, [*reasons, "other_link"]
+    if spoken & languages.get(state, frozenset()):
+        score, reasons = score + weights.language, [*reasons, "language"]
+    if state in preferences:
+        score += weights.preference / (preferences.index(state) + 1)
+        reasons.append("preference")
+    return round(score, 9), tuple(reasons)
+
+
+def _score_failures(rows: dict[str, np.ndarray], cases: Cases, instance: Instance
+                    ) -> list[tuple[np.ndarray, str, str]]:
+    """Each placed person's score and reasons as the rules give them for the case's state
+    (`transfer` first for a transferred case, `vulnerable` last for a case with a vulnerable
+    person or an unaccompanied minor)."""
+    languages = _official_languages()
+    known: dict[tuple[object, ...], tuple[float, tuple[str, ...]]] = {}
+    score_ok = np.ones(len(rows["line"]), dtype=bool)
+    reasons_ok = np.ones(len(rows["line"]), dtype=bool)
+    expected_scores = np.zeros(len(rows["line"]))
+    for n, (code, state, score, reasons) in enumerate(zip(
+            rows["code"].tolist(), rows["to_state"].tolist(), rows["score"].tolist(),
+            rows["reasons"].tolist(), strict=True)):
+        if code < 0:
+            continue
+        key = (cases.wishes[code], state)
+        found = known.get(key)
+        if found is None:
+            found = known[key] = _expected_score(cases.wishes[code], state, instance, languages)
+        want = (*(("transfer",) if code in cases.transfer else ()), *found[1],
+                *(("vulnerable",) if cases.vulnerable[code] else ()))
+        expected_scores[n] = found[0]
+        score_ok[n] = abs(score - found[0]) <= 1e-9 * max(1.0, abs(found[0]))
+        reasons_ok[n] = tuple(reasons) == want
+    rows["expected_score"] = expected_scores
+    return [(~score_ok, "score", "differs from the case's links, languages and preferences "
+             "(Art. 67)"),
+            (~reasons_ok, "reasons", "differ from the case's links, languages, preferences, "
+             "transfer and vulnerability")]
+
+
+def _capacity_failures(left: dict[str, np.ndarray], people: People, at: np.ndarray,
+                       found: np.ndarray, groups: list[Group], group_of: dict[int, int],
+                       places: list[Place], used: dict[tuple[str, str], int]
+                       ) -> list[tuple[int, str]]:
+    """`no_eligible_place` exactly for the placeable cases no place of their location may
+    take; a `capacity` case that fits in the free places of a place it may take: stage (i)
+    (persons relocated) was not optimal. A case's first line only."""
+    failures, seen = [], set()
+    codes = people.case_code[found]
+    for line, code, reason in zip(left["line"][at].tolist(), codes.tolist(),
+                                  left["reason"][at].tolist(), strict=True):
+        g = group_of.get(code)
+        if g is None or code in seen or reason in ("security", "consent"):
+            continue
+        seen.add(code)
+        group = groups[g]
+        if not group.eligible(places, fit=False):
+            if reason != "no_eligible_place":
+                failures.append((line, f"should be no_eligible_place: no place in "
+                                 f"{group.location} may take the case"))
+            continue
+        if reason != "capacity":
+            failures.append((line, "should be capacity: a place may take the case"))
+            continue
+        for i in group.eligible(places):
+            free = places[i].capacity - used.get((places[i].pledge.pledge_id,
+                                                  places[i].location), 0)
+            if free >= group.size:
+                failures.append((line, f"the case fits in the {free} free places of "
+                                 f"{places[i].key}: not the most persons relocated"))
+                break
+    return failures
+
+
+def _check_matching_summary(out, instance: Instance, left: dict[str, np.ndarray],  # noqa: ANN001
+                            places: list[Place], bound: int, assigned: dict[str, np.ndarray],
+                            codes: np.ndarray, cases: Cases, quality: float) -> None:
+    """summary.json's matching counts and stages from the tables: persons eligible, places,
+    bound, unassigned by reason; persons relocated (at most the bound), the balance of persons
+    relocated to places over benefitting states, vulnerable persons and waiting bands placed,
+    and the placement quality (the sum of the expected scores)."""
+    m = out.summary.matching
+    reasons: dict[str, int] = {}
+    for reason in left["reason"].tolist():
+        reasons[reason] = reasons.get(reason, 0) + 1
+    persons = len(assigned["line"])
+    capacity: dict[str, int] = defaultdict(int)
+    for place in places:
+        capacity[place.location] += place.capacity
+    expected: dict[str, object] = {
+        "persons_eligible": persons + reasons.get("capacity", 0),
+        "places": sum(capacity.values()), "bound": bound,
+        "unassigned_by_reason": dict(sorted(reasons.items()))}
+    for key, value in expected.items():
+        if getattr(m, key) != value:
+            out.fail("summary.json", 0, f"matching.{key}", f"{getattr(m, key)}, the files "
+                     f"give {value}")
+    if persons > bound:
+        out.fail("summary.json", 0, "matching.persons_assigned", f"{persons} persons placed, "
+                 f"more than the {bound} the places can take")
+    placed_cases = np.unique(codes[codes >= 0])
+    from_location: dict[str, int] = defaultdict(int)
+    for state in assigned["from_state"].tolist():
+        from_location[state] += 1
+    stages: dict[str, float] = {"persons": float(persons)}
+    if capacity:
+        stages["balance"] = min(from_location.get(b, 0) / c for b, c in capacity.items() if c)
+    sizes = np.bincount(codes[codes >= 0], minlength=len(cases.location))
+    terms = {"vulnerable": float(cases.vulnerable[placed_cases].sum()),
+             "waiting": float((cases.bands[placed_cases] * sizes[placed_cases]).sum())}
+    for term in instance.config.matching.priority:
+        stages[term] = terms[term]
+    stages["quality"] = quality
+    for name in set(m.stages) - set(stages):
+        out.fail("summary.json", 0, f"matching.stages.{name}", "not a stage of the matching")
+    for name, value in stages.items():
+        got = m.stages.get(name)
+        if got is None and (value == 0 or not places):
+            continue
+        if got is None or abs(got - value) > 1e-6 * max(1.0, abs(value)):
+            out.fail("summary.json", 0, f"matching.stages.{name}", f"{got!r}, the files give "
+                     f"{value:.9g}")
