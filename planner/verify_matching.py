@@ -409,7 +409,8 @@ class Cases:
     profile: list[tuple[frozenset[str], frozenset[str], bool, bool]]
     vulnerable: np.ndarray
     bands: np.ndarray
-    wishes: list[tuple[tuple[str, ...], ...]]
+    wish: np.ndarray  # per case: a number for its wishes' cells (`wishes[n]`)
+    wishes: list[tuple[tuple[str, ...], ...]]  # the cells of each distinct wishes, by row
     placeable: np.ndarray
     refused: dict[int, frozenset[str]]
     transfer: dict[int, str]
@@ -444,20 +445,28 @@ def case_table(people: People, instance: Instance) -> Cases:
                                    any(p[2] for p in parts), any(p[3] for p in parts))
         return found
 
-    wish = [_text(people.raw[c]) for c in WISHES]
-    wish_rows = list(zip(*(w.tolist() for w in wish), strict=True))
+    # Each distinct row of wishes' cells a number; a case's wishes are its row's number, or
+    # for a family a number for its rows' numbers (person id order).
+    row_ids: dict[tuple[str, ...], int] = {}
+    wish_row = np.fromiter((row_ids.setdefault(w, len(row_ids)) for w in zip(
+        *(_text(people.raw[c]).tolist() for c in WISHES), strict=True)), dtype=np.int64,
+        count=len(people.person_id))
+    wishes: list[tuple[tuple[str, ...], ...]] = [(w,) for w in row_ids]
     size = np.diff(starts)
-    kind_list = kind.tolist()
-    profiles, wishes = [], []
-    for case in range(n):
-        if size[case] == 1:
-            row = int(first[case])
-            profiles.append(profile(frozenset((kind_list[row],))))
-            wishes.append((wish_rows[row],))
-        else:
-            own = rows[starts[case]:starts[case + 1]].tolist()
-            profiles.append(profile(frozenset(kind_list[r] for r in own)))
-            wishes.append(tuple(wish_rows[r] for r in own))
+    single_profile = [profile(frozenset((k,))) for k in range(len(of_kind))]
+    kind_first = kind[first].tolist()
+    profiles = [single_profile[k] for k in kind_first]
+    wish = wish_row[first].copy()
+    families: dict[tuple[int, ...], int] = {}
+    for case in np.flatnonzero(size > 1).tolist():
+        own = rows[starts[case]:starts[case + 1]]
+        profiles[case] = profile(frozenset(kind[own].tolist()))
+        ids = tuple(wish_row[own].tolist())
+        number = families.get(ids)
+        if number is None:
+            number = families[ids] = len(wishes)
+            wishes.append(tuple(wishes[i][0] for i in ids))
+        wish[case] = number
     vulnerable = np.bincount(people.case_code[has], weights=vuln[has], minlength=n
                              ).astype(np.int64)
     bands = _waiting_bands(people, instance, rows, starts)
@@ -471,7 +480,8 @@ def case_table(people: People, instance: Instance) -> Cases:
     placeable = ~blocked
     placeable[list(transfer)] = True
     return Cases(location=people.location[first].tolist(), profile=profiles,
-                 vulnerable=vulnerable, bands=bands, wishes=wishes, placeable=placeable,
+                 vulnerable=vulnerable, bands=bands, wish=wish, wishes=wishes,
+                 placeable=placeable,
                  refused={c: frozenset(s) for c, s in refusals.items()}, transfer=transfer)
 
 
@@ -507,18 +517,58 @@ def _official_languages() -> dict[str, frozenset[str]]:
             for cells in (line.split(",") for line in lines[1:] if line)}
 
 
-def _expected_score(wishes: tuple[tuple[str, ...], ...], state: str, instance: Instance,
+class _Wishes:
+    """Each distinct wishes' parsed sets (family links, other links, languages, preferences in
+    order), each distinct cell parsed once."""
+
+    def __init__(self, cells: list[tuple[tuple[str, ...], ...]]) -> None:
+        self.cells = cells
+        self.parsed: dict[int, tuple[frozenset[str], frozenset[str], frozenset[str],
+                                     tuple[str, ...]]] = {}
+        self.sets: list[dict[str, frozenset[str]]] = [{}, {}, {}]
+        self.order: dict[str, tuple[str, ...]] = {}
+
+    def _set(self, column: int, cell: str) -> frozenset[str]:
+        found = self.sets[column].get(cell)
+        if found is None:
+            codes = _codes(cell)
+            found = self.sets[column][cell] = frozenset(
+                c.lower() for c in codes) if column == 2 else frozenset(codes)
+        return found
+
+    def _preferences(self, cell: str) -> tuple[str, ...]:
+        found = self.order.get(cell)
+        if found is None:
+            found = self.order[cell] = tuple(dict.fromkeys(_codes(cell)))
+        return found
+
+    def __getitem__(self, n: int) -> tuple[frozenset[str], frozenset[str], frozenset[str],
+                                           tuple[str, ...]]:
+        found = self.parsed.get(n)
+        if found is None:
+            rows = self.cells[n]
+            if len(rows) == 1:  # one person: its cells as they are
+                w = rows[0]
+                found = self.parsed[n] = (self._set(0, w[0]), self._set(1, w[1]),
+                                          self._set(2, w[2]), self._preferences(w[3]))
+                return found
+            sets = [frozenset().union(*(self._set(c, w[c]) for w in rows)) for c in range(3)]
+            found = self.parsed[n] = (sets[0], sets[1], sets[2], tuple(dict.fromkeys(
+                c for w in rows for c in self._preferences(w[3]))))
+        return found
+
+
+def _codes(cell: str) -> list[str]:
+    return [c.strip().upper() for c in cell.split(";") if c.strip()]
+
+
+def _expected_score(wishes: tuple[frozenset[str], frozenset[str], frozenset[str],
+                                  tuple[str, ...]], state: str, instance: Instance,
                     languages: dict[str, frozenset[str]]) -> tuple[float, tuple[str, ...]]:
     """Rules section 7 (Art. 67): the points per person of placing the case in `state`, and
     the reasons: family link, other link, a shared official language, a stated preference
     (the first fully, the second half, ...)."""
-    def codes(cell: str) -> list[str]:
-        return [c.strip().upper() for c in cell.split(";") if c.strip()]
-
-    family = {c for w in wishes for c in codes(w[0])}
-    other = {c for w in wishes for c in codes(w[1])}
-    spoken = {c.lower() for w in wishes for c in codes(w[2])}
-    preferences = list(dict.fromkeys(c for w in wishes for c in codes(w[3])))
+    family, other, spoken, preferences = wishes
     weights = instance.config.matching.quality
     score, reasons = 0.0, []
     if state in family:
@@ -537,30 +587,45 @@ def _score_failures(rows: dict[str, np.ndarray], cases: Cases, instance: Instanc
                     ) -> list[tuple[np.ndarray, str, str]]:
     """Each placed person's score and reasons as the rules give them for the case's state
     (`transfer` first for a transferred case, `vulnerable` last for a case with a vulnerable
-    person or an unaccompanied minor)."""
+    person or an unaccompanied minor). Worked out once per distinct (wishes, state, transfer,
+    vulnerable): a placed row is then a number into those."""
     languages = _official_languages()
-    known: dict[tuple[object, ...], tuple[float, tuple[str, ...]]] = {}
-    score_ok = np.ones(len(rows["line"]), dtype=bool)
-    reasons_ok = np.ones(len(rows["line"]), dtype=bool)
-    expected_scores = np.zeros(len(rows["line"]))
-    for n, (code, state, score, reasons) in enumerate(zip(
-            rows["code"].tolist(), rows["to_state"].tolist(), rows["score"].tolist(),
-            rows["reasons"].tolist(), strict=True)):
-        if code < 0:
-            continue
-        key = (cases.wishes[code], state)
-        found = known.get(key)
-        if found is None:
-            found = known[key] = _expected_score(cases.wishes[code], state, instance, languages)
-        want = (*(("transfer",) if code in cases.transfer else ()), *found[1],
-                *(("vulnerable",) if cases.vulnerable[code] else ()))
-        expected_scores[n] = found[0]
-        score_ok[n] = abs(score - found[0]) <= 1e-9 * max(1.0, abs(found[0]))
-        reasons_ok[n] = tuple(reasons) == want
-    rows["expected_score"] = expected_scores
-    return [(~score_ok, "score", "differs from the case's links, languages and preferences "
+    parsed = _Wishes(cases.wishes)
+    count = len(rows["line"])
+    codes = rows["code"]
+    ok = codes >= 0
+    code = np.where(ok, codes, 0)
+    states, names = pd.factorize(rows["to_state"])
+    transferred = np.zeros(len(cases.location) + 1, dtype=np.int64)
+    transferred[list(cases.transfer)] = 1
+    vulnerable = (cases.vulnerable > 0).astype(np.int64)
+    if not count or not len(cases.location):
+        rows["expected_score"] = np.zeros(count)
+        return []
+    key = ((cases.wish[code] * 2 + transferred[code]) * 2 + vulnerable[code]) \
+        * max(len(names), 1) + states
+    distinct, inverse = np.unique(key, return_inverse=True)
+    reason_ids: dict[tuple[str, ...], int] = {}
+    scores, reasons = [], []
+    width = max(len(names), 1)
+    for k in distinct.tolist():
+        wish, state = divmod(k, width)
+        wish, vul = divmod(wish, 2)
+        wish, moved = divmod(wish, 2)
+        points, why = _expected_score(parsed[wish], names[state], instance, languages)
+        scores.append(points)
+        want = (*(("transfer",) if moved else ()), *why, *(("vulnerable",) if vul else ()))
+        reasons.append(reason_ids.setdefault(want, len(reason_ids)))
+    expected = np.array(scores, dtype=float)[inverse]
+    written = np.fromiter((reason_ids.setdefault(tuple(r), len(reason_ids))
+                           for r in rows["reasons"].tolist()), dtype=np.int64, count=count)
+    score = rows["score"].astype(float)
+    score_bad = ok & (np.abs(score - expected) > 1e-9 * np.maximum(1.0, np.abs(expected)))
+    reasons_bad = ok & (written != np.array(reasons, dtype=np.int64)[inverse])
+    rows["expected_score"] = np.where(ok, expected, 0.0)
+    return [(score_bad, "score", "differs from the case's links, languages and preferences "
              "(Art. 67)"),
-            (~reasons_ok, "reasons", "differ from the case's links, languages, preferences, "
+            (reasons_bad, "reasons", "differ from the case's links, languages, preferences, "
              "transfer and vulnerability")]
 
 
