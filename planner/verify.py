@@ -601,3 +601,81 @@ def verify_or_raise(folder: Path, instance: Instance) -> None:
         lines = "\n".join(str(p) for p in problems[:50])
         raise PlanError(f"the verifier rejected the plan ({len(problems)} failed checks):\n"
                         f"{lines}")
+
+
+def _checked(folder: Path) -> int:
+    """What `planner verify` counts as checks: every cell of the written tables and every
+    value of summary.json (timings aside), each read back and recomputed or cross-checked."""
+    count = 0
+    for path in sorted(folder.glob("*.csv")):
+        with path.open(encoding="utf-8", newline="") as handle:
+            count += sum(len(row) for n, row in enumerate(csv.reader(handle)) if n)
+
+    def leaves(value: object) -> int:
+        if isinstance(value, dict):
+            return sum(leaves(v) for v in value.values())
+        if isinstance(value, list):
+            return sum(leaves(v) for v in value)
+        return 1
+
+    data = json.loads((folder / "summary.json").read_text(encoding="utf-8"))
+    data.pop("timings_s", None)
+    return count + leaves(data)
+
+
+def _instance_folders(results: Path, name: str) -> list[Path]:
+    """Where a results folder's instance may be: ./instances/NAME, beside the results tree
+    (results/NAME/... -> instances/NAME) and the bundled instances."""
+    found = [Path("instances") / name]
+    for parent in results.resolve().parents:
+        found.append(parent / "instances" / name)
+    found.append(Path(__file__).resolve().parents[1] / "instances" / name)
+    return [p for p in dict.fromkeys(found) if p.is_dir()]
+
+
+def recheck(results: Path, instance_dir: Path | None = None) -> tuple[int, list[str]]:
+    """`planner verify RESULTS [--instance DIR]`: the exit code (0 verified, 2 unreadable
+    input, 3 failed checks) and the lines to print (stdout for 0, stderr otherwise). The
+    instance is DIR, or found from summary.json's `instance` name (./instances/NAME, an
+    `instances/NAME` beside the results tree, the bundled one); summary.json's `variant` is
+    applied; its `input_sha256` must be the inputs'."""
+    from planner.errors import InputError
+    from planner.load import load_instance
+
+    if not results.is_dir():
+        return 2, [f"{results}:0: -: results folder not found"]
+    try:
+        data = json.loads((results / "summary.json").read_text(encoding="utf-8"))
+        name, variant, digest = data["instance"], data["variant"], data["input_sha256"]
+    except (OSError, ValueError, KeyError, TypeError) as exc:
+        if instance_dir is None:
+            return 2, [f"{results / 'summary.json'}:0: -: unreadable ({exc}); give the "
+                       "instance with --instance DIR"]
+        name, variant, digest = instance_dir.name, "base", None
+    folders = [instance_dir] if instance_dir is not None else _instance_folders(results,
+                                                                              str(name))
+    if not folders:
+        return 2, [f"{results / 'summary.json'}:0: instance: cannot find the instance "
+                   f"{name!r} (looked for instances/{name}); give it with --instance DIR"]
+    loaded = None
+    for folder in folders:
+        try:
+            loaded = load_instance(folder, None if variant == "base" else str(variant))
+        except InputError as exc:
+            if instance_dir is not None or len(folders) == 1:
+                return 2, [str(p) for p in exc.problems]
+            continue
+        if digest is None or loaded.input_sha256 == digest:
+            break
+    if loaded is None:
+        return 2, [f"{results / 'summary.json'}:0: instance: no readable instance {name!r}"]
+    if digest is not None and loaded.input_sha256 != digest:
+        where = ", ".join(str(f) for f in folders)
+        return 3, [f"summary.json:0: input_sha256: the results were planned from other "
+                   f"inputs than {where}" + (f" (variant {variant})" if variant != "base"
+                                             else ""),
+                   f"{results}: 1 failed check"]
+    problems = verify(results, loaded)
+    if problems:
+        return 3, [str(p) for p in problems] + [f"{results}: {len(problems)} failed checks"]
+    return 0, [f"{results}: verified ({_checked(results)} checks)"]

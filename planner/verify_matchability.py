@@ -167,6 +167,10 @@ def restriction_gains(groups: list[Group], places: list[Place]
     return gains
 
 
+def _g(value: float | None) -> str:
+    return "empty" if value is None else format(value, "g")
+
+
 def _n(count: int, noun: str) -> str:
     return f"{count} {noun}{'' if count == 1 else 's'}"
 
@@ -219,7 +223,7 @@ def check_matchability(fail: Fail, rows: list[tuple[int, MatchabilityRow]],
             fail(name, line, "text", "not a bottleneck the planner states")
             continue
         if row.value != found:
-            fail(name, line, "value", f"{row.value!r}, its text gives {found}")
+            fail(name, line, "value", f"{_g(row.value)}, its text gives {found}")
         if figures:
             fail(name, line, "text", figures)
         match = NO_PLACE.fullmatch(row.text)
@@ -246,7 +250,7 @@ def check_matchability(fail: Fail, rows: list[tuple[int, MatchabilityRow]],
             fail(name, line, "criterion", f"{row.subject} sets no {row.criterion} criterion "
                  "on a row with places")
         elif row.value != gains[pair]:
-            fail(name, line, "value", f"{row.value!r}, without that criterion the bound gains "
+            fail(name, line, "value", f"{_g(row.value)}, without that criterion the bound gains "
                  f"{gains[pair]}")
         elif row.text != (f"{row.subject}: {_n(gains[pair], 'more person')} could be placed "
                           f"without its {row.criterion} criterion"):
