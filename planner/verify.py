@@ -1,10 +1,63 @@
-"""The independent verifier: re-read the written outputs and re-check every rule.
+"""The independent verifier: re-read the written outputs and re-check every figure.
 
 It shares no code with the optimisation: it recomputes the key and the obligations in its own
-way (pandas, from the validated inputs), reads the CSV files back through the result schemas,
-and checks bounds, integrality, equal-value accounting (Art. 56(2)), obligations and shortfalls,
-mandatory offsets (Art. 63), flows summing to amounts, directed pledges and needs (Art. 60(2)).
-Any failure is a `PlanError` (exit 3) listing every failed check as FILE:LINE: COLUMN: message.
+way (pandas, from the validated inputs), re-derives Art. 63 and the needs (planner.verify_rules),
+re-reads candidates.csv on its own (planner.verify_matching) and reads the CSV files back
+through the result schemas. Any failure is a `PlanError` (exit 3) listing every failed check as
+FILE:LINE: COLUMN: message. What is checked, file by file:
+
+plan.csv: each pledge row once, none missing or unknown; state, measure, min, max, preference
+  and beneficiary as in pledges.csv; amount within [min, max] (and, for offsets not yet allowed
+  under enforce_voluntary, within Art. 63's limit), whole persons, EUR to the cent; value =
+  amount / unit (Art. 56(2)). Stage (ii) optimal: no state could move value from a row it ranks
+  lower to a row it ranks higher with room left (verify_rules.preference_swaps).
+allocation.csv: a row per participating or pledging state, once; name, role, share, share_
+  computed, share_official, deduction, obligation (the key recomputed, each rounding rule),
+  obligation_eur = obligation x rate; relocation, offset, financial_eur, alternative_eur from
+  plan.csv; value, balance, shortfall from them; mandatory_offset = whole persons of the key's
+  exact spread of the gap (Art. 63); value within max(obligation, own minimums), offsets at
+  least mandatory; stage (i) minimal: a shortfall only when every row of the state is full.
+distribution.csv: each (pledge, beneficiary) once; contributor and measure of the pledge; a
+  state the row may serve (directed pledges; needing states first, effective needs as the
+  planner defines them); positive, whole persons, cents; value = amount / unit; each row's
+  flows sum to its amount. The balance (Art. 60(2)) leximin: no exchange along the flows
+  from a better covered to a worse covered state beyond rounding (verify_rules).
+coverage.csv: a row per (benefitting state, measure) with an effective need or any flow, once
+  (a state receiving without a stated need included); received from distribution.csv; need
+  and need_stated from needs.csv; ratio = received / need (empty for no need).
+assignments.csv, unassigned.csv (planner.verify_matching): every candidate in exactly one;
+  case and location of each person as in candidates.csv; pledge row a relocation row of
+  to_state; transfers kept; no blocked or rejected case placed; profile criteria; places per
+  (pledge row, location) respected; families whole; score and reasons recomputed from the
+  case's links, languages (shared/data's official languages), preferences, transfer and
+  vulnerability; the reason of each unplaced person: security and consent exactly where the
+  inputs block the case, no_eligible_place exactly when no place at its location may take it,
+  else capacity; and no capacity case fits in the free places of a place it may take (stage
+  (i) of the matching optimal).
+matchability.csv (planner.verify_matchability): the bound row's value is the maximum flow of
+  persons to places recomputed here, its text the counts; each bottleneck's figures (its
+  value, each place's capacity and eligible persons, persons with no eligible place per
+  location), and together they leave out exactly the placeable persons the bound does; a
+  restriction row per criterion of each row with places, its value the recomputed gain.
+summary.json: totals from allocation.csv; instance and input_sha256 of the inputs; status
+  `optimal` exactly when no stage stopped at its time limit, solver.gap the largest of gaps,
+  a warning per stopped stage and for a fallback back-end, a warning per deduction without a
+  status; key (weights, redistribute, rounding, rate, official shares); offsets (each figure of
+  Art. 63 re-derived); distribution (SAR states and share; target = share x the plan's value;
+  received = distribution.csv's value to the SAR states; sar_met; min_coverage = coverage.csv's
+  smallest ratio); objectives: shortfall = totals, preference = the plan's preference-weighted
+  value, coverage_min no less than what the files reach (an upper bound certificate),
+  distribution_sar = min(target, the value of the rows that may reach a SAR state),
+  distribution_balanceN increasing and each one a target's coverage (and each target's
+  coverage one of them), matching_* = matching.stages; matching: persons total, eligible,
+  assigned, cases, splits, places, bound, bottlenecks, unassigned by reason and the stages
+  (persons <= bound, balance, vulnerable, waiting bands, quality = the recomputed scores).
+Not checked: timings_s (wall clock), version (a provenance string), solver.version and
+  matching.classes (the model's size), the bottleneck sentences' minimum-cut side (which
+  locations and rows the cut names), coverage_total and coverage_min themselves (a stage of
+  the pool plan over all plans: only the bound above), and the priority and quality stages'
+  optimality (their values are recomputed, not certified).
+The terminal table and report.html are rendered from these verified files and summary.json.
 """
 
 from __future__ import annotations
@@ -677,5 +730,6 @@ def recheck(results: Path, instance_dir: Path | None = None) -> tuple[int, list[
                    f"{results}: 1 failed check"]
     problems = verify(results, loaded)
     if problems:
-        return 3, [str(p) for p in problems] + [f"{results}: {len(problems)} failed checks"]
+        return 3, [str(p) for p in problems] + [
+            f"{results}: {len(problems)} failed check{'s' if len(problems) > 1 else ''}"]
     return 0, [f"{results}: verified ({_checked(results)} checks)"]
