@@ -121,6 +121,12 @@ class Outputs:
         self.matchability = self._rows("matchability.csv", MatchabilityRow) if matched else []
         self.cache: dict[str, object] = {}  # what several checks derive from the inputs
 
+    @property
+    def proven(self) -> bool:
+        """Every stage proven optimal (no time limit reached): the optimality certificates
+        apply. A summary claiming a stopped stage is itself checked (verify_summary)."""
+        return self.summary is not None and not self.summary.solver.gaps
+
     def fail(self, name: str, line: int, column: str, message: str) -> None:
         self.problems.append(Problem(name, line, column, message))
 
@@ -391,7 +397,7 @@ def check_plan(out: Outputs, instance: Instance) -> None:
             out.fail("plan.csv", line, "value", "value is not amount / unit (Art. 56(2))")
     for pid in sorted(set(pledges) - seen):
         out.fail("plan.csv", 0, "pledge_id", f"pledge {pid!r} is missing from the plan")
-    if seen != set(pledges):
+    if seen != set(pledges) or not out.proven:
         return
     amounts = {row.pledge_id: row.amount for _, row in out.plan}
     for worse, better in preference_swaps(instance, amounts, _mandatory(out, instance)):
@@ -540,7 +546,8 @@ def check_distribution(out: Outputs, instance: Instance) -> None:
                      f"{sums.get(row.pledge_id, 0.0):.2f}, plan.csv line {line} says "
                      f"{row.amount:.2f}")
     flows = [(row.pledge_id, row.beneficiary, row.amount) for _, row in out.distribution]
-    for measure, high, low, r_high, r_low in leximin_violations(instance, flows, needs):
+    for measure, high, low, r_high, r_low in (leximin_violations(instance, flows, needs)
+                                              if out.proven else []):
         out.fail("distribution.csv", 0, "amount", f"not balanced (Art. 60(2)): {measure.value} "
                  f"could move from {high} (coverage {r_high:.6g}) to {low} ({r_low:.6g})")
 
@@ -626,11 +633,12 @@ def check_summary(out: Outputs, instance: Instance) -> None:
         moved = 1.0 if target[1].in_persons else 0.01 * (flows.get(target[1], 0) + 1) / rate
         return moved / needs[target]
 
-    vs.check_levels(fail, summary, {t: (got.get(t, 0.0) / n, slack(t))
-                                    for t, n in needs.items() if n > 0})
+    if out.proven:  # the levels and the coverage bound hold for proven optima only
+        vs.check_levels(fail, summary, {t: (got.get(t, 0.0) / n, slack(t))
+                                        for t, n in needs.items() if n > 0})
     stated_slack = max((slack(t) for t in needs if needs[t] > 0), default=0.0)
-    vs.check_objectives(fail, summary, instance, plan_values, min(stated, default=None),
-                        stated_slack)
+    vs.check_objectives(fail, summary, instance, plan_values,
+                        min(stated, default=None) if out.proven else None, stated_slack)
 
 
 CHECKS: tuple[Callable[[Outputs, Instance], None], ...] = (
