@@ -488,19 +488,20 @@ def case_table(people: People, instance: Instance) -> Cases:
 def _waiting_bands(people: People, instance: Instance, rows: np.ndarray, starts: np.ndarray
                    ) -> np.ndarray:
     """Whole bands of `waiting_band_days` each case waited, from its earliest `registered` to
-    the day after the latest of all candidates (1 January of the cycle when none is given)."""
+    the day after the latest case's (1 January of the cycle when none is given)."""
     n = len(starts) - 1
     cells = _text(people.raw["registered"])
     days = pd.to_datetime(pd.Series(cells), format="%Y-%m-%d", errors="coerce")
     number = (days - pd.Timestamp("1970-01-01")).dt.days.to_numpy(dtype=float)
-    known = ~np.isnan(number)
-    today = (float(number[known].max()) + 1 if known.any()
-             else float((pd.Timestamp(instance.config.cycle, 1, 1)
-                         - pd.Timestamp("1970-01-01")).days))
-    earliest = np.full(n, np.nan)
+    earliest = np.full(n, np.inf)
     if n and len(rows):
         own = np.where(np.isnan(number[rows]), np.inf, number[rows])
-        earliest = np.minimum.reduceat(own, starts[:-1]) if len(own) else earliest
+        earliest = np.minimum.reduceat(own, starts[:-1])
+    # The day after the latest case's registration (a case's: its earliest person's).
+    known = np.isfinite(earliest)
+    today = (float(earliest[known].max()) + 1 if known.any()
+             else float((pd.Timestamp(instance.config.cycle, 1, 1)
+                         - pd.Timestamp("1970-01-01")).days))
     band = instance.config.matching.waiting_band_days
     waited = np.where(np.isfinite(earliest), np.maximum(today - earliest, 0), 0)
     return (waited // band).astype(np.int64)
@@ -709,7 +710,7 @@ def _check_matching_summary(out, instance: Instance, left: dict[str, np.ndarray]
     for name, value in stages.items():
         got = m.stages.get(name)
         if got is None and (value == 0 or not places):
-            continue
+            continue  # a stage with nothing to weigh: the planner leaves it out
         if got is None or abs(got - value) > 1e-6 * max(1.0, abs(value)):
             out.fail("summary.json", 0, f"matching.stages.{name}", f"{got!r}, the files give "
                      f"{value:.9g}")
