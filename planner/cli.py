@@ -169,6 +169,23 @@ def validate(instance: InstanceArg = None, variant: Annotated[str | None, typer.
 
 
 @app.command()
+def verify(
+    results: Annotated[Path, typer.Argument(help="A results folder (planner run --out).")],
+    instance: Annotated[Path | None, typer.Option(
+        "--instance", help="The instance it was planned from (default: found by the name in "
+        "its summary.json).")] = None,
+) -> None:
+    """Re-verify a results folder: every figure of every file recomputed or cross-checked
+    (exit 0; 3 with every failed check; 2 when the folder or the instance is unreadable)."""
+    from planner.verify import recheck
+
+    code, lines = recheck(results, instance)
+    for line in lines:
+        print(line, file=sys.stdout if code == 0 else sys.stderr)
+    raise typer.Exit(code)
+
+
+@app.command()
 def doctor() -> None:
     """Solve a tiny model with each solver back-end and print the versions."""
     import pulp

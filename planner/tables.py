@@ -86,7 +86,11 @@ def coverage_rows(instance: Instance, dist: Distribution,
         key = (row.beneficiary, row.measure.value)
         got[key] = got.get(key, 0.0) + row.amount
     rows = []
-    for b, m in dist.needs:
+    # Every target of the balance, and every (state, measure) that receives flows without a
+    # need of its own (a directed pledge to a state that states none while others do): what a
+    # state receives is never left out of the table.
+    targets = sorted(set(dist.needs) | {k for k, amount in got.items() if amount > 0})
+    for b, m in targets:
         measure = Measure(m)
         is_stated = (b, m) in stated
         need_amount = stated.get((b, m), 0.0)

@@ -1,10 +1,63 @@
-"""The independent verifier: re-read the written outputs and re-check every rule.
+"""The independent verifier: re-read the written outputs and re-check every figure.
 
 It shares no code with the optimisation: it recomputes the key and the obligations in its own
-way (pandas, from the validated inputs), reads the CSV files back through the result schemas,
-and checks bounds, integrality, equal-value accounting (Art. 56(2)), obligations and shortfalls,
-mandatory offsets (Art. 63), flows summing to amounts, directed pledges and needs (Art. 60(2)).
-Any failure is a `PlanError` (exit 3) listing every failed check as FILE:LINE: COLUMN: message.
+way (pandas, from the validated inputs), re-derives Art. 63 and the needs (planner.verify_rules),
+re-reads candidates.csv on its own (planner.verify_matching) and reads the CSV files back
+through the result schemas. Any failure is a `PlanError` (exit 3) listing every failed check as
+FILE:LINE: COLUMN: message. What is checked, file by file:
+
+plan.csv: each pledge row once, none missing or unknown; state, measure, min, max, preference
+  and beneficiary as in pledges.csv; amount within [min, max] (and, for offsets not yet allowed
+  under enforce_voluntary, within Art. 63's limit), whole persons, EUR to the cent; value =
+  amount / unit (Art. 56(2)). Stage (ii) optimal: no state could move value from a row it ranks
+  lower to a row it ranks higher with room left (verify_rules.preference_swaps).
+allocation.csv: a row per participating or pledging state, once; name, role, share, share_
+  computed, share_official, deduction, obligation (the key recomputed, each rounding rule),
+  obligation_eur = obligation x rate; relocation, offset, financial_eur, alternative_eur from
+  plan.csv; value, balance, shortfall from them; mandatory_offset = whole persons of the key's
+  exact spread of the gap (Art. 63); value within max(obligation, own minimums), offsets at
+  least mandatory; stage (i) minimal: a shortfall only when every row of the state is full.
+distribution.csv: each (pledge, beneficiary) once; contributor and measure of the pledge; a
+  state the row may serve (directed pledges; needing states first, effective needs as the
+  planner defines them); positive, whole persons, cents; value = amount / unit; each row's
+  flows sum to its amount. The balance (Art. 60(2)) leximin: no exchange along the flows
+  from a better covered to a worse covered state beyond rounding (verify_rules).
+coverage.csv: a row per (benefitting state, measure) with an effective need or any flow, once
+  (a state receiving without a stated need included); received from distribution.csv; need
+  and need_stated from needs.csv; ratio = received / need (empty for no need).
+assignments.csv, unassigned.csv (planner.verify_matching): every candidate in exactly one;
+  case and location of each person as in candidates.csv; pledge row a relocation row of
+  to_state; transfers kept; no blocked or rejected case placed; profile criteria; places per
+  (pledge row, location) respected; families whole; score and reasons recomputed from the
+  case's links, languages (shared/data's official languages), preferences, transfer and
+  vulnerability; the reason of each unplaced person: security and consent exactly where the
+  inputs block the case, no_eligible_place exactly when no place at its location may take it,
+  else capacity; and no capacity case fits in the free places of a place it may take (stage
+  (i) of the matching optimal).
+matchability.csv (planner.verify_matchability): the bound row's value is the maximum flow of
+  persons to places recomputed here, its text the counts; each bottleneck's figures (its
+  value, each place's capacity and eligible persons, persons with no eligible place per
+  location), and together they leave out exactly the placeable persons the bound does; a
+  restriction row per criterion of each row with places, its value the recomputed gain.
+summary.json: totals from allocation.csv; instance and input_sha256 of the inputs; status
+  `optimal` exactly when no stage stopped at its time limit, solver.gap the largest of gaps,
+  a warning per stopped stage and for a fallback back-end, a warning per deduction without a
+  status; key (weights, redistribute, rounding, rate, official shares); offsets (each figure of
+  Art. 63 re-derived); distribution (SAR states and share; target = share x the plan's value;
+  received = distribution.csv's value to the SAR states; sar_met; min_coverage = coverage.csv's
+  smallest ratio); objectives: shortfall = totals, preference = the plan's preference-weighted
+  value, coverage_min no less than what the files reach (an upper bound certificate),
+  distribution_sar = min(target, the value of the rows that may reach a SAR state),
+  distribution_balanceN increasing and each one a target's coverage (and each target's
+  coverage one of them), matching_* = matching.stages; matching: persons total, eligible,
+  assigned, cases, splits, places, bound, bottlenecks, unassigned by reason and the stages
+  (persons <= bound, balance, vulnerable, waiting bands, quality = the recomputed scores).
+Not checked: timings_s (wall clock), version (a provenance string), solver.version and
+  matching.classes (the model's size), the bottleneck sentences' minimum-cut side (which
+  locations and rows the cut names), coverage_total and coverage_min themselves (a stage of
+  the pool plan over all plans: only the bound above), and the priority and quality stages'
+  optimality (their values are recomputed, not certified).
+The terminal table and report.html are rendered from these verified files and summary.json.
 """
 
 from __future__ import annotations
@@ -28,12 +81,21 @@ from models.results import (
     AssignmentRow,
     CoverageRow,
     DistributionRow,
+    MatchabilityRow,
     PlanRow,
     Summary,
     UnassignedRow,
 )
+from planner import verify_summary as vs
 from planner.errors import PlanError, Problem
 from planner.verify_matching import check_matching
+from planner.verify_rules import (
+    check_mandatory,
+    effective_needs,
+    expected_offsets,
+    leximin_violations,
+    preference_swaps,
+)
 
 M = TypeVar("M", bound=BaseModel)
 Table = dict[str, np.ndarray]  # a column per field, and `line`
@@ -56,6 +118,14 @@ class Outputs:
         # The person-level tables, read column-wise.
         self.assignments = self._table("assignments.csv", AssignmentRow, matched)
         self.unassigned = self._table("unassigned.csv", UnassignedRow, matched)
+        self.matchability = self._rows("matchability.csv", MatchabilityRow) if matched else []
+        self.cache: dict[str, object] = {}  # what several checks derive from the inputs
+
+    @property
+    def proven(self) -> bool:
+        """Every stage proven optimal (no time limit reached): the optimality certificates
+        apply. A summary claiming a stopped stage is itself checked (verify_summary)."""
+        return self.summary is not None and not self.summary.solver.gaps
 
     def fail(self, name: str, line: int, column: str, message: str) -> None:
         self.problems.append(Problem(name, line, column, message))
@@ -242,52 +312,154 @@ def expected_obligations(instance: Instance) -> pd.DataFrame:
     return df
 
 
+def _key(out: Outputs, instance: Instance) -> pd.DataFrame:
+    if "key" not in out.cache:
+        out.cache["key"] = expected_obligations(instance)
+    return out.cache["key"]  # type: ignore[return-value]
+
+
+def _offsets(out: Outputs, instance: Instance) -> dict[str, object]:
+    if "offsets" not in out.cache:
+        out.cache["offsets"] = expected_offsets(instance, _key(out, instance))
+    return out.cache["offsets"]  # type: ignore[return-value]
+
+
+def _needs(out: Outputs, instance: Instance) -> dict[tuple[str, Measure], float]:
+    if "needs" not in out.cache:
+        out.cache["needs"] = effective_needs(instance)
+    return out.cache["needs"]  # type: ignore[return-value]
+
+
+def _mandatory(out: Outputs, instance: Instance) -> dict[str, float]:
+    """Each state's mandatory offsets as written (allocation.csv), where they are known."""
+    return {row.state: row.mandatory_offset for _, row in out.allocation}
+
+
+def _twice(out: Outputs, name: str, keyed: list[tuple[int, object]], column: str,
+           what: str) -> set[object]:
+    """Report each key listed again after its first line; the keys seen."""
+    first: dict[object, int] = {}
+    for line, key in keyed:
+        if key in first:
+            out.fail(name, line, column, f"{what} listed twice (first on line {first[key]})")
+        else:
+            first[key] = line
+    return set(first)
+
+
+def _fmt(value: float | None) -> str:
+    return "no limit" if value is None else format(value, "g")
+
+
 def check_plan(out: Outputs, instance: Instance) -> None:
+    """Each pledge row once, its echo columns as in pledges.csv, its amount within the row's
+    bounds (and Art. 63's limit on offsets not yet allowed), whole persons, value = amount /
+    unit; stage (ii) (preferences) optimal by the swap certificate."""
     rate = instance.config.pool.rate
     pledges = instance.pledges_by_id
-    seen = set()
+    seen = _twice(out, "plan.csv", [(line, row.pledge_id) for line, row in out.plan],
+                  "pledge_id", "pledge")
+    offsets = _offsets(out, instance)
+    restricted = instance.config.offsets.enforce_voluntary and not offsets["voluntary_allowed"]
+    allowed = set(offsets["voluntary_allowed_states"])  # type: ignore[call-overload]
+    mandatory: dict[str, float] = offsets["mandatory"]  # type: ignore[assignment]
     for line, row in out.plan:
         p = pledges.get(row.pledge_id)
         if p is None:
             out.fail("plan.csv", line, "pledge_id", f"no pledge {row.pledge_id!r} in the input")
             continue
-        seen.add(row.pledge_id)
         if (row.state, row.measure) != (p.state, p.measure):
             out.fail("plan.csv", line, "state", "state or measure differs from the pledge")
+        echoes = (("min", row.min, p.min), ("max", row.max, p.max),
+                  ("preference", row.preference, p.preference),
+                  ("beneficiary", row.beneficiary, p.beneficiary))
+        for column, written, given in echoes:
+            if written != given and not (isinstance(written, float) and given is not None
+                                         and _close(written, float(given), p.measure)):
+                shown = [_fmt(v) if column in ("min", "max") else ";".join(v)  # type: ignore
+                         if column == "beneficiary" else str(v) for v in (written, given)]
+                out.fail("plan.csv", line, column, f"{shown[0]} differs from pledges.csv "
+                         f"({shown[1]})")
         tol = VALUE_TOL if p.measure.in_persons else EUR_TOL
         if row.amount < p.min - tol or (p.max is not None and row.amount > p.max + tol):
             out.fail("plan.csv", line, "amount", f"{row.amount:g} outside the pledge's bounds "
-                     f"[{p.min:g}, {'no limit' if p.max is None else format(p.max, 'g')}]")
+                     f"[{p.min:g}, {_fmt(p.max)}]")
+        elif restricted and p.measure is Measure.offset and p.state not in allowed:
+            top = max(p.min, float(mandatory.get(p.state, 0)))
+            if row.amount > top + tol:
+                out.fail("plan.csv", line, "amount", f"{row.amount:g} offsets, but {p.state} "
+                         f"may not offset voluntarily: at most {top:g} (Art. 63)")
         if p.measure.in_persons and row.amount != int(row.amount):
             out.fail("plan.csv", line, "amount", "persons must be whole")
+        if not p.measure.in_persons and abs(row.amount * 100 - round(row.amount * 100)) > 1e-6:
+            out.fail("plan.csv", line, "amount", "EUR amounts are to the cent")
         if not _close(row.value, row.amount / _unit(p.measure, rate)):
             out.fail("plan.csv", line, "value", "value is not amount / unit (Art. 56(2))")
     for pid in sorted(set(pledges) - seen):
         out.fail("plan.csv", 0, "pledge_id", f"pledge {pid!r} is missing from the plan")
+    if seen != set(pledges) or not out.proven:
+        return
+    amounts = {row.pledge_id: row.amount for _, row in out.plan}
+    for worse, better in preference_swaps(instance, amounts, _mandatory(out, instance)):
+        line = next(n for n, r in out.plan if r.pledge_id == worse)
+        out.fail("plan.csv", line, "amount", f"not the state's preferred mix: value could move "
+                 f"from {worse} to {better}, ranked higher, which has room left (stage ii)")
 
 
 def check_allocation(out: Outputs, instance: Instance) -> None:
+    """A row per participating or pledging state, once; name, role, shares, deduction,
+    obligation (in both units) and mandatory offsets from the inputs; the measures from
+    plan.csv; value, balance and shortfall from them; the state rules."""
     rate = instance.config.pool.rate
-    expected = expected_obligations(instance)
+    expected = _key(out, instance)
     given: dict[tuple[str, Measure], float] = {}
     for _, row in out.plan:
         given[(row.state, row.measure)] = given.get((row.state, row.measure), 0.0) + row.amount
-    listed = {row.state for _, row in out.allocation}
+    listed = _twice(out, "allocation.csv", [(line, row.state) for line, row in out.allocation],
+                    "state", "state")
     for code in expected.index[expected["listed"]]:
         if code not in listed:
             out.fail("allocation.csv", 0, "state", f"{code} is missing")
-    # Plain floats per state: a pandas row lookup per allocation row cost more than the key.
-    key = expected[["obligation", "share_used"]].to_dict("index")
+    offsets = _offsets(out, instance)
+    mandatory: dict[str, float] = offsets["mandatory"]  # type: ignore[assignment]
+    check_mandatory(out.fail, _mandatory(out, instance), mandatory, int(offsets["gap"]),  # type: ignore[call-overload]
+                    "allocation.csv", lambda s: next((n for n, r in out.allocation
+                                                      if r.state == s), 0), "mandatory_offset")
+    # Plain values per state: a pandas row lookup per allocation row cost more than the key.
+    key = expected[["obligation", "share_used", "share_computed", "share", "deduction",
+                    "participates", "benefitting", "listed", "name"]].to_dict("index")
     for line, row in out.allocation:
         if row.state not in key:
             out.fail("allocation.csv", line, "state", f"unknown state {row.state}")
             continue
         exp = key[row.state]
+        if not exp["listed"]:
+            out.fail("allocation.csv", line, "state", f"{row.state} neither participates nor "
+                     "pledges")
+        role = "benefitting" if exp["benefitting"] else "contributor" if exp["participates"] \
+            else "ad_hoc"
+        if row.role != role:
+            out.fail("allocation.csv", line, "role", f"{row.role}, the inputs make it {role}")
+        if row.name != exp["name"]:
+            out.fail("allocation.csv", line, "name", "differs from member_states.csv")
         if not _close(row.obligation, float(exp["obligation"])):
             out.fail("allocation.csv", line, "obligation",
                      f"{row.obligation:g}, expected {float(exp['obligation']):g}")
+        if not _close(row.obligation_eur, row.obligation * rate, Measure.financial):
+            out.fail("allocation.csv", line, "obligation_eur", "is not obligation x EUR per "
+                     "relocation (Art. 56(2))")
         if not _close(row.share, float(exp["share_used"])):
             out.fail("allocation.csv", line, "share", "differs from the key")
+        if not _close(row.share_computed, float(exp["share_computed"])):
+            out.fail("allocation.csv", line, "share_computed", "differs from the key (Annex I)")
+        official = None if pd.isna(exp["share"]) else float(exp["share"])
+        if (row.share_official is None) != (official is None) or (
+                official is not None and not _close(row.share_official or 0.0, official)):
+            out.fail("allocation.csv", line, "share_official", "differs from member_states.csv")
+        deduction = float(exp["deduction"]) if role == "contributor" else 0.0
+        if not _close(row.deduction, deduction):
+            out.fail("allocation.csv", line, "deduction", f"{row.deduction:g}, expected "
+                     f"{deduction:g}")
         columns = {Measure.relocation: row.relocation, Measure.offset: row.offset,
                    Measure.financial: row.financial_eur, Measure.alternative: row.alternative_eur}
         for measure, amount in columns.items():
@@ -305,7 +477,7 @@ def check_allocation(out: Outputs, instance: Instance) -> None:
 
 def _check_state_rules(out: Outputs, instance: Instance, line: int, row: AllocationRow) -> None:
     """Cap (value <= obligation unless own minimums force more), shortfall only when every row
-    is exhausted, and mandatory offsets honoured (Art. 63)."""
+    is exhausted (stage (i) minimal), and mandatory offsets honoured (Art. 63)."""
     rate = instance.config.pool.rate
     rows = [p for p in instance.pledges if p.state == row.state]
     offset_min = sum(p.min for p in rows if p.measure is Measure.offset)
@@ -329,11 +501,17 @@ def _check_state_rules(out: Outputs, instance: Instance, line: int, row: Allocat
 
 
 def check_distribution(out: Outputs, instance: Instance) -> None:
+    """Each flow once, from its pledge row to a state the row may serve (directed pledges,
+    needs), positive, whole persons or cents, value = amount / unit; each row's flows sum to
+    its amount; the balance leximin by the exchange certificate (planner.verify_rules)."""
     rate = instance.config.pool.rate
     pledges = instance.pledges_by_id
     benefitting = set(instance.benefitting)
-    stated = {(n.state, n.measure): n.amount for n in instance.needs if n.amount > 0}
+    needs = _needs(out, instance)
     sums: dict[str, float] = {}
+    _twice(out, "distribution.csv", [(line, (row.pledge_id, row.beneficiary))
+                                     for line, row in out.distribution],
+           "beneficiary", "flow")
     for line, row in out.distribution:
         p = pledges.get(row.pledge_id)
         if p is None:
@@ -346,14 +524,18 @@ def check_distribution(out: Outputs, instance: Instance) -> None:
         if row.beneficiary not in benefitting or row.beneficiary not in allowed:
             out.fail("distribution.csv", line, "beneficiary",
                      f"{row.beneficiary} is not a beneficiary this pledge may serve")
-        needing = [b for b in allowed if (b, p.measure) in stated]
+        needing = [b for b in allowed if needs.get((b, p.measure), 0.0) > 0]
         if needing and row.beneficiary not in needing:
             out.fail("distribution.csv", line, "beneficiary",
                      f"{row.beneficiary} states no need for {p.measure}, others do")
         if p.measure.in_persons and row.amount != int(row.amount):
             out.fail("distribution.csv", line, "amount", "persons must be whole")
+        if not p.measure.in_persons and abs(row.amount * 100 - round(row.amount * 100)) > 1e-6:
+            out.fail("distribution.csv", line, "amount", "EUR amounts are to the cent")
         if row.amount < 0:
             out.fail("distribution.csv", line, "amount", "negative flow")
+        elif row.amount == 0:
+            out.fail("distribution.csv", line, "amount", "a flow of 0 is not listed")
         if not _close(row.value, row.amount / _unit(p.measure, rate)):
             out.fail("distribution.csv", line, "value", "value is not amount / unit")
     if not benefitting:
@@ -363,26 +545,52 @@ def check_distribution(out: Outputs, instance: Instance) -> None:
             out.fail("distribution.csv", 0, "amount", f"flows of {row.pledge_id} sum to "
                      f"{sums.get(row.pledge_id, 0.0):.2f}, plan.csv line {line} says "
                      f"{row.amount:.2f}")
+    flows = [(row.pledge_id, row.beneficiary, row.amount) for _, row in out.distribution]
+    for measure, high, low, r_high, r_low in (leximin_violations(instance, flows, needs)
+                                              if out.proven else []):
+        out.fail("distribution.csv", 0, "amount", f"not balanced (Art. 60(2)): {measure.value} "
+                 f"could move from {high} (coverage {r_high:.6g}) to {low} ({r_low:.6g})")
 
 
 def check_coverage(out: Outputs, instance: Instance) -> None:
+    """A row per (benefitting state, measure) the balance covers or that receives flows, once;
+    received from distribution.csv, need and need_stated from needs.csv, ratio = received /
+    need."""
     got: dict[tuple[str, Measure], float] = {}
     for _, row in out.distribution:
         key = (row.beneficiary, row.measure)
         got[key] = got.get(key, 0.0) + row.amount
     stated = {(n.state, n.measure): n.amount for n in instance.needs if n.amount > 0}
+    wanted = set(_needs(out, instance)) | {k for k, v in got.items() if v > 0}
+    listed = _twice(out, "coverage.csv", [(line, (row.beneficiary, row.measure))
+                                          for line, row in out.coverage],
+                    "beneficiary", "(beneficiary, measure)")
+    for b, m in sorted(wanted - listed, key=lambda k: (k[0], k[1].value)):
+        out.fail("coverage.csv", 0, "beneficiary", f"{b} {m.value} is missing")
     for line, row in out.coverage:
         key = (row.beneficiary, row.measure)
+        if key not in wanted:
+            out.fail("coverage.csv", line, "beneficiary", f"{row.beneficiary} {row.measure.value}"
+                     " is neither a need nor received")
         if not _close(row.received, got.get(key, 0.0), row.measure):
             out.fail("coverage.csv", line, "received", "differs from distribution.csv")
-        if row.need_stated and not _close(row.need, stated.get(key, 0.0), row.measure):
+        if row.need_stated != (key in stated):
+            out.fail("coverage.csv", line, "need_stated", "differs from needs.csv")
+        if not _close(row.need, stated.get(key, 0.0), row.measure):
             out.fail("coverage.csv", line, "need", "differs from needs.csv")
+        ratio = row.received / row.need if row.need > 0 else None
+        if (ratio is None) != (row.ratio is None) or (
+                ratio is not None and not _close(row.ratio or 0.0, ratio)):
+            out.fail("coverage.csv", line, "ratio", "is not received / need")
 
 
 def check_summary(out: Outputs, instance: Instance) -> None:
-    if out.summary is None:
+    """Totals from allocation.csv; the inputs' digest and name; status, solver and gaps; the
+    key, offsets, distribution and objectives sections (planner.verify_summary)."""
+    summary = out.summary
+    if summary is None:
         return
-    totals = out.summary.totals.model_dump()
+    totals = summary.totals.model_dump()
     columns = {"obligation": "obligation", "relocation": "relocation", "offset": "offset",
                "financial_eur": "financial_eur", "alternative_eur": "alternative_eur",
                "value": "value", "shortfall": "shortfall"}
@@ -392,13 +600,49 @@ def check_summary(out: Outputs, instance: Instance) -> None:
             out.fail("summary.json", 0, f"totals.{key}", f"{totals[key]:g} but the allocation "
                      f"sums to {total:g}")
     surplus = math.fsum(max(0.0, r.balance) for _, r in out.allocation)
-    if abs(out.summary.totals.surplus - surplus) > EUR_TOL:
-        out.fail("summary.json", 0, "totals.surplus", f"{out.summary.totals.surplus:g} but "
+    if abs(summary.totals.surplus - surplus) > EUR_TOL:
+        out.fail("summary.json", 0, "totals.surplus", f"{summary.totals.surplus:g} but "
                  f"the allocation's positive balances sum to {surplus:g}")
-    if out.summary.input_sha256 != instance.input_sha256:
+    if summary.input_sha256 != instance.input_sha256:
         out.fail("summary.json", 0, "input_sha256", "does not match the inputs")
-    if out.summary.status not in ("optimal", "time_limit"):
-        out.fail("summary.json", 0, "status", f"unexpected status {out.summary.status!r}")
+    if summary.instance != instance.name:
+        out.fail("summary.json", 0, "instance", f"{summary.instance!r}, the inputs are "
+                 f"{instance.name!r}")
+    fail = out.fail
+    vs.check_status(fail, summary)
+    for s in instance.states:
+        if s.deduction > 0 and s.status == "none" and not any(
+                w.startswith(f"{s.code}: deduction ") for w in summary.warnings):
+            fail("summary.json", 0, "warnings", f"no warning for {s.code}'s deduction without "
+                 "a migratory status")
+    vs.check_key(fail, summary, instance, _key(out, instance))
+    vs.check_offsets(fail, summary, _offsets(out, instance))  # type: ignore[arg-type]
+    rate = instance.config.pool.rate
+    plan_values = {row.pledge_id: row.value for _, row in out.plan}
+    received: dict[str, float] = {}
+    got: dict[tuple[str, Measure], float] = {}
+    flows: dict[Measure, int] = {}
+    for _, row in out.distribution:
+        received[row.beneficiary] = received.get(row.beneficiary, 0.0) + row.value
+        key = (row.beneficiary, row.measure)
+        got[key] = got.get(key, 0.0) + row.amount / _unit(row.measure, rate)
+        flows[row.measure] = flows.get(row.measure, 0) + 1
+    stated = [row.ratio for _, row in out.coverage if row.ratio is not None]
+    needs = _needs(out, instance)
+    vs.check_distribution(fail, summary, instance, plan_values, received, stated, needs,
+                          bool(out.distribution))
+
+    def slack(target: tuple[str, Measure]) -> float:
+        """How far rounding after the balance moves a target's coverage."""
+        moved = 1.0 if target[1].in_persons else 0.01 * (flows.get(target[1], 0) + 1) / rate
+        return moved / needs[target]
+
+    if out.proven:  # the levels and the coverage bound hold for proven optima only
+        vs.check_levels(fail, summary, {t: (got.get(t, 0.0) / n, slack(t))
+                                        for t, n in needs.items() if n > 0})
+    stated_slack = max((slack(t) for t in needs if needs[t] > 0), default=0.0)
+    vs.check_objectives(fail, summary, instance, plan_values,
+                        min(stated, default=None) if out.proven else None, stated_slack)
 
 
 CHECKS: tuple[Callable[[Outputs, Instance], None], ...] = (
@@ -422,3 +666,82 @@ def verify_or_raise(folder: Path, instance: Instance) -> None:
         lines = "\n".join(str(p) for p in problems[:50])
         raise PlanError(f"the verifier rejected the plan ({len(problems)} failed checks):\n"
                         f"{lines}")
+
+
+def _checked(folder: Path) -> int:
+    """What `planner verify` counts as checks: every cell of the written tables and every
+    value of summary.json (timings aside), each read back and recomputed or cross-checked."""
+    count = 0
+    for path in sorted(folder.glob("*.csv")):
+        with path.open(encoding="utf-8", newline="") as handle:
+            count += sum(len(row) for n, row in enumerate(csv.reader(handle)) if n)
+
+    def leaves(value: object) -> int:
+        if isinstance(value, dict):
+            return sum(leaves(v) for v in value.values())
+        if isinstance(value, list):
+            return sum(leaves(v) for v in value)
+        return 1
+
+    data = json.loads((folder / "summary.json").read_text(encoding="utf-8"))
+    data.pop("timings_s", None)
+    return count + leaves(data)
+
+
+def _instance_folders(results: Path, name: str) -> list[Path]:
+    """Where a results folder's instance may be: ./instances/NAME, beside the results tree
+    (results/NAME/... -> instances/NAME) and the bundled instances."""
+    found = [Path("instances") / name]
+    for parent in results.resolve().parents:
+        found.append(parent / "instances" / name)
+    found.append(Path(__file__).resolve().parents[1] / "instances" / name)
+    return [p for p in dict.fromkeys(found) if p.is_dir()]
+
+
+def recheck(results: Path, instance_dir: Path | None = None) -> tuple[int, list[str]]:
+    """`planner verify RESULTS [--instance DIR]`: the exit code (0 verified, 2 unreadable
+    input, 3 failed checks) and the lines to print (stdout for 0, stderr otherwise). The
+    instance is DIR, or found from summary.json's `instance` name (./instances/NAME, an
+    `instances/NAME` beside the results tree, the bundled one); summary.json's `variant` is
+    applied; its `input_sha256` must be the inputs'."""
+    from planner.errors import InputError
+    from planner.load import load_instance
+
+    if not results.is_dir():
+        return 2, [f"{results}:0: -: results folder not found"]
+    try:
+        data = json.loads((results / "summary.json").read_text(encoding="utf-8"))
+        name, variant, digest = data["instance"], data["variant"], data["input_sha256"]
+    except (OSError, ValueError, KeyError, TypeError) as exc:
+        if instance_dir is None:
+            return 2, [f"{results / 'summary.json'}:0: -: unreadable ({exc}); give the "
+                       "instance with --instance DIR"]
+        name, variant, digest = instance_dir.name, "base", None
+    folders = [instance_dir] if instance_dir is not None else _instance_folders(results,
+                                                                              str(name))
+    if not folders:
+        return 2, [f"{results / 'summary.json'}:0: instance: cannot find the instance "
+                   f"{name!r} (looked for instances/{name}); give it with --instance DIR"]
+    loaded = None
+    for folder in folders:
+        try:
+            loaded = load_instance(folder, None if variant == "base" else str(variant))
+        except InputError as exc:
+            if instance_dir is not None or len(folders) == 1:
+                return 2, [str(p) for p in exc.problems]
+            continue
+        if digest is None or loaded.input_sha256 == digest:
+            break
+    if loaded is None:
+        return 2, [f"{results / 'summary.json'}:0: instance: no readable instance {name!r}"]
+    if digest is not None and loaded.input_sha256 != digest:
+        where = ", ".join(str(f) for f in folders)
+        return 3, [f"summary.json:0: input_sha256: the results were planned from other "
+                   f"inputs than {where}" + (f" (variant {variant})" if variant != "base"
+                                             else ""),
+                   f"{results}: 1 failed check"]
+    problems = verify(results, loaded)
+    if problems:
+        return 3, [str(p) for p in problems] + [
+            f"{results}: {len(problems)} failed check{'s' if len(problems) > 1 else ''}"]
+    return 0, [f"{results}: verified ({_checked(results)} checks)"]

