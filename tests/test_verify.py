@@ -50,8 +50,6 @@ def test_real_plans_pass(planned):
     assert messages(instance, out) == []
 
 
-@pytest.mark.xfail(reason="summary.json's sar_received_value is an intermediate stage's value "
-                   "until the distribution's SAR fix (issue 12, item 6) is merged", strict=False)
 def test_eu_2026_passes(tmp_path):
     out = tmp_path / "eu"
     run(Path("instances/eu-2026"), out, Solver())
