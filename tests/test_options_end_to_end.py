@@ -31,10 +31,11 @@ from typing import Annotated, Any, Literal, Union, get_args, get_origin
 
 import pytest
 from conftest import write_csv
-from pydantic import BaseModel
+from pydantic import BaseModel, ValidationError
 
 from models.instance import InstanceConfig, Rounding
 from planner import pipeline
+from planner.errors import InputError
 from planner.load import load_instance
 from planner.solve import Solver
 from planner.verify import verify
@@ -116,7 +117,8 @@ def test_the_options_come_from_the_schema() -> None:
                                            ["vulnerable", "waiting"], ["waiting", "vulnerable"]]
     for name in names:  # every path names a field of the defaults, with a value of the domain
         path = name.split(".")
-        value: Any = InstanceConfig(name="x", cycle=1, pool={"relocations": 1, "financial_eur": 1})
+        value: Any = InstanceConfig(name="x", cycle=2026,
+                                    pool={"relocations": 1, "financial_eur": 1})
         for part in path:
             value = getattr(value, part)
         plain = list(value) if isinstance(value, tuple) else getattr(value, "value", value)
@@ -155,19 +157,72 @@ def toml_text(data: dict[str, Any], prefix: str = "") -> str:
     return text
 
 
-def with_option(text: str, option: Option) -> str:
-    """instance.toml `text` with `option` set (or left out), written anew."""
+def with_options(text: str, *options: Option) -> str:
+    """instance.toml `text` with `options` set (or left out), written anew."""
     data = tomllib.loads(text)
-    table = data
-    for part in option.path[:-1]:
-        table = table.setdefault(part, {})
-    if option.value is None:
-        table.pop(option.path[-1], None)
-    else:
-        table[option.path[-1]] = option.value
+    for option in options:
+        table = data
+        for part in option.path[:-1]:
+            table = table.setdefault(part, {})
+        if option.value is None:
+            table.pop(option.path[-1], None)
+        else:
+            table[option.path[-1]] = option.value
     written = toml_text(data)
     assert tomllib.loads(written) == data
     return written
+
+
+# --- how the files spell numbers ---------------------------------------------------------------
+
+# The `[input]` table says how the CSV files write numbers, not what is planned: its options
+# run on the instance's files re-spelled in the format they declare, and must give the base
+# run's plan byte for byte.
+SPELLING = "input"
+SPELLED_FILES = ("member_states.csv", "pledges.csv", "needs.csv")  # candidates: no numbers
+PLAIN_NUMBER = re.compile(r"(-?)([0-9]+)(?:\.([0-9]+))?")
+# Values the schema refuses alone, over the defaults: such a run must end in exit 2 naming
+# instance.toml; each is also run end to end with the companion setting that makes it valid.
+COMPANIONS = {
+    # Thousands grouped by "." needs a decimal comma (both "." is contradictory).
+    'input.thousands="."': Option(("input", "decimal"), ","),
+}
+
+
+def spell(cell: str, decimal: str, thousands: str) -> str:
+    """A plain number cell (`1234567.5`) in the declared format (`1.234.567,5`)."""
+    match = PLAIN_NUMBER.fullmatch(cell)
+    if match is None:
+        return cell
+    sign, whole, fraction = match.groups()
+    groups = [whole[max(0, end - 3):end] for end in range(len(whole), 0, -3)][::-1]
+    text = sign + thousands.join(groups)
+    return text if fraction is None else text + decimal + fraction
+
+
+def respell(folder: Path, decimal: str, thousands: str) -> None:
+    """The instance's number cells in that format, the files `;`-separated where a comma is
+    part of a number (as spreadsheets in most EU locales save them)."""
+    delimiter = ";" if "," in (decimal, thousands) else ","
+    for name in SPELLED_FILES:
+        path = folder / name
+        if not path.exists():
+            continue
+        with path.open(encoding="utf-8", newline="") as handle:
+            header, *rows = list(csv.reader(handle))
+        with path.open("w", encoding="utf-8", newline="") as handle:
+            writer = csv.writer(handle, delimiter=delimiter, lineterminator="\n")
+            writer.writerow(header)
+            writer.writerows([spell(c, decimal, thousands) for c in row] for row in rows)
+
+
+def test_spell_writes_the_declared_format() -> None:
+    assert spell("83445000", ",", ".") == "83.445.000"
+    assert spell("1234567.5", ",", " ") == "1 234 567,5"
+    assert spell("0.216890", ",", "") == "0,216890"
+    assert spell("-1000", ".", "'") == "-1'000"
+    assert [spell(c, ",", ".") for c in ("999", "DE-1", "2026-04-08", "")] == \
+        ["999", "DE-1", "2026-04-08", ""]
 
 
 # --- the small instance, by hand ---------------------------------------------------------------
@@ -231,9 +286,10 @@ def write_hand_instance(folder: Path) -> Path:
 
 @dataclass(frozen=True)
 class Run:
-    folder: Path  # the instance, with the option set
+    folder: Path  # the instance, with the options set
     out: Path  # the published results
     done: subprocess.CompletedProcess[str] | None  # the command's outcome; None: in process
+    refused: InputError | None = None  # in process: the input error it ended with
 
     def rows(self, name: str) -> list[dict[str, str]]:
         with (self.out / name).open(encoding="utf-8", newline="") as handle:
@@ -248,8 +304,8 @@ Runs = Callable[..., Run]
 
 @pytest.fixture(scope="module")
 def runs(tmp_path_factory: pytest.TempPathFactory) -> Runs:
-    """runs(instance, option, command=False) -> the run of "eu-2026" or "hand" with that
-    option, made once per distinct configuration (an option set to its default is the base
+    """runs(instance, *options, command=False) -> the run of "eu-2026" or "hand" with those
+    options, made once per distinct configuration (an option set to its default is the base
     run). With `command`, through the `planner run` command a user types (about 1.5 s more for
     its imports: kept for the rounding modes); else through planner.pipeline.run in this
     process, the function the command calls (load, plan, write, verify, publish), without the
@@ -259,53 +315,86 @@ def runs(tmp_path_factory: pytest.TempPathFactory) -> Runs:
     made: dict[tuple[str, str, bool], Run] = {}
     numbers = itertools.count()  # a failed run is not kept, its folder is
 
-    def run(instance: str, option: Option, command: bool = False) -> Run:
+    def run(instance: str, *options: Option, command: bool = False) -> Run:
         source = sources[instance]
-        text = with_option((source / "instance.toml").read_text(encoding="utf-8"), option)
-        config = InstanceConfig.model_validate(tomllib.loads(text)).model_dump_json()
-        if (instance, config, command) not in made:
+        text = with_options((source / "instance.toml").read_text(encoding="utf-8"), *options)
+        try:
+            config: InstanceConfig | None = InstanceConfig.model_validate(tomllib.loads(text))
+        except ValidationError:
+            config = None  # refused: its own run, by its text
+        key = (instance, text if config is None else config.model_dump_json(), command)
+        if key not in made:
             folder = work / f"{instance}-{next(numbers)}"
             shutil.copytree(source, folder, ignore=shutil.ignore_patterns("variants"))
             (folder / "instance.toml").write_text(text, encoding="utf-8")
+            spelling = getattr(config, SPELLING, None)
+            if spelling is not None:
+                respell(folder, spelling.decimal, spelling.thousands)
             out = work / f"{folder.name}-out"
-            done = None
+            done, refused = None, None
             if command:
                 done = subprocess.run([str(PLANNER), "run", str(folder), "--out", str(out),
                                        "-q"], capture_output=True, text=True, check=False)
             else:
-                pipeline.run(folder, out, Solver())
-            made[instance, config, command] = Run(folder, out, done)
-        return made[instance, config, command]
+                try:
+                    pipeline.run(folder, out, Solver())
+                except InputError as exc:
+                    refused = exc
+            made[key] = Run(folder, out, done, refused)
+        return made[key]
 
     return run
 
 
-def check_run(run: Run, option: Option) -> None:
+def check_run(run: Run, *options: Option) -> None:
     """The run ended well and its published folder passes the verifier again."""
+    assert run.refused is None, [str(p) for p in run.refused.problems]
     if run.done is not None:
         assert "Traceback" not in run.done.stderr, run.done.stderr
         assert (run.done.returncode, run.done.stderr) == (0, ""), run.done.stderr
     instance = load_instance(run.folder)
-    value: Any = instance.config
-    for part in option.path:  # the option was read as written (not a default)
-        value = getattr(value, part)
-    if option.value is not None:
-        assert (list(value) if isinstance(value, tuple) else value) == option.value
+    for option in options:  # each option was read as written (not a default)
+        value: Any = instance.config
+        for part in option.path:
+            value = getattr(value, part)
+        if option.value is not None:
+            assert (list(value) if isinstance(value, tuple) else value) == option.value
     assert [str(p) for p in verify(run.out, instance)] == []
     summary = json.loads((run.out / "summary.json").read_text(encoding="utf-8"))
     assert summary["status"] == "optimal"
-    if option.path == ("solver", "name"):
-        assert summary["solver"]["name"] == option.value
+    for option in options:
+        if option.path == ("solver", "name"):
+            assert summary["solver"]["name"] == option.value
+
+
+def check_option(runs: Runs, instance: str, option: Option) -> None:
+    """`option` alone runs end to end; or, refused alone by the schema (COMPANIONS), ends in a
+    clean input error naming instance.toml, and runs end to end with its companion. Options
+    of how numbers are spelled give the base run's plan, byte for byte."""
+    companion = COMPANIONS.get(str(option))
+    if companion is None:
+        run = runs(instance, option)
+        check_run(run, option)
+    else:
+        refused = runs(instance, option).refused
+        assert refused is not None and refused.problems
+        assert {Path(p.file).name for p in refused.problems} == {"instance.toml"}
+        run = runs(instance, option, companion)
+        check_run(run, option, companion)
+    if option.path[0] == SPELLING:
+        base = runs(instance)
+        for name in ("plan.csv", "allocation.csv", "distribution.csv", "coverage.csv"):
+            assert (run.out / name).read_bytes() == (base.out / name).read_bytes(), name
 
 
 @pytest.mark.parametrize("option", OPTIONS, ids=str)
 def test_option_runs_end_to_end_on_eu_2026(runs: Runs, option: Option) -> None:
-    check_run(runs("eu-2026", option), option)
+    check_option(runs, "eu-2026", option)
 
 
 @pytest.mark.parametrize("option", OPTIONS, ids=str)
 def test_option_runs_end_to_end_on_the_hand_instance(runs: Runs, option: Option) -> None:
-    check_run(runs("hand", option), option)
+    check_option(runs, "hand", option)
 
 
 # --- the hand-computed answers ------------------------------------------------------------------
