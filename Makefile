@@ -21,8 +21,10 @@ bytecode: $(STAMP)
 run: $(STAMP) bytecode
 	$(BIN)/planner run instances/eu-2026 --out results/eu-2026/base
 
-# pytest on both cores, one test file per worker (module fixtures are built once).
-test: $(STAMP) bytecode browser
+# pytest on both cores, one test file per worker (module fixtures are built once). Installs no
+# system package: the browser test skips, saying why, where Chromium is missing (`make browser`,
+# which .ci/run calls, installs it).
+test: $(STAMP) bytecode
 	$(BIN)/ruff check planner models tests bench
 	$(BIN)/pytest -q -n 2 --dist loadfile
 
@@ -30,7 +32,8 @@ bench: $(STAMP) bytecode
 	$(BIN)/python bench/harness.py
 
 # Debian's chromium and chromium-driver for the report's browser test, installed with apt-get
-# where missing (as root); never fails: the test then skips and says why.
+# where missing (as root); never fails: the test then skips and says why. Run by .ci/run, not
+# by `make test`.
 browser: $(STAMP)
 	$(BIN)/python tests/browser.py install
 

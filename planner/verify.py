@@ -302,7 +302,7 @@ def expected_obligations(instance: Instance) -> pd.DataFrame:
     elif cfg.pool.rounding == "largest_remainder":
         base = exact.apply(math.floor)
         extra = int(math.floor(exact.sum() + 0.5) - base.sum())
-        order = (exact - base).rename("r").to_frame().assign(code=exact.index)
+        order = (exact - base).rename("r").rename_axis(None).to_frame().assign(code=exact.index)
         winners = order.sort_values(["r", "code"], ascending=[False, True]).index[:extra]
         obligation = (base + base.index.isin(winners)).astype(float)
     else:

@@ -1,7 +1,8 @@
 """Headless Chromium for the report: install it where missing, load a page, read it, shoot it.
 
-Used by tests/test_report_browser.py, by `make browser` (`python tests/browser.py install`) and
-by `make screenshot` (`python tests/browser.py screenshot`, which writes docs/report.png from a
+Used by tests/test_report_browser.py (which installs nothing: it skips with `skip_reason()`), by
+`make browser` (`python tests/browser.py install`, run by .ci/run, never by `make test`) and by
+`make screenshot` (`python tests/browser.py screenshot`, which writes docs/report.png from a
 real run of instances/eu-2026), so the README's picture comes from the test's own code path.
 Only Debian's chromium and chromium-driver are used: never a downloaded browser.
 """
@@ -40,6 +41,15 @@ def missing() -> str | None:
     except ImportError:
         return "the selenium package is not installed (pip install -e '.[dev]')"
     return None
+
+
+def skip_reason() -> str | None:
+    """Why the browser test skips here, or None when it can run. Only looks: installing is for
+    `make browser` (CI), never for a test."""
+    reason = missing()
+    if reason is None or "selenium" in reason:
+        return reason
+    return f"{reason} (`make browser` installs {' and '.join(PACKAGES)} with apt-get, as root)"
 
 
 def _apt(*args: str) -> subprocess.CompletedProcess[str]:

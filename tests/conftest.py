@@ -1,12 +1,19 @@
-"""Shared test helpers: write small instance folders from Python literals."""
+"""Shared test helpers: write small instance folders from Python literals. And the suite's
+hygiene: Hypothesis without wall-clock checks, and no test may write into the repository."""
 
 from __future__ import annotations
 
+import contextlib
 import csv
+import getpass
+import os
+import sys
+import tempfile
 from collections.abc import Callable
 from pathlib import Path
 
 import pytest
+from hypothesis import HealthCheck, settings
 
 BASE_TOML = """name = "test pool"
 cycle = 2026
@@ -71,3 +78,70 @@ def make_instance(tmp_path: Path) -> MakeInstance:
         return folder
 
     return make
+
+
+# --- test hygiene: no wall-clock checks, no writes into the repository ------------------------
+
+# Hypothesis without its two wall-clock checks (a per-example deadline, the too_slow health
+# check: both fail on a busy machine) and without its example database; the tests' own
+# @settings override only what they name. Its caches (.hypothesis/ in the working folder, that
+# is the repository, by default) go to the temporary folder, kept from run to run.
+settings.register_profile("suite", deadline=None, database=None,
+                          suppress_health_check=[HealthCheck.too_slow])
+settings.load_profile("suite")
+os.environ.setdefault("HYPOTHESIS_STORAGE_DIRECTORY",
+                      str(Path(tempfile.gettempdir()) / f"hypothesis-of-{getpass.getuser()}"))
+
+REPO = Path(__file__).resolve().parents[1]
+_BEFORE = pytest.StashKey[dict[str, tuple[int, int]]]()  # the files when the session started
+# Written by the tools rather than by a test: the virtual environment, bytecode, caches.
+NOT_WATCHED = {".git", ".venv", "__pycache__", ".pytest_cache", ".ruff_cache"}
+
+
+def repository_files() -> dict[str, tuple[int, int]]:
+    """Every file of the repository outside NOT_WATCHED: its size and modification time."""
+    found: dict[str, tuple[int, int]] = {}
+    for folder, subfolders, files in os.walk(REPO):
+        subfolders[:] = [d for d in subfolders
+                         if d not in NOT_WATCHED and not d.endswith(".egg-info")]
+        for name in files:
+            path = Path(folder, name)
+            with contextlib.suppress(OSError):  # gone meanwhile: reported as removed
+                stat = path.lstat()
+                found[path.relative_to(REPO).as_posix()] = (stat.st_size, stat.st_mtime_ns)
+    return found
+
+
+def _controller(config: pytest.Config) -> bool:
+    return not hasattr(config, "workerinput")  # pytest-xdist's workers have it
+
+
+def pytest_sessionstart(session: pytest.Session) -> None:
+    if _controller(session.config):
+        session.config.stash[_BEFORE] = repository_files()
+
+
+def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
+    """Tests write into tmp_path, never into the repository: a file added, changed or removed
+    there during the session fails it, named."""
+    before = session.config.stash.get(_BEFORE, None)
+    if before is None or not _controller(session.config):
+        return
+    after = repository_files()
+    touched = sorted(p for p in before.keys() | after.keys() if before.get(p) != after.get(p))
+    if touched:
+        shown = "\n  ".join(touched[:20]) + ("\n  ..." if len(touched) > 20 else "")
+        reporter = session.config.pluginmanager.get_plugin("terminalreporter")
+        message = (f"{len(touched)} files added, changed or removed in the repository by the "
+                   f"tests (they write into tmp_path):\n  {shown}")
+        if reporter is not None:
+            reporter.write_sep("=", "FAILED: the tests wrote into the repository", red=True)
+            reporter.write_line(message, red=True)
+        else:
+            print(message, file=sys.stderr)
+        session.exitstatus = pytest.ExitCode.TESTS_FAILED
+
+
+# The one time limit of the suite: a guard against a hang (a child that never ends, a file that
+# never comes), never a speed check (speed is bench/'s): far above any run on a busy machine.
+HANG_S = 1800.0

@@ -16,6 +16,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from conftest import HANG_S
 from typer.testing import CliRunner
 
 from planner import pipeline
@@ -99,7 +100,7 @@ def test_the_command_writes_the_same_bytes_as_in_process(in_process: Path, tmp_p
     for mode, as the in-process run made them; nothing printed on -q."""
     out = tmp_path / "results"
     done = subprocess.run([str(PLANNER), "run", str(EU_2026), "--out", str(out), "-q",
-                           *OPTIONS], capture_output=True, text=True, timeout=300, check=False)
+                           *OPTIONS], capture_output=True, text=True, timeout=HANG_S, check=False)
     assert done.returncode == 0, done.stderr
     assert done.stderr == ""
     expected = files(in_process)
@@ -134,7 +135,7 @@ def test_verification_failure_stops_the_child_and_publishes_nothing(
 
     def rejecting(staged: Path, _instance: object) -> None:
         if child_done:
-            deadline = time.monotonic() + 60
+            deadline = time.monotonic() + HANG_S
             while not (staged / "report.html").exists() and time.monotonic() < deadline:
                 time.sleep(0.05)
         seen["report written"] = (staged / "report.html").exists()
@@ -167,7 +168,7 @@ def test_a_failing_child_is_exit_3_naming_it_and_publishes_nothing(in_process: P
     before = files(out)
     env = {**os.environ, "PYTHONPATH": str(broken.parent)}
     done = subprocess.run([str(PLANNER), "run", str(EU_2026), "--out", str(out), "-q",
-                           *OPTIONS], capture_output=True, text=True, timeout=300, check=False,
+                           *OPTIONS], capture_output=True, text=True, timeout=HANG_S, check=False,
                           env=env)
     assert done.returncode == 3, done.stderr
     assert done.stderr == "error: exports and report: ImportError: matplotlib broken by the test\n"
@@ -213,7 +214,7 @@ def test_end_of_file_without_go_ends_the_child_quietly() -> None:
         assert child._orders is not None and child._outcome is not None
         os.close(child._orders)  # what the kernel does when the parent dies
         child._orders = None
-        deadline = time.monotonic() + 60
+        deadline = time.monotonic() + HANG_S
         while ((ended := os.waitpid(child.pid, os.WNOHANG)) == (0, 0)
                and time.monotonic() < deadline):
             time.sleep(0.05)
@@ -230,10 +231,10 @@ def test_the_child_does_not_outlive_its_parent(tmp_path: Path) -> None:
     script = ("import os\nfrom planner.background import Background\n"
               "print(Background.fork().pid, flush=True)\nos._exit(0)\n")
     done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True,
-                          cwd=REPO, timeout=60, check=True)
+                          cwd=REPO, timeout=HANG_S, check=True)
     assert done.stderr == ""
     pid = int(done.stdout)
-    deadline = time.monotonic() + 30
+    deadline = time.monotonic() + HANG_S
     while not gone(pid) and time.monotonic() < deadline:
         time.sleep(0.05)
     assert gone(pid)

@@ -19,6 +19,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
+from conftest import HANG_S
 
 CORPUS = Path(__file__).resolve().parent / "data" / "bad"
 PLANNER = Path(sys.executable).parent / "planner"
@@ -49,7 +50,7 @@ def run_case(name: str, tmp: Path) -> Outcome:
     extra = args.read_text(encoding="utf-8").split() if args.is_file() else []
     done = subprocess.run([str(PLANNER), "run", str(CORPUS / name), "--out", str(out), "-q",
                            *extra],
-                          capture_output=True, text=True, timeout=300, check=False)
+                          capture_output=True, text=True, timeout=HANG_S, check=False)
     return Outcome(done, before, snapshot(out), sorted(p.name for p in parent.iterdir()))
 
 

@@ -11,6 +11,7 @@ import sys
 from pathlib import Path
 
 import pytest
+from conftest import HANG_S
 
 REPO = Path(__file__).resolve().parents[1]
 EU_2026 = REPO / "instances" / "eu-2026"
@@ -25,7 +26,7 @@ PROBLEM_LINE = re.compile(r"^\S.*:\d+: \S+: \S.*$")
 def planner(*args: object, cwd: Path = REPO) -> subprocess.CompletedProcess[str]:
     assert PLANNER.is_file(), f"console script not installed: {PLANNER}"
     return subprocess.run([str(PLANNER), *map(str, args)], cwd=cwd, capture_output=True,
-                          text=True, timeout=120, check=False)
+                          text=True, timeout=HANG_S, check=False)
 
 
 def snapshot(folder: Path) -> dict[str, bytes]:

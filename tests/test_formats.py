@@ -16,6 +16,7 @@ import openpyxl
 import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
+from conftest import HANG_S
 from pydantic import BaseModel, ConfigDict
 from typer.testing import CliRunner
 
@@ -37,7 +38,7 @@ PRIVATE = ["persons.xlsx", "persons.json", "parquet/assignments.parquet",
 
 def planner(*args: object) -> subprocess.CompletedProcess[str]:
     return subprocess.run([str(PLANNER), *map(str, args)], cwd=REPO, capture_output=True,
-                          text=True, timeout=120, check=False)
+                          text=True, timeout=HANG_S, check=False)
 
 
 @pytest.fixture(scope="module")

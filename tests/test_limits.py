@@ -17,7 +17,7 @@ from collections import Counter
 from pathlib import Path
 
 import pytest
-from conftest import pledge, state, write_csv
+from conftest import HANG_S, pledge, state, write_csv
 
 import planner.pipeline
 from planner.errors import PlanError
@@ -119,7 +119,7 @@ def test_time_limit_without_a_feasible_solution_exits_3_and_writes_nothing(
 def planner_cli(*args: object, env: dict[str, str] | None = None
                 ) -> subprocess.CompletedProcess[str]:
     return subprocess.run([str(PLANNER), *map(str, args)], cwd=REPO, capture_output=True,
-                          text=True, timeout=300, check=False, env=env)
+                          text=True, timeout=HANG_S, check=False, env=env)
 
 
 def test_cli_time_limit_with_no_solution_exits_3_and_keeps_old_results(tmp_path):
@@ -227,7 +227,7 @@ def test_a_time_limit_that_is_not_positive_is_an_input_error(value, tmp_path):
     for command in ("run", "compare"):
         out = tmp_path / command
         done = subprocess.run([str(PLANNER), command, "--time-limit", value, "--out", str(out)],
-                              capture_output=True, text=True, check=False, timeout=60)
+                              capture_output=True, text=True, check=False, timeout=HANG_S)
         assert done.returncode == 2, done.stderr
         assert done.stderr == (f"--time-limit: {float(value):g} is not a positive number of "
                                "seconds\n")

@@ -18,7 +18,7 @@ import sys
 from pathlib import Path
 
 import pytest
-from conftest import write_csv
+from conftest import HANG_S, write_csv
 
 REPO = Path(__file__).resolve().parents[1]
 PLANNER = Path(sys.executable).parent / "planner"
@@ -63,7 +63,7 @@ def leaks(text: str, patterns: list[re.Pattern[str]]) -> list[str]:
 
 def planner(*args: object) -> subprocess.CompletedProcess[str]:
     return subprocess.run([str(PLANNER), *map(str, args)], cwd=REPO, capture_output=True,
-                          text=True, timeout=300, check=False)
+                          text=True, timeout=HANG_S, check=False)
 
 
 @pytest.fixture(scope="module")

@@ -2,14 +2,17 @@
 without console errors or any request leaving file://, the screenshot is not blank, and the
 numbers the page shows are the CSVs'.
 
-`make browser` (run by `make test`) installs chromium and chromium-driver where they are
-missing; the fixture tries the same, and skips saying why only when that is impossible.
+`make browser` (run by .ci/run) installs chromium and chromium-driver where they are missing;
+the tests install nothing (`make test` installs no system package): where the browser is
+missing they skip, saying why.
 """
 
 from __future__ import annotations
 
 import csv
 import re
+import shutil
+import subprocess
 from pathlib import Path
 
 import browser
@@ -21,7 +24,7 @@ from planner.export import fmt
 
 @pytest.fixture(scope="module")
 def shown(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, browser.Page, Path]:
-    reason = browser.ensure_installed()
+    reason = browser.skip_reason()
     if reason:
         pytest.skip(f"headless Chromium cannot run here: {reason}")
     work = tmp_path_factory.mktemp("browser")
@@ -133,9 +136,43 @@ def test_comparison_report_in_the_browser(shown, tmp_path: Path) -> None:
     assert browser.colour_count(png)[0] > 20
 
 
-def test_skip_reason_says_why(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+def only_chromium_missing(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    """Chromium absent, its driver present, whatever this machine has."""
     monkeypatch.setattr(browser, "CHROMIUM", tmp_path / "chromium")
+    (tmp_path / "chromedriver").touch()
+    monkeypatch.setattr(browser, "CHROMEDRIVER", tmp_path / "chromedriver")
+
+
+def test_skip_reason_says_why(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    only_chromium_missing(monkeypatch, tmp_path)
     monkeypatch.setattr(browser.shutil, "which", lambda _: None)
     assert browser.ensure_installed() == (
         f"{tmp_path / 'chromium'} not installed, and apt-get is not available to install "
         "chromium chromium-driver")
+
+
+def test_skipping_installs_nothing(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    """Where Chromium is missing the tests skip and say how to get it; apt-get is not run."""
+    only_chromium_missing(monkeypatch, tmp_path)
+
+    def no_apt(*args: str) -> None:
+        raise AssertionError(f"a test ran apt-get {' '.join(args)}")
+
+    monkeypatch.setattr(browser, "_apt", no_apt)
+    assert browser.skip_reason() == (
+        f"{tmp_path / 'chromium'} not installed (`make browser` installs chromium and "
+        "chromium-driver with apt-get, as root)")
+
+
+def test_make_test_installs_no_system_package() -> None:
+    """`make test` (dry run: its commands printed, none run) neither calls apt-get nor the
+    browser's installer; .ci/run does, before `make test`."""
+    if shutil.which("make") is None:
+        pytest.skip("make is not installed")
+    root = browser.ROOT
+    done = subprocess.run(["make", "-n", "test"], cwd=root, capture_output=True, text=True,
+                          check=True)
+    assert "apt-get" not in done.stdout and "browser.py install" not in done.stdout
+    assert "pytest" in done.stdout
+    ci = (root / ".ci" / "run").read_text(encoding="utf-8").splitlines()
+    assert ci.index("make browser") < ci.index("make test")
