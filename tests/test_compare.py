@@ -11,7 +11,7 @@ import sys
 from pathlib import Path
 
 import pytest
-from conftest import MakeInstance, pledge, state
+from conftest import HANG_S, MakeInstance, pledge, state
 
 from planner.compare import compare, gini
 
@@ -142,7 +142,7 @@ def test_same_files_whatever_the_number_of_processes(instance: Path, tmp_path: P
 
 def planner(*args: object, cwd: Path) -> subprocess.CompletedProcess[str]:
     return subprocess.run([str(PLANNER), *map(str, args)], cwd=cwd, capture_output=True,
-                          text=True, timeout=300, check=False)
+                          text=True, timeout=HANG_S, check=False)
 
 
 def test_cli_bad_variant_is_reported_before_anything_is_planned(instance: Path,

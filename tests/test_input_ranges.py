@@ -12,7 +12,7 @@ import sys
 from pathlib import Path
 
 import pytest
-from conftest import pledge, state, write_csv
+from conftest import HANG_S, pledge, state, write_csv
 
 from planner.errors import InputError
 from planner.load import load_instance
@@ -126,7 +126,7 @@ def test_registration_dates_out_of_range_are_problems(make_instance) -> None:
     candidates_with(folder, ["9999-12-31", "2027-12-31", "2028-01-01", "1899-12-31",
                              "1900-01-01", "0001-01-01"])
     done = subprocess.run([str(PLANNER), "run", str(folder), "--out", str(folder.parent / "o"),
-                           "-q"], capture_output=True, text=True, timeout=300, check=False)
+                           "-q"], capture_output=True, text=True, timeout=HANG_S, check=False)
     at = f"{folder / 'candidates.csv'}"
     after = "registered: a date after 2027-12-31 (the end of the year after the cycle): not a " \
             "registration date"

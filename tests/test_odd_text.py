@@ -16,7 +16,7 @@ import sys
 from pathlib import Path
 
 import pytest
-from conftest import pledge, state, write_csv
+from conftest import HANG_S, pledge, state, write_csv
 
 from planner.errors import InputError, PlanError, escape
 from planner.load import load_instance
@@ -91,7 +91,7 @@ def test_odd_text_in_the_command_line(make_instance, tmp_path):
     """The table on stdout copes with the odd names, and -q leaves stderr empty."""
     folder = odd_instance(make_instance)
     done = subprocess.run([str(PLANNER), "run", str(folder), "--out", str(tmp_path / "out"),
-                           "-q"], capture_output=True, text=True, timeout=300, check=False)
+                           "-q"], capture_output=True, text=True, timeout=HANG_S, check=False)
     assert done.returncode == 0, done.stderr
     assert "Traceback" not in done.stderr
     assert done.stdout.rstrip("\n").splitlines()[-1] == \
@@ -167,7 +167,7 @@ def test_user_text_in_messages_is_escaped(make_instance, tmp_path: Path) -> None
     (folder / "pledges.csv").write_text("\n".join(
         [header + ",n\x1b[0m,n\x1b[0m", *(row + ",," for row in rows)]) + "\n")
     done = subprocess.run([str(PLANNER), "validate", str(folder)], capture_output=True,
-                          text=True, timeout=300, check=False)
+                          text=True, timeout=HANG_S, check=False)
     assert done.returncode == 2
     assert "\x1b" not in done.stderr
     assert [line.replace(f"{folder}/", "") for line in done.stderr.splitlines()] == [
@@ -175,7 +175,7 @@ def test_user_text_in_messages_is_escaped(make_instance, tmp_path: Path) -> None
         "pledges.csv:1: n\\x1b[0m: column appears twice in the header"]
     (folder / "pledges.csv").write_text(text)
     done = subprocess.run([str(PLANNER), "validate", str(folder)], capture_output=True,
-                          text=True, timeout=300, check=False)
+                          text=True, timeout=HANG_S, check=False)
     assert "\x1b" not in done.stderr
     assert [line.replace(f"{folder}/", "") for line in done.stderr.splitlines()] == [
         "instance.toml:8: offsets.share\\x1b[5m: unknown key",

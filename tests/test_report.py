@@ -15,6 +15,7 @@ from html.parser import HTMLParser
 from pathlib import Path
 
 import pytest
+from conftest import HANG_S
 from pydantic import BaseModel
 
 from models.results import (
@@ -320,7 +321,7 @@ def test_report_is_byte_identical_across_processes(eu_run: Path, tmp_path: Path)
     subprocess.run([sys.executable, "-c", "import sys; from pathlib import Path; "
                     "from planner.html_report import write_report; "
                     "write_report(Path(sys.argv[1]))", str(copy)],
-                   check=True, env=env, cwd=REPO, timeout=60)
+                   check=True, env=env, cwd=REPO, timeout=HANG_S)
     assert (copy / "report.html").read_bytes() == (eu_run / "report.html").read_bytes()
 
 
