@@ -129,6 +129,9 @@ def test_comparison_report_in_the_browser(shown, tmp_path: Path) -> None:
             if row["variant"] == "base" and col == "delta":
                 continue  # the base's change against itself is not shown
             value, text = cells["kpis", f"{row['variant']}/{row['kpi']}", col]
+            if row[col] == "":  # not given (no candidates, or no base figure): a dash
+                assert (value, text) == ("", "\u2013")
+                continue
             assert value == row[col] and number(text) == float(row[col])
     for row in rows(comparison / "states.csv"):
         value, text = cells["states", f"{row['variant']}/{row['state']}", "obligation"]
