@@ -67,7 +67,10 @@ def round_obligations(exact: dict[str, float], rounding: Rounding) -> dict[str, 
     floors = {code: math.floor(value) for code, value in clean.items()}
     left = total - sum(floors.values())
     # Largest remainders first; ties by state code so the result is stable.
-    order = sorted(clean, key=lambda code: (-(clean[code] - floors[code]), code))
+    # Remainders to 9 decimals too: 25.4 - 25 and 8.4 - 8 differ in the 16th digit, and a tie
+    # must go to the state code, as documented, not to floating-point noise.
+    remainder = {code: round(clean[code] - floors[code], 9) for code in clean}
+    order = sorted(clean, key=lambda code: (-remainder[code], code))
     for code in order[:left]:
         floors[code] += 1
     return {code: float(value) for code, value in floors.items()}

@@ -301,8 +301,10 @@ def expected_obligations(instance: Instance) -> pd.DataFrame:
         obligation = exact.apply(math.ceil).astype(float)
     elif cfg.pool.rounding == "largest_remainder":
         base = exact.apply(math.floor)
-        extra = int(math.floor(exact.sum() + 0.5) - base.sum())
-        order = (exact - base).rename("r").rename_axis(None).to_frame().assign(code=exact.index)
+        extra = int(math.floor(math.fsum(exact) + 0.5) - base.sum())
+        # Remainders to 9 decimals: a decimal tie (25.4 and 8.4) goes to the lower code.
+        order = (exact - base).round(9).rename("r").rename_axis(None).to_frame().assign(
+            code=exact.index)
         winners = order.sort_values(["r", "code"], ascending=[False, True]).index[:extra]
         obligation = (base + base.index.isin(winners)).astype(float)
     else:

@@ -102,3 +102,11 @@ def test_custom_weights_over_named_columns(make_instance):
     # population equal (1/3 each); asylum 0.75 / 0.25 / 0
     assert key["AA"].share == pytest.approx(0.5 / 3 + 0.375)
     assert [key[c].obligation for c in ("AA", "BB", "CC")] == [55, 30, 17]
+
+
+def test_largest_remainder_breaks_a_decimal_tie_by_code() -> None:
+    """36.2 + 25.4 + 8.4 = 70: floors 36, 25, 8 leave one seat; BB's and CC's remainders are
+    both .4 (in decimals; in binary 25.4 - 25 < 8.4 - 8), so the tie goes to BB, the lower
+    code."""
+    assert round_obligations({"AA": 36.2, "BB": 25.4, "CC": 8.4},
+                             Rounding.largest_remainder) == {"AA": 36.0, "BB": 26.0, "CC": 8.0}
