@@ -215,6 +215,14 @@ class MatchingConfig(BaseModel):
     quality: QualityWeights = QualityWeights()
     waiting_band_days: Annotated[int, Field(ge=1)] = 30
 
+    @field_validator("priority")
+    @classmethod
+    def _once_each(cls, value: tuple[str, ...]) -> tuple[str, ...]:
+        twice = sorted({term for term in value if value.count(term) > 1})
+        if twice:
+            raise ValueError(f"each term at most once; given more than once: {', '.join(twice)}")
+        return value
+
 
 class InputConfig(BaseModel):
     """[input] in instance.toml: the number format of the instance's CSV files
