@@ -133,6 +133,10 @@ def leximin(prob: pulp.LpProblem, solver: Solver, inflow: dict[Target, pulp.LpAf
         # rises: each of those cannot rise alone (it could take a bonus with the others at 0).
         # (One probe alone saturated ratios that could rise, on eu-2026 under CBC.)
         eps = 1e-3
+        # A ratio has risen when its probe reaches 1e-9, not 1e-6: a ratio of a need of 10
+        # million can rise by 1e-7 (one unit more); it was fixed too early and the unit went
+        # to a state with a need of a cent (its coverage 100 times its need; HiGHS, edge test).
+        rise = eps * 1e-6
         undecided = {}
         for target, need in free.items():
             tag = f"probe{rounds}_{position[target]}"
@@ -145,7 +149,7 @@ def leximin(prob: pulp.LpProblem, solver: Solver, inflow: dict[Target, pulp.LpAf
             prob.sense = pulp.LpMaximize
             prob.setObjective(pulp.lpSum(undecided.values()))
             solver.solve(prob, f"probe{rounds}")
-            risen = [t for t, y in undecided.items() if value(y) >= eps * 1e-3]
+            risen = [t for t, y in undecided.items() if value(y) >= rise]
             if not risen:
                 break
             for target in risen:
