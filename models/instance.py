@@ -60,6 +60,8 @@ MAX_POPULATION = 10_000_000_000
 MAX_GDP_MILLION = 1_000_000_000  # EUR million, i.e. EUR 1e15
 MAX_INDICATOR = 1e15  # a custom key column (key.weights)
 MAX_PREFERENCE = 1_000
+# Largest / smallest positive need, in relocation-equivalents (planner.checks.need_spread).
+MAX_NEED_SPREAD = 10_000
 MAX_CASE_SIZE = 1_000
 # EUR per relocation (2026 and the legal minimum: 20,000). An EUR amount is also at most
 # MAX_PERSONS relocation-equivalents at the pool's rate (planner.checks.eur_values): the model

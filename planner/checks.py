@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from models.instance import (
     MAX_INDICATOR,
+    MAX_NEED_SPREAD,
     MAX_PERSONS,
     MAX_RATE,
     MIN_RATE,
@@ -169,6 +170,27 @@ def eur_values(reader: Reader, config: InstanceConfig, pledges: list[tuple[int, 
                            f"the allowed {MAX_PERSONS:,}")
 
 
+def need_spread(reader: Reader, config: InstanceConfig, needs: list[tuple[int, Need]]) -> None:
+    """Positive needs within MAX_NEED_SPREAD of each other, in relocation-equivalents. The
+    balance (Art. 60(2), planner.distribution) raises coverage ratios received / need level by
+    level; a ratio of a need a million times smaller than another moves by a million times the
+    solver's round-off on the larger one, and the levels were no longer found reliably (a need
+    of EUR 0.01 beside one of EUR 1e12: wrong levels under CBC, found by the edge tests)."""
+    rate = config.pool.rate
+    sized = [(n.amount if n.measure.in_persons else n.amount / rate, line)
+             for line, n in needs if n.amount is not None and n.amount > 0]
+    if not sized:
+        return
+    largest, at = max(sized)
+    for size, line in sized:
+        if size * MAX_NEED_SPREAD < largest:
+            reader.problem(NEEDS, line, "amount",
+                           f"{size:g} relocation-equivalents, under 1/{MAX_NEED_SPREAD:,} of the "
+                           f"largest need ({largest:,.0f}, line {at}): needs this far apart "
+                           "cannot be balanced reliably; raise it, or set it to 0 if the state "
+                           "has no such need")
+
+
 def text_cells(reader: Reader, states: list[tuple[int, MemberState]],
                pledges: list[tuple[int, Pledge]]) -> None:
     """The text written back to the outputs: state names and pledge ids (`safe_text`)."""
@@ -211,5 +233,6 @@ def run_all(reader: Reader, config: InstanceConfig | None, states: list[tuple[in
     text_cells(reader, states, pledges)
     if config is not None and pool_rate(reader, config):
         eur_values(reader, config, pledges, needs)
+        need_spread(reader, config, needs)
     need_rows(reader, states, needs, codes)
     sar_states(reader, config, states, codes)

@@ -133,10 +133,12 @@ def leximin(prob: pulp.LpProblem, solver: Solver, inflow: dict[Target, pulp.LpAf
         # rises: each of those cannot rise alone (it could take a bonus with the others at 0).
         # (One probe alone saturated ratios that could rise, on eu-2026 under CBC.)
         eps = 1e-3
-        # A ratio has risen when its probe reaches 1e-9, not 1e-6: a ratio of a need of 10
-        # million can rise by 1e-7 (one unit more); it was fixed too early and the unit went
-        # to a state with a need of a cent (its coverage 100 times its need; HiGHS, edge test).
-        rise = eps * 1e-6
+        # A ratio has risen when its probe reaches 1e-6 (CBC's 8 digits make smaller rises
+        # noise). A ratio of a need of 10 million may rise by less (1e-7, one unit); its unit
+        # then goes to a state with a smaller need, which is why positive needs must lie within
+        # MAX_NEED_SPREAD of each other (planner.checks.need_spread): a need of a cent beside one
+        # of EUR 1e12 was given 100 times its need. (1e-9 here made CBC's noise look like rises.)
+        rise = eps * 1e-3
         undecided = {}
         for target, need in free.items():
             tag = f"probe{rounds}_{position[target]}"

@@ -138,8 +138,8 @@ def test_registration_dates_out_of_range_are_problems(make_instance) -> None:
 def edge_instance(make_instance, rate: int, beyond: float = 1) -> Path:
     """Every magnitude at its allowed edge: a pool of 10 million relocations at `rate`, EUR
     pledges and needs worth 10 million relocations, populations of 1e10 and of 1, GDP from
-    EUR 1 to EUR 1e15, preferences of 1000 and a cent pledged. `beyond` > 1 multiplies the
-    EUR amounts past their edge."""
+    EUR 1 to EUR 1e15, preferences of 1000, a cent pledged, and EE's needs 1/10,000 of DD's
+    (the largest spread allowed). `beyond` > 1 multiplies the EUR amounts past their edge."""
     eur = 10_000_000 * rate * beyond
     states = [state("AA", 1e10, 1e9), state("BB", 1, 1e-6), state("CC", 5e9, 3e8),
               state("DD", 1e9, 1e8, benefitting="true"), state("EE", 1, 1, benefitting="true")]
@@ -151,8 +151,8 @@ def edge_instance(make_instance, rate: int, beyond: float = 1) -> Path:
                pledge("c3", "CC", "relocation", 1, 1, preference=1, beneficiary="EE")]
     needs = [{"state": "DD", "measure": "relocation", "amount": 10_000_000},
              {"state": "DD", "measure": "financial", "amount": eur},
-             {"state": "EE", "measure": "relocation", "amount": 1},
-             {"state": "EE", "measure": "financial", "amount": 0.01}]
+             {"state": "EE", "measure": "relocation", "amount": 1_000 * beyond},
+             {"state": "EE", "measure": "financial", "amount": eur / 10_000}]
     return make_instance(states, pledges, needs, relocations=10_000_000, financial=eur,
                          extra_toml=f"eur_per_relocation = {rate}\n",
                          name=f"edge{rate}-{beyond}")
