@@ -209,22 +209,6 @@ def schema(out: Annotated[Path, typer.Option("--out", help="Folder for the schem
         print(path)
 
 
-class Interrupted(BaseException):
-    """SIGINT or SIGTERM, raised by the handler `main` installs. Not a KeyboardInterrupt, which
-    click turns into "Aborted!" and exit 1, and not an Exception, so no `except Exception`
-    swallows it; `finally` blocks still run (the staging folder is discarded), unlike with
-    Python's default SIGTERM, which ends the process at once and left `.NAME.xxxx.tmp`
-    folders beside the results."""
-
-    def __init__(self, signum: int) -> None:
-        super().__init__(signum)
-        self.exit_code = 128 + signum  # the shell's convention: 130 SIGINT, 143 SIGTERM
-
-
-def _interrupt(signum: int, _frame: object) -> None:
-    raise Interrupted(signum)
-
-
 def _exit_code(exc: SystemExit) -> int:
     if exc.code is None or isinstance(exc.code, int):
         return exc.code or 0
@@ -248,26 +232,21 @@ def _leave(code: int) -> None:
 
 def main() -> None:
     import gc
-    import signal
+
+    from planner.interrupts import Interrupted, ignore, install
 
     # No cyclic garbage collector while a command runs: its passes over the hundreds of
     # thousands of objects a large run holds cost up to a second, and the planner makes
     # few reference cycles (measured: peak memory unchanged, bench/README.md).
     gc.disable()
-    for signum in (signal.SIGINT, signal.SIGTERM):
-        signal.signal(signum, _interrupt)
-
-    def ignore_signals() -> None:  # while cleaning up, and once the command has finished
-        for signum in (signal.SIGINT, signal.SIGTERM):
-            signal.signal(signum, signal.SIG_IGN)
-
+    install(Interrupted)  # the first SIGINT or SIGTERM: Interrupted; any later one: ignored
     code = 0
     try:
         app()
     except SystemExit as exc:
         code = _exit_code(exc)
     except (Interrupted, KeyboardInterrupt) as exc:
-        ignore_signals()
+        ignore()
         from planner.export import discard_staged, published
 
         discard_staged()
@@ -278,5 +257,5 @@ def main() -> None:
               file=sys.stderr)
         code = exc.exit_code if isinstance(exc, Interrupted) else 130
     finally:
-        ignore_signals()
+        ignore()  # once the command has finished, a signal changes nothing
     _leave(code)

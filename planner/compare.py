@@ -43,7 +43,6 @@ from __future__ import annotations
 import math
 import multiprocessing
 import os
-import signal
 from collections.abc import Callable, Sequence
 from concurrent.futures import Executor, Future, ProcessPoolExecutor
 from dataclasses import dataclass, field
@@ -228,16 +227,18 @@ class _InProcess(Executor):
         return future
 
 
-def _exit_on_signal(signum: int, _frame: object) -> None:
-    raise SystemExit(128 + signum)
+def _exit_code(signum: int) -> SystemExit:
+    return SystemExit(128 + signum)
 
 
 def _worker_signals() -> None:
     """In a worker, SIGINT and SIGTERM end the process quietly: SystemExit still runs the
-    run's `finally` (its staging folder goes), and, unlike the parent's handler, it ends an
-    idle worker without the traceback multiprocessing prints for other exceptions."""
-    for signum in (signal.SIGINT, signal.SIGTERM):
-        signal.signal(signum, _exit_on_signal)
+    run's `finally` (its staging folder goes), and, unlike the parent's exception, it ends an
+    idle worker without the traceback multiprocessing prints for other exceptions. Raised once,
+    where it cannot break pandas (planner.interrupts), as in the parent."""
+    from planner.interrupts import install
+
+    install(_exit_code)
 
 
 def _executor(jobs: int) -> Executor:
