@@ -35,10 +35,14 @@ def _instance(path: Path | None) -> Path:
 def _fail(exc: Exception) -> None:
     """Bad input: every problem, one per line (exit 2); no plan: the reason (exit 3)."""
     from planner.errors import InputError
+    from planner.outdir import OutFolderError
 
     if isinstance(exc, InputError):
         for problem in exc.problems:
             print(problem, file=sys.stderr)
+        raise typer.Exit(2)
+    if isinstance(exc, OutFolderError):  # checked before anything is read (planner.outdir)
+        print(f"--out: {exc}", file=sys.stderr)
         raise typer.Exit(2)
     print(f"error: {exc}", file=sys.stderr)
     raise typer.Exit(3)
@@ -85,6 +89,7 @@ def run(
     # the report and exports while the plan is verified; stopped on leaving, however.
     with started() as background:
         from planner.errors import InputError, PlanError
+        from planner.outdir import OutFolderError
         from planner.pipeline import run as run_pipeline
         from planner.pipeline import stage_lines
         from planner.solve import Solver
@@ -101,7 +106,7 @@ def run(
                                   Solver(name=solver or "", time_limit_s=time_limit),
                                   variant=variant or "base", progress=stage_lines(quiet),
                                   formats=wanted, background=background)
-        except (InputError, PlanError) as exc:
+        except (InputError, PlanError, OutFolderError) as exc:
             _fail(exc)
             return
     text = background.shown if background is not None else None
@@ -134,6 +139,7 @@ def compare(
     from planner.compare import compare as run_compare
     from planner.compare import print_comparison
     from planner.errors import InputError, PlanError
+    from planner.outdir import OutFolderError
     from planner.variants import variant_names
 
     wanted = _options(solver, time_limit, formats)
@@ -142,7 +148,7 @@ def compare(
     target = out or Path("results") / folder.name / "compare"
     try:
         runs = run_compare(folder, names, target, solver or "", time_limit, jobs, wanted, quiet)
-    except (InputError, PlanError) as exc:
+    except (InputError, PlanError, OutFolderError) as exc:
         _fail(exc)
         return
     print_comparison(Console(width=120), runs, str(target))

@@ -52,6 +52,7 @@ from typing import Any
 from models.results import AllocationRow, CoverageRow, KpiRow, StateComparisonRow, Summary
 from planner.errors import InputError, PlanError, Problem
 from planner.export import discard, publish, staging_folder, write_csv
+from planner.outdir import COMPARE, claimed
 from planner.pipeline import stage_lines
 
 BASE = "base"
@@ -207,7 +208,8 @@ def plan_one(instance_dir: Path, name: str, out: Path, solver: str, time_limit: 
 
     try:
         result = run_pipeline(instance_dir, out, Solver(name=solver, time_limit_s=time_limit),
-                              variant=name, progress=stage_lines(quiet, name), formats=formats)
+                              variant=name, progress=stage_lines(quiet, name), formats=formats,
+                              guard=False)  # `out` is inside the comparison's staging folder
     except InputError as exc:  # not picklable as such: its problems are
         return Failure(name, problems=list(exc.problems))
     except PlanError as exc:
@@ -280,7 +282,16 @@ def compare(instance_dir: Path, variants: Sequence[str], out: Path, solver: str 
             time_limit: float | None = None, jobs: int | None = None,
             formats: Sequence[str] = ("csv",), quiet: bool = False) -> list[Run]:
     """Validate the base and every variant, then plan each into `out`/NAME and write
-    `out`/comparison; `out` is replaced as a whole, and only when everything succeeded."""
+    `out`/comparison; `out` is replaced as a whole, and only when everything succeeded. First
+    of all, `out` must be a folder a comparison may replace, and is held for the comparison
+    (planner.outdir: OutFolderError)."""
+    with claimed(out, instance_dir, COMPARE):
+        return _compare(instance_dir, variants, out, solver, time_limit, jobs, formats, quiet)
+
+
+def _compare(instance_dir: Path, variants: Sequence[str], out: Path, solver: str,
+             time_limit: float | None, jobs: int | None, formats: Sequence[str],
+             quiet: bool) -> list[Run]:
     names = [BASE, *dict.fromkeys(variants)]
     say = stage_lines(quiet, "compare")
     jobs = default_jobs(len(names) - 1) if jobs is None else jobs
@@ -308,7 +319,7 @@ def compare(instance_dir: Path, variants: Sequence[str], out: Path, solver: str 
                 raise
         say("comparison tables")
         write_comparison(staged / "comparison", runs, formats)
-        publish(staged, out)
+        publish(staged, out, COMPARE)
     except OSError as exc:
         raise PlanError(f"cannot write results to {out}: {exc.strerror}") from exc
     finally:
