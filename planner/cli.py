@@ -35,10 +35,14 @@ def _instance(path: Path | None) -> Path:
 def _fail(exc: Exception) -> None:
     """Bad input: every problem, one per line (exit 2); no plan: the reason (exit 3)."""
     from planner.errors import InputError
+    from planner.outdir import OutFolderError
 
     if isinstance(exc, InputError):
         for problem in exc.problems:
             print(problem, file=sys.stderr)
+        raise typer.Exit(2)
+    if isinstance(exc, OutFolderError):  # checked before anything is read (planner.outdir)
+        print(f"--out: {exc}", file=sys.stderr)
         raise typer.Exit(2)
     print(f"error: {exc}", file=sys.stderr)
     raise typer.Exit(3)
@@ -85,6 +89,7 @@ def run(
     # the report and exports while the plan is verified; stopped on leaving, however.
     with started() as background:
         from planner.errors import InputError, PlanError
+        from planner.outdir import OutFolderError
         from planner.pipeline import run as run_pipeline
         from planner.pipeline import stage_lines
         from planner.solve import Solver
@@ -101,7 +106,7 @@ def run(
                                   Solver(name=solver or "", time_limit_s=time_limit),
                                   variant=variant or "base", progress=stage_lines(quiet),
                                   formats=wanted, background=background)
-        except (InputError, PlanError) as exc:
+        except (InputError, PlanError, OutFolderError) as exc:
             _fail(exc)
             return
     text = background.shown if background is not None else None
@@ -134,6 +139,7 @@ def compare(
     from planner.compare import compare as run_compare
     from planner.compare import print_comparison
     from planner.errors import InputError, PlanError
+    from planner.outdir import OutFolderError
     from planner.variants import variant_names
 
     wanted = _options(solver, time_limit, formats)
@@ -142,7 +148,7 @@ def compare(
     target = out or Path("results") / folder.name / "compare"
     try:
         runs = run_compare(folder, names, target, solver or "", time_limit, jobs, wanted, quiet)
-    except (InputError, PlanError) as exc:
+    except (InputError, PlanError, OutFolderError) as exc:
         _fail(exc)
         return
     print_comparison(Console(width=120), runs, str(target))
@@ -226,22 +232,6 @@ def schema(out: Annotated[Path, typer.Option("--out", help="Folder for the schem
         print(path)
 
 
-class Interrupted(BaseException):
-    """SIGINT or SIGTERM, raised by the handler `main` installs. Not a KeyboardInterrupt, which
-    click turns into "Aborted!" and exit 1, and not an Exception, so no `except Exception`
-    swallows it; `finally` blocks still run (the staging folder is discarded), unlike with
-    Python's default SIGTERM, which ends the process at once and left `.NAME.xxxx.tmp`
-    folders beside the results."""
-
-    def __init__(self, signum: int) -> None:
-        super().__init__(signum)
-        self.exit_code = 128 + signum  # the shell's convention: 130 SIGINT, 143 SIGTERM
-
-
-def _interrupt(signum: int, _frame: object) -> None:
-    raise Interrupted(signum)
-
-
 def _exit_code(exc: SystemExit) -> int:
     if exc.code is None or isinstance(exc.code, int):
         return exc.code or 0
@@ -265,26 +255,21 @@ def _leave(code: int) -> None:
 
 def main() -> None:
     import gc
-    import signal
+
+    from planner.interrupts import Interrupted, ignore, install
 
     # No cyclic garbage collector while a command runs: its passes over the hundreds of
     # thousands of objects a large run holds cost up to a second, and the planner makes
     # few reference cycles (measured: peak memory unchanged, bench/README.md).
     gc.disable()
-    for signum in (signal.SIGINT, signal.SIGTERM):
-        signal.signal(signum, _interrupt)
-
-    def ignore_signals() -> None:  # while cleaning up, and once the command has finished
-        for signum in (signal.SIGINT, signal.SIGTERM):
-            signal.signal(signum, signal.SIG_IGN)
-
+    install(Interrupted)  # the first SIGINT or SIGTERM: Interrupted; any later one: ignored
     code = 0
     try:
         app()
     except SystemExit as exc:
         code = _exit_code(exc)
     except (Interrupted, KeyboardInterrupt) as exc:
-        ignore_signals()
+        ignore()
         from planner.export import discard_staged, published
 
         discard_staged()
@@ -295,5 +280,5 @@ def main() -> None:
               file=sys.stderr)
         code = exc.exit_code if isinstance(exc, Interrupted) else 130
     finally:
-        ignore_signals()
+        ignore()  # once the command has finished, a signal changes nothing
     _leave(code)

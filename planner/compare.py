@@ -44,7 +44,6 @@ from __future__ import annotations
 import math
 import multiprocessing
 import os
-import signal
 from collections.abc import Callable, Sequence
 from concurrent.futures import Executor, Future, ProcessPoolExecutor
 from dataclasses import dataclass, field
@@ -54,6 +53,7 @@ from typing import Any
 from models.results import AllocationRow, CoverageRow, KpiRow, StateComparisonRow, Summary
 from planner.errors import InputError, PlanError, Problem
 from planner.export import discard, publish, staging_folder, write_csv
+from planner.outdir import COMPARE, claimed
 from planner.pipeline import stage_lines
 
 BASE = "base"
@@ -210,7 +210,8 @@ def plan_one(instance_dir: Path, name: str, out: Path, solver: str, time_limit: 
 
     try:
         result = run_pipeline(instance_dir, out, Solver(name=solver, time_limit_s=time_limit),
-                              variant=name, progress=stage_lines(quiet, name), formats=formats)
+                              variant=name, progress=stage_lines(quiet, name), formats=formats,
+                              guard=False)  # `out` is inside the comparison's staging folder
     except InputError as exc:  # not picklable as such: its problems are
         return Failure(name, problems=list(exc.problems))
     except PlanError as exc:
@@ -230,16 +231,18 @@ class _InProcess(Executor):
         return future
 
 
-def _exit_on_signal(signum: int, _frame: object) -> None:
-    raise SystemExit(128 + signum)
+def _exit_code(signum: int) -> SystemExit:
+    return SystemExit(128 + signum)
 
 
 def _worker_signals() -> None:
     """In a worker, SIGINT and SIGTERM end the process quietly: SystemExit still runs the
-    run's `finally` (its staging folder goes), and, unlike the parent's handler, it ends an
-    idle worker without the traceback multiprocessing prints for other exceptions."""
-    for signum in (signal.SIGINT, signal.SIGTERM):
-        signal.signal(signum, _exit_on_signal)
+    run's `finally` (its staging folder goes), and, unlike the parent's exception, it ends an
+    idle worker without the traceback multiprocessing prints for other exceptions. Raised once,
+    where it cannot break pandas (planner.interrupts), as in the parent."""
+    from planner.interrupts import install
+
+    install(_exit_code)
 
 
 def _executor(jobs: int) -> Executor:
@@ -281,7 +284,16 @@ def compare(instance_dir: Path, variants: Sequence[str], out: Path, solver: str 
             time_limit: float | None = None, jobs: int | None = None,
             formats: Sequence[str] = ("csv",), quiet: bool = False) -> list[Run]:
     """Validate the base and every variant, then plan each into `out`/NAME and write
-    `out`/comparison; `out` is replaced as a whole, and only when everything succeeded."""
+    `out`/comparison; `out` is replaced as a whole, and only when everything succeeded. First
+    of all, `out` must be a folder a comparison may replace, and is held for the comparison
+    (planner.outdir: OutFolderError)."""
+    with claimed(out, instance_dir, COMPARE):
+        return _compare(instance_dir, variants, out, solver, time_limit, jobs, formats, quiet)
+
+
+def _compare(instance_dir: Path, variants: Sequence[str], out: Path, solver: str,
+             time_limit: float | None, jobs: int | None, formats: Sequence[str],
+             quiet: bool) -> list[Run]:
     names = [BASE, *dict.fromkeys(variants)]
     say = stage_lines(quiet, "compare")
     jobs = default_jobs(len(names) - 1) if jobs is None else jobs
@@ -309,7 +321,7 @@ def compare(instance_dir: Path, variants: Sequence[str], out: Path, solver: str 
                 raise
         say("comparison tables")
         write_comparison(staged / "comparison", runs, formats)
-        publish(staged, out)
+        publish(staged, out, COMPARE)
     except OSError as exc:
         raise PlanError(f"cannot write results to {out}: {exc.strerror}") from exc
     finally:

@@ -1,8 +1,9 @@
 """Write a run's tables and summary: fixed formats, sorted rows, atomic publication.
 
 Everything is written to a temporary folder beside the target, verified there, and only then
-moved into place, so a failed or interrupted run never leaves a half-written results folder
-where a good one was (contract, Outputs). SIGINT and SIGTERM are held back while a staging folder
+moved into place (with its `.planner-results` marker: planner.outdir), so a failed or
+interrupted run never leaves a half-written results folder where a good one was (contract,
+Outputs). SIGINT and SIGTERM are held back while a staging folder
 is made and while one is published (two renames that must not be separated), and staging folders
 are remembered until published or discarded, so the command line's interrupt handler can remove
 any that an interruption left behind (`discard_staged`).
@@ -127,18 +128,34 @@ def staging_folder(out: Path) -> Path:
     return staged
 
 
-def publish(staged: Path, out: Path) -> None:
-    """Move the staged folder into place; an existing folder is replaced only at the end."""
+def publish(staged: Path, out: Path, kind: str = "run") -> None:
+    """Move the staged folder into place, with its marker (planner.outdir: what a later run may
+    replace); an existing folder is replaced only at the end. If the move fails, the previous
+    folder is put back and no `.old` folder is left (the caller discards `staged`)."""
+    from planner import __version__
+    from planner.outdir import MARKER, marker_text
+
+    (staged / MARKER).write_text(marker_text(staged, kind, __version__), encoding="utf-8")
     with _signals_held():
         old = None
-        if out.exists():
+        if os.path.lexists(out):
             old = Path(tempfile.mkdtemp(prefix=f".{out.name}.", suffix=".old", dir=out.parent))
-            os.replace(out, old / "previous")
-        os.replace(staged, out)
+            try:
+                os.replace(out, old / "previous")
+            except BaseException:
+                os.rmdir(old)
+                raise
+        try:
+            os.replace(staged, out)
+        except BaseException:
+            if old is not None:
+                os.replace(old / "previous", out)
+                shutil.rmtree(old, ignore_errors=True)
+            raise
         _STAGED.discard(staged)
         _PUBLISHED.append(out)
         if old is not None:
-            shutil.rmtree(old, ignore_errors=True)
+            shutil.rmtree(old, ignore_errors=True)  # what is left: removed by the next run
 
 
 def discard(staged: Path) -> None:

@@ -36,6 +36,7 @@ from planner.html_report import matching_chart_data_of, write_report
 from planner.key import compute_key
 from planner.load import load_instance
 from planner.offsets import OffsetsReport, assess_offsets
+from planner.outdir import RUN, claimed
 from planner.pool_plan import plan_pool
 from planner.solve import Solver
 from planner.tables import Tables, build_tables
@@ -207,12 +208,22 @@ def write_and_verify(instance: Instance, tables: Tables, summary: Summary, stage
 
 def run(instance_dir: Path, out: Path, solver: Solver, variant: str = "base",
         progress: Progress = _quiet, formats: Sequence[str] = ("csv",),
-        background: Background | None = None) -> RunResult:
+        background: Background | None = None, guard: bool = True) -> RunResult:
     """The whole job: load and validate, plan, write, verify, publish. `variant` other than
     "base" names `variants/NAME.toml` of the instance, applied over it. `background`: a child
     (planner.background) to write the exports and report while the plan is verified; it is
     given the pool's tables, staged before the matching, and then the matching's charts'
-    numbers, to draw their charts meanwhile."""
+    numbers, to draw their charts meanwhile. `guard`: first check that `out` may be replaced
+    and hold it for the run (planner.outdir: OutFolderError, before anything is read); off
+    only where the caller holds a folder around `out` (planner compare's runs)."""
+    if not guard:
+        return _run(instance_dir, out, solver, variant, progress, formats, background)
+    with claimed(out, instance_dir, RUN):
+        return _run(instance_dir, out, solver, variant, progress, formats, background)
+
+
+def _run(instance_dir: Path, out: Path, solver: Solver, variant: str, progress: Progress,
+         formats: Sequence[str], background: Background | None) -> RunResult:
     timings: dict[str, float] = {}
     started = time.perf_counter()
     progress(f"loading {instance_dir}")

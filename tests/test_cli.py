@@ -59,7 +59,7 @@ def test_run_quiet_writes_the_results_and_prints_the_table(quiet_run) -> None:
     done, out = quiet_run
     assert done.returncode == 0, done.stderr
     assert done.stderr == ""
-    assert sorted(p.name for p in out.iterdir()) == sorted(OUTPUTS)
+    assert sorted(p.name for p in out.iterdir()) == sorted([*OUTPUTS, ".planner-results"])
     assert "obligations and plan" in done.stdout
     assert done.stdout.rstrip("\n").splitlines()[-1] == f"status optimal; results in {out}"
     # Nothing but the run's folder is left beside it (no staging or old folders).

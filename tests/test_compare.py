@@ -59,7 +59,8 @@ def test_two_variants_compared_by_hand(instance: Path, tmp_path: Path) -> None:
     out = tmp_path / "cmp"
     runs = compare(instance, ["bigger", "deduct"], out, jobs=1, quiet=True)
     assert [r.name for r in runs] == ["base", "bigger", "deduct"]
-    assert sorted(p.name for p in out.iterdir()) == ["base", "bigger", "comparison", "deduct"]
+    assert sorted(p.name for p in out.iterdir()) == [".planner-results", "base", "bigger",
+                                                     "comparison", "deduct"]
     for name in ("base", "bigger", "deduct"):
         assert json.loads((out / name / "summary.json").read_text())["variant"] == name
 
@@ -145,13 +146,20 @@ def planner(*args: object, cwd: Path) -> subprocess.CompletedProcess[str]:
                           text=True, timeout=HANG_S, check=False)
 
 
+def previous_comparison(out: Path) -> Path:
+    """A folder a comparison may replace (its marker, planner.outdir), holding keep.txt."""
+    out.mkdir()
+    (out / "keep.txt").write_text("previous")
+    (out / ".planner-results").write_text('{"kind": "compare", "version": "0", '
+                                          '"files": ["keep.txt"]}')
+    return out
+
+
 def test_cli_bad_variant_is_reported_before_anything_is_planned(instance: Path,
                                                                 tmp_path: Path) -> None:
     (instance / "variants" / "broken.toml").write_text("[pool]\nrelocations = 100\n"
                                                        "relocation = 3\n")
-    out = tmp_path / "out"
-    out.mkdir()
-    (out / "keep.txt").write_text("previous")
+    out = previous_comparison(tmp_path / "out")
     done = planner("compare", instance, "--variant", "bigger", "--variant", "broken",
                    "--variant", "missing", "--out", out, cwd=tmp_path)
     assert done.returncode == 2
@@ -163,7 +171,7 @@ def test_cli_bad_variant_is_reported_before_anything_is_planned(instance: Path,
     ]
     assert "planning" not in done.stderr and "pool plan" not in done.stderr
     assert sorted(p.name for p in tmp_path.iterdir()) == ["inst", "out"]
-    assert [p.name for p in out.iterdir()] == ["keep.txt"]
+    assert sorted(p.name for p in out.iterdir()) == [".planner-results", "keep.txt"]
 
 
 def test_cli_compare_every_variant_by_default_and_run_one(instance: Path,
@@ -171,7 +179,8 @@ def test_cli_compare_every_variant_by_default_and_run_one(instance: Path,
     done = planner("compare", instance, "-q", "--jobs", "2", cwd=tmp_path)
     assert (done.returncode, done.stderr) == (0, "")
     out = tmp_path / "results" / "inst" / "compare"
-    assert sorted(p.name for p in out.iterdir()) == ["base", "bigger", "comparison", "deduct"]
+    assert sorted(p.name for p in out.iterdir()) == [".planner-results", "base", "bigger",
+                                                     "comparison", "deduct"]
     assert f"results: {Path('results/inst/compare')}" in done.stdout
     done = planner("run", instance, "--variant", "deduct", cwd=tmp_path)
     assert done.returncode == 0, done.stderr
@@ -195,12 +204,10 @@ def test_cli_a_run_failing_after_planning_leaves_nothing(tmp_path: Path) -> None
         pledges.replace("\nAT-1,AT,relocation,2,6,", "\nAT-1,AT,relocation,0,0,"))
     (instance / "variants" / "lean.toml").write_text('[tables]\npledges = '
                                                      '"variants/pledges-lean.csv"\n')
-    out = tmp_path / "out"
-    out.mkdir()
-    (out / "keep.txt").write_text("previous")
+    out = previous_comparison(tmp_path / "out")
     done = planner("compare", instance, "--out", out, "-q", cwd=tmp_path)
     assert (done.returncode, done.stdout) == (2, "")
     assert done.stderr.splitlines() == [f"{instance}/transfers.csv:2: state: transfers to AT "
                                         "from IT need 1 places, the plan gives AT 0 there"]
     assert sorted(p.name for p in tmp_path.iterdir()) == ["late", "out"]
-    assert [p.name for p in out.iterdir()] == ["keep.txt"]
+    assert sorted(p.name for p in out.iterdir()) == [".planner-results", "keep.txt"]

@@ -125,7 +125,8 @@ def planner_cli(*args: object, env: dict[str, str] | None = None
 def test_cli_time_limit_with_no_solution_exits_3_and_keeps_old_results(tmp_path):
     out = tmp_path / "results"
     out.mkdir()
-    (out / "summary.json").write_text("earlier results\n", encoding="utf-8")
+    earlier = '{"version": "earlier results"}\n'  # a results folder (planner.outdir)
+    (out / "summary.json").write_text(earlier, encoding="utf-8")
     done = planner_cli("run", "instances/eu-2026", "--out", out, "--time-limit", TINY, "-q")
     assert done.returncode == 3, done.stderr
     assert done.stdout == ""
@@ -134,7 +135,7 @@ def test_cli_time_limit_with_no_solution_exits_3_and_keeps_old_results(tmp_path)
     assert lines[0].endswith(" found no feasible solution within the time limit of 1e-09 s "
                              "(highs)")
     assert [p.name for p in out.iterdir()] == ["summary.json"]
-    assert (out / "summary.json").read_text(encoding="utf-8") == "earlier results\n"
+    assert (out / "summary.json").read_text(encoding="utf-8") == earlier
     assert [p.name for p in tmp_path.iterdir()] == ["results"]
 
 
