@@ -22,6 +22,7 @@ import sys
 from pathlib import Path
 
 import pytest
+from conftest import HANG_S
 
 from planner import export
 
@@ -34,7 +35,7 @@ PLANNER = Path(sys.executable).parent / "planner"
 
 def planner(*args: object, cwd: Path) -> subprocess.CompletedProcess[str]:
     return subprocess.run([str(PLANNER), *map(str, args)], cwd=cwd, capture_output=True,
-                          text=True, timeout=300, check=False)
+                          text=True, timeout=HANG_S, check=False)
 
 
 def tree(folder: Path) -> dict[str, bytes | str]:
@@ -218,7 +219,7 @@ def test_a_second_run_into_the_same_place_is_refused(here):
                 f"{first.pid}); wait until it ends, or choose another --out")
         assert tree(here / "run") == before
         first.send_signal(signal.SIGCONT)
-        _, rest = first.communicate(timeout=300)
+        _, rest = first.communicate(timeout=HANG_S)
     finally:
         first.kill()
     assert first.returncode == 0, rest

@@ -20,6 +20,7 @@ import time
 from pathlib import Path
 
 import pytest
+from conftest import HANG_S
 
 REPO = Path(__file__).resolve().parents[1]
 PLANNER = Path(sys.executable).parent / "planner"
@@ -33,11 +34,11 @@ def big(tmp_path_factory) -> tuple[Path, Path]:
     shutil.copytree(EU_2026, folder)
     done = subprocess.run([str(PLANNER), "generate", "--persons", "6000", "--out",
                            str(folder / "candidates.csv")], capture_output=True, text=True,
-                          check=False, timeout=120)
+                          check=False, timeout=HANG_S)
     assert done.returncode == 0, done.stderr
     results = folder.parent / "results"
     done = subprocess.run([str(PLANNER), "run", str(folder), "--out", str(results), "-q"],
-                          capture_output=True, text=True, check=False, timeout=300)
+                          capture_output=True, text=True, check=False, timeout=HANG_S)
     assert done.returncode == 0, done.stderr
     return folder, results
 
@@ -59,7 +60,7 @@ def interrupt(instance: Path, out: Path, signum: int, when: str) -> tuple[int, s
             process.send_signal(signum)
             break
     try:
-        stdout, rest = process.communicate(timeout=120)
+        stdout, rest = process.communicate(timeout=HANG_S)
     finally:
         process.kill()
     assert any(when in line for line in seen), "".join(seen)
@@ -117,7 +118,7 @@ def test_sigterm_during_compare_stops_the_workers_and_leaves_nothing(big, tmp_pa
             process.send_signal(signal.SIGTERM)
             break
     try:
-        _, rest = process.communicate(timeout=120)
+        _, rest = process.communicate(timeout=HANG_S)
     finally:
         process.kill()
     stderr = "".join(seen) + rest
@@ -170,7 +171,7 @@ def padded(tmp_path_factory) -> tuple[Path, Path]:
     assert candidates.stat().st_size > 5 * 1024 * 1024
     results = folder.parent / "results"
     done = subprocess.run([str(PLANNER), "run", str(folder), "--out", str(results), "-q"],
-                          capture_output=True, text=True, check=False, timeout=300)
+                          capture_output=True, text=True, check=False, timeout=HANG_S)
     assert done.returncode == 0, done.stderr
     return folder, results
 
@@ -205,7 +206,7 @@ def test_two_signals_while_verifying_leave_no_partial_folder(padded, tmp_path):
         with contextlib.suppress(ProcessLookupError):
             process.send_signal(signal.SIGINT)
         try:
-            _, rest = process.communicate(timeout=120)
+            _, rest = process.communicate(timeout=HANG_S)
         finally:
             process.kill()
         stderr = "".join(seen) + rest
@@ -239,7 +240,7 @@ cli.main()
 def stand_in(name: str, body: str) -> subprocess.CompletedProcess[str]:
     code = STAND_IN.format(name=name, body=textwrap.indent(textwrap.dedent(body), "    "))
     return subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
-                          check=False, timeout=60)
+                          check=False, timeout=HANG_S)
 
 
 def test_a_second_signal_does_not_cut_the_clean_up_short():
