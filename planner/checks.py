@@ -170,15 +170,18 @@ def eur_values(reader: Reader, config: InstanceConfig, pledges: list[tuple[int, 
                            f"the allowed {MAX_PERSONS:,}")
 
 
-def need_spread(reader: Reader, config: InstanceConfig, needs: list[tuple[int, Need]]) -> None:
+def need_spread(reader: Reader, config: InstanceConfig, states: list[tuple[int, MemberState]],
+                needs: list[tuple[int, Need]]) -> None:
     """Positive needs within MAX_NEED_SPREAD of each other, in relocation-equivalents. The
     balance (Art. 60(2), planner.distribution) raises coverage ratios received / need level by
     level; a ratio of a need a million times smaller than another moves by a million times the
     solver's round-off on the larger one, and the levels were no longer found reliably (a need
     of EUR 0.01 beside one of EUR 1e12: wrong levels under CBC, found by the edge tests)."""
     rate = config.pool.rate
+    benefitting = {s.code for _, s in states if s.benefitting}  # others: a problem already
     sized = [(n.amount if n.measure.in_persons else n.amount / rate, line)
-             for line, n in needs if n.amount is not None and n.amount > 0]
+             for line, n in needs if n.amount is not None and n.amount > 0
+             and n.state in benefitting]
     if not sized:
         return
     largest, at = max(sized)
@@ -233,6 +236,6 @@ def run_all(reader: Reader, config: InstanceConfig | None, states: list[tuple[in
     text_cells(reader, states, pledges)
     if config is not None and pool_rate(reader, config):
         eur_values(reader, config, pledges, needs)
-        need_spread(reader, config, needs)
+        need_spread(reader, config, states, needs)
     need_rows(reader, states, needs, codes)
     sar_states(reader, config, states, codes)

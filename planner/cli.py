@@ -34,17 +34,18 @@ def _instance(path: Path | None) -> Path:
 
 def _fail(exc: Exception) -> None:
     """Bad input: every problem, one per line (exit 2); no plan: the reason (exit 3)."""
+    from planner.display import visible_lines
     from planner.errors import InputError
     from planner.outdir import OutFolderError
 
     if isinstance(exc, InputError):
         for problem in exc.problems:
-            print(problem, file=sys.stderr)
+            print(visible_lines(problem), file=sys.stderr)
         raise typer.Exit(2)
     if isinstance(exc, OutFolderError):  # checked before anything is read (planner.outdir)
-        print(f"--out: {exc}", file=sys.stderr)
+        print(visible_lines(f"--out: {exc}"), file=sys.stderr)
         raise typer.Exit(2)
-    print(f"error: {exc}", file=sys.stderr)
+    print(visible_lines(f"error: {exc}"), file=sys.stderr)
     raise typer.Exit(3)
 
 
@@ -159,6 +160,7 @@ def validate(instance: InstanceArg = None, variant: Annotated[str | None, typer.
         "--variant", help="Check variants/NAME.toml applied over the instance.")] = None,
         quiet: Quiet = False) -> None:
     """Check the inputs only: every problem as FILE:LINE: COLUMN: message (exit 2)."""
+    from planner.display import visible
     from planner.errors import InputError
     from planner.load import load_instance
 
@@ -170,8 +172,8 @@ def validate(instance: InstanceArg = None, variant: Annotated[str | None, typer.
         return
     if not quiet:
         name = f"{folder} (variant {variant})" if variant else str(folder)
-        print(f"{name}: valid ({len(loaded.states)} states, {len(loaded.pledges)} pledges, "
-              f"{len(loaded.needs)} needs)")
+        print(f"{visible(name)}: valid ({len(loaded.states)} states, "
+              f"{len(loaded.pledges)} pledges, {len(loaded.needs)} needs)")
 
 
 @app.command()
@@ -183,11 +185,12 @@ def verify(
 ) -> None:
     """Re-verify a results folder: every figure of every file recomputed or cross-checked
     (exit 0; 3 with every failed check; 2 when the folder or the instance is unreadable)."""
+    from planner.display import visible_lines
     from planner.verify import recheck
 
     code, lines = recheck(results, instance)
     for line in lines:
-        print(line, file=sys.stdout if code == 0 else sys.stderr)
+        print(visible_lines(line), file=sys.stdout if code == 0 else sys.stderr)
     raise typer.Exit(code)
 
 

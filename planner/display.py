@@ -45,6 +45,12 @@ def visible(text: object) -> str:
     return "".join(_escape(c) if unicodedata.category(c) in HIDDEN else c for c in text)
 
 
+def visible_lines(text: object) -> str:
+    """`visible` line by line: a message of several lines keeps its line breaks (the
+    verifier's failed checks), and nothing inside a line can act."""
+    return "\n".join(visible(line) for line in str(text).split("\n"))
+
+
 def literal(text: object, style: str = "") -> Text:
     """Input text for a rich table or console: escaped by `visible`, never parsed as markup
     or emoji codes (rich parses a plain `str` for both)."""

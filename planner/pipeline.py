@@ -28,6 +28,7 @@ from planner import __version__
 from planner.analyst_warnings import analyst_warnings, deduction_warnings
 from planner.assignments import run_matching
 from planner.background import Background
+from planner.display import visible_lines
 from planner.distribution import Distribution, distribute
 from planner.errors import PlanError
 from planner.export import discard, publish, staging_folder, write_tables
@@ -63,8 +64,8 @@ def stage_lines(quiet: bool, name: str = "") -> Progress:
     among several); nothing with `quiet`."""
     prefix = f"[planner] {name}: " if name else "[planner] "
 
-    def say(message: str) -> None:
-        print(prefix + message, file=sys.stderr, flush=True)
+    def say(message: str) -> None:  # messages quote paths and names: shown inert
+        print(visible_lines(prefix + message), file=sys.stderr, flush=True)
     return _quiet if quiet else say
 
 

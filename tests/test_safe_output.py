@@ -186,3 +186,28 @@ def test_raw_text_is_only_in_data_attributes(tmp_path: Path) -> None:
     assert ESC in page
     outside = re.sub(r'data-[a-z]+="[^"]*"', "", page)
     assert ESC not in outside
+
+
+def test_paths_with_escapes_are_shown_inert_by_the_command(tmp_path: Path) -> None:
+    """A folder named with an ANSI escape: `validate`'s valid line, its problem lines and
+    `run`'s progress lines show `\\x1b`, never the raw ESC (the user's own path, but a
+    terminal must not act on what a listing of folders made)."""
+    import shutil
+    import subprocess
+    import sys
+
+    from conftest import HANG_S
+
+    folder = tmp_path / "x\x1b[2Jy"
+    shutil.copytree(Path("tests/data/bad/ok-base"), folder)
+    planner = Path(sys.executable).parent / "planner"
+    valid = subprocess.run([str(planner), "validate", str(folder)], capture_output=True,
+                           text=True, timeout=HANG_S, check=False)
+    assert valid.returncode == 0 and "\x1b" not in valid.stdout
+    assert "x\\x1b[2Jy: valid" in valid.stdout
+    (folder / "pledges.csv").write_text("pledge_id,state,measure,min,max\nA,ZZ,financial,0,1\n")
+    bad = subprocess.run([str(planner), "run", str(folder), "--out", str(tmp_path / "o")],
+                         capture_output=True, text=True, timeout=HANG_S, check=False)
+    assert bad.returncode == 2 and "\x1b" not in bad.stderr
+    assert "x\\x1b[2Jy/pledges.csv:2: state: unknown state ZZ" in bad.stderr
+    assert "[planner] loading " in bad.stderr
