@@ -30,8 +30,8 @@ How the stages are solved, all exactly (every stage proven optimal, no time-limi
   lowest score there, and a column per place only where it scores more;
 - each stage through its LP bound and reduced-cost fixing (`Solver.maximise`, planner.solve),
   its optimum fixed exactly before the next;
-- stage (iv) leaves out the (class, group) pairs whose kind that group takes in no selection
-  worth the earlier optima (`Model.proven_upper`: reduced-cost fixing at each fixed optimum).
+- stage (iv) has a column for every (class, group) pair (leaving out those that reduced-cost
+  fixing called unused parted the back-ends' tie-breaks: issue 12).
 
 Measured on the 30,000-person bench (`bench/bench_matching.py` instance: 22 receiving states,
 15,771 places, 5,564 classes; 2 cores), seconds per stage (i)+vulnerable / waiting / quality:
@@ -342,15 +342,13 @@ def define_selection(model: Model, loc: _Location, kinds: list[list[int]]
     return take, define_sizes(model, loc, by_size)
 
 
-def define_placement(model: Model, loc: _Location,
-                     dropped: frozenset[tuple[int, int]] = frozenset()) -> tuple[
+def define_placement(model: Model, loc: _Location) -> tuple[
         dict[tuple[int, int], int], dict[tuple[int, int], int], dict[tuple[int, int], int],
         dict[int, float]]:
     """For placement quality: in[class,group] cases of a class in a group, scored at the class's
     lowest score there; at[class,place] those of them placed where it scores more, scored at the
     difference (`named[...]`, `placed[...]`). Exact: a solution's cases can be laid out so,
-    and any other layout only scores more. `dropped` (class, group) pairs get no column: every
-    selection worth the earlier stages' optima leaves them empty."""
+    and any other layout only scores more."""
     into: dict[tuple[int, int], int] = {}
     at: dict[tuple[int, int], int] = {}
     quality: dict[int, float] = {}
@@ -362,8 +360,6 @@ def define_placement(model: Model, loc: _Location,
         n = len(cls.cases)
         own = []
         for g in loc.class_groups(k):
-            if (k, g) in dropped:
-                continue
             column = into[(k, g)] = model.column(f"in[{k},{loc.label(g)}]", n)
             by_size[(cls.size, g)].append(column)
             own.append(column)
@@ -488,14 +484,11 @@ def _solve_location(instance: Instance, classes: list[CaseClass], members: list[
     into = _split(loc, kinds, {key: int(chosen[column]) for key, column in take.items()})
     at: dict[tuple[int, int], int] = {}
     if scored:
-        # Kinds a group takes in no selection worth the stages' optima (reduced-cost fixing at
-        # those optima, planner.solve): their classes get no placement column there. At
-        # 300,000 persons this drops about 85% of the pairs and the placement LP with them.
-        # Not used since the tie-break (issue 12): on eu-2026, IT, a plan worth every optimum
-        # used a pair this leaves out (HiGHS's tie-break optimum 587,313,227 with the pairs
-        # left out, 689,541,040 with them, as CBC and PuLP-HiGHS found), so the left-out
-        # pairs are not all unused by every optimal selection, and the back-ends parted.
-        # Kept for the investigation: `dropped_pairs`.
+        # Every (class, group) pair gets a placement column. Until issue 12 the pairs that
+        # reduced-cost fixing at the selection's optima called unused were left out (about
+        # 85% at 300,000 persons), but on eu-2026, IT, a plan worth every optimum used one
+        # (tie-break optimum 587,313,227 without those pairs, 689,541,040 with them, as CBC
+        # and PuLP-HiGHS found), so the back-ends parted; see git history for that code.
         into, at, sizes, stages["quality"], tied = _place(
             solver, loc, location, fixed, into, sizes, clock, cases)
         if tied is not None:
@@ -506,16 +499,6 @@ def _solve_location(instance: Instance, classes: list[CaseClass], members: list[
         if constant:
             stages[term] = stages.get(term, 0.0) + constant
     return _realise(loc, into, at, sizes), stages
-
-
-def dropped_pairs(selection: Model, take: dict[tuple[int, int], int], kinds: list[list[int]]
-                  ) -> frozenset[tuple[int, int]]:
-    """(class, group) pairs whose kind a group takes in no selection worth the stages' optima,
-    by reduced-cost fixing at those optima (planner.solve `Model.proven_upper`). Unsound as
-    it stands (see `_solve_location`): not used."""
-    proven = selection.proven_upper
-    return frozenset((k, g) for (n, g), column in take.items()
-                     if proven is not None and proven[column] < 0.5 for k in kinds[n])
 
 
 def _split(loc: _Location, kinds: list[list[int]], taken: dict[tuple[int, int], int]
@@ -536,17 +519,14 @@ def _split(loc: _Location, kinds: list[list[int]], taken: dict[tuple[int, int], 
 def _place(solver: Solver, loc: _Location, location: str,
            fixed: list[tuple[str, dict[int, float], float]],
            start_into: dict[tuple[int, int], int], start_sizes: dict[tuple[int, int], int],
-           clock: Clock, cases: int, dropped: frozenset[tuple[int, int]] = frozenset()
+           clock: Clock, cases: int
            ) -> tuple[dict[tuple[int, int], int], dict[tuple[int, int], int],
                       dict[tuple[int, int], int], float, float | None]:
     """Stage (iv): the best placement quality among selections worth the earlier optima;
     then the tie-break among those."""
     model = Model(f"placement_{location}")
-    # The selection's own solution attains the optima, so it never uses a dropped pair; kept
-    # anyway should round-off say otherwise: the start must stay a solution of this model.
-    dropped = dropped - {key for key, count in start_into.items() if count}
     with clock("matching_build"):
-        into, at, size_columns, quality = define_placement(model, loc, dropped)
+        into, at, size_columns, quality = define_placement(model, loc)
         for name, weight, best in fixed:
             used = [(column, weight[k]) for (k, _), column in into.items() if weight[k]]
             model.row(f"fix_{name}", best, math.inf, [c for c, _ in used],

@@ -255,10 +255,6 @@ class Model:
     tightenable: list[bool] = field(default_factory=list)
     solution: np.ndarray | None = None
     backend: Any = None
-    # Column bounds every solution worth each stage's fixed optimum satisfies (reduced-cost
-    # fixing at that optimum; HiGHS only): a later model over the same choices may drop the
-    # columns they hold at 0 (planner.matching's placement stage).
-    proven_upper: np.ndarray | None = None
 
     def column(self, name: str, upper: float) -> int:
         if self.backend is not None:
@@ -377,11 +373,6 @@ def _maximise_highs(solver: Solver, model: Model, name: str, cost_map: dict[int,
     best = stage.worth(found)
     model.solution = found
     _fix(model, name, stage.cost, best, stage.integral)
-    # Valid for any solution worth the fixed row's bound, proven optimum or not.
-    fixed_at = best - (0.0 if stage.integral else max(FIX_TOL_ABS, FIX_TOL_REL * abs(best)))
-    upper = stage.region(fixed_at)[1]
-    model.proven_upper = upper if model.proven_upper is None else np.minimum(
-        model.proven_upper, upper)
     solver.stages[name] = best
     return best
 
