@@ -149,7 +149,8 @@ def variant_warnings(instance: Instance, variant: str) -> list[WarningItem]:
 
 def analyst_warnings(instance: Instance, variant: str, allocation: Sequence[AllocationRow],
                      plan: Sequence[PlanRow]) -> list[WarningItem]:
-    """Every warning of a planned run but the key's deductions (planner.pipeline.key_warnings)
-    and the solver's notes, in a fixed order: key, surplus, candidates, variant."""
-    return (share_warnings(instance, allocation) + surplus_warnings(allocation, plan)
+    """Every warning of a planned run but the solver's notes, in a fixed order: deductions,
+    key, surplus, candidates, variant."""
+    return (deduction_warnings(instance) + share_warnings(instance, allocation)
+            + surplus_warnings(allocation, plan)
             + candidate_warnings(instance) + variant_warnings(instance, variant))

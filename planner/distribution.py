@@ -5,10 +5,10 @@ all; only to states that state a need for the measure when some of them do). Cov
 (benefitting state, measure) is received / need. The distribution first secures the indicative
 SAR share when configured, then maximises coverage leximin: the smallest ratio first, then the
 next smallest, and so on. The tie-break (planner.tiebreak) then picks one distribution among
-the balanced ones: each flow in (pledge id, benefitting state) order takes the most it can.
-Persons are then rounded to whole persons by an integer flow that keeps each pledge row's total
-and each state's received total within one person of the balanced one, ties again broken by
-flow order. Model names are positions (`flow_3_1`: the fourth pledge row in pledge-id order to
+the balanced ones: the largest weighted sum of the flows, weights falling with (pledge id,
+benefitting state) order. Persons are then rounded to whole persons by an integer flow that
+keeps each pledge row's total and each state's received total within one person of the
+balanced one, ties again broken by the same weights. Model names are positions (`flow_3_1`: the fourth pledge row in pledge-id order to
 the second benefitting state in code order; `_c_5`: the sixth target), never ids or codes.
 """
 

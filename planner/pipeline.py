@@ -25,7 +25,7 @@ from models.results import (
     WarningItem,
 )
 from planner import __version__
-from planner.analyst_warnings import analyst_warnings, deduction_warnings
+from planner.analyst_warnings import analyst_warnings
 from planner.assignments import run_matching
 from planner.background import Background
 from planner.display import visible_lines
@@ -69,19 +69,13 @@ def stage_lines(quiet: bool, name: str = "") -> Progress:
     return _quiet if quiet else say
 
 
-def key_warnings(instance: Instance) -> list[WarningItem]:
-    """Rules section 4: a deduction for a state with no status, or only at risk, is accepted,
-    with a warning (planner.analyst_warnings)."""
-    return deduction_warnings(instance)
-
-
 def summarise(instance: Instance, variant: str, tables: Tables, offsets: OffsetsReport,
               dist: Distribution, solver: Solver, objectives: dict[str, float],
-              warnings: list[WarningItem], timings: dict[str, float]) -> Summary:
-    """summary.json of a planned run. `warnings` (the key's, from `key_warnings`) come first,
-    then the run's own (planner.analyst_warnings), then the solver's notes (code `solver`);
-    `warnings` lists their sentences, `warning_details` the same with code and subject."""
-    details = [*warnings, *analyst_warnings(instance, variant, tables.allocation, tables.plan),
+              timings: dict[str, float]) -> Summary:
+    """summary.json of a planned run. Its warnings (planner.analyst_warnings), then the
+    solver's notes (code `solver`): `warnings` lists their sentences, `warning_details` the
+    same with code and subject."""
+    details = [*analyst_warnings(instance, variant, tables.allocation, tables.plan),
                *(WarningItem(code="solver", text=note) for note in solver.notes)]
     share_diffs = {r.state: {"computed": r.share_computed, "official": r.share_official,
                              "difference": r.share - r.share_computed}
@@ -166,8 +160,7 @@ def plan(instance: Instance, solver: Solver, variant: str = "base",
     timings["solve"] = solver.solve_s
     if matching is not None:
         objectives.update({f"matching_{k}": v for k, v in matching.stages.items()})
-    summary = summarise(instance, variant, tables, offsets, dist, solver, objectives,
-                        key_warnings(instance), timings)
+    summary = summarise(instance, variant, tables, offsets, dist, solver, objectives, timings)
     if matching is not None:
         summary.matching = matching
     return tables, summary

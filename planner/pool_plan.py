@@ -6,8 +6,9 @@ persons are whole. Lexicographic stages, each fixed before the next:
   (i)   minimise the total shortfall of obligations;
   (ii)  follow each state's preference ranks (minimise rank-weighted value);
   (iii) maximise coverage of the stated needs: the smallest ratio, then the total;
-  then the tie-break (planner.tiebreak): each pledge row in pledge-id order takes the most it
-  can among the plans the stages leave, so the plan is one per input, on every back-end.
+  then the tie-break (planner.tiebreak): the largest weighted sum of the rows' values,
+  weights falling with pledge-id order, among the plans the stages leave, so the plan is one
+  per input, on every back-end.
 Model names are positions (`value_3`: the fourth pledge row in pledge-id order, `cover_2`: the
 third state in code order), never pledge ids or codes: ids that differ only by a space, `-` or
 `_` were one name to PuLP, and CBC misread names with `|` or non-ASCII letters.
