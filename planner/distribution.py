@@ -8,8 +8,9 @@ next smallest, and so on. The tie-break (planner.tiebreak) then picks one distri
 the balanced ones: the largest weighted sum of the flows, weights falling with (pledge id,
 benefitting state) order. Persons are then rounded to whole persons by an integer flow that
 keeps each pledge row's total and each state's received total within one person of the
-balanced one, ties again broken by the same weights. Model names are positions (`flow_3_1`: the fourth pledge row in pledge-id order to
-the second benefitting state in code order; `_c_5`: the sixth target), never ids or codes.
+balanced one, ties again broken by the same weights. Model names are positions (`flow_3_1`:
+the fourth pledge row in pledge-id order to the second benefitting state in code order;
+`_c_5`: the sixth target), never ids or codes.
 """
 
 from __future__ import annotations
