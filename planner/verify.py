@@ -95,6 +95,7 @@ from planner.verify_rules import (
     expected_offsets,
     leximin_violations,
     preference_swaps,
+    unit,
 )
 
 M = TypeVar("M", bound=BaseModel)
@@ -269,10 +270,6 @@ def _parse_columns(model: type[BaseModel], cells: list[list[str]]
     return columns
 
 
-def _unit(measure: Measure, rate: float) -> float:
-    return 1.0 if measure in (Measure.relocation, Measure.offset) else rate
-
-
 def _close(a: float, b: float, measure: Measure | None = None) -> bool:
     tol = EUR_TOL if measure is not None and not measure.in_persons else VALUE_TOL
     return abs(a - b) <= tol
@@ -395,7 +392,7 @@ def check_plan(out: Outputs, instance: Instance) -> None:
             out.fail("plan.csv", line, "amount", "persons must be whole")
         if not p.measure.in_persons and abs(row.amount * 100 - round(row.amount * 100)) > 1e-6:
             out.fail("plan.csv", line, "amount", "EUR amounts are to the cent")
-        if not _close(row.value, row.amount / _unit(p.measure, rate)):
+        if not _close(row.value, row.amount / unit(p.measure, rate)):
             out.fail("plan.csv", line, "value", "value is not amount / unit (Art. 56(2))")
     for pid in sorted(set(pledges) - seen):
         out.fail("plan.csv", 0, "pledge_id", f"pledge {pid!r} is missing from the plan")
@@ -467,7 +464,7 @@ def check_allocation(out: Outputs, instance: Instance) -> None:
         for measure, amount in columns.items():
             if not _close(amount, given.get((row.state, measure), 0.0), measure):
                 out.fail("allocation.csv", line, measure.value, "differs from plan.csv")
-        value = math.fsum(a / _unit(m, rate) for m, a in columns.items())
+        value = math.fsum(a / unit(m, rate) for m, a in columns.items())
         if not _close(row.value, value):
             out.fail("allocation.csv", line, "value", "is not the sum of the measures' values")
         if not _close(row.balance, row.value - row.obligation):
@@ -483,7 +480,7 @@ def _check_state_rules(out: Outputs, instance: Instance, line: int, row: Allocat
     rate = instance.config.pool.rate
     rows = [p for p in instance.pledges if p.state == row.state]
     offset_min = sum(p.min for p in rows if p.measure is Measure.offset)
-    forced = math.fsum(p.min / _unit(p.measure, rate) for p in rows
+    forced = math.fsum(p.min / unit(p.measure, rate) for p in rows
                        if p.measure is not Measure.offset) + max(offset_min, row.mandatory_offset)
     if row.value > max(row.obligation, forced) + VALUE_TOL:
         out.fail("allocation.csv", line, "value", f"{row.value:g} exceeds the obligation "
@@ -538,7 +535,7 @@ def check_distribution(out: Outputs, instance: Instance) -> None:
             out.fail("distribution.csv", line, "amount", "negative flow")
         elif row.amount == 0:
             out.fail("distribution.csv", line, "amount", "a flow of 0 is not listed")
-        if not _close(row.value, row.amount / _unit(p.measure, rate)):
+        if not _close(row.value, row.amount / unit(p.measure, rate)):
             out.fail("distribution.csv", line, "value", "value is not amount / unit")
     if not benefitting:
         return
@@ -627,7 +624,7 @@ def check_summary(out: Outputs, instance: Instance) -> None:
     for _, row in out.distribution:
         received[row.beneficiary] = received.get(row.beneficiary, 0.0) + row.value
         key = (row.beneficiary, row.measure)
-        got[key] = got.get(key, 0.0) + row.amount / _unit(row.measure, rate)
+        got[key] = got.get(key, 0.0) + row.amount / unit(row.measure, rate)
         flows[row.measure] = flows.get(row.measure, 0) + 1
     stated = [row.ratio for _, row in out.coverage if row.ratio is not None]
     needs = _needs(out, instance)

@@ -38,6 +38,7 @@ PROBE_EPS = 1e-3
 
 
 def unit(measure: Measure, rate: float) -> float:
+    """Relocation-equivalents per unit of the measure (Art. 56(2)), the verifier's own."""
     return 1.0 if measure in (Measure.relocation, Measure.offset) else rate
 
 
