@@ -123,6 +123,24 @@ class Rounding(StrEnum):
 _STRICT = ConfigDict(extra="forbid", frozen=True)
 
 
+def _toml_date(value: object) -> object:
+    """A TOML date (`2025-12-08`), or the same as an ISO text; anything else is refused with
+    the form to write (pydantic's own message spoke of datetimes and lengths)."""
+    if isinstance(value, dt.datetime):
+        raise ValueError(f"a date without a time is expected: write {value.date().isoformat()}")
+    if isinstance(value, dt.date):
+        return value
+    try:
+        return dt.date.fromisoformat(value) if isinstance(value, str) and len(value) == 10 \
+            else _not_a_date(value)
+    except ValueError:
+        return _not_a_date(value)
+
+
+def _not_a_date(value: object) -> object:
+    raise ValueError(f"not a date: {value!r}; write a TOML date such as 2025-12-08")
+
+
 class PoolConfig(BaseModel):
     """The reference numbers of the pool (Art. 12, Art. 57): one obligation in two units."""
 
@@ -134,7 +152,7 @@ class PoolConfig(BaseModel):
     # The adoption date of the Council implementing act establishing the pool (Art. 57): a
     # beneficiary is relocated only if granted protection less than 3 years before it
     # (Art. 56(2)(a)(ii), planner.protection). In the year before the cycle or during it.
-    adopted: dt.date | None = None
+    adopted: Annotated[dt.date, BeforeValidator(_toml_date)] | None = None
 
     @property
     def rate(self) -> float:
