@@ -209,9 +209,20 @@ class OffsetsConfig(BaseModel):
     enforce_voluntary: bool = False
 
 
+def _pair(value: object) -> object:
+    """A bilateral agreement "CONTRIBUTOR-BENEFITTING" (any case, spaces around dropped)."""
+    if not isinstance(value, str):
+        return value
+    pair = value.strip().upper()
+    if not re.fullmatch(r"[A-Z]{2}-[A-Z]{2}", pair):
+        raise ValueError(f"{value!r} is not a pair of state codes CONTRIBUTOR-BENEFITTING "
+                         "such as FR-IT")
+    return pair
+
+
 # "CONTRIBUTOR-BENEFITTING", e.g. "FR-IT".
-AgreementPair = Annotated[str, BeforeValidator(_upper),
-                          Field(pattern=r"^[A-Z]{2}-[A-Z]{2}$")]
+AgreementPair = Annotated[str, BeforeValidator(_pair),
+                          Field(json_schema_extra={"pattern": "^[A-Z]{2}-[A-Z]{2}$"})]
 
 
 class RelocationConfig(BaseModel):
