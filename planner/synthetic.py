@@ -466,6 +466,30 @@ def generate(spec: SyntheticSpec) -> list[dict[str, str]]:
     return rows
 
 
+def add_protection_dates(rows: Iterable[Mapping[str, str]], seed: int = 1,
+                         spec: SyntheticSpec | None = None) -> list[dict[str, str]]:
+    """The rows of an existing candidates table with `protection_granted` filled for its
+    beneficiaries as `generate` draws it (per case, in order of first appearance, from the
+    seed's protection stream; a case without `registered` counts from `spec.end`); other
+    rows get an empty cell, and a date already given is kept. Deterministic by seed: for
+    adding the column to a table made before it existed (illustrative dates)."""
+    spec = spec or SyntheticSpec(persons=1, seed=seed)
+    rng = Random(f"protection-{seed}")
+    drawn: dict[str, str] = {}
+    out = []
+    for row in rows:
+        row = dict(row)
+        if row.get("status", "") == "beneficiary" and not row.get("protection_granted"):
+            case = row["case_id"]
+            if case not in drawn:
+                drawn[case] = _protection(rng, spec, row.get("registered")
+                                          or spec.end.isoformat())
+            row["protection_granted"] = drawn[case]
+        row.setdefault("protection_granted", "")
+        out.append(row)
+    return out
+
+
 def write_candidates(rows: Iterable[Mapping[str, str]], path: Path) -> None:
     """Write rows as `candidates.csv` (contract column order, UTF-8, `\\n`), atomically."""
     path = Path(path)

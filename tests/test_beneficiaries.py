@@ -458,3 +458,20 @@ def test_synthetic_protection_dates():
     for r in beneficiaries:
         by_case.setdefault(r["case_id"], set()).add(r["protection_granted"])
     assert all(len(dates) == 1 for dates in by_case.values())
+
+
+def test_add_protection_dates_to_an_existing_table():
+    from planner.synthetic import add_protection_dates
+
+    rows = [{"person_id": "P1", "case_id": "C1", "status": "beneficiary",
+             "registered": "2026-03-01"},
+            {"person_id": "P2", "case_id": "C1", "status": "beneficiary",
+             "registered": "2026-03-01"},
+            {"person_id": "P3", "case_id": "C2", "status": "applicant", "registered": ""},
+            {"person_id": "P4", "case_id": "C3", "status": "beneficiary",
+             "registered": "2026-01-01", "protection_granted": "2020-01-01"}]
+    out = add_protection_dates(rows, seed=3)
+    assert out == add_protection_dates(rows, seed=3)
+    assert out[0]["protection_granted"] == out[1]["protection_granted"]  # one case, one date
+    assert out[2]["protection_granted"] == "" and out[3]["protection_granted"] == "2020-01-01"
+    assert rows[0].get("protection_granted") is None  # the input rows are left as they were
