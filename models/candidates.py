@@ -35,6 +35,10 @@ class Candidate(BaseModel):
     other_links: CodeList = ()
     preferences: CodeList = ()
     registered: dt.date | None = None
+    # Beneficiaries only: the day international protection was granted (Art. 56(2)(a)(ii):
+    # relocated only if less than 3 years before the Council act's adoption); an error on an
+    # applicant's row.
+    protection_granted: dt.date | None = None
 
 
 class CasePair(BaseModel):

@@ -7,6 +7,7 @@ in `planner.load` reads the files into them and turns every validation error int
 
 from __future__ import annotations
 
+import datetime as dt
 import re
 from enum import StrEnum
 from typing import Annotated, Any, Literal
@@ -68,6 +69,8 @@ MAX_CASE_SIZE = 1_000
 # works in relocation-equivalents, and MAX_EUR = MAX_PERSONS x MAX_RATE.
 MIN_RATE, MAX_RATE = 1, 100_000
 MIN_CYCLE, MAX_CYCLE = 2000, 2100
+# Years of protection within which a beneficiary may be relocated (Art. 56(2)(a)(ii): 3).
+MAX_PROTECTION_YEARS = 100
 # Columns of member_states.csv with their own meaning: never key indicators (key.weights).
 RESERVED_COLUMNS = ("code", "name", "participates", "benefitting", "status", "deduction",
                     "share", "indicators")
@@ -120,6 +123,24 @@ class Rounding(StrEnum):
 _STRICT = ConfigDict(extra="forbid", frozen=True)
 
 
+def _toml_date(value: object) -> object:
+    """A TOML date (`2025-12-08`), or the same as an ISO text; anything else is refused with
+    the form to write (pydantic's own message spoke of datetimes and lengths)."""
+    if isinstance(value, dt.datetime):
+        raise ValueError(f"a date without a time is expected: write {value.date().isoformat()}")
+    if isinstance(value, dt.date):
+        return value
+    try:
+        return dt.date.fromisoformat(value) if isinstance(value, str) and len(value) == 10 \
+            else _not_a_date(value)
+    except ValueError:
+        return _not_a_date(value)
+
+
+def _not_a_date(value: object) -> object:
+    raise ValueError(f"not a date: {value!r}; write a TOML date such as 2025-12-08")
+
+
 class PoolConfig(BaseModel):
     """The reference numbers of the pool (Art. 12, Art. 57): one obligation in two units."""
 
@@ -128,6 +149,10 @@ class PoolConfig(BaseModel):
     financial_eur: Amount
     eur_per_relocation: Rate | None = None
     rounding: Rounding = Rounding.ceil
+    # The adoption date of the Council implementing act establishing the pool (Art. 57): a
+    # beneficiary is relocated only if granted protection less than 3 years before it
+    # (Art. 56(2)(a)(ii), planner.protection). In the year before the cycle or during it.
+    adopted: Annotated[dt.date, BeforeValidator(_toml_date)] | None = None
 
     @property
     def rate(self) -> float:
@@ -182,6 +207,48 @@ class OffsetsConfig(BaseModel):
     mandatory_share: Fraction = 0.6
     mandatory_basis: Literal["pool", "needs"] = "pool"
     enforce_voluntary: bool = False
+
+
+def _pair(value: object) -> object:
+    """A bilateral agreement "CONTRIBUTOR-BENEFITTING" (any case, spaces around dropped)."""
+    if not isinstance(value, str):
+        return value
+    pair = value.strip().upper()
+    if not re.fullmatch(r"[A-Z]{2}-[A-Z]{2}", pair):
+        raise ValueError(f"{value!r} is not a pair of state codes CONTRIBUTOR-BENEFITTING "
+                         "such as FR-IT")
+    return pair
+
+
+# "CONTRIBUTOR-BENEFITTING", e.g. "FR-IT".
+AgreementPair = Annotated[str, BeforeValidator(_pair),
+                          Field(json_schema_extra={"pattern": "^[A-Z]{2}-[A-Z]{2}$"})]
+
+
+class RelocationConfig(BaseModel):
+    """[relocation] in instance.toml: beneficiaries of international protection
+    (Art. 56(2)(a)(ii), rules section 7.2; planner.protection). [law] A beneficiary is
+    relocated only from a benefitting state to a contributor that agreed bilaterally
+    (`bilateral_agreements`, "CONTRIBUTOR-BENEFITTING" pairs; default none: no beneficiary is
+    eligible), and only if protection was granted less than `protection_max_years` years
+    [law: 3] before pool.adopted. `protection_after_adoption` [interp]: whether a grant after
+    the act's adoption counts (true: it does; false: the letter of "prior to the adoption")."""
+
+    model_config = _STRICT
+    bilateral_agreements: tuple[AgreementPair, ...] = ()
+    protection_max_years: Annotated[int, Field(ge=1, le=MAX_PROTECTION_YEARS)] = 3
+    protection_after_adoption: bool = True
+
+    @field_validator("bilateral_agreements")
+    @classmethod
+    def _once_each(cls, value: tuple[str, ...]) -> tuple[str, ...]:
+        twice = sorted({pair for pair in value if value.count(pair) > 1})
+        if twice:
+            raise ValueError(f"each pair at most once; given more than once: {', '.join(twice)}")
+        same = sorted({pair for pair in value if pair[:2] == pair[3:]})
+        if same:
+            raise ValueError(f"a state cannot agree with itself: {', '.join(same)}")
+        return value
 
 
 class DistributionConfig(BaseModel):
@@ -255,6 +322,7 @@ class InstanceConfig(BaseModel):
     distribution: DistributionConfig = DistributionConfig()
     solver: SolverConfig = SolverConfig()
     matching: MatchingConfig = MatchingConfig()
+    relocation: RelocationConfig = RelocationConfig()
     input: InputConfig = InputConfig()
 
 

@@ -98,20 +98,27 @@ class AssignmentRow(BaseModel):
 
 
 class UnassignedRow(BaseModel):
-    """A person not placed, and why: security, consent, no_eligible_place or capacity."""
+    """A person not placed, and why, the first that applies: security, consent, a
+    beneficiary's protection (date missing, expired, granted after the Council act's
+    adoption), no bilateral agreement for a beneficiary (Art. 56(2)(a)(ii)),
+    no_eligible_place or capacity."""
 
     model_config = _ROW
     person_id: str
     case_id: str
     location: str
-    reason: Literal["security", "consent", "no_eligible_place", "capacity"]
+    reason: Literal["security", "consent", "protection_date_missing", "protection_expired",
+                    "protection_after_adoption", "no_bilateral_agreement",
+                    "no_eligible_place", "capacity"]
 
 
 class MatchabilityRow(BaseModel):
-    """What the places can take: the max-flow bound, bottlenecks and restriction costs."""
+    """What the places can take: the max-flow bound, bottlenecks, restriction costs (a
+    receiving state's profile choice) and law costs (the rules on beneficiaries of
+    protection, Art. 56(2)(a)(ii): not a state's choice, reported apart)."""
 
     model_config = _ROW
-    kind: Literal["bound", "bottleneck", "restriction"]
+    kind: Literal["bound", "bottleneck", "restriction", "law"]
     subject: str
     criterion: str
     value: OptFloat = None

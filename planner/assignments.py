@@ -19,7 +19,8 @@ from models.results import (
     Matching,
     UnassignedRow,
 )
-from planner.eligibility import Place, places_from
+from planner.candidates import Case
+from planner.eligibility import Place, places_from, unplaced_reason
 from planner.errors import InputError, Problem
 from planner.matchability import assess, rows
 from planner.matching import MatchResult, match
@@ -80,6 +81,32 @@ def trusted_rows(model: type[R], records: Iterable[dict[str, object]]) -> list[R
     return rows
 
 
+def explain_unplaced(unassigned: list[tuple[Case, str]], places: list[Place],
+                     rejected: set[tuple[str, str]]) -> list[tuple[Case, str]]:
+    """`no_eligible_place` made `no_bilateral_agreement` for a beneficiary's case that a place
+    of its location would take were the agreement not required (Art. 56(2)(a)(ii)); worked
+    out once per distinct eligibility profile (the matching's key)."""
+    at: dict[str, list[Place]] = defaultdict(list)
+    for place in places:
+        at[place.location].append(place)
+    refused: dict[str, set[str]] = defaultdict(set)
+    for case_id, state in rejected:
+        refused[case_id].add(state)
+    known: dict[tuple[object, ...], str] = {}
+    out = []
+    for case, reason in unassigned:
+        if reason == "no_eligible_place" and "beneficiary" in case.statuses:
+            profile = (case.location, case.statuses, case.nationalities, case.size,
+                       case.vulnerable > 0, case.minors > 0,
+                       frozenset(refused.get(case.case_id, ())))
+            found = known.get(profile)
+            if found is None:
+                found = known[profile] = unplaced_reason(case, at[case.location], rejected)
+            reason = found
+        out.append((case, reason))
+    return out
+
+
 def assignment_rows(result: MatchResult) -> tuple[list[AssignmentRow], list[UnassignedRow]]:
     """A row per person, by case id then person id. (The sort is nearly free: `match` already
     orders by case id, and a case's persons come sorted.)"""
@@ -125,6 +152,7 @@ def run_matching(instance: Instance, flows: list[DistributionRow], solver: Solve
     explained = assess(cases, places, rejected, transfers)
     timings["matching_matchability"] = time.perf_counter() - started
     result = match(instance, cases, places, transfers, rejected, solver, timings)
+    result.unassigned = explain_unplaced(result.unassigned, places, rejected)
     started = time.perf_counter()
     assigned, left = assignment_rows(result)
     timings["matching_rows"] = time.perf_counter() - started

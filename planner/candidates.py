@@ -22,16 +22,18 @@ import pandas as pd
 from models.instance import MAX_CYCLE, STATE_CODE, parse_bool
 from planner.columns import per_value_codes
 from planner.load import Reader, header_problems
+from planner.protection import BLOCKS, ProtectionRule
 from planner.safe_text import FORMULA_START, ascii_letters, id_problem
 
 NAME = "candidates.csv"
 REQUIRED = ("person_id", "case_id", "location")
 OPTIONAL = ("status", "consent", "security_cleared", "nationality", "languages", "vulnerable",
-            "unaccompanied_minor", "family_links", "other_links", "preferences", "registered")
+            "unaccompanied_minor", "family_links", "other_links", "preferences", "registered",
+            "protection_granted")
 BOOLEANS = {"consent": False, "security_cleared": True, "vulnerable": False,
             "unaccompanied_minor": False}
 STATE_LISTS = ("family_links", "other_links", "preferences")
-FIRST_DATE = "1900-01-01"  # the earliest registration date taken
+FIRST_DATE = "1900-01-01"  # the earliest registration (or protection) date taken
 MAX_PER_COLUMN = 20  # a systematic error in a large file is shown this often, then counted
 
 
@@ -52,7 +54,9 @@ class Case(NamedTuple):
     other_links: frozenset[str]
     preferences: tuple[str, ...]
     registered: dt.date | None
-    blocked: str | None  # "security" or "consent": never relocated
+    # Never relocated (unless transferred): "security", "consent", or a beneficiary's
+    # protection (planner.protection.BLOCKS: date missing, expired, after the adoption).
+    blocked: str | None
 
     @property
     def size(self) -> int:
@@ -247,19 +251,27 @@ def _check_values(reader: Reader, frame: pd.DataFrame, states: set[str] | None,
         iso = dates.str.fullmatch(r"\d{4}-\d{2}-\d{2}").astype(bool)
         return (dates != "") & (parsed.isna() | ~iso)
 
-    wrong = _distinct(frame["registered"], not_iso)
-    report("registered", wrong, "not an ISO date (YYYY-MM-DD)")
     # A registration in the year 9999 overflowed the waiting time's reference day; no
-    # registration comes after the year after the cycle (monthly re-runs go on into it).
-    # ISO dates compare as text; the dates not_iso refuses are left to its message.
+    # registration (nor grant of protection) comes after the year after the cycle (monthly
+    # re-runs go on into it). ISO dates compare as text; the dates not_iso refuses are left to
+    # its message.
     last = f"{(cycle if cycle is not None else MAX_CYCLE) + 1}-12-31"
-    dates = frame["registered"]
-    iso = ~wrong & (dates != "").to_numpy(dtype=bool)
-    report("registered", iso & (dates < FIRST_DATE).to_numpy(dtype=bool),
-           f"a date before {FIRST_DATE}: not a registration date")
-    report("registered", iso & (dates > last).to_numpy(dtype=bool),
-           f"a date after {last} (the end of the year after the cycle): not a registration "
-           "date")
+    for column, what in (("registered", "registration"), ("protection_granted",
+                                                         "date of protection")):
+        wrong = _distinct(frame[column], not_iso)
+        report(column, wrong, "not an ISO date (YYYY-MM-DD)")
+        dates = frame[column]
+        iso = ~wrong & (dates != "").to_numpy(dtype=bool)
+        report(column, iso & (dates < FIRST_DATE).to_numpy(dtype=bool),
+               f"a date before {FIRST_DATE}: not a {what} date")
+        report(column, iso & (dates > last).to_numpy(dtype=bool),
+               f"a date after {last} (the end of the year after the cycle): not a {what} date")
+    # Protection is granted to beneficiaries: a date on an applicant's row contradicts its
+    # status (a stale status or a shifted column), so it is an error, not ignored.
+    applicant = frame["status"].isin(("", "applicant")).to_numpy(dtype=bool)
+    report("protection_granted", applicant & (frame["protection_granted"] != "").to_numpy(
+        dtype=bool), "an applicant has no protection: set status = beneficiary or leave the "
+        "date empty")
 
 
 def _codes(value: str) -> list[str]:
@@ -287,8 +299,12 @@ def read_candidates(reader: Reader, states: set[str] | None, benefitting: set[st
     return frame if len(reader.problems) == before else None
 
 
-def build_cases(frame: pd.DataFrame) -> list[Case]:
-    """Group validated rows into cases, sorted by case id, column by column. Each distinct
+def build_cases(frame: pd.DataFrame, rule: ProtectionRule | None = None) -> list[Case]:
+    """Group validated rows into cases, sorted by case id, column by column. `rule`: the
+    grant dates a beneficiary may have (planner.protection; None: dates not checked). A case
+    is blocked by a person not cleared (security), else by a beneficiary without consent,
+    else by a beneficiary's protection date (missing, then expired, then after the
+    adoption). Each distinct
     cell is parsed once (`per_value_codes`), into sets shared by every row with that value;
     a case whose rows all share a value (every one-person case, and most families for most
     columns) takes that value as it is, counts and blocks are summed per case with numpy,
@@ -333,6 +349,19 @@ def build_cases(frame: pd.DataFrame) -> list[Case]:
     security = np.logical_or.reduceat(~cleared, starts)
     refused = np.logical_or.reduceat(beneficiary & ~consent, starts)
     blocked = np.full(len(starts), None, dtype=object)
+    if rule is not None:
+        # Later assignments take precedence: the reverse of the order of the reasons.
+        cells = data["protection_granted"]
+        has = (cells != "").to_numpy(dtype=bool)
+        masks = {"protection_date_missing": beneficiary & ~has,
+                 "protection_expired": beneficiary & has & (
+                     (cells < rule.first.isoformat()).to_numpy(dtype=bool)
+                     if rule.first is not None else False),
+                 "protection_after_adoption": beneficiary & has & (
+                     (cells > rule.last.isoformat()).to_numpy(dtype=bool)
+                     if rule.last is not None else False)}
+        for reason in reversed(BLOCKS):
+            blocked[np.logical_or.reduceat(masks[reason], starts)] = reason
     blocked[refused & ~security] = "consent"
     blocked[security] = "security"
     people = list(zip(data["person_id"].to_numpy(dtype=object)[starts].tolist()))

@@ -24,6 +24,8 @@ R = TypeVar("R")
 MEASURE_COLOURS = {"relocation": "#1f77b4", "offset": "#ff7f0e", "financial": "#2ca02c",
                    "alternative": "#9467bd"}
 OUTCOME_COLOURS = {"assigned": "#2ca02c", "capacity": "#ff7f0e", "no_eligible_place": "#d62728",
+                   "no_bilateral_agreement": "#9467bd", "protection_expired": "#e377c2",
+                   "protection_date_missing": "#bcbd22", "protection_after_adoption": "#17becf",
                    "consent": "#7f7f7f", "security": "#8c564b"}
 SERIES_COLOURS = ("#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b", "#e377c2",
                   "#7f7f7f", "#bcbd22", "#17becf")

@@ -17,6 +17,7 @@ from models.instance import (
     Need,
     Pledge,
 )
+from planner import protection
 from planner.load import Reader, toml_line
 from planner.safe_text import ascii_letters, id_problem, text_problem
 
@@ -239,3 +240,4 @@ def run_all(reader: Reader, config: InstanceConfig | None, states: list[tuple[in
         need_spread(reader, config, states, needs)
     need_rows(reader, states, needs, codes)
     sar_states(reader, config, states, codes)
+    protection.check_config(reader, config, states, codes)  # beneficiaries (issue 14)

@@ -40,7 +40,10 @@ from planner.export import FILES, fmt
 
 M = TypeVar("M", bound=BaseModel)
 REPORT = "report.html"
-REASONS = ("capacity", "no_eligible_place", "consent", "security")
+# The reasons of unassigned.csv, most often the places' first (the protection reasons and the
+# bilateral agreement: beneficiaries of protection, Art. 56(2)(a)(ii)).
+REASONS = ("capacity", "no_eligible_place", "no_bilateral_agreement", "protection_expired",
+           "protection_date_missing", "protection_after_adoption", "consent", "security")
 RE = "rel.-eq."  # relocation-equivalents, the unit of obligations and values
 
 
@@ -481,8 +484,8 @@ def tables(run: Run) -> str:
                         "Persons per receiving state against its places"),
                   table("matchability", MATCHABILITY,
                         [(str(i), r.model_dump()) for i, r in enumerate(run.matchability, 1)],
-                        "Matchability: bound, bottlenecks and the cost of each restriction "
-                        "(matchability.csv)")]
+                        "Matchability: bound, bottlenecks, the cost of each restriction and "
+                        "of the law on beneficiaries (matchability.csv)")]
     return '<section id="tables"><h2>Tables</h2>' + "".join(parts) + "</section>"
 
 

@@ -520,7 +520,8 @@ def load_instance(folder: Path | str, variant: str | None = None) -> Instance:
 
     checks.run_all(reader, config, states, pledges, needs, codes)
     cases, transfers, rejections = read_matching_inputs(reader, states, codes,
-                                                        config.cycle if config else None)
+                                                        config.cycle if config else None,
+                                                        config)
     if reader.variant is not None:
         reader.problems = reader.variant.relocate(reader.problems, reader)
     if reader.problems or config is None:
@@ -555,7 +556,8 @@ Pairs = tuple[tuple[str, str, int], ...]
 
 
 def read_matching_inputs(reader: Reader, states: list[tuple[int, MemberState]],
-                         codes: set[str] | None, cycle: int | None = None
+                         codes: set[str] | None, cycle: int | None = None,
+                         config: InstanceConfig | None = None
                          ) -> tuple[tuple[Any, ...] | None, Pairs, Pairs]:
     """candidates.csv (column-wise), transfers.csv and rejections.csv, cross-checked.
 
@@ -564,6 +566,7 @@ def read_matching_inputs(reader: Reader, states: list[tuple[int, MemberState]],
     the only ones whose benefitting status is known."""
     from models.candidates import CasePair
     from planner.candidates import build_cases, read_candidates
+    from planner.protection import rule_of
 
     benefitting = {s.code for _, s in states if s.benefitting}
     others = {s.code for _, s in states if not s.benefitting}
@@ -599,7 +602,8 @@ def read_matching_inputs(reader: Reader, states: list[tuple[int, MemberState]],
             reader.problem("rejections.csv", line, "state", f"case {case_id!r} was transferred "
                            f"to {state} (transfers.csv line {first[case_id][1]}), so {state} "
                            "cannot have refused it")
-    cases = tuple(build_cases(frame)) if frame is not None else None
+    # Beneficiaries' protection dates against pool.adopted (Art. 56(2)(a)(ii)).
+    cases = tuple(build_cases(frame, rule_of(config))) if frame is not None else None
     # In file order, so that problems found later about transfers (places) come line by line.
     return (cases, tuple(sorted(pairs["transfers.csv"], key=lambda p: p[2])),
             tuple(sorted(pairs["rejections.csv"])))

@@ -11,8 +11,13 @@ equal to it when every case is a single person). A case bigger than an eligible 
 cannot use that place, as in the MILP. The minimum cut names the bottlenecks: places that stay
 empty because too few persons may take them, and locations whose eligible persons exceed the
 places open to them. Restriction costs say how many more persons could be placed if one row
-dropped one profile criterion (rules section 7.5). Sentences quote only counts, state codes,
-pledge ids and criteria names, never a candidate's data.
+dropped one profile criterion (rules section 7.5). The rules on beneficiaries of protection
+(Art. 56(2)(a)(ii), planner.protection) are the law, not a receiving state's choice: a
+bottleneck sentence per location where beneficiaries' cases lack an agreement with some or every
+receiving state, and `law` rows (apart from the restrictions) with the persons the bound gains
+without the agreement rule, without the rule on the date of protection, and without both.
+Sentences quote only counts, state codes, pledge ids and criteria names, never a candidate's
+data.
 """
 
 from __future__ import annotations
@@ -25,7 +30,8 @@ import networkx as nx
 
 from models.instance import Pledge
 from planner.candidates import Case
-from planner.eligibility import CRITERIA, Place, failed_criteria
+from planner.eligibility import CRITERIA, Place, failed_criteria, needs_agreement
+from planner.protection import AGREEMENT, BLOCKS, LAW_SUBJECT, PERIOD
 
 SOURCE, SINK = "source", "sink"
 COLUMNS = ("kind", "subject", "criterion", "value", "text")
@@ -45,7 +51,9 @@ class _Atom:
     cases: int
     # (place index, criteria the cases fail there) for the places of their location they may
     # take apart from profile criteria (not rejected, big enough; a transfer's state only).
+    # `bilateral_agreement` among them: a beneficiary's case where the states did not agree.
     candidates: tuple[tuple[int, tuple[str, ...]], ...]
+    beneficiary: bool = False  # cases with a beneficiary of protection (not transferred)
 
     def eligible(self, places: list[Place], ignore: Ignore) -> tuple[int, ...]:
         empty: frozenset[str] = frozenset()
@@ -57,7 +65,9 @@ class _Index:
     """Cases reduced to atoms; profile criteria are checked once per (atom, pledge row)."""
 
     def __init__(self, cases: list[Case], places: list[Place], rejected: set[tuple[str, str]],
-                 transfers: dict[str, str]) -> None:
+                 transfers: dict[str, str], period: bool = True) -> None:
+        """`period`: the rule on the date of protection applies (False: the cases it blocks
+        count as placeable, for its cost)."""
         self.places = places
         self.keys = [place.key for place in places]
         self._names: dict[tuple[int, ...], tuple[str, ...]] = {}
@@ -72,7 +82,7 @@ class _Index:
         counts: dict[AtomKey, list] = {}
         for case in cases:
             transfer = transfers.get(case.case_id)
-            if case.blocked and transfer is None:
+            if case.blocked and transfer is None and (period or case.blocked not in BLOCKS):
                 continue
             if transfer is not None:
                 # Its state's places that hold it, whatever its profile: size alone matters.
@@ -107,12 +117,15 @@ class _Index:
                     row = (profile, place.pledge_id)
                     if row not in failed:
                         failed[row] = failed_criteria(sample, place.pledge)
-                    candidates.append((i, failed[row]))
-                    if len(failed[row]) == 1:
-                        self.opens[(place.pledge_id, failed[row][0])].append(
-                            (len(self.atoms), i))
+                    fails = failed[row]
+                    if needs_agreement(sample, place):
+                        fails = (*fails, AGREEMENT)
+                    candidates.append((i, fails))
+                    if len(fails) == 1:
+                        self.opens[(place.pledge_id, fails[0])].append((len(self.atoms), i))
             self.by_location[location].append(len(self.atoms))
-            self.atoms.append(_Atom(location, persons, number, tuple(candidates)))
+            self.atoms.append(_Atom(location, persons, number, tuple(candidates),
+                                    transfer is None and "beneficiary" in sample.statuses))
 
     def eligible(self, ignore: Ignore) -> list[tuple[int, ...]]:
         return [atom.eligible(self.places, ignore) for atom in self.atoms]
@@ -241,12 +254,39 @@ def _cut(graph: nx.DiGraph) -> tuple[set[str], set[str]]:
     return set(reach), set(rest)
 
 
-def _explain(graph: nx.DiGraph, reach: set[str], rest: set[str]
+def _agreements(index: _Index) -> dict[str, tuple[str, str, int, str]]:
+    """Per location where beneficiaries' cases (placeable, not transferred) lack a bilateral
+    agreement with some receiving state there: (subject, criterion, persons, sentence)."""
+    persons: dict[str, int] = defaultdict(int)
+    for atom in index.atoms:
+        if atom.beneficiary:
+            persons[atom.location] += atom.persons
+    found = {}
+    for location, count in sorted(persons.items()):
+        states = {index.places[i].state for i in index.at.get(location, ())}
+        agreed = sorted({index.places[i].state for i in index.at.get(location, ())
+                         if index.places[i].agreed})
+        if not states or len(agreed) == len(states):
+            continue
+        who = _n(count, "person") + " of beneficiaries' cases"
+        text = (f"{location}: {who}, no bilateral agreement with any receiving state"
+                if not agreed else
+                f"{location}: {who}, bilateral agreements with {', '.join(agreed)} only "
+                f"(of {_n(len(states), 'receiving state')})")
+        found[location] = (location, AGREEMENT, count, text)
+    return found
+
+
+def _explain(graph: nx.DiGraph, reach: set[str], rest: set[str],
+             agreements: dict[str, tuple[str, str, int, str]] | None = None
              ) -> list[tuple[str, str, int, str]]:
-    """(subject, criteria, value, sentence) per bottleneck, by location."""
+    """(subject, criteria, value, sentence) per bottleneck, by location; `agreements`: the
+    sentence on beneficiaries per location (`_agreements`), after the persons with no place."""
     nodes = graph.nodes
     found: dict[str, list[tuple[tuple[object, ...], tuple[str, str, int, str]]]] = (
         defaultdict(list))
+    for location, item in (agreements or {}).items():
+        found[location].append(((0, 1), item))
     for location, persons in graph.graph["no_place"].items():
         found[location].append(((0,), (location, "", persons,
                                           f"{location}: {_n(persons, 'person')} with no "
@@ -300,7 +340,7 @@ def bottlenecks(cases: list[Case], places: list[Place], rejected: set[tuple[str,
     and which criteria restrict rows with empty places; sorted by location."""
     index = _Index(cases, places, rejected, transfers)
     graph = index.graph(index.eligible(ignore or {}))
-    return [text for *_, text in _explain(graph, *_cut(graph))]
+    return [text for *_, text in _explain(graph, *_cut(graph), _agreements(index))]
 
 
 # --- restriction costs --------------------------------------------------------------------
@@ -355,6 +395,32 @@ def restriction_costs(cases: list[Case], places: list[Place], rejected: set[tupl
     return _costs(index, eligible, graph, flow, _cut(graph)[0])
 
 
+LAW_RULES = ((AGREEMENT,), (PERIOD,), (AGREEMENT, PERIOD))
+LAW_TEXT = {
+    (AGREEMENT,): "if beneficiaries of protection needed no bilateral agreement",
+    (PERIOD,): "without the rule on the date of protection (granted less than the limit "
+               "before the Council act's adoption, a date required)",
+    (AGREEMENT, PERIOD): "without either rule on beneficiaries of protection",
+}
+
+
+def law_costs(cases: list[Case], places: list[Place], rejected: set[tuple[str, str]],
+              transfers: dict[str, str], bound: int) -> list[tuple[str, int]]:
+    """(rules lifted, `;`-joined; persons) for the rules on beneficiaries (Art. 56(2)(a)(ii)):
+    how many more persons than `bound` the places could take without the bilateral agreement
+    rule, without the rule on the date of protection (expired, missing, after the adoption),
+    and without both. None when no candidate is a beneficiary."""
+    if not any("beneficiary" in c.statuses for c in cases):
+        return []
+    lifted = {p.pledge_id: frozenset({AGREEMENT}) for p in places}
+    out = []
+    for rules in LAW_RULES:
+        index = _Index(cases, places, rejected, transfers, period=PERIOD not in rules)
+        value, _ = _flow(index.graph(index.eligible(lifted if AGREEMENT in rules else {})))
+        out.append((";".join(rules), value - bound))
+    return out
+
+
 # --- the assessment -----------------------------------------------------------------------
 
 
@@ -370,6 +436,7 @@ class Matchability:
     bottlenecks: tuple[str, ...]
     costs: tuple[tuple[str, str, int], ...]
     bottleneck_rows: tuple[tuple[str, str, int], ...] = ()
+    law: tuple[tuple[str, int], ...] = ()  # `law_costs`
 
 
 def assess(cases: list[Case], places: list[Place], rejected: set[tuple[str, str]],
@@ -381,7 +448,7 @@ def assess(cases: list[Case], places: list[Place], rejected: set[tuple[str, str]
     graph = index.graph(eligible)
     bound, flow = _flow(graph)
     reach, rest = _cut(graph)
-    explained = _explain(graph, reach, rest)
+    explained = _explain(graph, reach, rest, _agreements(index))
     return Matchability(
         bound=bound,
         places=sum(p.capacity for p in places),
@@ -391,6 +458,7 @@ def assess(cases: list[Case], places: list[Place], rejected: set[tuple[str, str]
         costs=tuple(_costs(index, eligible, graph, flow, reach)),
         bottleneck_rows=tuple((subject, criteria, value)
                               for subject, criteria, value, _ in explained),
+        law=tuple(law_costs(cases, places, rejected, transfers, bound)),
     )
 
 
@@ -410,4 +478,14 @@ def rows(m: Matchability) -> list[dict[str, str]]:
                     "value": str(cost),
                     "text": f"{pledge_id}: {_n(cost, 'more person')} could be placed without "
                             f"its {criterion} criterion"})
+    for rules, gain in m.law:
+        out.append({"kind": "law", "subject": LAW_SUBJECT, "criterion": rules,
+                    "value": str(gain), "text": law_text(rules, gain)})
     return out
+
+
+def law_text(rules: str, gain: int) -> str:
+    """A law row's sentence, e.g. `law (Art. 56(2)(a)(ii)): 3 more persons could be placed
+    if beneficiaries of protection needed no bilateral agreement`."""
+    return (f"law ({LAW_SUBJECT}): {_n(gain, 'more person')} could be placed "
+            f"{LAW_TEXT[tuple(rules.split(';'))]}")

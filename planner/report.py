@@ -126,6 +126,11 @@ def print_plan(console: Console, tables: PlanTables, summary: Summary, out: str)
                         key=lambda r: (-(r.value or 0), r.subject, r.criterion))
         for row in costly[:5]:
             console.print(literal(f"  restriction cost: {row.text}"))
+        # The rules on beneficiaries (Art. 56(2)(a)(ii)) are the law, not a state's profile
+        # choice: their cost is shown apart, every rule that costs persons.
+        for row in tables.matchability:
+            if row.kind == "law" and (row.value or 0) > 0:
+                console.print(literal(f"  cost of the law: {row.text}"))
     for warning in summary.warnings:
         console.print(literal(f"warning: {warning}"))
     console.print(literal(f"status {summary.status}; results in {out}"), soft_wrap=True)

@@ -28,6 +28,11 @@ How a case (family unit) is drawn, in this order:
 4. **Status**: `beneficiary` with `beneficiary_share` (per case), then `consent` `true` with
    `consent_share`; applicants need no consent and leave the cell empty (contract default).
 5. **Registered**: a date uniform between `start` and `end` (both included), per case.
+   **Protection granted** (beneficiaries only, per case: a family is granted protection
+   together): `registered` less a number of days uniform in 0-730 for 80 % of cases and in
+   731-1,825 for the others (so some fall outside the 3 years of Art. 56(2)(a)(ii)); left
+   empty for `protection_missing_share` of beneficiaries' cases. Drawn from a second random
+   stream of the seed, so every other column is what the seed gave before the column existed.
 6. **Links and preferences** (per case, never the case's own location, always among
    `receiving`): a family link to one state for about 8 % of cases, other links to one or two
    states for about 10 %, and 1-3 stated preferences for about 40 % (first preference is the
@@ -68,7 +73,7 @@ from typing import Generic, NamedTuple, NoReturn, TypeVar
 CANDIDATE_COLUMNS: tuple[str, ...] = (
     "person_id", "case_id", "location", "status", "consent", "security_cleared", "nationality",
     "languages", "vulnerable", "unaccompanied_minor", "family_links", "other_links",
-    "preferences", "registered",
+    "preferences", "registered", "protection_granted",
 )
 
 DEFAULT_LOCATIONS: dict[str, float] = {"CY": 0.05, "EL": 0.20, "IT": 0.35, "ES": 0.40}
@@ -195,6 +200,7 @@ class SyntheticSpec:
     beneficiary_share: float = 0.15
     consent_share: float = 0.8
     not_cleared_share: float = 0.01
+    protection_missing_share: float = 0.02
 
     def __post_init__(self) -> None:
         problems = self.problems()
@@ -224,7 +230,8 @@ class SyntheticSpec:
             found.append("receiving states must not repeat")
         if self.end < self.start:
             found.append(f"end {self.end} is before start {self.start}")
-        for name in ("beneficiary_share", "consent_share", "not_cleared_share"):
+        for name in ("beneficiary_share", "consent_share", "not_cleared_share",
+                     "protection_missing_share"):
             value = getattr(self, name)
             if not 0.0 <= value <= 1.0:
                 found.append(f"{name} must be within 0..1, got {value}")
@@ -396,6 +403,19 @@ def _draw_case(rng: Random, spec: SyntheticSpec, tables: _Tables) -> _Case:
 
 
 TRUE, FALSE = "true", "false"
+# Days from the grant of protection to the registration: (share of cases, first, last day).
+PROTECTION_AGES = ((0.8, 0, 730), (0.2, 731, 1825))
+
+
+def _protection(rng: Random, spec: SyntheticSpec, registered: str) -> str:
+    """A beneficiaries' case's date of protection (`protection_granted`), or "" (missing)."""
+    random = rng.random
+    if random() < spec.protection_missing_share:
+        return ""
+    first, last = PROTECTION_AGES[0][1:] if random() < PROTECTION_AGES[0][0] \
+        else PROTECTION_AGES[1][1:]
+    days = first + min(int(random() * (last - first + 1)), last - first)
+    return (date.fromisoformat(registered) - timedelta(days=days)).isoformat()
 
 
 def generate(spec: SyntheticSpec) -> list[dict[str, str]]:
@@ -404,6 +424,8 @@ def generate(spec: SyntheticSpec) -> list[dict[str, str]]:
     Stops after the first case that brings the persons to `spec.persons` or more.
     """
     rng = Random(spec.seed)
+    # A stream of its own: the protection dates leave the other columns as they were.
+    protection_rng = Random(f"protection-{spec.seed}")
     random = rng.random
     tables = _Tables.of(spec)
     languages = tables.languages
@@ -414,6 +436,8 @@ def generate(spec: SyntheticSpec) -> list[dict[str, str]]:
         case_id = f"C{case_number:06d}"
         case = _draw_case(rng, spec, tables)
         minor = TRUE if case.unaccompanied_minor else FALSE
+        granted = _protection(protection_rng, spec, case.registered) \
+            if case.status == "beneficiary" else ""
         vulnerable_share = VULNERABLE_FAMILY if len(case.nationalities) > 1 else VULNERABLE_SINGLE
         for nationality in case.nationalities:
             primary, extras = languages[nationality]
@@ -437,8 +461,33 @@ def generate(spec: SyntheticSpec) -> list[dict[str, str]]:
                 "other_links": case.other_links,
                 "preferences": case.preferences,
                 "registered": case.registered,
+                "protection_granted": granted,
             })
     return rows
+
+
+def add_protection_dates(rows: Iterable[Mapping[str, str]], seed: int = 1,
+                         spec: SyntheticSpec | None = None) -> list[dict[str, str]]:
+    """The rows of an existing candidates table with `protection_granted` filled for its
+    beneficiaries as `generate` draws it (per case, in order of first appearance, from the
+    seed's protection stream; a case without `registered` counts from `spec.end`); other
+    rows get an empty cell, and a date already given is kept. Deterministic by seed: for
+    adding the column to a table made before it existed (illustrative dates)."""
+    spec = spec or SyntheticSpec(persons=1, seed=seed)
+    rng = Random(f"protection-{seed}")
+    drawn: dict[str, str] = {}
+    out = []
+    for row in rows:
+        row = dict(row)
+        if row.get("status", "") == "beneficiary" and not row.get("protection_granted"):
+            case = row["case_id"]
+            if case not in drawn:
+                drawn[case] = _protection(rng, spec, row.get("registered")
+                                          or spec.end.isoformat())
+            row["protection_granted"] = drawn[case]
+        row.setdefault("protection_granted", "")
+        out.append(row)
+    return out
 
 
 def write_candidates(rows: Iterable[Mapping[str, str]], path: Path) -> None:

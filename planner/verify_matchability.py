@@ -9,7 +9,10 @@ groups and places, computed here on its own graph. matchability.csv's bottleneck
 are checked for what can be recomputed without the planner's minimum cut: each figure a
 sentence quotes against its `value`, every place's capacity and eligible persons, the persons
 with no eligible place per location, and that the sentences account for every placeable
-person the bound leaves out.
+person the bound leaves out. The rules on beneficiaries of protection (Art. 56(2)(a)(ii)): a
+place whose receiving and benefitting states did not agree fails the pseudo-criterion
+`bilateral_agreement` for a beneficiary's case (from instance.toml's pairs, read here); the
+sentence on agreements per location and the `law` rows' gains are recomputed.
 """
 
 from __future__ import annotations
@@ -27,6 +30,15 @@ from models.results import MatchabilityRow
 
 Fail = Callable[[str, int, str, str], None]
 CRITERIA = ("nationality", "status", "case_size", "vulnerable", "unaccompanied_minor")
+AGREEMENT = "bilateral_agreement"
+LAW_SUBJECT = "Art. 56(2)(a)(ii)"
+LAW_TEXT = {
+    "bilateral_agreement": "if beneficiaries of protection needed no bilateral agreement",
+    "protection_period": "without the rule on the date of protection (granted less than the "
+                         "limit before the Council act's adoption, a date required)",
+    "bilateral_agreement;protection_period": "without either rule on beneficiaries of "
+                                             "protection",
+}
 
 
 @dataclass(frozen=True)
@@ -46,6 +58,7 @@ class Group:
 
     location: str
     size: int
+    beneficiary: bool = False  # a beneficiary among its persons (not a transfer)
     cases: list[int] = field(default_factory=list)
     # Per place index at the location: the profile criteria the cases fail there (None: the
     # place is not theirs at all: another transfer state, or a state that refused them).
@@ -56,13 +69,14 @@ class Group:
         return self.size * len(self.cases)
 
     def eligible(self, places: list[Place], ignore: dict[str, str] | None = None,
-                 fit: bool = True) -> list[int]:
+                 fit: bool = True, agreement: bool = True) -> list[int]:
         """The places they may take (`fit`: and that hold a whole case); `ignore` maps a
-        pledge id to a criterion left out."""
+        pledge id to a criterion left out; `agreement` False: no bilateral agreement needed."""
         ignore = ignore or {}
         return [i for i, failed in self.failed.items() if failed is not None
                 and (not fit or places[i].capacity >= self.size)
-                and all(ignore.get(places[i].pledge.pledge_id) == c for c in failed)]
+                and all(ignore.get(places[i].pledge.pledge_id) == c
+                        or (c == AGREEMENT and not agreement) for c in failed)]
 
 
 def places_of(instance: Instance, flows: list[tuple[str, str, Measure, float]]) -> list[Place]:
@@ -93,9 +107,11 @@ def failed_criteria(pledge: Pledge, statuses: frozenset[str], nationalities: fro
 def groups_of(places: list[Place], case_location: list[str], size: np.ndarray,
               profile: list[tuple[frozenset[str], frozenset[str], bool, bool]],
               placeable: np.ndarray, refused: dict[int, frozenset[str]],
-              transfer: dict[int, str]) -> list[Group]:
+              transfer: dict[int, str], agreed: frozenset[tuple[str, str]] = frozenset()
+              ) -> list[Group]:
     """The placeable cases (not blocked, or transferred) grouped, each group's criteria failed
-    per place of its location."""
+    per place of its location (`bilateral_agreement` for a beneficiary's case where the
+    (receiving, benefitting) pair is not in `agreed`)."""
     at: dict[str, list[int]] = defaultdict(list)
     for i, place in enumerate(places):
         at[place.location].append(i)
@@ -105,7 +121,8 @@ def groups_of(places: list[Place], case_location: list[str], size: np.ndarray,
                profile[case] if case not in transfer else None, refused.get(case))
         group = groups.get(key)
         if group is None:
-            group = groups[key] = Group(key[0], key[1])  # type: ignore[arg-type]
+            group = groups[key] = Group(key[0], key[1],  # type: ignore[arg-type]
+                                        key[2] is None and "beneficiary" in profile[case][0])
             for i in at.get(group.location, ()):
                 pledge = places[i].pledge
                 if key[2] is not None:
@@ -115,19 +132,21 @@ def groups_of(places: list[Place], case_location: list[str], size: np.ndarray,
                 else:
                     group.failed[i] = failed_criteria(pledge, *profile[case][:2], group.size,
                                                       *profile[case][2:])
+                    if group.beneficiary and (pledge.state, group.location) not in agreed:
+                        group.failed[i] = (*group.failed[i], AGREEMENT)
         group.cases.append(case)
     return list(groups.values())
 
 
 def max_flow(groups: list[Group], places: list[Place], ignore: dict[str, str] | None = None,
-             locations: set[str] | None = None) -> int:
+             locations: set[str] | None = None, agreement: bool = True) -> int:
     """The most persons the places can take, families allowed to split (an upper bound on
     any matching): source -> group (its persons) -> eligible place -> sink (capacity)."""
     graph = nx.DiGraph()
     merged: dict[tuple[str, tuple[int, ...]], int] = defaultdict(int)
     for group in groups:
         if locations is None or group.location in locations:
-            own = tuple(group.eligible(places, ignore))
+            own = tuple(group.eligible(places, ignore, agreement=agreement))
             if own:
                 merged[(group.location, own)] += group.persons
     if not merged:
@@ -167,6 +186,17 @@ def restriction_gains(groups: list[Group], places: list[Place]
     return gains
 
 
+def law_gains(groups: list[Group], period_groups: list[Group], places: list[Place],
+              bound: int) -> dict[str, int]:
+    """The `law` rows' gains: the bound without the agreement rule, with the cases the rule on
+    the date of protection blocks (`period_groups`: the groups with them placeable), and
+    both, less `bound`."""
+    return {"bilateral_agreement": max_flow(groups, places, agreement=False) - bound,
+            "protection_period": max_flow(period_groups, places) - bound,
+            "bilateral_agreement;protection_period":
+                max_flow(period_groups, places, agreement=False) - bound}
+
+
 def _g(value: float | None) -> str:
     return "empty" if value is None else format(value, "g")
 
@@ -180,16 +210,24 @@ OPEN = re.compile(r"(?P<loc>\w\w): (?P<a>\d+) eligible persons?, (?P<b>\d+) plac
 ONE = re.compile(r"(?P<state>\w\w) pledge (?P<pid>.+) \(from (?P<loc>\w\w)\): (?P<cap>\d+) "
                  r"places?(?: for (?P<crit>.+), (?P<e1>\d+) eligible candidates?|, "
                  r"(?P<e2>\d+) persons? eligible)")
+NO_AGREEMENT = re.compile(r"(?P<loc>\w\w): (?P<n>\d+) persons? of beneficiaries' cases, "
+                          r"no bilateral agreement with any receiving state")
+SOME_AGREEMENTS = re.compile(r"(?P<loc>\w\w): (?P<n>\d+) persons? of beneficiaries' cases, "
+                             r"bilateral agreements with (?P<states>[A-Z, ]+) only "
+                             r"\(of (?P<of>\d+) receiving states?\)")
 MANY = re.compile(r"pledges (?P<ids>.+) \(from (?P<loc>\w\w)\): (?P<cap>\d+) places? together, "
                   r"(?P<m>\d+) persons? eligible")
 
 
 def check_matchability(fail: Fail, rows: list[tuple[int, MatchabilityRow]],
                        groups: list[Group], places: list[Place], placeable: int,
-                       bound: int, summary_bottlenecks: list[str]) -> None:
+                       bound: int, summary_bottlenecks: list[str],
+                       law: dict[str, int] | None = None,
+                       agreed: frozenset[tuple[str, str]] = frozenset()) -> None:
     """matchability.csv: the bound row first, its value the recomputed bound and its text the
     counts; each bottleneck's figures (see the module's docstring); a restriction row per
-    criterion of each row with places, its value the recomputed gain."""
+    criterion of each row with places, its value the recomputed gain; `law` (None: no
+    beneficiary among the candidates): a law row per rule on beneficiaries, its gain."""
     name = "matchability.csv"
     capacity = sum(p.capacity for p in places)
     bound_rows = [(line, r) for line, r in rows if r.kind == "bound"]
@@ -214,11 +252,14 @@ def check_matchability(fail: Fail, rows: list[tuple[int, MatchabilityRow]],
             no_place[group.location] += group.persons
     left_out, said_no_place = 0, set()
     texts = []
+    agreements = _agreement_sentences(groups, places, agreed)
     for line, row in rows:
         if row.kind != "bottleneck":
             continue
         texts.append(row.text)
         found, figures = _bottleneck(row, by_key, eligible, places, no_place)
+        if found is None and row.criterion == AGREEMENT:
+            found, figures = _agreement_bottleneck(row, agreements)
         if found is None:
             fail(name, line, "text", "not a bottleneck the planner states")
             continue
@@ -231,6 +272,11 @@ def check_matchability(fail: Fail, rows: list[tuple[int, MatchabilityRow]],
             left_out += found
         if match:
             said_no_place.add(match["loc"])
+    said = {row.subject for _, row in rows if row.kind == "bottleneck"
+            and row.criterion == AGREEMENT}
+    for location in sorted(set(agreements) - said):
+        fail(name, 0, "text", f"{location}: the beneficiaries' cases without an agreement "
+             "are not stated")
     for location in sorted(set(no_place) - said_no_place):
         fail(name, 0, "text", f"{location}: the {no_place[location]} persons with no eligible "
              "place are not stated")
@@ -257,6 +303,68 @@ def check_matchability(fail: Fail, rows: list[tuple[int, MatchabilityRow]],
             fail(name, line, "text", "does not state its value")
     for pid, criterion in sorted(set(gains) - listed):
         fail(name, 0, "criterion", f"no restriction row for {pid}'s {criterion} criterion")
+    _check_law(fail, rows, law or {})
+
+
+def _check_law(fail: Fail, rows: list[tuple[int, MatchabilityRow]], law: dict[str, int]
+               ) -> None:
+    """A `law` row per rule on beneficiaries (when there are beneficiaries), its value the
+    recomputed gain and its text that value."""
+    name = "matchability.csv"
+    listed = set()
+    for line, row in rows:
+        if row.kind != "law":
+            continue
+        listed.add(row.criterion)
+        if row.criterion not in law or row.subject != LAW_SUBJECT:
+            fail(name, line, "criterion", f"{row.subject} {row.criterion}: not a rule on "
+                 "beneficiaries of protection" + ("" if law else " (no beneficiary among the "
+                                                  "candidates)"))
+        elif row.value != law[row.criterion]:
+            fail(name, line, "value", f"{_g(row.value)}, without it the bound gains "
+                 f"{law[row.criterion]}")
+        elif row.text != (f"law ({LAW_SUBJECT}): {_n(law[row.criterion], 'more person')} "
+                          f"could be placed {LAW_TEXT[row.criterion]}"):
+            fail(name, line, "text", "does not state its value")
+    for rules in sorted(set(law) - listed):
+        fail(name, 0, "criterion", f"no law row for {rules}")
+
+
+def _agreement_sentences(groups: list[Group], places: list[Place],
+                         agreed: frozenset[tuple[str, str]]
+                         ) -> dict[str, tuple[int, list[str], int]]:
+    """Per location where beneficiaries' cases (placeable, not transferred) lack an agreement
+    with a receiving state there: (their persons, the agreed states, the receiving states)."""
+    persons: dict[str, int] = defaultdict(int)
+    for group in groups:
+        if group.beneficiary:
+            persons[group.location] += group.persons
+    out = {}
+    for location, count in persons.items():
+        states = {p.pledge.state for p in places if p.location == location}
+        agreed_states = sorted(s for s in states if (s, location) in agreed)
+        if states and len(agreed_states) < len(states):
+            out[location] = (count, agreed_states, len(states))
+    return out
+
+
+def _agreement_bottleneck(row: MatchabilityRow,
+                          agreements: dict[str, tuple[int, list[str], int]]
+                          ) -> tuple[int | None, str]:
+    match = NO_AGREEMENT.fullmatch(row.text) or SOME_AGREEMENTS.fullmatch(row.text)
+    if match is None or row.subject != match["loc"]:
+        return None, ""
+    n = int(match["n"])
+    want = agreements.get(match["loc"])
+    states = match.groupdict().get("states")
+    given = (n, states.split(", ") if states else [],
+             int(match["of"]) if states else (want[2] if want else 0))
+    if want is None:
+        return n, f"{match['loc']}: no beneficiaries' cases lack an agreement there"
+    if given != want or (not states and want[1]):
+        return n, (f"{match['loc']}: {want[0]} persons of beneficiaries' cases, agreements "
+                   f"with {', '.join(want[1]) or 'no receiving state'} of {want[2]}")
+    return n, ""
 
 
 def _bottleneck(row: MatchabilityRow, by_key: dict[str, Place], eligible: dict[int, int],

@@ -5,13 +5,19 @@ pandas and re-derives every person's case, blocks and profile from the cells. Th
 column-wise (one join of the written rows with the candidates by person id, cases as numbers,
 numpy masks and counts per check): at 300,000 persons a lookup per person took longer than the
 matching itself, and pandas' joins and group-bys on text most of the rest.
+
+Beneficiaries of protection (Art. 56(2)(a)(ii)): their `protection_granted` cells are re-read
+and checked against instance.toml's `pool.adopted` and `relocation` here, by whole years
+counted from the grant (`_years_passed`), and each placed beneficiary's case against the
+bilateral agreements.
 """
 
 from __future__ import annotations
 
+import datetime as dt
 from collections import defaultdict
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from itertools import repeat
 from pathlib import Path
 
@@ -24,6 +30,7 @@ from planner.verify_matchability import (
     Place,
     check_matchability,
     groups_of,
+    law_gains,
     max_flow,
     places_of,
 )
@@ -31,7 +38,7 @@ from planner.verify_matchability import (
 TRUE = {"true", "1", "yes", "y", "t"}
 OPTIONAL = ("status", "consent", "security_cleared", "nationality", "vulnerable",
             "unaccompanied_minor", "languages", "family_links", "other_links", "preferences",
-            "registered")  # candidates.csv columns that may be left out
+            "registered", "protection_granted")  # candidates.csv columns that may be left out
 WISHES = ("family_links", "other_links", "languages", "preferences")
 
 
@@ -81,6 +88,9 @@ class People:
     location: np.ndarray
     blocked_security: np.ndarray  # per case number, and a last entry for no case (code -1)
     blocked_consent: np.ndarray
+    # Per case number (and a last entry for no case): "" or the first of the protection
+    # reasons that applies to one of its beneficiaries (PROTECTION order).
+    protection: np.ndarray
     case_code: np.ndarray
     cases: np.ndarray
     row_of: dict[object, int]  # person id -> its (last) row
@@ -142,13 +152,57 @@ def read_people(instance: Instance) -> People:
         return found
 
     beneficiary = _status(cells("status")) == "beneficiary"
+    reasons = _protection(_text(cells("protection_granted")), instance)
+    protection = np.full(len(cases) + 1, "", dtype=object)
+    for reason in reversed(PROTECTION):  # the first reason in PROTECTION order wins
+        protection[per_case(beneficiary & (reasons == reason))] = reason
     return People(person_id=person_id, case_id=case_id, location=_text(cells("location")),
                   blocked_security=per_case(~_flags(cells("security_cleared"), True)),
                   blocked_consent=per_case(beneficiary & ~_flags(cells("consent"), False)),
+                  protection=protection,
                   case_code=codes, cases=np.asarray(cases, dtype=object),
                   row_of=dict(zip(person_id.tolist(), range(len(person_id)), strict=True)),
                   raw={c: cells(c) for c in ("nationality", "status", "vulnerable",
                                              "unaccompanied_minor", "registered", *WISHES)})
+
+
+PROTECTION = ("protection_date_missing", "protection_expired", "protection_after_adoption")
+BLOCKS = ("security", "consent", *PROTECTION)
+
+
+def _years_passed(granted: dt.date, day: dt.date) -> int:
+    """Whole years from `granted` to `day`: a year is complete on the same calendar date (28
+    February for 29 February in a common year)."""
+    years = day.year - granted.year
+    try:
+        anniversary = granted.replace(year=day.year)
+    except ValueError:  # 29 February, a common year
+        anniversary = dt.date(day.year, 2, 28)
+    return years - (day < anniversary)
+
+
+def _protection(cells: np.ndarray, instance: Instance) -> np.ndarray:
+    """Per row, the protection reason its date gives a beneficiary ("" none): no date, N
+    years or more passed by pool.adopted (relocation.protection_max_years), or granted after
+    it when relocation.protection_after_adoption is false. Without pool.adopted only a
+    missing date counts. Each distinct cell worked out once."""
+    adopted = instance.config.pool.adopted
+    rules = instance.config.relocation
+    table = {}
+    for cell in set(cells.tolist()):
+        if cell == "":
+            table[cell] = "protection_date_missing"
+            continue
+        granted = dt.date.fromisoformat(cell)
+        if adopted is None:
+            table[cell] = ""
+        elif granted <= adopted and _years_passed(granted, adopted) >= rules.protection_max_years:
+            table[cell] = "protection_expired"
+        elif granted > adopted and not rules.protection_after_adoption:
+            table[cell] = "protection_after_adoption"
+        else:
+            table[cell] = ""
+    return np.array([table[c] for c in cells.tolist()], dtype=object)
 
 
 def check_matching(out, instance: Instance) -> None:  # noqa: ANN001 - verify.Outputs
@@ -182,6 +236,9 @@ def check_matching(out, instance: Instance) -> None:  # noqa: ANN001 - verify.Ou
     n_cases = len(people.cases)
     case_size = np.bincount(people.case_code[people.case_code >= 0], minlength=n_cases)
     blocked = people.blocked_security | people.blocked_consent
+    protected = people.protection != ""
+    agreed = frozenset(tuple(p.split("-")) for p in
+                       instance.config.relocation.bilateral_agreements)
     transfers = {c: s for c, s, _ in instance.transfers}
     rejected = {(c, s) for c, s, _ in instance.rejections}
     pledges = instance.pledges_by_id
@@ -238,6 +295,17 @@ def check_matching(out, instance: Instance) -> None:  # noqa: ANN001 - verify.Ou
     keep(~transferred)
     each(blocked[rows["code"]], 3, "person_id",
          "a blocked case (security or consent) was placed")
+    each(protected[rows["code"]] & ~blocked[rows["code"]], 3, "person_id",
+         "a beneficiary's case was placed although protection was not granted less than "
+         f"{instance.config.relocation.protection_max_years} years before the Council act's "
+         "adoption (or its date is missing): Art. 56(2)(a)(ii)")
+    with_beneficiary = np.zeros(n_cases + 1, dtype=bool)
+    with_beneficiary[people.case_code[_status(people.raw["status"]) == "beneficiary"]] = True
+    each(with_beneficiary[rows["code"]] & ~np.fromiter(
+        map(agreed.__contains__, zip(rows["to_state"].tolist(), rows["from_state"].tolist(),
+                                     strict=True)), dtype=bool, count=len(rows["line"])), 4,
+         "to_state", "a beneficiary's case placed where the receiving and benefitting states "
+         "have no bilateral agreement: Art. 56(2)(a)(ii)")
     each(np.fromiter(map(rejected.__contains__, zip(people.case_id[rows["found"]],
                                                     rows["to_state"], strict=True)),
                      dtype=bool, count=len(rows["line"])), 4,
@@ -268,7 +336,7 @@ def check_matching(out, instance: Instance) -> None:  # noqa: ANN001 - verify.Ou
     split = (targets > 1) | ((targets > 0) & (placed != case_size))
     for case in sorted(people.cases[split].tolist()):
         fail((5, 0, 0), "assignments.csv", 0, "case_id", f"case {case} is split")
-    for line, text in _reason_failures(left, people, *joined_left):
+    for line, text in _reason_failures(left, people, *joined_left, instance):
         fail((6, line, 0), "unassigned.csv", line, "reason", text)
     at_left, found_left = joined_left
     for line in left["line"][at_left][(left["case_id"][at_left] != people.case_id[found_left])
@@ -279,7 +347,7 @@ def check_matching(out, instance: Instance) -> None:  # noqa: ANN001 - verify.Ou
     places = places_of(instance, [(r.pledge_id, r.beneficiary, r.measure, r.amount)
                                   for _, r in out.distribution])
     groups = groups_of(places, cases.location, case_size, cases.profile, cases.placeable,
-                       cases.refused, cases.transfer)
+                       cases.refused, cases.transfer, agreed)
     group_of = {case: g for g, group in enumerate(groups) for case in group.cases}
     for line, text in _capacity_failures(left, people, at_left, found_left, groups, group_of,
                                          places, used_by, out.proven):
@@ -293,8 +361,14 @@ def check_matching(out, instance: Instance) -> None:  # noqa: ANN001 - verify.Ou
     bound = max_flow(groups, places)
     placeable = sum(g.persons for g in groups)
     if out.summary is not None:
+        law = None
+        if (_status(people.raw["status"]) == "beneficiary").any():
+            period_groups = groups_of(places, cases.location, case_size, cases.profile,
+                                      cases.placeable | cases.period_blocked, cases.refused,
+                                      cases.transfer, agreed)
+            law = law_gains(groups, period_groups, places, bound)
         check_matchability(out.fail, out.matchability, groups, places, placeable, bound,
-                           out.summary.matching.bottlenecks)
+                           out.summary.matching.bottlenecks, law, agreed)
         _check_matching_summary(out, instance, left, places, bound, assigned, codes, cases,
                                 quality)
 
@@ -370,13 +444,16 @@ def _profile_failures(rows: dict[str, np.ndarray], pledge  # noqa: ANN001
 
 
 def _reason_failures(left: dict[str, np.ndarray], people: People, at: np.ndarray,
-                     found: np.ndarray) -> list[tuple[int, str]]:
-    """Security and consent reasons exactly where the inputs block the case."""
+                     found: np.ndarray, instance: Instance | None = None
+                     ) -> list[tuple[int, str]]:
+    """Security, consent and protection reasons exactly where the inputs block the case
+    (in that order; Art. 56(2)(a)(ii) for protection)."""
     codes = people.case_code[found]
     expected = np.where(people.blocked_security[codes], "security",
-                        np.where(people.blocked_consent[codes], "consent", ""))
+                        np.where(people.blocked_consent[codes], "consent",
+                                 people.protection[codes]))
     reason = left["reason"][at]
-    wrong = np.where(expected != "", reason != expected, np.isin(reason, ["security", "consent"]))
+    wrong = np.where(expected != "", reason != expected, np.isin(reason, BLOCKS))
     return [(int(line), f"should be {want}" if want else f"{got} without cause")
             for line, want, got in zip(left["line"][at][wrong], expected[wrong], reason[wrong],
                                        strict=True)]
@@ -414,6 +491,8 @@ class Cases:
     placeable: np.ndarray
     refused: dict[int, frozenset[str]]
     transfer: dict[int, str]
+    # Blocked only by the rule on the date of protection (placeable without it).
+    period_blocked: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=bool))
 
 
 def case_table(people: People, instance: Instance) -> Cases:
@@ -477,12 +556,14 @@ def case_table(people: People, instance: Instance) -> Cases:
         if c in case_at:
             refusals[case_at[c]].add(s)
     blocked = (people.blocked_security | people.blocked_consent)[:n]
-    placeable = ~blocked
+    period = (people.protection != "")[:n]
+    placeable = ~blocked & ~period
     placeable[list(transfer)] = True
     return Cases(location=people.location[first].tolist(), profile=profiles,
                  vulnerable=vulnerable, bands=bands, wish=wish, wishes=wishes,
                  placeable=placeable,
-                 refused={c: frozenset(s) for c, s in refusals.items()}, transfer=transfer)
+                 refused={c: frozenset(s) for c, s in refusals.items()}, transfer=transfer,
+                 period_blocked=~blocked & period & ~placeable)
 
 
 def _waiting_bands(people: People, instance: Instance, rows: np.ndarray, starts: np.ndarray
@@ -642,14 +723,20 @@ def _capacity_failures(left: dict[str, np.ndarray], people: People, at: np.ndarr
     for line, code, reason in zip(left["line"][at].tolist(), codes.tolist(),
                                   left["reason"][at].tolist(), strict=True):
         g = group_of.get(code)
-        if g is None or code in seen or reason in ("security", "consent"):
+        if g is None or code in seen or reason in BLOCKS:
             continue
         seen.add(code)
         group = groups[g]
         if not group.eligible(places, fit=False):
-            if reason != "no_eligible_place":
-                failures.append((line, f"should be no_eligible_place: no place in "
-                                 f"{group.location} may take the case"))
+            # Art. 56(2)(a)(ii): a beneficiary's case that a place would take with an
+            # agreement.
+            want = "no_bilateral_agreement" if group.eligible(places, fit=False,
+                                                              agreement=False) \
+                else "no_eligible_place"
+            if reason != want:
+                failures.append((line, f"should be {want}: no place in {group.location} may "
+                                 "take the case" + (" without a bilateral agreement"
+                                                    if want != "no_eligible_place" else "")))
             continue
         if reason != "capacity":
             failures.append((line, "should be capacity: a place may take the case"))

@@ -35,10 +35,12 @@ def case(case_id: str, size: int = 1, location: str = "IT", nationality: str = "
                 registered=None, blocked=blocked)
 
 
-def place(pledge_id: str, state: str, capacity: int, location: str = "IT", **criteria: object
-          ) -> Place:
+def place(pledge_id: str, state: str, capacity: int, location: str = "IT",
+          agreed: bool = False, **criteria: object) -> Place:
+    """`agreed`: the receiving and benefitting states agreed to relocate beneficiaries
+    (Art. 56(2)(a)(ii)); without it no beneficiary may take the place."""
     pledge = Pledge(pledge_id=pledge_id, state=state, measure="relocation", **criteria)
-    return Place(pledge_id, state, location, capacity, pledge)
+    return Place(pledge_id, state, location, capacity, pledge, agreed)
 
 
 def bound(cases: list[Case], places: list[Place], rejected: set[tuple[str, str]] | None = None,
@@ -85,9 +87,12 @@ def test_nationality_restriction_cost():
 def test_costs_cover_every_criterion_a_row_sets():
     cases = [case("v", vulnerable=1), case("m", vulnerable=1, minors=1), case("big", 3),
              case("b", status="beneficiary"), case("x", nationality="ERI")]
+    # Both places agreed for beneficiaries (Art. 56(2)(a)(ii)), so that only the profile
+    # criteria restrict the beneficiary b.
     places = [place("FR-1", "FR", 10, nationalities="SYR;ERI", statuses="applicant",
-                    max_case_size=2, vulnerable="false", unaccompanied_minors="false"),
-              place("DE-1", "DE", 3)]
+                    max_case_size=2, vulnerable="false", unaccompanied_minors="false",
+                    agreed=True),
+              place("DE-1", "DE", 3, agreed=True)]
     # DE-1 takes 3 persons; FR-1 only the ERI single. Ignoring one criterion at a time:
     # case size opens the family of 3 (DE-1 then takes the others), status the beneficiary,
     # vulnerable the vulnerable single; the minor also needs unaccompanied_minor: nothing.

@@ -22,8 +22,9 @@ def family(case: str, size: int, location: str = "DD", **extra: object) -> list[
 
 
 def matched(make_instance, pledges, candidates, transfers=None, rejections=None,
-            needs=None) -> RunResult:
-    folder = make_instance(STATES, pledges, needs=needs, relocations=120, financial=2_400_000)
+            needs=None, extra_toml: str = "") -> RunResult:
+    folder = make_instance(STATES, pledges, needs=needs, relocations=120, financial=2_400_000,
+                           extra_toml=extra_toml)
     write_csv(folder / "candidates.csv", candidates,
               list(dict.fromkeys(k for row in candidates for k in row)))
     if transfers is not None:
@@ -64,13 +65,19 @@ def test_family_link_honoured(make_instance):
     assert reasons["X"] == ("family_link",)
 
 
+AGREED = 'adopted = 2025-12-08\n[relocation]\nbilateral_agreements = ["AA-DD"]\n'
+
+
 def test_consent_and_security_never_placed(make_instance):
     result = matched(make_instance, [to_dd("a", "AA", 10)], [
         person("p1", "B1", status="beneficiary", consent="false"),
-        person("p2", "B2", status="beneficiary", consent="true"),
+        person("p2", "B2", status="beneficiary", consent="true",
+               protection_granted="2024-01-01"),
         person("p3", "S1", security_cleared="false"),
         *family("F", 2), person("p4", "S2", security_cleared="no"),
-    ])
+    ], extra_toml=AGREED)
+    # B2 is placed because AA and DD agreed and its protection is recent (Art. 56(2)(a)(ii),
+    # issue 14: tests/test_beneficiaries.py).
     assert where(result) == {"B1": "consent", "B2": "AA", "S1": "security", "F": "AA",
                              "S2": "security"}
 

@@ -22,7 +22,8 @@ from planner.synthetic import (
 
 CONTRACT_COLUMNS = ["person_id", "case_id", "location", "status", "consent", "security_cleared",
                     "nationality", "languages", "vulnerable", "unaccompanied_minor",
-                    "family_links", "other_links", "preferences", "registered"]
+                    "family_links", "other_links", "preferences", "registered",
+                    "protection_granted"]
 SHARED = ("location", "status", "consent", "registered", "family_links", "other_links",
           "preferences")
 

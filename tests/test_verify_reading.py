@@ -128,7 +128,8 @@ def test_problems_name_their_lines(tmp_path):
         "assignments.csv:3: score: Input should be a valid number, unable to parse string "
         "as a number",
         "unassigned.csv:2: reason: Input should be 'security', 'consent', "
-        "'no_eligible_place' or 'capacity'"]
+        "'protection_date_missing', 'protection_expired', 'protection_after_adoption', "
+        "'no_bilateral_agreement', 'no_eligible_place' or 'capacity'"]
 
 
 CELLS = ["", " ", "0", "-0", "1", "1.5", " 2 ", "1e3", "1_000", "0x10", "1,5", "inf", "-inf",
@@ -181,5 +182,7 @@ def test_plain_and_csv_readings_agree(tmp_path, body):
         folder = results_folder(tmp_path / f"csv{n}", text, UNASSIGNED + "p9,c9,EL,lazy\n")
         assert same_as_row_by_row(folder) == plain
     assert plain[-1] == Problem("unassigned.csv", 2, "reason",
-                                "Input should be 'security', 'consent', 'no_eligible_place' "
-                                "or 'capacity'")
+                                "Input should be 'security', 'consent', "
+                                "'protection_date_missing', 'protection_expired', "
+                                "'protection_after_adoption', 'no_bilateral_agreement', "
+                                "'no_eligible_place' or 'capacity'")
