@@ -293,7 +293,9 @@ class MemberState(BaseModel):
 
 
 class Pledge(BaseModel):
-    """One row of pledges.csv: an offer of one measure, amounts in the measure's unit."""
+    """One row of pledges.csv: an offer of one measure, amounts in the measure's unit. The
+    file may hold more columns (e.g. `source`: the citation, `note`: the explanation); the
+    planner does not read them, and this schema describes the columns it reads."""
 
     model_config = _STRICT
     pledge_id: Annotated[str, Field(min_length=1)]
