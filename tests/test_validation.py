@@ -324,5 +324,5 @@ def test_pledges_without_pledge_id_use_the_line_number(make_instance) -> None:
 
 def test_bundled_instance_validates() -> None:
     instance = load_instance(REPO / "instances" / "eu-2026")
-    assert (len(instance.states), len(instance.pledges), len(instance.needs)) == (27, 26, 12)
+    assert (len(instance.states), len(instance.pledges), len(instance.needs)) == (27, 24, 12)
     assert set(instance.benefitting) == {"CY", "EL", "ES", "IT"}
