@@ -259,6 +259,18 @@ class DistributionConfig(BaseModel):
     sar_states: CodeList = ()
 
 
+class BenefittingConfig(BaseModel):
+    """Benefitting states' own pledges (rules section 4 [law]: a state under migratory
+    pressure that uses the pool "should not be obliged to implement" its pledges that year;
+    Arts 58-59, use of the pool). Their rows are accepted and reported, not implemented
+    (amount 0), unless `implement_pledges` [interp]: then they are planned like other rows,
+    never sent to the pledging state itself, and their value counts against the state's fair
+    share (share x relocations, rounded as obligations are), not against an obligation."""
+
+    model_config = _STRICT
+    implement_pledges: bool = False
+
+
 class SolverConfig(BaseModel):
     model_config = _STRICT
     name: Literal["highs", "cbc"] = "highs"
@@ -320,6 +332,7 @@ class InstanceConfig(BaseModel):
     deductions: DeductionsConfig = DeductionsConfig()
     offsets: OffsetsConfig = OffsetsConfig()
     distribution: DistributionConfig = DistributionConfig()
+    benefitting: BenefittingConfig = BenefittingConfig()
     solver: SolverConfig = SolverConfig()
     matching: MatchingConfig = MatchingConfig()
     relocation: RelocationConfig = RelocationConfig()
@@ -348,7 +361,9 @@ class MemberState(BaseModel):
 
 
 class Pledge(BaseModel):
-    """One row of pledges.csv: an offer of one measure, amounts in the measure's unit."""
+    """One row of pledges.csv: an offer of one measure, amounts in the measure's unit. The
+    file may hold more columns (e.g. `source`: the citation, `note`: the explanation); the
+    planner does not read them, and this schema describes the columns it reads."""
 
     model_config = _STRICT
     pledge_id: Annotated[str, Field(min_length=1)]

@@ -82,16 +82,16 @@ def surplus_warnings(allocation: Sequence[AllocationRow], plan: Sequence[PlanRow
                      ) -> list[WarningItem]:
     """A state whose plan is worth more than its obligation: the planner takes no more than
     the obligation unless the state's own pledge minimums force it, and the surplus does not
-    reduce any other state's shortfall. Ad hoc contributors (Art. 13(1)) have no obligation
-    to exceed."""
+    reduce any other state's shortfall. Ad hoc contributors (Art. 13(1)) and benefitting
+    states have no obligation to exceed."""
     forcing: dict[str, list[str]] = {}
     for row in plan:
         if row.min > 0 and row.amount > 0:
             forcing.setdefault(row.state, []).append(row.pledge_id)
     found = []
     for r in allocation:
-        if r.role == AD_HOC or r.balance <= TOL:
-            continue
+        if r.role in (AD_HOC, BENEFITTING) or r.balance <= TOL:
+            continue  # no obligation (a benefitting state's pledges: benefitting_warnings)
         rows = forcing.get(r.state, [])
         cause = f"; forced by the minimums of pledge rows {', '.join(rows)}" if rows else ""
         found.append(WarningItem(
@@ -101,6 +101,44 @@ def surplus_warnings(allocation: Sequence[AllocationRow], plan: Sequence[PlanRow
                  f"relocation-equivalents{cause} (it does not reduce any other state's "
                  "shortfall)"))
     return found
+
+
+def benefitting_warnings(instance: Instance, plan: Sequence[PlanRow]) -> list[WarningItem]:
+    """Rules section 4 [law]: a benefitting state "should not be obliged to implement" its
+    pledges that year. Its rows are accepted and reported with amount 0 (one warning per
+    state says so), or, with `benefitting.implement_pledges` [interp], planned up to its fair
+    share and never sent to itself (the warning gives what was planned)."""
+    benefitting = set(instance.benefitting)
+    rows: dict[str, list[PlanRow]] = {}
+    for row in plan:
+        if row.state in benefitting:
+            rows.setdefault(row.state, []).append(row)
+    found = []
+    for state, own in sorted(rows.items()):
+        ids = ", ".join(r.pledge_id for r in own)
+        offered = _offered(own)
+        if not instance.config.benefitting.implement_pledges:
+            text = (f"{state} pledged {ids} ({offered}): accepted, not implemented: benefitting "
+                    "this cycle (rules section 4; benefitting.implement_pledges = true counts "
+                    "them)")
+        else:
+            value = math.fsum(r.value for r in own)
+            text = (f"{state} pledged {ids} ({offered}): implemented "
+                    f"(benefitting.implement_pledges = true), planned value {amount(value)} "
+                    "relocation-equivalents, counted against its fair share, not an "
+                    f"obligation; never sent to {state} itself (rules section 4)")
+        found.append(WarningItem(code="benefitting_pledge", subject=state, text=text))
+    return found
+
+
+def _offered(rows: Sequence[PlanRow]) -> str:
+    """What the rows offer at most, in words: `relocation up to 100; financial up to EUR 2`."""
+    parts = []
+    for r in rows:
+        top = "no limit" if r.max is None else (
+            amount(r.max) if r.measure.in_persons else f"EUR {amount(r.max)}")
+        parts.append(f"{r.measure.value} up to {top}")
+    return "; ".join(parts)
 
 
 def candidate_warnings(instance: Instance) -> list[WarningItem]:
@@ -150,7 +188,7 @@ def variant_warnings(instance: Instance, variant: str) -> list[WarningItem]:
 def analyst_warnings(instance: Instance, variant: str, allocation: Sequence[AllocationRow],
                      plan: Sequence[PlanRow]) -> list[WarningItem]:
     """Every warning of a planned run but the solver's notes, in a fixed order: deductions,
-    key, surplus, candidates, variant."""
+    key, surplus, benefitting states' pledges, candidates, variant."""
     return (deduction_warnings(instance) + share_warnings(instance, allocation)
-            + surplus_warnings(allocation, plan)
+            + surplus_warnings(allocation, plan) + benefitting_warnings(instance, plan)
             + candidate_warnings(instance) + variant_warnings(instance, variant))

@@ -66,7 +66,11 @@ def key_columns(reader: Reader, config: InstanceConfig | None,
 
 
 def pledge_rows(reader: Reader, states: list[tuple[int, MemberState]],
-                pledges: list[tuple[int, Pledge]], codes: set[str] | None) -> None:
+                pledges: list[tuple[int, Pledge]], codes: set[str] | None,
+                implement: bool = False) -> None:
+    """Each pledge row against the others and the states. A benefitting state's pledge is
+    accepted (rules section 4); implemented (`implement`: benefitting.implement_pledges), it
+    needs another benefitting state to go to."""
     known = {s.code: s for _, s in states}
     benefitting = {code for code, s in known.items() if s.benefitting}
     first: dict[str, int] = {}
@@ -77,14 +81,19 @@ def pledge_rows(reader: Reader, states: list[tuple[int, MemberState]],
         first.setdefault(pledge.pledge_id, line)
         if codes is not None and pledge.state not in codes:
             reader.problem(PLEDGES, line, "state", f"unknown state {pledge.state}")
-        elif pledge.state in benefitting:
-            reader.problem(PLEDGES, line, "state", f"{pledge.state} is benefitting this cycle "
-                           "and does not implement its own pledges (rules section 4)")
+        elif implement and pledge.state in benefitting and not pledge.beneficiary \
+                and not benefitting - {pledge.state}:
+            # Accepted (rules section 4), but a row must be able to reach someone else.
+            reader.problem(PLEDGES, line, "state", f"{pledge.state} is the only benefitting "
+                           "state: its pledge could go to no other benefitting state")
         if pledge.max is not None and pledge.min > pledge.max:
             reader.problem(PLEDGES, line, "min",
                            f"min {pledge.min:g} is above max {pledge.max:g}")
         for target in pledge.beneficiary:
-            if codes is not None and target not in codes:
+            if target == pledge.state:
+                reader.problem(PLEDGES, line, "beneficiary", f"{target} cannot receive its "
+                               "own pledge (a benefitting state's pledge goes to the others)")
+            elif codes is not None and target not in codes:
                 reader.problem(PLEDGES, line, "beneficiary", f"unknown state {target}")
             elif target in known and target not in benefitting:
                 reader.problem(PLEDGES, line, "beneficiary", f"{target} is not benefitting")
@@ -233,7 +242,8 @@ def run_all(reader: Reader, config: InstanceConfig | None, states: list[tuple[in
     duplicate_states(reader, states)
     official_shares(reader, states)
     key_columns(reader, config, states)
-    pledge_rows(reader, states, pledges, codes)
+    pledge_rows(reader, states, pledges, codes,
+                config is not None and config.benefitting.implement_pledges)
     text_cells(reader, states, pledges)
     if config is not None and pool_rate(reader, config):
         eur_values(reader, config, pledges, needs)

@@ -56,8 +56,9 @@ def effective_needs(instance: Instance) -> dict[Target, float]:
 
 
 def arcs_of(pledge: Pledge, benefitting: Iterable[str], needs: dict[Target, float]) -> list[str]:
-    """The benefitting states a pledge row may go to (directed pledges, needs respected)."""
-    allowed = list(pledge.beneficiary) or sorted(benefitting)
+    """The benefitting states a pledge row may go to (directed pledges, needs respected);
+    never the pledging state itself (a benefitting state's pledge, rules section 4)."""
+    allowed = [b for b in (list(pledge.beneficiary) or sorted(benefitting)) if b != pledge.state]
     needing = [b for b in allowed if needs.get((b, pledge.measure.value), 0.0) > 0]
     return needing or allowed
 

@@ -111,3 +111,20 @@ def compute_key(instance: Instance) -> dict[str, KeyRow]:
         )
         for s in instance.states
     }
+
+
+def benefitting_targets(instance: Instance, key: dict[str, KeyRow]) -> dict[str, float]:
+    """Rules section 4 [interp]: with `benefitting.implement_pledges`, what a pledging
+    benefitting state's value counts against: its fair share, share x pool.relocations,
+    rounded up to whole persons (exact under `pool.rounding = "none"`). Not an obligation: a
+    value below it is no shortfall. Empty when the pledges are not implemented (the default:
+    a benefitting state "should not be obliged to implement" its pledges [law])."""
+    if not instance.config.benefitting.implement_pledges:
+        return {}
+    pledging = {p.state for p in instance.pledges}
+    relocations = instance.config.pool.relocations
+    exact = {code: round(row.share * relocations, 9) for code, row in key.items()
+             if row.role == BENEFITTING and code in pledging}
+    if instance.config.pool.rounding is Rounding.none:
+        return exact
+    return {code: float(math.ceil(value)) for code, value in exact.items()}

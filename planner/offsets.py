@@ -32,8 +32,11 @@ class OffsetsReport:
 
 def pledged_relocations(instance: Instance, key: dict[str, KeyRow]) -> dict[str, float]:
     pledged: dict[str, float] = {}
+    idle = set() if instance.config.benefitting.implement_pledges else set(instance.benefitting)
     for pledge in instance.pledges:
-        if pledge.measure is Measure.relocation:
+        # A benefitting state's pledge counts only when implemented (rules section 4); then
+        # as an ad hoc contributor's does (no obligation: its fixed minimum).
+        if pledge.measure is Measure.relocation and pledge.state not in idle:
             top = pledge.max if pledge.max is not None else math.inf
             pledged[pledge.state] = pledged.get(pledge.state, 0.0) + top
     return {code: min(amount, max(key[code].obligation, _fixed(instance, code)))

@@ -3,7 +3,9 @@
 One variable per pledge row, its value in relocation-equivalents (persons for relocations and
 offsets, EUR / rate for money: Art. 56(2) equal value), bounded by the row's [min, max];
 persons are whole. Lexicographic stages, each fixed before the next:
-  (i)   minimise the total shortfall of obligations;
+  (i)   minimise the total shortfall of obligations; then, only with
+        `benefitting.implement_pledges`, the benefitting states' pledges up to their fair
+        shares (rules section 4; by default their rows are fixed at 0: not implemented);
   (ii)  follow each state's preference ranks (minimise rank-weighted value);
   (iii) maximise coverage of the stated needs: the smallest ratio, then the total;
   then the tie-break (planner.tiebreak): the largest weighted sum of the rows' values,
@@ -31,7 +33,7 @@ from planner.distribution import (
     stated_needs,
     unit,
 )
-from planner.key import CONTRIBUTOR, KeyRow
+from planner.key import BENEFITTING, CONTRIBUTOR, KeyRow, benefitting_targets
 from planner.offsets import OffsetsReport
 from planner.solve import Solver, new_problem, value
 from planner.tiebreak import tie_break
@@ -58,10 +60,27 @@ def forced_value(instance: Instance, state: str, mandatory: int) -> float:
 
 
 def caps(instance: Instance, key: dict[str, KeyRow], offsets: OffsetsReport) -> dict[str, float]:
-    """Per contributor: the most value the plan may take, max(obligation, forced minimum)."""
+    """Per pledging state: the most value the plan may take, max(obligation, forced minimum);
+    a benefitting state's pledge (rules section 4) takes 0, or with
+    `benefitting.implement_pledges` max(its fair share, forced minimum)."""
     states = sorted({p.state for p in instance.pledges})
-    return {s: max(key[s].obligation, forced_value(instance, s, offsets.mandatory.get(s, 0)))
-            for s in states}
+    targets = benefitting_targets(instance, key)
+    cap = {}
+    for s in states:
+        forced = forced_value(instance, s, offsets.mandatory.get(s, 0))
+        if key[s].role == BENEFITTING:
+            cap[s] = max(targets[s], forced) if s in targets else 0.0
+        else:
+            cap[s] = max(key[s].obligation, forced)
+    return cap
+
+
+def not_implemented(instance: Instance) -> set[str]:
+    """The benefitting states whose pledges are accepted, not implemented (rules section 4 [law];
+    all of them unless `benefitting.implement_pledges`)."""
+    if instance.config.benefitting.implement_pledges:
+        return set()
+    return set(instance.benefitting)
 
 
 def define_values(prob: pulp.LpProblem, instance: Instance, offsets: OffsetsReport
@@ -71,9 +90,16 @@ def define_values(prob: pulp.LpProblem, instance: Instance, offsets: OffsetsRepo
     restricted = (instance.config.offsets.enforce_voluntary
                   and not offsets.voluntary_allowed)
     values = {}
+    idle = not_implemented(instance)
     for n, p in enumerate(instance.pledges):
         u = unit(p.measure, rate)
         upper = None if p.max is None else p.max / u
+        if p.state in idle:
+            # A benefitting state's pledge: accepted and reported, not implemented (s. 4).
+            values[p.pledge_id] = prob.add_variable(
+                f"value_{n}", lowBound=0, upBound=0,
+                cat=pulp.LpInteger if p.measure.in_persons else pulp.LpContinuous)
+            continue
         if restricted and p.measure is Measure.offset and \
                 p.state not in offsets.voluntary_allowed_states:
             # Offsets not yet allowed voluntarily: only the row's own minimum (rules s. 5);
@@ -139,6 +165,14 @@ def plan_pool(instance: Instance, key: dict[str, KeyRow], offsets: OffsetsReport
         return PoolPlan({}, {s: key[s].obligation for s in shortfall}, cap, objectives)
     objectives["shortfall"] = solver.stage(prob, "shortfall", pulp.lpSum(shortfall.values()),
                                            pulp.LpMinimize)
+    targets = benefitting_targets(instance, key)
+    if targets:
+        # Benefitting states' pledges counted (rules section 4 [interp]): as much of each as
+        # its fair share takes (their cap), after the contributors' shortfall.
+        objectives["benefitting_value"] = solver.stage(
+            prob, "benefitting_value",
+            pulp.lpSum(values[p.pledge_id] for p in instance.pledges if p.state in targets),
+            pulp.LpMaximize)
     objectives["preference"] = solver.stage(
         prob, "preference",
         pulp.lpSum(p.preference * values[p.pledge_id] for p in instance.pledges),

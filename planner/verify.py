@@ -16,12 +16,15 @@ allocation.csv: a row per participating or pledging state, once; name, role, sha
   obligation_eur = obligation x rate; relocation, offset, financial_eur, alternative_eur from
   plan.csv; value, balance, shortfall from them; mandatory_offset = whole persons of the key's
   exact spread of the gap (Art. 63); value within max(obligation, own minimums), offsets at
-  least mandatory; stage (i) minimal: a shortfall only when every row of the state is full.
+  least mandatory; stage (i) minimal: a shortfall only when every row of the state is full;
+  a benefitting state (rules section 4): value 0, or with benefitting.implement_pledges at
+  most max(fair share, own minimums) and below the fair share only when every row is full.
 distribution.csv: each (pledge, beneficiary) once; contributor and measure of the pledge; a
   state the row may serve (directed pledges; needing states first, effective needs as the
-  planner defines them); positive, whole persons, cents; value = amount / unit; each row's
-  flows sum to its amount. The balance (Art. 60(2)) leximin: no exchange along the flows
-  from a better covered to a worse covered state beyond rounding (verify_rules).
+  planner defines them; never the pledging state itself); positive, whole persons, cents;
+  value = amount / unit; each row's flows sum to its amount. The balance (Art. 60(2))
+  leximin: no exchange along the flows from a better covered to a worse covered state beyond
+  rounding (verify_rules).
 coverage.csv: a row per (benefitting state, measure) with an effective need or any flow, once
   (a state receiving without a stated need included); received from distribution.csv; need
   and need_stated from needs.csv; ratio = received / need (empty for no need).
@@ -42,7 +45,8 @@ matchability.csv (planner.verify_matchability): the bound row's value is the max
 summary.json: totals from allocation.csv; instance and input_sha256 of the inputs; status
   `optimal` exactly when no stage stopped at its time limit, solver.gap the largest of gaps,
   a warning per stopped stage and for a fallback back-end, a warning per deduction without a
-  status; key (weights, redistribute, rounding, rate, official shares); offsets (each figure of
+  status or with `at_risk` only, a `benefitting_pledge` warning per benefitting state that
+  pledged; key (weights, redistribute, rounding, rate, official shares); offsets (each figure of
   Art. 63 re-derived); distribution (SAR states and share; target = share x the plan's value;
   received = distribution.csv's value to the SAR states; sar_met; min_coverage = coverage.csv's
   smallest ratio); objectives: shortfall = totals, preference = the plan's preference-weighted
@@ -75,7 +79,7 @@ import numpy as np
 import pandas as pd
 from pydantic import BaseModel, TypeAdapter, ValidationError
 
-from models.instance import Instance, Measure
+from models.instance import Instance, Measure, Pledge
 from models.results import (
     AllocationRow,
     AssignmentRow,
@@ -362,6 +366,7 @@ def check_plan(out: Outputs, instance: Instance) -> None:
     restricted = instance.config.offsets.enforce_voluntary and not offsets["voluntary_allowed"]
     allowed = set(offsets["voluntary_allowed_states"])  # type: ignore[call-overload]
     mandatory: dict[str, float] = offsets["mandatory"]  # type: ignore[assignment]
+    idle = set() if instance.config.benefitting.implement_pledges else set(instance.benefitting)
     for line, row in out.plan:
         p = pledges.get(row.pledge_id)
         if p is None:
@@ -380,7 +385,12 @@ def check_plan(out: Outputs, instance: Instance) -> None:
                 out.fail("plan.csv", line, column, f"{shown[0]} differs from pledges.csv "
                          f"({shown[1]})")
         tol = VALUE_TOL if p.measure.in_persons else EUR_TOL
-        if row.amount < p.min - tol or (p.max is not None and row.amount > p.max + tol):
+        if p.state in idle:
+            if abs(row.amount) > tol:
+                out.fail("plan.csv", line, "amount", f"{row.amount:g}, but {p.state} is "
+                         "benefitting: its pledge is accepted, not implemented (rules section "
+                         "4; benefitting.implement_pledges = false): 0")
+        elif row.amount < p.min - tol or (p.max is not None and row.amount > p.max + tol):
             out.fail("plan.csv", line, "amount", f"{row.amount:g} outside the pledge's bounds "
                      f"[{p.min:g}, {_fmt(p.max)}]")
         elif restricted and p.measure is Measure.offset and p.state not in allowed:
@@ -482,6 +492,9 @@ def _check_state_rules(out: Outputs, instance: Instance, line: int, row: Allocat
     offset_min = sum(p.min for p in rows if p.measure is Measure.offset)
     forced = math.fsum(p.min / unit(p.measure, rate) for p in rows
                        if p.measure is not Measure.offset) + max(offset_min, row.mandatory_offset)
+    if row.role == "benefitting":
+        _check_benefitting(out, instance, line, row, rows, forced)
+        return
     if row.value > max(row.obligation, forced) + VALUE_TOL:
         out.fail("allocation.csv", line, "value", f"{row.value:g} exceeds the obligation "
                  f"{row.obligation:g} beyond the state's own minimums")
@@ -497,6 +510,39 @@ def _check_state_rules(out: Outputs, instance: Instance, line: int, row: Allocat
             if p.max is None or taken.get(p.pledge_id, 0.0) < p.max - tol:
                 out.fail("allocation.csv", line, "shortfall",
                          f"shortfall although pledge {p.pledge_id} has room left")
+
+
+def fair_share(out: Outputs, instance: Instance, state: str) -> float:
+    """Rules section 4 [interp]: what a benefitting state's implemented pledge counts
+    against, its share x pool.relocations, rounded up (exact under rounding `none`)."""
+    exact = round(float(_key(out, instance).at[state, "share_used"])
+                  * instance.config.pool.relocations, 9)
+    return exact if instance.config.pool.rounding == "none" else float(math.ceil(exact))
+
+
+def _check_benefitting(out: Outputs, instance: Instance, line: int, row: AllocationRow,
+                       rows: list[Pledge], forced: float) -> None:
+    """A benefitting state's pledge (rules section 4): nothing implemented by default (plan.csv
+    holds 0 per row: check_plan); with benefitting.implement_pledges, value at most
+    max(fair share, own minimums), and below its fair share only when every row is full (the
+    planner's stage after the shortfall takes as much as the fair share allows)."""
+    if not instance.config.benefitting.implement_pledges:
+        if row.value > VALUE_TOL:
+            out.fail("allocation.csv", line, "value", f"{row.value:g}, but {row.state}'s "
+                     "pledge is not implemented (rules section 4): 0")
+        return
+    target = fair_share(out, instance, row.state)
+    if row.value > max(target, forced) + VALUE_TOL:
+        out.fail("allocation.csv", line, "value", f"{row.value:g} exceeds {row.state}'s fair "
+                 f"share {target:g} beyond its own minimums (rules section 4)")
+    if row.value < target - VALUE_TOL:
+        taken = {r.pledge_id: r.amount for _, r in out.plan if r.state == row.state}
+        for p in rows:
+            tol = VALUE_TOL if p.measure.in_persons else EUR_TOL
+            if p.max is None or taken.get(p.pledge_id, 0.0) < p.max - tol:
+                out.fail("allocation.csv", line, "value", f"{row.value:g}, below {row.state}'s "
+                         f"fair share {target:g} although pledge {p.pledge_id} has room left "
+                         "(benefitting.implement_pledges)")
 
 
 def check_distribution(out: Outputs, instance: Instance) -> None:
@@ -519,7 +565,7 @@ def check_distribution(out: Outputs, instance: Instance) -> None:
         sums[row.pledge_id] = sums.get(row.pledge_id, 0.0) + row.amount
         if (row.contributor, row.measure) != (p.state, p.measure):
             out.fail("distribution.csv", line, "contributor", "differs from the pledge")
-        allowed = list(p.beneficiary) or sorted(benefitting)
+        allowed = [b for b in (list(p.beneficiary) or sorted(benefitting)) if b != p.state]
         if row.beneficiary not in benefitting or row.beneficiary not in allowed:
             out.fail("distribution.csv", line, "beneficiary",
                      f"{row.beneficiary} is not a beneficiary this pledge may serve")
@@ -609,11 +655,18 @@ def check_summary(out: Outputs, instance: Instance) -> None:
                  f"{instance.name!r}")
     fail = out.fail
     vs.check_status(fail, summary)
+    warned = {(w.code, w.subject) for w in summary.warning_details}
     for s in instance.states:
-        if s.deduction > 0 and s.status == "none" and not any(
+        # Rules section 4: a deduction needs a significant situation or pressure (Arts 61-62).
+        if s.deduction > 0 and s.status in ("none", "at_risk") and not any(
                 w.startswith(f"{s.code}: deduction ") for w in summary.warnings):
-            fail("summary.json", 0, "warnings", f"no warning for {s.code}'s deduction without "
-                 "a migratory status")
+            fail("summary.json", 0, "warnings", f"no warning for {s.code}'s deduction "
+                 + ("without a migratory status" if s.status == "none"
+                    else "while only at risk of migratory pressure"))
+    for state in sorted({p.state for p in instance.pledges} & set(instance.benefitting)):
+        if ("benefitting_pledge", state) not in warned:
+            fail("summary.json", 0, "warnings", f"no warning that {state}, benefitting, "
+                 "pledged (rules section 4)")
     vs.check_key(fail, summary, instance, _key(out, instance))
     vs.check_offsets(fail, summary, _offsets(out, instance))  # type: ignore[arg-type]
     rate = instance.config.pool.rate

@@ -54,8 +54,11 @@ def expected_offsets(instance: Instance, key: pd.DataFrame) -> dict[str, Any]:
     tops: dict[str, float] = defaultdict(float)
     fixed: dict[str, float] = defaultdict(float)
     offer: dict[str, float] = defaultdict(float)
+    idle = set() if instance.config.benefitting.implement_pledges else set(instance.benefitting)
     for p in instance.pledges:
         top = math.inf if p.max is None else p.max
+        if p.state in idle:
+            continue  # a benefitting state's pledge, not implemented (rules section 4)
         if p.measure is Measure.relocation:
             tops[p.state] += top
             fixed[p.state] += p.min
@@ -142,8 +145,8 @@ def effective_needs(instance: Instance) -> dict[tuple[str, Measure], float]:
 def arcs(pledge: Pledge, benefitting: tuple[str, ...],
          needs: dict[tuple[str, Measure], float]) -> list[str]:
     """The states a row may serve: its beneficiaries (or all), those with a need for its
-    measure when any of them has one."""
-    allowed = list(pledge.beneficiary) or sorted(benefitting)
+    measure when any of them has one; never the pledging state itself (rules section 4)."""
+    allowed = [b for b in (list(pledge.beneficiary) or sorted(benefitting)) if b != pledge.state]
     return [b for b in allowed if needs.get((b, pledge.measure), 0.0) > 0] or allowed
 
 

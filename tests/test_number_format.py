@@ -73,7 +73,7 @@ def test_excel_saved_copy_of_eu_2026_plans_byte_identical(tmp_path: Path) -> Non
     copy = excel_copy(EU, tmp_path / "eu-excel")
     text = (copy / "member_states.csv").read_bytes()
     assert text.startswith(b"\xef\xbb\xbfcode;name;") and b"\r\n" in text
-    assert b"AT;Austria;9.158.750;494.000;" in text  # the cells the issue saw misread
+    assert b"AT;Austria;9.197.213;494.000;" in text  # the cells the issue saw misread
     original, excel = load_instance(EU), load_instance(copy)
     assert excel.states == original.states and excel.pledges == original.pledges
     assert excel.needs == original.needs and excel.cases == original.cases
@@ -97,7 +97,7 @@ def test_semicolon_file_without_declared_format_refuses_dotted_thousands(tmp_pat
     lines = [str(p) for p in caught.value.problems]
     states = copy / "member_states.csv"
     assert lines[1] == (
-        f"{states}:2: population: '9.158.750' groups thousands with '.': write it without a "
+        f"{states}:2: population: '9.197.213' groups thousands with '.': write it without a "
         "thousands separator, or declare the files' format in instance.toml ([input] "
         "decimal = \",\" and thousands = \".\")")
     assert lines[0] == (

@@ -195,7 +195,9 @@ def test_eu_2026_plan(tmp_path):
     assert (alloc["DE"].obligation, alloc["DE"].offset) == (4555, 4555)
     assert alloc["FR"].obligation == 3361
     assert all(alloc[c].obligation == 0 for c in ("AT", "PL", "HR", "CZ"))
-    assert {c: alloc[c].shortfall for c in ("HU", "SK", "BG", "MT")} == {
-        "HU": 350, "SK": 208, "BG": 115, "MT": 13}
-    assert result.summary.totals.shortfall == 686
+    # HU and SK pledged nothing (their whole obligations, 2025 population); BG and MT pledge
+    # less (215 - 100, 28 - 15); BE's announced EUR 12.9 million = 645 of its computed 647.
+    assert {c: alloc[c].shortfall for c in ("HU", "SK", "BG", "MT", "BE")} == {
+        "HU": 348, "SK": 207, "BG": 115, "MT": 13, "BE": 2}
+    assert result.summary.totals.shortfall == 685
     assert result.summary.offsets["mandatory_triggered"] is True

@@ -93,7 +93,7 @@ def test_numbers_in_the_page_equal_the_csvs(shown) -> None:
     assert checked == 3 * len(allocation) + 12 + len(summary.totals.model_dump())
     # The totals agree with the per-state rows the page shows.
     assert sum(number(cells["allocation", r["state"], "value"][1]) for r in allocation) == \
-        number(cells["summary", "totals", "value"][1]) == 12_606
+        number(cells["summary", "totals", "value"][1]) == 12_609  # 13,294 owed - 685 short
 
 
 def test_the_checks_catch_a_page_that_fetches(shown, tmp_path: Path) -> None:

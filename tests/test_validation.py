@@ -172,9 +172,10 @@ CASES: list[tuple[str, dict[str, object], list[tuple[str, int, str, str]]]] = [
     ("unknown measure", {"pledges": [pledge("DE-1", "DE", "money", 0, 10)]},
      [("pledges.csv", 2, "measure",
        "'money' is not one of: 'relocation', 'offset', 'financial' or 'alternative'")]),
-    ("pledge by a benefitting state", {"pledges": [*PLEDGES, pledge("IT-1", "IT", "financial")]},
-     [("pledges.csv", 4, "state",
-       "IT is benefitting this cycle and does not implement its own pledges (rules section 4)")]),
+    ("pledge by a benefitting state to itself",
+     {"pledges": [*PLEDGES, pledge("IT-1", "IT", "financial", beneficiary="IT")]},
+     [("pledges.csv", 4, "beneficiary",
+       "IT cannot receive its own pledge (a benefitting state's pledge goes to the others)")]),
     ("beneficiary that is not benefitting",
      {"pledges": [pledge("DE-1", "DE", "relocation", 0, 10, beneficiary="FR")]},
      [("pledges.csv", 2, "beneficiary", "FR is not benefitting")]),
@@ -323,5 +324,5 @@ def test_pledges_without_pledge_id_use_the_line_number(make_instance) -> None:
 
 def test_bundled_instance_validates() -> None:
     instance = load_instance(REPO / "instances" / "eu-2026")
-    assert (len(instance.states), len(instance.pledges), len(instance.needs)) == (27, 26, 12)
+    assert (len(instance.states), len(instance.pledges), len(instance.needs)) == (27, 24, 12)
     assert set(instance.benefitting) == {"CY", "EL", "ES", "IT"}

@@ -161,8 +161,8 @@ def test_missing_or_broken_variant_file(folder: Path) -> None:
 
 # --- the variants eu-2026 ships -------------------------------------------------------------
 
-SHIPPED = ("all-relocation", "commission-proposal", "key-2015", "no-deductions",
-           "redistribute-key")
+SHIPPED = ("all-relocation", "commission-proposal", "estonia-deduction", "key-2015",
+           "no-deductions", "population-2024", "redistribute-key")
 
 
 def test_eu_2026_ships_the_variants_of_the_issue() -> None:
@@ -182,6 +182,45 @@ def test_commission_proposal_and_no_deductions() -> None:
         assert base[code].obligation == 0
         assert free[code].obligation == math.ceil(round(free[code].share * 21_000, 9))
         assert free[code].obligation > 0
+
+
+def test_estonia_deduction_and_population_2024() -> None:
+    """estonia-deduction: EE owes half its share (its request, Arts 61-62), rounded up;
+    population-2024: member_states.csv with the 1 January 2024 rows of the shared data, so
+    the computed shares move and the official DE and FR shares do not."""
+    base = compute_key(load_instance(EU_2026))
+    halved = compute_key(load_instance(EU_2026, "estonia-deduction"))
+    assert halved["EE"].deduction == 0.5
+    assert halved["EE"].obligation == math.ceil(round(base["EE"].share * 21_000 * 0.5, 9))
+    assert {c: k.obligation for c, k in halved.items() if c != "EE"} == {
+        c: k.obligation for c, k in base.items() if c != "EE"}
+    older = load_instance(EU_2026, "population-2024")
+    # Eurostat's 27 values on 1 January 2024 sum to 449,206,579 (the published EU total,
+    # 449,206,600 rounded); each row says which vintage it is.
+    assert math.fsum(s.population for s in older.states) == 449_206_579
+    for name, date in (("variants/member_states-population-2024.csv", "1 Jan 2024"),
+                       ("member_states.csv", "1 Jan 2025")):
+        with (EU_2026 / name).open(encoding="utf-8", newline="") as handle:
+            assert all(date in r["population_source"] for r in csv.DictReader(handle)), name
+    key = compute_key(older)
+    assert (key["DE"].obligation, key["FR"].obligation) == (4555, 3361)  # official shares
+    assert key["IE"].share != base["IE"].share
+
+
+def test_eu_2026_pledges_as_announced() -> None:
+    """Rules section 8: IE pays EUR 9.26 million and relocates no one; BE pays money only,
+    EUR 12.9 million; NL pays money, no alternative measures; every row cites a source."""
+    loaded = load_instance(EU_2026)
+    rows = {(p.state, p.measure.value): (p.min, p.max) for p in loaded.pledges
+            if p.state in ("IE", "BE", "NL")}
+    assert rows == {("IE", "financial"): (9_260_000, 9_260_000),
+                    ("BE", "financial"): (12_900_000, 12_900_000),
+                    ("NL", "financial"): (0, rows[("NL", "financial")][1])}
+    # Ireland's EUR 9.26 million is its whole obligation with the 2025 population: 463 persons.
+    assert compute_key(loaded)["IE"].obligation * 20_000 == 9_260_000
+    with (EU_2026 / "pledges.csv").open(encoding="utf-8", newline="") as handle:
+        sources = [r["source"] for r in csv.DictReader(handle)]
+    assert len(sources) == len(loaded.pledges) and all(sources)
 
 
 def test_redistribute_key_shares_sum_to_one_over_contributors() -> None:
