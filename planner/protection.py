@@ -7,15 +7,17 @@ A beneficiary (candidates.csv `status = beneficiary`) may be relocated only
   beneficiary is eligible) [law]. The agreement is per pair: a beneficiary may be eligible for
   some places and not for others;
 - if protection was granted less than `relocation.protection_max_years` (3) years before the
-  adoption of the Council implementing act (`pool.adopted`) [law]. The boundary, exactly: a
-  grant on day g is "less than N years before" the adoption on day a when a comes before the
-  N-th anniversary of g; on the anniversary itself N years have passed (not eligible). The
-  anniversary of 29 February in a common year is 28 February (the last day of that month, as
-  Regulation (EEC, Euratom) No 1182/71 Art. 3(2)(c) ends a period whose day does not occur)
-  [interp, documented]. A beneficiary without a `protection_granted` date is not eligible.
-  A grant after the adoption is not "prior to" it in the letter of the text; it is eligible by
-  default (the rule keeps out long-settled beneficiaries, not recent ones) and refused with
-  `relocation.protection_after_adoption = false` [interp].
+  adoption of the Council implementing act (`pool.adopted`) [law]. The boundary, as
+  Regulation (EEC, Euratom) No 1182/71 (periods, dates and time limits in Union acts) counts
+  it: the N years run from the day after the grant g and end with the last hour of the N-th
+  anniversary of g (Art. 3(1) and 3(2)(c)), so an adoption on day a is within them when
+  a <= anniversary(g, N): on the anniversary itself the grant is still less than N years
+  before (eligible), the day after it is not. The anniversary of 29 February in a common year
+  is 28 February (Art. 3(2)(c): a period whose last day does not occur ends on the last day of
+  that month) [interp, documented]. A beneficiary without a `protection_granted` date is not
+  eligible. A grant after the adoption is not "prior to" it in the letter of the text; it is
+  eligible by default (the rule keeps out long-settled beneficiaries, not recent ones) and
+  refused with `relocation.protection_after_adoption = false` [interp].
 Their consent stays required (practice, planner.candidates).
 
 Reason codes of the unplaced (unassigned.csv), in the order they are given when several apply:
@@ -52,10 +54,11 @@ def anniversary(day: dt.date, years: int) -> dt.date:
 
 def first_eligible(adopted: dt.date, years: int) -> dt.date:
     """The earliest grant date still less than `years` years before `adopted`: the first day
-    g with adopted < anniversary(g, years). Anniversaries never decrease with g, so the days
-    are a single range; it starts within a few days of the same date `years` earlier."""
+    g with adopted <= anniversary(g, years) (Reg. 1182/71 Art. 3(2)(c)). Anniversaries never
+    decrease with g, so the days are a single range; it starts within a few days of the same
+    date `years` earlier."""
     day = anniversary(adopted, -years) - dt.timedelta(days=3)
-    while anniversary(day, years) <= adopted:
+    while anniversary(day, years) < adopted:
         day += dt.timedelta(days=1)
     return day
 

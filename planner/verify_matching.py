@@ -181,6 +181,13 @@ def _years_passed(granted: dt.date, day: dt.date) -> int:
     return years - (day < anniversary)
 
 
+def _expired(granted: dt.date, adopted: dt.date, years: int) -> bool:
+    """Whether `years` whole years from the grant had run out before the adoption day: the
+    period ends with the last hour of its anniversary (Reg. 1182/71 Art. 3(2)(c)), so it has
+    run out when the full years are complete by the day before the adoption."""
+    return _years_passed(granted, adopted - dt.timedelta(days=1)) >= years
+
+
 def _protection(cells: np.ndarray, instance: Instance) -> np.ndarray:
     """Per row, the protection reason its date gives a beneficiary ("" none): no date, N
     years or more passed by pool.adopted (relocation.protection_max_years), or granted after
@@ -196,7 +203,7 @@ def _protection(cells: np.ndarray, instance: Instance) -> np.ndarray:
         granted = dt.date.fromisoformat(cell)
         if adopted is None:
             table[cell] = ""
-        elif granted <= adopted and _years_passed(granted, adopted) >= rules.protection_max_years:
+        elif granted <= adopted and _expired(granted, adopted, rules.protection_max_years):
             table[cell] = "protection_expired"
         elif granted > adopted and not rules.protection_after_adoption:
             table[cell] = "protection_after_adoption"

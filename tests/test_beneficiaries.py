@@ -24,13 +24,13 @@ from planner.protection import ProtectionRule, first_eligible
 from planner.solve import Solver
 from planner.synthetic import SyntheticSpec, generate
 from planner.verify import verify
-from planner.verify_matching import _years_passed
+from planner.verify_matching import _expired
 
 STATES = [state("AA", 2_000_000, 20_000), state("BB"), state("CC"),
           state("DD", benefitting="true"), state("EE", benefitting="true")]
 PLEDGES = [pledge("a", "AA", "relocation", 2, 2, beneficiary="DD"),
            pledge("b", "BB", "relocation", 5, 5, beneficiary="DD")]
-ADOPTED = "2025-12-08"  # first grant date still eligible: 2022-12-09
+ADOPTED = "2025-12-08"  # first grant date still eligible: 2022-12-08 (Reg. 1182/71)
 COLUMNS = ["person_id", "case_id", "location", "status", "consent", "family_links",
            "registered", "protection_granted"]
 
@@ -79,10 +79,10 @@ def where(result: RunResult) -> dict[str, str]:
 # The scenario of most tests: an agreement AA-DD only.
 SCENARIO = [
     person("Y", registered="2025-01-01"),  # waits longest: first for AA's 2 places
-    person("V", granted="2022-12-09", registered="2025-02-01"),  # the last eligible day
+    person("V", granted="2022-12-08", registered="2025-02-01"),  # the earliest eligible day
     person("X", family_links="BB"),  # its link to BB does not open BB (no agreement)
     person("Z", status="applicant"),
-    person("W", granted="2022-12-08"),  # exactly 3 years before the adoption
+    person("W", granted="2022-12-07"),  # 3 years and a day before the adoption
     person("M", granted=""),  # no date
     person("N", granted="", consent="false"),  # no consent and no date: consent first
 ]
@@ -96,8 +96,8 @@ def scenario(make_instance) -> RunResult:
 def test_agreement_with_one_receiving_state_only(scenario):
     # Y, V and X may go to AA only (2 places): Y and V wait longer (12 and 11 bands of 30
     # days by 2026-01-02 against X's 0), X stays for capacity although BB has places and
-    # X a family link there. Z, an applicant, is unaffected: BB. W: granted on the same
-    # date 3 years before the adoption, so not "less than 3 years" before it.
+    # X a family link there. Z, an applicant, is unaffected: BB. W: granted 3 years and a
+    # day before the adoption (its 3 years ended the day before), so not "less than 3 years".
     assert where(scenario) == {"Y": "AA", "V": "AA", "X": "capacity", "Z": "BB",
                                "W": "protection_expired", "M": "protection_date_missing",
                                "N": "consent"}
@@ -161,8 +161,11 @@ def test_agreement_binds_per_benefitting_state(make_instance):
 
 
 @pytest.mark.parametrize(("granted", "reason"), [
+    ("2022-12-06", "protection_expired"),  # 3 years and two days
     ("2022-12-07", "protection_expired"),  # 3 years and a day
-    ("2022-12-08", "protection_expired"),  # exactly 3 years: not less
+    # The 3rd anniversary is the adoption day: the 3 years end with its last hour (Reg.
+    # 1182/71 Art. 3(2)(c)), so the grant is still less than 3 years before the adoption.
+    ("2022-12-08", "AA"),
     ("2022-12-09", "AA"),  # 3 years less a day
     ("2025-12-08", "AA"),  # the adoption day itself
     ("2026-03-01", "AA"),  # after the adoption: eligible by default
@@ -179,19 +182,21 @@ def test_grant_after_adoption_refused_when_asked(make_instance):
 
 
 def test_protection_max_years_is_a_parameter(make_instance):
-    # 2 years: the first eligible day is 2023-12-09.
-    result = matched(make_instance, [person("Y", granted="2023-12-08"),
-                                     person("V", granted="2023-12-09")],
+    # 2 years: the first eligible day is 2023-12-08 (its 2nd anniversary is the adoption).
+    result = matched(make_instance, [person("Y", granted="2023-12-07"),
+                                     person("V", granted="2023-12-08")],
                      toml(more="protection_max_years = 2\n"))
     assert where(result) == {"Y": "protection_expired", "V": "AA"}
 
 
 @pytest.mark.parametrize(("cycle", "adopted", "granted", "reason"), [
-    # The 3rd anniversary of 29 February 2024 is 28 February 2027: on it 3 years have passed.
-    (2027, "2027-02-28", "2024-02-29", "protection_expired"),
-    (2027, "2027-02-28", "2024-03-01", "AA"),
-    (2027, "2027-02-27", "2024-02-29", "AA"),
-    (2027, "2027-02-27", "2024-02-27", "protection_expired"),
+    # The 3rd anniversary of 29 February 2024 is 28 February 2027: the 3 years end with it.
+    (2027, "2027-03-01", "2024-02-29", "protection_expired"),
+    (2027, "2027-02-28", "2024-02-29", "AA"),
+    (2027, "2027-02-28", "2024-02-28", "AA"),
+    (2027, "2027-02-28", "2024-02-27", "protection_expired"),
+    (2027, "2027-02-27", "2024-02-27", "AA"),
+    (2027, "2027-02-27", "2024-02-26", "protection_expired"),
     # Adopted on 29 February 2028: 28 February 2025 is more than 3 years before it.
     (2028, "2028-02-29", "2025-02-28", "protection_expired"),
     (2028, "2028-02-29", "2025-03-01", "AA"),
@@ -204,11 +209,15 @@ def test_29_february(make_instance, cycle, adopted, granted, reason):
 
 
 def test_first_eligible_day_by_hand():
-    assert first_eligible(dt.date(2025, 12, 8), 3) == dt.date(2022, 12, 9)
-    assert first_eligible(dt.date(2027, 2, 28), 3) == dt.date(2024, 3, 1)
-    assert first_eligible(dt.date(2027, 2, 27), 3) == dt.date(2024, 2, 28)
+    assert first_eligible(dt.date(2025, 12, 8), 3) == dt.date(2022, 12, 8)
+    assert first_eligible(dt.date(2025, 12, 9), 3) == dt.date(2022, 12, 9)
+    # 2024-02-28's anniversary is 2027-02-28 (the adoption day); 2024-02-27's is before it.
+    assert first_eligible(dt.date(2027, 2, 28), 3) == dt.date(2024, 2, 28)
+    assert first_eligible(dt.date(2027, 3, 1), 3) == dt.date(2024, 3, 1)
+    assert first_eligible(dt.date(2027, 2, 27), 3) == dt.date(2024, 2, 27)
+    # 2025-02-28's 3rd anniversary is 2028-02-28, a day before the adoption on the 29th.
     assert first_eligible(dt.date(2028, 2, 29), 3) == dt.date(2025, 3, 1)
-    assert first_eligible(dt.date(2028, 2, 29), 4) == dt.date(2024, 3, 1)
+    assert first_eligible(dt.date(2028, 2, 29), 4) == dt.date(2024, 2, 29)
 
 
 def test_planner_and_verifier_read_the_boundary_alike():
@@ -219,7 +228,7 @@ def test_planner_and_verifier_read_the_boundary_alike():
         for years in (1, 3):
             first = first_eligible(day, years)
             for granted in (first - dt.timedelta(days=n) for n in range(-3, 4)):
-                assert (granted < first) == (_years_passed(granted, day) >= years), \
+                assert (granted < first) == _expired(granted, day, years), \
                     (day, years, granted)
         day += dt.timedelta(days=1)
 
