@@ -75,7 +75,7 @@ import numpy as np
 import pandas as pd
 from pydantic import BaseModel, TypeAdapter, ValidationError
 
-from models.instance import Instance, Measure
+from models.instance import Instance, Measure, Pledge
 from models.results import (
     AllocationRow,
     AssignmentRow,
@@ -94,7 +94,9 @@ from planner.verify_rules import (
     effective_needs,
     expected_offsets,
     leximin_violations,
+    offset_arcs,
     preference_swaps,
+    responsibility_persons,
     unit,
 )
 
@@ -421,7 +423,7 @@ def check_allocation(out: Outputs, instance: Instance) -> None:
             out.fail("allocation.csv", 0, "state", f"{code} is missing")
     offsets = _offsets(out, instance)
     mandatory: dict[str, float] = offsets["mandatory"]  # type: ignore[assignment]
-    check_mandatory(out.fail, _mandatory(out, instance), mandatory, int(offsets["gap"]),  # type: ignore[call-overload]
+    check_mandatory(out.fail, _mandatory(out, instance), mandatory, int(offsets["remaining_gap"]),  # type: ignore[call-overload]
                     "allocation.csv", lambda s: next((n for n, r in out.allocation
                                                       if r.state == s), 0), "mandatory_offset")
     # Plain values per state: a pandas row lookup per allocation row cost more than the key.
@@ -502,11 +504,19 @@ def _check_state_rules(out: Outputs, instance: Instance, line: int, row: Allocat
 def check_distribution(out: Outputs, instance: Instance) -> None:
     """Each flow once, from its pledge row to a state the row may serve (directed pledges,
     needs), positive, whole persons or cents, value = amount / unit; each row's flows sum to
-    its amount; the balance leximin by the exchange certificate (planner.verify_rules)."""
+    its amount; the balance leximin by the exchange certificate (planner.verify_rules).
+    Offsets (Art. 63, rules section 5): with responsibility.csv only along its pairs (for a
+    voluntary state's offsets, toward agreeing states), each pair's flows within its persons;
+    without it, one flow per offset row with an empty beneficiary (assigned to no benefitting
+    state), and only offsets have an empty beneficiary."""
     rate = instance.config.pool.rate
     pledges = instance.pledges_by_id
     benefitting = set(instance.benefitting)
     needs = _needs(out, instance)
+    offsets = _offsets(out, instance)
+    voluntary = set(offsets["voluntary_states"])  # type: ignore[call-overload]
+    persons = responsibility_persons(instance)
+    paired: dict[tuple[str, str], list[int]] = {}
     sums: dict[str, float] = {}
     _twice(out, "distribution.csv", [(line, (row.pledge_id, row.beneficiary))
                                      for line, row in out.distribution],
@@ -519,14 +529,18 @@ def check_distribution(out: Outputs, instance: Instance) -> None:
         sums[row.pledge_id] = sums.get(row.pledge_id, 0.0) + row.amount
         if (row.contributor, row.measure) != (p.state, p.measure):
             out.fail("distribution.csv", line, "contributor", "differs from the pledge")
-        allowed = list(p.beneficiary) or sorted(benefitting)
-        if row.beneficiary not in benefitting or row.beneficiary not in allowed:
-            out.fail("distribution.csv", line, "beneficiary",
-                     f"{row.beneficiary} is not a beneficiary this pledge may serve")
-        needing = [b for b in allowed if needs.get((b, p.measure), 0.0) > 0]
-        if needing and row.beneficiary not in needing:
-            out.fail("distribution.csv", line, "beneficiary",
-                     f"{row.beneficiary} states no need for {p.measure}, others do")
+        if p.measure is Measure.offset:
+            _check_offset_flow(out, instance, line, row.beneficiary, p, voluntary, paired)
+        else:
+            allowed = list(p.beneficiary) or sorted(benefitting)
+            if row.beneficiary not in benefitting or row.beneficiary not in allowed:
+                out.fail("distribution.csv", line, "beneficiary",
+                         f"{row.beneficiary or 'empty'}: not a beneficiary this pledge may "
+                         "serve")
+            needing = [b for b in allowed if needs.get((b, p.measure), 0.0) > 0]
+            if needing and row.beneficiary not in needing:
+                out.fail("distribution.csv", line, "beneficiary",
+                         f"{row.beneficiary} states no need for {p.measure}, others do")
         if p.measure.in_persons and row.amount != int(row.amount):
             out.fail("distribution.csv", line, "amount", "persons must be whole")
         if not p.measure.in_persons and abs(row.amount * 100 - round(row.amount * 100)) > 1e-6:
@@ -537,6 +551,14 @@ def check_distribution(out: Outputs, instance: Instance) -> None:
             out.fail("distribution.csv", line, "amount", "a flow of 0 is not listed")
         if not _close(row.value, row.amount / unit(p.measure, rate)):
             out.fail("distribution.csv", line, "value", "value is not amount / unit")
+    amount_of = {(row.pledge_id, row.beneficiary): row.amount for _, row in out.distribution}
+    for (state, b), lines in sorted(paired.items()):
+        sent = math.fsum(amount_of[(r.pledge_id, r.beneficiary)] for n, r in out.distribution
+                         if n in lines)
+        if sent > persons.get((state, b), 0.0) + VALUE_TOL:
+            out.fail("distribution.csv", lines[-1], "amount", f"{state}'s offsets toward {b} "
+                     f"sum to {sent:g}, responsibility.csv places {persons.get((state, b), 0):g}"
+                     f" persons {b} is responsible for on {state}'s territory (Art. 63)")
     if not benefitting:
         return
     for line, row in out.plan:
@@ -545,10 +567,34 @@ def check_distribution(out: Outputs, instance: Instance) -> None:
                      f"{sums.get(row.pledge_id, 0.0):.2f}, plan.csv line {line} says "
                      f"{row.amount:.2f}")
     flows = [(row.pledge_id, row.beneficiary, row.amount) for _, row in out.distribution]
-    for measure, high, low, r_high, r_low in (leximin_violations(instance, flows, needs)
+    for measure, high, low, r_high, r_low in (leximin_violations(instance, flows, needs,
+                                                                 voluntary)
                                               if out.proven else []):
         out.fail("distribution.csv", 0, "amount", f"not balanced (Art. 60(2)): {measure.value} "
                  f"could move from {high} (coverage {r_high:.6g}) to {low} ({r_low:.6g})")
+
+
+def _check_offset_flow(out: Outputs, instance: Instance, line: int, beneficiary: str,
+                       pledge: Pledge, voluntary: set[str],
+                       paired: dict[tuple[str, str], list[int]]) -> None:
+    """An offset flow (rules section 5): empty beneficiary exactly without responsibility.csv;
+    with it, a pair of the file within the row's list, agreeing when voluntary."""
+    if instance.responsibility is None:
+        if beneficiary:
+            out.fail("distribution.csv", line, "beneficiary", f"{beneficiary}: without "
+                     "responsibility.csv an offset is assigned to no benefitting state (empty)")
+        return
+    if beneficiary in offset_arcs(instance, pledge, voluntary):
+        paired.setdefault((pledge.state, beneficiary), []).append(line)
+        return
+    if not beneficiary:
+        why = "the beneficiary is empty, but responsibility.csv assigns offsets"
+    elif beneficiary in instance.config.offsets.refused_by and pledge.state in voluntary:
+        why = f"{beneficiary} refuses voluntary offsets (offsets.refused_by, Art. 63(2))"
+    else:
+        why = (f"{beneficiary}: no pair of responsibility.csv with persons for "
+               f"{pledge.state} that this row may serve")
+    out.fail("distribution.csv", line, "beneficiary", why)
 
 
 def check_coverage(out: Outputs, instance: Instance) -> None:
@@ -557,6 +603,8 @@ def check_coverage(out: Outputs, instance: Instance) -> None:
     need."""
     got: dict[tuple[str, Measure], float] = {}
     for _, row in out.distribution:
+        if not row.beneficiary:
+            continue  # an offset assigned to no benefitting state: no coverage row
         key = (row.beneficiary, row.measure)
         got[key] = got.get(key, 0.0) + row.amount
     stated = {(n.state, n.measure): n.amount for n in instance.needs if n.amount > 0}
@@ -615,7 +663,12 @@ def check_summary(out: Outputs, instance: Instance) -> None:
             fail("summary.json", 0, "warnings", f"no warning for {s.code}'s deduction without "
                  "a migratory status")
     vs.check_key(fail, summary, instance, _key(out, instance))
-    vs.check_offsets(fail, summary, _offsets(out, instance))  # type: ignore[arg-type]
+    unassigned: dict[str, float] = {}
+    for _, row in out.distribution:
+        if not row.beneficiary and row.measure is Measure.offset:
+            unassigned[row.contributor] = unassigned.get(row.contributor, 0.0) + row.amount
+    offsets = _offsets(out, instance)
+    vs.check_offsets(fail, summary, offsets, unassigned)  # type: ignore[arg-type]
     rate = instance.config.pool.rate
     plan_values = {row.pledge_id: row.value for _, row in out.plan}
     received: dict[str, float] = {}
@@ -629,7 +682,8 @@ def check_summary(out: Outputs, instance: Instance) -> None:
     stated = [row.ratio for _, row in out.coverage if row.ratio is not None]
     needs = _needs(out, instance)
     vs.check_distribution(fail, summary, instance, plan_values, received, stated, needs,
-                          bool(out.distribution))
+                          bool(out.distribution),
+                          set(offsets["voluntary_states"]))  # type: ignore[call-overload]
 
     def slack(target: tuple[str, Measure]) -> float:
         """How far rounding after the balance moves a target's coverage."""
