@@ -19,7 +19,9 @@ allocation.csv: a row per participating or pledging state, once; name, role, sha
   least mandatory; stage (i) minimal: a shortfall only when every row of the state is full.
 distribution.csv: each (pledge, beneficiary) once; contributor and measure of the pledge; a
   state the row may serve (directed pledges; needing states first, effective needs as the
-  planner defines them); positive, whole persons, cents; value = amount / unit; each row's
+  planner defines them; offsets only along responsibility.csv's pairs, within each pair's
+  persons, toward agreeing states when voluntary, and with an empty beneficiary exactly
+  without the file); positive, whole persons, cents; value = amount / unit; each row's
   flows sum to its amount. The balance (Art. 60(2)) leximin: no exchange along the flows
   from a better covered to a worse covered state beyond rounding (verify_rules).
 coverage.csv: a row per (benefitting state, measure) with an effective need or any flow, once
@@ -39,12 +41,16 @@ matchability.csv (planner.verify_matchability): the bound row's value is the max
   value, each place's capacity and eligible persons, persons with no eligible place per
   location), and together they leave out exactly the placeable persons the bound does; a
   restriction row per criterion of each row with places, its value the recomputed gain.
-summary.json: totals from allocation.csv; instance and input_sha256 of the inputs; status
-  `optimal` exactly when no stage stopped at its time limit, solver.gap the largest of gaps,
-  a warning per stopped stage and for a fallback back-end, a warning per deduction without a
-  status; key (weights, redistribute, rounding, rate, official shares); offsets (each figure of
-  Art. 63 re-derived); distribution (SAR states and share; target = share x the plan's value;
-  received = distribution.csv's value to the SAR states; sar_met; min_coverage = coverage.csv's
+summary.json: totals from allocation.csv; instance and input_sha256 of the inputs; the
+  proposal (its numbers, the pool's, the Art. 12(2) floors, the information line and the
+  warning); status `optimal` exactly when no stage stopped at its time limit, solver.gap
+  the largest of gaps, a warning per stopped stage and for a fallback back-end, a warning
+  per deduction without a status; key (weights, redistribute, rounding, rate, official
+  shares); offsets (each figure of Art. 63 re-derived from the inputs: thresholds against the
+  proposal, the two numbers of 63(3) and which binds, the voluntary offsets, never relabelled
+  mandatory, the mandatory parts within both caps, the offsets assigned to no benefitting
+  state); distribution (SAR states and share; target = share x the plan's value; received =
+  distribution.csv's value to the SAR states; sar_met; min_coverage = coverage.csv's
   smallest ratio); objectives: shortfall = totals, preference = the plan's preference-weighted
   value, coverage_min no less than what the files reach (an upper bound certificate),
   distribution_sar = min(target, the value of the rows that may reach a SAR state),
@@ -663,6 +669,7 @@ def check_summary(out: Outputs, instance: Instance) -> None:
             fail("summary.json", 0, "warnings", f"no warning for {s.code}'s deduction without "
                  "a migratory status")
     vs.check_key(fail, summary, instance, _key(out, instance))
+    vs.check_proposal(fail, summary, instance)
     unassigned: dict[str, float] = {}
     for _, row in out.distribution:
         if not row.beneficiary and row.measure is Measure.offset:

@@ -91,6 +91,43 @@ def check_key(fail: Fail, summary: Summary, instance: Instance, key: pd.DataFram
                  f"computed {computed:.9g}, official {official:.9g}")
 
 
+def check_proposal(fail: Fail, summary: Summary, instance: Instance) -> None:
+    """`proposal` (Arts 12, 57): the proposal's numbers as instance.toml gives them (the
+    pool's where `[proposal]` leaves one out), the pool's, the Art. 12(2) floors and each
+    comparison with them; the information line exactly when the pool is below a floor; the
+    `proposal_below_floor` warning exactly when a stated proposal is."""
+    config = instance.config
+    floor_relocations, floor_eur = 30_000, 600_000_000  # Art. 12(2), the verifier's own
+    relocations = config.proposal.relocations or config.pool.relocations
+    financial = config.pool.financial_eur if config.proposal.financial_eur is None \
+        else config.proposal.financial_eur
+    pool_low = config.pool.relocations < floor_relocations \
+        or config.pool.financial_eur < floor_eur
+    proposal_low = relocations < floor_relocations or financial < floor_eur
+    found = summary.proposal
+    if found is None:
+        fail("summary.json", 0, "proposal", "missing")
+        return
+    expected: dict[str, object] = {
+        "relocations": relocations, "financial_eur": financial,
+        "given": sorted(config.proposal.model_fields_set),
+        "pool_relocations": config.pool.relocations,
+        "pool_financial_eur": config.pool.financial_eur,
+        "floor_relocations": floor_relocations, "floor_financial_eur": floor_eur,
+        "proposal_below_floor": proposal_low, "pool_below_floor": pool_low}
+    for name, value in expected.items():
+        if getattr(found, name) != value:
+            fail("summary.json", 0, f"proposal.{name}", f"{getattr(found, name)!r}, the "
+                 f"inputs give {value!r}")
+    if bool(found.information) != pool_low:
+        fail("summary.json", 0, "proposal.information", "an information line exactly when "
+             "the Council's pool is below the Art. 12(2) floors")
+    warned = any(w.code == "proposal_below_floor" for w in summary.warning_details)
+    if warned != (proposal_low and bool(config.proposal.model_fields_set)):
+        fail("summary.json", 0, "warnings", "a proposal_below_floor warning exactly when the "
+             "stated proposal is below the Art. 12(2) floors")
+
+
 def check_offsets(fail: Fail, summary: Summary, offsets: dict[str, Any],
                   unassigned: dict[str, float]) -> None:
     """Art. 63 as re-derived (planner.verify_rules.expected_offsets): the proposal's number,
