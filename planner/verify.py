@@ -407,7 +407,14 @@ def check_plan(out: Outputs, instance: Instance) -> None:
     if seen != set(pledges) or not out.proven:
         return
     amounts = {row.pledge_id: row.amount for _, row in out.plan}
-    for worse, better in preference_swaps(instance, amounts, _mandatory(out, instance)):
+    paired: dict[tuple[str, str], float] = {}
+    for _, flow in out.distribution:
+        if flow.measure is Measure.offset and flow.beneficiary:
+            pair = (flow.contributor, flow.beneficiary)
+            paired[pair] = paired.get(pair, 0.0) + flow.amount
+    voluntary = set(offsets["voluntary_states"])  # type: ignore[call-overload]
+    for worse, better in preference_swaps(instance, amounts, _mandatory(out, instance),
+                                          paired, voluntary):
         line = next(n for n, r in out.plan if r.pledge_id == worse)
         out.fail("plan.csv", line, "amount", f"not the state's preferred mix: value could move "
                  f"from {worse} to {better}, ranked higher, which has room left (stage ii)")

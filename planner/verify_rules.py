@@ -226,10 +226,16 @@ def arcs(pledge: Pledge, benefitting: tuple[str, ...],
 
 
 def preference_swaps(instance: Instance, amounts: dict[str, float],
-                     mandatory: dict[str, float]) -> list[tuple[str, str]]:
+                     mandatory: dict[str, float],
+                     paired: dict[tuple[str, str], float] | None = None,
+                     voluntary: set[str] | None = None) -> list[tuple[str, str]]:
     """(worse row, better row) pairs of one state where value could move from a row ranked
     lower to one ranked higher: stage (ii) was not optimal. One relocation-equivalent must fit
-    both ways when a side is in persons (persons are whole), a euro when both are money."""
+    both ways when a side is in persons (persons are whole), a euro when both are money. With
+    responsibility.csv an offset row's room is also the persons left on its pairs (`paired`:
+    the offsets distribution.csv sends per (state, benefitting); other rows' flows held as
+    they are, so a swap reported is one that fits)."""
+    persons = responsibility_persons(instance)
     rate = instance.config.pool.rate
     restricted = instance.config.offsets.enforce_voluntary
     rows: dict[str, list[Pledge]] = defaultdict(list)
@@ -251,6 +257,10 @@ def preference_swaps(instance: Instance, amounts: dict[str, float],
                 if restricted and better.measure is Measure.offset:
                     continue  # its upper limit may be Art. 63's, not the row's
                 room = (top - amounts.get(better.pledge_id, 0.0)) / unit(better.measure, rate)
+                if better.measure is Measure.offset and instance.responsibility is not None:
+                    room = min(room, math.fsum(
+                        max(0.0, persons[(state, b)] - (paired or {}).get((state, b), 0.0))
+                        for b in offset_arcs(instance, better, voluntary or set())))
                 if worse.measure is Measure.offset and better.measure is not Measure.offset \
                         and offsets - step < mandatory.get(state, 0.0) - VALUE_TOL:
                     continue  # the state's mandatory offsets hold that value
