@@ -548,7 +548,7 @@ def check_distribution(out: Outputs, instance: Instance) -> None:
             allowed = list(p.beneficiary) or sorted(benefitting)
             if row.beneficiary not in benefitting or row.beneficiary not in allowed:
                 out.fail("distribution.csv", line, "beneficiary",
-                         f"{row.beneficiary or 'empty'}: not a beneficiary this pledge may "
+                         f"{row.beneficiary or 'empty'} is not a beneficiary this pledge may "
                          "serve")
             needing = [b for b in allowed if needs.get((b, p.measure), 0.0) > 0]
             if needing and row.beneficiary not in needing:
