@@ -71,6 +71,11 @@ MIN_RATE, MAX_RATE = 1, 100_000
 MIN_CYCLE, MAX_CYCLE = 2000, 2100
 # Years of protection within which a beneficiary may be relocated (Art. 56(2)(a)(ii): 3).
 MAX_PROTECTION_YEARS = 100
+# Art. 12(2): the Commission's proposal of the Annual Solidarity Pool sets at least these
+# numbers. A proposal below them is warned about; a Council pool below them is information (the
+# Council may amend the proposal, Art. 57) [law].
+FLOOR_RELOCATIONS = 30_000  # Art. 12(2)(a): relocations
+FLOOR_FINANCIAL_EUR = 600_000_000  # Art. 12(2)(b): financial contributions, EUR
 # Columns of member_states.csv with their own meaning: never key indicators (key.weights).
 RESERVED_COLUMNS = ("code", "name", "participates", "benefitting", "status", "deduction",
                     "share", "indicators")
@@ -168,6 +173,17 @@ class PoolConfig(BaseModel):
         return self  # a derived rate outside MIN_RATE..MAX_RATE: planner.checks.pool_rate
 
 
+class ProposalConfig(BaseModel):
+    """The Commission's proposal of the pool (Arts 12 and 57; rules section 1.3) [law]: its own
+    input, apart from the pool the Council adopted (`[pool]`). Art. 63 measures offsets
+    against the proposal's relocation number; obligations follow the Council's pool. Either
+    key left out: the pool's number (`InstanceConfig.proposal_relocations`)."""
+
+    model_config = _STRICT
+    relocations: Annotated[int, Field(gt=0, le=MAX_PERSONS)] | None = None
+    financial_eur: Amount | None = None
+
+
 class KeyConfig(BaseModel):
     """The distribution key (Art. 66, Annex I): weights over member_states.csv columns."""
 
@@ -199,14 +215,45 @@ class DeductionsConfig(BaseModel):
     redistribute: bool = False
 
 
+MANDATORY_BASES = ("higher", "needs", "proposal")
+
+
 class OffsetsConfig(BaseModel):
-    """Responsibility offsets (Art. 63), rules section 5 [interp]."""
+    """Responsibility offsets (Art. 63), rules section 5 (planner.offsets).
+
+    - `voluntary_share` [law, 63(1) and 63(2)(b)]: voluntary offsets once the pledged
+      relocations reach this share of the PROPOSAL's relocation number (pool-wide), or a
+      contributor pledged this share of its own obligation as relocations.
+    - `refused_by` [law, 63(2): the benefitting state must agree; default: every one agrees]:
+      benefitting states that do not agree to voluntary offsets; no voluntary offset counts
+      toward them.
+    - `mandatory_share` [interp, 63(3)(a); Crisis Regulation recital 30]: number (a) is this
+      share of the relocation needs of the proposal (needs.csv's relocation rows).
+    - `mandatory_proposal_share` [interp, 63(3)(b)]: number (b) is this share of the
+      proposal's relocation number.
+    - `mandatory_basis` [law, 63(3): "up to the higher of the two numbers"]: `higher`
+      (default), or `needs` (a) or `proposal` (b) alone.
+    - `enforce_voluntary`: offsets not allowed voluntarily are limited to their row's minimum.
+    """
 
     model_config = _STRICT
     voluntary_share: Fraction = 0.5
     mandatory_share: Fraction = 0.6
-    mandatory_basis: Literal["pool", "needs"] = "pool"
+    mandatory_proposal_share: Fraction = 1.0
+    mandatory_basis: Literal["higher", "needs", "proposal"] = "higher"
     enforce_voluntary: bool = False
+    refused_by: CodeList = ()
+
+    @field_validator("mandatory_basis", mode="before")
+    @classmethod
+    def _pool_replaced(cls, value: object) -> object:
+        if value == "pool":
+            raise ValueError(
+                '"pool" is no longer a basis (Art. 63(3) measures against the Commission '
+                'proposal, not the Council\'s pool): use "proposal" ([proposal] relocations '
+                'x offsets.mandatory_proposal_share) or "higher" (the default: the higher of '
+                'that and offsets.mandatory_share x the relocation needs)')
+        return value
 
 
 def _pair(value: object) -> object:
@@ -328,6 +375,7 @@ class InstanceConfig(BaseModel):
     name: str
     cycle: Annotated[int, Field(ge=MIN_CYCLE, le=MAX_CYCLE)]
     pool: PoolConfig
+    proposal: ProposalConfig = ProposalConfig()
     key: KeyConfig = KeyConfig()
     deductions: DeductionsConfig = DeductionsConfig()
     offsets: OffsetsConfig = OffsetsConfig()
@@ -337,6 +385,18 @@ class InstanceConfig(BaseModel):
     matching: MatchingConfig = MatchingConfig()
     relocation: RelocationConfig = RelocationConfig()
     input: InputConfig = InputConfig()
+
+    @property
+    def proposal_relocations(self) -> int:
+        """The proposal's relocation number (Art. 12(2)(a)); default the pool's."""
+        given = self.proposal.relocations
+        return self.pool.relocations if given is None else given
+
+    @property
+    def proposal_financial_eur(self) -> float:
+        """The proposal's financial contributions (Art. 12(2)(b)); default the pool's."""
+        given = self.proposal.financial_eur
+        return self.pool.financial_eur if given is None else given
 
 
 class MemberState(BaseModel):
@@ -389,6 +449,18 @@ class Need(BaseModel):
     amount: Amount
 
 
+class Responsibility(BaseModel):
+    """One row of responsibility.csv (Art. 63, rules section 5): `persons` present on the
+    territory of `state` for whom the benefitting state `benefitting` is responsible. It caps
+    the state's mandatory offsets and decides to which benefitting state each offset counts
+    (planner.offsets). Whole persons, 0 to MAX_PERSONS (planner.checks.responsibility_rows)."""
+
+    model_config = _STRICT
+    state: StateCode
+    benefitting: StateCode
+    persons: Annotated[float, Field(ge=0, le=MAX_EUR, allow_inf_nan=False)]
+
+
 class Instance(BaseModel):
     """A validated instance: the configuration and the rows, sorted by their ids.
 
@@ -403,6 +475,9 @@ class Instance(BaseModel):
     states: tuple[MemberState, ...]
     pledges: tuple[Pledge, ...]
     needs: tuple[Need, ...] = ()
+    # responsibility.csv, sorted by (state, benefitting); None: no such file, so offsets are
+    # not assigned to any benefitting state.
+    responsibility: tuple[Responsibility, ...] | None = None
     cases: tuple[Any, ...] | None = None
     transfers: tuple[tuple[str, str, int], ...] = ()
     rejections: tuple[tuple[str, str, int], ...] = ()

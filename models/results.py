@@ -181,6 +181,25 @@ class WarningItem(BaseModel):
     text: str
 
 
+class ProposalSummary(BaseModel):
+    """The Commission's proposal (Art. 12) beside the Council's pool (Art. 57): `given` lists
+    the `[proposal]` keys instance.toml sets (the others default to the pool's numbers); each
+    is compared with the Art. 12(2) floors. `information`: sentences that are neither
+    warnings nor errors (the Council's pool below the floors: the Council may amend)."""
+
+    model_config = ConfigDict(extra="forbid")
+    relocations: int
+    financial_eur: float
+    given: list[str] = Field(default_factory=list)
+    pool_relocations: int
+    pool_financial_eur: float
+    floor_relocations: int
+    floor_financial_eur: float
+    proposal_below_floor: bool
+    pool_below_floor: bool
+    information: list[str] = Field(default_factory=list)
+
+
 class Summary(BaseModel):
     """summary.json: status, totals and provenance of one run."""
 
@@ -190,6 +209,8 @@ class Summary(BaseModel):
     status: str
     totals: Totals
     matching: Matching = Matching()
+    # Absent from a summary.json written before the proposal was an input of its own.
+    proposal: ProposalSummary | None = None
     key: dict[str, object] = Field(default_factory=dict)
     offsets: dict[str, object] = Field(default_factory=dict)
     distribution: dict[str, object] = Field(default_factory=dict)

@@ -12,7 +12,7 @@ from pathlib import Path
 from pydantic import BaseModel
 
 from models.candidates import Candidate, CasePair
-from models.instance import InstanceConfig, MemberState, Need, Pledge
+from models.instance import InstanceConfig, MemberState, Need, Pledge, Responsibility
 from models.results import (
     AllocationRow,
     AssignmentRow,
@@ -31,6 +31,7 @@ SCHEMAS: dict[str, type[BaseModel]] = {
     "member_states.csv": MemberState,
     "pledges.csv": Pledge,
     "needs.csv": Need,
+    "responsibility.csv": Responsibility,
     "candidates.csv": Candidate,
     "transfers.csv": CasePair,
     "rejections.csv": CasePair,

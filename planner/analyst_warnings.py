@@ -14,7 +14,7 @@ import tomllib
 from collections.abc import Sequence
 from pathlib import Path
 
-from models.instance import Instance, Status
+from models.instance import FLOOR_FINANCIAL_EUR, FLOOR_RELOCATIONS, Instance, Status
 from models.results import AllocationRow, PlanRow, WarningItem
 from planner.key import AD_HOC, BENEFITTING, CONTRIBUTOR
 
@@ -185,10 +185,34 @@ def variant_warnings(instance: Instance, variant: str) -> list[WarningItem]:
     return found
 
 
+def proposal_warnings(instance: Instance) -> list[WarningItem]:
+    """Art. 12(2) [law]: the Commission's proposal sets at least FLOOR_RELOCATIONS
+    relocations and EUR FLOOR_FINANCIAL_EUR. A proposal below either floor is warned about
+    (the Council's pool below them is information only: planner.pipeline.proposal_section).
+    Only a proposal instance.toml states (`[proposal]`): without it the pool's numbers stand
+    for the proposal, and the information line about the pool says so."""
+    config = instance.config
+    if not config.proposal.model_fields_set:
+        return []
+    low = []
+    if config.proposal_relocations < FLOOR_RELOCATIONS:
+        low.append(f"{config.proposal_relocations:,} relocations (floor {FLOOR_RELOCATIONS:,})")
+    if config.proposal_financial_eur < FLOOR_FINANCIAL_EUR:
+        low.append(f"EUR {config.proposal_financial_eur:,.0f} (floor EUR "
+                   f"{FLOOR_FINANCIAL_EUR:,})")
+    if not low:
+        return []
+    return [WarningItem(
+        code="proposal_below_floor", subject="proposal",
+        text=f"proposal: the Commission's proposal of {' and '.join(low)} is below the "
+             "Art. 12(2) floors")]
+
+
 def analyst_warnings(instance: Instance, variant: str, allocation: Sequence[AllocationRow],
                      plan: Sequence[PlanRow]) -> list[WarningItem]:
-    """Every warning of a planned run but the solver's notes, in a fixed order: deductions,
-    key, surplus, benefitting states' pledges, candidates, variant."""
-    return (deduction_warnings(instance) + share_warnings(instance, allocation)
+    """Every warning of a planned run but the solver's notes, in a fixed order: proposal,
+    deductions, key, surplus, benefitting states' pledges, candidates, variant."""
+    return (proposal_warnings(instance)
+            + deduction_warnings(instance) + share_warnings(instance, allocation)
             + surplus_warnings(allocation, plan) + benefitting_warnings(instance, plan)
             + candidate_warnings(instance) + variant_warnings(instance, variant))

@@ -16,6 +16,7 @@ from models.instance import (
     MemberState,
     Need,
     Pledge,
+    Responsibility,
 )
 from planner import protection
 from planner.load import Reader, toml_line
@@ -232,6 +233,73 @@ def sar_states(reader: Reader, config: InstanceConfig | None,
     if config.distribution.sar_share > 0 and not config.distribution.sar_states:
         reader.problem("instance.toml", toml_line(reader, ("distribution", "sar_share")),
                        "distribution.sar_share", "a SAR share needs distribution.sar_states")
+
+
+def responsibility_rows(reader: Reader, states: list[tuple[int, MemberState]],
+                        rows: list[tuple[int, Responsibility]], codes: set[str] | None) -> None:
+    """responsibility.csv (Art. 63, rules section 5): known states, `benefitting` a
+    benefitting state other than `state`, each (state, benefitting) pair once, whole persons
+    up to MAX_PERSONS (negative persons: the model's range)."""
+    name = "responsibility.csv"
+    known = {s.code: s for _, s in states}
+    first: dict[tuple[str, str], int] = {}
+    for line, row in rows:
+        pair = (row.state, row.benefitting)
+        if pair in first:
+            reader.problem(name, line, "benefitting", f"duplicate pair {row.state}, "
+                           f"{row.benefitting} (first on line {first[pair]})")
+        first.setdefault(pair, line)
+        for column in ("state", "benefitting"):
+            code = getattr(row, column)
+            if codes is not None and code not in codes:
+                reader.problem(name, line, column, f"unknown state {code}")
+        if row.benefitting in known and not known[row.benefitting].benefitting:
+            reader.problem(name, line, "benefitting", f"{row.benefitting} is not benefitting")
+        elif row.state == row.benefitting:
+            reader.problem(name, line, "state", f"{row.state} is the benefitting state itself")
+        if row.persons > MAX_PERSONS:
+            reader.problem(name, line, "persons", f"must be at most {MAX_PERSONS:,} persons, "
+                           f"got {row.persons:g}")
+        elif row.persons != int(row.persons):
+            reader.problem(name, line, "persons", f"persons are whole, got {row.persons:g}")
+
+
+def offset_minimums(reader: Reader, pledges: list[tuple[int, Pledge]],
+                    rows: list[tuple[int, Responsibility]]) -> None:
+    """With responsibility.csv, an offset counts only along its (state, benefitting) pairs, at
+    most their persons (rules section 5): a state's offset rows cannot commit more than the
+    persons of the pairs they may serve."""
+    persons: dict[tuple[str, str], float] = {}
+    for _, row in rows:
+        persons[(row.state, row.benefitting)] = row.persons
+    states = sorted({p.state for _, p in pledges if p.measure == "offset" and p.min > 0})
+    for state in states:
+        own = [(line, p) for line, p in pledges if p.state == state and p.measure == "offset"]
+        serve = {b for _, p in own for b in p.beneficiary} if all(
+            p.beneficiary for _, p in own) else None
+        room = sum(n for (s, b), n in persons.items()
+                   if s == state and (serve is None or b in serve))
+        fixed = sum(p.min for _, p in own)
+        if fixed > room:
+            reader.problem(PLEDGES, own[-1][0], "min", f"{state}'s offset rows commit "
+                           f"{fixed:g} offsets, but responsibility.csv places only {room:g} "
+                           f"persons of benefitting states they may serve on {state}'s "
+                           "territory (Art. 63)")
+
+
+def refused_by(reader: Reader, config: InstanceConfig | None,
+               states: list[tuple[int, MemberState]], codes: set[str] | None) -> None:
+    """offsets.refused_by names benefitting states (Art. 63(2): their agreement)."""
+    if config is None:
+        return
+    known = {s.code: s for _, s in states}
+    for code in config.offsets.refused_by:
+        message = f"unknown state {code}" if codes is not None and code not in codes else \
+            f"{code} is not benefitting" if code in known and not known[code].benefitting \
+            else None
+        if message:
+            reader.problem("instance.toml", toml_line(reader, ("offsets", "refused_by")),
+                           "offsets.refused_by", message)
 
 
 def run_all(reader: Reader, config: InstanceConfig | None, states: list[tuple[int, MemberState]],

@@ -11,22 +11,32 @@ keeps each pledge row's total and each state's received total within one person 
 balanced one, ties again broken by the same weights. Model names are positions (`flow_3_1`:
 the fourth pledge row in pledge-id order to the second benefitting state in code order;
 `_c_5`: the sixth target), never ids or codes.
+
+Responsibility offsets (Art. 63, rules section 5; planner.offsets) go only where
+responsibility.csv places persons: along its (state, benefitting) pairs, within each row's
+`beneficiary` list and, for voluntary offsets, to benefitting states that agree; a pair's
+flows over the state's offset rows are at most its persons (`pair_{n}`). Without the file an
+offset counts toward no benefitting state: its rows have no flows here, distribution.csv lists
+them with an empty beneficiary (`UNASSIGNED`), and offset needs are left out of the balance and
+of the coverage (nothing can cover them).
 """
 
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable
+from collections.abc import Collection, Iterable
 from dataclasses import dataclass
 
 import pulp
 
 from models.instance import Instance, Measure, Pledge
+from planner.offsets import offset_targets, pair_persons
 from planner.solve import Solver, new_problem, value
 from planner.tiebreak import tie_break
 
 Arc = tuple[str, str]  # (pledge_id, benefitting state)
 Target = tuple[str, str]  # (benefitting state, measure)
+UNASSIGNED = ""  # distribution.csv's beneficiary of offsets without responsibility.csv
 
 
 def unit(measure: Measure, rate: float) -> float:
@@ -34,22 +44,33 @@ def unit(measure: Measure, rate: float) -> float:
     return 1.0 if measure.in_persons else rate
 
 
+def offsets_assigned(instance: Instance) -> bool:
+    """Whether offsets count toward benefitting states: only with responsibility.csv."""
+    return instance.responsibility is not None
+
+
 def stated_needs(instance: Instance) -> dict[Target, float]:
-    """needs.csv in relocation-equivalents, positive needs only."""
+    """needs.csv in relocation-equivalents, positive needs only; offset needs only when
+    responsibility.csv assigns offsets to benefitting states (else nothing can cover them)."""
     rate = instance.config.pool.rate
+    assigned = offsets_assigned(instance)
     return {(n.state, n.measure.value): n.amount / unit(n.measure, rate)
-            for n in instance.needs if n.amount > 0}
+            for n in instance.needs if n.amount > 0
+            and (assigned or n.measure is not Measure.offset)}
 
 
 def effective_needs(instance: Instance) -> dict[Target, float]:
     """Stated needs; for a pledged measure nobody states a need for, each benefitting state's
-    total stated need (all measures) as its weight, or equal weights when no need is stated."""
+    total stated need (all measures) as its weight, or equal weights when no need is stated.
+    Offsets without responsibility.csv have none (they are assigned to no benefitting state)."""
     needs = stated_needs(instance)
     totals = {b: math.fsum(v for (s, _), v in needs.items() if s == b)
               for b in instance.benefitting}
     if not any(totals.values()):
         totals = dict.fromkeys(instance.benefitting, 1.0)
     for measure in sorted({p.measure.value for p in instance.pledges}):
+        if measure == Measure.offset.value and not offsets_assigned(instance):
+            continue
         if not any(m == measure for _, m in needs):
             needs.update({(b, measure): w for b, w in totals.items() if w > 0})
     return dict(sorted(needs.items()))
@@ -64,21 +85,47 @@ def arcs_of(pledge: Pledge, benefitting: Iterable[str], needs: dict[Target, floa
 
 
 def add_flows(prob: pulp.LpProblem, instance: Instance, needs: dict[Target, float],
-              values: dict[str, pulp.LpAffineExpression | float]) -> dict[Arc, pulp.LpVariable]:
+              values: dict[str, pulp.LpAffineExpression | float],
+              voluntary: Collection[str] = (), only_offsets: bool = False,
+              prefix: str = "flow") -> dict[Arc, pulp.LpVariable]:
     """Flow variables per (pledge row, benefitting state), in relocation-equivalents, summing to
-    each row's value (constraint family `flow[pledge_id]`)."""
+    each row's value (constraint family `flow[pledge_id]`). Offset rows only along
+    responsibility.csv's pairs, each pair within its persons (`pair_{n}`), and none without the
+    file (planner.offsets.offset_targets; `voluntary`: the states whose offsets are voluntary).
+    `only_offsets`: the offset rows alone (the pool plan's feasibility of Art. 63's pairs)."""
     flows: dict[Arc, pulp.LpVariable] = {}
     if not instance.benefitting:
         return flows
     position = {b: n for n, b in enumerate(sorted(instance.benefitting))}
+    assigned = offsets_assigned(instance)
     for n, pledge in enumerate(instance.pledges):
-        targets = arcs_of(pledge, instance.benefitting, needs)
+        offset = pledge.measure is Measure.offset
+        if (offset and not assigned) or (only_offsets and not offset):
+            continue
+        targets = offset_targets(instance, pledge, voluntary) if offset \
+            else arcs_of(pledge, instance.benefitting, needs)
         for b in targets:
             flows[(pledge.pledge_id, b)] = prob.add_variable(
-                f"flow_{n}_{position[b]}", lowBound=0)
+                f"{prefix}_{n}_{position[b]}", lowBound=0)
         prob += (pulp.lpSum(flows[(pledge.pledge_id, b)] for b in targets)
-                 == values[pledge.pledge_id], f"flow_{n}")
+                 == values[pledge.pledge_id], f"{prefix}_{n}")
+    add_pair_caps(prob, instance, flows, f"{prefix}_pair")
     return flows
+
+
+def add_pair_caps(prob: pulp.LpProblem, instance: Instance, flows: dict[Arc, pulp.LpVariable],
+                  prefix: str) -> None:
+    """Per (state, benefitting) pair of responsibility.csv: the state's offset flows to that
+    benefitting state at most its persons (Art. 63, rules section 5)."""
+    state_of = {p.pledge_id: p.state for p in instance.pledges
+                if p.measure is Measure.offset}
+    members: dict[tuple[str, str], list[pulp.LpVariable]] = {}
+    for (pid, b), var in flows.items():
+        if pid in state_of:
+            members.setdefault((state_of[pid], b), []).append(var)
+    persons = pair_persons(instance)
+    for n, pair in enumerate(sorted(members)):
+        prob += pulp.lpSum(members[pair]) <= persons.get(pair, 0), f"{prefix}_{n}"
 
 
 def flow_order(flows: dict[Arc, pulp.LpVariable]) -> list[pulp.LpVariable]:
@@ -178,14 +225,16 @@ class Distribution:
     sar_target: float
 
 
-def distribute(instance: Instance, amounts: dict[str, float], solver: Solver) -> Distribution:
-    """Distribute a plan's amounts over the benefitting states (Art. 60(2))."""
+def distribute(instance: Instance, amounts: dict[str, float], solver: Solver,
+               voluntary: Collection[str] = ()) -> Distribution:
+    """Distribute a plan's amounts over the benefitting states (Art. 60(2)); `voluntary`: the
+    states whose offsets are voluntary (planner.offsets: they go to agreeing states only)."""
     rate = instance.config.pool.rate
     needs = effective_needs(instance)
     units = {p.pledge_id: unit(p.measure, rate) for p in instance.pledges}
     values = {pid: amounts[pid] / units[pid] for pid in amounts}
     prob = new_problem("distribution")
-    flows = add_flows(prob, instance, needs, values)
+    flows = add_flows(prob, instance, needs, values, voluntary)
     inflow = received(instance, flows)
     sar_target = _sar_stage(prob, solver, instance, flows, values)
     levels = leximin(prob, solver, inflow, needs) if flows else {}
@@ -204,6 +253,10 @@ def distribute(instance: Instance, amounts: dict[str, float], solver: Solver) ->
         largest = max(arcs, key=lambda a: (flows_out[a], a[1]))
         rest = math.fsum(flows_out[a] for a in arcs if a != largest)
         flows_out[largest] = round(amounts[pid] - rest, 2)
+    if instance.benefitting and not offsets_assigned(instance):
+        # No responsibility.csv: offsets count toward no benefitting state (rules section 5).
+        flows_out.update({(p.pledge_id, UNASSIGNED): amounts[p.pledge_id]
+                          for p in instance.pledges if p.measure is Measure.offset})
     final = {k: v for k, v in sorted(flows_out.items()) if v > 0}
     sar = set(instance.config.distribution.sar_states)
     # What the SAR states receive in the final flows (persons whole, EUR to the cent), the
@@ -255,6 +308,9 @@ def _whole_persons(instance: Instance, flows: dict[Arc, float], amounts: dict[st
         expr = pulp.lpSum(g[a] for a in members)
         prob += expr >= math.floor(round(total, 9)), f"low_{n}"
         prob += expr <= math.ceil(round(total, 9)), f"high_{n}"
+    # responsibility.csv's persons per pair hold for whole persons too (integral caps: the
+    # rows and the pairs are two laminar families, so the rounding stays integral).
+    add_pair_caps(prob, instance, g, "pair")
     # Round up where the fraction is largest: closest to the balanced flows. Fractions to
     # 1e-6, so that near-equal ones are equal, a tie for the tie-break, on every back-end.
     objective = pulp.lpSum(round(arcs[a] - math.floor(arcs[a]), 6) * var for a, var in g.items())

@@ -37,6 +37,7 @@ from models.results import (
 )
 from planner.display import visible
 from planner.export import FILES, fmt
+from planner.report import information
 
 M = TypeVar("M", bound=BaseModel)
 REPORT = "report.html"
@@ -259,6 +260,10 @@ def key_figures(run: Run) -> str:
                  t.financial_eur, "EUR"),
              kpi("Alternative measures", "summary", "totals", "alternative_eur",
                  t.alternative_eur, "EUR")]
+    if s.proposal is not None:
+        cards.append(kpi("Commission proposal (Art. 12)", "summary", "proposal", "relocations",
+                         s.proposal.relocations, f"relocations; the Council's pool: "
+                         f"{s.proposal.pool_relocations:,}"))
     lowest = s.distribution.get("min_coverage")
     if isinstance(lowest, int | float):
         cards.append(kpi("Lowest coverage of a stated need", "summary", "distribution",
@@ -277,9 +282,11 @@ def key_figures(run: Run) -> str:
             + (f", surplus {show(t.surplus, 'num')} (apart: one state's surplus does not "
                "make up for another's shortfall)" if t.surplus > 1e-6 else "") + ".")
     warnings = "".join(f'<li class="warn">{esc(w)}</li>' for w in s.warnings)
+    notes = "".join(f"<li>{esc(n)}</li>" for n in information(s))
     return (f'<section id="key-figures"><h2>Key figures</h2><p>{esc(lead)}</p>'
             f'<div class="kpis">{"".join(cards)}</div>'
-            + (f"<h3>Warnings</h3><ul>{warnings}</ul>" if warnings else "") + "</section>")
+            + (f"<h3>Warnings</h3><ul>{warnings}</ul>" if warnings else "")
+            + (f"<h3>Information</h3><ul>{notes}</ul>" if notes else "") + "</section>")
 
 
 def _listed(value: object) -> str:
@@ -296,10 +303,20 @@ def rules_applied(run: Run) -> str:
     items = [("Key weights", _listed(key.get("weights"))),
              ("Rounding", _listed(key.get("rounding"))),
              ("EUR per relocation", show(run.rate, "num")),
-             ("Voluntary offsets", "allowed" if off.get("voluntary_allowed")
-              else "not allowed pool-wide"),
-             ("Mandatory offsets", f"triggered (gap {off.get('gap')})"
-              if off.get("mandatory_triggered") else "not triggered"),
+             *proposal_items(s),
+             ("Voluntary offsets (Art. 63(1))", ("allowed" if off.get("voluntary_allowed")
+              else "not allowed pool-wide") + f": pledged relocations "
+              f"{show(off.get('pledged_relocations'), 'num')} against the threshold "
+              f"{show(off.get('voluntary_threshold'), 'num')} (of the proposal's "
+              f"{show(off.get('proposal_relocations'), 'num')})"),
+             ("Voluntary offsets counted", _listed(off.get("voluntary")) or "none"),
+             ("Mandatory offsets (Art. 63(3))", (f"triggered (gap {off.get('gap')}, "
+              f"{off.get('remaining_gap')} after voluntary offsets)"
+              if off.get("mandatory_triggered") else "not triggered")
+              + f"; threshold (a) needs {show(off.get('mandatory_threshold_needs'), 'num')}, "
+              f"(b) proposal {show(off.get('mandatory_threshold_proposal'), 'num')}; "
+              f"binding: {off.get('mandatory_binding')}"),
+             ("Mandatory offsets per state", _listed(off.get("mandatory")) or "none"),
              ("States facing search-and-rescue disembarkations",
               _listed(dist.get("sar_states")) or "none"),
              ("Their share of the pool: target / received",
@@ -309,6 +326,17 @@ def rules_applied(run: Run) -> str:
              ("Planner and solver", f"{s.version}; {s.solver.name} ({s.solver.version})")]
     rows = "".join(f"<dt>{esc(k)}</dt><dd>{esc(v)}</dd>" for k, v in items)
     return f'<section id="rules"><h2>Rules applied and provenance</h2><dl>{rows}</dl></section>'
+
+
+def proposal_items(s: Summary) -> list[tuple[str, str]]:
+    """The Commission's proposal beside the Council's pool (Arts 12, 57)."""
+    if s.proposal is None:
+        return []
+    p = s.proposal
+    return [("Commission proposal (Art. 12)", f"{p.relocations:,} relocations or EUR "
+             f"{p.financial_eur:,.0f}" + ("" if p.given else " (not set: the pool's numbers)")),
+            ("Council's pool (Art. 57)", f"{p.pool_relocations:,} relocations or EUR "
+             f"{p.pool_financial_eur:,.0f}")]
 
 
 def mix_data(run: Run) -> tuple[list[str], dict[str, list[float]], list[float]]:
@@ -326,7 +354,9 @@ def mix_data(run: Run) -> tuple[list[str], dict[str, list[float]], list[float]]:
 def flow_data(run: Run) -> tuple[list[str], list[str], list[list[float]]]:
     flows: dict[tuple[str, str], float] = defaultdict(float)
     for row in run.distribution:
-        flows[row.contributor, row.beneficiary] += row.value
+        # Offsets assigned to no benefitting state (no responsibility.csv) flow nowhere.
+        if row.beneficiary:
+            flows[row.contributor, row.beneficiary] += row.value
     contributors = sorted({c for c, _ in flows})
     beneficiaries = sorted({b for _, b in flows})
     return contributors, beneficiaries, [[flows.get((c, b), 0.0) for b in beneficiaries]

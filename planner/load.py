@@ -20,14 +20,22 @@ from typing import Annotated, Any, TypeVar, get_args, get_origin
 
 from pydantic import BaseModel, ValidationError
 
-from models.instance import STATE_CODE, Instance, InstanceConfig, MemberState, Need, Pledge
+from models.instance import (
+    STATE_CODE,
+    Instance,
+    InstanceConfig,
+    MemberState,
+    Need,
+    Pledge,
+    Responsibility,
+)
 from planner.errors import InputError, Problem
 from planner.numbers import PLAIN, NumberError, NumberFormat
 
 M = TypeVar("M", bound=BaseModel)
 
 INSTANCE_FILES = ("instance.toml", "member_states.csv", "pledges.csv", "needs.csv",
-                  "candidates.csv", "transfers.csv", "rejections.csv")
+                  "responsibility.csv", "candidates.csv", "transfers.csv", "rejections.csv")
 
 
 @dataclass
@@ -519,6 +527,8 @@ def load_instance(folder: Path | str, variant: str | None = None) -> Instance:
         if needs_table is not None and needs_table.usable else []
 
     checks.run_all(reader, config, states, pledges, needs, codes)
+    responsibility = read_responsibility(reader, states, pledges, codes)
+    checks.refused_by(reader, config, states, codes)
     cases, transfers, rejections = read_matching_inputs(reader, states, codes,
                                                         config.cycle if config else None,
                                                         config)
@@ -532,6 +542,7 @@ def load_instance(folder: Path | str, variant: str | None = None) -> Instance:
         states=tuple(sorted((s for _, s in states), key=lambda s: s.code)),
         pledges=tuple(sorted((p for _, p in pledges), key=lambda p: p.pledge_id)),
         needs=tuple(sorted((n for _, n in needs), key=lambda n: (n.state, n.measure))),
+        responsibility=responsibility,
         cases=cases,
         transfers=transfers,
         rejections=rejections,
@@ -539,6 +550,24 @@ def load_instance(folder: Path | str, variant: str | None = None) -> Instance:
         input_sha256=input_sha256(reader.folder, reader.files,
                                   reader.variant.file if reader.variant is not None else None),
     )
+
+
+def read_responsibility(reader: Reader, states: list[tuple[int, MemberState]],
+                        pledges: list[tuple[int, Pledge]], codes: set[str] | None
+                        ) -> tuple[Responsibility, ...] | None:
+    """responsibility.csv (optional; Art. 63, rules section 5), checked row by row
+    (planner.checks.responsibility_rows); None when the instance has no such file."""
+    from planner import checks
+
+    name = "responsibility.csv"
+    if not reader.path(name).exists():
+        return None
+    table = reader.read_table(name, False, ("state", "benefitting", "persons"))
+    rows = parse_rows(reader, name, table, Responsibility) \
+        if table is not None and table.usable else []
+    checks.responsibility_rows(reader, states, rows, codes)
+    checks.offset_minimums(reader, pledges, rows)
+    return tuple(sorted((r for _, r in rows), key=lambda r: (r.state, r.benefitting)))
 
 
 def number_format(config: InstanceConfig) -> NumberFormat:

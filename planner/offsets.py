@@ -1,16 +1,43 @@
-"""Responsibility offsets (Art. 63), rules section 5 [interp: every threshold a parameter].
+"""Responsibility offsets (Art. 63), rules section 5: thresholds against the Commission's
+proposal, voluntary and mandatory offsets, and the benefitting state each offset counts toward.
 
 Pledged relocations are read from the pledges, before planning: a state's pledged relocations
 are the sum of its relocation rows' maxima (no maximum: its obligation), capped at its
 obligation, so the trigger never depends on the plan it changes.
+
+- Voluntary, pool-wide (63(1)) [law]: the pledged relocations reach `offsets.voluntary_share`
+  x the PROPOSAL's relocation number (`[proposal] relocations`, Art. 12), not the Council's.
+- Voluntary, per contributor (63(2)(b)) [law]: its pledged relocations reach
+  `voluntary_share` x its obligation. The benefitting state must agree (63(2)) [law]: the
+  states in `offsets.refused_by` do not, and no voluntary offset counts toward them.
+- A state's offsets are voluntary when it may offset voluntarily (either rule above, or any
+  state when `offsets.enforce_voluntary` is false: the thresholds are then reported, not
+  enforced, as 2026 practice accepted Germany's offsets [practice]) and some benefitting state
+  that agrees may receive them. Voluntary offsets stay voluntary: they count toward closing the
+  mandatory gap and are never relabelled mandatory.
+- Mandatory (63(3)) [law "up to the higher of the two numbers"; the two numbers interp]: (a)
+  `mandatory_share` x the relocation needs of the proposal (needs.csv's relocation rows), (b)
+  `mandatory_proposal_share` x the proposal's relocation number; `mandatory_basis` `higher`
+  (default) takes the higher one, `needs` (a), `proposal` (b). Triggered when the pledged
+  relocations fall below it; the gap (threshold - pledged relocations) is first closed by the
+  voluntary offsets, and only what remains is spread by key over the other contributors.
+- Each contributor's mandatory offsets are capped by its fair share (obligation) minus its
+  pledged relocations, by the persons present on its territory for whom benefitting states
+  are responsible (responsibility.csv, when given), and by the offsets its pledge rows offer
+  (the plan takes offsets only from pledge rows).
+- responsibility.csv also decides to which benefitting state an offset counts: only along its
+  (state, benefitting) pairs, at most its persons per pair (`offset_targets`, `pair_persons`).
+  Without the file, offsets count toward no benefitting state (distribution.csv: empty
+  beneficiary).
 """
 
 from __future__ import annotations
 
 import math
+from collections.abc import Collection
 from dataclasses import dataclass, field
 
-from models.instance import Instance, Measure
+from models.instance import Instance, Measure, Pledge
 from planner.key import AD_HOC, CONTRIBUTOR, KeyRow
 
 
@@ -28,6 +55,18 @@ class OffsetsReport:
     gap: int
     mandatory: dict[str, int] = field(default_factory=dict)
     unallocated: int = 0
+    proposal_relocations: int = 0
+    refused_by: tuple[str, ...] = ()
+    voluntary_states: tuple[str, ...] = ()
+    voluntary: dict[str, int] = field(default_factory=dict)
+    remaining_gap: int = 0
+    mandatory_proposal_share: float = 1.0
+    relocation_needs: float = 0.0
+    threshold_needs: float = 0.0
+    threshold_proposal: float = 0.0
+    mandatory_binding: str = ""
+    caps: dict[str, int] = field(default_factory=dict)
+    responsibility_given: bool = False
 
 
 def pledged_relocations(instance: Instance, key: dict[str, KeyRow]) -> dict[str, float]:
@@ -43,9 +82,8 @@ def pledged_relocations(instance: Instance, key: dict[str, KeyRow]) -> dict[str,
             for code, amount in sorted(pledged.items())}
 
 
-def _fixed(instance: Instance, state: str) -> float:
-    return sum(p.min for p in instance.pledges
-               if p.state == state and p.measure is Measure.relocation)
+def _fixed(instance: Instance, state: str, measure: Measure = Measure.relocation) -> float:
+    return sum(p.min for p in instance.pledges if p.state == state and p.measure is measure)
 
 
 def offset_capacity(instance: Instance) -> dict[str, float]:
@@ -55,6 +93,32 @@ def offset_capacity(instance: Instance) -> dict[str, float]:
             top = pledge.max if pledge.max is not None else math.inf
             capacity[pledge.state] = capacity.get(pledge.state, 0.0) + top
     return capacity
+
+
+def pair_persons(instance: Instance) -> dict[tuple[str, str], int]:
+    """responsibility.csv as (state, benefitting) -> persons; empty without the file."""
+    return {(r.state, r.benefitting): int(r.persons) for r in instance.responsibility or ()}
+
+
+def offset_targets(instance: Instance, pledge: Pledge, voluntary: Collection[str]
+                   ) -> list[str]:
+    """The benefitting states an offset row's offsets may count toward (rules section 5): a
+    pair of responsibility.csv with persons, within the row's `beneficiary` list, and, for a
+    state whose offsets are voluntary, a benefitting state that agrees (Art. 63(2)). None
+    without responsibility.csv."""
+    persons = pair_persons(instance)
+    allowed = list(pledge.beneficiary) or sorted(instance.benefitting)
+    refused = set(instance.config.offsets.refused_by) if pledge.state in voluntary else set()
+    return [b for b in allowed if persons.get((pledge.state, b), 0) > 0 and b not in refused]
+
+
+def _reachable(instance: Instance, state: str) -> set[str]:
+    """The benefitting states a state's offset rows may serve (their beneficiary lists)."""
+    found: set[str] = set()
+    for p in instance.pledges:
+        if p.state == state and p.measure is Measure.offset:
+            found |= set(p.beneficiary or instance.benefitting)
+    return found
 
 
 def spread_by_key(total: int, weights: dict[str, float], caps: dict[str, int]) -> dict[str, int]:
@@ -84,12 +148,31 @@ def spread_by_key(total: int, weights: dict[str, float], caps: dict[str, int]) -
     return {c: n for c, n in sorted(whole.items()) if n > 0}
 
 
+def mandatory_thresholds(instance: Instance) -> tuple[float, float, float, float, str]:
+    """Art. 63(3): (relocation needs, number (a), number (b), the threshold, which binds).
+    (a) = mandatory_share x the relocation needs of the proposal (needs.csv); (b) =
+    mandatory_proposal_share x the proposal's relocation number; `higher` takes the higher
+    ("both" when equal), `needs` (a), `proposal` (b)."""
+    config = instance.config.offsets
+    needs = math.fsum(n.amount for n in instance.needs if n.measure is Measure.relocation)
+    a = config.mandatory_share * needs
+    b = config.mandatory_proposal_share * instance.config.proposal_relocations
+    if config.mandatory_basis == "needs":
+        return needs, a, b, a, "needs"
+    if config.mandatory_basis == "proposal":
+        return needs, a, b, b, "proposal"
+    binding = "needs" if a > b else "proposal" if b > a else "both"
+    return needs, a, b, max(a, b), binding
+
+
 def assess_offsets(instance: Instance, key: dict[str, KeyRow]) -> OffsetsReport:
-    """Whether voluntary offsets are allowed and whether mandatory offsets are triggered."""
-    config, pool = instance.config.offsets, instance.config.pool
+    """Whether voluntary offsets are allowed, which pledged offsets are voluntary, whether
+    mandatory offsets are triggered and each contributor's mandatory part (Art. 63)."""
+    config = instance.config.offsets
+    proposal = instance.config.proposal_relocations
     pledged = pledged_relocations(instance, key)
     total = math.fsum(pledged.values())
-    voluntary_threshold = config.voluntary_share * pool.relocations
+    voluntary_threshold = config.voluntary_share * proposal
     pool_allowed = total >= voluntary_threshold - 1e-9
     allowed_states = tuple(
         code for code, row in key.items()
@@ -97,23 +180,45 @@ def assess_offsets(instance: Instance, key: dict[str, KeyRow]) -> OffsetsReport:
         and (pool_allowed or pledged.get(code, 0.0) >= config.voluntary_share * row.obligation
              - 1e-9)
     )
-    if config.mandatory_basis == "needs":
-        basis = math.fsum(n.amount for n in instance.needs if n.measure is Measure.relocation)
-    else:
-        basis = float(pool.relocations)
-    threshold = config.mandatory_share * basis
+    persons = pair_persons(instance)
+    given = instance.responsibility is not None
+    capacity = offset_capacity(instance)
+    agreeing = set(instance.benefitting) - set(config.refused_by)
+
+    def persons_toward(code: str, targets: set[str]) -> float:
+        return float(sum(n for (s, b), n in persons.items() if s == code and b in targets)) \
+            if given else math.inf
+
+    voluntary_states, voluntary = [], {}
+    for code, row in key.items():
+        if row.role not in (CONTRIBUTOR, AD_HOC) or capacity.get(code, 0.0) <= 0:
+            continue
+        if config.enforce_voluntary and code not in allowed_states:
+            continue
+        targets = _reachable(instance, code) & agreeing
+        toward = persons_toward(code, targets)
+        if not targets or toward <= 0:
+            continue  # no benefitting state that agrees (and, with the file, has persons)
+        voluntary_states.append(code)
+        room = max(row.obligation - pledged.get(code, 0.0), _fixed(instance, code,
+                                                                   Measure.offset))
+        counted = math.floor(round(min(capacity[code], room, toward), 9))
+        if counted > 0:
+            voluntary[code] = counted
+    needs, a, b, threshold, binding = mandatory_thresholds(instance)
     triggered = total < threshold - 1e-9
     gap = math.ceil(round(threshold - total, 9)) if triggered else 0
+    remaining = max(0, gap - sum(voluntary.values()))
+    caps = {
+        code: math.floor(round(min(max(row.obligation - pledged.get(code, 0.0), 0.0),
+                                   persons_toward(code, _reachable(instance, code)),
+                                   capacity.get(code, 0.0)), 9))
+        for code, row in key.items()
+        if row.role == CONTRIBUTOR and code not in voluntary_states
+    }
     mandatory: dict[str, int] = {}
-    if gap:
-        capacity = offset_capacity(instance)
-        caps = {
-            code: int(min(max(row.obligation - pledged.get(code, 0.0), 0.0),
-                          capacity.get(code, 0.0)))
-            for code, row in key.items() if row.role == CONTRIBUTOR
-        }
-        weights = {code: key[code].share for code in caps}
-        mandatory = spread_by_key(gap, weights, caps)
+    if remaining:
+        mandatory = spread_by_key(remaining, {code: key[code].share for code in caps}, caps)
     return OffsetsReport(
         voluntary_share=config.voluntary_share,
         voluntary_threshold=voluntary_threshold,
@@ -126,5 +231,17 @@ def assess_offsets(instance: Instance, key: dict[str, KeyRow]) -> OffsetsReport:
         mandatory_triggered=triggered,
         gap=gap,
         mandatory=mandatory,
-        unallocated=gap - sum(mandatory.values()),
+        unallocated=remaining - sum(mandatory.values()),
+        proposal_relocations=proposal,
+        refused_by=tuple(config.refused_by),
+        voluntary_states=tuple(voluntary_states),
+        voluntary=voluntary,
+        remaining_gap=remaining,
+        mandatory_proposal_share=config.mandatory_proposal_share,
+        relocation_needs=needs,
+        threshold_needs=a,
+        threshold_proposal=b,
+        mandatory_binding=binding,
+        caps={c: n for c, n in sorted(caps.items()) if n > 0},
+        responsibility_given=given,
     )

@@ -11,7 +11,7 @@ from pathlib import Path
 
 from pydantic import BaseModel
 
-from models.instance import Instance
+from models.instance import FLOOR_FINANCIAL_EUR, FLOOR_RELOCATIONS, Instance, Measure
 from models.results import (
     AllocationRow,
     AssignmentRow,
@@ -19,6 +19,7 @@ from models.results import (
     DistributionRow,
     MatchabilityRow,
     PlanRow,
+    ProposalSummary,
     SolverInfo,
     Summary,
     UnassignedRow,
@@ -90,18 +91,8 @@ def summarise(instance: Instance, variant: str, tables: Tables, offsets: Offsets
              "rounding": instance.config.pool.rounding.value,
              "eur_per_relocation": instance.config.pool.rate,
              "official_shares": share_diffs},
-        offsets={
-            "voluntary_allowed": offsets.voluntary_allowed,
-            "voluntary_allowed_states": list(offsets.voluntary_allowed_states),
-            "voluntary_threshold": offsets.voluntary_threshold,
-            "pledged_relocations": offsets.pledged_relocations,
-            "mandatory_basis": offsets.mandatory_basis,
-            "mandatory_threshold": offsets.mandatory_threshold,
-            "mandatory_triggered": offsets.mandatory_triggered,
-            "gap": offsets.gap,
-            "mandatory": offsets.mandatory,
-            "unallocated": offsets.unallocated,
-        },
+        proposal=proposal_section(instance),
+        offsets=offsets_section(offsets, tables),
         distribution={
             "sar_states": list(instance.config.distribution.sar_states),
             "sar_share": instance.config.distribution.sar_share,
@@ -122,6 +113,79 @@ def summarise(instance: Instance, variant: str, tables: Tables, offsets: Offsets
     )
 
 
+def proposal_section(instance: Instance) -> ProposalSummary:
+    """summary.json's `proposal`: the Commission's numbers (Art. 12) beside the Council's
+    pool (Art. 57), each against the Art. 12(2) floors; the information line when the
+    Council's pool is below them (not a warning: the Council may amend the proposal; the
+    proposal below them is a warning, planner.analyst_warnings.proposal_warnings)."""
+    config = instance.config
+    pool_low = config.pool.relocations < FLOOR_RELOCATIONS \
+        or config.pool.financial_eur < FLOOR_FINANCIAL_EUR
+    proposal_low = config.proposal_relocations < FLOOR_RELOCATIONS \
+        or config.proposal_financial_eur < FLOOR_FINANCIAL_EUR
+    information = []
+    if pool_low:
+        information.append(
+            f"the Council's pool ({config.pool.relocations:,} relocations, EUR "
+            f"{config.pool.financial_eur:,.0f}) is below the Art. 12(2) floors of the "
+            f"Commission's proposal ({FLOOR_RELOCATIONS:,} relocations, EUR "
+            f"{FLOOR_FINANCIAL_EUR:,}): the Council may amend the proposal (Art. 57); "
+            + (f"the proposal is {config.proposal_relocations:,} relocations, EUR "
+               f"{config.proposal_financial_eur:,.0f}" if config.proposal.model_fields_set
+               else "[proposal] is not set, so the pool's numbers stand for the proposal "
+               "(Art. 63's thresholds too)"))
+    return ProposalSummary(
+        relocations=config.proposal_relocations,
+        financial_eur=config.proposal_financial_eur,
+        given=sorted(config.proposal.model_fields_set),
+        pool_relocations=config.pool.relocations,
+        pool_financial_eur=config.pool.financial_eur,
+        floor_relocations=FLOOR_RELOCATIONS,
+        floor_financial_eur=FLOOR_FINANCIAL_EUR,
+        proposal_below_floor=proposal_low,
+        pool_below_floor=pool_low,
+        information=information,
+    )
+
+
+def offsets_section(offsets: OffsetsReport, tables: Tables) -> dict[str, object]:
+    """summary.json's `offsets` (Art. 63, rules section 5; planner.offsets): the thresholds
+    against the proposal, the two numbers of 63(3) and the one that binds, the voluntary
+    offsets counted toward the gap, the mandatory parts, and the offsets assigned to no
+    benefitting state (no responsibility.csv) per contributor."""
+    unassigned: dict[str, float] = {}
+    for row in tables.distribution:
+        if not row.beneficiary and row.measure is Measure.offset:
+            unassigned[row.contributor] = unassigned.get(row.contributor, 0.0) + row.amount
+    return {
+        "proposal_relocations": offsets.proposal_relocations,
+        "voluntary_share": offsets.voluntary_share,
+        "voluntary_threshold": offsets.voluntary_threshold,
+        "pledged_relocations": offsets.pledged_relocations,
+        "voluntary_allowed": offsets.voluntary_allowed,
+        "voluntary_allowed_states": list(offsets.voluntary_allowed_states),
+        "refused_by": list(offsets.refused_by),
+        "voluntary_states": list(offsets.voluntary_states),
+        "voluntary": offsets.voluntary,
+        "mandatory_basis": offsets.mandatory_basis,
+        "relocation_needs": offsets.relocation_needs,
+        "mandatory_share": offsets.mandatory_share,
+        "mandatory_threshold_needs": offsets.threshold_needs,
+        "mandatory_proposal_share": offsets.mandatory_proposal_share,
+        "mandatory_threshold_proposal": offsets.threshold_proposal,
+        "mandatory_binding": offsets.mandatory_binding,
+        "mandatory_threshold": offsets.mandatory_threshold,
+        "mandatory_triggered": offsets.mandatory_triggered,
+        "gap": offsets.gap,
+        "remaining_gap": offsets.remaining_gap,
+        "mandatory": offsets.mandatory,
+        "caps": offsets.caps,
+        "unallocated": offsets.unallocated,
+        "responsibility_given": offsets.responsibility_given,
+        "unassigned_to_benefitting": {k: v for k, v in sorted(unassigned.items()) if v > 0},
+    }
+
+
 def plan(instance: Instance, solver: Solver, variant: str = "base",
          progress: Progress = _quiet, timings: dict[str, float] | None = None,
          on_pool: Callable[[Tables], None] | None = None,
@@ -140,7 +204,7 @@ def plan(instance: Instance, solver: Solver, variant: str = "base",
     timings["pool_plan"] = time.perf_counter() - started
     progress("distribution over benefitting states (Art. 60(2))")
     started = time.perf_counter()
-    dist = distribute(instance, pool.amounts, solver)
+    dist = distribute(instance, pool.amounts, solver, offsets.voluntary_states)
     timings["distribution"] = time.perf_counter() - started
     tables = build_tables(instance, key, offsets, pool, dist)
     if on_pool is not None:

@@ -15,6 +15,11 @@ Model names are positions (`value_3`: the fourth pledge row in pledge-id order, 
 third state in code order), never pledge ids or codes: ids that differ only by a space, `-` or
 `_` were one name to PuLP, and CBC misread names with `|` or non-ASCII letters.
 A contributor never gives more value than its obligation unless its own minimums force it.
+Responsibility offsets (Art. 63, planner.offsets): each state's mandatory part is a lower
+bound on its offset rows (`mandatory_offset_{n}`); with responsibility.csv its offsets must
+also fit the persons of its (state, benefitting) pairs, by flows of the offset rows along the
+pairs (`offsets_{row}_{state}`, `offsets_pair_{n}`), so the distribution can assign each
+offset to a benefitting state.
 """
 
 from __future__ import annotations
@@ -160,6 +165,9 @@ def plan_pool(instance: Instance, key: dict[str, KeyRow], offsets: OffsetsReport
     cap = caps(instance, key, offsets)
     shortfall = define_obligations(prob, instance, key, values, cap)
     define_offset_rules(prob, instance, key, values, offsets)
+    if instance.responsibility is not None:
+        add_flows(prob, instance, {}, dict(values), offsets.voluntary_states, only_offsets=True,
+                  prefix="offsets")
     objectives = {}
     if not values:
         return PoolPlan({}, {s: key[s].obligation for s in shortfall}, cap, objectives)
@@ -179,7 +187,7 @@ def plan_pool(instance: Instance, key: dict[str, KeyRow], offsets: OffsetsReport
         pulp.LpMinimize)
     needs = stated_needs(instance)
     if needs and instance.benefitting:
-        flows = add_flows(prob, instance, needs, dict(values))
+        flows = add_flows(prob, instance, needs, dict(values), offsets.voluntary_states)
         inflow = received(instance, flows)
         objectives["coverage_min"] = maximise_min_coverage(prob, solver, "coverage_min",
                                                            inflow, needs)

@@ -67,6 +67,46 @@ def _amount(value: float) -> str:
     return _num(value, 2) if abs(value) > 1e-6 else "-"
 
 
+def information(s: Summary) -> list[str]:
+    """Sentences that are neither warnings nor errors: the Council's pool below the Art.
+    12(2) floors; offsets assigned to no benefitting state (no responsibility.csv)."""
+    notes = list(s.proposal.information) if s.proposal is not None else []
+    unassigned = s.offsets.get("unassigned_to_benefitting")
+    if isinstance(unassigned, dict) and unassigned:
+        notes.append("offsets not assigned to a benefitting state (no responsibility.csv): "
+                     + ", ".join(f"{k} {v:,.0f}" for k, v in unassigned.items())
+                     + "; offset needs are left out of the coverage")
+    return notes
+
+
+def proposal_and_offsets(summary: Summary) -> list[str]:
+    """The Commission's proposal beside the Council's pool (Arts 12, 57), Art. 63's thresholds
+    (the two numbers of 63(3) side by side, the one that binds), voluntary and mandatory
+    offsets, and the information lines (neither warnings nor errors)."""
+    lines = []
+    p = summary.proposal
+    if p is not None:
+        lines.append(f"proposal (Commission, Art. 12): {p.relocations:,} relocations or EUR "
+                     f"{p.financial_eur / 1e6:,.2f} million"
+                     + ("" if p.given else " (not set: the pool's numbers)")
+                     + f"; Council's pool (Art. 57): {p.pool_relocations:,} relocations or "
+                     f"EUR {p.pool_financial_eur / 1e6:,.2f} million")
+    off = summary.offsets
+    if "mandatory_binding" in off:
+        def listed(value: object) -> str:
+            return ", ".join(f"{k} {v:,}" for k, v in value.items()) \
+                if isinstance(value, dict) and value else "none"
+        lines.append(
+            f"offsets (Art. 63): voluntary threshold {off['voluntary_threshold']:,.0f} (of the "
+            f"proposal's {off['proposal_relocations']:,}); mandatory threshold (a) needs "
+            f"{off['mandatory_threshold_needs']:,.0f}, (b) proposal "
+            f"{off['mandatory_threshold_proposal']:,.0f}, binding: {off['mandatory_binding']};"
+            f" voluntary offsets counted: {listed(off['voluntary'])}; mandatory: "
+            f"{listed(off['mandatory'])}; left uncovered: {off['unallocated']:,}")
+    lines += [f"information: {note}" for note in information(summary)]
+    return lines
+
+
 def print_plan(console: Console, tables: PlanTables, summary: Summary, out: str) -> None:
     """The allocation, coverage, offsets, matching and warnings. Text from the inputs (state
     codes, names, bottlenecks naming pledge ids, warnings, the folder) goes through
@@ -110,6 +150,8 @@ def print_plan(console: Console, tables: PlanTables, summary: Summary, out: str)
     console.print(literal(f"shortfall {t.shortfall:,.2f} and surplus {t.surplus:,.2f} "
                           f"relocation-equivalents; voluntary offsets {voluntary}; mandatory "
                           f"offsets {mandatory}"))
+    for line in proposal_and_offsets(summary):
+        console.print(literal(line))
     m = summary.matching
     if m.ran:
         console.print(literal(

@@ -83,6 +83,8 @@ def coverage_rows(instance: Instance, dist: Distribution,
     stated = {(n.state, n.measure.value): n.amount for n in instance.needs if n.amount > 0}
     got: dict[tuple[str, str], float] = {}
     for row in flows:
+        if not row.beneficiary:
+            continue  # an offset assigned to no benefitting state (no responsibility.csv)
         key = (row.beneficiary, row.measure.value)
         got[key] = got.get(key, 0.0) + row.amount
     rows = []

@@ -7,10 +7,11 @@ A variant file holds three kinds of entries, each validated like the instance it
   the instance's value as a whole (so `[key] weights = {...}` is the variant's whole key);
 * `[member_states.XX]` tables: `column = value` overrides of one state's cells in
   member_states.csv (any column of that file, of its schema, or a key weight column);
-* `[tables]`: replacement files for `member_states`, `pledges` and `needs`, relative to the
-  instance folder and inside it (`pledges = "variants/pledges-x.csv"`; not an absolute path,
-  a `..` above the folder or a link out of it). The person-level files (candidates,
-  transfers, rejections) stay the instance's own: the matching verifier re-reads them.
+* `[tables]`: replacement files for `member_states`, `pledges`, `needs` and `responsibility`,
+  relative to the instance folder and inside it (`pledges = "variants/pledges-x.csv"`; not an
+  absolute path, a `..` above the folder or a link out of it). The person-level files
+  (candidates, transfers, rejections) stay the instance's own: the matching verifier
+  re-reads them.
 
 Every problem names the file and line it comes from: a key the variant sets is reported in
 `variants/NAME.toml` on that key's line (also when pydantic or a cross-check finds it), a
@@ -34,7 +35,7 @@ FOLDER = "variants"
 NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]*")
 RESERVED = ("base", "comparison")  # folder names of `planner compare`'s own outputs
 TABLES = {"member_states": "member_states.csv", "pledges": "pledges.csv",
-          "needs": "needs.csv"}
+          "needs": "needs.csv", "responsibility": "responsibility.csv"}
 PERSON_TABLES = ("candidates", "transfers", "rejections")
 STATES = "member_states.csv"
 

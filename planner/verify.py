@@ -21,10 +21,12 @@ allocation.csv: a row per participating or pledging state, once; name, role, sha
   most max(fair share, own minimums) and below the fair share only when every row is full.
 distribution.csv: each (pledge, beneficiary) once; contributor and measure of the pledge; a
   state the row may serve (directed pledges; needing states first, effective needs as the
-  planner defines them; never the pledging state itself); positive, whole persons, cents;
-  value = amount / unit; each row's flows sum to its amount. The balance (Art. 60(2))
-  leximin: no exchange along the flows from a better covered to a worse covered state beyond
-  rounding (verify_rules).
+  planner defines them; never the pledging state itself; offsets only along
+  responsibility.csv's pairs, within each pair's persons, toward agreeing states when
+  voluntary, and with an empty beneficiary exactly without the file); positive, whole
+  persons, cents; value = amount / unit; each row's flows sum to its amount. The balance
+  (Art. 60(2)) leximin: no exchange along the flows from a better covered to a worse covered
+  state beyond rounding (verify_rules).
 coverage.csv: a row per (benefitting state, measure) with an effective need or any flow, once
   (a state receiving without a stated need included); received from distribution.csv; need
   and need_stated from needs.csv; ratio = received / need (empty for no need).
@@ -42,13 +44,17 @@ matchability.csv (planner.verify_matchability): the bound row's value is the max
   value, each place's capacity and eligible persons, persons with no eligible place per
   location), and together they leave out exactly the placeable persons the bound does; a
   restriction row per criterion of each row with places, its value the recomputed gain.
-summary.json: totals from allocation.csv; instance and input_sha256 of the inputs; status
-  `optimal` exactly when no stage stopped at its time limit, solver.gap the largest of gaps,
-  a warning per stopped stage and for a fallback back-end, a warning per deduction without a
-  status or with `at_risk` only, a `benefitting_pledge` warning per benefitting state that
-  pledged; key (weights, redistribute, rounding, rate, official shares); offsets (each figure of
-  Art. 63 re-derived); distribution (SAR states and share; target = share x the plan's value;
-  received = distribution.csv's value to the SAR states; sar_met; min_coverage = coverage.csv's
+summary.json: totals from allocation.csv; instance and input_sha256 of the inputs; the
+  proposal (its numbers, the pool's, the Art. 12(2) floors, the information line and the
+  warning); status `optimal` exactly when no stage stopped at its time limit, solver.gap
+  the largest of gaps, a warning per stopped stage and for a fallback back-end, a warning
+  per deduction without a status or with `at_risk` only, a `benefitting_pledge` warning per
+  benefitting state that pledged; key (weights, redistribute, rounding, rate, official
+  shares); offsets (each figure of Art. 63 re-derived from the inputs: thresholds against the
+  proposal, the two numbers of 63(3) and which binds, the voluntary offsets, never relabelled
+  mandatory, the mandatory parts within both caps, the offsets assigned to no benefitting
+  state); distribution (SAR states and share; target = share x the plan's value; received =
+  distribution.csv's value to the SAR states; sar_met; min_coverage = coverage.csv's
   smallest ratio); objectives: shortfall = totals, preference = the plan's preference-weighted
   value, coverage_min no less than what the files reach (an upper bound certificate),
   distribution_sar = min(target, the value of the rows that may reach a SAR state),
@@ -98,7 +104,9 @@ from planner.verify_rules import (
     effective_needs,
     expected_offsets,
     leximin_violations,
+    offset_arcs,
     preference_swaps,
+    responsibility_persons,
     unit,
 )
 
@@ -409,7 +417,14 @@ def check_plan(out: Outputs, instance: Instance) -> None:
     if seen != set(pledges) or not out.proven:
         return
     amounts = {row.pledge_id: row.amount for _, row in out.plan}
-    for worse, better in preference_swaps(instance, amounts, _mandatory(out, instance)):
+    paired: dict[tuple[str, str], float] = {}
+    for _, flow in out.distribution:
+        if flow.measure is Measure.offset and flow.beneficiary:
+            pair = (flow.contributor, flow.beneficiary)
+            paired[pair] = paired.get(pair, 0.0) + flow.amount
+    voluntary = set(offsets["voluntary_states"])  # type: ignore[call-overload]
+    for worse, better in preference_swaps(instance, amounts, _mandatory(out, instance),
+                                          paired, voluntary):
         line = next(n for n, r in out.plan if r.pledge_id == worse)
         out.fail("plan.csv", line, "amount", f"not the state's preferred mix: value could move "
                  f"from {worse} to {better}, ranked higher, which has room left (stage ii)")
@@ -431,7 +446,7 @@ def check_allocation(out: Outputs, instance: Instance) -> None:
             out.fail("allocation.csv", 0, "state", f"{code} is missing")
     offsets = _offsets(out, instance)
     mandatory: dict[str, float] = offsets["mandatory"]  # type: ignore[assignment]
-    check_mandatory(out.fail, _mandatory(out, instance), mandatory, int(offsets["gap"]),  # type: ignore[call-overload]
+    check_mandatory(out.fail, _mandatory(out, instance), mandatory, int(offsets["remaining_gap"]),  # type: ignore[call-overload]
                     "allocation.csv", lambda s: next((n for n, r in out.allocation
                                                       if r.state == s), 0), "mandatory_offset")
     # Plain values per state: a pandas row lookup per allocation row cost more than the key.
@@ -548,11 +563,19 @@ def _check_benefitting(out: Outputs, instance: Instance, line: int, row: Allocat
 def check_distribution(out: Outputs, instance: Instance) -> None:
     """Each flow once, from its pledge row to a state the row may serve (directed pledges,
     needs), positive, whole persons or cents, value = amount / unit; each row's flows sum to
-    its amount; the balance leximin by the exchange certificate (planner.verify_rules)."""
+    its amount; the balance leximin by the exchange certificate (planner.verify_rules).
+    Offsets (Art. 63, rules section 5): with responsibility.csv only along its pairs (for a
+    voluntary state's offsets, toward agreeing states), each pair's flows within its persons;
+    without it, one flow per offset row with an empty beneficiary (assigned to no benefitting
+    state), and only offsets have an empty beneficiary."""
     rate = instance.config.pool.rate
     pledges = instance.pledges_by_id
     benefitting = set(instance.benefitting)
     needs = _needs(out, instance)
+    offsets = _offsets(out, instance)
+    voluntary = set(offsets["voluntary_states"])  # type: ignore[call-overload]
+    persons = responsibility_persons(instance)
+    paired: dict[tuple[str, str], list[int]] = {}
     sums: dict[str, float] = {}
     _twice(out, "distribution.csv", [(line, (row.pledge_id, row.beneficiary))
                                      for line, row in out.distribution],
@@ -565,14 +588,18 @@ def check_distribution(out: Outputs, instance: Instance) -> None:
         sums[row.pledge_id] = sums.get(row.pledge_id, 0.0) + row.amount
         if (row.contributor, row.measure) != (p.state, p.measure):
             out.fail("distribution.csv", line, "contributor", "differs from the pledge")
-        allowed = [b for b in (list(p.beneficiary) or sorted(benefitting)) if b != p.state]
-        if row.beneficiary not in benefitting or row.beneficiary not in allowed:
-            out.fail("distribution.csv", line, "beneficiary",
-                     f"{row.beneficiary} is not a beneficiary this pledge may serve")
-        needing = [b for b in allowed if needs.get((b, p.measure), 0.0) > 0]
-        if needing and row.beneficiary not in needing:
-            out.fail("distribution.csv", line, "beneficiary",
-                     f"{row.beneficiary} states no need for {p.measure}, others do")
+        if p.measure is Measure.offset:
+            _check_offset_flow(out, instance, line, row.beneficiary, p, voluntary, paired)
+        else:
+            allowed = [b for b in (list(p.beneficiary) or sorted(benefitting)) if b != p.state]
+            if row.beneficiary not in benefitting or row.beneficiary not in allowed:
+                out.fail("distribution.csv", line, "beneficiary",
+                         f"{row.beneficiary or 'empty'} is not a beneficiary this pledge may "
+                         "serve")
+            needing = [b for b in allowed if needs.get((b, p.measure), 0.0) > 0]
+            if needing and row.beneficiary not in needing:
+                out.fail("distribution.csv", line, "beneficiary",
+                         f"{row.beneficiary} states no need for {p.measure}, others do")
         if p.measure.in_persons and row.amount != int(row.amount):
             out.fail("distribution.csv", line, "amount", "persons must be whole")
         if not p.measure.in_persons and abs(row.amount * 100 - round(row.amount * 100)) > 1e-6:
@@ -583,6 +610,14 @@ def check_distribution(out: Outputs, instance: Instance) -> None:
             out.fail("distribution.csv", line, "amount", "a flow of 0 is not listed")
         if not _close(row.value, row.amount / unit(p.measure, rate)):
             out.fail("distribution.csv", line, "value", "value is not amount / unit")
+    amount_of = {(row.pledge_id, row.beneficiary): row.amount for _, row in out.distribution}
+    for (state, b), lines in sorted(paired.items()):
+        sent = math.fsum(amount_of[(r.pledge_id, r.beneficiary)] for n, r in out.distribution
+                         if n in lines)
+        if sent > persons.get((state, b), 0.0) + VALUE_TOL:
+            out.fail("distribution.csv", lines[-1], "amount", f"{state}'s offsets toward {b} "
+                     f"sum to {sent:g}, responsibility.csv places {persons.get((state, b), 0):g}"
+                     f" persons {b} is responsible for on {state}'s territory (Art. 63)")
     if not benefitting:
         return
     for line, row in out.plan:
@@ -591,10 +626,34 @@ def check_distribution(out: Outputs, instance: Instance) -> None:
                      f"{sums.get(row.pledge_id, 0.0):.2f}, plan.csv line {line} says "
                      f"{row.amount:.2f}")
     flows = [(row.pledge_id, row.beneficiary, row.amount) for _, row in out.distribution]
-    for measure, high, low, r_high, r_low in (leximin_violations(instance, flows, needs)
+    for measure, high, low, r_high, r_low in (leximin_violations(instance, flows, needs,
+                                                                 voluntary)
                                               if out.proven else []):
         out.fail("distribution.csv", 0, "amount", f"not balanced (Art. 60(2)): {measure.value} "
                  f"could move from {high} (coverage {r_high:.6g}) to {low} ({r_low:.6g})")
+
+
+def _check_offset_flow(out: Outputs, instance: Instance, line: int, beneficiary: str,
+                       pledge: Pledge, voluntary: set[str],
+                       paired: dict[tuple[str, str], list[int]]) -> None:
+    """An offset flow (rules section 5): empty beneficiary exactly without responsibility.csv;
+    with it, a pair of the file within the row's list, agreeing when voluntary."""
+    if instance.responsibility is None:
+        if beneficiary:
+            out.fail("distribution.csv", line, "beneficiary", f"{beneficiary}: without "
+                     "responsibility.csv an offset is assigned to no benefitting state (empty)")
+        return
+    if beneficiary in offset_arcs(instance, pledge, voluntary):
+        paired.setdefault((pledge.state, beneficiary), []).append(line)
+        return
+    if not beneficiary:
+        why = "the beneficiary is empty, but responsibility.csv assigns offsets"
+    elif beneficiary in instance.config.offsets.refused_by and pledge.state in voluntary:
+        why = f"{beneficiary} refuses voluntary offsets (offsets.refused_by, Art. 63(2))"
+    else:
+        why = (f"{beneficiary}: no pair of responsibility.csv with persons for "
+               f"{pledge.state} that this row may serve")
+    out.fail("distribution.csv", line, "beneficiary", why)
 
 
 def check_coverage(out: Outputs, instance: Instance) -> None:
@@ -603,6 +662,8 @@ def check_coverage(out: Outputs, instance: Instance) -> None:
     need."""
     got: dict[tuple[str, Measure], float] = {}
     for _, row in out.distribution:
+        if not row.beneficiary:
+            continue  # an offset assigned to no benefitting state: no coverage row
         key = (row.beneficiary, row.measure)
         got[key] = got.get(key, 0.0) + row.amount
     stated = {(n.state, n.measure): n.amount for n in instance.needs if n.amount > 0}
@@ -668,7 +729,13 @@ def check_summary(out: Outputs, instance: Instance) -> None:
             fail("summary.json", 0, "warnings", f"no warning that {state}, benefitting, "
                  "pledged (rules section 4)")
     vs.check_key(fail, summary, instance, _key(out, instance))
-    vs.check_offsets(fail, summary, _offsets(out, instance))  # type: ignore[arg-type]
+    vs.check_proposal(fail, summary, instance)
+    unassigned: dict[str, float] = {}
+    for _, row in out.distribution:
+        if not row.beneficiary and row.measure is Measure.offset:
+            unassigned[row.contributor] = unassigned.get(row.contributor, 0.0) + row.amount
+    offsets = _offsets(out, instance)
+    vs.check_offsets(fail, summary, offsets, unassigned)  # type: ignore[arg-type]
     rate = instance.config.pool.rate
     plan_values = {row.pledge_id: row.value for _, row in out.plan}
     received: dict[str, float] = {}
@@ -682,7 +749,8 @@ def check_summary(out: Outputs, instance: Instance) -> None:
     stated = [row.ratio for _, row in out.coverage if row.ratio is not None]
     needs = _needs(out, instance)
     vs.check_distribution(fail, summary, instance, plan_values, received, stated, needs,
-                          bool(out.distribution))
+                          bool(out.distribution),
+                          set(offsets["voluntary_states"]))  # type: ignore[call-overload]
 
     def slack(target: tuple[str, Measure]) -> float:
         """How far rounding after the balance moves a target's coverage."""

@@ -23,6 +23,7 @@ from collections import defaultdict
 from collections.abc import Callable
 from typing import Any
 
+import networkx as nx
 import pandas as pd
 
 from models.instance import Instance, Measure, Pledge
@@ -46,15 +47,25 @@ def unit(measure: Measure, rate: float) -> float:
 
 
 def expected_offsets(instance: Instance, key: pd.DataFrame) -> dict[str, Any]:
-    """summary.json's `offsets` as the rules give it (rules section 5, Art. 63 [interp]).
-    `key` is planner.verify.expected_obligations (roles by `participates` and `benefitting`)."""
-    config, pool = instance.config.offsets, instance.config.pool
+    """summary.json's `offsets` as the rules give it (rules section 5, Art. 63).
+    `key` is planner.verify.expected_obligations (roles by `participates` and `benefitting`).
+    Thresholds against the proposal (`[proposal] relocations`, default the pool's); a state's
+    pledged offsets are voluntary when it may offset voluntarily (63(1), 63(2)(b), or any
+    state unless `enforce_voluntary`) toward a benefitting state that agrees (and, with
+    responsibility.csv, has persons there); the mandatory gap is closed by the voluntary
+    offsets first, the rest spread by key over the other contributors within three caps:
+    obligation - pledged relocations, persons (responsibility.csv) and offsets offered."""
+    config = instance.config.offsets
+    proposal = instance.config.proposal.relocations or instance.config.pool.relocations
     obligation = key["obligation"].to_dict()
     contributor = (key["participates"] & ~key["benefitting"]).to_dict()
+    ad_hoc = {s.code for s in instance.states if not s.participates and not s.benefitting}
     tops: dict[str, float] = defaultdict(float)
     fixed: dict[str, float] = defaultdict(float)
     offer: dict[str, float] = defaultdict(float)
     idle = set() if instance.config.benefitting.implement_pledges else set(instance.benefitting)
+    offer_min: dict[str, float] = defaultdict(float)
+    serves: dict[str, set[str]] = defaultdict(set)
     for p in instance.pledges:
         top = math.inf if p.max is None else p.max
         if p.state in idle:
@@ -64,31 +75,86 @@ def expected_offsets(instance: Instance, key: pd.DataFrame) -> dict[str, Any]:
             fixed[p.state] += p.min
         elif p.measure is Measure.offset:
             offer[p.state] += top
+            offer_min[p.state] += p.min
+            serves[p.state] |= set(p.beneficiary or instance.benefitting)
     # A state's pledged relocations: its rows' maxima, capped at its obligation (or at its own
     # fixed minimum when that is more).
     pledged = {s: min(t, max(obligation.get(s, 0.0), fixed[s])) for s, t in tops.items()}
     total = math.fsum(pledged.values())
-    voluntary_threshold = config.voluntary_share * pool.relocations
+    voluntary_threshold = config.voluntary_share * proposal
     pool_allowed = total >= voluntary_threshold - 1e-9
-    ad_hoc = {s.code for s in instance.states if not s.participates and not s.benefitting}
     allowed = [c for c in key.index
                if (contributor[c] or c in ad_hoc) and obligation[c] > 0
                and (pool_allowed or pledged.get(c, 0.0)
                     >= config.voluntary_share * obligation[c] - 1e-9)]
-    basis = (math.fsum(n.amount for n in instance.needs if n.measure is Measure.relocation)
-             if config.mandatory_basis == "needs" else float(pool.relocations))
-    threshold = config.mandatory_share * basis
+    given = instance.responsibility is not None
+    persons = responsibility_persons(instance)
+    agree = set(instance.benefitting) - set(config.refused_by)
+
+    def on_territory(c: str, toward: set[str]) -> float:
+        if not given:
+            return math.inf
+        return float(sum(n for (s, b), n in persons.items() if s == c and b in toward))
+
+    voluntary_states, voluntary = [], {}
+    for c in key.index:
+        if not (contributor[c] or c in ad_hoc) or offer.get(c, 0.0) <= 0:
+            continue
+        if config.enforce_voluntary and c not in allowed:
+            continue
+        toward = serves[c] & agree
+        if not toward or on_territory(c, toward) <= 0:
+            continue
+        voluntary_states.append(c)
+        room = max(obligation[c] - pledged.get(c, 0.0), offer_min[c])
+        counted = math.floor(round(min(offer[c], room, on_territory(c, toward)), 9))
+        if counted > 0:
+            voluntary[c] = counted
+    needs = math.fsum(n.amount for n in instance.needs if n.measure is Measure.relocation)
+    by_needs = config.mandatory_share * needs
+    by_proposal = config.mandatory_proposal_share * proposal
+    threshold = {"needs": by_needs, "proposal": by_proposal}.get(
+        config.mandatory_basis, max(by_needs, by_proposal))
+    binding = config.mandatory_basis if config.mandatory_basis != "higher" else \
+        "both" if by_needs == by_proposal else "needs" if by_needs > by_proposal else "proposal"
     triggered = total < threshold - 1e-9
     gap = math.ceil(round(threshold - total, 9)) if triggered else 0
-    caps = {c: int(min(max(obligation[c] - pledged.get(c, 0.0), 0.0), offer.get(c, 0.0)))
-            for c in key.index if contributor[c]}
+    remaining = max(0, gap - sum(voluntary.values()))
+    fair = {c: max(obligation[c] - pledged.get(c, 0.0), 0.0)
+            for c in key.index if contributor[c] and c not in voluntary_states}
+    caps = {c: math.floor(round(min(f, on_territory(c, serves[c]), offer.get(c, 0.0)), 9))
+            for c, f in fair.items()}
     shares = key["share_used"].to_dict()
-    mandatory = _spread(gap, {c: float(shares[c]) for c in caps}, caps) if gap else {}
+    mandatory = _spread(remaining, {c: float(shares[c]) for c in caps}, caps) \
+        if remaining else {}
     return {"voluntary_allowed": pool_allowed, "voluntary_allowed_states": allowed,
             "voluntary_threshold": voluntary_threshold, "pledged_relocations": total,
-            "mandatory_basis": config.mandatory_basis, "mandatory_threshold": threshold,
-            "mandatory_triggered": triggered, "gap": gap, "mandatory": mandatory,
-            "unallocated": gap - sum(mandatory.values()), "caps": caps}
+            "proposal_relocations": proposal, "refused_by": list(config.refused_by),
+            "voluntary_states": voluntary_states, "voluntary": voluntary,
+            "mandatory_basis": config.mandatory_basis, "relocation_needs": needs,
+            "mandatory_threshold_needs": by_needs,
+            "mandatory_threshold_proposal": by_proposal, "mandatory_binding": binding,
+            "mandatory_threshold": threshold, "mandatory_triggered": triggered, "gap": gap,
+            "remaining_gap": remaining, "mandatory": mandatory,
+            "unallocated": remaining - sum(mandatory.values()),
+            "caps": caps, "caps_fair_share": fair,
+            "caps_persons": {c: on_territory(c, serves[c]) for c in fair} if given else None,
+            "responsibility_given": given}
+
+
+def responsibility_persons(instance: Instance) -> dict[tuple[str, str], float]:
+    """responsibility.csv: (state, benefitting) -> persons (empty without the file)."""
+    return {(r.state, r.benefitting): r.persons for r in instance.responsibility or ()}
+
+
+def offset_arcs(instance: Instance, pledge: Pledge, voluntary: set[str]) -> list[str]:
+    """Where an offset row may count (rules section 5): a pair of responsibility.csv with
+    persons, within the row's beneficiary list; not toward a state in offsets.refused_by
+    when the state's offsets are voluntary (Art. 63(2))."""
+    persons = responsibility_persons(instance)
+    refused = set(instance.config.offsets.refused_by) if pledge.state in voluntary else set()
+    return [b for b in (pledge.beneficiary or sorted(instance.benefitting))
+            if persons.get((pledge.state, b), 0.0) > 0 and b not in refused]
 
 
 def _spread(total: int, weights: dict[str, float], caps: dict[str, int]) -> dict[str, float]:
@@ -128,24 +194,34 @@ def check_mandatory(fail: Fail, got: dict[str, float], exact: dict[str, float], 
 def effective_needs(instance: Instance) -> dict[tuple[str, Measure], float]:
     """(benefitting state, measure) -> need in relocation-equivalents: the stated needs, and
     for a pledged measure nobody states a need for, each state's total stated need (equal
-    weights when nobody states any)."""
+    weights when nobody states any). Offsets only with responsibility.csv: without it they
+    count toward no benefitting state, so no offset need can be covered."""
     rate = instance.config.pool.rate
+    offsets = instance.responsibility is not None
     needs = {(n.state, n.measure): n.amount / unit(n.measure, rate)
-             for n in instance.needs if n.amount > 0}
+             for n in instance.needs if n.amount > 0
+             and (offsets or n.measure is not Measure.offset)}
     weight = {b: math.fsum(v for (s, _), v in needs.items() if s == b)
               for b in instance.benefitting}
     if not any(weight.values()):
         weight = dict.fromkeys(instance.benefitting, 1.0)
     for measure in {p.measure for p in instance.pledges}:
+        if measure is Measure.offset and not offsets:
+            continue
         if not any(m is measure for _, m in needs):
             needs.update({(b, measure): w for b, w in weight.items() if w > 0})
     return needs
 
 
 def arcs(pledge: Pledge, benefitting: tuple[str, ...],
-         needs: dict[tuple[str, Measure], float]) -> list[str]:
+         needs: dict[tuple[str, Measure], float],
+         instance: Instance | None = None, voluntary: set[str] | None = None) -> list[str]:
     """The states a row may serve: its beneficiaries (or all), those with a need for its
-    measure when any of them has one; never the pledging state itself (rules section 4)."""
+    measure when any of them has one; never the pledging state itself (rules section 4). An
+    offset row (with `instance`): `offset_arcs`, needs aside (the persons decide where offsets
+    count)."""
+    if instance is not None and pledge.measure is Measure.offset:
+        return offset_arcs(instance, pledge, voluntary or set())
     allowed = [b for b in (list(pledge.beneficiary) or sorted(benefitting)) if b != pledge.state]
     return [b for b in allowed if needs.get((b, pledge.measure), 0.0) > 0] or allowed
 
@@ -154,10 +230,16 @@ def arcs(pledge: Pledge, benefitting: tuple[str, ...],
 
 
 def preference_swaps(instance: Instance, amounts: dict[str, float],
-                     mandatory: dict[str, float]) -> list[tuple[str, str]]:
+                     mandatory: dict[str, float],
+                     paired: dict[tuple[str, str], float] | None = None,
+                     voluntary: set[str] | None = None) -> list[tuple[str, str]]:
     """(worse row, better row) pairs of one state where value could move from a row ranked
     lower to one ranked higher: stage (ii) was not optimal. One relocation-equivalent must fit
-    both ways when a side is in persons (persons are whole), a euro when both are money."""
+    both ways when a side is in persons (persons are whole), a euro when both are money. With
+    responsibility.csv an offset row's room is also the persons left on its pairs (`paired`:
+    the offsets distribution.csv sends per (state, benefitting); other rows' flows held as
+    they are, so a swap reported is one that fits)."""
+    persons = responsibility_persons(instance)
     rate = instance.config.pool.rate
     restricted = instance.config.offsets.enforce_voluntary
     rows: dict[str, list[Pledge]] = defaultdict(list)
@@ -179,6 +261,10 @@ def preference_swaps(instance: Instance, amounts: dict[str, float],
                 if restricted and better.measure is Measure.offset:
                     continue  # its upper limit may be Art. 63's, not the row's
                 room = (top - amounts.get(better.pledge_id, 0.0)) / unit(better.measure, rate)
+                if better.measure is Measure.offset and instance.responsibility is not None:
+                    room = min(room, math.fsum(
+                        max(0.0, persons[(state, b)] - (paired or {}).get((state, b), 0.0))
+                        for b in offset_arcs(instance, better, voluntary or set())))
                 if worse.measure is Measure.offset and better.measure is not Measure.offset \
                         and offsets - step < mandatory.get(state, 0.0) - VALUE_TOL:
                     continue  # the state's mandatory offsets hold that value
@@ -188,11 +274,14 @@ def preference_swaps(instance: Instance, amounts: dict[str, float],
 
 
 def leximin_violations(instance: Instance, flows: list[tuple[str, str, float]],
-                       needs: dict[tuple[str, Measure], float]
+                       needs: dict[tuple[str, Measure], float],
+                       voluntary: set[str] | None = None
                        ) -> list[tuple[Measure, str, str, float, float]]:
     """(measure, losing state j, gaining state i, ratio_j, ratio_i) where value could move
     from j to i along the flows (distribution.csv's (pledge_id, beneficiary, amount)) although
-    j's coverage ratio exceeds i's by more than rounding explains."""
+    j's coverage ratio exceeds i's by more than rounding explains. Offsets move only along
+    responsibility.csv's pairs with persons left (`voluntary`: states whose offsets are
+    voluntary); offsets assigned to no benefitting state (empty beneficiary) are left out."""
     rate = instance.config.pool.rate
     pledges = instance.pledges_by_id
     sar = set(instance.config.distribution.sar_states) \
@@ -200,18 +289,25 @@ def leximin_violations(instance: Instance, flows: list[tuple[str, str, float]],
     got: dict[tuple[str, Measure], float] = defaultdict(float)
     serving: dict[str, set[tuple[str, Measure]]] = defaultdict(set)  # row -> its targets
     count: dict[Measure, int] = defaultdict(int)
+    paired: dict[tuple[str, str], float] = defaultdict(float)  # offsets per (state, b)
     for pid, b, amount in flows:
         p = pledges.get(pid)
-        if p is None or amount <= 0:
+        if p is None or amount <= 0 or not b:
             continue
         got[(b, p.measure)] += amount / unit(p.measure, rate)
         serving[pid].add((b, p.measure))
         count[p.measure] += 1
-    # j -> i: a row sends to j and may send to i.
+        if p.measure is Measure.offset:
+            paired[(p.state, b)] += amount
+    persons = responsibility_persons(instance)
+    # j -> i: a row sends to j and may send to i (an offset: a person left on the pair).
     step: dict[tuple[str, Measure], set[tuple[str, Measure]]] = defaultdict(set)
     for pid, targets in serving.items():
         p = pledges[pid]
-        reach = {(b, p.measure) for b in arcs(p, instance.benefitting, needs)}
+        reach = {(b, p.measure) for b in arcs(p, instance.benefitting, needs, instance,
+                                              voluntary)
+                 if p.measure is not Measure.offset
+                 or paired[(p.state, b)] <= persons.get((p.state, b), 0.0) - 1 + 1e-9}
         for j in targets:
             step[j] |= reach
     found = []
@@ -241,10 +337,25 @@ def leximin_violations(instance: Instance, flows: list[tuple[str, str, float]],
 
 
 def sar_reachable(instance: Instance, values: dict[str, float],
-                  needs: dict[tuple[str, Measure], float]) -> float:
+                  needs: dict[tuple[str, Measure], float],
+                  voluntary: set[str] | None = None) -> float:
     """The most value a distribution can send to the SAR states: every row that may reach
-    one sends all of its value there."""
+    one sends all of its value there; offset rows within the persons of their pairs with SAR
+    states (a maximum flow per contributor: rows -> pairs)."""
     sar = set(instance.config.distribution.sar_states)
     pledges = instance.pledges_by_id
-    return math.fsum(v for pid, v in values.items() if pid in pledges
-                     and sar & set(arcs(pledges[pid], instance.benefitting, needs)))
+    plain = math.fsum(v for pid, v in values.items() if pid in pledges
+                      and pledges[pid].measure is not Measure.offset
+                      and sar & set(arcs(pledges[pid], instance.benefitting, needs)))
+    graph = nx.DiGraph()
+    for pid, v in values.items():
+        p = pledges.get(pid)
+        if p is None or p.measure is not Measure.offset or v <= 0:
+            continue
+        for b in sar & set(arcs(p, instance.benefitting, needs, instance, voluntary)):
+            graph.add_edge("source", ("row", pid), capacity=v)
+            graph.add_edge(("row", pid), ("pair", p.state, b), capacity=math.inf)
+            graph.add_edge(("pair", p.state, b), "sink",
+                           capacity=responsibility_persons(instance)[(p.state, b)])
+    offsets = nx.maximum_flow_value(graph, "source", "sink") if graph.number_of_nodes() else 0
+    return plain + float(offsets)

@@ -91,43 +91,114 @@ def check_key(fail: Fail, summary: Summary, instance: Instance, key: pd.DataFram
                  f"computed {computed:.9g}, official {official:.9g}")
 
 
-def check_offsets(fail: Fail, summary: Summary, offsets: dict[str, Any]) -> None:
-    """Art. 63 as re-derived (planner.verify_rules.expected_offsets): thresholds, trigger, gap,
-    each state's mandatory offsets (whole persons of the key's spread) and what is left."""
+def check_proposal(fail: Fail, summary: Summary, instance: Instance) -> None:
+    """`proposal` (Arts 12, 57): the proposal's numbers as instance.toml gives them (the
+    pool's where `[proposal]` leaves one out), the pool's, the Art. 12(2) floors and each
+    comparison with them; the information line exactly when the pool is below a floor; the
+    `proposal_below_floor` warning exactly when a stated proposal is."""
+    config = instance.config
+    floor_relocations, floor_eur = 30_000, 600_000_000  # Art. 12(2), the verifier's own
+    relocations = config.proposal.relocations or config.pool.relocations
+    financial = config.pool.financial_eur if config.proposal.financial_eur is None \
+        else config.proposal.financial_eur
+    pool_low = config.pool.relocations < floor_relocations \
+        or config.pool.financial_eur < floor_eur
+    proposal_low = relocations < floor_relocations or financial < floor_eur
+    found = summary.proposal
+    if found is None:
+        fail("summary.json", 0, "proposal", "missing")
+        return
+    expected: dict[str, object] = {
+        "relocations": relocations, "financial_eur": financial,
+        "given": sorted(config.proposal.model_fields_set),
+        "pool_relocations": config.pool.relocations,
+        "pool_financial_eur": config.pool.financial_eur,
+        "floor_relocations": floor_relocations, "floor_financial_eur": floor_eur,
+        "proposal_below_floor": proposal_low, "pool_below_floor": pool_low}
+    for name, value in expected.items():
+        if getattr(found, name) != value:
+            fail("summary.json", 0, f"proposal.{name}", f"{getattr(found, name)!r}, the "
+                 f"inputs give {value!r}")
+    if bool(found.information) != pool_low:
+        fail("summary.json", 0, "proposal.information", "an information line exactly when "
+             "the Council's pool is below the Art. 12(2) floors")
+    warned = any(w.code == "proposal_below_floor" for w in summary.warning_details)
+    if warned != (proposal_low and bool(config.proposal.model_fields_set)):
+        fail("summary.json", 0, "warnings", "a proposal_below_floor warning exactly when the "
+             "stated proposal is below the Art. 12(2) floors")
+
+
+def check_offsets(fail: Fail, summary: Summary, offsets: dict[str, Any],
+                  unassigned: dict[str, float]) -> None:
+    """Art. 63 as re-derived (planner.verify_rules.expected_offsets): the proposal's number,
+    thresholds (voluntary; mandatory (a), (b), the one used and which binds), trigger, gap,
+    the voluntary offsets counted (never relabelled mandatory), each state's mandatory offsets
+    (whole persons of the key's spread, within both caps) and what is left; the offsets
+    assigned to no benefitting state, per state, from distribution.csv (`unassigned`)."""
     found = summary.offsets
-    for name in ("voluntary_allowed", "mandatory_basis", "mandatory_triggered", "gap"):
+    for name in ("voluntary_allowed", "mandatory_basis", "mandatory_binding",
+                 "mandatory_triggered", "gap", "remaining_gap", "proposal_relocations",
+                 "responsibility_given"):
         if found.get(name) != offsets[name]:
             fail("summary.json", 0, f"offsets.{name}", f"{found.get(name)!r}, the rules give "
                  f"{offsets[name]!r}")
-    if list(found.get("voluntary_allowed_states") or []) != offsets["voluntary_allowed_states"]:
-        fail("summary.json", 0, "offsets.voluntary_allowed_states", "differs from the states "
-             "whose pledged relocations reach the voluntary share")
-    for name in ("voluntary_threshold", "pledged_relocations", "mandatory_threshold"):
+    for name in ("voluntary_allowed_states", "voluntary_states", "refused_by"):
+        if list(found.get(name) or []) != offsets[name]:
+            fail("summary.json", 0, f"offsets.{name}", f"{found.get(name)!r}, the rules give "
+                 f"{offsets[name]!r}")
+    if found.get("voluntary") != offsets["voluntary"]:
+        fail("summary.json", 0, "offsets.voluntary", f"{found.get('voluntary')!r}, the rules "
+             f"give {offsets['voluntary']!r} (pledged offsets a state may make voluntarily)")
+    for name in ("voluntary_threshold", "pledged_relocations", "mandatory_threshold",
+                 "mandatory_threshold_needs", "mandatory_threshold_proposal",
+                 "relocation_needs"):
         if not _near(found.get(name), offsets[name]):
             fail("summary.json", 0, f"offsets.{name}", f"{found.get(name)!r}, the rules give "
                  f"{offsets[name]:g}")
+    written = found.get("unassigned_to_benefitting")
+    want = {s: v for s, v in sorted(unassigned.items()) if v > 0}
+    if not isinstance(written, dict) or set(written) != set(want) or not all(
+            _near(written[s], v) for s, v in want.items()):
+        fail("summary.json", 0, "offsets.unassigned_to_benefitting", f"{written!r}, "
+             f"distribution.csv's offsets with an empty beneficiary are {want!r}")
     mandatory = found.get("mandatory")
     if not isinstance(mandatory, dict) or not all(
             isinstance(v, int) and not isinstance(v, bool) and v > 0
             for v in mandatory.values()):
         fail("summary.json", 0, "offsets.mandatory", "not whole persons per state")
         return
+    relabelled = sorted(set(mandatory) & set(offsets["voluntary_states"]))
+    if relabelled:
+        fail("summary.json", 0, "offsets.mandatory", f"{', '.join(relabelled)}: voluntary "
+             "offsets relabelled as mandatory (rules section 5)")
+    for state, amount in sorted(mandatory.items()):
+        fair = offsets["caps_fair_share"].get(state, 0.0)
+        if amount > fair + TOL:
+            fail("summary.json", 0, "offsets.mandatory", f"{state}: {amount} mandatory "
+                 f"offsets, above its fair share minus its pledged relocations ({fair:g})")
+        held = (offsets["caps_persons"] or {}).get(state)
+        if held is not None and amount > held + TOL:
+            fail("summary.json", 0, "offsets.mandatory", f"{state}: {amount} mandatory "
+                 f"offsets, above the {held:g} persons responsibility.csv places on its "
+                 "territory")
     check_mandatory(fail, {k: float(v) for k, v in mandatory.items()}, offsets["mandatory"],
-                    offsets["gap"], "summary.json", lambda _: 0, "offsets.mandatory")
+                    offsets["remaining_gap"], "summary.json", lambda _: 0, "offsets.mandatory")
     placed = sum(mandatory.values())
-    want = round(min(offsets["gap"], sum(offsets["caps"][c] for c in offsets["mandatory"])))
-    if placed != want:
+    want_placed = round(min(offsets["remaining_gap"],
+                            sum(offsets["caps"][c] for c in offsets["mandatory"])))
+    if placed != want_placed:
         fail("summary.json", 0, "offsets.mandatory", f"{placed} persons in all, the gap "
-             f"{offsets['gap']} within the states' caps gives {want}")
-    if found.get("unallocated") != offsets["gap"] - placed:
+             f"{offsets['remaining_gap']} left by the voluntary offsets, within the states' "
+             f"caps, gives {want_placed}")
+    if found.get("unallocated") != offsets["remaining_gap"] - placed:
         fail("summary.json", 0, "offsets.unallocated", f"{found.get('unallocated')!r}, "
-             f"expected gap - mandatory = {offsets['gap'] - placed}")
+             f"expected the gap left - mandatory = {offsets['remaining_gap'] - placed}")
 
 
 def check_distribution(fail: Fail, summary: Summary, instance: Instance,
                        plan_values: dict[str, float], received_by: dict[str, float],
                        ratios: Iterable[float], needs: dict[tuple[str, Measure], float],
-                       has_flows: bool) -> None:
+                       has_flows: bool, voluntary: set[str] | None = None) -> None:
     """The SAR share (rules section 6) from the plan and distribution.csv: target = share x
     the plan's value, received = distribution.csv's value to the SAR states, met when received
     reaches the target; the smallest coverage ratio of coverage.csv."""
@@ -159,7 +230,7 @@ def check_distribution(fail: Fail, summary: Summary, instance: Instance,
              f"smallest ratio is {smallest!r}")
     objectives = summary.objectives
     if "distribution_sar" in objectives and not summary.solver.gaps:
-        best = min(target, sar_reachable(instance, plan_values, needs))
+        best = min(target, sar_reachable(instance, plan_values, needs, voluntary))
         if not _near(objectives["distribution_sar"], best):
             fail("summary.json", 0, "objectives.distribution_sar",
                  f"{objectives['distribution_sar']:g}, the most the SAR states can get up to "

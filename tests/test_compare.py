@@ -11,7 +11,7 @@ import sys
 from pathlib import Path
 
 import pytest
-from conftest import HANG_S, MakeInstance, pledge, state
+from conftest import HANG_S, MakeInstance, pledge, state, write_csv
 
 from planner.compare import compare, gini
 
@@ -28,6 +28,9 @@ PLEDGES = [pledge("AT-1", "AT", "relocation", 15, 15, beneficiary="IT"),
 NEEDS = [{"state": "IT", "measure": "relocation", "amount": 20},
          {"state": "IT", "measure": "offset", "amount": 10},
          {"state": "IT", "measure": "financial", "amount": 1_500_000}]
+# responsibility.csv: BE's 4 offsets count toward IT (4 persons IT is responsible for are on
+# BE's territory), so IT's offset need is covered (Art. 63, rules section 5).
+RESPONSIBILITY = [{"state": "BE", "benefitting": "IT", "persons": 4}]
 BIGGER = "[pool]\nrelocations = 200\nfinancial_eur = 4000000\n"  # same EUR 20,000 rate
 DEDUCT = "[member_states.BE]\ndeduction = 0.5\n"
 
@@ -35,6 +38,7 @@ DEDUCT = "[member_states.BE]\ndeduction = 0.5\n"
 @pytest.fixture
 def instance(make_instance: MakeInstance) -> Path:
     folder = make_instance(STATES, PLEDGES, NEEDS)
+    write_csv(folder / "responsibility.csv", RESPONSIBILITY)
     (folder / "variants").mkdir()
     (folder / "variants" / "bigger.toml").write_text(BIGGER)
     (folder / "variants" / "deduct.toml").write_text(DEDUCT)

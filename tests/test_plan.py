@@ -15,6 +15,13 @@ THREE_PLUS_ONE = [state("AA", 2_000_000, 20_000), state("BB"), state("CC"),
                   state("DD", benefitting="true", status="pressure")]
 
 
+# Art. 63(3)'s trigger at 60 % of the proposal's (here the pool's) 100 relocations, with the
+# thresholds enforced: the pool-based trigger these tests were written for (mandatory_basis
+# "pool" before issue 14).
+OLD_TRIGGER = ('[offsets]\nmandatory_basis = "proposal"\nmandatory_proposal_share = 0.6\n'
+               "enforce_voluntary = true\n")
+
+
 def plan(folder: Path, solver: str = "highs") -> RunResult:
     return run(folder, folder.parent / f"out-{solver}", Solver(name=solver))
 
@@ -43,7 +50,8 @@ def test_three_contributors_one_beneficiary(make_instance, solver):
     assert amounts(result) == {"a": 40, "b": 400_000, "c": 20}
     assert allocation(result, "value") == {"AA": 40, "BB": 20, "CC": 20, "DD": 0}
     assert result.summary.totals.shortfall == 0
-    assert flows(result) == {("a", "DD"): 40, ("b", "DD"): 400_000, ("c", "DD"): 20}
+    # No responsibility.csv: the offsets count toward no benefitting state (empty beneficiary).
+    assert flows(result) == {("a", "DD"): 40, ("b", "DD"): 400_000, ("c", ""): 20}
 
 
 def test_shortfall_is_a_result(make_instance):
@@ -143,10 +151,11 @@ def test_offsets_trigger_and_mandatory_offsets(make_instance):
         pledge("b", "BB", "offset", 0, 30, preference=2),
         pledge("b2", "BB", "financial", 0, 1_000_000),
         pledge("c", "CC", "offset", 0, ""),
-    ])
+    ], extra_toml=OLD_TRIGGER)
     result = plan(folder)
     off = result.summary.offsets
-    # Pledged relocations 10 < 0.6 x 100: gap 50; B and C (0.2 each) capped at 20 each.
+    # Pledged relocations 10 < 0.6 x 100: gap 50; B and C (0.2 each, no relocations pledged,
+    # so not voluntary under enforcement) capped at 20 each.
     assert off["mandatory_triggered"] is True and off["gap"] == 50
     assert off["mandatory"] == {"BB": 20, "CC": 20}
     assert off["unallocated"] == 10
@@ -160,7 +169,7 @@ def test_mandatory_offsets_spread_by_key_within_caps(make_instance):
         pledge("a", "AA", "relocation", 0, 45),
         pledge("b", "BB", "offset", 0, ""),
         pledge("c", "CC", "offset", 0, 5),
-    ])
+    ], extra_toml=OLD_TRIGGER)
     off = plan(folder).summary.offsets
     # Pledged 40 (capped at AA's obligation) < 60: gap 20, 10 each by key, CC capped at 5.
     assert (off["gap"], off["mandatory"], off["unallocated"]) == (20, {"BB": 15, "CC": 5}, 0)
@@ -169,7 +178,7 @@ def test_mandatory_offsets_spread_by_key_within_caps(make_instance):
 def test_no_trigger_when_relocations_suffice(make_instance):
     folder = make_instance(THREE_PLUS_ONE, [
         pledge("a", "AA", "relocation", 0, 40), pledge("b", "BB", "relocation", 0, 20),
-        pledge("c", "CC", "offset", 0, 20)])
+        pledge("c", "CC", "offset", 0, 20)], extra_toml=OLD_TRIGGER)
     off = plan(folder).summary.offsets
     assert off["mandatory_triggered"] is False and off["voluntary_allowed"] is True
     assert off["voluntary_allowed_states"] == ["AA", "BB", "CC"]
@@ -180,7 +189,8 @@ def test_enforced_voluntary_offsets(make_instance):
         pledge("a", "AA", "relocation", 0, 20), pledge("a2", "AA", "offset", 0, 40),
         pledge("b", "BB", "offset", 0, 20), pledge("b2", "BB", "financial", 0, 400_000,
                                                   preference=2)],
-        extra_toml="[offsets]\nenforce_voluntary = true\nmandatory_share = 0\n")
+        extra_toml="[offsets]\nenforce_voluntary = true\nmandatory_share = 0\n"
+                   "mandatory_proposal_share = 0\n")
     result = plan(folder)
     # AA pledged 20 >= half of its 40: offsets allowed; BB pledged none: money instead.
     # AA's rows tie (both preference 1): the tie-break lets the first row (pledge id order)

@@ -15,7 +15,7 @@ from html.parser import HTMLParser
 from pathlib import Path
 
 import pytest
-from conftest import HANG_S
+from conftest import HANG_S, write_csv
 from pydantic import BaseModel
 
 from models.results import (
@@ -448,9 +448,10 @@ def test_comparison_report_from_the_comparison_files(tmp_path: Path) -> None:
 def test_comparison_report_of_a_real_comparison(make_instance, tmp_path: Path) -> None:
     """tests/test_compare.py's instance: the report's numbers are kpis.csv's and states.csv's,
     and it shows no more rows than states (a row per state, per indicator)."""
-    from test_compare import BIGGER, DEDUCT, NEEDS, PLEDGES, STATES
+    from test_compare import BIGGER, DEDUCT, NEEDS, PLEDGES, RESPONSIBILITY, STATES
 
     folder = make_instance(STATES, PLEDGES, NEEDS)
+    write_csv(folder / "responsibility.csv", RESPONSIBILITY)
     (folder / "variants").mkdir()
     (folder / "variants" / "bigger.toml").write_text(BIGGER)
     (folder / "variants" / "deduct.toml").write_text(DEDUCT)

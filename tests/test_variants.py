@@ -130,9 +130,9 @@ def test_tables_problems(folder: Path) -> None:
     assert problems(folder, "v") == [
         f"{folder}/variants/v.toml:2: tables.pledges: file not found: {folder}/nope.csv",
         f"{folder}/variants/v.toml:3: tables.candidates: candidates.csv cannot be replaced by "
-        "a variant (only member_states, pledges, needs)",
+        "a variant (only member_states, pledges, needs, responsibility)",
         f"{folder}/variants/v.toml:4: tables.plan: unknown table (one of: member_states, "
-        "pledges, needs)",
+        "pledges, needs, responsibility)",
         f"{folder}/variants/v.toml:5: tables.needs: must be a file name in quotes, relative to "
         "the instance folder",
     ]

@@ -8,7 +8,10 @@ The hand instance (120 relocations, EUR 20,000 each): AA, BB (deduction 0.1) and
 DD and EE benefit. Obligations 40, 18, 20; relocations a (AA, 0..10, SYR or AFG only) and b
 (BB, 20, to DD); money c (CC, EUR 0..400,000) and offsets c2 (CC, 0..5, ranked second);
 alternative d (BB, EUR 100,000, to EE, which states no alternative need while DD does).
-Pledged relocations 30 < 60 % of 120 = 72: gap 42, CC's 5 offsets mandatory (its cap).
+Pledged relocations 30 against Art. 63(3)'s higher number, the proposal's (the pool's) 120:
+gap 90; offsets are enforced and CC pledged no relocation, so its offsets are not voluntary
+and its 5 (its cap) are mandatory; responsibility.csv places 5 persons of DD and 5 of EE on
+CC's territory.
 The balance gives c's EUR 300,000 as 225,000 to DD and 75,000 to EE (0.75 of each need)
 and a's 10 persons as 2.5 to DD and 7.5 to EE; once whole, 3 and 7 (23/30 and 7/10: the
 fractions tie, and the tie-break rounds up the earlier flow, DD's).
@@ -47,11 +50,15 @@ def build(folder: Path) -> None:
              {"state": "DD", "measure": "alternative", "amount": 50_000},
              {"state": "EE", "measure": "alternative", "amount": 0}]
     (folder / "instance.toml").write_text(BASE_TOML.format(
-        relocations=120, financial=2_400_000, rounding="ceil", extra=""))
+        relocations=120, financial=2_400_000, rounding="ceil",
+        extra="[offsets]\nenforce_voluntary = true\n"))
     write_csv(folder / "member_states.csv", states, STATE_COLUMNS)
     write_csv(folder / "pledges.csv", pledges, ["pledge_id", "state", "measure", "min", "max",
                                                 "beneficiary", "preference", "nationalities"])
     write_csv(folder / "needs.csv", needs, ["state", "measure", "amount"])
+    write_csv(folder / "responsibility.csv",
+              [{"state": "CC", "benefitting": b, "persons": 5} for b in ("DD", "EE")],
+              ["state", "benefitting", "persons"])
     people = [{"person_id": f"F{i}", "case_id": "F", "location": "DD", "nationality": "SYR",
                "languages": "ar", "family_links": "AA", "vulnerable": str(i == 0).lower(),
                "registered": "2026-01-05"} for i in range(3)]
@@ -184,7 +191,7 @@ CORRUPTIONS = {
     "allocation mandatory_offset": (
         cell("allocation.csv", 4, "mandatory_offset", "3"),
         "allocation.csv:4: mandatory_offset: CC: 3 mandatory offsets, the key's spread of the "
-        "gap 42 gives 5.000 (Art. 63)"),
+        "gap 90 gives 5.000 (Art. 63)"),
     # distribution.csv and coverage.csv
     "EUR 50,000 moved from EE to DD, coverage alike": (
         both(cell("distribution.csv", 5, "amount", "275000"),
@@ -307,16 +314,16 @@ CORRUPTIONS = {
                              "summary.json:0: objectives.preference: 55, plan.csv's "
                              "preference-weighted value is 60"),
     "offsets gap": (summary("offsets.gap", 41),
-                    "summary.json:0: offsets.gap: 41, the rules give 42"),
+                    "summary.json:0: offsets.gap: 41, the rules give 90"),
     "offsets unallocated": (summary("offsets.unallocated", 36),
-                            "summary.json:0: offsets.unallocated: 36, expected gap - mandatory "
-                            "= 37"),
+                            "summary.json:0: offsets.unallocated: 36, expected the gap left - "
+                            "mandatory = 85"),
     "voluntary offsets": (summary("offsets.voluntary_allowed", True),
                           "summary.json:0: offsets.voluntary_allowed: True, the rules give "
                           "False"),
     "mandatory offsets": (summary("offsets.mandatory", {"CC": 4}),
                           "summary.json:0: offsets.mandatory: CC: 4 mandatory offsets, the "
-                          "key's spread of the gap 42 gives 5.000 (Art. 63)"),
+                          "key's spread of the gap 90 gives 5.000 (Art. 63)"),
     "key rounding": (summary("key.rounding", "none"),
                      "summary.json:0: key.rounding: 'none', instance.toml gives 'ceil'"),
     "warning left out": (summary("warnings", []),

@@ -53,6 +53,8 @@ def test_surplus_is_warned_and_kept_apart_from_the_shortfall(make_instance: Make
     assert (totals["obligation"], totals["value"]) == (80, 65)
     assert (totals["shortfall"], totals["surplus"]) == (20, 5)
     # The terminal: a column each, a total each, and the warning.
+    # (Gap 75: Art. 63(3)'s higher number is the proposal's 100 (no [proposal]: the pool's),
+    # less BB's 25 pledged relocations.)
     printed = shown(result)
     lines = printed.splitlines()
     flat = " ".join(printed.split())  # lines are wrapped at 120 characters
@@ -62,7 +64,7 @@ def test_surplus_is_warned_and_kept_apart_from_the_shortfall(make_instance: Make
     assert rows["CC"] == ["0.00", "20.00", "-"]
     assert rows["total"] == ["65.00", "20.00", "5.00"]
     assert "shortfall 20.00 and surplus 5.00 relocation-equivalents; voluntary offsets not " \
-           "allowed pool-wide; mandatory offsets triggered, gap 35" in flat
+           "allowed pool-wide; mandatory offsets triggered, gap 75" in flat
     assert f"warning: {text}" in flat
     # The report: a key figure each, and the warning.
     page = (result.out / "report.html").read_text(encoding="utf-8")
