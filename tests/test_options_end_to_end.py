@@ -14,6 +14,7 @@ value of an option is its base run).
 from __future__ import annotations
 
 import csv
+import datetime as dt
 import itertools
 import json
 import math
@@ -143,6 +144,8 @@ def _value(value: Any) -> str:
         return json.dumps(value, ensure_ascii=False)  # a JSON string is a TOML basic string
     if isinstance(value, list):
         return "[" + ", ".join(map(_value, value)) + "]"
+    if isinstance(value, dt.date):
+        return value.isoformat()  # a TOML local date (pool.adopted)
     raise TypeError(f"no TOML text for {value!r}")
 
 

@@ -161,8 +161,9 @@ def test_missing_or_broken_variant_file(folder: Path) -> None:
 
 # --- the variants eu-2026 ships -------------------------------------------------------------
 
-SHIPPED = ("all-relocation", "commission-proposal", "estonia-deduction", "key-2015",
-           "no-deductions", "population-2024", "redistribute-key")
+SHIPPED = ("all-relocation", "beneficiary-agreements", "commission-proposal",
+           "estonia-deduction", "key-2015", "no-deductions", "population-2024",
+           "redistribute-key")
 
 
 def test_eu_2026_ships_the_variants_of_the_issue() -> None:
