@@ -211,3 +211,24 @@ def test_eu_2026_plan(tmp_path):
         "HU": 348, "SK": 207, "BG": 115, "MT": 13, "BE": 2}
     assert result.summary.totals.shortfall == 685
     assert result.summary.offsets["mandatory_triggered"] is True
+
+
+def test_an_ad_hoc_contributor_has_no_share_and_gives_its_committed_minimums(make_instance):
+    # Art. 13(1): NO takes no part in the key (participates = false) but may contribute. The
+    # shares stay AA 0.4, BB 0.2, CC 0.2, DD 0.2 over the four participants (NO's population
+    # and GDP are not in the denominator); NO owes nothing, so the plan takes its committed
+    # minimum (EUR 200,000 = 10 relocation-equivalents at EUR 20,000) and nothing of its
+    # open relocation offer.
+    states = [*THREE_PLUS_ONE, state("NO", 5_000_000, 400_000, participates="false")]
+    folder = make_instance(states, [
+        pledge("a", "AA", "relocation", 0, 100),
+        pledge("n1", "NO", "financial", 200_000, 200_000),
+        pledge("n2", "NO", "relocation", 0, 50),
+    ], needs=[{"state": "DD", "measure": "relocation", "amount": 50}])
+    result = plan(folder)
+    shares = {row.state: row.share for row in result.tables.allocation}
+    assert shares["AA"] == pytest.approx(0.4) and shares["BB"] == pytest.approx(0.2)
+    assert allocation(result, "obligation")["NO"] == 0
+    assert amounts(result) == {"a": 40, "n1": 200_000, "n2": 0}
+    assert allocation(result, "value")["NO"] == 10
+    assert flows(result)[("n1", "DD")] == 200_000
