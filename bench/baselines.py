@@ -103,8 +103,9 @@ def stage_weights(instance: Instance, found: Pairs) -> dict[str, dict[tuple[int,
         for i in own:
             weights["persons"][(c, i)] = float(case.size)
             for term in instance.config.matching.priority:
-                weights[term][(c, i)] = (float(case.vulnerable) if term == "vulnerable"
-                                         else float(case.size * found.waiting[c]))
+                weights[term][(c, i)] = float(
+                    case.vulnerable if term == "vulnerable" else case.minors if term == "minors"
+                    else case.size * found.waiting[c])
             weights["quality"][(c, i)] = case.size * found.score[(c, i)]
     return weights
 

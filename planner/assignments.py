@@ -22,7 +22,7 @@ from models.results import (
 from planner.eligibility import Place, places_from
 from planner.errors import InputError, Problem
 from planner.matchability import assess, rows
-from planner.matching import MatchResult, match
+from planner.matching import Assignment, MatchResult, match
 from planner.solve import Solver
 
 R = TypeVar("R", bound=BaseModel)
@@ -80,14 +80,28 @@ def trusted_rows(model: type[R], records: Iterable[dict[str, object]]) -> list[R
     return rows
 
 
+def person_reasons(a: Assignment) -> list[tuple[str, ...]]:
+    """Each person's reasons: the case's (transfer, links, language, preference), then
+    `vulnerable` for a person whose own `vulnerable` cell is true and `unaccompanied_minor`
+    for an unaccompanied minor (contract: candidates.csv's columns, per person; a family's
+    other members carry neither)."""
+    case, reasons = a.case, tuple(a.reasons)
+    if not (case.vulnerable_bits or case.minor_bits):
+        return [reasons] * len(case.persons)
+    return [(*reasons, *(("vulnerable",) if case.vulnerable_bits >> n & 1 else ()),
+             *(("unaccompanied_minor",) if case.minor_bits >> n & 1 else ()))
+            for n in range(len(case.persons))]
+
+
 def assignment_rows(result: MatchResult) -> tuple[list[AssignmentRow], list[UnassignedRow]]:
     """A row per person, by case id then person id. (The sort is nearly free: `match` already
     orders by case id, and a case's persons come sorted.)"""
     assigned = trusted_rows(AssignmentRow, (
         {"person_id": person, "case_id": a.case.case_id, "from_state": a.case.location,
          "to_state": a.place.state, "pledge_id": a.place.pledge_id, "score": float(a.score),
-         "reasons": tuple(a.reasons)}
-        for a in result.assignments for person in a.case.persons))
+         "reasons": reasons}
+        for a in result.assignments
+        for person, reasons in zip(a.case.persons, person_reasons(a), strict=True)))
     left = trusted_rows(UnassignedRow, (
         {"person_id": person, "case_id": case.case_id, "location": case.location,
          "reason": reason}

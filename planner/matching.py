@@ -1,15 +1,17 @@
 """Match cases to places (Arts 67-68, rules section 7): families whole, balanced, explained.
 
 Cases that are interchangeable for the model (same location, size, eligible places, scores,
-vulnerable persons, waiting band, transfer) form a class; a transferred case is placed in every
-solution, so its priority terms are constants added outside the model and do not split its
-class. The model chooses how many cases of each class go where, and cases are then taken from
-each class in a fixed order (vulnerable persons, then earliest `registered`, then case id).
+unaccompanied minors, vulnerable persons, waiting band, transfer) form a class; a transferred
+case is placed in every solution, so its priority terms are constants added outside the model
+and do not split its class. The model chooses how many cases of each class go where, and cases
+are then taken from each class in a fixed order (earliest `registered`, then case id).
 Lexicographic stages, each fixed before the next:
   (i)   persons relocated;
   (ii)  balance: the smallest ratio, over benefitting states, of persons relocated to places;
-  (iii) priority, in `matching.priority` order: vulnerable persons, then waiting time (per
-        person, in whole bands of `matching.waiting_band_days` days);
+  (iii) priority, in `matching.priority` order (default: unaccompanied minors, then vulnerable
+        persons, each counted per person by its own `unaccompanied_minor` and `vulnerable`
+        cells, then waiting time per person in whole bands of `matching.waiting_band_days`
+        days);
   (iv)  placement quality: family links, other links, language, preferences (weights);
   then the tie-break (issue 12): among the plans worth every optimum, the one of the largest
   sum of fixed pseudo-random integer weights by column position (`tie_weights`), so that HiGHS
@@ -111,15 +113,24 @@ class CaseClass:
     key: ClassKey
     location: str
     size: int
+    minors: int
     vulnerable: int
     waiting: int
     places: tuple[int, ...]  # indices into the place list
     scores: tuple[float, ...]
     fixed: bool  # transferred cases: all of them must be placed
     cases: list[Case] = field(default_factory=list)
-    # Transferred classes only: their cases' vulnerable persons and persons x waiting bands,
-    # a constant of every stage (`vulnerable` and `waiting` are then 0 in the model).
-    constant: dict[str, int] = field(default_factory=lambda: {"vulnerable": 0, "waiting": 0})
+    # Transferred classes only: their cases' minors, vulnerable persons and persons x waiting
+    # bands, a constant of every stage (`minors`, `vulnerable` and `waiting` are then 0 in
+    # the model).
+    constant: dict[str, int] = field(
+        default_factory=lambda: {"minors": 0, "vulnerable": 0, "waiting": 0})
+
+    def weight(self, term: str) -> int:
+        """A case's contribution to a priority term (per case: persons counted inside)."""
+        if term == "waiting":
+            return self.size * self.waiting
+        return self.minors if term == "minors" else self.vulnerable
 
 
 def _waiting_bands(case: Case, today: dt.date, band: int) -> int:
@@ -210,18 +221,20 @@ def build_classes(instance: Instance, cases: list[Case], places: list[Place],
         # score: its priority terms add the same to every solution (`constant`), so its class
         # need not tell them apart (a monthly re-run's 14,762 transferred cases made 3,850
         # classes keyed by them, 595 without).
-        vulnerable, band_in_model = (0, 0) if fixed else (case.vulnerable, waiting)
-        key = (case.location, size, eligible, scores, vulnerable, band_in_model, fixed)
+        minors, vulnerable, band_in_model = ((0, 0, 0) if fixed
+                                             else (case.minors, case.vulnerable, waiting))
+        key = (case.location, size, eligible, scores, minors, vulnerable, band_in_model, fixed)
         cls = classes.get(key)
         if cls is None:
-            cls = classes[key] = CaseClass(key, case.location, size, vulnerable, band_in_model,
-                                           eligible, scores, fixed)
+            cls = classes[key] = CaseClass(key, case.location, size, minors, vulnerable,
+                                           band_in_model, eligible, scores, fixed)
         cls.cases.append(case)
         if fixed:
+            cls.constant["minors"] += case.minors
             cls.constant["vulnerable"] += case.vulnerable
             cls.constant["waiting"] += size * waiting
     for cls in classes.values():
-        cls.cases.sort(key=lambda c: (-c.vulnerable, c.registered or dt.date.max, c.case_id))
+        cls.cases.sort(key=lambda c: (c.registered or dt.date.max, c.case_id))
     ordered = sorted(classes.values(), key=lambda c: c.cases[0].case_id)
     return ordered, left_out
 
@@ -429,7 +442,7 @@ def _solve_location(instance: Instance, classes: list[CaseClass], members: list[
     kinds_by_key: dict[ClassKey, list[int]] = defaultdict(list)
     for k in loc.members:
         c = classes[k]
-        kinds_by_key[(c.size, c.vulnerable, c.waiting, tuple(loc.class_groups(k)),
+        kinds_by_key[(c.size, c.minors, c.vulnerable, c.waiting, tuple(loc.class_groups(k)),
                       c.fixed)].append(k)
     kinds = list(kinds_by_key.values())
     selection = Model(f"matching_{location}")
@@ -440,8 +453,7 @@ def _solve_location(instance: Instance, classes: list[CaseClass], members: list[
         return {column: weight[kinds[n][0]] for (n, _), column in take.items()}
 
     persons = {k: float(classes[k].size) for k in members}
-    weights = {term: {k: float(classes[k].vulnerable) if term == "vulnerable"
-                      else float(classes[k].size * classes[k].waiting) for k in members}
+    weights = {term: {k: float(classes[k].weight(term)) for k in members}
                for term in instance.config.matching.priority}
     terms = [t for t in instance.config.matching.priority if any(weights[t].values())]
     stages: dict[str, float] = {}
@@ -598,8 +610,7 @@ def match(instance: Instance, cases: list[Case], places: list[Place],
                 points, reasons = score(case, places[i].state)
                 if case.case_id in transfers:
                     reasons = ("transfer", *reasons)
-                if case.vulnerable:
-                    reasons = (*reasons, "vulnerable")
+                # `vulnerable` and `unaccompanied_minor` are per person (planner.assignments).
                 assignments.append(Assignment(case, places[i], points, reasons))
         unassigned += [(case, "capacity") for case in queue]
     assignments.sort(key=lambda a: a.case.case_id)

@@ -91,13 +91,14 @@ class People:
         return len(self.row_of) == len(self.person_id)
 
     def profile(self, rows: np.ndarray) -> dict[str, np.ndarray]:
-        """Nationality (upper case), status ("applicant" where blank), vulnerable (or an
-        unaccompanied minor) and unaccompanied minor of the persons at `rows`."""
+        """Nationality (upper case), status ("applicant" where blank), vulnerable and
+        unaccompanied minor (each its own column, as the contract defines them) of the persons
+        at `rows`."""
         status = _status(self.raw["status"][rows])
         minor = _flags(self.raw["unaccompanied_minor"][rows], False)
         return {"nationality": _text(self.raw["nationality"][rows], upper=True),
                 "status": status, "minor": minor,
-                "vuln": _flags(self.raw["vulnerable"][rows], False) | minor}
+                "vuln": _flags(self.raw["vulnerable"][rows], False)}
 
 
 def _status(cells: np.ndarray) -> np.ndarray:
@@ -211,6 +212,8 @@ def check_matching(out, instance: Instance) -> None:  # noqa: ANN001 - verify.Ou
          | (rows["from_state"] != people.location[found]), 0,
          "case_id", "case or location differs from input")
     cases = case_table(people, instance)
+    own = people.profile(rows["found"])  # each placed person's own flags: its reasons
+    rows["own_vulnerable"], rows["own_minor"] = own["vuln"], own["minor"]
     for check, (mask, column, text) in enumerate(_score_failures(rows, cases, instance)):
         each(mask, 10 + check, column, text)
     quality = float(rows.pop("expected_score").sum())
@@ -401,13 +404,15 @@ def _check_counts(out, persons: int, cases: int, total: int, splits: int  # noqa
 @dataclass
 class Cases:
     """Per case number: its location (its first row's), profile (statuses, nationalities, any
-    vulnerable person or unaccompanied minor, any minor), vulnerable persons, waiting bands,
+    vulnerable person, any unaccompanied minor), vulnerable persons, unaccompanied minors,
+    waiting bands,
     wishes (the raw cells of its rows, by person id), whether it can be placed at all (not
     blocked, or transferred), the states that refused it and the state it was transferred to."""
 
     location: list[str]
     profile: list[tuple[frozenset[str], frozenset[str], bool, bool]]
     vulnerable: np.ndarray
+    minors: np.ndarray
     bands: np.ndarray
     wish: np.ndarray  # per case: a number for its wishes' cells (`wishes[n]`)
     wishes: list[tuple[tuple[str, ...], ...]]  # the cells of each distinct wishes, by row
@@ -428,7 +433,7 @@ def case_table(people: People, instance: Instance) -> Cases:
     status = _status(people.raw["status"])
     nationality = _text(people.raw["nationality"], upper=True)
     minor = _flags(people.raw["unaccompanied_minor"], False)
-    vuln = _flags(people.raw["vulnerable"], False) | minor
+    vuln = _flags(people.raw["vulnerable"], False)
     kinds: dict[tuple[object, ...], int] = {}
     kind = np.fromiter((kinds.setdefault(k, len(kinds)) for k in zip(
         status.tolist(), nationality.tolist(), vuln.tolist(), minor.tolist(), strict=True)),
@@ -469,6 +474,8 @@ def case_table(people: People, instance: Instance) -> Cases:
         wish[case] = number
     vulnerable = np.bincount(people.case_code[has], weights=vuln[has], minlength=n
                              ).astype(np.int64)
+    minors = np.bincount(people.case_code[has], weights=minor[has], minlength=n
+                         ).astype(np.int64)
     bands = _waiting_bands(people, instance, rows, starts)
     case_at = dict(zip(people.cases.tolist(), range(n), strict=True))
     transfer = {case_at[c]: s for c, s, _ in instance.transfers if c in case_at}
@@ -480,7 +487,7 @@ def case_table(people: People, instance: Instance) -> Cases:
     placeable = ~blocked
     placeable[list(transfer)] = True
     return Cases(location=people.location[first].tolist(), profile=profiles,
-                 vulnerable=vulnerable, bands=bands, wish=wish, wishes=wishes,
+                 vulnerable=vulnerable, minors=minors, bands=bands, wish=wish, wishes=wishes,
                  placeable=placeable,
                  refused={c: frozenset(s) for c, s in refusals.items()}, transfer=transfer)
 
@@ -587,9 +594,10 @@ def _expected_score(wishes: tuple[frozenset[str], frozenset[str], frozenset[str]
 def _score_failures(rows: dict[str, np.ndarray], cases: Cases, instance: Instance
                     ) -> list[tuple[np.ndarray, str, str]]:
     """Each placed person's score and reasons as the rules give them for the case's state
-    (`transfer` first for a transferred case, `vulnerable` last for a case with a vulnerable
-    person or an unaccompanied minor). Worked out once per distinct (wishes, state, transfer,
-    vulnerable): a placed row is then a number into those."""
+    (`transfer` first for a transferred case; last, per person, `vulnerable` for a person
+    whose own `vulnerable` cell is true and `unaccompanied_minor` for an unaccompanied minor).
+    Worked out once per distinct (wishes, state, transfer, own flags): a placed row is then a
+    number into those."""
     languages = _official_languages()
     parsed = _Wishes(cases.wishes)
     count = len(rows["line"])
@@ -599,11 +607,11 @@ def _score_failures(rows: dict[str, np.ndarray], cases: Cases, instance: Instanc
     states, names = pd.factorize(rows["to_state"])
     transferred = np.zeros(len(cases.location) + 1, dtype=np.int64)
     transferred[list(cases.transfer)] = 1
-    vulnerable = (cases.vulnerable > 0).astype(np.int64)
+    flags = rows["own_vulnerable"].astype(np.int64) * 2 + rows["own_minor"].astype(np.int64)
     if not count or not len(cases.location):
         rows["expected_score"] = np.zeros(count)
         return []
-    key = ((cases.wish[code] * 2 + transferred[code]) * 2 + vulnerable[code]) \
+    key = ((cases.wish[code] * 2 + transferred[code]) * 4 + flags) \
         * max(len(names), 1) + states
     distinct, inverse = np.unique(key, return_inverse=True)
     reason_ids: dict[tuple[str, ...], int] = {}
@@ -611,11 +619,12 @@ def _score_failures(rows: dict[str, np.ndarray], cases: Cases, instance: Instanc
     width = max(len(names), 1)
     for k in distinct.tolist():
         wish, state = divmod(k, width)
-        wish, vul = divmod(wish, 2)
+        wish, own = divmod(wish, 4)
         wish, moved = divmod(wish, 2)
         points, why = _expected_score(parsed[wish], names[state], instance, languages)
         scores.append(points)
-        want = (*(("transfer",) if moved else ()), *why, *(("vulnerable",) if vul else ()))
+        want = (*(("transfer",) if moved else ()), *why, *(("vulnerable",) if own >= 2 else ()),
+                *(("unaccompanied_minor",) if own % 2 else ()))
         reasons.append(reason_ids.setdefault(want, len(reason_ids)))
     expected = np.array(scores, dtype=float)[inverse]
     written = np.fromiter((reason_ids.setdefault(tuple(r), len(reason_ids))
@@ -626,6 +635,7 @@ def _score_failures(rows: dict[str, np.ndarray], cases: Cases, instance: Instanc
     rows["expected_score"] = np.where(ok, expected, 0.0)
     return [(score_bad, "score", "differs from the case's links, languages and preferences "
              "(Art. 67)"),
+            # "vulnerability": the person's own `vulnerable` and `unaccompanied_minor` cells.
             (reasons_bad, "reasons", "differ from the case's links, languages, preferences, "
              "transfer and vulnerability")]
 
@@ -701,6 +711,7 @@ def _check_matching_summary(out, instance: Instance, left: dict[str, np.ndarray]
         stages["balance"] = min(from_location.get(b, 0) / c for b, c in capacity.items() if c)
     sizes = np.bincount(codes[codes >= 0], minlength=len(cases.location))
     terms = {"vulnerable": float(cases.vulnerable[placed_cases].sum()),
+             "minors": float(cases.minors[placed_cases].sum()),
              "waiting": float((cases.bands[placed_cases] * sizes[placed_cases]).sum())}
     for term in instance.config.matching.priority:
         stages[term] = terms[term]

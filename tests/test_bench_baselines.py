@@ -88,8 +88,9 @@ def test_naive_model_reaches_our_stage_optima(make_instance, seed):
     stages, instance, places = ours(random_instance(make_instance, seed))
     result = naive(instance, places, time_limit_s=None)
     assert result.finished
-    assert set(stages) == {"persons", "balance", "vulnerable", "waiting", "quality",
-                           "tie_break"}
+    # `minors` where a seed draws an unaccompanied minor (a stage of its own since issue 18).
+    assert set(stages) - {"minors"} == {"persons", "balance", "vulnerable", "waiting",
+                                        "quality", "tie_break"}
     # Places are scarce: the instance tests the stages, not a trivial fill.
     assert stages["persons"] < sum(c.size for c in instance.cases if not c.blocked)
     assert same_optima(stages, result.stages) == []
