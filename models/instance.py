@@ -220,6 +220,13 @@ class MatchingConfig(BaseModel):
         "minors", "vulnerable", "waiting")
     quality: QualityWeights = QualityWeights()
     waiting_band_days: Annotated[int, Field(ge=1)] = 30
+    # [interp] Art. 60(2) where candidates are known (issue 18): "joint" decides how many of
+    # each relocation row's places go to each benefitting state it may serve together with
+    # the matching (persons relocated first, then the balance of the states' relocation
+    # needs); "fixed" splits the places by the distribution alone, before the matching (the
+    # behaviour before issue 18), which can leave places empty that another state's
+    # candidates could take.
+    split: Literal["joint", "fixed"] = "joint"
 
     @field_validator("priority")
     @classmethod

@@ -60,6 +60,7 @@ from __future__ import annotations
 import datetime as dt
 import math
 import time
+from fractions import Fraction
 from collections import defaultdict
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -104,6 +105,22 @@ class MatchResult:
     unassigned: list[tuple[Case, str]]
     stages: dict[str, float] = field(default_factory=dict)
     classes: int = 0
+
+
+@dataclass(frozen=True)
+class Split:
+    """The joint split (issue 18): each relocation row's places (`totals`, from the pool plan)
+    go to the benefitting states it may serve (one Place per (row, state), of the row's whole
+    capacity) as the matching decides; `needs` are the states' relocation needs, the balance
+    stage's weights."""
+
+    totals: dict[str, int]
+    needs: dict[str, float]
+
+
+# The balance stage's integer level: the smallest coverage ratio times LEVELS (an integral
+# stage, exact like the others; ratios closer than 1e-6 are not told apart).
+LEVELS = 1_000_000
 
 
 @dataclass
@@ -297,12 +314,21 @@ class _Location:
     eligible: dict[int, list[int]]  # usable places (case size within capacity) per class
     places: list[Place]
     groups: list[tuple[int, ...]]
+    totals: dict[str, int] = field(default_factory=dict)  # the joint split's row totals
     group_of: dict[int, int] = field(default_factory=dict)
     sizes: list[int] = field(default_factory=list)
 
     def __post_init__(self) -> None:
         self.group_of = {i: g for g, own in enumerate(self.groups) for i in own}
         self.sizes = sorted({self.classes[k].size for k in self.members})
+
+    def shared(self) -> dict[str, list[int]]:
+        """The joint split: each row's used places when it has several (states)."""
+        rows: dict[str, list[int]] = defaultdict(list)
+        for i in sorted(self.group_of):
+            if self.places[i].pledge_id in self.totals:
+                rows[self.places[i].pledge_id].append(i)
+        return {pid: own for pid, own in sorted(rows.items()) if len(own) > 1}
 
     def class_groups(self, k: int) -> list[int]:
         return sorted({self.group_of[i] for i in self.eligible[k]})
@@ -333,6 +359,11 @@ def define_sizes(model: Model, loc: _Location, cases: dict[tuple[int, int], list
         if own:
             model.row(f"capacity[{loc.places[i].key}]", -math.inf, loc.places[i].capacity,
                       [c for _, c in own], [float(s) for s, _ in own])
+    for pid, own_places in loc.shared().items():
+        # The joint split: a row's persons over all its states within its places.
+        used = [(s, sizes[(s, i)]) for i in own_places for s in loc.sizes if (s, i) in sizes]
+        model.row(f"total[{pid}]", -math.inf, loc.totals[pid], [c for _, c in used],
+                  [float(s) for s, _ in used])
     return sizes
 
 
@@ -398,15 +429,19 @@ def define_placement(model: Model, loc: _Location) -> tuple[
 
 
 def solve_counts(instance: Instance, classes: list[CaseClass], places: list[Place],
-                 solver: Solver, clock: Clock | None = None
+                 solver: Solver, clock: Clock | None = None, split: Split | None = None
                  ) -> tuple[dict[tuple[int, int], int], dict[str, float]]:
-    """Solve the stages per benefitting state, then add them up.
+    """Solve the stages per benefitting state, then add them up; with the joint split, as
+    one model.
 
-    Every place serves one benefitting state and every case is in one, so the locations'
-    problems share no variable and no constraint: a lexicographic optimum of the sum is the
-    sum of the locations' lexicographic optima, and stage (ii), the smallest ratio of persons
-    relocated to places, is then fixed by stage (i) and computed rather than solved.
+    With a fixed split every place serves one benefitting state and every case is in one, so
+    the locations' problems share no variable and no constraint: a lexicographic optimum of
+    the sum is the sum of the locations' lexicographic optima, and stage (ii), the smallest
+    ratio of persons relocated to places, is then fixed by stage (i) and computed rather than
+    solved. With the joint split a row's places are shared by its states, and stage (ii), the
+    smallest coverage of a state's relocation need, is a stage of its own: one model.
     """
+    clock = clock or Clock({})
     counts: dict[tuple[int, int], int] = {}
     stages: dict[str, float] = defaultdict(float)
     relocated: dict[str, float] = defaultdict(float)
@@ -416,28 +451,94 @@ def solve_counts(instance: Instance, classes: list[CaseClass], places: list[Plac
     by_location: dict[str, list[int]] = defaultdict(list)
     for k, cls in enumerate(classes):
         by_location[cls.location].append(k)
-    for location in sorted(capacity):
-        found, values = _solve_location(instance, classes, by_location[location], places,
-                                        solver, location, clock or Clock({}))
-        counts.update(found)
-        for name, amount in values.items():
-            stages[name] += amount
-        relocated[location] = values.get("persons", 0.0)
-    if capacity:
-        stages["balance"] = min(relocated[b] / capacity[b] for b in capacity if capacity[b])
+    if split is not None:
+        counts, found = _solve_location(instance, classes, list(range(len(classes))), places,
+                                        solver, "joint", clock, split)
+        stages.update(found)
+        for (k, _), count in counts.items():
+            relocated[classes[k].location] += count * classes[k].size
+        ratios = [relocated[b] / split.needs[b] for b in balanced(classes, places, split)]
+        if ratios:
+            stages["balance"] = min(ratios)
+    else:
+        for location in sorted(capacity):
+            found_here, values = _solve_location(instance, classes, by_location[location],
+                                                 places, solver, location, clock)
+            counts.update(found_here)
+            for name, amount in values.items():
+                stages[name] += amount
+            relocated[location] = values.get("persons", 0.0)
+        if capacity:
+            stages["balance"] = min(relocated[b] / capacity[b] for b in capacity if capacity[b])
     order = ["persons", "balance", *instance.config.matching.priority, "quality", "tie_break"]
     return counts, {name: stages[name] for name in order if name in stages}
 
 
+def balanced(classes: list[CaseClass], places: list[Place], split: Split) -> list[str]:
+    """The joint split's balance (stage ii) is over the benefitting states with a positive
+    relocation need and a case that some place may take (a case larger than every place it
+    may take counts as none): a state no place can serve has no ratio to raise."""
+    return sorted({c.location for c in classes
+                   if split.needs.get(c.location, 0.0) > 0
+                   and any(c.size <= places[i].capacity for i in c.places)})
+
+
+def _balance_stage(solver: Solver, selection: Model, loc: _Location, kinds: list[list[int]],
+                   take: dict[tuple[int, int], int], level: int, states: list[str],
+                   split: Split, location: str, clock: Clock
+                   ) -> list[tuple[str, dict[int, float], float]]:
+    """Stage (ii) of the joint split: the largest level such that every balanced state's
+    persons relocated reach level / LEVELS of its need; then, per state, the persons that
+    level needs, as whole-person rows (exact, and expressible in the placement model)."""
+    with clock("matching_solve_balance"):
+        best = solver.maximise(selection, f"balance_{location}", {level: 1.0})
+    chosen = selection.solution
+    fixed = []
+    for b in states:
+        weight = {k: float(loc.classes[k].size) if loc.classes[k].location == b else 0.0
+                  for k in loc.members}
+        columns = [(column, weight[kinds[n][0]]) for (n, _), column in take.items()
+                   if weight[kinds[n][0]]]
+        here = round(sum(chosen[c] * w for c, w in columns))
+        need = math.ceil(Fraction(round(best)) * Fraction(split.needs[b]) / LEVELS)
+        need = min(need, here)  # the stage's own solution reaches it (round-off aside)
+        selection.row(f"fix_balance[{b}]", need, math.inf, [c for c, _ in columns],
+                      [w for _, w in columns])
+        fixed.append((f"balance_{b}", weight, float(need)))
+    return fixed
+
+
+def _add_level(selection: Model, loc: _Location, kinds: list[list[int]],
+               take: dict[tuple[int, int], int], states: list[str], split: Split) -> int:
+    """The balance level column and a row per balanced state: persons relocated there
+    - need x level / LEVELS >= 0."""
+    persons: dict[str, float] = defaultdict(float)
+    at: dict[str, list[tuple[int, float]]] = defaultdict(list)
+    for n, kind in enumerate(kinds):
+        first = loc.classes[kind[0]]
+        persons[first.location] += first.size * sum(len(loc.classes[k].cases) for k in kind)
+    for (n, _), column in take.items():
+        first = loc.classes[kinds[n][0]]
+        at[first.location].append((column, float(first.size)))
+    top = min(persons[b] / split.needs[b] for b in states)
+    level = selection.column("level", math.floor(top * LEVELS) + 1)
+    for b in states:
+        selection.row(f"balance[{b}]", 0.0, math.inf, [c for c, _ in at[b]] + [level],
+                      [w for _, w in at[b]] + [-split.needs[b] / LEVELS])
+    return level
+
+
 def _solve_location(instance: Instance, classes: list[CaseClass], members: list[int],
-                    places: list[Place], solver: Solver, location: str, clock: Clock
+                    places: list[Place], solver: Solver, location: str, clock: Clock,
+                    split: Split | None = None
                     ) -> tuple[dict[tuple[int, int], int], dict[str, float]]:
     eligible = {k: [i for i in classes[k].places if classes[k].size <= places[i].capacity]
                 for k in members}
     eligible = {k: own for k, own in eligible.items() if own}
     if not eligible:
         return {}, {}
-    loc = _Location(classes, sorted(eligible), eligible, places, place_groups(eligible))
+    loc = _Location(classes, sorted(eligible), eligible, places, place_groups(eligible),
+                    split.totals if split is not None else {})
     # Stages (i) and (iii) look at cases only: classes alike but for their scores are one kind.
     kinds_by_key: dict[ClassKey, list[int]] = defaultdict(list)
     for k in loc.members:
@@ -446,8 +547,11 @@ def _solve_location(instance: Instance, classes: list[CaseClass], members: list[
                       c.fixed)].append(k)
     kinds = list(kinds_by_key.values())
     selection = Model(f"matching_{location}")
+    states = balanced(classes, places, split) if split is not None else []
     with clock("matching_build"):
         take, size_columns = define_selection(selection, loc, kinds)
+        level = _add_level(selection, loc, kinds, take, states, split) \
+            if split is not None and states else None
 
     def per_kind(weight: dict[int, float]) -> dict[int, float]:
         return {column: weight[kinds[n][0]] for (n, _), column in take.items()}
@@ -458,7 +562,22 @@ def _solve_location(instance: Instance, classes: list[CaseClass], members: list[
     terms = [t for t in instance.config.matching.priority if any(weights[t].values())]
     stages: dict[str, float] = {}
     fixed: list[tuple[str, dict[int, float], float]] = []  # for the placement model
-    if terms:
+    if split is not None:
+        # The joint split: stage (ii) lies between persons and the priority terms, so persons
+        # are a stage of their own (the LP bound and reduced-cost fixing keep it fast).
+        name = f"persons_{location}"
+        with clock("matching_solve_persons"):
+            stages["persons"] = solver.maximise(selection, name, per_kind(persons))
+        fixed.append((name, persons, stages["persons"]))
+        if level is not None:
+            fixed += _balance_stage(solver, selection, loc, kinds, take, level, states, split,
+                                    location, clock)
+        for term in terms:
+            name = f"{term}_{location}"
+            with clock(f"matching_solve_{term}"):
+                stages[term] = solver.maximise(selection, name, per_kind(weights[term]))
+            fixed.append((name, weights[term], stages[term]))
+    elif terms:
         # Stages (i) and the first priority term in one exact weighted objective: the first
         # term's largest possible value is below M, so M * persons + term is maximised by the
         # most persons first. Fixing persons alone and then maximising the term is the same
@@ -592,14 +711,17 @@ def _realise(loc: _Location, into: dict[tuple[int, int], int], at: dict[tuple[in
 
 def match(instance: Instance, cases: list[Case], places: list[Place],
           transfers: dict[str, str], rejected: set[tuple[str, str]],
-          solver: Solver, timings: dict[str, float] | None = None) -> MatchResult:
+          solver: Solver, timings: dict[str, float] | None = None, split: Split | None = None
+          ) -> MatchResult:
     """Assign cases to places; every case ends in an assignment or with a reason. `timings`
-    gets the seconds of eligibility, model building and each stage's solve."""
+    gets the seconds of eligibility, model building and each stage's solve. With `split`, the
+    places are the joint split's (`eligibility.joint_places`: a row's whole capacity per
+    state it may serve) and each row's persons stay within its total."""
     clock = Clock({} if timings is None else timings)
     score = scorer(instance)
     with clock("matching_eligibility"):
         classes, left_out = build_classes(instance, cases, places, transfers, rejected, score)
-    counts, stages = solve_counts(instance, classes, places, solver, clock)
+    counts, stages = solve_counts(instance, classes, places, solver, clock, split)
     assignments: list[Assignment] = []
     unassigned = list(left_out)
     for k, cls in enumerate(classes):

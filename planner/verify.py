@@ -499,6 +499,20 @@ def _check_state_rules(out: Outputs, instance: Instance, line: int, row: Allocat
                          f"shortfall although pledge {p.pledge_id} has room left")
 
 
+def joint_floors(out: Outputs, instance: Instance) -> dict[tuple[str, str], float]:
+    """With the joint split (issue 18, `matching.split = "joint"`), the persons assignments.csv
+    places per (pledge row, benefitting state): the distribution's balance moves only the
+    places left empty."""
+    if instance.cases is None or instance.config.matching.split != "joint" \
+            or not out.assignments or not len(out.assignments["line"]):
+        return {}
+    used: dict[tuple[str, str], float] = {}
+    for pid, b in zip(out.assignments["pledge_id"].tolist(),
+                      out.assignments["from_state"].tolist(), strict=True):
+        used[(pid, b)] = used.get((pid, b), 0.0) + 1.0
+    return used
+
+
 def check_distribution(out: Outputs, instance: Instance) -> None:
     """Each flow once, from its pledge row to a state the row may serve (directed pledges,
     needs), positive, whole persons or cents, value = amount / unit; each row's flows sum to
@@ -545,8 +559,8 @@ def check_distribution(out: Outputs, instance: Instance) -> None:
                      f"{sums.get(row.pledge_id, 0.0):.2f}, plan.csv line {line} says "
                      f"{row.amount:.2f}")
     flows = [(row.pledge_id, row.beneficiary, row.amount) for _, row in out.distribution]
-    for measure, high, low, r_high, r_low in (leximin_violations(instance, flows, needs)
-                                              if out.proven else []):
+    for measure, high, low, r_high, r_low in (leximin_violations(
+            instance, flows, needs, joint_floors(out, instance)) if out.proven else []):
         out.fail("distribution.csv", 0, "amount", f"not balanced (Art. 60(2)): {measure.value} "
                  f"could move from {high} (coverage {r_high:.6g}) to {low} ({r_low:.6g})")
 
@@ -629,7 +643,7 @@ def check_summary(out: Outputs, instance: Instance) -> None:
     stated = [row.ratio for _, row in out.coverage if row.ratio is not None]
     needs = _needs(out, instance)
     vs.check_distribution(fail, summary, instance, plan_values, received, stated, needs,
-                          bool(out.distribution))
+                          bool(out.distribution), joint_floors(out, instance))
 
     def slack(target: tuple[str, Measure]) -> float:
         """How far rounding after the balance moves a target's coverage."""

@@ -19,6 +19,7 @@ import numpy as np
 import pandas as pd
 
 from models.instance import Instance, Measure
+from planner.verify_rules import arcs, effective_needs
 from planner.verify_matchability import (
     Group,
     Place,
@@ -264,6 +265,16 @@ def check_matching(out, instance: Instance) -> None:  # noqa: ANN001 - verify.Ou
         if persons > have + 1e-9:
             fail((4, 0, 0), "assignments.csv", 0, "pledge_id", f"{pledge_id} takes {persons} "
                  f"persons from {location}, it has {have:g} places there")
+    # Rules 7.4 per row as well (the joint split decides a row's states with the matching):
+    # a row's persons from every state together within the plan's amount.
+    planned = {row.pledge_id: row.amount for _, row in out.plan}
+    per_row: dict[str, int] = defaultdict(int)
+    for (pledge_id, _), persons in used_by.items():
+        per_row[pledge_id] += persons
+    for pledge_id, persons in sorted(per_row.items()):
+        if persons > planned.get(pledge_id, 0.0) + 1e-9:
+            fail((4, 0, 1), "assignments.csv", 0, "pledge_id", f"{pledge_id} takes {persons} "
+                 f"persons in all, plan.csv gives it {planned.get(pledge_id, 0.0):g}")
     # Persons placed per case, counted by the case_id assignments.csv gives them.
     codes = np.fromiter(map(case_at.get, assigned["case_id"], repeat(-1)), dtype=np.int64,
                         count=len(assigned["case_id"]))
@@ -299,7 +310,7 @@ def check_matching(out, instance: Instance) -> None:  # noqa: ANN001 - verify.Ou
         check_matchability(out.fail, out.matchability, groups, places, placeable, bound,
                            out.summary.matching.bottlenecks)
         _check_matching_summary(out, instance, left, places, bound, assigned, codes, cases,
-                                quality)
+                                quality, case_size)
 
 
 def _frame(table: dict[str, np.ndarray], columns: tuple[str, ...]) -> dict[str, np.ndarray]:
@@ -676,9 +687,27 @@ def _capacity_failures(left: dict[str, np.ndarray], people: People, at: np.ndarr
     return failures
 
 
+def joint_balance_states(out, instance: Instance, cases: Cases,  # noqa: ANN001
+                         case_size: np.ndarray) -> dict[str, float]:
+    """The joint split's balance (issue 18): the benefitting states with a positive relocation
+    need and a placeable case that some relocation row allowed to serve the state may take
+    (profile, rejections, transfer, the row's whole amount as its capacity); their needs."""
+    needs = effective_needs(instance)
+    pledges = instance.pledges_by_id
+    flows = [(row.pledge_id, b, Measure.relocation, row.amount) for _, row in out.plan
+             if row.measure is Measure.relocation and row.pledge_id in pledges
+             for b in arcs(pledges[row.pledge_id], instance.benefitting, needs)]
+    offered = places_of(instance, flows)
+    groups = groups_of(offered, cases.location, case_size, cases.profile, cases.placeable,
+                       cases.refused, cases.transfer)
+    return {g.location: needs[(g.location, Measure.relocation)] for g in groups
+            if needs.get((g.location, Measure.relocation), 0.0) > 0 and g.eligible(offered)}
+
+
 def _check_matching_summary(out, instance: Instance, left: dict[str, np.ndarray],  # noqa: ANN001
                             places: list[Place], bound: int, assigned: dict[str, np.ndarray],
-                            codes: np.ndarray, cases: Cases, quality: float) -> None:
+                            codes: np.ndarray, cases: Cases, quality: float,
+                            case_size: np.ndarray) -> None:
     """summary.json's matching counts and stages from the tables: persons eligible, places,
     bound, unassigned by reason; persons relocated (at most the bound), the balance of persons
     relocated to places over benefitting states, vulnerable persons and waiting bands placed,
@@ -707,7 +736,12 @@ def _check_matching_summary(out, instance: Instance, left: dict[str, np.ndarray]
     for state in assigned["from_state"].tolist():
         from_location[state] += 1
     stages: dict[str, float] = {"persons": float(persons)}
-    if capacity:
+    if instance.config.matching.split == "joint":
+        # The smallest coverage of a balanced state's relocation need by persons relocated.
+        needs = joint_balance_states(out, instance, cases, case_size)
+        if needs:
+            stages["balance"] = min(from_location.get(b, 0) / n for b, n in needs.items())
+    elif capacity:
         stages["balance"] = min(from_location.get(b, 0) / c for b, c in capacity.items() if c)
     sizes = np.bincount(codes[codes >= 0], minlength=len(cases.location))
     terms = {"vulnerable": float(cases.vulnerable[placed_cases].sum()),

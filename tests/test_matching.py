@@ -206,9 +206,11 @@ def test_balance_across_two_benefitting_states(make_instance):
     by_location: dict[str, int] = {}
     for row in result.tables.assignments:
         by_location[row.from_state] = by_location.get(row.from_state, 0) + 1
-    # 6 places split 4 : 2 by needs; each state's candidates fill its places.
+    # 6 persons relocated (stage i), split so that the smallest coverage of a need is largest
+    # (stage ii, the joint split): DD x / 20 = EE (6 - x) / 10 at x = 4, both 0.2. (With the
+    # split fixed beforehand, 4 : 2 by needs as well, and the stage was persons / places, 1.)
     assert by_location == {"DD": 4, "EE": 2}
-    assert result.summary.matching.stages["balance"] == 1.0
+    assert result.summary.matching.stages["balance"] == 0.2
 
 
 def test_outputs_hold_only_ids_and_are_private(make_instance):
@@ -275,6 +277,6 @@ def test_transferred_cases_priority_terms_are_constants(make_instance):
     assert where(result) == {"T1": "AA", "T2": "AA", "F": "BB", "G": "capacity"}
     m = result.summary.matching
     assert {k: v for k, v in m.stages.items() if k != "tie_break"} == {
-        "persons": 3.0, "balance": 1.0, "vulnerable": 1.0, "waiting": 9.0}  # no minors: no stage
+        "persons": 3.0, "balance": 3.0, "vulnerable": 1.0, "waiting": 9.0}  # no minors: no stage
     assert "tie_break" in m.stages  # the last stage, whose value is its own (planner.matching)
     assert m.classes == 2  # {T1, T2} and {F, G}
