@@ -60,11 +60,11 @@ from __future__ import annotations
 import datetime as dt
 import math
 import time
-from fractions import Fraction
 from collections import defaultdict
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from fractions import Fraction
 
 import numpy as np
 
@@ -116,11 +116,6 @@ class Split:
 
     totals: dict[str, int]
     needs: dict[str, float]
-
-
-# The balance stage's integer level: the smallest coverage ratio times LEVELS (an integral
-# stage, exact like the others; ratios closer than 1e-6 are not told apart).
-LEVELS = 1_000_000
 
 
 @dataclass
@@ -429,19 +424,15 @@ def define_placement(model: Model, loc: _Location) -> tuple[
 
 
 def solve_counts(instance: Instance, classes: list[CaseClass], places: list[Place],
-                 solver: Solver, clock: Clock | None = None, split: Split | None = None
+                 solver: Solver, clock: Clock | None = None
                  ) -> tuple[dict[tuple[int, int], int], dict[str, float]]:
-    """Solve the stages per benefitting state, then add them up; with the joint split, as
-    one model.
+    """Solve the stages per benefitting state, then add them up.
 
-    With a fixed split every place serves one benefitting state and every case is in one, so
-    the locations' problems share no variable and no constraint: a lexicographic optimum of
-    the sum is the sum of the locations' lexicographic optima, and stage (ii), the smallest
-    ratio of persons relocated to places, is then fixed by stage (i) and computed rather than
-    solved. With the joint split a row's places are shared by its states, and stage (ii), the
-    smallest coverage of a state's relocation need, is a stage of its own: one model.
+    Every place serves one benefitting state and every case is in one, so the locations'
+    problems share no variable and no constraint: a lexicographic optimum of the sum is the
+    sum of the locations' lexicographic optima, and stage (ii), the smallest ratio of persons
+    relocated to places, is then fixed by stage (i) and computed rather than solved.
     """
-    clock = clock or Clock({})
     counts: dict[tuple[int, int], int] = {}
     stages: dict[str, float] = defaultdict(float)
     relocated: dict[str, float] = defaultdict(float)
@@ -451,25 +442,15 @@ def solve_counts(instance: Instance, classes: list[CaseClass], places: list[Plac
     by_location: dict[str, list[int]] = defaultdict(list)
     for k, cls in enumerate(classes):
         by_location[cls.location].append(k)
-    if split is not None:
-        counts, found = _solve_location(instance, classes, list(range(len(classes))), places,
-                                        solver, "joint", clock, split)
-        stages.update(found)
-        for (k, _), count in counts.items():
-            relocated[classes[k].location] += count * classes[k].size
-        ratios = [relocated[b] / split.needs[b] for b in balanced(classes, places, split)]
-        if ratios:
-            stages["balance"] = min(ratios)
-    else:
-        for location in sorted(capacity):
-            found_here, values = _solve_location(instance, classes, by_location[location],
-                                                 places, solver, location, clock)
-            counts.update(found_here)
-            for name, amount in values.items():
-                stages[name] += amount
-            relocated[location] = values.get("persons", 0.0)
-        if capacity:
-            stages["balance"] = min(relocated[b] / capacity[b] for b in capacity if capacity[b])
+    for location in sorted(capacity):
+        found, values = _solve_location(instance, classes, by_location[location], places,
+                                        solver, location, clock or Clock({}))
+        counts.update(found)
+        for name, amount in values.items():
+            stages[name] += amount
+        relocated[location] = values.get("persons", 0.0)
+    if capacity:
+        stages["balance"] = min(relocated[b] / capacity[b] for b in capacity if capacity[b])
     order = ["persons", "balance", *instance.config.matching.priority, "quality", "tie_break"]
     return counts, {name: stages[name] for name in order if name in stages}
 
@@ -483,62 +464,109 @@ def balanced(classes: list[CaseClass], places: list[Place], split: Split) -> lis
                    and any(c.size <= places[i].capacity for i in c.places)})
 
 
-def _balance_stage(solver: Solver, selection: Model, loc: _Location, kinds: list[list[int]],
-                   take: dict[tuple[int, int], int], level: int, states: list[str],
-                   split: Split, location: str, clock: Clock
-                   ) -> list[tuple[str, dict[int, float], float]]:
-    """Stage (ii) of the joint split: the largest level such that every balanced state's
-    persons relocated reach level / LEVELS of its need; then, per state, the persons that
-    level needs, as whole-person rows (exact, and expressible in the placement model)."""
-    with clock("matching_solve_balance"):
-        best = solver.maximise(selection, f"balance_{location}", {level: 1.0})
-    chosen = selection.solution
-    fixed = []
-    for b in states:
-        weight = {k: float(loc.classes[k].size) if loc.classes[k].location == b else 0.0
-                  for k in loc.members}
-        columns = [(column, weight[kinds[n][0]]) for (n, _), column in take.items()
-                   if weight[kinds[n][0]]]
-        here = round(sum(chosen[c] * w for c, w in columns))
-        need = math.ceil(Fraction(round(best)) * Fraction(split.needs[b]) / LEVELS)
-        need = min(need, here)  # the stage's own solution reaches it (round-off aside)
-        selection.row(f"fix_balance[{b}]", need, math.inf, [c for c, _ in columns],
-                      [w for _, w in columns])
-        fixed.append((f"balance_{b}", weight, float(need)))
-    return fixed
+def shares(persons: dict[str, int], needs: dict[str, float]) -> dict[str, int]:
+    """Each balanced state's share of the persons relocated, in proportion to its relocation
+    need, in whole persons rounded down (exact fractions: the verifier computes the same)."""
+    total = sum(persons.values())
+    whole = sum(Fraction(n) for n in needs.values())
+    return {b: math.floor(total * Fraction(n) / whole) for b, n in needs.items()}
 
 
-def _add_level(selection: Model, loc: _Location, kinds: list[list[int]],
-               take: dict[tuple[int, int], int], states: list[str], split: Split) -> int:
-    """The balance level column and a row per balanced state: persons relocated there
-    - need x level / LEVELS >= 0."""
-    persons: dict[str, float] = defaultdict(float)
-    at: dict[str, list[tuple[int, float]]] = defaultdict(list)
-    for n, kind in enumerate(kinds):
-        first = loc.classes[kind[0]]
-        persons[first.location] += first.size * sum(len(loc.classes[k].cases) for k in kind)
-    for (n, _), column in take.items():
-        first = loc.classes[kinds[n][0]]
-        at[first.location].append((column, float(first.size)))
-    top = min(persons[b] / split.needs[b] for b in states)
-    level = selection.column("level", math.floor(top * LEVELS) + 1)
-    for b in states:
-        selection.row(f"balance[{b}]", 0.0, math.inf, [c for c, _ in at[b]] + [level],
-                      [w for _, w in at[b]] + [-split.needs[b] / LEVELS])
-    return level
+def _add_shares(model: Model, columns: list[tuple[int, str, float]], needs: dict[str, float]
+                ) -> list[int]:
+    """Stage (ii)'s columns: per balanced state, `covered[b]` persons up to both its persons
+    relocated and its share, in proportion to need, of the balanced states' persons
+    relocated (`shares`);
+    `columns` are (column, state, persons per unit). Their sum is the stage's objective."""
+    whole = math.fsum(needs.values())
+    everyone = [(c, w) for c, state, w in columns if state in needs]
+    covered = []
+    for b, need in needs.items():
+        mine = [(c, w) for c, state, w in columns if state == b]
+        column = model.column(f"covered[{b}]", _most(mine, model))
+        model.row(f"own[{b}]", -math.inf, 0.0, [column] + [c for c, _ in mine],
+                  [1.0] + [-w for _, w in mine])
+        model.row(f"share[{b}]", -math.inf, 0.0, [column] + [c for c, _ in everyone],
+                  [1.0] + [-w * need / whole for _, w in everyone])
+        covered.append(column)
+    return covered
+
+
+def _most(columns: list[tuple[int, float]], model: Model) -> float:
+    """The most persons `columns` can hold (their upper bounds)."""
+    return math.fsum(model.upper[c] * w for c, w in columns)
+
+
+def choose_split(classes: list[CaseClass], places: list[Place], solver: Solver,
+                 split: Split, clock: Clock) -> tuple[dict[int, int], float]:
+    """Stages (i) and (ii) with the joint split, on one model of every state (a row's places
+    are shared by its states): persons relocated, then the balance, in one exact weighted
+    objective M x persons + covered (covered <= persons < M, so the most persons come first;
+    fixing persons as a row and then maximising the balance is the same optimum, but made
+    every later stage an exact-fill MIP of 35-100 s at 10,000 persons). Then, when small,
+    the tie-break, so that every back-end chooses the same split. Returns the persons placed
+    per (joint) place, the split, and the balance (`covered`'s sum)."""
+    eligible = {k: [i for i in cls.places if cls.size <= places[i].capacity]
+                for k, cls in enumerate(classes)}
+    eligible = {k: own for k, own in eligible.items() if own}
+    if not eligible:
+        return {}, 0.0
+    loc = _Location(classes, sorted(eligible), eligible, places, place_groups(eligible),
+                    split.totals)
+    kinds_by_key: dict[ClassKey, list[int]] = defaultdict(list)
+    for k in loc.members:
+        c = classes[k]
+        kinds_by_key[(c.size, tuple(loc.class_groups(k)), c.fixed)].append(k)
+    kinds = list(kinds_by_key.values())
+    model = Model("matching_split")
+    needs = {b: split.needs[b] for b in balanced(classes, places, split)}
+    with clock("matching_build"):
+        take, size_columns = define_selection(model, loc, kinds)
+        covered = _add_shares(model, [(column, classes[kinds[n][0]].location,
+                                       float(classes[kinds[n][0]].size))
+                                      for (n, _), column in take.items()], needs)
+    big = float(sum(split.totals.values()) + 1)
+    cost = {column: big * classes[kinds[n][0]].size for (n, _), column in take.items()}
+    cost.update(dict.fromkeys(covered, 1.0))
+    with clock("matching_solve_split"):
+        solver.maximise(model, "split", cost)
+        cases = sum(len(classes[k].cases) for k in loc.members)
+        tie_break(solver, model, "split", cases, 2)
+    chosen = model.solution
+    persons: dict[int, int] = defaultdict(int)
+    for (size, i), column in size_columns.items():
+        persons[i] += size * int(round(chosen[column]))
+    return dict(persons), float(sum(round(chosen[c]) for c in covered))
+
+
+def fixed_split(classes: list[CaseClass], places: list[Place], persons: dict[int, int]
+                ) -> tuple[list[CaseClass], list[Place]]:
+    """The classes and places of the split chosen (`choose_split`): a place per (row, state)
+    given persons, of that capacity; each class keeps those of its places (and scores)."""
+    kept = sorted(i for i, n in persons.items() if n > 0)
+    at = {i: n for n, i in enumerate(kept)}
+    new_places = [Place(places[i].pledge_id, places[i].state, places[i].location, persons[i],
+                        places[i].pledge) for i in kept]
+    new_classes = []
+    for cls in classes:
+        own = [(at[i], score) for i, score in zip(cls.places, cls.scores, strict=True)
+               if i in at]
+        new_classes.append(CaseClass(cls.key, cls.location, cls.size, cls.minors,
+                                     cls.vulnerable, cls.waiting, tuple(i for i, _ in own),
+                                     tuple(sc for _, sc in own), cls.fixed, cls.cases,
+                                     cls.constant))
+    return new_classes, new_places
 
 
 def _solve_location(instance: Instance, classes: list[CaseClass], members: list[int],
-                    places: list[Place], solver: Solver, location: str, clock: Clock,
-                    split: Split | None = None
+                    places: list[Place], solver: Solver, location: str, clock: Clock
                     ) -> tuple[dict[tuple[int, int], int], dict[str, float]]:
     eligible = {k: [i for i in classes[k].places if classes[k].size <= places[i].capacity]
                 for k in members}
     eligible = {k: own for k, own in eligible.items() if own}
     if not eligible:
         return {}, {}
-    loc = _Location(classes, sorted(eligible), eligible, places, place_groups(eligible),
-                    split.totals if split is not None else {})
+    loc = _Location(classes, sorted(eligible), eligible, places, place_groups(eligible))
     # Stages (i) and (iii) look at cases only: classes alike but for their scores are one kind.
     kinds_by_key: dict[ClassKey, list[int]] = defaultdict(list)
     for k in loc.members:
@@ -547,11 +575,8 @@ def _solve_location(instance: Instance, classes: list[CaseClass], members: list[
                       c.fixed)].append(k)
     kinds = list(kinds_by_key.values())
     selection = Model(f"matching_{location}")
-    states = balanced(classes, places, split) if split is not None else []
     with clock("matching_build"):
         take, size_columns = define_selection(selection, loc, kinds)
-        level = _add_level(selection, loc, kinds, take, states, split) \
-            if split is not None and states else None
 
     def per_kind(weight: dict[int, float]) -> dict[int, float]:
         return {column: weight[kinds[n][0]] for (n, _), column in take.items()}
@@ -562,22 +587,7 @@ def _solve_location(instance: Instance, classes: list[CaseClass], members: list[
     terms = [t for t in instance.config.matching.priority if any(weights[t].values())]
     stages: dict[str, float] = {}
     fixed: list[tuple[str, dict[int, float], float]] = []  # for the placement model
-    if split is not None:
-        # The joint split: stage (ii) lies between persons and the priority terms, so persons
-        # are a stage of their own (the LP bound and reduced-cost fixing keep it fast).
-        name = f"persons_{location}"
-        with clock("matching_solve_persons"):
-            stages["persons"] = solver.maximise(selection, name, per_kind(persons))
-        fixed.append((name, persons, stages["persons"]))
-        if level is not None:
-            fixed += _balance_stage(solver, selection, loc, kinds, take, level, states, split,
-                                    location, clock)
-        for term in terms:
-            name = f"{term}_{location}"
-            with clock(f"matching_solve_{term}"):
-                stages[term] = solver.maximise(selection, name, per_kind(weights[term]))
-            fixed.append((name, weights[term], stages[term]))
-    elif terms:
+    if terms:
         # Stages (i) and the first priority term in one exact weighted objective: the first
         # term's largest possible value is below M, so M * persons + term is maximised by the
         # most persons first. Fixing persons alone and then maximising the term is the same
@@ -721,7 +731,29 @@ def match(instance: Instance, cases: list[Case], places: list[Place],
     score = scorer(instance)
     with clock("matching_eligibility"):
         classes, left_out = build_classes(instance, cases, places, transfers, rejected, score)
-    counts, stages = solve_counts(instance, classes, places, solver, clock, split)
+    balance = None
+    if split is not None:
+        # Stages (i) and (ii) on every state at once choose the split; the later stages then
+        # run per state on it, exactly as with a split fixed beforehand.
+        states = balanced(classes, places, split)
+        persons, balance = choose_split(classes, places, solver, split, clock)
+        classes, places = fixed_split(classes, places, persons)
+    counts, stages = solve_counts(instance, classes, places, solver, clock)
+    if split is not None:
+        # Stage (ii) is the joint split's: the persons within each state's share of all
+        # persons relocated, in proportion to its relocation need (`shares`).
+        stages.pop("balance", None)
+        if states:
+            relocated: dict[str, int] = defaultdict(int)
+            for (k, _), count in counts.items():
+                relocated[classes[k].location] += count * classes[k].size
+            share = shares({b: relocated[b] for b in states},
+                           {b: split.needs[b] for b in states})
+            stages["balance"] = float(sum(min(relocated[b], share[b]) for b in states))
+            assert stages["balance"] == balance, "the split's balance was not kept"
+        order = ["persons", "balance", *instance.config.matching.priority, "quality",
+                 "tie_break"]
+        stages = {name: stages[name] for name in order if name in stages}
     assignments: list[Assignment] = []
     unassigned = list(left_out)
     for k, cls in enumerate(classes):

@@ -9,9 +9,11 @@ matching itself, and pandas' joins and group-bys on text most of the rest.
 
 from __future__ import annotations
 
+import math
 from collections import defaultdict
 from collections.abc import Callable
 from dataclasses import dataclass
+from fractions import Fraction
 from itertools import repeat
 from pathlib import Path
 
@@ -19,7 +21,6 @@ import numpy as np
 import pandas as pd
 
 from models.instance import Instance, Measure
-from planner.verify_rules import arcs, effective_needs
 from planner.verify_matchability import (
     Group,
     Place,
@@ -28,6 +29,7 @@ from planner.verify_matchability import (
     max_flow,
     places_of,
 )
+from planner.verify_rules import arcs, effective_needs
 
 TRUE = {"true", "1", "yes", "y", "t"}
 OPTIONAL = ("status", "consent", "security_cleared", "nationality", "vulnerable",
@@ -737,10 +739,15 @@ def _check_matching_summary(out, instance: Instance, left: dict[str, np.ndarray]
         from_location[state] += 1
     stages: dict[str, float] = {"persons": float(persons)}
     if instance.config.matching.split == "joint":
-        # The smallest coverage of a balanced state's relocation need by persons relocated.
+        # The persons relocated within each balanced state's share (in proportion to its
+        # relocation need, rounded down) of the balanced states' persons relocated.
         needs = joint_balance_states(out, instance, cases, case_size)
         if needs:
-            stages["balance"] = min(from_location.get(b, 0) / n for b, n in needs.items())
+            total = sum(from_location.get(b, 0) for b in needs)
+            whole = sum(Fraction(n) for n in needs.values())
+            stages["balance"] = float(sum(
+                min(from_location.get(b, 0), math.floor(total * Fraction(n) / whole))
+                for b, n in needs.items()))
     elif capacity:
         stages["balance"] = min(from_location.get(b, 0) / c for b, c in capacity.items() if c)
     sizes = np.bincount(codes[codes >= 0], minlength=len(cases.location))

@@ -206,11 +206,12 @@ def test_balance_across_two_benefitting_states(make_instance):
     by_location: dict[str, int] = {}
     for row in result.tables.assignments:
         by_location[row.from_state] = by_location.get(row.from_state, 0) + 1
-    # 6 persons relocated (stage i), split so that the smallest coverage of a need is largest
-    # (stage ii, the joint split): DD x / 20 = EE (6 - x) / 10 at x = 4, both 0.2. (With the
-    # split fixed beforehand, 4 : 2 by needs as well, and the stage was persons / places, 1.)
+    # 6 persons relocated (stage i); stage (ii) of the joint split: the persons within each
+    # state's share of them in proportion to need, DD floor(6 x 20 / 30) = 4 and EE
+    # floor(6 x 10 / 30) = 2: 4 + 2 = 6 at the split 4 : 2. (With the split fixed beforehand,
+    # 4 : 2 by needs as well, and the stage was persons / places, 1.)
     assert by_location == {"DD": 4, "EE": 2}
-    assert result.summary.matching.stages["balance"] == 0.2
+    assert result.summary.matching.stages["balance"] == 6.0
 
 
 def test_outputs_hold_only_ids_and_are_private(make_instance):
