@@ -486,8 +486,10 @@ def _add_shares(model: Model, columns: list[tuple[int, str, float]], needs: dict
         column = model.column(f"covered[{b}]", _most(mine, model))
         model.row(f"own[{b}]", -math.inf, 0.0, [column] + [c for c, _ in mine],
                   [1.0] + [-w for _, w in mine])
+        # Fractional coefficients: the row's slack need not be whole, so reduced-cost fixing
+        # must not make it tight (planner.solve: a region could lose every solution).
         model.row(f"share[{b}]", -math.inf, 0.0, [column] + [c for c, _ in everyone],
-                  [1.0] + [-w * need / whole for _, w in everyone])
+                  [1.0] + [-w * need / whole for _, w in everyone], tightenable=False)
         covered.append(column)
     return covered
 
