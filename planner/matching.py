@@ -7,7 +7,9 @@ and do not split its class. The model chooses how many cases of each class go wh
 are then taken from each class in a fixed order (earliest `registered`, then case id).
 Lexicographic stages, each fixed before the next:
   (i)   persons relocated;
-  (ii)  balance: the smallest ratio, over benefitting states, of persons relocated to places;
+  (ii)  balance: with a fixed split, the smallest ratio, over benefitting states, of persons
+        relocated to places (fixed by stage (i)); with the joint split, the persons within
+        each state's need-proportional share (below);
   (iii) priority, in `matching.priority` order (default: unaccompanied minors, then vulnerable
         persons, each counted per person by its own `unaccompanied_minor` and `vulnerable`
         cells, then waiting time per person in whole bands of `matching.waiting_band_days`
@@ -20,6 +22,31 @@ Lexicographic stages, each fixed before the next:
   allows (up to 1,000,000 apart; about 20,000 at the monthly re-run's 16,000 cases), so two
   plans tie only if a combination of weights cancels exactly. Only for models of at most
   TIE_BREAK_COLUMNS columns (the speed cost is there).
+
+The split of places over benefitting states (issue 18, `matching.split`, Art. 60(2)):
+  fixed:  the distribution splits each relocation row's places over the benefitting states
+          before the matching (planner.distribution), and the matching takes them as they
+          are; a row whose profile fits no candidate of the state it landed on stays empty.
+  joint (the default where candidates are known): a row offers its whole total to every
+          state it may serve (directed pledges, needs: `distribution.joint_split`), and
+          stages (i) and (ii) choose how many persons each row takes from each state, on one
+          model of every state (`choose_split`): the selection model below, plus a row per
+          pledge row (`total[...]`: its persons over all its states within its total). Stage
+          (ii) there is the persons within each balanced state's share (`shares`: the
+          balanced states' persons relocated, in proportion to relocation need, rounded
+          down), the largest sum; a balanced state has a positive relocation need and a case
+          some place may take (`balanced`). Both stages in one exact weighted objective
+          M x persons + covered (covered <= persons < M), then the tie-break when small, so
+          that every back-end takes the same split. The split chosen (persons per row and
+          state) becomes the places of the later stages, solved per state as with a fixed
+          split (`fixed_split`): stages (iii) and (iv) are optimal for that split. The
+          distribution then takes those persons as floors and spreads each row's places left
+          empty by its own rules, so distribution.csv reports the split used.
+  Measured (10,000 persons, places growing with persons, `bench/scenarios.growing`): the
+  fully joint model (every stage on one model of every state) took 100-210 s, most stages
+  whole-model MIPs: its LP relaxation is degenerate (a row's places move freely between
+  states), so reduced-cost fixing fixed nothing; a balance stage of the smallest coverage
+  ratio (an integer level) took 64 s alone. Two phases: 5.6 s, the split 3.2 s of it.
 
 How the stages are solved, all exactly (every stage proven optimal, no time-limit shortcut):
 - per benefitting state: the states' problems share nothing (`solve_counts`);
