@@ -332,3 +332,19 @@ def test_both_back_ends_write_the_same_tables(make_instance, seed):
     for table in ("distribution", "assignments", "unassigned"):
         assert (outs[0] / f"{table}.csv").read_bytes() == (outs[1] / f"{table}.csv"
                                                           ).read_bytes(), table
+
+
+def test_transfers_beyond_a_states_rows_in_all_are_an_input_error(make_instance):
+    # Row a (AA) offers its 2 places to DD and to EE: each location's transfers fit (1 and 2),
+    # but together 3 persons need more than AA's 2 (an input error on every line, exit 2).
+    from planner.errors import InputError
+
+    folder = folder_of(make_instance, [pledge("a", "AA", "relocation", 2, 2)],
+                       [person("t1", "DD"), person("t2", "EE"), person("t3", "EE")])
+    write_csv(folder / "transfers.csv", [{"case_id": c, "state": "AA"}
+                                         for c in ("T1", "T2", "T3")], ["case_id", "state"])
+    with pytest.raises(InputError) as caught:
+        planned(folder)
+    assert [(p.line, p.column, p.message) for p in caught.value.problems] == [
+        (line, "state", "transfers to AA need 3 places, the plan gives AA 2 in all")
+        for line in (2, 3, 4)]
