@@ -21,19 +21,22 @@ distribution.csv: each (pledge, beneficiary) once; contributor and measure of th
   state the row may serve (directed pledges; needing states first, effective needs as the
   planner defines them); positive, whole persons, cents; value = amount / unit; each row's
   flows sum to its amount. The balance (Art. 60(2)) leximin: no exchange along the flows
-  from a better covered to a worse covered state beyond rounding (verify_rules).
+  from a better covered to a worse covered state beyond rounding (verify_rules); with the
+  joint split (issue 18) only places left empty may move (assignments.csv's persons per
+  row and state are floors), and the SAR reach leaves those floors where they are.
 coverage.csv: a row per (benefitting state, measure) with an effective need or any flow, once
   (a state receiving without a stated need included); received from distribution.csv; need
   and need_stated from needs.csv; ratio = received / need (empty for no need).
 assignments.csv, unassigned.csv (planner.verify_matching): every candidate in exactly one;
   case and location of each person as in candidates.csv; pledge row a relocation row of
   to_state; transfers kept; no blocked or rejected case placed; profile criteria; places per
-  (pledge row, location) respected; families whole; score and reasons recomputed from the
-  case's links, languages (shared/data's official languages), preferences, transfer and
-  vulnerability; the reason of each unplaced person: security and consent exactly where the
-  inputs block the case, no_eligible_place exactly when no place at its location may take it,
-  else capacity; and no capacity case fits in the free places of a place it may take (stage
-  (i) of the matching optimal).
+  (pledge row, location) and per pledge row (plan.csv's amount) respected; families whole;
+  score and reasons recomputed from the case's links, languages (shared/data's official
+  languages), preferences, transfer and each person's own vulnerable and
+  unaccompanied_minor cells; the reason of each unplaced person: security and consent
+  exactly where the inputs block the case, no_eligible_place exactly when no place at its
+  location may take it, else capacity; and no capacity case fits in the free places of a
+  place it may take (stage (i) of the matching optimal).
 matchability.csv (planner.verify_matchability): the bound row's value is the maximum flow of
   persons to places recomputed here, its text the counts; each bottleneck's figures (its
   value, each place's capacity and eligible persons, persons with no eligible place per
