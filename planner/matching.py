@@ -39,7 +39,9 @@ The split of places over benefitting states (issue 18, `matching.split`, Art. 60
           M x persons + covered (covered <= persons < M), then the tie-break when small, so
           that every back-end takes the same split. The split chosen (persons per row and
           state) becomes the places of the later stages, solved per state as with a fixed
-          split (`fixed_split`): stages (iii) and (iv) are optimal for that split. The
+          split (`fixed_split`): stages (iii) and (iv) are optimal for that split, not over
+          every split as good in (i)-(ii) (at 100,000 bench persons two such splits gave
+          quality 51,751 and 70,723: bench/README.md). The
           distribution then takes those persons as floors and spreads each row's places left
           empty by its own rules, so distribution.csv reports the split used.
   Measured (10,000 persons, places growing with persons, `bench/scenarios.growing`): the
