@@ -38,9 +38,18 @@ import pulp  # noqa: E402
 
 from models.instance import Instance  # noqa: E402
 from planner.candidates import Case  # noqa: E402
-from planner.eligibility import Place, may_take, official_languages, quality  # noqa: E402
+from planner.distribution import joint_split  # noqa: E402
+from planner.eligibility import (  # noqa: E402
+    Place,
+    may_take,
+    official_languages,
+    places_from,
+    quality,
+)
 from planner.errors import PlanError  # noqa: E402
+from planner.matching import Split  # noqa: E402
 from planner.solve import Solver  # noqa: E402
+from planner.tables import Tables  # noqa: E402
 
 # Stage optima agree when within this (integral stages are exact; balance and quality are
 # fixed with a round-off slack of 1e-9 in both models).
@@ -103,8 +112,9 @@ def stage_weights(instance: Instance, found: Pairs) -> dict[str, dict[tuple[int,
         for i in own:
             weights["persons"][(c, i)] = float(case.size)
             for term in instance.config.matching.priority:
-                weights[term][(c, i)] = (float(case.vulnerable) if term == "vulnerable"
-                                         else float(case.size * found.waiting[c]))
+                weights[term][(c, i)] = float(
+                    case.vulnerable if term == "vulnerable" else case.minors if term == "minors"
+                    else case.size * found.waiting[c])
             weights["quality"][(c, i)] = case.size * found.score[(c, i)]
     return weights
 
@@ -183,21 +193,80 @@ def naive(instance: Instance, places: list[Place], time_limit_s: float | None = 
     return NaiveResult(stages, True, len(x), build_s, stage_s)
 
 
-def greedy(instance: Instance, places: list[Place]) -> list[tuple[Case, Place]]:
-    """Today's practice: by registration, each case into its best-scoring place with room."""
+def naive_split(instance: Instance, places: list[Place], split: Split,
+                time_limit_s: float | None = 600.0) -> NaiveResult:
+    """The joint split's stages (i) and (ii) (issue 18) in the naive model: one binary per
+    (case, row and state it may serve), each row's persons over all its states within its
+    total; persons relocated, then the persons within each balanced state's share of the
+    balanced states' persons relocated, in proportion to need (planner.matching.shares)."""
+    started = time.perf_counter()
+    found = pairs(instance, places)
+    prob = pulp.LpProblem("naive_split", pulp.LpMaximize)
+    x = {(c, i): prob.add_variable(f"x[{found.cases[c].case_id},{places[i].key}]", 0, 1,
+                                   cat=pulp.LpBinary)
+         for c, own in found.eligible.items() for i in own}
+    for c, own in found.eligible.items():
+        row = pulp.lpSum(x[(c, i)] for i in own)
+        case_id = found.cases[c].case_id
+        prob += (row == 1 if case_id in found.transfers else row <= 1), f"case[{case_id}]"
+    for pid, total in sorted(split.totals.items()):
+        prob += (pulp.lpSum(found.cases[c].size * x[(c, i)] for (c, i) in x
+                            if places[i].pledge_id == pid) <= total, f"total[{pid}]")
+    states = sorted({found.cases[c].location for c in found.eligible
+                     if split.needs.get(found.cases[c].location, 0.0) > 0})
+    persons = {b: pulp.lpSum(found.cases[c].size * x[(c, i)] for (c, i) in x
+                             if found.cases[c].location == b) for b in states}
+    whole = math.fsum(split.needs[b] for b in states)
+    covered = []
+    for b in states:
+        y = prob.add_variable(f"covered[{b}]", 0, None, cat=pulp.LpInteger)
+        prob += y <= persons[b], f"own[{b}]"
+        prob += (y <= (split.needs[b] / whole) * pulp.lpSum(persons.values()), f"share[{b}]")
+        covered.append(y)
+    build_s = time.perf_counter() - started
+    solver = Solver(name="highs", time_limit_s=time_limit_s, fallback=False)
+    stages: dict[str, float] = {}
+    stage_s: dict[str, float] = {}
+    objectives = {"persons": pulp.lpSum(found.cases[c].size * v for (c, _), v in x.items()),
+                  "balance": pulp.lpSum(covered)}
+    for name, objective in objectives.items():
+        if name == "balance" and not covered:
+            continue
+        started = time.perf_counter()
+        try:
+            best = solver.stage(prob, name, objective, pulp.LpMaximize)
+        except PlanError as exc:
+            stage_s[name] = time.perf_counter() - started
+            return NaiveResult(stages, False, len(x), build_s, stage_s, str(exc))
+        stage_s[name] = time.perf_counter() - started
+        if solver.status != "optimal":
+            return NaiveResult(stages, False, len(x), build_s, stage_s,
+                               f"stage {name}: time limit ({time_limit_s:g} s) reached")
+        stages[name] = float(round(best))
+    return NaiveResult(stages, True, len(x), build_s, stage_s)
+
+
+def greedy(instance: Instance, places: list[Place], totals: dict[str, int] | None = None
+           ) -> list[tuple[Case, Place]]:
+    """Today's practice: by registration, each case into its best-scoring place with room.
+    With `totals` (the joint split's places), a row's room is shared by its states."""
     found = pairs(instance, places)
     room = [p.capacity for p in places]
+    shared = dict(totals or {})
     order = sorted(found.eligible, key=lambda c: (
         found.cases[c].case_id not in found.transfers,
         found.cases[c].registered or dt.date.max, found.cases[c].case_id))
     placed = []
     for c in order:
         case = found.cases[c]
-        fits = [i for i in found.eligible[c] if room[i] >= case.size]
+        fits = [i for i in found.eligible[c] if room[i] >= case.size
+                and shared.get(places[i].pledge_id, case.size) >= case.size]
         if not fits:
             continue
         best = max(fits, key=lambda i: (found.score[(c, i)], -i))
         room[best] -= case.size
+        if places[best].pledge_id in shared:
+            shared[places[best].pledge_id] -= case.size
         placed.append((case, places[best]))
     return placed
 
@@ -223,9 +292,43 @@ def same_optima(ours: dict[str, float], theirs: dict[str, float]) -> list[str]:
     return differ
 
 
+def places_of(instance: Instance, tables: Tables
+              ) -> tuple[list[Place], list[Place], Split | None]:
+    """The places the baselines use: the plan's (distribution.csv); with the joint split
+    (issue 18) the split chosen (the persons placed per row and state, where the later stages
+    run), the joint places (each row's whole total for each state it may serve) and the split
+    (row totals, needs), where stages (i) and (ii) run."""
+    places = places_from(instance, [(r.pledge_id, r.beneficiary, r.amount)
+                                    for r in tables.distribution])
+    if instance.cases is None or instance.config.matching.split != "joint":
+        return places, [], None
+    split_places, split = joint_split(instance, {r.pledge_id: r.amount for r in tables.plan})
+    used: dict[tuple[str, str], int] = defaultdict(int)
+    for r in tables.assignments:
+        used[(r.pledge_id, r.from_state)] += 1
+    by_id = instance.pledges_by_id
+    chosen = [Place(pid, by_id[pid].state, b, n, by_id[pid])
+              for (pid, b), n in sorted(used.items())]
+    return chosen, split_places, split
+
+
+def naive_all(instance: Instance, places: list[Place], split_places: list[Place],
+              split: Split | None, limit: float | None) -> NaiveResult:
+    """Every stage in the naive model; with the joint split, stages (i) and (ii) on the
+    joint places (`naive_split`), the others on the split chosen."""
+    found = naive(instance, places, limit)
+    if split is not None and found.finished:
+        first = naive_split(instance, split_places, split, limit)
+        found.stages.pop("balance", None)
+        found.stages.update(first.stages)
+        found.build_s += first.build_s
+        found.stage_s.update({f"split_{k}": v for k, v in first.stage_s.items()})
+        found.finished, found.note = first.finished, first.note
+    return found
+
+
 def compare(folder: Path, naive_limit: float | None, run_naive: bool) -> dict[str, object]:
     """Plan `folder` (our matching, timed), then the baselines on the same places."""
-    from planner.eligibility import places_from
     from planner.load import load_instance
     from planner.pipeline import plan
 
@@ -234,14 +337,14 @@ def compare(folder: Path, naive_limit: float | None, run_naive: bool) -> dict[st
     solver.configure(instance.config.solver)
     timings: dict[str, float] = {}
     tables, summary = plan(instance, solver, timings=timings)
-    places = places_from(instance, [(r.pledge_id, r.beneficiary, r.amount)
-                                    for r in tables.distribution])
+    places, split_places, split = places_of(instance, tables)
     by_id = {c.case_id: c for c in instance.cases or ()}
     ours_placed = {(r.case_id, r.to_state) for r in tables.assignments}
     ours_stages = {k.removeprefix("matching_"): v for k, v in summary.objectives.items()
                    if k.startswith("matching_")}
     started = time.perf_counter()
-    greedy_placed = greedy(instance, places)
+    greedy_placed = greedy(instance, split_places, split.totals) if split is not None \
+        else greedy(instance, places)
     greedy_s = time.perf_counter() - started
     result: dict[str, object] = {
         "persons": sum(case.size for case in by_id.values()),
@@ -251,7 +354,7 @@ def compare(folder: Path, naive_limit: float | None, run_naive: bool) -> dict[st
                    **outcome([(case, place.state) for case, place in greedy_placed])},
     }
     if run_naive:
-        found = naive(instance, places, naive_limit)
+        found = naive_all(instance, places, split_places, split, naive_limit)
         result["naive"] = {"finished": found.finished, "variables": found.variables,
                            "build_s": found.build_s, "stage_s": found.stage_s,
                            "seconds": found.build_s + math.fsum(found.stage_s.values()),

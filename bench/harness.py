@@ -38,16 +38,18 @@ BENCH = Path(__file__).resolve().parent
 ROOT = BENCH.parent
 sys.path.insert(0, str(BENCH))
 
-from scenarios import build, generate, monthly  # noqa: E402
+from scenarios import GROWING_SIZES, build, generate, growing, monthly  # noqa: E402
 
 SIZES = (1_000, 10_000, 30_000, 100_000, 300_000)
 BEGIN, END = "<!-- harness:begin -->", "<!-- harness:end -->"
+GROWING = ("<!-- growing:begin -->", "<!-- growing:end -->")
 PYTHON = sys.executable
 PLANNER = str(Path(sys.executable).parent / "planner")
 # Shown in this order in the stage table; other keys are added up under "other".
 STAGES = (("imports", "imports"), ("load", "load and validate"), ("pool_plan", "pool plan"),
           ("distribution", "distribution"), ("matching_places", "places"),
           ("matching_matchability", "matchability"), ("matching_eligibility", "eligibility"),
+          ("matching_solve_split", "solve split (joint)"),
           ("matching_build", "model build"), ("matching_solve_persons", "solve persons+vuln."),
           ("matching_solve_waiting", "solve waiting"),
           ("matching_solve_quality", "solve quality"), ("matching_rows", "rows"),
@@ -109,6 +111,62 @@ def size_run(persons: int, tmp: Path, naive_limit: float | None, seed: int) -> d
     return {"persons": persons, "wall": wall, "peak_mb": peak, "stages": stages["stages"],
             "matching": stages["matching"], "wall_in_process": stages["wall"],
             "baselines": baselines}
+
+
+def growing_run(persons: int, tmp: Path, seed: int, greedy: bool) -> dict[str, Any]:
+    """Places growing with persons (`scenarios.growing`, issue 18): `planner run` timed with
+    its peak memory; persons relocated, places, places left empty and the stage seconds from
+    summary.json; optionally the greedy matcher on the plan's places (`baselines.py`)."""
+    folder = tmp / f"g{persons}"
+    growing(folder, persons, seed)
+    say(f"places growing, {persons:,} persons: planner run")
+    out = tmp / "grun"
+    wall, peak, code = child([PLANNER, "run", str(folder), "--out", str(out), "-q"])
+    if code:
+        raise SystemExit(f"planner run failed at {persons} persons, places growing "
+                         f"(exit {code})")
+    summary = json.loads((out / "summary.json").read_text(encoding="utf-8"))
+    m = summary["matching"]
+    found: dict[str, Any] = {
+        "persons": persons, "wall": wall, "peak_mb": peak, "places": m["places"],
+        "assigned": m["persons_assigned"], "eligible": m["persons_eligible"],
+        "bound": m["bound"], "classes": m["classes"], "timings": summary["timings_s"]}
+    if greedy:
+        say(f"places growing, {persons:,} persons: greedy ({wall:.1f} s)")
+        baselines = json_of([PYTHON, str(BENCH / "baselines.py"), str(folder), "--no-naive"],
+                            tmp)
+        found["greedy"] = baselines["greedy"]["persons"]
+    shutil.rmtree(out, ignore_errors=True)
+    shutil.rmtree(folder, ignore_errors=True)
+    return found
+
+
+def growing_table(results: dict[str, Any]) -> str:
+    rows: list[dict[str, Any]] = results["growing"]
+    lines = [f"Run {results['date']} on {results['machine']}; {results['versions']}. Load "
+             f"average (1 min) {results['load_before']:.2f} before, "
+             f"{results['load_after']:.2f} after.", "",
+             "| persons | places | eligible | relocated | places left empty | greedy | "
+             "wall (s) | peak memory (MB) | matching (s) | solver (s) |",
+             "|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"]
+    for r in rows:
+        t = r["timings"]
+        greedy = f"{r['greedy']:,}" if "greedy" in r else "-"
+        lines.append(f"| {r['persons']:,} | {r['places']:,} | {r['eligible']:,} | "
+                     f"{r['assigned']:,} | {r['places'] - r['assigned']:,} | {greedy} | "
+                     f"{fmt(r['wall'])} | {r['peak_mb']:,.0f} | {fmt(t.get('matching'))} | "
+                     f"{fmt(t.get('solve'))} |")
+    by = {r["persons"]: r for r in rows}
+    lines += ["", "| target | measured | verdict |", "|---|---|---|"]
+    for persons, wall, memory in ((30_000, 6.0, None), (300_000, 30.0, 1536.0)):
+        if persons in by:
+            r = by[persons]
+            met = r["wall"] <= wall and (memory is None or r["peak_mb"] <= memory)
+            limit = f"at most {wall:g} s" + (f" and {memory / 1024:g} GB" if memory else "")
+            lines.append(f"| {persons:,} persons, places growing: {limit} | "
+                         f"{r['wall']:.1f} s, {r['peak_mb']:,.0f} MB | "
+                         f"{'met' if met else 'NOT met'} |")
+    return "\n".join(lines)
 
 
 def median_wall(command: list[str], repeat: int) -> float:
@@ -289,15 +347,17 @@ def targets(results: dict[str, Any]) -> list[tuple[str, str, bool | None]]:
     return out
 
 
-def write_readme(text: str) -> None:
+def write_readme(text: str, markers: tuple[str, str] = (BEGIN, END),
+                 title: str = "Harness results") -> None:
+    begin, end = markers
     path = BENCH / "README.md"
     readme = path.read_text(encoding="utf-8")
-    block = f"{BEGIN}\n{text}\n{END}"
-    if BEGIN in readme and END in readme:
-        head, rest = readme.split(BEGIN, 1)
-        readme = head + block + rest.split(END, 1)[1]
+    block = f"{begin}\n{text}\n{end}"
+    if begin in readme and end in readme:
+        head, rest = readme.split(begin, 1)
+        readme = head + block + rest.split(end, 1)[1]
     else:
-        readme = readme.rstrip("\n") + "\n\n## Harness results\n\n" + block + "\n"
+        readme = readme.rstrip("\n") + f"\n\n## {title}\n\n" + block + "\n"
     path.write_text(readme, encoding="utf-8")
 
 
@@ -318,7 +378,17 @@ def main() -> None:
     parser.add_argument("--repeat", type=int, default=5, help="runs of the short timings")
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--no-readme", action="store_true", help="print only")
+    parser.add_argument("--growing-sizes", default=",".join(map(str, GROWING_SIZES)),
+                        help="persons of the scenarios where places grow with persons "
+                        "(issue 18); empty: none")
+    parser.add_argument("--growing-only", action="store_true",
+                        help="only the scenarios where places grow with persons")
+    parser.add_argument("--no-greedy", action="store_true",
+                        help="growing scenarios: skip the greedy matcher")
     args = parser.parse_args()
+    if args.growing_only:
+        run_growing(args)
+        return
     started = time.perf_counter()
     results: dict[str, Any] = {"date": dt.date.today().isoformat(), **machine(),
                                "load_before": os.getloadavg()[0],
@@ -342,6 +412,24 @@ def main() -> None:
     (BENCH / "last_run.json").write_text(json.dumps(results, indent=1) + "\n")
     if not args.no_readme:
         write_readme(text)
+    if args.growing_sizes:
+        run_growing(args)
+
+
+def run_growing(args: argparse.Namespace) -> None:
+    """The scenarios where places grow with persons; their own block of bench/README.md."""
+    results: dict[str, Any] = {"date": dt.date.today().isoformat(), **machine(),
+                               "load_before": os.getloadavg()[0], "growing": []}
+    with tempfile.TemporaryDirectory(prefix="planner-bench-") as name:
+        for persons in sorted(int(s) for s in args.growing_sizes.split(",") if s):
+            results["growing"].append(growing_run(persons, Path(name), args.seed,
+                                                  not args.no_greedy))
+    results["load_after"] = os.getloadavg()[0]
+    text = growing_table(results)
+    print(text)
+    (BENCH / "last_growing.json").write_text(json.dumps(results, indent=1) + "\n")
+    if not args.no_readme:
+        write_readme(text, GROWING, "Places growing with persons (issue 18)")
 
 
 if __name__ == "__main__":

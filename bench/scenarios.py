@@ -5,6 +5,12 @@ synthetic candidates; and the monthly re-run (most cases already transferred).
 relocation row per contributor up to its obligation (FR, NL, BE, LU with profile criteria, as
 in VSM practice), and `persons` synthetic candidates (`planner.synthetic`).
 
+`growing(folder, persons, seed)` (issue 18): places grow with persons. The same states, every
+contributor pledging relocations up to its obligation on a pool of `GROWTH` relocations per
+person (21,000 at 30,000 persons, 210,000 at 300,000: about 0.53 places per person), and two
+more rows with profile criteria that refuse vulnerable persons (SE, AT), the kind of row a
+split fixed before the matching can send wholly to a state whose candidates it cannot take.
+
 `monthly(folder, transferred, new, seed)`: a later run of the same year: the pool doubled (so
 that the year's places hold everyone already transferred), candidates for `transferred + new`
 persons, and transfers.csv naming the earliest-registered cases of a first plan's assignments
@@ -25,6 +31,10 @@ ROOT = Path(__file__).resolve().parents[1]
 # A few receiving states with profile criteria, as in VSM practice.
 CRITERIA = {"FR": {"max_case_size": "6"}, "NL": {"nationalities": "SYR;AFG;ERI;SDN;YEM"},
             "BE": {"statuses": "applicant"}, "LU": {"unaccompanied_minors": "false"}}
+# Places grow with persons (`growing`): relocations per person in the pool, and the criteria.
+GROWTH = 0.7
+GROWING_SIZES = (10_000, 30_000, 100_000, 300_000)
+GROWING_CRITERIA = {**CRITERIA, "SE": {"vulnerable": "false"}, "AT": {"vulnerable": "false"}}
 
 
 def generate(path: Path, persons: int, seed: int) -> None:
@@ -33,7 +43,8 @@ def generate(path: Path, persons: int, seed: int) -> None:
                    check=True, stdout=subprocess.DEVNULL, cwd=ROOT)
 
 
-def build(folder: Path, persons: int, seed: int = 1, relocations: int | None = None) -> None:
+def build(folder: Path, persons: int, seed: int = 1, relocations: int | None = None,
+          criteria: dict[str, dict[str, str]] | None = None) -> None:
     source = ROOT / "instances/eu-2026"
     folder.mkdir(parents=True, exist_ok=True)
     toml = (source / "instance.toml").read_text(encoding="utf-8")
@@ -51,16 +62,24 @@ def build(folder: Path, persons: int, seed: int = 1, relocations: int | None = N
         writer.writerows(states)
     contributors = [r["code"] for r in states
                     if r["participates"] == "true" and r["benefitting"] == "false"]
+    criteria = CRITERIA if criteria is None else criteria
     columns = ["pledge_id", "state", "measure", "min", "max", "nationalities", "statuses",
                "max_case_size", "unaccompanied_minors"]
+    columns += sorted({c for row in criteria.values() for c in row} - set(columns))
     with (folder / "pledges.csv").open("w", encoding="utf-8", newline="") as handle:
         writer = csv.DictWriter(handle, fieldnames=columns, lineterminator="\n")
         writer.writeheader()
         for code in contributors:
             writer.writerow({"pledge_id": f"{code}-R", "state": code, "measure": "relocation",
-                             "min": 0, **CRITERIA.get(code, {})})
+                             "min": 0, **criteria.get(code, {})})
     if persons:
         generate(folder / "candidates.csv", persons, seed)
+
+
+def growing(folder: Path, persons: int, seed: int = 1) -> None:
+    """Places grow with persons: a pool of GROWTH relocations per person (module docstring)."""
+    build(folder, persons, seed, relocations=round(GROWTH * persons),
+          criteria=GROWING_CRITERIA)
 
 
 def monthly(folder: Path, transferred: int = 25_000, new: int = 2_500, seed: int = 1) -> int:

@@ -339,9 +339,20 @@ class MatchingConfig(BaseModel):
     """[matching] in instance.toml: the order of the priority terms and the quality weights."""
 
     model_config = _STRICT
-    priority: tuple[Literal["vulnerable", "waiting"], ...] = ("vulnerable", "waiting")
+    # [interp] Unaccompanied minors first: the best interests of the child are a primary
+    # consideration (Charter Art. 24(2); Reg. 2024/1351 Art. 23), so no vulnerable adult
+    # takes a child's place; then vulnerable persons, then waiting time (rules section 7).
+    priority: tuple[Literal["minors", "vulnerable", "waiting"], ...] = (
+        "minors", "vulnerable", "waiting")
     quality: QualityWeights = QualityWeights()
     waiting_band_days: Annotated[int, Field(ge=1)] = 30
+    # [interp] Art. 60(2) where candidates are known (issue 18): "joint" decides how many of
+    # each relocation row's places go to each benefitting state it may serve together with
+    # the matching (persons relocated first, then the balance of the states' relocation
+    # needs); "fixed" splits the places by the distribution alone, before the matching (the
+    # behaviour before issue 18), which can leave places empty that another state's
+    # candidates could take.
+    split: Literal["joint", "fixed"] = "joint"
 
     @field_validator("priority")
     @classmethod
@@ -349,6 +360,11 @@ class MatchingConfig(BaseModel):
         twice = sorted({term for term in value if value.count(term) > 1})
         if twice:
             raise ValueError(f"each term at most once; given more than once: {', '.join(twice)}")
+        if "minors" not in value and "vulnerable" in value:
+            # Files written before minors were a term of their own: their `vulnerable` counted
+            # unaccompanied minors too, so minors keep that rank, just before it.
+            at = value.index("vulnerable")
+            value = (*value[:at], "minors", *value[at:])
         return value
 
 

@@ -20,18 +20,21 @@ from models.results import (
     UnassignedRow,
 )
 from planner.candidates import Case
-from planner.eligibility import Place, places_from, unplaced_reason
+from planner.eligibility import Place, may_take, places_from, unplaced_reason
 from planner.errors import InputError, Problem
 from planner.matchability import assess, rows
-from planner.matching import MatchResult, match
+from planner.matching import Assignment, MatchResult, match
 from planner.solve import Solver
 
 R = TypeVar("R", bound=BaseModel)
 
 
-def check_transfers(instance: Instance, places: list[Place]) -> None:
+def check_transfers(instance: Instance, places: list[Place],
+                    totals: dict[str, int] | None = None) -> None:
     """A transfer uses its state's places for the case's location; more than the plan gives
-    that state there is an input error (exit 2), reported on every transfer line involved."""
+    that state there is an input error (exit 2), reported on every transfer line involved.
+    With the joint split (`totals`: each row's places, offered to each state it may serve),
+    the transfers to a state from all locations together must also fit its rows' totals."""
     sizes = {c.case_id: (c.location, c.size) for c in instance.cases or ()}
     capacity: dict[tuple[str, str], int] = defaultdict(int)
     largest: dict[tuple[str, str], int] = defaultdict(int)
@@ -58,6 +61,23 @@ def check_transfers(instance: Instance, places: list[Place]) -> None:
                     str(Path(instance.source) / "transfers.csv"), line, "state",
                     f"transfers to {state} from {location} need {total} places, the plan gives "
                     f"{state} {capacity[(state, location)]} there"))
+    if totals is not None:
+        owned: dict[str, int] = defaultdict(int)
+        for pid, total in totals.items():
+            owned[instance.pledges_by_id[pid].state] += total
+        by_state: dict[str, list[tuple[int, int]]] = defaultdict(list)
+        for case_id, state, line in instance.transfers:
+            by_state[state].append((line, sizes[case_id][1]))
+        for state, lines in sorted(by_state.items()):
+            total = sum(size for _, size in lines)
+            if total > owned[state] and all(
+                    sum(s for _, s in used[(state, loc)]) <= capacity[(state, loc)]
+                    for (st, loc) in used if st == state):
+                for line, _ in lines:
+                    problems.append(Problem(
+                        str(Path(instance.source) / "transfers.csv"), line, "state",
+                        f"transfers to {state} need {total} places, the plan gives {state} "
+                        f"{owned[state]} in all"))
     if problems:
         raise InputError(sorted(problems))
 
@@ -107,14 +127,28 @@ def explain_unplaced(unassigned: list[tuple[Case, str]], places: list[Place],
     return out
 
 
+def person_reasons(a: Assignment) -> list[tuple[str, ...]]:
+    """Each person's reasons: the case's (transfer, links, language, preference), then
+    `vulnerable` for a person whose own `vulnerable` cell is true and `unaccompanied_minor`
+    for an unaccompanied minor (contract: candidates.csv's columns, per person; a family's
+    other members carry neither)."""
+    case, reasons = a.case, tuple(a.reasons)
+    if not (case.vulnerable_bits or case.minor_bits):
+        return [reasons] * len(case.persons)
+    return [(*reasons, *(("vulnerable",) if case.vulnerable_bits >> n & 1 else ()),
+             *(("unaccompanied_minor",) if case.minor_bits >> n & 1 else ()))
+            for n in range(len(case.persons))]
+
+
 def assignment_rows(result: MatchResult) -> tuple[list[AssignmentRow], list[UnassignedRow]]:
     """A row per person, by case id then person id. (The sort is nearly free: `match` already
     orders by case id, and a case's persons come sorted.)"""
     assigned = trusted_rows(AssignmentRow, (
         {"person_id": person, "case_id": a.case.case_id, "from_state": a.case.location,
          "to_state": a.place.state, "pledge_id": a.place.pledge_id, "score": float(a.score),
-         "reasons": tuple(a.reasons)}
-        for a in result.assignments for person in a.case.persons))
+         "reasons": reasons}
+        for a in result.assignments
+        for person, reasons in zip(a.case.persons, person_reasons(a), strict=True)))
     left = trusted_rows(UnassignedRow, (
         {"person_id": person, "case_id": case.case_id, "location": case.location,
          "reason": reason}
@@ -144,14 +178,81 @@ def run_matching(instance: Instance, flows: list[DistributionRow], solver: Solve
     started = time.perf_counter()
     places = places_from(instance, [(r.pledge_id, r.beneficiary, r.amount) for r in flows])
     check_transfers(instance, places)
-    transfers = {case_id: state for case_id, state, _ in instance.transfers}
-    rejected = {(case_id, state) for case_id, state, _ in instance.rejections}
-    cases = list(instance.cases or ())
     timings["matching_places"] = time.perf_counter() - started
+    result = match(instance, list(instance.cases or ()), places, *_fixed(instance), solver,
+                   timings)
+    return report_matching(instance, places, result, timings)
+
+
+def _fixed(instance: Instance) -> tuple[dict[str, str], set[tuple[str, str]]]:
+    """Transfers (case -> state) and rejected (case, state) pairs."""
+    return ({case_id: state for case_id, state, _ in instance.transfers},
+            {(case_id, state) for case_id, state, _ in instance.rejections})
+
+
+def match_joint(instance: Instance, amounts: dict[str, float], solver: Solver,
+                timings: dict[str, float] | None = None
+                ) -> tuple[MatchResult, dict[tuple[str, str], float]]:
+    """The joint split (issue 18): the matching on every relocation row's whole total for
+    each state it may serve (planner.distribution.joint_split); returns the result and the
+    persons placed per (pledge row, benefitting state), the distribution's floors."""
+    from planner.distribution import joint_split
+
+    timings = {} if timings is None else timings
     started = time.perf_counter()
-    explained = assess(cases, places, rejected, transfers)
+    places, split = joint_split(instance, amounts)
+    check_transfers(instance, places, split.totals)
+    timings["matching_places"] = time.perf_counter() - started
+    result = match(instance, list(instance.cases or ()), places, *_fixed(instance), solver,
+                   timings, split)
+    used: dict[tuple[str, str], float] = defaultdict(float)
+    for a in result.assignments:
+        used[(a.place.pledge_id, a.place.location)] += a.case.size
+    return result, dict(sorted(used.items()))
+
+
+def finish_joint(instance: Instance, flows: list[DistributionRow], result: MatchResult,
+                 timings: dict[str, float] | None = None
+                 ) -> tuple[list[AssignmentRow], list[UnassignedRow], list[MatchabilityRow],
+                            Matching]:
+    """After the joint split's distribution: the places are distribution.csv's (the split
+    used, places left empty included), and an unplaced case is `no_eligible_place` when none
+    of them at its location may take it (else `capacity`), as with a fixed split."""
+    timings = {} if timings is None else timings
+    places = places_from(instance, [(r.pledge_id, r.beneficiary, r.amount) for r in flows])
+    transfers, rejected = _fixed(instance)
+    at: dict[str, list[Place]] = defaultdict(list)
+    for place in places:
+        at[place.location].append(place)
+    refused: dict[str, frozenset[str]] = defaultdict(frozenset)
+    for case_id, state in sorted(rejected):
+        refused[case_id] = refused[case_id] | {state}
+    open_to: dict[tuple[object, ...], bool] = {}
+
+    def reason(case: Case, given: str) -> str:
+        if given != "capacity":
+            return given
+        profile = (case.location, case.statuses, case.nationalities, case.size,
+                   case.vulnerable > 0, case.minors > 0, refused[case.case_id])
+        found = open_to.get(profile)
+        if found is None:
+            found = open_to[profile] = any(may_take(case, p, rejected) for p in at[case.location])
+        return "capacity" if found else "no_eligible_place"
+
+    result.unassigned = [(case, reason(case, given)) for case, given in result.unassigned]
+    return report_matching(instance, places, result, timings)
+
+
+def report_matching(instance: Instance, places: list[Place], result: MatchResult,
+                    timings: dict[str, float]
+                    ) -> tuple[list[AssignmentRow], list[UnassignedRow], list[MatchabilityRow],
+                               Matching]:
+    """Matchability on the plan's places (max-flow bound and its explanation) and the
+    matching's rows and summary."""
+    transfers, rejected = _fixed(instance)
+    started = time.perf_counter()
+    explained = assess(list(instance.cases or ()), places, rejected, transfers)
     timings["matching_matchability"] = time.perf_counter() - started
-    result = match(instance, cases, places, transfers, rejected, solver, timings)
     result.unassigned = explain_unplaced(result.unassigned, places, rejected)
     started = time.perf_counter()
     assigned, left = assignment_rows(result)

@@ -48,8 +48,8 @@ class Case(NamedTuple):
     statuses: frozenset[str]
     nationalities: frozenset[str]
     languages: frozenset[str]
-    vulnerable: int
-    minors: int
+    vulnerable: int  # persons whose own `vulnerable` cell is true (contract: that column)
+    minors: int  # unaccompanied minors (`unaccompanied_minor`), whether vulnerable or not
     family_links: frozenset[str]
     other_links: frozenset[str]
     preferences: tuple[str, ...]
@@ -57,6 +57,10 @@ class Case(NamedTuple):
     # Never relocated (unless transferred): "security", "consent", or a beneficiary's
     # protection (planner.protection.BLOCKS: date missing, expired, after the adoption).
     blocked: str | None
+    # Who is flagged, per person: bit n is persons[n]'s own flag (reasons are per person:
+    # planner.assignments gives `vulnerable` and `unaccompanied_minor` to that person only).
+    vulnerable_bits: int = 0
+    minor_bits: int = 0
 
     @property
     def size(self) -> int:
@@ -374,7 +378,7 @@ def build_cases(frame: pd.DataFrame, rule: ProtectionRule | None = None) -> list
         merged("status", lambda v: frozenset((v or "applicant",)), union),
         merged("nationality", lambda v: frozenset((v.upper(),)), union),
         merged("languages", lambda v: frozenset(c.lower() for c in _codes(v)), union),
-        np.add.reduceat((vulnerable | minor).astype(np.int64), starts).tolist(),
+        np.add.reduceat(vulnerable.astype(np.int64), starts).tolist(),
         np.add.reduceat(minor.astype(np.int64), starts).tolist(),
         merged("family_links", lambda v: frozenset(_codes(v)), union),
         merged("other_links", lambda v: frozenset(_codes(v)), union),
@@ -383,9 +387,22 @@ def build_cases(frame: pd.DataFrame, rule: ProtectionRule | None = None) -> list
         merged("registered", lambda v: dt.date.fromisoformat(v) if v else None,
                lambda values: min((d for d in values if d is not None), default=None)),
         blocked.tolist(),
+        _bits(vulnerable, starts, families),
+        _bits(minor, starts, families),
     )
     # tuple.__new__ is what Case(...) calls, without a Python frame per case.
     return list(map(tuple.__new__, repeat(Case), zip(*columns, strict=True)))
+
+
+def _bits(flags: np.ndarray, starts: np.ndarray, families: list[tuple[int, int, int]]
+          ) -> list[int]:
+    """Per case, its persons' flags as bits (bit n: the case's n-th person, in person id
+    order): a one-person case's flag is its bit 0; a family's bits are summed in Python
+    (a family of over 62 persons would overflow numpy's integers)."""
+    bits = flags[starts].astype(np.int64).tolist()
+    for n, a, b in families:
+        bits[n] = sum(1 << j for j, on in enumerate(flags[a:b].tolist()) if on)
+    return bits
 
 
 def _flag(value: str, column: str) -> bool:
@@ -400,9 +417,9 @@ def _case(case_id: str, rows: list[tuple]) -> Case:
          registered, consent, cleared, vul, minor) = rows[0]
         # Positional: the most common case, and keywords cost a frozen dataclass more.
         return Case(case_id, location, (person,), statuses, nationalities, languages,
-                    int(minor or vul), int(minor), family, other, preferences, registered,
+                    int(vul), int(minor), family, other, preferences, registered,
                     None if cleared and (consent or "beneficiary" not in statuses)
-                    else "security" if not cleared else "consent")
+                    else "security" if not cleared else "consent", int(vul), int(minor))
     # A family: the columns of its rows, each merged in one call (sets united, wishes in
     # order of first mention, the earliest registration, counts of minors and vulnerable).
     (_, persons, _, statuses, nationalities, languages, family, other, preferences, dates,
@@ -410,11 +427,13 @@ def _case(case_id: str, rows: list[tuple]) -> Case:
     known = [d for d in dates if d is not None]
     return Case(case_id, location, persons, frozenset().union(*statuses),
                 frozenset().union(*nationalities), frozenset().union(*languages),
-                sum(1 for v, m in zip(vulnerable, minors, strict=True) if v or m), sum(minors),
+                sum(1 for v in vulnerable if v), sum(1 for m in minors if m),
                 frozenset().union(*family), frozenset().union(*other),
                 tuple(dict.fromkeys(c for wishes in preferences for c in wishes)),
                 min(known) if known else None,
-                _blocked(list(zip(statuses, consents, cleared, strict=True))))
+                _blocked(list(zip(statuses, consents, cleared, strict=True))),
+                sum(1 << j for j, v in enumerate(vulnerable) if v),
+                sum(1 << j for j, m in enumerate(minors) if m))
 
 
 def _blocked(persons: list[tuple[frozenset[str], bool, bool]]) -> str | None:

@@ -30,7 +30,10 @@ from dataclasses import dataclass
 import pulp
 
 from models.instance import Instance, Measure, Pledge
+from planner.eligibility import Place
+from planner.matching import Split
 from planner.offsets import offset_targets, pair_persons
+from planner.protection import agreed_pairs
 from planner.solve import Solver, new_problem, value
 from planner.tiebreak import tie_break
 
@@ -87,12 +90,15 @@ def arcs_of(pledge: Pledge, benefitting: Iterable[str], needs: dict[Target, floa
 def add_flows(prob: pulp.LpProblem, instance: Instance, needs: dict[Target, float],
               values: dict[str, pulp.LpAffineExpression | float],
               voluntary: Collection[str] = (), only_offsets: bool = False,
-              prefix: str = "flow") -> dict[Arc, pulp.LpVariable]:
+              prefix: str = "flow", floors: dict[Arc, float] | None = None
+              ) -> dict[Arc, pulp.LpVariable]:
     """Flow variables per (pledge row, benefitting state), in relocation-equivalents, summing to
     each row's value (constraint family `flow[pledge_id]`). Offset rows only along
     responsibility.csv's pairs, each pair within its persons (`pair_{n}`), and none without the
     file (planner.offsets.offset_targets; `voluntary`: the states whose offsets are voluntary).
-    `only_offsets`: the offset rows alone (the pool plan's feasibility of Art. 63's pairs)."""
+    `only_offsets`: the offset rows alone (the pool plan's feasibility of Art. 63's pairs).
+    Each flow at least `floors` (the persons the joint split's matching placed there)."""
+    floors = floors or {}
     flows: dict[Arc, pulp.LpVariable] = {}
     if not instance.benefitting:
         return flows
@@ -106,7 +112,7 @@ def add_flows(prob: pulp.LpProblem, instance: Instance, needs: dict[Target, floa
             else arcs_of(pledge, instance.benefitting, needs)
         for b in targets:
             flows[(pledge.pledge_id, b)] = prob.add_variable(
-                f"{prefix}_{n}_{position[b]}", lowBound=0)
+                f"{prefix}_{n}_{position[b]}", lowBound=floors.get((pledge.pledge_id, b), 0))
         prob += (pulp.lpSum(flows[(pledge.pledge_id, b)] for b in targets)
                  == values[pledge.pledge_id], f"{prefix}_{n}")
     add_pair_caps(prob, instance, flows, f"{prefix}_pair")
@@ -226,15 +232,19 @@ class Distribution:
 
 
 def distribute(instance: Instance, amounts: dict[str, float], solver: Solver,
-               voluntary: Collection[str] = ()) -> Distribution:
+               voluntary: Collection[str] = (),
+               floors: dict[Arc, float] | None = None) -> Distribution:
     """Distribute a plan's amounts over the benefitting states (Art. 60(2)); `voluntary`: the
-    states whose offsets are voluntary (planner.offsets: they go to agreeing states only)."""
+    states whose offsets are voluntary (planner.offsets: they go to agreeing states only).
+    `floors`: with the joint split (issue 18), the persons the matching placed per (relocation
+    row, state): those places are taken, and only the rest (places left empty) is distributed
+    by the rules below, so distribution.csv reports the split the matching used."""
     rate = instance.config.pool.rate
     needs = effective_needs(instance)
     units = {p.pledge_id: unit(p.measure, rate) for p in instance.pledges}
     values = {pid: amounts[pid] / units[pid] for pid in amounts}
     prob = new_problem("distribution")
-    flows = add_flows(prob, instance, needs, values, voluntary)
+    flows = add_flows(prob, instance, needs, values, voluntary, floors=floors)
     inflow = received(instance, flows)
     sar_target = _sar_stage(prob, solver, instance, flows, values)
     levels = leximin(prob, solver, inflow, needs) if flows else {}
@@ -242,7 +252,7 @@ def distribute(instance: Instance, amounts: dict[str, float], solver: Solver,
         tie_break(solver, prob, flow_order(flows), "tie_break_flows")
     result = {arc: value(var) for arc, var in flows.items()}
     persons = {p.pledge_id for p in instance.pledges if p.measure.in_persons}
-    flows_out = _whole_persons(instance, result, amounts, persons, solver)
+    flows_out = _whole_persons(instance, result, amounts, persons, solver, floors or {})
     money: dict[str, list[Arc]] = {}
     for (pid, b), v in result.items():
         if pid not in persons:
@@ -283,7 +293,8 @@ def _sar_stage(prob: pulp.LpProblem, solver: Solver, instance: Instance,
 
 
 def _whole_persons(instance: Instance, flows: dict[Arc, float], amounts: dict[str, float],
-                   persons: set[str], solver: Solver) -> dict[Arc, float]:
+                   persons: set[str], solver: Solver, floors: dict[Arc, float]
+                   ) -> dict[Arc, float]:
     """Round the flows of the `persons` rows to integers: each row keeps its total, each
     (state, measure) total and each flow stays within one person of the balanced value
     (network flows are integral)."""
@@ -293,8 +304,10 @@ def _whole_persons(instance: Instance, flows: dict[Arc, float], amounts: dict[st
     prob = new_problem("whole_persons")
     row_of = {p.pledge_id: n for n, p in enumerate(instance.pledges)}
     state_of = {b: n for n, b in enumerate(sorted(instance.benefitting))}
+    # Never below a floor (persons placed there), even by the LP's round-off.
     g = {arc: prob.add_variable(f"persons_{row_of[arc[0]]}_{state_of[arc[1]]}",
-                                math.floor(v), math.ceil(v), cat=pulp.LpInteger)
+                                max(math.floor(v), floors.get(arc, 0)),
+                                max(math.ceil(v), floors.get(arc, 0)), cat=pulp.LpInteger)
          for arc, v in sorted(arcs.items())}
     for pid in sorted({pid for pid, _ in arcs}):
         prob += (pulp.lpSum(var for (p, _), var in g.items() if p == pid) == amounts[pid],
@@ -321,3 +334,24 @@ def _whole_persons(instance: Instance, flows: dict[Arc, float], amounts: dict[st
     prob += objective >= value(objective) - 1e-9, "fix_whole_persons"
     tie_break(solver, prob, list(g.values()), "tie_break_persons")
     return {arc: float(round(value(var))) for arc, var in g.items()}
+
+
+def joint_split(instance: Instance, amounts: dict[str, float]) -> tuple[list[Place], Split]:
+    """The joint split's places (issue 18): each relocation row of the plan with at least one
+    person offers its whole total to every benefitting state it may serve (`arcs_of`:
+    directed pledges and needs, as the distribution), and the matching decides how much each
+    state takes, each row within its total. The balance weights are the states' relocation
+    needs (`effective_needs`)."""
+    needs = effective_needs(instance)
+    agreed = agreed_pairs(instance.config)  # Art. 56(2)(a)(ii): beneficiaries' pairs
+    places, totals = [], {}
+    for pledge in instance.pledges:
+        total = int(round(amounts.get(pledge.pledge_id, 0.0)))
+        if pledge.measure is not Measure.relocation or total < 1:
+            continue
+        totals[pledge.pledge_id] = total
+        places += [Place(pledge.pledge_id, pledge.state, b, total, pledge,
+                         (pledge.state, b) in agreed)
+                   for b in arcs_of(pledge, instance.benefitting, needs)]
+    relocation = {b: need for (b, m), need in needs.items() if m == Measure.relocation.value}
+    return sorted(places, key=lambda p: (p.pledge_id, p.location)), Split(totals, relocation)

@@ -1,15 +1,19 @@
 """Match cases to places (Arts 67-68, rules section 7): families whole, balanced, explained.
 
 Cases that are interchangeable for the model (same location, size, eligible places, scores,
-vulnerable persons, waiting band, transfer) form a class; a transferred case is placed in every
-solution, so its priority terms are constants added outside the model and do not split its
-class. The model chooses how many cases of each class go where, and cases are then taken from
-each class in a fixed order (vulnerable persons, then earliest `registered`, then case id).
+unaccompanied minors, vulnerable persons, waiting band, transfer) form a class; a transferred
+case is placed in every solution, so its priority terms are constants added outside the model
+and do not split its class. The model chooses how many cases of each class go where, and cases
+are then taken from each class in a fixed order (earliest `registered`, then case id).
 Lexicographic stages, each fixed before the next:
   (i)   persons relocated;
-  (ii)  balance: the smallest ratio, over benefitting states, of persons relocated to places;
-  (iii) priority, in `matching.priority` order: vulnerable persons, then waiting time (per
-        person, in whole bands of `matching.waiting_band_days` days);
+  (ii)  balance: with a fixed split, the smallest ratio, over benefitting states, of persons
+        relocated to places (fixed by stage (i)); with the joint split, the persons within
+        each state's need-proportional share (below);
+  (iii) priority, in `matching.priority` order (default: unaccompanied minors, then vulnerable
+        persons, each counted per person by its own `unaccompanied_minor` and `vulnerable`
+        cells, then waiting time per person in whole bands of `matching.waiting_band_days`
+        days);
   (iv)  placement quality: family links, other links, language, preferences (weights);
   then the tie-break (issue 12): among the plans worth every optimum, the one of the largest
   sum of fixed pseudo-random integer weights by column position (`tie_weights`), so that HiGHS
@@ -18,6 +22,33 @@ Lexicographic stages, each fixed before the next:
   allows (up to 1,000,000 apart; about 20,000 at the monthly re-run's 16,000 cases), so two
   plans tie only if a combination of weights cancels exactly. Only for models of at most
   TIE_BREAK_COLUMNS columns (the speed cost is there).
+
+The split of places over benefitting states (issue 18, `matching.split`, Art. 60(2)):
+  fixed:  the distribution splits each relocation row's places over the benefitting states
+          before the matching (planner.distribution), and the matching takes them as they
+          are; a row whose profile fits no candidate of the state it landed on stays empty.
+  joint (the default where candidates are known): a row offers its whole total to every
+          state it may serve (directed pledges, needs: `distribution.joint_split`), and
+          stages (i) and (ii) choose how many persons each row takes from each state, on one
+          model of every state (`choose_split`): the selection model below, plus a row per
+          pledge row (`total[...]`: its persons over all its states within its total). Stage
+          (ii) there is the persons within each balanced state's share (`shares`: the
+          balanced states' persons relocated, in proportion to relocation need, rounded
+          down), the largest sum; a balanced state has a positive relocation need and a case
+          some place may take (`balanced`). Both stages in one exact weighted objective
+          M x persons + covered (covered <= persons < M), then the tie-break when small, so
+          that every back-end takes the same split. The split chosen (persons per row and
+          state) becomes the places of the later stages, solved per state as with a fixed
+          split (`fixed_split`): stages (iii) and (iv) are optimal for that split, not over
+          every split as good in (i)-(ii) (at 100,000 bench persons two such splits gave
+          quality 51,751 and 70,723: bench/README.md). The
+          distribution then takes those persons as floors and spreads each row's places left
+          empty by its own rules, so distribution.csv reports the split used.
+  Measured (10,000 persons, places growing with persons, `bench/scenarios.growing`): the
+  fully joint model (every stage on one model of every state) took 100-210 s, most stages
+  whole-model MIPs: its LP relaxation is degenerate (a row's places move freely between
+  states), so reduced-cost fixing fixed nothing; a balance stage of the smallest coverage
+  ratio (an integer level) took 64 s alone. Two phases: 5.6 s, the split 3.2 s of it.
 
 How the stages are solved, all exactly (every stage proven optimal, no time-limit shortcut):
 - per benefitting state: the states' problems share nothing (`solve_counts`);
@@ -62,6 +93,7 @@ from collections import defaultdict
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from fractions import Fraction
 
 import numpy as np
 
@@ -104,6 +136,17 @@ class MatchResult:
     classes: int = 0
 
 
+@dataclass(frozen=True)
+class Split:
+    """The joint split (issue 18): each relocation row's places (`totals`, from the pool plan)
+    go to the benefitting states it may serve (one Place per (row, state), of the row's whole
+    capacity) as the matching decides; `needs` are the states' relocation needs, the balance
+    stage's weights."""
+
+    totals: dict[str, int]
+    needs: dict[str, float]
+
+
 @dataclass
 class CaseClass:
     """Interchangeable cases and what the model needs to know of them."""
@@ -111,15 +154,24 @@ class CaseClass:
     key: ClassKey
     location: str
     size: int
+    minors: int
     vulnerable: int
     waiting: int
     places: tuple[int, ...]  # indices into the place list
     scores: tuple[float, ...]
     fixed: bool  # transferred cases: all of them must be placed
     cases: list[Case] = field(default_factory=list)
-    # Transferred classes only: their cases' vulnerable persons and persons x waiting bands,
-    # a constant of every stage (`vulnerable` and `waiting` are then 0 in the model).
-    constant: dict[str, int] = field(default_factory=lambda: {"vulnerable": 0, "waiting": 0})
+    # Transferred classes only: their cases' minors, vulnerable persons and persons x waiting
+    # bands, a constant of every stage (`minors`, `vulnerable` and `waiting` are then 0 in
+    # the model).
+    constant: dict[str, int] = field(
+        default_factory=lambda: {"minors": 0, "vulnerable": 0, "waiting": 0})
+
+    def weight(self, term: str) -> int:
+        """A case's contribution to a priority term (per case: persons counted inside)."""
+        if term == "waiting":
+            return self.size * self.waiting
+        return self.minors if term == "minors" else self.vulnerable
 
 
 def _waiting_bands(case: Case, today: dt.date, band: int) -> int:
@@ -210,18 +262,20 @@ def build_classes(instance: Instance, cases: list[Case], places: list[Place],
         # score: its priority terms add the same to every solution (`constant`), so its class
         # need not tell them apart (a monthly re-run's 14,762 transferred cases made 3,850
         # classes keyed by them, 595 without).
-        vulnerable, band_in_model = (0, 0) if fixed else (case.vulnerable, waiting)
-        key = (case.location, size, eligible, scores, vulnerable, band_in_model, fixed)
+        minors, vulnerable, band_in_model = ((0, 0, 0) if fixed
+                                             else (case.minors, case.vulnerable, waiting))
+        key = (case.location, size, eligible, scores, minors, vulnerable, band_in_model, fixed)
         cls = classes.get(key)
         if cls is None:
-            cls = classes[key] = CaseClass(key, case.location, size, vulnerable, band_in_model,
-                                           eligible, scores, fixed)
+            cls = classes[key] = CaseClass(key, case.location, size, minors, vulnerable,
+                                           band_in_model, eligible, scores, fixed)
         cls.cases.append(case)
         if fixed:
+            cls.constant["minors"] += case.minors
             cls.constant["vulnerable"] += case.vulnerable
             cls.constant["waiting"] += size * waiting
     for cls in classes.values():
-        cls.cases.sort(key=lambda c: (-c.vulnerable, c.registered or dt.date.max, c.case_id))
+        cls.cases.sort(key=lambda c: (c.registered or dt.date.max, c.case_id))
     ordered = sorted(classes.values(), key=lambda c: c.cases[0].case_id)
     return ordered, left_out
 
@@ -284,12 +338,21 @@ class _Location:
     eligible: dict[int, list[int]]  # usable places (case size within capacity) per class
     places: list[Place]
     groups: list[tuple[int, ...]]
+    totals: dict[str, int] = field(default_factory=dict)  # the joint split's row totals
     group_of: dict[int, int] = field(default_factory=dict)
     sizes: list[int] = field(default_factory=list)
 
     def __post_init__(self) -> None:
         self.group_of = {i: g for g, own in enumerate(self.groups) for i in own}
         self.sizes = sorted({self.classes[k].size for k in self.members})
+
+    def shared(self) -> dict[str, list[int]]:
+        """The joint split: each row's used places when it has several (states)."""
+        rows: dict[str, list[int]] = defaultdict(list)
+        for i in sorted(self.group_of):
+            if self.places[i].pledge_id in self.totals:
+                rows[self.places[i].pledge_id].append(i)
+        return {pid: own for pid, own in sorted(rows.items()) if len(own) > 1}
 
     def class_groups(self, k: int) -> list[int]:
         return sorted({self.group_of[i] for i in self.eligible[k]})
@@ -320,6 +383,11 @@ def define_sizes(model: Model, loc: _Location, cases: dict[tuple[int, int], list
         if own:
             model.row(f"capacity[{loc.places[i].key}]", -math.inf, loc.places[i].capacity,
                       [c for _, c in own], [float(s) for s, _ in own])
+    for pid, own_places in loc.shared().items():
+        # The joint split: a row's persons over all its states within its places.
+        used = [(s, sizes[(s, i)]) for i in own_places for s in loc.sizes if (s, i) in sizes]
+        model.row(f"total[{pid}]", -math.inf, loc.totals[pid], [c for _, c in used],
+                  [float(s) for s, _ in used])
     return sizes
 
 
@@ -416,6 +484,111 @@ def solve_counts(instance: Instance, classes: list[CaseClass], places: list[Plac
     return counts, {name: stages[name] for name in order if name in stages}
 
 
+def balanced(classes: list[CaseClass], places: list[Place], split: Split) -> list[str]:
+    """The joint split's balance (stage ii) is over the benefitting states with a positive
+    relocation need and a case that some place may take (a case larger than every place it
+    may take counts as none): a state no place can serve has no ratio to raise."""
+    return sorted({c.location for c in classes
+                   if split.needs.get(c.location, 0.0) > 0
+                   and any(c.size <= places[i].capacity for i in c.places)})
+
+
+def shares(persons: dict[str, int], needs: dict[str, float]) -> dict[str, int]:
+    """Each balanced state's share of the persons relocated, in proportion to its relocation
+    need, in whole persons rounded down (exact fractions: the verifier computes the same)."""
+    total = sum(persons.values())
+    whole = sum(Fraction(n) for n in needs.values())
+    return {b: math.floor(total * Fraction(n) / whole) for b, n in needs.items()}
+
+
+def _add_shares(model: Model, columns: list[tuple[int, str, float]], needs: dict[str, float]
+                ) -> list[int]:
+    """Stage (ii)'s columns: per balanced state, `covered[b]` persons up to both its persons
+    relocated and its share, in proportion to need, of the balanced states' persons
+    relocated (`shares`);
+    `columns` are (column, state, persons per unit). Their sum is the stage's objective."""
+    whole = math.fsum(needs.values())
+    everyone = [(c, w) for c, state, w in columns if state in needs]
+    covered = []
+    for b, need in needs.items():
+        mine = [(c, w) for c, state, w in columns if state == b]
+        column = model.column(f"covered[{b}]", _most(mine, model))
+        model.row(f"own[{b}]", -math.inf, 0.0, [column] + [c for c, _ in mine],
+                  [1.0] + [-w for _, w in mine])
+        # Fractional coefficients: the row's slack need not be whole, so reduced-cost fixing
+        # must not make it tight (planner.solve: a region could lose every solution).
+        model.row(f"share[{b}]", -math.inf, 0.0, [column] + [c for c, _ in everyone],
+                  [1.0] + [-w * need / whole for _, w in everyone], tightenable=False)
+        covered.append(column)
+    return covered
+
+
+def _most(columns: list[tuple[int, float]], model: Model) -> float:
+    """The most persons `columns` can hold (their upper bounds)."""
+    return math.fsum(model.upper[c] * w for c, w in columns)
+
+
+def choose_split(classes: list[CaseClass], places: list[Place], solver: Solver,
+                 split: Split, clock: Clock) -> dict[int, int]:
+    """Stages (i) and (ii) with the joint split, on one model of every state (a row's places
+    are shared by its states): persons relocated, then the balance, in one exact weighted
+    objective M x persons + covered (covered <= persons < M, so the most persons come first;
+    fixing persons as a row and then maximising the balance is the same optimum, but made
+    every later stage an exact-fill MIP of 35-100 s at 10,000 persons). Then, when small,
+    the tie-break, so that every back-end chooses the same split. Returns the persons placed
+    per (joint) place: the split."""
+    eligible = {k: [i for i in cls.places if cls.size <= places[i].capacity]
+                for k, cls in enumerate(classes)}
+    eligible = {k: own for k, own in eligible.items() if own}
+    if not eligible:
+        return {}
+    loc = _Location(classes, sorted(eligible), eligible, places, place_groups(eligible),
+                    split.totals)
+    kinds_by_key: dict[ClassKey, list[int]] = defaultdict(list)
+    for k in loc.members:
+        c = classes[k]
+        kinds_by_key[(c.size, tuple(loc.class_groups(k)), c.fixed)].append(k)
+    kinds = list(kinds_by_key.values())
+    model = Model("matching_split")
+    needs = {b: split.needs[b] for b in balanced(classes, places, split)}
+    with clock("matching_build"):
+        take, size_columns = define_selection(model, loc, kinds)
+        covered = _add_shares(model, [(column, classes[kinds[n][0]].location,
+                                       float(classes[kinds[n][0]].size))
+                                      for (n, _), column in take.items()], needs)
+    big = float(sum(split.totals.values()) + 1)
+    cost = {column: big * classes[kinds[n][0]].size for (n, _), column in take.items()}
+    cost.update(dict.fromkeys(covered, 1.0))
+    with clock("matching_solve_split"):
+        solver.maximise(model, "split", cost)
+        cases = sum(len(classes[k].cases) for k in loc.members)
+        tie_break(solver, model, "split", cases, 2)
+    chosen = model.solution
+    persons: dict[int, int] = defaultdict(int)
+    for (size, i), column in size_columns.items():
+        persons[i] += size * int(round(chosen[column]))
+    return dict(persons)
+
+
+def fixed_split(classes: list[CaseClass], places: list[Place], persons: dict[int, int]
+                ) -> tuple[list[CaseClass], list[Place]]:
+    """The classes and places of the split chosen (`choose_split`): a place per (row, state)
+    given persons, of that capacity; each class keeps those of its places (and scores)."""
+    kept = sorted(i for i, n in persons.items() if n > 0)
+    at = {i: n for n, i in enumerate(kept)}
+    new_places = [Place(places[i].pledge_id, places[i].state, places[i].location, persons[i],
+                        places[i].pledge) for i in kept]
+    new_classes = []
+    for cls in classes:
+        own = [(at[i], score) for i, score in zip(cls.places, cls.scores, strict=True)
+               if i in at]
+        new_classes.append(CaseClass(cls.key, cls.location, cls.size, cls.minors,
+                                     cls.vulnerable, cls.waiting, tuple(i for i, _ in own),
+                                     tuple(sc for _, sc in own), cls.fixed, cls.cases,
+                                     cls.constant))
+    return new_classes, new_places
+
+
 def _solve_location(instance: Instance, classes: list[CaseClass], members: list[int],
                     places: list[Place], solver: Solver, location: str, clock: Clock
                     ) -> tuple[dict[tuple[int, int], int], dict[str, float]]:
@@ -429,7 +602,7 @@ def _solve_location(instance: Instance, classes: list[CaseClass], members: list[
     kinds_by_key: dict[ClassKey, list[int]] = defaultdict(list)
     for k in loc.members:
         c = classes[k]
-        kinds_by_key[(c.size, c.vulnerable, c.waiting, tuple(loc.class_groups(k)),
+        kinds_by_key[(c.size, c.minors, c.vulnerable, c.waiting, tuple(loc.class_groups(k)),
                       c.fixed)].append(k)
     kinds = list(kinds_by_key.values())
     selection = Model(f"matching_{location}")
@@ -440,8 +613,7 @@ def _solve_location(instance: Instance, classes: list[CaseClass], members: list[
         return {column: weight[kinds[n][0]] for (n, _), column in take.items()}
 
     persons = {k: float(classes[k].size) for k in members}
-    weights = {term: {k: float(classes[k].vulnerable) if term == "vulnerable"
-                      else float(classes[k].size * classes[k].waiting) for k in members}
+    weights = {term: {k: float(classes[k].weight(term)) for k in members}
                for term in instance.config.matching.priority}
     terms = [t for t in instance.config.matching.priority if any(weights[t].values())]
     stages: dict[str, float] = {}
@@ -580,14 +752,38 @@ def _realise(loc: _Location, into: dict[tuple[int, int], int], at: dict[tuple[in
 
 def match(instance: Instance, cases: list[Case], places: list[Place],
           transfers: dict[str, str], rejected: set[tuple[str, str]],
-          solver: Solver, timings: dict[str, float] | None = None) -> MatchResult:
+          solver: Solver, timings: dict[str, float] | None = None, split: Split | None = None
+          ) -> MatchResult:
     """Assign cases to places; every case ends in an assignment or with a reason. `timings`
-    gets the seconds of eligibility, model building and each stage's solve."""
+    gets the seconds of eligibility, model building and each stage's solve. With `split`, the
+    places are the joint split's (`eligibility.joint_places`: a row's whole capacity per
+    state it may serve) and each row's persons stay within its total."""
     clock = Clock({} if timings is None else timings)
     score = scorer(instance)
     with clock("matching_eligibility"):
         classes, left_out = build_classes(instance, cases, places, transfers, rejected, score)
+    if split is not None:
+        # Stages (i) and (ii) on every state at once choose the split; the later stages then
+        # run per state on it, exactly as with a split fixed beforehand.
+        states = balanced(classes, places, split)
+        persons = choose_split(classes, places, solver, split, clock)
+        classes, places = fixed_split(classes, places, persons)
     counts, stages = solve_counts(instance, classes, places, solver, clock)
+    if split is not None:
+        # Stage (ii) is the joint split's: the persons within each state's share of all
+        # persons relocated, in proportion to its relocation need (`shares`).
+        stages.pop("balance", None)
+        if states:
+            relocated: dict[str, int] = defaultdict(int)
+            for (k, _), count in counts.items():
+                relocated[classes[k].location] += count * classes[k].size
+            share = shares({b: relocated[b] for b in states},
+                           {b: split.needs[b] for b in states})
+            # The split's value, unless a later stage stopped at a time limit short of it.
+            stages["balance"] = float(sum(min(relocated[b], share[b]) for b in states))
+        order = ["persons", "balance", *instance.config.matching.priority, "quality",
+                 "tie_break"]
+        stages = {name: stages[name] for name in order if name in stages}
     assignments: list[Assignment] = []
     unassigned = list(left_out)
     for k, cls in enumerate(classes):
@@ -598,8 +794,7 @@ def match(instance: Instance, cases: list[Case], places: list[Place],
                 points, reasons = score(case, places[i].state)
                 if case.case_id in transfers:
                     reasons = ("transfer", *reasons)
-                if case.vulnerable:
-                    reasons = (*reasons, "vulnerable")
+                # `vulnerable` and `unaccompanied_minor` are per person (planner.assignments).
                 assignments.append(Assignment(case, places[i], points, reasons))
         unassigned += [(case, "capacity") for case in queue]
     assignments.sort(key=lambda a: a.case.case_id)

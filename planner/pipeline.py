@@ -27,7 +27,7 @@ from models.results import (
 )
 from planner import __version__
 from planner.analyst_warnings import analyst_warnings
-from planner.assignments import run_matching
+from planner.assignments import finish_joint, match_joint, run_matching
 from planner.background import Background
 from planner.display import visible_lines
 from planner.distribution import Distribution, distribute
@@ -202,18 +202,37 @@ def plan(instance: Instance, solver: Solver, variant: str = "base",
     progress("pool plan (shortfall, preferences, coverage)")
     pool = plan_pool(instance, key, offsets, solver)
     timings["pool_plan"] = time.perf_counter() - started
+    joint = instance.cases is not None and instance.config.matching.split == "joint"
+    floors, joined = None, None
+    if joint:
+        # Issue 18: the relocation rows' split over the benefitting states is decided with the
+        # matching; the distribution then takes the persons placed as floors and spreads the
+        # rest (places left empty) by its own rules.
+        progress("matching candidates to places, splitting the rows (Arts 60(2), 67-68)")
+        started = time.perf_counter()
+        joined, floors = match_joint(instance, pool.amounts, solver, timings)
+        timings["matching"] = time.perf_counter() - started
+    matched_stages = set(solver.stages)
     progress("distribution over benefitting states (Art. 60(2))")
     started = time.perf_counter()
-    dist = distribute(instance, pool.amounts, solver, offsets.voluntary_states)
+    dist = distribute(instance, pool.amounts, solver, offsets.voluntary_states, floors)
     timings["distribution"] = time.perf_counter() - started
     tables = build_tables(instance, key, offsets, pool, dist)
     if on_pool is not None:
         on_pool(tables)
     # The distribution's stages, before matching adds its own per-location stages.
     objectives = {**pool.objectives, **{f"distribution_{k}": v for k, v in solver.stages.items()
-                                        if k not in pool.objectives}}
+                                        if k not in pool.objectives
+                                        and (not joint or k not in matched_stages)}}
     matching = None
-    if instance.cases is not None:
+    if joined is not None:
+        started = time.perf_counter()
+        tables.assignments, tables.unassigned, tables.matchability, matching = finish_joint(
+            instance, tables.distribution, joined, timings)
+        timings["matching"] += time.perf_counter() - started
+        if on_matched is not None:
+            on_matched(tables)
+    elif instance.cases is not None:
         progress("matching candidates to places (Arts 67-68)")
         started = time.perf_counter()
         tables.assignments, tables.unassigned, tables.matchability, matching = run_matching(

@@ -26,19 +26,22 @@ distribution.csv: each (pledge, beneficiary) once; contributor and measure of th
   voluntary, and with an empty beneficiary exactly without the file); positive, whole
   persons, cents; value = amount / unit; each row's flows sum to its amount. The balance
   (Art. 60(2)) leximin: no exchange along the flows from a better covered to a worse covered
-  state beyond rounding (verify_rules).
+  state beyond rounding (verify_rules); with the joint split (issue 18) only places left
+  empty may move (assignments.csv's persons per row and state are floors), and the SAR reach
+  leaves those floors where they are.
 coverage.csv: a row per (benefitting state, measure) with an effective need or any flow, once
   (a state receiving without a stated need included); received from distribution.csv; need
   and need_stated from needs.csv; ratio = received / need (empty for no need).
 assignments.csv, unassigned.csv (planner.verify_matching): every candidate in exactly one;
   case and location of each person as in candidates.csv; pledge row a relocation row of
   to_state; transfers kept; no blocked or rejected case placed; profile criteria; places per
-  (pledge row, location) respected; families whole; score and reasons recomputed from the
-  case's links, languages (shared/data's official languages), preferences, transfer and
-  vulnerability; the reason of each unplaced person: security and consent exactly where the
-  inputs block the case, no_eligible_place exactly when no place at its location may take it,
-  else capacity; and no capacity case fits in the free places of a place it may take (stage
-  (i) of the matching optimal).
+  (pledge row, location) and per pledge row (plan.csv's amount) respected; families whole;
+  score and reasons recomputed from the case's links, languages (shared/data's official
+  languages), preferences, transfer and each person's own vulnerable and
+  unaccompanied_minor cells; the reason of each unplaced person: security and consent
+  exactly where the inputs block the case, no_eligible_place exactly when no place at its
+  location may take it, else capacity; and no capacity case fits in the free places of a
+  place it may take (stage (i) of the matching optimal).
 matchability.csv (planner.verify_matchability): the bound row's value is the maximum flow of
   persons to places recomputed here, its text the counts; each bottleneck's figures (its
   value, each place's capacity and eligible persons, persons with no eligible place per
@@ -560,6 +563,20 @@ def _check_benefitting(out: Outputs, instance: Instance, line: int, row: Allocat
                          "(benefitting.implement_pledges)")
 
 
+def joint_floors(out: Outputs, instance: Instance) -> dict[tuple[str, str], float]:
+    """With the joint split (issue 18, `matching.split = "joint"`), the persons assignments.csv
+    places per (pledge row, benefitting state): the distribution's balance moves only the
+    places left empty."""
+    if instance.cases is None or instance.config.matching.split != "joint" \
+            or not out.assignments or not len(out.assignments["line"]):
+        return {}
+    used: dict[tuple[str, str], float] = {}
+    for pid, b in zip(out.assignments["pledge_id"].tolist(),
+                      out.assignments["from_state"].tolist(), strict=True):
+        used[(pid, b)] = used.get((pid, b), 0.0) + 1.0
+    return used
+
+
 def check_distribution(out: Outputs, instance: Instance) -> None:
     """Each flow once, from its pledge row to a state the row may serve (directed pledges,
     needs), positive, whole persons or cents, value = amount / unit; each row's flows sum to
@@ -626,9 +643,9 @@ def check_distribution(out: Outputs, instance: Instance) -> None:
                      f"{sums.get(row.pledge_id, 0.0):.2f}, plan.csv line {line} says "
                      f"{row.amount:.2f}")
     flows = [(row.pledge_id, row.beneficiary, row.amount) for _, row in out.distribution]
-    for measure, high, low, r_high, r_low in (leximin_violations(instance, flows, needs,
-                                                                 voluntary)
-                                              if out.proven else []):
+    for measure, high, low, r_high, r_low in (leximin_violations(
+            instance, flows, needs, voluntary, joint_floors(out, instance))
+            if out.proven else []):
         out.fail("distribution.csv", 0, "amount", f"not balanced (Art. 60(2)): {measure.value} "
                  f"could move from {high} (coverage {r_high:.6g}) to {low} ({r_low:.6g})")
 
@@ -750,7 +767,8 @@ def check_summary(out: Outputs, instance: Instance) -> None:
     needs = _needs(out, instance)
     vs.check_distribution(fail, summary, instance, plan_values, received, stated, needs,
                           bool(out.distribution),
-                          set(offsets["voluntary_states"]))  # type: ignore[call-overload]
+                          set(offsets["voluntary_states"]),  # type: ignore[call-overload]
+                          joint_floors(out, instance))
 
     def slack(target: tuple[str, Measure]) -> float:
         """How far rounding after the balance moves a target's coverage."""

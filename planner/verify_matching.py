@@ -15,9 +15,11 @@ bilateral agreements.
 from __future__ import annotations
 
 import datetime as dt
+import math
 from collections import defaultdict
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from fractions import Fraction
 from itertools import repeat
 from pathlib import Path
 
@@ -34,6 +36,7 @@ from planner.verify_matchability import (
     max_flow,
     places_of,
 )
+from planner.verify_rules import arcs, effective_needs
 
 TRUE = {"true", "1", "yes", "y", "t"}
 OPTIONAL = ("status", "consent", "security_cleared", "nationality", "vulnerable",
@@ -101,13 +104,14 @@ class People:
         return len(self.row_of) == len(self.person_id)
 
     def profile(self, rows: np.ndarray) -> dict[str, np.ndarray]:
-        """Nationality (upper case), status ("applicant" where blank), vulnerable (or an
-        unaccompanied minor) and unaccompanied minor of the persons at `rows`."""
+        """Nationality (upper case), status ("applicant" where blank), vulnerable and
+        unaccompanied minor (each its own column, as the contract defines them) of the persons
+        at `rows`."""
         status = _status(self.raw["status"][rows])
         minor = _flags(self.raw["unaccompanied_minor"][rows], False)
         return {"nationality": _text(self.raw["nationality"][rows], upper=True),
                 "status": status, "minor": minor,
-                "vuln": _flags(self.raw["vulnerable"][rows], False) | minor}
+                "vuln": _flags(self.raw["vulnerable"][rows], False)}
 
 
 def _status(cells: np.ndarray) -> np.ndarray:
@@ -275,6 +279,8 @@ def check_matching(out, instance: Instance) -> None:  # noqa: ANN001 - verify.Ou
          | (rows["from_state"] != people.location[found]), 0,
          "case_id", "case or location differs from input")
     cases = case_table(people, instance)
+    own = people.profile(rows["found"])  # each placed person's own flags: its reasons
+    rows["own_vulnerable"], rows["own_minor"] = own["vuln"], own["minor"]
     for check, (mask, column, text) in enumerate(_score_failures(rows, cases, instance)):
         each(mask, 10 + check, column, text)
     quality = float(rows.pop("expected_score").sum())
@@ -336,6 +342,16 @@ def check_matching(out, instance: Instance) -> None:  # noqa: ANN001 - verify.Ou
         if persons > have + 1e-9:
             fail((4, 0, 0), "assignments.csv", 0, "pledge_id", f"{pledge_id} takes {persons} "
                  f"persons from {location}, it has {have:g} places there")
+    # Rules 7.4 per row as well (the joint split decides a row's states with the matching):
+    # a row's persons from every state together within the plan's amount.
+    planned = {row.pledge_id: row.amount for _, row in out.plan}
+    per_row: dict[str, int] = defaultdict(int)
+    for (pledge_id, _), persons in used_by.items():
+        per_row[pledge_id] += persons
+    for pledge_id, persons in sorted(per_row.items()):
+        if persons > planned.get(pledge_id, 0.0) + 1e-9:
+            fail((4, 0, 1), "assignments.csv", 0, "pledge_id", f"{pledge_id} takes {persons} "
+                 f"persons in all, plan.csv gives it {planned.get(pledge_id, 0.0):g}")
     # Persons placed per case, counted by the case_id assignments.csv gives them.
     codes = np.fromiter(map(case_at.get, assigned["case_id"], repeat(-1)), dtype=np.int64,
                         count=len(assigned["case_id"]))
@@ -377,7 +393,7 @@ def check_matching(out, instance: Instance) -> None:  # noqa: ANN001 - verify.Ou
         check_matchability(out.fail, out.matchability, groups, places, placeable, bound,
                            out.summary.matching.bottlenecks, law, agreed)
         _check_matching_summary(out, instance, left, places, bound, assigned, codes, cases,
-                                quality)
+                                quality, case_size)
 
 
 def _frame(table: dict[str, np.ndarray], columns: tuple[str, ...]) -> dict[str, np.ndarray]:
@@ -485,13 +501,15 @@ def _check_counts(out, persons: int, cases: int, total: int, splits: int  # noqa
 @dataclass
 class Cases:
     """Per case number: its location (its first row's), profile (statuses, nationalities, any
-    vulnerable person or unaccompanied minor, any minor), vulnerable persons, waiting bands,
+    vulnerable person, any unaccompanied minor), vulnerable persons, unaccompanied minors,
+    waiting bands,
     wishes (the raw cells of its rows, by person id), whether it can be placed at all (not
     blocked, or transferred), the states that refused it and the state it was transferred to."""
 
     location: list[str]
     profile: list[tuple[frozenset[str], frozenset[str], bool, bool]]
     vulnerable: np.ndarray
+    minors: np.ndarray
     bands: np.ndarray
     wish: np.ndarray  # per case: a number for its wishes' cells (`wishes[n]`)
     wishes: list[tuple[tuple[str, ...], ...]]  # the cells of each distinct wishes, by row
@@ -514,7 +532,7 @@ def case_table(people: People, instance: Instance) -> Cases:
     status = _status(people.raw["status"])
     nationality = _text(people.raw["nationality"], upper=True)
     minor = _flags(people.raw["unaccompanied_minor"], False)
-    vuln = _flags(people.raw["vulnerable"], False) | minor
+    vuln = _flags(people.raw["vulnerable"], False)
     kinds: dict[tuple[object, ...], int] = {}
     kind = np.fromiter((kinds.setdefault(k, len(kinds)) for k in zip(
         status.tolist(), nationality.tolist(), vuln.tolist(), minor.tolist(), strict=True)),
@@ -555,6 +573,8 @@ def case_table(people: People, instance: Instance) -> Cases:
         wish[case] = number
     vulnerable = np.bincount(people.case_code[has], weights=vuln[has], minlength=n
                              ).astype(np.int64)
+    minors = np.bincount(people.case_code[has], weights=minor[has], minlength=n
+                         ).astype(np.int64)
     bands = _waiting_bands(people, instance, rows, starts)
     case_at = dict(zip(people.cases.tolist(), range(n), strict=True))
     transfer = {case_at[c]: s for c, s, _ in instance.transfers if c in case_at}
@@ -567,7 +587,7 @@ def case_table(people: People, instance: Instance) -> Cases:
     placeable = ~blocked & ~period
     placeable[list(transfer)] = True
     return Cases(location=people.location[first].tolist(), profile=profiles,
-                 vulnerable=vulnerable, bands=bands, wish=wish, wishes=wishes,
+                 vulnerable=vulnerable, minors=minors, bands=bands, wish=wish, wishes=wishes,
                  placeable=placeable,
                  refused={c: frozenset(s) for c, s in refusals.items()}, transfer=transfer,
                  period_blocked=~blocked & period & ~placeable)
@@ -675,9 +695,10 @@ def _expected_score(wishes: tuple[frozenset[str], frozenset[str], frozenset[str]
 def _score_failures(rows: dict[str, np.ndarray], cases: Cases, instance: Instance
                     ) -> list[tuple[np.ndarray, str, str]]:
     """Each placed person's score and reasons as the rules give them for the case's state
-    (`transfer` first for a transferred case, `vulnerable` last for a case with a vulnerable
-    person or an unaccompanied minor). Worked out once per distinct (wishes, state, transfer,
-    vulnerable): a placed row is then a number into those."""
+    (`transfer` first for a transferred case; last, per person, `vulnerable` for a person
+    whose own `vulnerable` cell is true and `unaccompanied_minor` for an unaccompanied minor).
+    Worked out once per distinct (wishes, state, transfer, own flags): a placed row is then a
+    number into those."""
     languages = _official_languages()
     parsed = _Wishes(cases.wishes)
     count = len(rows["line"])
@@ -687,11 +708,11 @@ def _score_failures(rows: dict[str, np.ndarray], cases: Cases, instance: Instanc
     states, names = pd.factorize(rows["to_state"])
     transferred = np.zeros(len(cases.location) + 1, dtype=np.int64)
     transferred[list(cases.transfer)] = 1
-    vulnerable = (cases.vulnerable > 0).astype(np.int64)
+    flags = rows["own_vulnerable"].astype(np.int64) * 2 + rows["own_minor"].astype(np.int64)
     if not count or not len(cases.location):
         rows["expected_score"] = np.zeros(count)
         return []
-    key = ((cases.wish[code] * 2 + transferred[code]) * 2 + vulnerable[code]) \
+    key = ((cases.wish[code] * 2 + transferred[code]) * 4 + flags) \
         * max(len(names), 1) + states
     distinct, inverse = np.unique(key, return_inverse=True)
     reason_ids: dict[tuple[str, ...], int] = {}
@@ -699,11 +720,12 @@ def _score_failures(rows: dict[str, np.ndarray], cases: Cases, instance: Instanc
     width = max(len(names), 1)
     for k in distinct.tolist():
         wish, state = divmod(k, width)
-        wish, vul = divmod(wish, 2)
+        wish, own = divmod(wish, 4)
         wish, moved = divmod(wish, 2)
         points, why = _expected_score(parsed[wish], names[state], instance, languages)
         scores.append(points)
-        want = (*(("transfer",) if moved else ()), *why, *(("vulnerable",) if vul else ()))
+        want = (*(("transfer",) if moved else ()), *why, *(("vulnerable",) if own >= 2 else ()),
+                *(("unaccompanied_minor",) if own % 2 else ()))
         reasons.append(reason_ids.setdefault(want, len(reason_ids)))
     expected = np.array(scores, dtype=float)[inverse]
     written = np.fromiter((reason_ids.setdefault(tuple(r), len(reason_ids))
@@ -714,6 +736,7 @@ def _score_failures(rows: dict[str, np.ndarray], cases: Cases, instance: Instanc
     rows["expected_score"] = np.where(ok, expected, 0.0)
     return [(score_bad, "score", "differs from the case's links, languages and preferences "
              "(Art. 67)"),
+            # "vulnerability": the person's own `vulnerable` and `unaccompanied_minor` cells.
             (reasons_bad, "reasons", "differ from the case's links, languages, preferences, "
              "transfer and vulnerability")]
 
@@ -760,9 +783,29 @@ def _capacity_failures(left: dict[str, np.ndarray], people: People, at: np.ndarr
     return failures
 
 
+def joint_balance_states(out, instance: Instance, cases: Cases,  # noqa: ANN001
+                         case_size: np.ndarray) -> dict[str, float]:
+    """The joint split's balance (issue 18): the benefitting states with a positive relocation
+    need and a placeable case that some relocation row allowed to serve the state may take
+    (profile, rejections, transfer, the row's whole amount as its capacity); their needs."""
+    needs = effective_needs(instance)
+    pledges = instance.pledges_by_id
+    flows = [(row.pledge_id, b, Measure.relocation, row.amount) for _, row in out.plan
+             if row.measure is Measure.relocation and row.pledge_id in pledges
+             for b in arcs(pledges[row.pledge_id], instance.benefitting, needs)]
+    offered = places_of(instance, flows)
+    agreed = frozenset(tuple(p.split("-")) for p in  # Art. 56(2)(a)(ii)
+                       instance.config.relocation.bilateral_agreements)
+    groups = groups_of(offered, cases.location, case_size, cases.profile, cases.placeable,
+                       cases.refused, cases.transfer, agreed)  # type: ignore[arg-type]
+    return {g.location: needs[(g.location, Measure.relocation)] for g in groups
+            if needs.get((g.location, Measure.relocation), 0.0) > 0 and g.eligible(offered)}
+
+
 def _check_matching_summary(out, instance: Instance, left: dict[str, np.ndarray],  # noqa: ANN001
                             places: list[Place], bound: int, assigned: dict[str, np.ndarray],
-                            codes: np.ndarray, cases: Cases, quality: float) -> None:
+                            codes: np.ndarray, cases: Cases, quality: float,
+                            case_size: np.ndarray) -> None:
     """summary.json's matching counts and stages from the tables: persons eligible, places,
     bound, unassigned by reason; persons relocated (at most the bound), the balance of persons
     relocated to places over benefitting states, vulnerable persons and waiting bands placed,
@@ -791,10 +834,21 @@ def _check_matching_summary(out, instance: Instance, left: dict[str, np.ndarray]
     for state in assigned["from_state"].tolist():
         from_location[state] += 1
     stages: dict[str, float] = {"persons": float(persons)}
-    if capacity:
+    if instance.config.matching.split == "joint":
+        # The persons relocated within each balanced state's share (in proportion to its
+        # relocation need, rounded down) of the balanced states' persons relocated.
+        needs = joint_balance_states(out, instance, cases, case_size)
+        if needs:
+            total = sum(from_location.get(b, 0) for b in needs)
+            whole = sum(Fraction(n) for n in needs.values())
+            stages["balance"] = float(sum(
+                min(from_location.get(b, 0), math.floor(total * Fraction(n) / whole))
+                for b, n in needs.items()))
+    elif capacity:
         stages["balance"] = min(from_location.get(b, 0) / c for b, c in capacity.items() if c)
     sizes = np.bincount(codes[codes >= 0], minlength=len(cases.location))
     terms = {"vulnerable": float(cases.vulnerable[placed_cases].sum()),
+             "minors": float(cases.minors[placed_cases].sum()),
              "waiting": float((cases.bands[placed_cases] * sizes[placed_cases]).sum())}
     for term in instance.config.matching.priority:
         stages[term] = terms[term]

@@ -275,13 +275,17 @@ def preference_swaps(instance: Instance, amounts: dict[str, float],
 
 def leximin_violations(instance: Instance, flows: list[tuple[str, str, float]],
                        needs: dict[tuple[str, Measure], float],
-                       voluntary: set[str] | None = None
+                       voluntary: set[str] | None = None,
+                       floors: dict[tuple[str, str], float] | None = None
                        ) -> list[tuple[Measure, str, str, float, float]]:
     """(measure, losing state j, gaining state i, ratio_j, ratio_i) where value could move
     from j to i along the flows (distribution.csv's (pledge_id, beneficiary, amount)) although
     j's coverage ratio exceeds i's by more than rounding explains. Offsets move only along
     responsibility.csv's pairs with persons left (`voluntary`: states whose offsets are
-    voluntary); offsets assigned to no benefitting state (empty beneficiary) are left out."""
+    voluntary); offsets assigned to no benefitting state (empty beneficiary) are left out.
+    `floors`: the joint split's persons placed per (pledge row, state) (assignments.csv):
+    those cannot move, only a flow's places left empty can."""
+    floors = floors or {}
     rate = instance.config.pool.rate
     pledges = instance.pledges_by_id
     sar = set(instance.config.distribution.sar_states) \
@@ -295,7 +299,8 @@ def leximin_violations(instance: Instance, flows: list[tuple[str, str, float]],
         if p is None or amount <= 0 or not b:
             continue
         got[(b, p.measure)] += amount / unit(p.measure, rate)
-        serving[pid].add((b, p.measure))
+        if amount > floors.get((pid, b), 0.0):
+            serving[pid].add((b, p.measure))
         count[p.measure] += 1
         if p.measure is Measure.offset:
             paired[(p.state, b)] += amount
@@ -338,13 +343,18 @@ def leximin_violations(instance: Instance, flows: list[tuple[str, str, float]],
 
 def sar_reachable(instance: Instance, values: dict[str, float],
                   needs: dict[tuple[str, Measure], float],
-                  voluntary: set[str] | None = None) -> float:
+                  voluntary: set[str] | None = None,
+                  floors: dict[tuple[str, str], float] | None = None) -> float:
     """The most value a distribution can send to the SAR states: every row that may reach
-    one sends all of its value there; offset rows within the persons of their pairs with SAR
-    states (a maximum flow per contributor: rows -> pairs)."""
+    one sends all of its value there, but for `floors` (the joint split's persons placed, in
+    relocation-equivalents) at the other states; offset rows within the persons of their
+    pairs with SAR states (a maximum flow per contributor: rows -> pairs)."""
     sar = set(instance.config.distribution.sar_states)
     pledges = instance.pledges_by_id
-    plain = math.fsum(v for pid, v in values.items() if pid in pledges
+    floors = floors or {}
+    plain = math.fsum(v - math.fsum(f for (p, b), f in floors.items() if p == pid
+                                    and b not in sar)
+                      for pid, v in values.items() if pid in pledges
                       and pledges[pid].measure is not Measure.offset
                       and sar & set(arcs(pledges[pid], instance.benefitting, needs)))
     graph = nx.DiGraph()

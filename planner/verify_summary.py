@@ -198,7 +198,8 @@ def check_offsets(fail: Fail, summary: Summary, offsets: dict[str, Any],
 def check_distribution(fail: Fail, summary: Summary, instance: Instance,
                        plan_values: dict[str, float], received_by: dict[str, float],
                        ratios: Iterable[float], needs: dict[tuple[str, Measure], float],
-                       has_flows: bool, voluntary: set[str] | None = None) -> None:
+                       has_flows: bool, voluntary: set[str] | None = None,
+                       floors: dict[tuple[str, str], float] | None = None) -> None:
     """The SAR share (rules section 6) from the plan and distribution.csv: target = share x
     the plan's value, received = distribution.csv's value to the SAR states, met when received
     reaches the target; the smallest coverage ratio of coverage.csv."""
@@ -230,7 +231,7 @@ def check_distribution(fail: Fail, summary: Summary, instance: Instance,
              f"smallest ratio is {smallest!r}")
     objectives = summary.objectives
     if "distribution_sar" in objectives and not summary.solver.gaps:
-        best = min(target, sar_reachable(instance, plan_values, needs, voluntary))
+        best = min(target, sar_reachable(instance, plan_values, needs, voluntary, floors))
         if not _near(objectives["distribution_sar"], best):
             fail("summary.json", 0, "objectives.distribution_sar",
                  f"{objectives['distribution_sar']:g}, the most the SAR states can get up to "

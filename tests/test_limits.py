@@ -32,8 +32,10 @@ STATES = [state("AA", 2_000_000, 20_000), state("BB"), state("CC"),
           state("DD", benefitting="true"), state("EE", benefitting="true")]
 PLEDGES = [pledge("a", "AA", "relocation", 0, 9), pledge("b", "BB", "relocation", 0, 7),
            pledge("c", "CC", "relocation", 0, 5, beneficiary="EE")]
-# Stage (i) alone counts persons (no priority terms): its value is the persons placed.
-NO_PRIORITY = "[matching]\npriority = []\n"
+# Stage (i) alone counts persons (no priority terms): its value is the persons placed. The
+# split fixed before the matching: the stages run per state (persons_DD, persons_EE); the
+# joint split's own stage is limited in test_time_limit_on_the_joint_split.
+NO_PRIORITY = '[matching]\npriority = []\nsplit = "fixed"\n'
 
 
 def candidates(cases: int) -> list[dict[str, object]]:
@@ -100,6 +102,32 @@ def test_time_limit_keeps_a_verified_plan_with_its_gap(make_instance, tmp_path, 
     m = written["matching"]
     assert m["family_splits"] == 0
     assert m["persons_total"] == len(candidates(30))
+
+
+def test_time_limit_on_the_joint_split(make_instance, tmp_path, monkeypatch):
+    """The joint split's stage (persons and balance on every state at once) stopped at once:
+    placing nobody is its feasible plan, kept with its gap; the later stages run on that
+    split (no places); the plan is verified and says `time_limit`."""
+    folder = make_instance(STATES, PLEDGES, relocations=60, financial=1_200_000,
+                           extra_toml="[matching]\npriority = []\n", name="joint")
+    write_csv(folder / "candidates.csv", candidates(30))
+    original = planner.pipeline.match_joint
+
+    def limited(*args, **kwargs):
+        # The distribution runs after the joint split: the limit is lowered for it only.
+        solver = next(a for a in (*args, *kwargs.values()) if isinstance(a, Solver))
+        before, solver.time_limit_s = solver.time_limit_s, TINY
+        try:
+            return original(*args, **kwargs)
+        finally:
+            solver.time_limit_s = before
+
+    monkeypatch.setattr(planner.pipeline, "match_joint", limited)
+    result = run(folder, tmp_path / "out", Solver())  # verified, or PlanError
+    written = json.loads((tmp_path / "out" / "summary.json").read_text(encoding="utf-8"))
+    assert written["status"] == result.summary.status == "time_limit"
+    assert "split" in written["solver"]["gaps"]
+    assert written["matching"]["persons_assigned"] == 0
 
 
 def test_time_limit_without_a_feasible_solution_exits_3_and_writes_nothing(

@@ -122,7 +122,7 @@ def reference(rows: list[dict[str, str]]) -> list[Case]:
         statuses = [r.get("status") or "applicant" for r in members]
         dates = [dt.date.fromisoformat(r["registered"]) for r in members if r.get("registered")]
         minors = [flag(r, "unaccompanied_minor") for r in members]
-        vulnerable = [flag(r, "vulnerable") or m for r, m in zip(members, minors, strict=True)]
+        vulnerable = [flag(r, "vulnerable") for r in members]  # its own column (contract)
         security = not all(flag(r, "security_cleared") for r in members)
         consent = any(s == "beneficiary" and not flag(r, "consent")
                       for r, s in zip(members, statuses, strict=True))
@@ -135,7 +135,9 @@ def reference(rows: list[dict[str, str]]) -> list[Case]:
             frozenset(c for r in members for c in codes(r.get("other_links", ""))),
             tuple(dict.fromkeys(c for r in members for c in codes(r.get("preferences", "")))),
             min(dates) if dates else None,
-            "security" if security else "consent" if consent else None))
+            "security" if security else "consent" if consent else None,
+            sum(1 << n for n, v in enumerate(vulnerable) if v),
+            sum(1 << n for n, m in enumerate(minors) if m)))
     return cases
 
 
@@ -161,8 +163,8 @@ def test_build_cases_by_hand() -> None:
         Case("C1", "EL", ("P1",), frozenset({"applicant"}), frozenset({""}), frozenset(), 0, 0,
              frozenset(), frozenset(), (), None, "security"),
         Case("C2", "IT", ("P2", "P3"), frozenset({"applicant", "beneficiary"}),
-             frozenset({"AFG", "SYR"}), frozenset({"ps", "ar"}), 2, 1, frozenset({"SE"}),
-             frozenset(), ("DE", "NL", "FR"), dt.date(2026, 1, 5), "consent"),
+             frozenset({"AFG", "SYR"}), frozenset({"ps", "ar"}), 1, 1, frozenset({"SE"}),
+             frozenset(), ("DE", "NL", "FR"), dt.date(2026, 1, 5), "consent", 0b10, 0b01),
         Case("C3", "ES", ("P4",), frozenset({"beneficiary"}), frozenset({""}), frozenset(), 0,
              0, frozenset(), frozenset(), (), None, None),
     ]

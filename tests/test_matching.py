@@ -98,10 +98,77 @@ def test_nationality_and_case_size_criteria(make_instance):
 
 
 def test_vulnerable_and_minor_criteria(make_instance):
+    # Each criterion reads its own column (contract): AA refuses vulnerable persons, not
+    # unaccompanied minors, so the minor M (not flagged vulnerable) may go to AA; BB refuses
+    # minors. Until issue 18 a minor counted as vulnerable and M had no eligible place.
     result = matched(make_instance, [
         to_dd("a", "AA", 5, vulnerable="false"), to_dd("b", "BB", 1, unaccompanied_minors="no")],
-        [person("v", "V", vulnerable="true"), person("m", "M", unaccompanied_minor="true")])
-    assert where(result) == {"V": "BB", "M": "no_eligible_place"}
+        [person("v", "V", vulnerable="true"), person("m", "M", unaccompanied_minor="true"),
+         person("w", "W", vulnerable="true", unaccompanied_minor="true")])
+    # W is both: AA refuses it as vulnerable, BB as a minor.
+    assert where(result) == {"V": "BB", "M": "AA", "W": "no_eligible_place"}
+
+
+def test_reasons_per_person(make_instance):
+    """`vulnerable` only for a person whose own cell says so, `unaccompanied_minor` for the
+    minor; a family's other members carry neither (until issue 18 every member of a family
+    with a vulnerable person or a minor carried `vulnerable`)."""
+    result = matched(make_instance, [to_dd("a", "AA", 10)], [
+        person("f0", "F", vulnerable="true"), person("f1", "F"), person("f2", "F"),
+        person("m", "M", unaccompanied_minor="true"),
+        person("b", "B", unaccompanied_minor="true", vulnerable="true")])
+    reasons = {r.person_id: r.reasons for r in result.tables.assignments}
+    assert reasons == {"f0": ("vulnerable",), "f1": (), "f2": (), "m": ("unaccompanied_minor",),
+                       "b": ("vulnerable", "unaccompanied_minor")}
+
+
+def race(make_instance, extra_toml: str = "") -> RunResult:
+    """One place, two candidates: V a vulnerable adult registered first, M an unaccompanied
+    minor (not flagged vulnerable) registered later."""
+    return matched(make_instance, [to_dd("a", "AA", 1)], [
+        person("v", "V", vulnerable="true", registered="2025-01-01"),
+        person("m", "M", unaccompanied_minor="true", registered="2025-06-01")],
+        extra_toml=extra_toml)
+
+
+def test_minors_first_by_default(make_instance):
+    # Default order: minors, vulnerable, waiting. Stage minors: M placed (1 minor) beats V
+    # (0). Until issue 18 both counted 1 "vulnerable" and waiting chose V.
+    result = race(make_instance)
+    assert where(result) == {"M": "AA", "V": "capacity"}
+    stages = result.summary.matching.stages
+    assert (stages["persons"], stages["minors"], stages["vulnerable"]) == (1.0, 1.0, 0.0)
+    assert list(stages)[:5] == ["persons", "balance", "minors", "vulnerable", "waiting"]
+
+
+def test_old_priority_list_keeps_minors_before_vulnerable(make_instance):
+    # A file written before minors were a term: ["vulnerable", "waiting"] reads as
+    # ["minors", "vulnerable", "waiting"] (the old `vulnerable` counted minors too).
+    result = race(make_instance, '[matching]\npriority = ["vulnerable", "waiting"]')
+    assert where(result) == {"M": "AA", "V": "capacity"}
+    assert list(result.summary.matching.stages)[2:5] == ["minors", "vulnerable", "waiting"]
+
+
+def test_vulnerable_before_minors_when_asked(make_instance):
+    # ["vulnerable", "minors", "waiting"]: stage vulnerable places V (1) rather than M (0).
+    result = race(make_instance, '[matching]\npriority = ["vulnerable", "minors", "waiting"]')
+    assert where(result) == {"V": "AA", "M": "capacity"}
+    stages = result.summary.matching.stages
+    assert (stages["vulnerable"], stages["minors"]) == (1.0, 0.0)
+
+
+def test_priority_lists_read():
+    from models.instance import MatchingConfig
+
+    read = {given: MatchingConfig(priority=given).priority for given in [
+        ("vulnerable", "waiting"), ("waiting", "vulnerable"), ("waiting",), (),
+        ("vulnerable", "minors"), ("minors",)]}
+    assert read == {
+        ("vulnerable", "waiting"): ("minors", "vulnerable", "waiting"),
+        ("waiting", "vulnerable"): ("waiting", "minors", "vulnerable"),
+        ("waiting",): ("waiting",), (): (),  # no `vulnerable`: minors get no priority either
+        ("vulnerable", "minors"): ("vulnerable", "minors"), ("minors",): ("minors",)}
+    assert MatchingConfig().priority == ("minors", "vulnerable", "waiting")
 
 
 def test_rejection_respected_and_transfer_kept(make_instance):
@@ -145,9 +212,12 @@ def test_balance_across_two_benefitting_states(make_instance):
     by_location: dict[str, int] = {}
     for row in result.tables.assignments:
         by_location[row.from_state] = by_location.get(row.from_state, 0) + 1
-    # 6 places split 4 : 2 by needs; each state's candidates fill its places.
+    # 6 persons relocated (stage i); stage (ii) of the joint split: the persons within each
+    # state's share of them in proportion to need, DD floor(6 x 20 / 30) = 4 and EE
+    # floor(6 x 10 / 30) = 2: 4 + 2 = 6 at the split 4 : 2. (With the split fixed beforehand,
+    # 4 : 2 by needs as well, and the stage was persons / places, 1.)
     assert by_location == {"DD": 4, "EE": 2}
-    assert result.summary.matching.stages["balance"] == 1.0
+    assert result.summary.matching.stages["balance"] == 6.0
 
 
 def test_outputs_hold_only_ids_and_are_private(make_instance):
@@ -214,6 +284,6 @@ def test_transferred_cases_priority_terms_are_constants(make_instance):
     assert where(result) == {"T1": "AA", "T2": "AA", "F": "BB", "G": "capacity"}
     m = result.summary.matching
     assert {k: v for k, v in m.stages.items() if k != "tie_break"} == {
-        "persons": 3.0, "balance": 1.0, "vulnerable": 1.0, "waiting": 9.0}
+        "persons": 3.0, "balance": 3.0, "vulnerable": 1.0, "waiting": 9.0}  # no minors: no stage
     assert "tie_break" in m.stages  # the last stage, whose value is its own (planner.matching)
     assert m.classes == 2  # {T1, T2} and {F, G}

@@ -49,9 +49,12 @@ def build(folder: Path) -> None:
              {"state": "EE", "measure": "financial", "amount": 100_000},
              {"state": "DD", "measure": "alternative", "amount": 50_000},
              {"state": "EE", "measure": "alternative", "amount": 0}]
+    # The split fixed before the matching (as before issue 18): its unplaced persons and free
+    # places are this catalogue's material; the joint split's checks have their own
+    # corruptions (tests/test_joint_split.py).
     (folder / "instance.toml").write_text(BASE_TOML.format(
         relocations=120, financial=2_400_000, rounding="ceil",
-        extra="[offsets]\nenforce_voluntary = true\n"))
+        extra='[offsets]\nenforce_voluntary = true\n[matching]\nsplit = "fixed"\n'))
     write_csv(folder / "member_states.csv", states, STATE_COLUMNS)
     write_csv(folder / "pledges.csv", pledges, ["pledge_id", "state", "measure", "min", "max",
                                                 "beneficiary", "preference", "nationalities"])
@@ -118,6 +121,18 @@ def cell(name: str, line: int | str, column: str, value: str) -> Callable[[Path]
         n = line if isinstance(line, int) else line_of(out / name, line)
         table[n - 1][table[0].index(column)] = value
         save(out / name, table)
+    return edit
+
+
+def reasons_of(person: str, change: Callable[[list[str]], list[str]]
+               ) -> Callable[[Path], None]:
+    """Rewrite one person's reasons in assignments.csv from its written ones."""
+    def edit(out: Path) -> None:
+        table = rows(out / "assignments.csv")
+        column = table[0].index("reasons")
+        row = table[line_of(out / "assignments.csv", person) - 1]
+        row[column] = ";".join(change([c for c in row[column].split(";") if c]))
+        save(out / "assignments.csv", table)
     return edit
 
 
@@ -224,7 +239,13 @@ CORRUPTIONS = {
         "assignments.csv:{S1}: reasons: differ from the case's links, languages, "
         "preferences, transfer and vulnerability"),
     "vulnerable left out of the reasons": (
-        cell("assignments.csv", "F1", "reasons", ""),
+        reasons_of("F0", lambda codes: [c for c in codes if c != "vulnerable"]),
+        "assignments.csv:{F0}: reasons: differ from the case's links, languages, "
+        "preferences, transfer and vulnerability"),
+    # Reasons are per person (issue 18): F1 is in F0's family but not vulnerable itself.
+    "vulnerable given to a family member who is not": (
+        reasons_of("F1", lambda codes: [c for c in codes if c != "vulnerable"]
+                   + ["vulnerable"]),
         "assignments.csv:{F1}: reasons: differ from the case's links, languages, "
         "preferences, transfer and vulnerability"),
     "an unplaced person's reason": (
@@ -353,7 +374,7 @@ def test_each_corruption_is_caught(copy, name):
     instance, out = copy
     edit, expected = CORRUPTIONS[name]
     lines = {p: line_of(out / f, p) for f, people in (
-        ("assignments.csv", ("P00", "S1", "F1")), ("unassigned.csv", ("P04", "E1", "P08")))
+        ("assignments.csv", ("P00", "S1", "F0", "F1")), ("unassigned.csv", ("P04", "E1", "P08")))
         for p in people}
     edit(out)
     if "{P01}" in expected:
