@@ -218,18 +218,25 @@ def text_cells(reader: Reader, states: list[tuple[int, MemberState]],
             reader.problem(PLEDGES, line, "pledge_id", found)
 
 
-def sar_states(reader: Reader, config: InstanceConfig | None,
-               states: list[tuple[int, MemberState]], codes: set[str] | None) -> None:
-    if config is None:
-        return
+def benefitting_list(reader: Reader, listed: tuple[str, ...], key: tuple[str, str],
+                     states: list[tuple[int, MemberState]], codes: set[str] | None) -> None:
+    """An instance.toml list (`key`: section and name) of benefitting states: each code known
+    and benefitting this cycle, a problem on the key's line otherwise."""
     known = {s.code: s for _, s in states}
-    for code in config.distribution.sar_states:
+    for code in listed:
         message = f"unknown state {code}" if codes is not None and code not in codes else \
             f"{code} is not benefitting" if code in known and not known[code].benefitting \
             else None
         if message:
-            reader.problem("instance.toml", toml_line(reader, ("distribution", "sar_states")),
-                           "distribution.sar_states", message)
+            reader.problem("instance.toml", toml_line(reader, key), ".".join(key), message)
+
+
+def sar_states(reader: Reader, config: InstanceConfig | None,
+               states: list[tuple[int, MemberState]], codes: set[str] | None) -> None:
+    if config is None:
+        return
+    benefitting_list(reader, config.distribution.sar_states, ("distribution", "sar_states"),
+                     states, codes)
     if config.distribution.sar_share > 0 and not config.distribution.sar_states:
         reader.problem("instance.toml", toml_line(reader, ("distribution", "sar_share")),
                        "distribution.sar_share", "a SAR share needs distribution.sar_states")
@@ -292,14 +299,8 @@ def refused_by(reader: Reader, config: InstanceConfig | None,
     """offsets.refused_by names benefitting states (Art. 63(2): their agreement)."""
     if config is None:
         return
-    known = {s.code: s for _, s in states}
-    for code in config.offsets.refused_by:
-        message = f"unknown state {code}" if codes is not None and code not in codes else \
-            f"{code} is not benefitting" if code in known and not known[code].benefitting \
-            else None
-        if message:
-            reader.problem("instance.toml", toml_line(reader, ("offsets", "refused_by")),
-                           "offsets.refused_by", message)
+    benefitting_list(reader, config.offsets.refused_by, ("offsets", "refused_by"), states,
+                     codes)
 
 
 def run_all(reader: Reader, config: InstanceConfig | None, states: list[tuple[int, MemberState]],
