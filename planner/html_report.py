@@ -316,7 +316,13 @@ def rules_applied(run: Run) -> str:
               + f"; threshold (a) needs {show(off.get('mandatory_threshold_needs'), 'num')}, "
               f"(b) proposal {show(off.get('mandatory_threshold_proposal'), 'num')}; "
               f"binding: {off.get('mandatory_binding')}"),
-             ("Mandatory offsets per state", _listed(off.get("mandatory")) or "none"),
+             ("Mandatory offsets owed per state (by key, within the fair share and the persons)",
+              _listed(off.get("mandatory_owed")) or "none"),
+             ("Of which planned (held by the state's offset rows)",
+              _listed(off.get("mandatory")) or "none"),
+             ("Owed, not planned (no or too small offset rows)",
+              _listed(off.get("mandatory_unplanned")) or "none"),
+             ("Gap no state's cap can take", show(off.get("unallocated"), "num")),
              ("States facing search-and-rescue disembarkations",
               _listed(dist.get("sar_states")) or "none"),
              ("Their share of the pool: target / received",

@@ -21,10 +21,13 @@ obligation, so the trigger never depends on the plan it changes.
   (default) takes the higher one, `needs` (a), `proposal` (b). Triggered when the pledged
   relocations fall below it; the gap (threshold - pledged relocations) is first closed by the
   voluntary offsets, and only what remains is spread by key over the other contributors.
-- Each contributor's mandatory offsets are capped by its fair share (obligation) minus its
-  pledged relocations, by the persons present on its territory for whom benefitting states
-  are responsible (responsibility.csv, when given), and by the offsets its pledge rows offer
-  (the plan takes offsets only from pledge rows).
+- Each contributor's part (`owed`) is capped, as Art. 63(3) caps it, by its fair share
+  (obligation) minus its pledged relocations and by the persons present on its territory for
+  whom benefitting states are responsible (responsibility.csv, when given) [law]; what no cap
+  takes is `unallocated`. A state's part does not grow because another pledged no offset row.
+  The plan takes offsets only from pledge rows, so it enforces `mandatory` = the part its
+  offset rows can hold (their maxima) and reports the rest as `unplanned` (owed, not planned:
+  the state pledged no, or too small, offset rows).
 - responsibility.csv also decides to which benefitting state an offset counts: only along its
   (state, benefitting) pairs, at most its persons per pair (`offset_targets`, `pair_persons`).
   Without the file, offsets count toward no benefitting state (distribution.csv: empty
@@ -67,6 +70,10 @@ class OffsetsReport:
     mandatory_binding: str = ""
     caps: dict[str, int] = field(default_factory=dict)
     responsibility_given: bool = False
+    # Art. 63(3): each contributor's part of the gap left by the voluntary offsets (by key,
+    # within its two caps), and the part of it no offset row of the state can hold.
+    owed: dict[str, int] = field(default_factory=dict)
+    unplanned: dict[str, int] = field(default_factory=dict)
 
 
 def pledged_relocations(instance: Instance, key: dict[str, KeyRow]) -> dict[str, float]:
@@ -209,16 +216,27 @@ def assess_offsets(instance: Instance, key: dict[str, KeyRow]) -> OffsetsReport:
     triggered = total < threshold - 1e-9
     gap = math.ceil(round(threshold - total, 9)) if triggered else 0
     remaining = max(0, gap - sum(voluntary.values()))
+    # Art. 63(3)'s two caps: fair share minus pledged relocations, and (responsibility.csv) the
+    # persons on the state's territory. What a state owes does not depend on whether it, or
+    # anyone else, pledged offset rows.
     caps = {
         code: math.floor(round(min(max(row.obligation - pledged.get(code, 0.0), 0.0),
-                                   persons_toward(code, _reachable(instance, code)),
-                                   capacity.get(code, 0.0)), 9))
+                                   persons_toward(code, set(instance.benefitting))), 9))
         for code, row in key.items()
         if row.role == CONTRIBUTOR and code not in voluntary_states
     }
-    mandatory: dict[str, int] = {}
+    owed: dict[str, int] = {}
     if remaining:
-        mandatory = spread_by_key(remaining, {code: key[code].share for code in caps}, caps)
+        owed = spread_by_key(remaining, {code: key[code].share for code in caps}, caps)
+    # The plan takes offsets only from pledge rows: it enforces what a state's offset rows can
+    # hold, within the persons of the pairs those rows may serve, and the rest is reported as
+    # owed but not planned.
+    mandatory: dict[str, int] = {}
+    for code, n in owed.items():
+        room = min(capacity.get(code, 0.0), persons_toward(code, _reachable(instance, code)))
+        held = n if math.isinf(room) else min(n, math.floor(round(room, 9)))
+        if held > 0:
+            mandatory[code] = held
     return OffsetsReport(
         voluntary_share=config.voluntary_share,
         voluntary_threshold=voluntary_threshold,
@@ -231,7 +249,10 @@ def assess_offsets(instance: Instance, key: dict[str, KeyRow]) -> OffsetsReport:
         mandatory_triggered=triggered,
         gap=gap,
         mandatory=mandatory,
-        unallocated=remaining - sum(mandatory.values()),
+        unallocated=remaining - sum(owed.values()),
+        owed=owed,
+        unplanned={c: n - mandatory.get(c, 0) for c, n in owed.items()
+                   if n > mandatory.get(c, 0)},
         proposal_relocations=proposal,
         refused_by=tuple(config.refused_by),
         voluntary_states=tuple(voluntary_states),

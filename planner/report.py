@@ -101,8 +101,11 @@ def proposal_and_offsets(summary: Summary) -> list[str]:
             f"proposal's {off['proposal_relocations']:,}); mandatory threshold (a) needs "
             f"{off['mandatory_threshold_needs']:,.0f}, (b) proposal "
             f"{off['mandatory_threshold_proposal']:,.0f}, binding: {off['mandatory_binding']};"
-            f" voluntary offsets counted: {listed(off['voluntary'])}; mandatory: "
-            f"{listed(off['mandatory'])}; left uncovered: {off['unallocated']:,}")
+            f" voluntary offsets counted: {listed(off['voluntary'])}; mandatory owed: "
+            f"{listed(off.get('mandatory_owed'))}, of which planned: "
+            f"{listed(off['mandatory'])}, owed but not planned (no offset rows): "
+            f"{listed(off.get('mandatory_unplanned'))}; left uncovered: "
+            f"{off['unallocated']:,}")
     lines += [f"information: {note}" for note in information(summary)]
     return lines
 

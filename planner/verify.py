@@ -108,6 +108,7 @@ from planner.verify_rules import (
     expected_offsets,
     leximin_violations,
     offset_arcs,
+    planned_mandatory,
     preference_swaps,
     responsibility_persons,
     unit,
@@ -344,7 +345,29 @@ def _needs(out: Outputs, instance: Instance) -> dict[tuple[str, Measure], float]
     return out.cache["needs"]  # type: ignore[return-value]
 
 
-def _mandatory(out: Outputs, instance: Instance) -> dict[str, float]:
+def _check_mandatory_offsets(out: Outputs, offsets: dict[str, object]) -> None:
+    """allocation.csv's mandatory_offset: the planned part of each state's owed mandatory
+    offsets (Art. 63(3)): summary.json's owed parts (checked against the key's exact spread
+    by verify_summary.check_offsets) within what the state's offset rows hold; without a
+    readable summary, each within the exact spread's floor and ceiling."""
+    written = _mandatory(out)
+    owed = out.summary.offsets.get("mandatory_owed") if out.summary is not None else None
+    line_of = {r.state: n for n, r in out.allocation}
+    if not isinstance(owed, dict):
+        check_mandatory(out.fail, written, offsets["mandatory"],  # type: ignore[arg-type]
+                        int(offsets["remaining_gap"]), "allocation.csv",  # type: ignore[call-overload]
+                        lambda s: line_of.get(s, 0), "mandatory_offset")
+        return
+    planned = planned_mandatory(owed, offsets["room"])  # type: ignore[arg-type]
+    for state in sorted(set(written) | set(planned)):
+        if abs(written.get(state, 0.0) - planned.get(state, 0)) > VALUE_TOL:
+            out.fail("allocation.csv", line_of.get(state, 0), "mandatory_offset",
+                     f"{state}: {written.get(state, 0.0):g} mandatory offsets, its owed part "
+                     f"{owed.get(state, 0)} within what its offset rows hold gives "
+                     f"{planned.get(state, 0)} (Art. 63(3))")
+
+
+def _mandatory(out: Outputs) -> dict[str, float]:
     """Each state's mandatory offsets as written (allocation.csv), where they are known."""
     return {row.state: row.mandatory_offset for _, row in out.allocation}
 
@@ -376,7 +399,9 @@ def check_plan(out: Outputs, instance: Instance) -> None:
     offsets = _offsets(out, instance)
     restricted = instance.config.offsets.enforce_voluntary and not offsets["voluntary_allowed"]
     allowed = set(offsets["voluntary_allowed_states"])  # type: ignore[call-overload]
-    mandatory: dict[str, float] = offsets["mandatory"]  # type: ignore[assignment]
+    # The planned mandatory offsets as allocation.csv writes them (checked against the owed
+    # parts and the rows' room by _check_mandatory_offsets).
+    mandatory = _mandatory(out)
     idle = set() if instance.config.benefitting.implement_pledges else set(instance.benefitting)
     for line, row in out.plan:
         p = pledges.get(row.pledge_id)
@@ -426,7 +451,7 @@ def check_plan(out: Outputs, instance: Instance) -> None:
             pair = (flow.contributor, flow.beneficiary)
             paired[pair] = paired.get(pair, 0.0) + flow.amount
     voluntary = set(offsets["voluntary_states"])  # type: ignore[call-overload]
-    for worse, better in preference_swaps(instance, amounts, _mandatory(out, instance),
+    for worse, better in preference_swaps(instance, amounts, _mandatory(out),
                                           paired, voluntary):
         line = next(n for n, r in out.plan if r.pledge_id == worse)
         out.fail("plan.csv", line, "amount", f"not the state's preferred mix: value could move "
@@ -448,10 +473,7 @@ def check_allocation(out: Outputs, instance: Instance) -> None:
         if code not in listed:
             out.fail("allocation.csv", 0, "state", f"{code} is missing")
     offsets = _offsets(out, instance)
-    mandatory: dict[str, float] = offsets["mandatory"]  # type: ignore[assignment]
-    check_mandatory(out.fail, _mandatory(out, instance), mandatory, int(offsets["remaining_gap"]),  # type: ignore[call-overload]
-                    "allocation.csv", lambda s: next((n for n, r in out.allocation
-                                                      if r.state == s), 0), "mandatory_offset")
+    _check_mandatory_offsets(out, offsets)
     # Plain values per state: a pandas row lookup per allocation row cost more than the key.
     key = expected[["obligation", "share_used", "share_computed", "share", "deduction",
                     "participates", "benefitting", "listed", "name"]].to_dict("index")

@@ -53,8 +53,11 @@ def expected_offsets(instance: Instance, key: pd.DataFrame) -> dict[str, Any]:
     pledged offsets are voluntary when it may offset voluntarily (63(1), 63(2)(b), or any
     state unless `enforce_voluntary`) toward a benefitting state that agrees (and, with
     responsibility.csv, has persons there); the mandatory gap is closed by the voluntary
-    offsets first, the rest spread by key over the other contributors within three caps:
-    obligation - pledged relocations, persons (responsibility.csv) and offsets offered."""
+    offsets first, the rest spread by key over the other contributors within two caps:
+    obligation - pledged relocations and persons (responsibility.csv): `mandatory` here is that
+    exact spread (what each state owes); `room` what its offset rows can hold (their maxima,
+    within the persons of the pairs they may serve), the planned part being the owed one
+    within it."""
     config = instance.config.offsets
     proposal = instance.config.proposal.relocations or instance.config.pool.relocations
     obligation = key["obligation"].to_dict()
@@ -122,8 +125,12 @@ def expected_offsets(instance: Instance, key: pd.DataFrame) -> dict[str, Any]:
     remaining = max(0, gap - sum(voluntary.values()))
     fair = {c: max(obligation[c] - pledged.get(c, 0.0), 0.0)
             for c in key.index if contributor[c] and c not in voluntary_states}
-    caps = {c: math.floor(round(min(f, on_territory(c, serves[c]), offer.get(c, 0.0)), 9))
+    # Art. 63(3)'s caps: fair share minus pledged relocations and the persons on the state's
+    # territory (toward any benefitting state); the offset rows only bound what is planned.
+    everywhere = set(instance.benefitting)
+    caps = {c: math.floor(round(min(f, on_territory(c, everywhere)), 9))
             for c, f in fair.items()}
+    room = {c: min(offer.get(c, 0.0), on_territory(c, serves[c])) for c in fair}
     shares = key["share_used"].to_dict()
     mandatory = _spread(remaining, {c: float(shares[c]) for c in caps}, caps) \
         if remaining else {}
@@ -137,9 +144,21 @@ def expected_offsets(instance: Instance, key: pd.DataFrame) -> dict[str, Any]:
             "mandatory_threshold": threshold, "mandatory_triggered": triggered, "gap": gap,
             "remaining_gap": remaining, "mandatory": mandatory,
             "unallocated": remaining - sum(mandatory.values()),
-            "caps": caps, "caps_fair_share": fair,
-            "caps_persons": {c: on_territory(c, serves[c]) for c in fair} if given else None,
+            "caps": caps, "caps_fair_share": fair, "room": room,
+            "caps_persons": {c: on_territory(c, everywhere) for c in fair} if given else None,
             "responsibility_given": given}
+
+
+def planned_mandatory(owed: dict[str, int], room: dict[str, float]) -> dict[str, int]:
+    """The mandatory offsets the plan enforces: each state's owed part within what its offset
+    rows can hold (`room`; the plan takes offsets only from pledge rows)."""
+    planned = {}
+    for state, n in owed.items():
+        held = n if math.isinf(room.get(state, 0.0)) else \
+            min(n, math.floor(round(room.get(state, 0.0), 9)))
+        if held > 0:
+            planned[state] = held
+    return planned
 
 
 def responsibility_persons(instance: Instance) -> dict[tuple[str, str], float]:

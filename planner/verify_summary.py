@@ -14,7 +14,7 @@ import pandas as pd
 
 from models.instance import Instance, Measure
 from models.results import Summary
-from planner.verify_rules import check_mandatory, sar_reachable
+from planner.verify_rules import check_mandatory, planned_mandatory, sar_reachable
 
 Fail = Callable[[str, int, str, str], None]
 SOLVERS = ("highs", "cbc")
@@ -161,38 +161,46 @@ def check_offsets(fail: Fail, summary: Summary, offsets: dict[str, Any],
             _near(written[s], v) for s, v in want.items()):
         fail("summary.json", 0, "offsets.unassigned_to_benefitting", f"{written!r}, "
              f"distribution.csv's offsets with an empty beneficiary are {want!r}")
-    mandatory = found.get("mandatory")
-    if not isinstance(mandatory, dict) or not all(
-            isinstance(v, int) and not isinstance(v, bool) and v > 0
-            for v in mandatory.values()):
-        fail("summary.json", 0, "offsets.mandatory", "not whole persons per state")
+    owed = found.get("mandatory_owed")
+    if not isinstance(owed, dict) or not all(
+            isinstance(v, int) and not isinstance(v, bool) and v > 0 for v in owed.values()):
+        fail("summary.json", 0, "offsets.mandatory_owed", "not whole persons per state")
         return
-    relabelled = sorted(set(mandatory) & set(offsets["voluntary_states"]))
+    relabelled = sorted(set(owed) & set(offsets["voluntary_states"]))
     if relabelled:
-        fail("summary.json", 0, "offsets.mandatory", f"{', '.join(relabelled)}: voluntary "
+        fail("summary.json", 0, "offsets.mandatory_owed", f"{', '.join(relabelled)}: voluntary "
              "offsets relabelled as mandatory (rules section 5)")
-    for state, amount in sorted(mandatory.items()):
+    for state, amount in sorted(owed.items()):
         fair = offsets["caps_fair_share"].get(state, 0.0)
         if amount > fair + TOL:
-            fail("summary.json", 0, "offsets.mandatory", f"{state}: {amount} mandatory "
+            fail("summary.json", 0, "offsets.mandatory_owed", f"{state}: {amount} mandatory "
                  f"offsets, above its fair share minus its pledged relocations ({fair:g})")
         held = (offsets["caps_persons"] or {}).get(state)
         if held is not None and amount > held + TOL:
-            fail("summary.json", 0, "offsets.mandatory", f"{state}: {amount} mandatory "
+            fail("summary.json", 0, "offsets.mandatory_owed", f"{state}: {amount} mandatory "
                  f"offsets, above the {held:g} persons responsibility.csv places on its "
                  "territory")
-    check_mandatory(fail, {k: float(v) for k, v in mandatory.items()}, offsets["mandatory"],
-                    offsets["remaining_gap"], "summary.json", lambda _: 0, "offsets.mandatory")
-    placed = sum(mandatory.values())
+    check_mandatory(fail, {k: float(v) for k, v in owed.items()}, offsets["mandatory"],
+                    offsets["remaining_gap"], "summary.json", lambda _: 0,
+                    "offsets.mandatory_owed")
+    placed = sum(owed.values())
     want_placed = round(min(offsets["remaining_gap"],
                             sum(offsets["caps"][c] for c in offsets["mandatory"])))
     if placed != want_placed:
-        fail("summary.json", 0, "offsets.mandatory", f"{placed} persons in all, the gap "
+        fail("summary.json", 0, "offsets.mandatory_owed", f"{placed} persons in all, the gap "
              f"{offsets['remaining_gap']} left by the voluntary offsets, within the states' "
              f"caps, gives {want_placed}")
     if found.get("unallocated") != offsets["remaining_gap"] - placed:
         fail("summary.json", 0, "offsets.unallocated", f"{found.get('unallocated')!r}, "
-             f"expected the gap left - mandatory = {offsets['remaining_gap'] - placed}")
+             f"expected the gap left - owed = {offsets['remaining_gap'] - placed}")
+    planned = planned_mandatory(owed, offsets["room"])
+    if found.get("mandatory") != planned:
+        fail("summary.json", 0, "offsets.mandatory", f"{found.get('mandatory')!r}, each "
+             f"state's owed part within what its offset rows hold gives {planned!r}")
+    unplanned = {s: n - planned.get(s, 0) for s, n in owed.items() if n > planned.get(s, 0)}
+    if found.get("mandatory_unplanned") != unplanned:
+        fail("summary.json", 0, "offsets.mandatory_unplanned",
+             f"{found.get('mandatory_unplanned')!r}, owed - planned gives {unplanned!r}")
 
 
 def check_distribution(fail: Fail, summary: Summary, instance: Instance,

@@ -70,11 +70,14 @@ def test_voluntary_threshold_reached_only_against_the_proposal(make_instance: Ma
     assert off["voluntary_allowed_states"] == ["AA", "BB", "CC"]
     assert amounts(result) == {"a": 40, "c": 20}
     # 63(3): (a) 0.6 x 0 needs = 0, (b) 1.0 x 80 = 80 binds; gap 80 - 40 = 40, closed by CC's
-    # 20 voluntary offsets down to 20; AA (cap 40 - 40 = 0) and BB (no offset row) take none.
+    # 20 voluntary offsets down to 20; AA's cap is 40 - 40 = 0, so BB owes the 20 (its fair
+    # share), but BB pledged no offset row: owed, not planned.
     assert (off["mandatory_threshold_needs"], off["mandatory_threshold_proposal"]) == (0, 80)
     assert (off["mandatory_binding"], off["gap"], off["voluntary"]) == ("proposal", 40,
                                                                         {"CC": 20})
-    assert (off["remaining_gap"], off["mandatory"], off["unallocated"]) == (20, {}, 20)
+    assert (off["remaining_gap"], off["mandatory_owed"], off["unallocated"]) == (
+        20, {"BB": 20}, 0)
+    assert (off["mandatory"], off["mandatory_unplanned"]) == ({}, {"BB": 20})
 
 
 def test_voluntary_threshold_not_reached_against_a_larger_proposal(make_instance: MakeInstance
@@ -145,8 +148,9 @@ def test_mandatory_trigger_where_the_needs_bind(make_instance: MakeInstance) -> 
     """(a) 0.6 x 200 relocation needs = 120 > (b) 1.0 x 100 = 100: the needs bind. Pledged
     relocations 10: gap 110 (the old reading, 0.6 x the pool: 50). Offsets are enforced and
     neither BB nor CC pledged relocations (63(2)(b)) nor did the pool reach 0.5 x 100, so
-    their offsets are not voluntary: the gap is spread by key, BB and CC capped at their fair
-    shares 20 (AA's cap 40 - 10 = 30, but it offers no offsets). Left uncovered 70."""
+    their offsets are not voluntary: the gap is spread by key (AA 44, BB 22, CC 22 before the
+    caps), each capped at its fair share minus its relocations: AA 30, BB 20, CC 20, 70 owed,
+    40 left unallocated. AA offers no offsets: its 30 are owed, not planned."""
     folder = make_instance(STATES, [
         pledge("a", "AA", "relocation", 0, 10),
         pledge("b", "BB", "offset", 0, 30, preference=2),
@@ -160,15 +164,17 @@ def test_mandatory_trigger_where_the_needs_bind(make_instance: MakeInstance) -> 
             off["mandatory_threshold_proposal"]) == (200, 120, 100)
     assert (off["mandatory_binding"], off["mandatory_threshold"], off["gap"]) == (
         "needs", 120, 110)
-    assert (off["voluntary"], off["mandatory"], off["unallocated"]) == (
-        {}, {"BB": 20, "CC": 20}, 70)
+    assert (off["voluntary"], off["mandatory_owed"], off["unallocated"]) == (
+        {}, {"AA": 30, "BB": 20, "CC": 20}, 40)
+    assert (off["mandatory"], off["mandatory_unplanned"]) == ({"BB": 20, "CC": 20}, {"AA": 30})
     assert amounts(result)["b2"] == 0  # BB ranks money first, but its offsets are mandatory
 
 
 def test_mandatory_trigger_where_the_proposal_binds(make_instance: MakeInstance) -> None:
     """(a) 0.6 x 50 needs = 30 < (b) 0.5 x 128 = 64: the proposal binds. Pledged relocations
-    40 (AA's 45, capped at its obligation): gap 24, by key 12 and 12, CC capped at its 5
-    offered offsets, so BB 19 (the old reading, 0.6 x the pool's 100 = 60: gap 20, BB 15)."""
+    40 (AA's 45, capped at its obligation, so AA's cap is 0): gap 24, by key 12 to BB and 12
+    to CC (the old reading, 0.6 x the pool's 100 = 60: gap 20). CC's row offers 5: 5 planned,
+    7 owed and not planned; CC's missing offsets are not passed on to BB."""
     folder = make_instance(STATES, [
         pledge("a", "AA", "relocation", 0, 45),
         pledge("b", "BB", "offset", 0, ""),
@@ -179,7 +185,8 @@ def test_mandatory_trigger_where_the_proposal_binds(make_instance: MakeInstance)
     off = offsets(plan(folder))
     assert (off["mandatory_threshold_needs"], off["mandatory_threshold_proposal"]) == (30, 64)
     assert (off["mandatory_binding"], off["gap"]) == ("proposal", 24)
-    assert (off["mandatory"], off["unallocated"]) == ({"BB": 19, "CC": 5}, 0)
+    assert (off["mandatory_owed"], off["unallocated"]) == ({"BB": 12, "CC": 12}, 0)
+    assert (off["mandatory"], off["mandatory_unplanned"]) == ({"BB": 12, "CC": 5}, {"CC": 7})
 
 
 def test_one_number_alone_by_mandatory_basis(make_instance: MakeInstance) -> None:
@@ -193,10 +200,11 @@ def test_one_number_alone_by_mandatory_basis(make_instance: MakeInstance) -> Non
 
 
 def test_mandatory_offsets_capped_by_responsibility(make_instance: MakeInstance) -> None:
-    """As where the proposal binds (gap 24), with responsibility.csv: 12 persons DD is
-    responsible for are on BB's territory, so BB's part is at most 12 (its fair share 20 and
-    unbounded offer aside); CC 5 (its offer). Left uncovered 24 - 17 = 7. Every offset counts
-    toward DD, the state of the pairs."""
+    """As where the proposal binds (gap 24), with responsibility.csv: 10 persons DD is
+    responsible for are on BB's territory, so BB's part is at most 10 (its fair share 20 and
+    unbounded offer aside) and CC owes the other 14 (within its fair share 20 and its 50
+    persons); CC's row offers 5 of them (9 owed, not planned). Every offset counts toward DD,
+    the state of the pairs."""
     folder = make_instance(STATES, [
         pledge("a", "AA", "relocation", 0, 45),
         pledge("b", "BB", "offset", 0, ""),
@@ -204,14 +212,17 @@ def test_mandatory_offsets_capped_by_responsibility(make_instance: MakeInstance)
         needs=[{"state": "DD", "measure": "relocation", "amount": 50}],
         extra_toml="[proposal]\nrelocations = 128\n"
                    "[offsets]\nenforce_voluntary = true\nmandatory_proposal_share = 0.5\n")
-    responsibility(folder, [("BB", "DD", 12), ("CC", "DD", 50)])
+    responsibility(folder, [("BB", "DD", 10), ("CC", "DD", 50)])
     result = plan(folder)
     off = offsets(result)
-    assert (off["mandatory"], off["caps"], off["unallocated"]) == (
-        {"BB": 12, "CC": 5}, {"BB": 12, "CC": 5}, 7)
-    # BB's offsets stop at its 12 persons (else the preference-free tie-break takes more).
-    assert amounts(result)["b"] == 12
-    assert flows(result)[("b", "DD")] == 12 and flows(result)[("c", "DD")] == 5
+    # Caps: BB min(20, 10 persons) = 10, CC min(20, 50) = 20; by key 12 and 12, BB capped at
+    # 10, so CC 14.
+    assert (off["mandatory_owed"], off["caps"], off["unallocated"]) == (
+        {"BB": 10, "CC": 14}, {"BB": 10, "CC": 20}, 0)
+    assert (off["mandatory"], off["mandatory_unplanned"]) == ({"BB": 10, "CC": 5}, {"CC": 9})
+    # BB's offsets stop at its 10 persons (else the preference-free tie-break takes more).
+    assert amounts(result)["b"] == 10
+    assert flows(result)[("b", "DD")] == 10 and flows(result)[("c", "DD")] == 5
 
 
 def test_offsets_count_toward_the_benefitting_state_of_responsibility(
@@ -253,8 +264,10 @@ def test_without_responsibility_offsets_are_assigned_to_no_one(make_instance: Ma
 def test_voluntary_offsets_are_not_relabelled_mandatory(make_instance: MakeInstance) -> None:
     """BB pledges 10 relocations (half of its 20: 63(2)(b)) and 10 offsets: voluntary. CC
     pledges offsets only: not allowed (enforced). Pledged relocations 10 < (b) 100: gap 90;
-    BB's 10 voluntary offsets count first (80 left), then CC's mandatory part, capped at its
-    20. The old reading labelled BB's 10 mandatory (gap 50 spread BB 10, CC 20)."""
+    BB's 10 voluntary offsets count first (80 left), then the others' parts by key (AA 0.4,
+    CC 0.2: 53.3 and 26.7), each capped at its fair share (AA 40, CC 20): 60 owed, 20 left
+    unallocated; AA pledged no offset row, so its 40 are owed, not planned. The old reading
+    labelled BB's 10 mandatory (gap 50 spread BB 10, CC 20)."""
     folder = make_instance(STATES, [pledge("b", "BB", "relocation", 10, 10),
                                     pledge("b2", "BB", "offset", 10, 10),
                                     pledge("c", "CC", "offset", 0, "")],
@@ -262,7 +275,9 @@ def test_voluntary_offsets_are_not_relabelled_mandatory(make_instance: MakeInsta
     result = plan(folder)
     off = offsets(result)
     assert (off["gap"], off["voluntary_states"], off["voluntary"]) == (90, ["BB"], {"BB": 10})
-    assert (off["remaining_gap"], off["mandatory"], off["unallocated"]) == (80, {"CC": 20}, 60)
+    assert (off["remaining_gap"], off["mandatory_owed"], off["unallocated"]) == (
+        80, {"AA": 40, "CC": 20}, 20)
+    assert (off["mandatory"], off["mandatory_unplanned"]) == ({"CC": 20}, {"AA": 40})
     mandatory = {r.state: r.mandatory_offset for r in result.tables.allocation}
     assert (mandatory["BB"], mandatory["CC"]) == (0, 20)
 
@@ -370,17 +385,26 @@ def test_the_offsets_run_verifies(relabel_run: tuple[Path, Path]) -> None:
 
 CORRUPTIONS = {
     "voluntary relabelled mandatory": (
-        lambda out: _summary(out / "summary.json", "offsets", "mandatory", {"BB": 10, "CC": 17}),
-        "summary.json:0: offsets.mandatory: BB: voluntary offsets relabelled as mandatory "
+        lambda out: _summary(out / "summary.json", "offsets", "mandatory_owed",
+                             {"BB": 10, "CC": 17}),
+        "summary.json:0: offsets.mandatory_owed: BB: voluntary offsets relabelled as mandatory "
         "(rules section 5)"),
     "mandatory above the persons": (
-        lambda out: _summary(out / "summary.json", "offsets", "mandatory", {"CC": 31}),
-        "summary.json:0: offsets.mandatory: CC: 31 mandatory offsets, above the 30 persons "
-        "responsibility.csv places on its territory"),
+        lambda out: _summary(out / "summary.json", "offsets", "mandatory_owed", {"CC": 31}),
+        "summary.json:0: offsets.mandatory_owed: CC: 31 mandatory offsets, above the 30 "
+        "persons responsibility.csv places on its territory"),
     "mandatory above the fair share": (
-        lambda out: _summary(out / "summary.json", "offsets", "mandatory", {"CC": 18}),
-        "summary.json:0: offsets.mandatory: CC: 18 mandatory offsets, above its fair share "
-        "minus its pledged relocations (17)"),
+        lambda out: _summary(out / "summary.json", "offsets", "mandatory_owed", {"CC": 18}),
+        "summary.json:0: offsets.mandatory_owed: CC: 18 mandatory offsets, above its fair "
+        "share minus its pledged relocations (17)"),
+    "planned below the owed part its rows hold": (
+        lambda out: _summary(out / "summary.json", "offsets", "mandatory", {"CC": 16}),
+        "summary.json:0: offsets.mandatory: {'CC': 16}, each state's owed part within what its "
+        "offset rows hold gives {'CC': 17}"),
+    "owed, not planned, invented": (
+        lambda out: _summary(out / "summary.json", "offsets", "mandatory_unplanned",
+                             {"AA": 3}),
+        "summary.json:0: offsets.mandatory_unplanned: {'AA': 3}, owed - planned gives {}"),
     "threshold against the pool": (
         lambda out: _summary(out / "summary.json", "offsets", "voluntary_threshold", 50.0),
         "summary.json:0: offsets.voluntary_threshold: 50.0, the rules give 75"),

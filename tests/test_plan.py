@@ -154,14 +154,21 @@ def test_offsets_trigger_and_mandatory_offsets(make_instance):
     ], extra_toml=OLD_TRIGGER)
     result = plan(folder)
     off = result.summary.offsets
-    # Pledged relocations 10 < 0.6 x 100: gap 50; B and C (0.2 each, no relocations pledged,
-    # so not voluntary under enforcement) capped at 20 each.
+    # Pledged relocations 10 < 0.6 x 100: gap 50, spread by key (0.4, 0.2, 0.2) over AA, BB,
+    # CC (none voluntary under enforcement) within their fair shares minus relocations (30,
+    # 20, 20): 25, 12.5, 12.5; whole persons, the tie to the lower code: 25, 13, 12. AA
+    # pledged no offset row: its 25 are owed, not planned.
     assert off["mandatory_triggered"] is True and off["gap"] == 50
-    assert off["mandatory"] == {"BB": 20, "CC": 20}
-    assert off["unallocated"] == 10
+    assert off["mandatory_owed"] == {"AA": 25, "BB": 13, "CC": 12}
+    assert off["mandatory"] == {"BB": 13, "CC": 12}
+    assert off["mandatory_unplanned"] == {"AA": 25}
+    assert off["unallocated"] == 0
     assert off["voluntary_allowed"] is False
-    assert allocation(result, "offset") == {"AA": 0, "BB": 20, "CC": 20, "DD": 0}
-    assert amounts(result)["b2"] == 0  # BB prefers money, but its offsets became mandatory
+    assert allocation(result, "offset") == {"AA": 0, "BB": 13, "CC": 12, "DD": 0}
+    # BB prefers money for the rest of its 20: 7 x EUR 20,000. CC may not offset beyond its
+    # mandatory 12 (thresholds enforced): a shortfall of 8.
+    assert amounts(result)["b2"] == 140_000
+    assert allocation(result, "shortfall")["CC"] == 8
 
 
 def test_mandatory_offsets_spread_by_key_within_caps(make_instance):
@@ -171,8 +178,12 @@ def test_mandatory_offsets_spread_by_key_within_caps(make_instance):
         pledge("c", "CC", "offset", 0, 5),
     ], extra_toml=OLD_TRIGGER)
     off = plan(folder).summary.offsets
-    # Pledged 40 (capped at AA's obligation) < 60: gap 20, 10 each by key, CC capped at 5.
-    assert (off["gap"], off["mandatory"], off["unallocated"]) == (20, {"BB": 15, "CC": 5}, 0)
+    # Pledged 40 (capped at AA's obligation) < 60: gap 20, 10 each by key over BB and CC (AA's
+    # fair share is all relocations). CC's offset row holds 5: 5 planned, 5 owed not planned;
+    # BB's part stays 10 (another state's missing offsets are not passed on to it).
+    assert (off["gap"], off["mandatory_owed"], off["unallocated"]) == (
+        20, {"BB": 10, "CC": 10}, 0)
+    assert (off["mandatory"], off["mandatory_unplanned"]) == ({"BB": 10, "CC": 5}, {"CC": 5})
 
 
 def test_no_trigger_when_relocations_suffice(make_instance):

@@ -205,8 +205,9 @@ CORRUPTIONS = {
         "(Art. 56(2))"),
     "allocation mandatory_offset": (
         cell("allocation.csv", 4, "mandatory_offset", "3"),
-        "allocation.csv:4: mandatory_offset: CC: 3 mandatory offsets, the key's spread of the "
-        "gap 90 gives 5.000 (Art. 63)"),
+        # CC owes 10 (its 10 persons of responsibility.csv); its offset row holds 5.
+        "allocation.csv:4: mandatory_offset: CC: 3 mandatory offsets, its owed part 10 within "
+        "what its offset rows hold gives 5 (Art. 63(3))"),
     # distribution.csv and coverage.csv
     "EUR 50,000 moved from EE to DD, coverage alike": (
         both(cell("distribution.csv", 5, "amount", "275000"),
@@ -338,13 +339,16 @@ CORRUPTIONS = {
                     "summary.json:0: offsets.gap: 41, the rules give 90"),
     "offsets unallocated": (summary("offsets.unallocated", 36),
                             "summary.json:0: offsets.unallocated: 36, expected the gap left - "
-                            "mandatory = 85"),
+                            "owed = 80"),
     "voluntary offsets": (summary("offsets.voluntary_allowed", True),
                           "summary.json:0: offsets.voluntary_allowed: True, the rules give "
                           "False"),
     "mandatory offsets": (summary("offsets.mandatory", {"CC": 4}),
-                          "summary.json:0: offsets.mandatory: CC: 4 mandatory offsets, the "
-                          "key's spread of the gap 90 gives 5.000 (Art. 63)"),
+                          "summary.json:0: offsets.mandatory: {'CC': 4}, each state's owed "
+                          "part within what its offset rows hold gives {'CC': 5}"),
+    "mandatory offsets owed": (summary("offsets.mandatory_owed", {"CC": 9}),
+                               "summary.json:0: offsets.mandatory_owed: CC: 9 mandatory "
+                               "offsets, the key's spread of the gap 90 gives 10.000 (Art. 63)"),
     "key rounding": (summary("key.rounding", "none"),
                      "summary.json:0: key.rounding: 'none', instance.toml gives 'ceil'"),
     "warning left out": (summary("warnings", []),
