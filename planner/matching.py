@@ -584,20 +584,33 @@ def choose_split(classes: list[CaseClass], places: list[Place], solver: Solver,
 def fixed_split(classes: list[CaseClass], places: list[Place], persons: dict[int, int]
                 ) -> tuple[list[CaseClass], list[Place]]:
     """The classes and places of the split chosen (`choose_split`): a place per (row, state)
-    given persons, of that capacity; each class keeps those of its places (and scores)."""
+    given persons, of that capacity; each class keeps those of its places (and scores).
+    Classes told apart only by places the split left empty become one class (their cases are
+    interchangeable for every later stage): fewer columns in the later stages' models
+    (30,000 bench persons: IT's placement model 9,930 columns instead of 15,031)."""
     kept = sorted(i for i, n in persons.items() if n > 0)
     at = {i: n for n, i in enumerate(kept)}
     new_places = [Place(places[i].pledge_id, places[i].state, places[i].location, persons[i],
                         places[i].pledge) for i in kept]
-    new_classes = []
+    merged: dict[ClassKey, CaseClass] = {}
     for cls in classes:
         own = [(at[i], score) for i, score in zip(cls.places, cls.scores, strict=True)
                if i in at]
-        new_classes.append(CaseClass(cls.key, cls.location, cls.size, cls.minors,
-                                     cls.vulnerable, cls.waiting, tuple(i for i, _ in own),
-                                     tuple(sc for _, sc in own), cls.fixed, cls.cases,
-                                     cls.constant))
-    return new_classes, new_places
+        eligible, scores = tuple(i for i, _ in own), tuple(sc for _, sc in own)
+        key = (cls.location, cls.size, eligible, scores, cls.minors, cls.vulnerable,
+               cls.waiting, cls.fixed)
+        found = merged.get(key)
+        if found is None:
+            merged[key] = CaseClass(key, cls.location, cls.size, cls.minors, cls.vulnerable,
+                                    cls.waiting, eligible, scores, cls.fixed, list(cls.cases),
+                                    dict(cls.constant))
+            continue
+        found.cases += cls.cases
+        for term, amount in cls.constant.items():
+            found.constant[term] += amount
+    for cls in merged.values():
+        cls.cases.sort(key=lambda c: (c.registered or dt.date.max, c.case_id))
+    return sorted(merged.values(), key=lambda c: c.cases[0].case_id), new_places
 
 
 def _solve_location(instance: Instance, classes: list[CaseClass], members: list[int],
