@@ -270,6 +270,19 @@ class Model:
                           [float(c) for c in coefs]))
         self.tightenable.append(tightenable)
 
+    def replace_fix(self, stage: str, rows: list[tuple[str, float, list[int], list[float]]]
+                    ) -> None:
+        """Fix stage `stage`'s optimum by `rows` (name, lower bound, columns, coefficients;
+        integral, equivalent to its fix row over integer solutions) instead of its one row:
+        that row is dropped while only this model holds it (HiGHS: it reaches highspy with
+        the next stage); with PuLP it is already in the problem, where the new rows add
+        nothing but the same solutions."""
+        if self.rows and self.rows[-1][0] == f"fix_{stage}":
+            self.rows.pop()
+            self.tightenable.pop()
+        for name, lower, columns, coefs in rows:
+            self.row(name, lower, math.inf, columns, coefs)
+
     def dense(self, cost: dict[int, float]) -> np.ndarray:
         vector = np.zeros(len(self.upper))
         for column, coef in cost.items():
