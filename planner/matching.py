@@ -672,6 +672,14 @@ def _solve_location(instance: Instance, classes: list[CaseClass], members: list[
         chosen = selection.solution
         stages["persons"] = float(selection.dense(per_kind(persons)) @ chosen)
         stages[first] = float(selection.dense(per_kind(weights[first])) @ chosen)
+        if loc.full:
+            # Full places hold the same persons in every solution, so the optimum is the
+            # first term's alone: fixed so, without coefficients up to M x size (as the
+            # split's: HiGHS's propagation over them was slow).
+            used = [(c, w) for c, w in per_kind(weights[first]).items() if w]
+            selection.replace_fix(name, [(f"fix_{first}_{location}", stages[first],
+                                          [c for c, _ in used], [w for _, w in used])])
+            fixed[-1] = (f"{first}_{location}", weights[first], stages[first])
         for term in terms[1:]:
             name = f"{term}_{location}"
             with clock(f"matching_solve_{term}"):
