@@ -864,8 +864,10 @@ def match(instance: Instance, cases: list[Case], places: list[Place],
         states = balanced(classes, places, split)
         persons = choose_split(classes, places, solver, split, clock)
         classes, places = fixed_split(classes, places, persons)
+    # Full places make placing nobody infeasible, a time-limited stage's last resort
+    # (planner.solve): with a time limit the places keep `<=` rows (slower, the same optima).
     counts, stages = solve_counts(instance, classes, places, solver, clock,
-                                  full=split is not None)
+                                  full=split is not None and not solver.time_limit_s)
     if split is not None:
         # Stage (ii) is the joint split's: the persons within each state's share of all
         # persons relocated, in proportion to its relocation need (`shares`).
