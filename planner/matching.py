@@ -49,6 +49,11 @@ The split of places over benefitting states (issue 18, `matching.split`, Art. 60
   whole-model MIPs: its LP relaxation is degenerate (a row's places move freely between
   states), so reduced-cost fixing fixed nothing; a balance stage of the smallest coverage
   ratio (an integer level) took 64 s alone. Two phases: 5.6 s, the split 3.2 s of it.
+  Speed (bench/README.md, "Speed of the joint split"): 30,000 persons 8.2 -> 4.3 s, 300,000
+  88.6 -> 27.0 s, the same optima: the split's optimum fixed as two rows (persons, covered
+  persons; `Model.replace_fix`), the later stages on full places (`_Location.full`: capacity
+  rows as equalities, the first priority term fixed alone), classes merged on the split
+  chosen (`fixed_split`), the states' later stages two at a time (`MATCHING_THREADS`).
 
 How the stages are solved, all exactly (every stage proven optimal, no time-limit shortcut):
 - per benefitting state: the states' problems share nothing (`solve_counts`);
@@ -86,11 +91,15 @@ HiGHS's symmetry detection on or off changed nothing measurable, so no constrain
 """
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import math
+import os
+import threading
 import time
 from collections import defaultdict
 from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from fractions import Fraction
@@ -110,6 +119,7 @@ class Clock:
     """Seconds per step, added up over the benefitting states (summary.json `timings_s`)."""
 
     seconds: dict[str, float]
+    lock: threading.Lock = field(default_factory=threading.Lock)  # states solved in threads
 
     @contextmanager
     def __call__(self, step: str) -> Iterator[None]:
@@ -117,7 +127,8 @@ class Clock:
         try:
             yield
         finally:
-            self.seconds[step] = self.seconds.get(step, 0.0) + time.perf_counter() - started
+            with self.lock:
+                self.seconds[step] = self.seconds.get(step, 0.0) + time.perf_counter() - started
 
 
 @dataclass(frozen=True)
@@ -339,6 +350,9 @@ class _Location:
     places: list[Place]
     groups: list[tuple[int, ...]]
     totals: dict[str, int] = field(default_factory=dict)  # the joint split's row totals
+    # The split chosen (`fixed_split`): every place holds exactly its capacity in some
+    # solution, the split's own, so the most persons fill every place (`define_sizes`).
+    full: bool = False
     group_of: dict[int, int] = field(default_factory=dict)
     sizes: list[int] = field(default_factory=list)
 
@@ -381,7 +395,14 @@ def define_sizes(model: Model, loc: _Location, cases: dict[tuple[int, int], list
     for i in sorted(loc.group_of):
         own = [(s, sizes[(s, i)]) for s in loc.sizes if (s, i) in sizes]
         if own:
-            model.row(f"capacity[{loc.places[i].key}]", -math.inf, loc.places[i].capacity,
+            # On the split chosen every place is full in every solution of stage (i) (the
+            # split's own fills them all, and persons are maximised first): saying so exactly
+            # (capacity as an equality) gives the later stages the same optima, and HiGHS
+            # finds their integer solutions at once (30,000 bench persons: vulnerable, ES
+            # 1.8 s -> 0.2 s, EL 1.3 s -> 0.07 s; with `<=` rows the root's heuristics
+            # searched for an exact packing the LP did not show).
+            full = loc.places[i].capacity if loc.full else -math.inf
+            model.row(f"capacity[{loc.places[i].key}]", full, loc.places[i].capacity,
                       [c for _, c in own], [float(s) for s, _ in own])
     for pid, own_places in loc.shared().items():
         # The joint split: a row's persons over all its states within its places.
@@ -452,10 +473,32 @@ def define_placement(model: Model, loc: _Location) -> tuple[
     return into, at, sizes, quality
 
 
+# Benefitting states solved at once (threads: HiGHS releases the GIL while it solves, and every
+# state has its own highspy model; HiGHS runs single-threaded, so two threads use 2 cores).
+# Measured at 300,000 bench persons, places growing (2 cores): the matching 28.1 s -> 19.9 s
+# (its per-state stages 15.5 s of solving, ES's 8 s the longest), the same tables byte for
+# byte. Only with HiGHS (CBC, the fallback, solves one state at a time).
+MATCHING_THREADS = 2
+
+
+def _merge(solver: Solver, own: Solver) -> None:
+    """A state's solver copy into the solver (`solve_counts`)."""
+    solver.notes += own.notes
+    solver.stages.update(own.stages)
+    solver.gaps.update(own.gaps)
+    solver.solve_s += own.solve_s
+    solver.failed += [name for name in own.failed if name not in solver.failed]
+    if own.status != "optimal":
+        solver.status = own.status
+    solver.used, solver.version = own.used or solver.used, own.version or solver.version
+    solver.exact = own.exact
+
+
 def solve_counts(instance: Instance, classes: list[CaseClass], places: list[Place],
-                 solver: Solver, clock: Clock | None = None
+                 solver: Solver, clock: Clock | None = None, full: bool = False
                  ) -> tuple[dict[tuple[int, int], int], dict[str, float]]:
-    """Solve the stages per benefitting state, then add them up.
+    """Solve the stages per benefitting state, then add them up. `full`: the places are the
+    joint split's chosen (`fixed_split`), each filled exactly by some solution.
 
     Every place serves one benefitting state and every case is in one, so the locations'
     problems share no variable and no constraint: a lexicographic optimum of the sum is the
@@ -471,9 +514,26 @@ def solve_counts(instance: Instance, classes: list[CaseClass], places: list[Plac
     by_location: dict[str, list[int]] = defaultdict(list)
     for k, cls in enumerate(classes):
         by_location[cls.location].append(k)
-    for location in sorted(capacity):
-        found, values = _solve_location(instance, classes, by_location[location], places,
-                                        solver, location, clock or Clock({}))
+    clock = clock or Clock({})
+    locations = sorted(capacity)
+    solver.backend(presolve=False)  # chosen once, before any thread
+    workers = min(MATCHING_THREADS, len(locations), len(os.sched_getaffinity(0)))
+    if solver.used != "highs" or workers < 2:
+        solved = [_solve_location(instance, classes, by_location[b], places, solver, b, clock,
+                                  full) for b in locations]
+    else:
+        # Each state on its own copy of the solver (its notes, stages, gaps), merged below in
+        # state order, so the outputs do not depend on which thread finished first.
+        own = {b: dataclasses.replace(solver, notes=[], stages={}, gaps={}, solve_s=0.0,
+                                      failed=list(solver.failed)) for b in locations}
+        largest = sorted(locations, key=lambda b: (-len(by_location[b]), b))
+        with ThreadPoolExecutor(workers) as pool:
+            futures = {b: pool.submit(_solve_location, instance, classes, by_location[b],
+                                      places, own[b], b, clock, full) for b in largest}
+            solved = [futures[b].result() for b in locations]
+        for b in locations:
+            _merge(solver, own[b])
+    for location, (found, values) in zip(locations, solved, strict=True):
         counts.update(found)
         for name, amount in values.items():
             stages[name] += amount
@@ -561,6 +621,19 @@ def choose_split(classes: list[CaseClass], places: list[Place], solver: Solver,
     cost.update(dict.fromkeys(covered, 1.0))
     with clock("matching_solve_split"):
         solver.maximise(model, "split", cost)
+        # The optimum fixed as two rows, persons and covered persons, rather than one row of
+        # M x persons + covered: the same solutions in integers (covered <= persons < M),
+        # but HiGHS's root propagation over the one row of coefficients 1 to M x size took
+        # most of the tie-break's time (300,000 bench persons: 8.9 s -> 6.2 s; 30,000:
+        # 1.9 s -> 0.7 s; the same optimum).
+        chosen = model.solution
+        assert chosen is not None
+        weights = [(column, float(classes[kinds[n][0]].size)) for (n, _), column in take.items()]
+        model.replace_fix("split", [
+            ("fix_split_persons", float(sum(w * round(chosen[c]) for c, w in weights)),
+             [c for c, _ in weights], [w for _, w in weights]),
+            ("fix_split_balance", float(sum(round(chosen[c]) for c in covered)), covered,
+             [1.0] * len(covered))])
         cases = sum(len(classes[k].cases) for k in loc.members)
         tie_break(solver, model, "split", cases, 2)
     chosen = model.solution
@@ -573,31 +646,46 @@ def choose_split(classes: list[CaseClass], places: list[Place], solver: Solver,
 def fixed_split(classes: list[CaseClass], places: list[Place], persons: dict[int, int]
                 ) -> tuple[list[CaseClass], list[Place]]:
     """The classes and places of the split chosen (`choose_split`): a place per (row, state)
-    given persons, of that capacity; each class keeps those of its places (and scores)."""
+    given persons, of that capacity; each class keeps those of its places (and scores).
+    Classes told apart only by places the split left empty become one class (their cases are
+    interchangeable for every later stage): fewer columns in the later stages' models
+    (30,000 bench persons: IT's placement model 9,930 columns instead of 15,031)."""
     kept = sorted(i for i, n in persons.items() if n > 0)
     at = {i: n for n, i in enumerate(kept)}
     new_places = [Place(places[i].pledge_id, places[i].state, places[i].location, persons[i],
                         places[i].pledge) for i in kept]
-    new_classes = []
+    merged: dict[ClassKey, CaseClass] = {}
     for cls in classes:
         own = [(at[i], score) for i, score in zip(cls.places, cls.scores, strict=True)
                if i in at]
-        new_classes.append(CaseClass(cls.key, cls.location, cls.size, cls.minors,
-                                     cls.vulnerable, cls.waiting, tuple(i for i, _ in own),
-                                     tuple(sc for _, sc in own), cls.fixed, cls.cases,
-                                     cls.constant))
-    return new_classes, new_places
+        eligible, scores = tuple(i for i, _ in own), tuple(sc for _, sc in own)
+        key = (cls.location, cls.size, eligible, scores, cls.minors, cls.vulnerable,
+               cls.waiting, cls.fixed)
+        found = merged.get(key)
+        if found is None:
+            merged[key] = CaseClass(key, cls.location, cls.size, cls.minors, cls.vulnerable,
+                                    cls.waiting, eligible, scores, cls.fixed, list(cls.cases),
+                                    dict(cls.constant))
+            continue
+        found.cases += cls.cases
+        for term, amount in cls.constant.items():
+            found.constant[term] += amount
+    for cls in merged.values():
+        cls.cases.sort(key=lambda c: (c.registered or dt.date.max, c.case_id))
+    return sorted(merged.values(), key=lambda c: c.cases[0].case_id), new_places
 
 
 def _solve_location(instance: Instance, classes: list[CaseClass], members: list[int],
-                    places: list[Place], solver: Solver, location: str, clock: Clock
+                    places: list[Place], solver: Solver, location: str, clock: Clock,
+                    full: bool = False
                     ) -> tuple[dict[tuple[int, int], int], dict[str, float]]:
     eligible = {k: [i for i in classes[k].places if classes[k].size <= places[i].capacity]
                 for k in members}
     eligible = {k: own for k, own in eligible.items() if own}
     if not eligible:
         return {}, {}
-    loc = _Location(classes, sorted(eligible), eligible, places, place_groups(eligible))
+    loc = _Location(classes, sorted(eligible), eligible, places, place_groups(eligible),
+                    full=full)
     # Stages (i) and (iii) look at cases only: classes alike but for their scores are one kind.
     kinds_by_key: dict[ClassKey, list[int]] = defaultdict(list)
     for k in loc.members:
@@ -633,6 +721,14 @@ def _solve_location(instance: Instance, classes: list[CaseClass], members: list[
         chosen = selection.solution
         stages["persons"] = float(selection.dense(per_kind(persons)) @ chosen)
         stages[first] = float(selection.dense(per_kind(weights[first])) @ chosen)
+        if loc.full:
+            # Full places hold the same persons in every solution, so the optimum is the
+            # first term's alone: fixed so, without coefficients up to M x size (as the
+            # split's: HiGHS's propagation over them was slow).
+            used = [(c, w) for c, w in per_kind(weights[first]).items() if w]
+            selection.replace_fix(name, [(f"fix_{first}_{location}", stages[first],
+                                          [c for c, _ in used], [w for _, w in used])])
+            fixed[-1] = (f"{first}_{location}", weights[first], stages[first])
         for term in terms[1:]:
             name = f"{term}_{location}"
             with clock(f"matching_solve_{term}"):
@@ -768,7 +864,10 @@ def match(instance: Instance, cases: list[Case], places: list[Place],
         states = balanced(classes, places, split)
         persons = choose_split(classes, places, solver, split, clock)
         classes, places = fixed_split(classes, places, persons)
-    counts, stages = solve_counts(instance, classes, places, solver, clock)
+    # Full places make placing nobody infeasible, a time-limited stage's last resort
+    # (planner.solve): with a time limit the places keep `<=` rows (slower, the same optima).
+    counts, stages = solve_counts(instance, classes, places, solver, clock,
+                                  full=split is not None and not solver.time_limit_s)
     if split is not None:
         # Stage (ii) is the joint split's: the persons within each state's share of all
         # persons relocated, in proportion to its relocation need (`shares`).
