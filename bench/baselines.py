@@ -165,17 +165,25 @@ def naive(instance: Instance, places: list[Place], time_limit_s: float | None = 
                                                  for c, i in relocated[location]),
                      f"balance[{location}]")
     build_s = time.perf_counter() - started
-    solver = Solver(name="highs", time_limit_s=time_limit_s, fallback=False)
     order = ["persons", *(["balance"] if capacity else []), *instance.config.matching.priority,
              "quality"]
+    objectives = {name: pulp.LpAffineExpression([(balance, 1.0)]) if name == "balance"
+                  else pulp.LpAffineExpression(
+                      [(x[key], w) for key, w in sorted(weights[name].items()) if w])
+                  for name in order}
+    return solve_stages(prob, objectives, len(x), build_s, time_limit_s)
+
+
+def solve_stages(prob: pulp.LpProblem, objectives: dict[str, pulp.LpAffineExpression],
+                 pairs: int, build_s: float, time_limit_s: float | None,
+                 whole: bool = False) -> NaiveResult:
+    """The naive model's lexicographic stages, in `objectives` order, each fixed before the
+    next (HiGHS, no fallback); unfinished at the first stage without a proven optimum.
+    `whole`: optima rounded to integers (stages counting persons)."""
+    solver = Solver(name="highs", time_limit_s=time_limit_s, fallback=False)
     stages: dict[str, float] = {}
     stage_s: dict[str, float] = {}
-    for name in order:
-        if name == "balance":
-            objective = pulp.LpAffineExpression([(balance, 1.0)])
-        else:
-            objective = pulp.LpAffineExpression(
-                [(x[key], w) for key, w in sorted(weights[name].items()) if w])
+    for name, objective in objectives.items():
         started = time.perf_counter()
         try:
             if objective.isNumericalConstant():
@@ -184,13 +192,13 @@ def naive(instance: Instance, places: list[Place], time_limit_s: float | None = 
                 best = solver.stage(prob, name, objective, pulp.LpMaximize)
         except PlanError as exc:
             stage_s[name] = time.perf_counter() - started
-            return NaiveResult(stages, False, len(x), build_s, stage_s, str(exc))
+            return NaiveResult(stages, False, pairs, build_s, stage_s, str(exc))
         stage_s[name] = time.perf_counter() - started
         if solver.status != "optimal":
-            return NaiveResult(stages, False, len(x), build_s, stage_s,
+            return NaiveResult(stages, False, pairs, build_s, stage_s,
                                f"stage {name}: time limit ({time_limit_s:g} s) reached")
-        stages[name] = best
-    return NaiveResult(stages, True, len(x), build_s, stage_s)
+        stages[name] = float(round(best)) if whole else best
+    return NaiveResult(stages, True, pairs, build_s, stage_s)
 
 
 def naive_split(instance: Instance, places: list[Place], split: Split,
@@ -224,26 +232,10 @@ def naive_split(instance: Instance, places: list[Place], split: Split,
         prob += (y <= (split.needs[b] / whole) * pulp.lpSum(persons.values()), f"share[{b}]")
         covered.append(y)
     build_s = time.perf_counter() - started
-    solver = Solver(name="highs", time_limit_s=time_limit_s, fallback=False)
-    stages: dict[str, float] = {}
-    stage_s: dict[str, float] = {}
-    objectives = {"persons": pulp.lpSum(found.cases[c].size * v for (c, _), v in x.items()),
-                  "balance": pulp.lpSum(covered)}
-    for name, objective in objectives.items():
-        if name == "balance" and not covered:
-            continue
-        started = time.perf_counter()
-        try:
-            best = solver.stage(prob, name, objective, pulp.LpMaximize)
-        except PlanError as exc:
-            stage_s[name] = time.perf_counter() - started
-            return NaiveResult(stages, False, len(x), build_s, stage_s, str(exc))
-        stage_s[name] = time.perf_counter() - started
-        if solver.status != "optimal":
-            return NaiveResult(stages, False, len(x), build_s, stage_s,
-                               f"stage {name}: time limit ({time_limit_s:g} s) reached")
-        stages[name] = float(round(best))
-    return NaiveResult(stages, True, len(x), build_s, stage_s)
+    objectives = {"persons": pulp.lpSum(found.cases[c].size * v for (c, _), v in x.items())}
+    if covered:
+        objectives["balance"] = pulp.lpSum(covered)
+    return solve_stages(prob, objectives, len(x), build_s, time_limit_s, whole=True)
 
 
 def greedy(instance: Instance, places: list[Place], totals: dict[str, int] | None = None
