@@ -102,10 +102,14 @@ def trusted_rows(model: type[R], records: Iterable[dict[str, object]]) -> list[R
 
 
 def explain_unplaced(unassigned: list[tuple[Case, str]], places: list[Place],
-                     rejected: set[tuple[str, str]]) -> list[tuple[Case, str]]:
-    """`no_eligible_place` made `no_bilateral_agreement` for a beneficiary's case that a place
-    of its location would take were the agreement not required (Art. 56(2)(a)(ii)); worked
-    out once per distinct eligibility profile (the matching's key)."""
+                     rejected: set[tuple[str, str]], recheck: bool = False
+                     ) -> list[tuple[Case, str]]:
+    """Each unplaced case's reason on the plan's final places: `no_eligible_place` made
+    `no_bilateral_agreement` for a beneficiary's case that a place of its location would take
+    were the agreement not required (Art. 56(2)(a)(ii)); with `recheck` (the joint split,
+    whose matching saw every row's whole total), a `capacity` case that none of the final
+    places may take is judged the same way (`no_eligible_place` or `no_bilateral_agreement`).
+    Worked out once per distinct eligibility profile (the matching's key)."""
     at: dict[str, list[Place]] = defaultdict(list)
     for place in places:
         at[place.location].append(place)
@@ -115,13 +119,17 @@ def explain_unplaced(unassigned: list[tuple[Case, str]], places: list[Place],
     known: dict[tuple[object, ...], str] = {}
     out = []
     for case, reason in unassigned:
-        if reason == "no_eligible_place" and "beneficiary" in case.statuses:
+        if (reason == "no_eligible_place" and "beneficiary" in case.statuses) or \
+                (recheck and reason == "capacity"):
             profile = (case.location, case.statuses, case.nationalities, case.size,
                        case.vulnerable > 0, case.minors > 0,
                        frozenset(refused.get(case.case_id, ())))
             found = known.get(profile)
             if found is None:
-                found = known[profile] = unplaced_reason(case, at[case.location], rejected)
+                here = at[case.location]
+                found = known[profile] = "capacity" if any(
+                    may_take(case, p, rejected) for p in here) \
+                    else unplaced_reason(case, here, rejected)
             reason = found
         out.append((case, reason))
     return out
@@ -220,40 +228,21 @@ def finish_joint(instance: Instance, flows: list[DistributionRow], result: Match
     of them at its location may take it (else `capacity`), as with a fixed split."""
     timings = {} if timings is None else timings
     places = places_from(instance, [(r.pledge_id, r.beneficiary, r.amount) for r in flows])
-    transfers, rejected = _fixed(instance)
-    at: dict[str, list[Place]] = defaultdict(list)
-    for place in places:
-        at[place.location].append(place)
-    refused: dict[str, frozenset[str]] = defaultdict(frozenset)
-    for case_id, state in sorted(rejected):
-        refused[case_id] = refused[case_id] | {state}
-    open_to: dict[tuple[object, ...], bool] = {}
-
-    def reason(case: Case, given: str) -> str:
-        if given != "capacity":
-            return given
-        profile = (case.location, case.statuses, case.nationalities, case.size,
-                   case.vulnerable > 0, case.minors > 0, refused[case.case_id])
-        found = open_to.get(profile)
-        if found is None:
-            found = open_to[profile] = any(may_take(case, p, rejected) for p in at[case.location])
-        return "capacity" if found else "no_eligible_place"
-
-    result.unassigned = [(case, reason(case, given)) for case, given in result.unassigned]
-    return report_matching(instance, places, result, timings)
+    return report_matching(instance, places, result, timings, recheck=True)
 
 
 def report_matching(instance: Instance, places: list[Place], result: MatchResult,
-                    timings: dict[str, float]
+                    timings: dict[str, float], recheck: bool = False
                     ) -> tuple[list[AssignmentRow], list[UnassignedRow], list[MatchabilityRow],
                                Matching]:
     """Matchability on the plan's places (max-flow bound and its explanation) and the
-    matching's rows and summary."""
+    matching's rows and summary; the unplaced cases' reasons on those places
+    (`explain_unplaced`; `recheck`: the joint split's `capacity` cases too)."""
     transfers, rejected = _fixed(instance)
     started = time.perf_counter()
     explained = assess(list(instance.cases or ()), places, rejected, transfers)
     timings["matching_matchability"] = time.perf_counter() - started
-    result.unassigned = explain_unplaced(result.unassigned, places, rejected)
+    result.unassigned = explain_unplaced(result.unassigned, places, rejected, recheck)
     started = time.perf_counter()
     assigned, left = assignment_rows(result)
     timings["matching_rows"] = time.perf_counter() - started
