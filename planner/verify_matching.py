@@ -192,6 +192,12 @@ def _expired(granted: dt.date, adopted: dt.date, years: int) -> bool:
     return _years_passed(granted, adopted - dt.timedelta(days=1)) >= years
 
 
+def agreed_pairs(instance: Instance) -> frozenset[tuple[str, str]]:
+    """(receiving state, benefitting state) pairs of instance.toml's bilateral agreements
+    (Art. 56(2)(a)(ii)), read here apart from the planner's planner.protection."""
+    return frozenset((p[:2], p[3:]) for p in instance.config.relocation.bilateral_agreements)
+
+
 def _protection(cells: np.ndarray, instance: Instance) -> np.ndarray:
     """Per row, the protection reason its date gives a beneficiary ("" none): no date, N
     years or more passed by pool.adopted (relocation.protection_max_years), or granted after
@@ -248,8 +254,7 @@ def check_matching(out, instance: Instance) -> None:  # noqa: ANN001 - verify.Ou
     case_size = np.bincount(people.case_code[people.case_code >= 0], minlength=n_cases)
     blocked = people.blocked_security | people.blocked_consent
     protected = people.protection != ""
-    agreed = frozenset(tuple(p.split("-")) for p in
-                       instance.config.relocation.bilateral_agreements)
+    agreed = agreed_pairs(instance)
     transfers = {c: s for c, s, _ in instance.transfers}
     rejected = {(c, s) for c, s, _ in instance.rejections}
     pledges = instance.pledges_by_id
@@ -794,10 +799,8 @@ def joint_balance_states(out, instance: Instance, cases: Cases,  # noqa: ANN001
              if row.measure is Measure.relocation and row.pledge_id in pledges
              for b in arcs(pledges[row.pledge_id], instance.benefitting, needs)]
     offered = places_of(instance, flows)
-    agreed = frozenset(tuple(p.split("-")) for p in  # Art. 56(2)(a)(ii)
-                       instance.config.relocation.bilateral_agreements)
     groups = groups_of(offered, cases.location, case_size, cases.profile, cases.placeable,
-                       cases.refused, cases.transfer, agreed)  # type: ignore[arg-type]
+                       cases.refused, cases.transfer, agreed_pairs(instance))
     return {g.location: needs[(g.location, Measure.relocation)] for g in groups
             if needs.get((g.location, Measure.relocation), 0.0) > 0 and g.eligible(offered)}
 

@@ -59,7 +59,7 @@ def expected_offsets(instance: Instance, key: pd.DataFrame) -> dict[str, Any]:
     within the persons of the pairs they may serve), the planned part being the owed one
     within it."""
     config = instance.config.offsets
-    proposal = instance.config.proposal.relocations or instance.config.pool.relocations
+    proposal = instance.config.proposal_relocations
     obligation = key["obligation"].to_dict()
     contributor = (key["participates"] & ~key["benefitting"]).to_dict()
     ad_hoc = {s.code for s in instance.states if not s.participates and not s.benefitting}

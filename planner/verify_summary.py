@@ -98,9 +98,8 @@ def check_proposal(fail: Fail, summary: Summary, instance: Instance) -> None:
     `proposal_below_floor` warning exactly when a stated proposal is."""
     config = instance.config
     floor_relocations, floor_eur = 30_000, 600_000_000  # Art. 12(2), the verifier's own
-    relocations = config.proposal.relocations or config.pool.relocations
-    financial = config.pool.financial_eur if config.proposal.financial_eur is None \
-        else config.proposal.financial_eur
+    relocations = config.proposal_relocations
+    financial = config.proposal_financial_eur
     pool_low = config.pool.relocations < floor_relocations \
         or config.pool.financial_eur < floor_eur
     proposal_low = relocations < floor_relocations or financial < floor_eur
