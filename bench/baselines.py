@@ -129,6 +129,20 @@ class NaiveResult:
     note: str = ""
 
 
+def case_variables(prob: pulp.LpProblem, found: Pairs, places: list[Place]
+                   ) -> dict[tuple[int, int], pulp.LpVariable]:
+    """One binary per (case, place it may take); each case placed at most once, a transferred
+    case exactly once (`case[...]` rows)."""
+    x = {(c, i): prob.add_variable(f"x[{found.cases[c].case_id},{places[i].key}]", 0, 1,
+                                   cat=pulp.LpBinary)
+         for c, own in found.eligible.items() for i in own}
+    for c, own in found.eligible.items():
+        row = pulp.lpSum(x[(c, i)] for i in own)
+        case_id = found.cases[c].case_id
+        prob += (row == 1 if case_id in found.transfers else row <= 1), f"case[{case_id}]"
+    return x
+
+
 def naive(instance: Instance, places: list[Place], time_limit_s: float | None = 600.0
           ) -> NaiveResult:
     """The naive model, stage by stage; stops at the first stage that is not proven optimal
@@ -136,17 +150,9 @@ def naive(instance: Instance, places: list[Place], time_limit_s: float | None = 
     started = time.perf_counter()
     found = pairs(instance, places)
     prob = pulp.LpProblem("naive_matching", pulp.LpMaximize)
-    x = {(c, i): prob.add_variable(f"x[{found.cases[c].case_id},{places[i].key}]", 0, 1,
-                                   cat=pulp.LpBinary)
-         for c, own in found.eligible.items() for i in own}
+    x = case_variables(prob, found, places)
     by_place: dict[int, list[tuple[int, int]]] = defaultdict(list)
     for c, own in found.eligible.items():
-        row = pulp.lpSum(x[(c, i)] for i in own)
-        case_id = found.cases[c].case_id
-        if case_id in found.transfers:
-            prob += row == 1, f"case[{case_id}]"
-        else:
-            prob += row <= 1, f"case[{case_id}]"
         for i in own:
             by_place[i].append((c, i))
     capacity: dict[str, int] = defaultdict(int)
@@ -210,13 +216,7 @@ def naive_split(instance: Instance, places: list[Place], split: Split,
     started = time.perf_counter()
     found = pairs(instance, places)
     prob = pulp.LpProblem("naive_split", pulp.LpMaximize)
-    x = {(c, i): prob.add_variable(f"x[{found.cases[c].case_id},{places[i].key}]", 0, 1,
-                                   cat=pulp.LpBinary)
-         for c, own in found.eligible.items() for i in own}
-    for c, own in found.eligible.items():
-        row = pulp.lpSum(x[(c, i)] for i in own)
-        case_id = found.cases[c].case_id
-        prob += (row == 1 if case_id in found.transfers else row <= 1), f"case[{case_id}]"
+    x = case_variables(prob, found, places)
     for pid, total in sorted(split.totals.items()):
         prob += (pulp.lpSum(found.cases[c].size * x[(c, i)] for (c, i) in x
                             if places[i].pledge_id == pid) <= total, f"total[{pid}]")
