@@ -2,15 +2,15 @@
 
 - `naive`: the textbook model: one binary variable per (case, place) pair, built directly in
   PuLP without any aggregation (no classes, no place groups, no reduced-cost fixing), solved
-  with the same lexicographic stages as `planner.matching` (persons, balance, the priority terms
-  in `matching.priority` order, placement quality), each through PuLP's HiGHS adapter with a
+  with the same lexicographic stages as `planner.optimise.matching` (persons, balance, the priority
+  terms in `matching.priority` order, placement quality), each through PuLP's HiGHS adapter with a
   per-stage time limit. Its stage optima must equal ours: the harness and
   tests/test_bench_baselines.py assert it.
 - `greedy`: today's practice: cases in order of registration (earliest first, then case id;
   transferred cases first, at their state), each into the eligible place with room that scores
   best for it (ties: the first place by pledge id), never revisited.
 
-Both use the same places (the plan's distribution), eligibility (`planner.eligibility`) and
+Both use the same places (the plan's distribution), eligibility (`planner.optimise.eligibility`) and
 weights as the planner, so only the optimisation differs. Run as a script, on one instance:
 
     .venv/bin/python bench/baselines.py INSTANCE [--naive-limit 600] [--no-naive]
@@ -37,19 +37,19 @@ if str(ROOT) not in sys.path:
 import pulp  # noqa: E402
 
 from models.instance import Instance  # noqa: E402
-from planner.candidates import Case  # noqa: E402
-from planner.distribution import joint_split  # noqa: E402
-from planner.eligibility import (  # noqa: E402
+from planner.errors import PlanError  # noqa: E402
+from planner.inputs.candidates import Case  # noqa: E402
+from planner.optimise.distribution import joint_split  # noqa: E402
+from planner.optimise.eligibility import (  # noqa: E402
     Place,
     may_take,
     official_languages,
     places_from,
     quality,
 )
-from planner.errors import PlanError  # noqa: E402
-from planner.matching import Split  # noqa: E402
-from planner.solve import Solver  # noqa: E402
-from planner.tables import Tables  # noqa: E402
+from planner.optimise.matching import Split  # noqa: E402
+from planner.optimise.solve import Solver  # noqa: E402
+from planner.optimise.tables import Tables  # noqa: E402
 
 # Stage optima agree when within this (integral stages are exact; balance and quality are
 # fixed with a round-off slack of 1e-9 in both models).
@@ -212,7 +212,7 @@ def naive_split(instance: Instance, places: list[Place], split: Split,
     """The joint split's stages (i) and (ii) (issue 18) in the naive model: one binary per
     (case, row and state it may serve), each row's persons over all its states within its
     total; persons relocated, then the persons within each balanced state's share of the
-    balanced states' persons relocated, in proportion to need (planner.matching.shares)."""
+    balanced states' persons relocated, in proportion to need (planner.optimise.matching.shares)."""
     started = time.perf_counter()
     found = pairs(instance, places)
     prob = pulp.LpProblem("naive_split", pulp.LpMaximize)
@@ -321,7 +321,7 @@ def naive_all(instance: Instance, places: list[Place], split_places: list[Place]
 
 def compare(folder: Path, naive_limit: float | None, run_naive: bool) -> dict[str, object]:
     """Plan `folder` (our matching, timed), then the baselines on the same places."""
-    from planner.load import load_instance
+    from planner.inputs.load import load_instance
     from planner.pipeline import plan
 
     instance = load_instance(folder)

@@ -3,7 +3,7 @@ synthetic candidates; and the monthly re-run (most cases already transferred).
 
 `build(folder, persons, seed)`: eu-2026's member states and needs, deductions removed, one
 relocation row per contributor up to its obligation (FR, NL, BE, LU with profile criteria, as
-in VSM practice), and `persons` synthetic candidates (`planner.synthetic`).
+in VSM practice), and `persons` synthetic candidates (`planner.inputs.synthetic`).
 
 `growing(folder, persons, seed)` (issue 18): places grow with persons. The same states, every
 contributor pledging relocations up to its obligation on a pool of `GROWTH` relocations per
@@ -38,7 +38,7 @@ GROWING_CRITERIA = {**CRITERIA, "SE": {"vulnerable": "false"}, "AT": {"vulnerabl
 
 
 def generate(path: Path, persons: int, seed: int) -> None:
-    subprocess.run([sys.executable, "-m", "planner.synthetic", "--persons", str(persons),
+    subprocess.run([sys.executable, "-m", "planner.inputs.synthetic", "--persons", str(persons),
                     "--seed", str(seed), "--out", str(path)],
                    check=True, stdout=subprocess.DEVNULL, cwd=ROOT)
 

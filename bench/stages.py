@@ -1,7 +1,7 @@
 """One `planner run` in process, with the seconds of every stage (a child of the harness).
 
 `planner.pipeline.run` is called as the command calls it: without the cyclic garbage
-collector, and with the background child (planner.background) forked before the heavy
+collector, and with the background child (planner.report.background) forked before the heavy
 imports, which draws the pool's charts during the matching and writes the exports and the
 report while the parent verifies. The writing, verifying, waiting and publishing functions are
 wrapped with timers (the pipeline itself is unchanged), and summary.json's `timings_s` gives
@@ -29,7 +29,7 @@ ROOT = Path(__file__).resolve().parents[1]
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
-from planner.background import Background, started  # noqa: E402
+from planner.report.background import Background, started  # noqa: E402
 
 WRAPPED = {"write_tables": "write", "verify_or_raise": "verify", "write_formats": "export",
            "write_report": "export", "publish": "publish"}
@@ -50,7 +50,7 @@ def main() -> None:
     folder, out = Path(sys.argv[1]), Path(sys.argv[2])
     with started() as background:  # first, as `planner run` does
         from planner import pipeline
-        from planner.solve import Solver
+        from planner.optimise.solve import Solver
 
         imports = time.perf_counter() - STARTED
         seconds: dict[str, float] = {}

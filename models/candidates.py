@@ -1,8 +1,8 @@
 """Schemas of the matching inputs: candidates.csv, transfers.csv, rejections.csv.
 
 `Candidate` documents one row (and generates its JSON Schema); large candidate files are
-validated column-wise by `planner.candidates`, which applies the same rules without building one
-object per row (style.md: tables of 10^5+ rows).
+validated column-wise by `planner.inputs.candidates`, which applies the same rules without building
+one object per row (style.md: tables of 10^5+ rows).
 """
 
 from __future__ import annotations

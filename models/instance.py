@@ -1,7 +1,7 @@
 """Schemas of an instance folder: instance.toml and the rows of member_states, pledges, needs.
 
 These pydantic models are the schema of record (contract.md, "Instance: a folder"); the loader
-in `planner.load` reads the files into them and turns every validation error into a
+in `planner.inputs.load` reads the files into them and turns every validation error into a
 `FILE:LINE: COLUMN: message` problem.
 """
 
@@ -61,12 +61,12 @@ MAX_POPULATION = 10_000_000_000
 MAX_GDP_MILLION = 1_000_000_000  # EUR million, i.e. EUR 1e15
 MAX_INDICATOR = 1e15  # a custom key column (key.weights)
 MAX_PREFERENCE = 1_000
-# Largest / smallest positive need, in relocation-equivalents (planner.checks.need_spread).
+# Largest / smallest positive need, in relocation-equivalents (planner.inputs.checks.need_spread).
 MAX_NEED_SPREAD = 10_000
 MAX_CASE_SIZE = 1_000
 # EUR per relocation (2026 and the legal minimum: 20,000). An EUR amount is also at most
-# MAX_PERSONS relocation-equivalents at the pool's rate (planner.checks.eur_values): the model
-# works in relocation-equivalents, and MAX_EUR = MAX_PERSONS x MAX_RATE.
+# MAX_PERSONS relocation-equivalents at the pool's rate (planner.inputs.checks.eur_values): the
+# model works in relocation-equivalents, and MAX_EUR = MAX_PERSONS x MAX_RATE.
 MIN_RATE, MAX_RATE = 1, 100_000
 MIN_CYCLE, MAX_CYCLE = 2000, 2100
 # Years of protection within which a beneficiary may be relocated (Art. 56(2)(a)(ii): 3).
@@ -83,7 +83,8 @@ RESERVED_COLUMNS = ("code", "name", "participates", "benefitting", "status", "de
 Bool = Annotated[bool, BeforeValidator(parse_bool)]
 CodeList = Annotated[tuple[str, ...], BeforeValidator(parse_upper_list)]
 TextList = Annotated[tuple[str, ...], BeforeValidator(parse_list)]
-# In the measure's unit; EUR is the larger bound, persons are checked per row (planner.checks).
+# In the measure's unit; EUR is the larger bound, persons are checked per row
+# (planner.inputs.checks).
 Amount = Annotated[float, Field(ge=0, le=MAX_EUR, allow_inf_nan=False)]
 Fraction = Annotated[float, Field(ge=0, le=1, allow_inf_nan=False)]
 Rate = Annotated[float, Field(ge=MIN_RATE, le=MAX_RATE, allow_inf_nan=False)]
@@ -156,7 +157,7 @@ class PoolConfig(BaseModel):
     rounding: Rounding = Rounding.ceil
     # The adoption date of the Council implementing act establishing the pool (Art. 57): a
     # beneficiary is relocated only if granted protection less than 3 years before it
-    # (Art. 56(2)(a)(ii), planner.protection). In the year before the cycle or during it.
+    # (Art. 56(2)(a)(ii), planner.inputs.protection). In the year before the cycle or during it.
     adopted: Annotated[dt.date, BeforeValidator(_toml_date)] | None = None
 
     @property
@@ -170,7 +171,7 @@ class PoolConfig(BaseModel):
     def _rate_positive(self) -> PoolConfig:
         if self.eur_per_relocation is None and self.financial_eur <= 0:
             raise ValueError("financial_eur must be > 0 unless eur_per_relocation is given")
-        return self  # a derived rate outside MIN_RATE..MAX_RATE: planner.checks.pool_rate
+        return self  # a derived rate outside MIN_RATE..MAX_RATE: planner.inputs.checks.pool_rate
 
 
 class ProposalConfig(BaseModel):
@@ -219,7 +220,7 @@ MANDATORY_BASES = ("higher", "needs", "proposal")
 
 
 class OffsetsConfig(BaseModel):
-    """Responsibility offsets (Art. 63), rules section 5 (planner.offsets).
+    """Responsibility offsets (Art. 63), rules section 5 (planner.optimise.offsets).
 
     - `voluntary_share` [law, 63(1) and 63(2)(b)]: voluntary offsets once the pledged
       relocations reach this share of the PROPOSAL's relocation number (pool-wide), or a
@@ -274,7 +275,7 @@ AgreementPair = Annotated[str, BeforeValidator(_pair),
 
 class RelocationConfig(BaseModel):
     """[relocation] in instance.toml: beneficiaries of international protection
-    (Art. 56(2)(a)(ii), rules section 7.2; planner.protection). [law] A beneficiary is
+    (Art. 56(2)(a)(ii), rules section 7.2; planner.inputs.protection). [law] A beneficiary is
     relocated only from a benefitting state to a contributor that agreed bilaterally
     (`bilateral_agreements`, "CONTRIBUTOR-BENEFITTING" pairs; default none: no beneficiary is
     eligible), and only if protection was granted less than `protection_max_years` years
@@ -370,7 +371,7 @@ class MatchingConfig(BaseModel):
 
 class InputConfig(BaseModel):
     """[input] in instance.toml: the number format of the instance's CSV files
-    (`planner.numbers`). Declaring it (either key) also lifts the ambiguity rule for
+    (`planner.inputs.numbers`). Declaring it (either key) also lifts the ambiguity rule for
     `;`-separated files: `494.000` is then read by the declared format."""
 
     model_config = _STRICT
@@ -469,7 +470,8 @@ class Responsibility(BaseModel):
     """One row of responsibility.csv (Art. 63, rules section 5): `persons` present on the
     territory of `state` for whom the benefitting state `benefitting` is responsible. It caps
     the state's mandatory offsets and decides to which benefitting state each offset counts
-    (planner.offsets). Whole persons, 0 to MAX_PERSONS (planner.checks.responsibility_rows)."""
+    (planner.optimise.offsets). Whole persons, 0 to MAX_PERSONS
+    (planner.inputs.checks.responsibility_rows)."""
 
     model_config = _STRICT
     state: StateCode
@@ -480,8 +482,8 @@ class Responsibility(BaseModel):
 class Instance(BaseModel):
     """A validated instance: the configuration and the rows, sorted by their ids.
 
-    `cases` are the candidates grouped into family units (`planner.candidates.Case`), None when
-    the instance has no candidates.csv; `transfers` map a case to the state it went to and
+    `cases` are the candidates grouped into family units (`planner.inputs.candidates.Case`), None
+    when the instance has no candidates.csv; `transfers` map a case to the state it went to and
     `rejections` are (case, state) pairs, each with its line in the file.
     """
 

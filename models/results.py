@@ -225,7 +225,7 @@ class Summary(BaseModel):
 
 class StateComparisonRow(BaseModel):
     """One state in one run of `planner compare` (the base or a variant), and the change of
-    each amount against the base (comparison/states.csv; see `planner.compare`)."""
+    each amount against the base (comparison/states.csv; see `planner.comparison`)."""
 
     model_config = _ROW
     variant: str

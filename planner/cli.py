@@ -34,15 +34,15 @@ def _instance(path: Path | None) -> Path:
 
 def _fail(exc: Exception) -> None:
     """Bad input: every problem, one per line (exit 2); no plan: the reason (exit 3)."""
-    from planner.display import visible_lines
     from planner.errors import InputError
-    from planner.outdir import OutFolderError
+    from planner.outputs.outdir import OutFolderError
+    from planner.report.display import visible_lines
 
     if isinstance(exc, InputError):
         for problem in exc.problems:
             print(visible_lines(problem), file=sys.stderr)
         raise typer.Exit(2)
-    if isinstance(exc, OutFolderError):  # checked before anything is read (planner.outdir)
+    if isinstance(exc, OutFolderError):  # checked before anything is read (planner.outputs.outdir)
         print(visible_lines(f"--out: {exc}"), file=sys.stderr)
         raise typer.Exit(2)
     print(visible_lines(f"error: {exc}"), file=sys.stderr)
@@ -53,8 +53,8 @@ def _options(solver: str | None, time_limit: float | None, formats: list[str] | 
              ) -> tuple[str, ...]:
     """Check the options shared by `run` and `compare` before anything is read or planned
     (exit 2 on any problem, all reported); return the formats, csv first."""
-    from planner.formats import check_formats
-    from planner.solve import SOLVERS
+    from planner.optimise.solve import SOLVERS
+    from planner.outputs.formats import check_formats
 
     problems = []
     if solver is not None and solver not in SOLVERS:
@@ -84,38 +84,27 @@ def run(
     quiet: Quiet = False,
 ) -> None:
     """Plan one proposal: obligations, each state's mix, the distribution; write and verify."""
-    from planner.background import started
+    from planner.errors import InputError, PlanError
+    from planner.optimise.solve import Solver
+    from planner.outputs.outdir import OutFolderError
+    from planner.pipeline import run as run_pipeline
+    from planner.pipeline import stage_lines
 
-    # First, before the heavy imports: a child that gets matplotlib ready meanwhile and writes
-    # the report and exports while the plan is verified; stopped on leaving, however.
-    with started() as background:
-        from planner.errors import InputError, PlanError
-        from planner.outdir import OutFolderError
-        from planner.pipeline import run as run_pipeline
-        from planner.pipeline import stage_lines
-        from planner.solve import Solver
+    wanted = _options(solver, time_limit, formats)
+    folder = _instance(instance)
+    target = out or Path("results") / folder.name / (variant or "base")
+    try:
+        result = run_pipeline(folder, target, Solver(name=solver or "", time_limit_s=time_limit),
+                              variant=variant or "base", progress=stage_lines(quiet),
+                              formats=wanted)
+    except (InputError, PlanError, OutFolderError) as exc:
+        _fail(exc)
+        return
+    from planner.report.terminal import terminal_text
 
-        wanted = _options(solver, time_limit, formats)
-        folder = _instance(instance)
-        target = out or Path("results") / folder.name / (variant or "base")
-        screen = {"out": str(target), "tty": sys.stdout.isatty(),
-                  "encoding": sys.stdout.encoding or "utf-8"}
-        if background is not None:  # the child renders the table too: rich stays out of here
-            background.show(**screen)
-        try:
-            result = run_pipeline(folder, target,
-                                  Solver(name=solver or "", time_limit_s=time_limit),
-                                  variant=variant or "base", progress=stage_lines(quiet),
-                                  formats=wanted, background=background)
-        except (InputError, PlanError, OutFolderError) as exc:
-            _fail(exc)
-            return
-    text = background.shown if background is not None else None
-    if text is None:  # no child, or it could not render the table: the same text from here
-        from planner.report import terminal_text
-
-        text = terminal_text(result.tables, result.summary, **screen)
-    sys.stdout.write(text)
+    sys.stdout.write(terminal_text(result.tables, result.summary, out=str(target),
+                                   tty=sys.stdout.isatty(),
+                                   encoding=sys.stdout.encoding or "utf-8"))
 
 
 @app.command()
@@ -137,11 +126,11 @@ def compare(
     """Plan the base and each variant (DIR/base, DIR/NAME) and compare them (DIR/comparison)."""
     from rich.console import Console
 
-    from planner.compare import compare as run_compare
-    from planner.compare import print_comparison
+    from planner.comparison import compare as run_compare
+    from planner.comparison import print_comparison
     from planner.errors import InputError, PlanError
-    from planner.outdir import OutFolderError
-    from planner.variants import variant_names
+    from planner.inputs.variants import variant_names
+    from planner.outputs.outdir import OutFolderError
 
     wanted = _options(solver, time_limit, formats)
     folder = _instance(instance)
@@ -160,9 +149,9 @@ def validate(instance: InstanceArg = None, variant: Annotated[str | None, typer.
         "--variant", help="Check variants/NAME.toml applied over the instance.")] = None,
         quiet: Quiet = False) -> None:
     """Check the inputs only: every problem as FILE:LINE: COLUMN: message (exit 2)."""
-    from planner.display import visible
     from planner.errors import InputError
-    from planner.load import load_instance
+    from planner.inputs.load import load_instance
+    from planner.report.display import visible
 
     folder = _instance(instance)
     try:
@@ -185,8 +174,8 @@ def verify(
 ) -> None:
     """Re-verify a results folder: every figure of every file recomputed or cross-checked
     (exit 0; 3 with every failed check; 2 when the folder or the instance is unreadable)."""
-    from planner.display import visible_lines
-    from planner.verify import recheck
+    from planner.report.display import visible_lines
+    from planner.verifier.verify import recheck
 
     code, lines = recheck(results, instance)
     for line in lines:
@@ -200,7 +189,7 @@ def doctor() -> None:
     import pulp
 
     from planner import __version__
-    from planner.solve import SOLVERS, Solver
+    from planner.optimise.solve import SOLVERS, Solver
 
     print(f"planner {__version__}, PuLP {pulp.__version__}")
     for name in SOLVERS:
@@ -220,7 +209,7 @@ def doctor() -> None:
 def generate(ctx: typer.Context) -> None:
     """Synthetic candidates.csv, deterministic by seed: --persons N --out PATH [--seed S]
     [--locations "CY=0.05,EL=0.2,IT=0.35,ES=0.4"] (see `planner generate --help`)."""
-    from planner.synthetic import main as generate_main
+    from planner.inputs.synthetic import main as generate_main
 
     raise typer.Exit(generate_main(list(ctx.args)))
 
@@ -273,7 +262,7 @@ def main() -> None:
         code = _exit_code(exc)
     except (Interrupted, KeyboardInterrupt) as exc:
         ignore()
-        from planner.export import discard_staged, published
+        from planner.outputs.export import discard_staged, published
 
         discard_staged()
         # Runs published into a staging folder (compare's) went with it.

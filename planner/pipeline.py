@@ -26,23 +26,22 @@ from models.results import (
     WarningItem,
 )
 from planner import __version__
-from planner.analyst_warnings import analyst_warnings
-from planner.assignments import finish_joint, match_joint, run_matching
-from planner.background import Background
-from planner.display import visible_lines
-from planner.distribution import Distribution, distribute
 from planner.errors import PlanError
-from planner.export import discard, publish, staging_folder, write_tables
-from planner.formats import write_formats
-from planner.html_report import matching_chart_data_of, write_report
-from planner.key import compute_key
-from planner.load import load_instance
-from planner.offsets import OffsetsReport, assess_offsets
-from planner.outdir import RUN, claimed
-from planner.pool_plan import plan_pool
-from planner.solve import Solver
-from planner.tables import Tables, build_tables
-from planner.verify import verify_or_raise
+from planner.inputs.load import load_instance
+from planner.optimise.assignments import finish_joint, match_joint, run_matching
+from planner.optimise.distribution import Distribution, distribute
+from planner.optimise.key import compute_key
+from planner.optimise.offsets import OffsetsReport, assess_offsets
+from planner.optimise.pool_plan import plan_pool
+from planner.optimise.solve import Solver
+from planner.optimise.tables import Tables, build_tables
+from planner.outputs.export import discard, publish, staging_folder, write_tables
+from planner.outputs.formats import write_formats
+from planner.outputs.outdir import RUN, claimed
+from planner.report.analyst_warnings import analyst_warnings
+from planner.report.display import visible_lines
+from planner.report.html import write_report
+from planner.verifier.verify import verify_or_raise
 
 Progress = Callable[[str], None]
 
@@ -73,7 +72,7 @@ def stage_lines(quiet: bool, name: str = "") -> Progress:
 def summarise(instance: Instance, variant: str, tables: Tables, offsets: OffsetsReport,
               dist: Distribution, solver: Solver, objectives: dict[str, float],
               timings: dict[str, float]) -> Summary:
-    """summary.json of a planned run. Its warnings (planner.analyst_warnings), then the
+    """summary.json of a planned run. Its warnings (planner.report.analyst_warnings), then the
     solver's notes (code `solver`): `warnings` lists their sentences, `warning_details` the
     same with code and subject."""
     details = [*analyst_warnings(instance, variant, tables.allocation, tables.plan),
@@ -117,7 +116,7 @@ def proposal_section(instance: Instance) -> ProposalSummary:
     """summary.json's `proposal`: the Commission's numbers (Art. 12) beside the Council's
     pool (Art. 57), each against the Art. 12(2) floors; the information line when the
     Council's pool is below them (not a warning: the Council may amend the proposal; the
-    proposal below them is a warning, planner.analyst_warnings.proposal_warnings)."""
+    proposal below them is a warning, planner.report.analyst_warnings.proposal_warnings)."""
     config = instance.config
     pool_low = config.pool.relocations < FLOOR_RELOCATIONS \
         or config.pool.financial_eur < FLOOR_FINANCIAL_EUR
@@ -149,7 +148,7 @@ def proposal_section(instance: Instance) -> ProposalSummary:
 
 
 def offsets_section(offsets: OffsetsReport, tables: Tables) -> dict[str, object]:
-    """summary.json's `offsets` (Art. 63, rules section 5; planner.offsets): the thresholds
+    """summary.json's `offsets` (Art. 63, rules section 5; planner.optimise.offsets): the thresholds
     against the proposal, the two numbers of 63(3) and the one that binds, the voluntary
     offsets counted toward the gap, the mandatory parts, and the offsets assigned to no
     benefitting state (no responsibility.csv) per contributor."""
@@ -189,13 +188,9 @@ def offsets_section(offsets: OffsetsReport, tables: Tables) -> dict[str, object]
 
 
 def plan(instance: Instance, solver: Solver, variant: str = "base",
-         progress: Progress = _quiet, timings: dict[str, float] | None = None,
-         on_pool: Callable[[Tables], None] | None = None,
-         on_matched: Callable[[Tables], None] | None = None) -> tuple[Tables, Summary]:
-    """Plan a validated instance: key, offsets, pool plan, distribution, tables, matching.
-    `on_pool` gets the pool's tables (plan, allocation, distribution, coverage) as soon as
-    they are final, before the matching; `on_matched` the tables once the matching's are in
-    (assignments, unassigned, matchability), if it ran."""
+         progress: Progress = _quiet, timings: dict[str, float] | None = None
+         ) -> tuple[Tables, Summary]:
+    """Plan a validated instance: key, offsets, pool plan, distribution, tables, matching."""
     timings = {} if timings is None else timings
     started = time.perf_counter()
     progress("key and obligations (Art. 66, Annex I)")
@@ -220,8 +215,6 @@ def plan(instance: Instance, solver: Solver, variant: str = "base",
     dist = distribute(instance, pool.amounts, solver, offsets.voluntary_states, floors)
     timings["distribution"] = time.perf_counter() - started
     tables = build_tables(instance, key, offsets, pool, dist)
-    if on_pool is not None:
-        on_pool(tables)
     # The distribution's stages, before matching adds its own per-location stages.
     objectives = {**pool.objectives, **{f"distribution_{k}": v for k, v in solver.stages.items()
                                         if k not in pool.objectives
@@ -232,16 +225,12 @@ def plan(instance: Instance, solver: Solver, variant: str = "base",
         tables.assignments, tables.unassigned, tables.matchability, matching = finish_joint(
             instance, tables.distribution, joined, timings)
         timings["matching"] += time.perf_counter() - started
-        if on_matched is not None:
-            on_matched(tables)
     elif instance.cases is not None:
         progress("matching candidates to places (Arts 67-68)")
         started = time.perf_counter()
         tables.assignments, tables.unassigned, tables.matchability, matching = run_matching(
             instance, tables.distribution, solver, timings)
         timings["matching"] = time.perf_counter() - started
-        if on_matched is not None:
-            on_matched(tables)
     timings["solve"] = solver.solve_s
     if matching is not None:
         objectives.update({f"matching_{k}": v for k, v in matching.stages.items()})
@@ -258,51 +247,42 @@ def pool_files(tables: Tables) -> list[tuple[str, type[BaseModel], Sequence[Base
 
 
 def write_and_verify(instance: Instance, tables: Tables, summary: Summary, staged: Path,
-                     out: Path, progress: Progress = _quiet, formats: Sequence[str] = ("csv",),
-                     background: Background | None = None, pool_staged: bool = False) -> None:
-    """Write the files into the staging folder `staged` (planner.export.staging_folder; the
-    caller discards it), verify them independently, add the other formats and the report
+                     out: Path, progress: Progress = _quiet, formats: Sequence[str] = ("csv",)
+                     ) -> None:
+    """Write the files into the staging folder `staged` (planner.outputs.export.staging_folder;
+    the caller discards it), verify them independently, add the other formats and the report
     (made from the verified CSVs, so every format holds the same numbers), then move them into
-    place at `out`. With `background`, its child writes the formats and the report while the
-    files are verified (nothing is published unless both succeed); else they follow the
-    verification. `pool_staged`: the pool's tables are in `staged` already."""
-    files = [] if pool_staged else pool_files(tables)
+    place at `out`."""
+    files = pool_files(tables)
     if summary.matching.ran:
         files += [("assignments", AssignmentRow, tables.assignments),
                   ("unassigned", UnassignedRow, tables.unassigned),
                   ("matchability", MatchabilityRow, tables.matchability)]
     write_tables(staged, files, summary)
-    if background is not None:
-        background.go(staged, formats)
     progress("verifying the written plan")
     verify_or_raise(staged, instance)
     progress("exports and report")
-    if background is not None:
-        background.wait()
-    else:
-        write_formats(staged, formats)
-        write_report(staged)
+    write_formats(staged, formats)
+    write_report(staged)
     publish(staged, out)
 
 
 def run(instance_dir: Path, out: Path, solver: Solver, variant: str = "base",
-        progress: Progress = _quiet, formats: Sequence[str] = ("csv",),
-        background: Background | None = None, guard: bool = True) -> RunResult:
+        progress: Progress = _quiet, formats: Sequence[str] = ("csv",), guard: bool = True
+        ) -> RunResult:
     """The whole job: load and validate, plan, write, verify, publish. `variant` other than
-    "base" names `variants/NAME.toml` of the instance, applied over it. `background`: a child
-    (planner.background) to write the exports and report while the plan is verified; it is
-    given the pool's tables, staged before the matching, and then the matching's charts'
-    numbers, to draw their charts meanwhile. `guard`: first check that `out` may be replaced
-    and hold it for the run (planner.outdir: OutFolderError, before anything is read); off
-    only where the caller holds a folder around `out` (planner compare's runs)."""
+    "base" names `variants/NAME.toml` of the instance, applied over it. `guard`: first check
+    that `out` may be replaced and hold it for the run (planner.outputs.outdir:
+    OutFolderError, before anything is read); off only where the caller holds a folder around
+    `out` (planner compare's runs)."""
     if not guard:
-        return _run(instance_dir, out, solver, variant, progress, formats, background)
+        return _run(instance_dir, out, solver, variant, progress, formats)
     with claimed(out, instance_dir, RUN):
-        return _run(instance_dir, out, solver, variant, progress, formats, background)
+        return _run(instance_dir, out, solver, variant, progress, formats)
 
 
 def _run(instance_dir: Path, out: Path, solver: Solver, variant: str, progress: Progress,
-         formats: Sequence[str], background: Background | None) -> RunResult:
+         formats: Sequence[str]) -> RunResult:
     timings: dict[str, float] = {}
     started = time.perf_counter()
     progress(f"loading {instance_dir}")
@@ -310,34 +290,14 @@ def _run(instance_dir: Path, out: Path, solver: Solver, variant: str, progress: 
     timings["load"] = time.perf_counter() - started
     solver.configure(instance.config.solver)
     staged: Path | None = None
-    head_start: Callable[[Tables], None] | None = None
-    matched: Callable[[Tables], None] | None = None
-    if background is not None:
-        child = background
-
-        def head_start(pool: Tables) -> None:
-            nonlocal staged
-            staged = staging_folder(out)
-            write_tables(staged, pool_files(pool), None)
-            child.prepare(staged, instance.config.pool.rate)
-
-        def matched(done: Tables) -> None:
-            child.prepare_matching(matching_chart_data_of(done.assignments, done.unassigned,
-                                                          done.matchability))
-
     try:
-        tables, summary = plan(instance, solver, variant, progress, timings, head_start,
-                               matched)
+        tables, summary = plan(instance, solver, variant, progress, timings)
         started = time.perf_counter()
-        pool_staged = staged is not None
-        staged = staging_folder(out) if staged is None else staged
-        write_and_verify(instance, tables, summary, staged, out, progress, formats, background,
-                         pool_staged)
+        staged = staging_folder(out)
+        write_and_verify(instance, tables, summary, staged, out, progress, formats)
     except OSError as exc:
         raise PlanError(f"cannot write results to {out}: {exc.strerror}") from exc
     finally:
-        if background is not None:
-            background.stop()  # before the discard: the child reads and writes `staged`
         if staged is not None:
             discard(staged)  # whatever happened; once published, nothing is left to remove
     summary.timings_s["write_verify"] = round(time.perf_counter() - started, 4)

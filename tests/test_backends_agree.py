@@ -15,9 +15,9 @@ from pathlib import Path
 import pytest
 from conftest import pledge, state, write_csv
 
+from planner.inputs.synthetic import SyntheticSpec, generate
+from planner.optimise.solve import Solver
 from planner.pipeline import run
-from planner.solve import Solver
-from planner.synthetic import SyntheticSpec, generate
 
 REPO = Path(__file__).resolve().parents[1]
 EU = REPO / "instances" / "eu-2026"

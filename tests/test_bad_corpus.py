@@ -24,7 +24,8 @@ from conftest import HANG_S
 CORPUS = Path(__file__).resolve().parent / "data" / "bad"
 PLANNER = Path(sys.executable).parent / "planner"
 CASES = sorted(p.name for p in CORPUS.iterdir() if (p / "expected.txt").is_file())
-# Earlier results (summary.json has a `version`: a folder `--out` may replace, planner.outdir).
+# Earlier results (summary.json has a `version`: a folder `--out` may replace,
+# planner.outputs.outdir).
 SENTINEL = {"allocation.csv": b"state,obligation\nXX,1\n",
             "summary.json": b'{"sentinel": true, "version": "0"}\n'}
 

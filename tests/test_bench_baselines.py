@@ -14,10 +14,10 @@ from pathlib import Path
 import pytest
 from conftest import pledge, state, write_csv
 
-from planner.load import load_instance
+from planner.inputs.load import load_instance
+from planner.inputs.synthetic import SyntheticSpec, generate
+from planner.optimise.solve import Solver
 from planner.pipeline import plan
-from planner.solve import Solver
-from planner.synthetic import SyntheticSpec, generate
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "bench"))
 from baselines import greedy, naive_all, outcome, places_of, same_optima  # noqa: E402

@@ -16,15 +16,16 @@ from pathlib import Path
 import pytest
 from conftest import pledge, state, write_csv
 
-from planner.candidates import build_cases, read_candidates
 from planner.errors import InputError
-from planner.load import Reader, load_instance
+from planner.inputs.candidates import build_cases, read_candidates
+from planner.inputs.load import load_instance
+from planner.inputs.protection import ProtectionRule, first_eligible
+from planner.inputs.reader import Reader
+from planner.inputs.synthetic import SyntheticSpec, generate
+from planner.optimise.solve import Solver
 from planner.pipeline import RunResult, run
-from planner.protection import ProtectionRule, first_eligible
-from planner.solve import Solver
-from planner.synthetic import SyntheticSpec, generate
-from planner.verify import verify
-from planner.verify_matching import _expired
+from planner.verifier.matching import _expired
+from planner.verifier.verify import verify
 
 STATES = [state("AA", 2_000_000, 20_000), state("BB"), state("CC"),
           state("DD", benefitting="true"), state("EE", benefitting="true")]
@@ -470,7 +471,7 @@ def test_synthetic_protection_dates():
 
 
 def test_add_protection_dates_to_an_existing_table():
-    from planner.synthetic import add_protection_dates
+    from planner.inputs.synthetic import add_protection_dates
 
     rows = [{"person_id": "P1", "case_id": "C1", "status": "beneficiary",
              "registered": "2026-03-01"},

@@ -22,10 +22,10 @@ from conftest import MakeInstance, pledge, state
 from test_verify_corruptions import cell, rows, save
 
 from planner.errors import InputError
-from planner.load import load_instance
+from planner.inputs.load import load_instance
+from planner.optimise.solve import Solver
 from planner.pipeline import run
-from planner.solve import Solver
-from planner.verify import verify
+from planner.verifier.verify import verify
 
 STATES = [state("AA", 2_000_000, 20_000), state("IT", benefitting="true", status="pressure"),
           state("EL", benefitting="true", status="pressure")]

@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 from conftest import HANG_S, MakeInstance, pledge, state, write_csv
 
-from planner.compare import compare, gini
+from planner.comparison import compare, gini
 
 PLANNER = Path(sys.executable).parent / "planner"
 
@@ -151,7 +151,7 @@ def planner(*args: object, cwd: Path) -> subprocess.CompletedProcess[str]:
 
 
 def previous_comparison(out: Path) -> Path:
-    """A folder a comparison may replace (its marker, planner.outdir), holding keep.txt."""
+    """A folder a comparison may replace (its marker, planner.outputs.outdir), holding keep.txt."""
     out.mkdir()
     (out / "keep.txt").write_text("previous")
     (out / ".planner-results").write_text('{"kind": "compare", "version": "0", '

@@ -18,8 +18,8 @@ from pathlib import Path
 import pytest
 from conftest import pledge, state, write_csv
 
+from planner.optimise.solve import Solver
 from planner.pipeline import run
-from planner.solve import Solver
 
 REPO = Path(__file__).resolve().parents[1]
 TABLES = ("member_states.csv", "pledges.csv", "needs.csv", "candidates.csv", "transfers.csv",

@@ -23,8 +23,8 @@ from typer.testing import CliRunner
 from models.instance import Bool, Measure, TextList
 from models.results import Finite, OptFloat
 from planner.cli import app
-from planner.export import FILES, PERSONAL, fmt
-from planner.formats import PARQUET_HINT, RUN_TABLES, FormatError, write_formats
+from planner.outputs.export import FILES, PERSONAL, fmt
+from planner.outputs.formats import PARQUET_HINT, RUN_TABLES, FormatError, write_formats
 
 REPO = Path(__file__).resolve().parents[1]
 EU_2026 = REPO / "instances" / "eu-2026"

@@ -15,9 +15,9 @@ import pytest
 from conftest import HANG_S, pledge, state, write_csv
 
 from planner.errors import InputError
-from planner.load import load_instance
+from planner.inputs.load import load_instance
+from planner.optimise.solve import Solver
 from planner.pipeline import run
-from planner.solve import Solver
 
 PLANNER = Path(sys.executable).parent / "planner"
 STATES = [state("DE", 83_000_000, 4_000_000), state("FR", 68_000_000, 2_800_000),

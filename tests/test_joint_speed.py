@@ -9,12 +9,12 @@ import math
 import pytest
 from test_joint_split import UNDIRECTED, random_folder
 
-import planner.matching as matching
-from planner.candidates import Case
-from planner.eligibility import Place
-from planner.load import load_instance
+import planner.optimise.matching as matching
+from planner.inputs.candidates import Case
+from planner.inputs.load import load_instance
+from planner.optimise.eligibility import Place
+from planner.optimise.solve import Model, Solver
 from planner.pipeline import plan, run
-from planner.solve import Model, Solver
 
 
 def case(case_id: str, registered: dt.date) -> Case:

@@ -16,11 +16,11 @@ from conftest import BASE_TOML, STATE_COLUMNS, pledge, state, write_csv
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from planner.load import load_instance
+from planner.inputs.load import load_instance
+from planner.inputs.synthetic import SyntheticSpec, generate
+from planner.optimise.solve import Solver
 from planner.pipeline import RunResult, plan, run
-from planner.solve import Solver
-from planner.synthetic import SyntheticSpec, generate
-from planner.verify import verify
+from planner.verifier.verify import verify
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "bench"))
 from baselines import naive_all, places_of, same_optima  # noqa: E402

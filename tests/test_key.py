@@ -6,8 +6,8 @@ import pytest
 from conftest import pledge, state
 
 from models.instance import Rounding
-from planner.key import compute_key, round_obligations
-from planner.load import load_instance
+from planner.inputs.load import load_instance
+from planner.optimise.key import compute_key, round_obligations
 
 # Shares by construction: A 0.4, B 0.2, C 0.2, D 0.2 (D benefitting).
 STATES = [state("AA", 2_000_000, 20_000), state("BB"), state("CC"),

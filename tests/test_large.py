@@ -25,7 +25,7 @@ LIMIT_MB = 2048
 def test_million_row_candidates_validate_under_2_gb(tmp_path):
     folder = tmp_path / "large"
     shutil.copytree(ROOT / "instances/eu-2026", folder)
-    subprocess.run([sys.executable, "-m", "planner.synthetic", "--persons", str(ROWS),
+    subprocess.run([sys.executable, "-m", "planner.inputs.synthetic", "--persons", str(ROWS),
                     "--seed", "3", "--out", str(folder / "candidates.csv")],
                    check=True, stdout=subprocess.DEVNULL, cwd=ROOT)
     with (folder / "candidates.csv").open("rb") as handle:

@@ -21,8 +21,8 @@ from conftest import HANG_S, pledge, state, write_csv
 
 import planner.pipeline
 from planner.errors import PlanError
+from planner.optimise.solve import Solver
 from planner.pipeline import RunResult, run
-from planner.solve import Solver
 
 REPO = Path(__file__).resolve().parents[1]
 PLANNER = Path(sys.executable).parent / "planner"
@@ -153,7 +153,7 @@ def planner_cli(*args: object, env: dict[str, str] | None = None
 def test_cli_time_limit_with_no_solution_exits_3_and_keeps_old_results(tmp_path):
     out = tmp_path / "results"
     out.mkdir()
-    earlier = '{"version": "earlier results"}\n'  # a results folder (planner.outdir)
+    earlier = '{"version": "earlier results"}\n'  # a results folder (planner.outputs.outdir)
     (out / "summary.json").write_text(earlier, encoding="utf-8")
     done = planner_cli("run", "instances/eu-2026", "--out", out, "--time-limit", TINY, "-q")
     assert done.returncode == 3, done.stderr

@@ -1,7 +1,8 @@
 """The loader's fast paths give what the general paths give.
 
-`planner.load` splits a plain CSV text (no quote, no whitespace but newlines) itself instead of
-going through `csv.reader`; `planner.candidates.build_cases` builds cases column by column.
+`planner.inputs.load` splits a plain CSV text (no quote, no whitespace but newlines) itself instead
+of
+going through `csv.reader`; `planner.inputs.candidates.build_cases` builds cases column by column.
 Each is compared here with the general path (forced) or with a row-by-row reference written
 from the rules, on texts made to hit every branch, and one small case list is checked by hand.
 """
@@ -17,9 +18,9 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-import planner.load
-from planner.candidates import BOOLEANS, Case, build_cases
-from planner.load import Reader, Unreadable, _records
+import planner.inputs.reader
+from planner.inputs.candidates import BOOLEANS, Case, build_cases
+from planner.inputs.reader import Reader, Unreadable, _records
 
 HEADER = "case_id,state"
 
@@ -30,7 +31,7 @@ def table(folder: Path, text: str, monkeypatch: pytest.MonkeyPatch | None = None
     (folder / "transfers.csv").write_text(text, encoding="utf-8")
     with pytest.MonkeyPatch.context() as patch:
         if monkeypatch is not None:
-            patch.setattr(planner.load, "_NOT_PLAIN", re.compile(""))
+            patch.setattr(planner.inputs.reader, "_NOT_PLAIN", re.compile(""))
         reader = Reader(folder)
         found = reader.read_table("transfers.csv", False, ("case_id", "state"))
     assert found is not None
@@ -49,7 +50,7 @@ PLAIN = [
 
 @pytest.mark.parametrize("text", PLAIN)
 def test_plain_text_splits_as_csv_reader_does(tmp_path: Path, text: str) -> None:
-    assert planner.load._NOT_PLAIN.search(text) is None  # the fast path is the one taken
+    assert planner.inputs.reader._NOT_PLAIN.search(text) is None  # the fast path is the one taken
     assert table(tmp_path, text) == table(tmp_path, text, pytest.MonkeyPatch())
 
 
@@ -60,7 +61,7 @@ def test_plain_text_splits_as_csv_reader_does(tmp_path: Path, text: str) -> None
     f"{HEADER}\nC1,FR\x0bC2,DE\n",  # a line boundary of str.splitlines that is not \n
 ])
 def test_other_texts_take_the_csv_reader(tmp_path: Path, text: str) -> None:
-    assert planner.load._NOT_PLAIN.search(text) is not None
+    assert planner.inputs.reader._NOT_PLAIN.search(text) is not None
     assert table(tmp_path, text) == table(tmp_path, text, pytest.MonkeyPatch())
 
 

@@ -9,9 +9,9 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from models.instance import Instance, InstanceConfig, Pledge, PoolConfig
-from planner.candidates import Case
-from planner.eligibility import Place
-from planner.matchability import (
+from planner.inputs.candidates import Case
+from planner.optimise.eligibility import Place
+from planner.optimise.matchability import (
     COLUMNS,
     Matchability,
     assess,
@@ -20,8 +20,8 @@ from planner.matchability import (
     restriction_costs,
     rows,
 )
-from planner.matching import match
-from planner.solve import Solver
+from planner.optimise.matching import match
+from planner.optimise.solve import Solver
 
 
 def case(case_id: str, size: int = 1, location: str = "IT", nationality: str = "SYR",

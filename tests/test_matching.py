@@ -6,8 +6,8 @@ from pathlib import Path
 
 from conftest import pledge, state, write_csv
 
+from planner.optimise.solve import Solver
 from planner.pipeline import RunResult, run
-from planner.solve import Solver
 
 STATES = [state("AA", 2_000_000, 20_000), state("BB"), state("CC"),
           state("DD", benefitting="true"), state("EE", benefitting="true")]
@@ -243,7 +243,8 @@ def test_transfer_larger_than_every_row_is_an_input_error(make_instance):
 
 
 def test_trusted_rows_equal_validated_rows(make_instance):
-    """The planner builds person rows without validation (planner.assignments.trusted_rows):
+    """The planner builds person rows without validation
+    (planner.optimise.assignments.trusted_rows):
     each must equal, field for field and type for type, the row pydantic validates from the
     same values, and behave like it (dump, copy, fields set)."""
     import copy
@@ -285,5 +286,6 @@ def test_transferred_cases_priority_terms_are_constants(make_instance):
     m = result.summary.matching
     assert {k: v for k, v in m.stages.items() if k != "tie_break"} == {
         "persons": 3.0, "balance": 3.0, "vulnerable": 1.0, "waiting": 9.0}  # no minors: no stage
-    assert "tie_break" in m.stages  # the last stage, whose value is its own (planner.matching)
+    # the last stage, whose value is its own (planner.optimise.matching)
+    assert "tie_break" in m.stages
     assert m.classes == 2  # {T1, T2} and {F, G}

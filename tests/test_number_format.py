@@ -17,10 +17,10 @@ from conftest import pledge, state
 
 from models.instance import MemberState, Need, Pledge
 from planner.errors import InputError
-from planner.load import load_instance
-from planner.numbers import NumberError, NumberFormat
+from planner.inputs.load import load_instance
+from planner.inputs.numbers import NumberError, NumberFormat
+from planner.optimise.solve import Solver
 from planner.pipeline import run
-from planner.solve import Solver
 
 REPO = Path(__file__).resolve().parents[1]
 EU = REPO / "instances" / "eu-2026"

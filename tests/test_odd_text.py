@@ -19,9 +19,9 @@ import pytest
 from conftest import HANG_S, pledge, state, write_csv
 
 from planner.errors import InputError, PlanError, escape
-from planner.load import load_instance
+from planner.inputs.load import load_instance
+from planner.optimise.solve import Solver
 from planner.pipeline import run
-from planner.solve import Solver
 
 PLANNER = Path(sys.executable).parent / "planner"
 LONG = "Ünïcödé " * 1_250  # 10,000 characters

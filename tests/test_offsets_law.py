@@ -17,11 +17,11 @@ import pytest
 from conftest import MakeInstance, pledge, state, write_csv
 
 from planner.errors import InputError
-from planner.load import load_instance
+from planner.inputs.load import load_instance
+from planner.optimise.solve import Solver
 from planner.pipeline import RunResult, run
-from planner.report import terminal_text
-from planner.solve import Solver
-from planner.verify import verify
+from planner.report.terminal import terminal_text
+from planner.verifier.verify import verify
 
 STATES = [state("AA", 2_000_000, 20_000), state("BB"), state("CC"),
           state("DD", benefitting="true", status="pressure")]

@@ -37,9 +37,9 @@ from pydantic import BaseModel, ValidationError
 from models.instance import InstanceConfig, Rounding
 from planner import pipeline
 from planner.errors import InputError
-from planner.load import load_instance
-from planner.solve import Solver
-from planner.verify import verify
+from planner.inputs.load import load_instance
+from planner.optimise.solve import Solver
+from planner.verifier.verify import verify
 
 REPO = Path(__file__).resolve().parents[1]
 EU_2026 = REPO / "instances" / "eu-2026"

@@ -1,4 +1,5 @@
-"""`--out` never destroys what the planner did not write (issue #12, item 1; planner.outdir).
+"""`--out` never destroys what the planner did not write (issue #12, item 1;
+planner.outputs.outdir).
 
 `planner run` and `planner compare` replace their `--out` folder as a whole. They refuse (exit
 2, one `--out: ...` line saying why and what to do, before anything is read, nothing changed)
@@ -24,9 +25,9 @@ from pathlib import Path
 import pytest
 from conftest import HANG_S
 
-from planner import export
+from planner.outputs import export
 
-MARKER = ".planner-results"  # planner.outdir.MARKER
+MARKER = ".planner-results"  # planner.outputs.outdir.MARKER
 
 REPO = Path(__file__).resolve().parents[1]
 EU_2026 = REPO / "instances" / "eu-2026"

@@ -31,11 +31,11 @@ from models.instance import (
     Rounding,
 )
 from models.results import DistributionRow
-from planner.assignments import run_matching
 from planner.errors import InputError
-from planner.key import compute_key
+from planner.optimise.assignments import run_matching
+from planner.optimise.key import compute_key
+from planner.optimise.solve import Solver
 from planner.pipeline import RunResult, run
-from planner.solve import Solver
 
 CONTRIBUTORS = ("AA", "BB", "CC")
 BENEFITTING = ("DD", "EE")

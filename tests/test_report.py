@@ -31,12 +31,12 @@ from models.results import (
     Totals,
     UnassignedRow,
 )
-from planner import compare
-from planner.export import FILES, fmt, write_tables
-from planner.html_compare import write_comparison_report
-from planner.html_report import write_report
+from planner import comparison as compare
+from planner.optimise.solve import Solver
+from planner.outputs.export import FILES, fmt, write_tables
 from planner.pipeline import run
-from planner.solve import Solver
+from planner.report.html import write_report
+from planner.report.html_compare import write_comparison_report
 
 REPO = Path(__file__).resolve().parents[1]
 EU_2026 = REPO / "instances" / "eu-2026"
@@ -323,7 +323,7 @@ def test_report_is_byte_identical_across_processes(eu_run: Path, tmp_path: Path)
     (copy / "report.html").unlink()
     env = {**os.environ, "PYTHONHASHSEED": "12345"}
     subprocess.run([sys.executable, "-c", "import sys; from pathlib import Path; "
-                    "from planner.html_report import write_report; "
+                    "from planner.report.html import write_report; "
                     "write_report(Path(sys.argv[1]))", str(copy)],
                    check=True, env=env, cwd=REPO, timeout=HANG_S)
     assert (copy / "report.html").read_bytes() == (eu_run / "report.html").read_bytes()
@@ -351,7 +351,7 @@ def test_planner_help_does_not_import_matplotlib() -> None:
 
 def hand_run(name: str, obligations: dict[str, float], values: dict[str, float],
              warnings: Sequence[str] = ()) -> compare.Run:
-    """One run for the comparison, as `planner.compare` gets it from a planned run: each
+    """One run for the comparison, as `planner.comparison` gets it from a planned run: each
     state with its obligation and its value (all as money), share 0.5 of a pool of 100."""
     rows = [allocation(s, "contributor", obligations[s], financial=values[s] * 20_000)
             for s in obligations]
@@ -523,58 +523,3 @@ def test_odd_text_is_escaped_and_draws_without_warnings(tmp_path: Path) -> None:
     assert label in text
     cells = parse(folder / "report.html")
     assert len(cells.ids) == len(set(cells.ids)) and "z" not in cells.ids
-
-
-def test_charts_drawn_ahead_are_used_only_for_the_same_numbers(eu_run: Path, tmp_path: Path
-                                                               ) -> None:
-    """planner.background draws the pool's charts from the staged pool tables while the
-    matching runs (prepare_charts); the report must come out byte for byte as if drawn
-    afresh, whether the numbers drawn ahead match the final files or not."""
-    from planner import charts
-    from planner.html_report import prepare_charts
-
-    fresh = (eu_run / "report.html").read_bytes()
-    rate = 20_000.0
-    charts._DRAWN.clear()
-    prepare_charts(eu_run, rate)
-    drawn = len(charts._DRAWN)
-    assert drawn == 3  # mix, coverage, flows
-    folder = tmp_path / "copy"
-    shutil.copytree(eu_run, folder)
-    write_report(folder)
-    assert (folder / "report.html").read_bytes() == fresh
-    assert len(charts._DRAWN) == drawn + 2  # only the matching's two charts were drawn now
-    # Ahead with other numbers (another rate: another unit in the mix and flow charts): the
-    # report does not take them.
-    charts._DRAWN.clear()
-    prepare_charts(eu_run, 1.0)
-    write_report(folder)
-    assert (folder / "report.html").read_bytes() == fresh
-    assert len(charts._DRAWN) == 3 + 4  # mix and flows again, coverage taken, two matching
-
-
-def test_matching_charts_drawn_ahead_from_the_tables_in_memory(tmp_path: Path) -> None:
-    """planner.background draws the matching's charts from the tables in memory, sent as
-    JSON, while the files are written and verified: their numbers must be those the report
-    reads from the verified files, so that the report takes them and comes out byte for byte
-    as if drawn afresh."""
-    import json
-
-    from planner import background, charts
-    from planner.html_report import load_run, matching_chart_data, matching_chart_data_of
-
-    out = tmp_path / "base"
-    result = run(EU_2026, out, Solver())
-    fresh = (out / "report.html").read_bytes()
-    ahead = matching_chart_data_of(result.tables.assignments, result.tables.unassigned,
-                                   result.tables.matchability)
-    labels, parts, necks, persons = ahead
-    assert sum(parts["assigned"]) == result.summary.matching.persons_assigned > 0
-    assert sum(sum(v) for v in parts.values()) == result.summary.matching.persons_total
-    assert ahead == matching_chart_data(load_run(out))
-    charts._DRAWN.clear()
-    background.prepare_matching(json.loads(json.dumps(ahead)))  # as the child gets them
-    assert len(charts._DRAWN) == 2
-    write_report(out)
-    assert (out / "report.html").read_bytes() == fresh
-    assert len(charts._DRAWN) == 2 + 3  # the pool's three drawn now, the matching's taken

@@ -19,7 +19,7 @@ import browser
 import pytest
 
 from models.results import Summary
-from planner.export import fmt
+from planner.outputs.export import fmt
 
 
 @pytest.fixture(scope="module")

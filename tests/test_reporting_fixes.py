@@ -12,10 +12,10 @@ from pathlib import Path
 
 from conftest import MakeInstance, pledge, state
 
-from planner.load import load_instance
+from planner.inputs.load import load_instance
+from planner.optimise.solve import Solver
 from planner.pipeline import run
-from planner.solve import Solver
-from planner.verify import verify
+from planner.verifier.verify import verify
 
 
 def test_sar_received_is_counted_after_persons_are_made_whole(make_instance: MakeInstance,

@@ -18,11 +18,11 @@ from rich.console import Console
 from test_report import THREE_RUNS, allocation, hand_comparison, hand_made, parse, read_csv
 
 from models.results import CoverageRow, MatchabilityRow, Matching, SolverInfo, Summary, Totals
-from planner import compare
-from planner.display import visible
-from planner.export import FILES
-from planner.html_report import write_report
-from planner.report import terminal_text
+from planner import comparison as compare
+from planner.outputs.export import FILES
+from planner.report.display import visible
+from planner.report.html import write_report
+from planner.report.terminal import terminal_text
 
 ESC = "\x1b"
 RED = f"{ESC}[31mRED{ESC}[0m"  # an ANSI colour
@@ -164,7 +164,7 @@ def test_comparison_report_shows_injected_text_inert(tmp_path: Path) -> None:
     runs = [THREE_RUNS[0], replace(THREE_RUNS[1], name=f"v{RLO}x", summary=injected_summary())]
     comparison = hand_comparison(tmp_path, runs)
     rewrite(comparison / "states.csv", {"A": {"state": f"A{RED}"}}, "state")
-    from planner.html_compare import write_comparison_report
+    from planner.report.html_compare import write_comparison_report
 
     write_comparison_report(comparison)
     assert hidden(page_text(comparison / "report.html")) == set()

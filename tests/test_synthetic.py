@@ -1,4 +1,4 @@
-"""Synthetic candidates (planner.synthetic): determinism, shape, invariants and the CLI."""
+"""Synthetic candidates (planner.inputs.synthetic): determinism, shape, invariants and the CLI."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from planner.synthetic import (
+from planner.inputs.synthetic import (
     CANDIDATE_COLUMNS,
     DEFAULT_RECEIVING,
     NATIONALITIES,

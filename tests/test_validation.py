@@ -15,7 +15,7 @@ from conftest import pledge, state, write_csv
 
 from models.instance import Instance
 from planner.errors import InputError
-from planner.load import load_instance
+from planner.inputs.load import load_instance
 
 REPO = Path(__file__).resolve().parents[1]
 

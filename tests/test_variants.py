@@ -11,9 +11,9 @@ import pytest
 from conftest import MakeInstance, pledge, state, write_csv
 
 from planner.errors import InputError
-from planner.key import compute_key
-from planner.load import input_sha256, load_instance
-from planner.variants import variant_names
+from planner.inputs.load import input_sha256, load_instance
+from planner.inputs.variants import variant_names
+from planner.optimise.key import compute_key
 
 REPO = Path(__file__).resolve().parents[1]
 EU_2026 = REPO / "instances" / "eu-2026"

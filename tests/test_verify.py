@@ -10,10 +10,10 @@ from pathlib import Path
 import pytest
 from conftest import pledge, state
 
-from planner.load import load_instance
+from planner.inputs.load import load_instance
+from planner.optimise.solve import Solver
 from planner.pipeline import run
-from planner.solve import Solver
-from planner.verify import verify
+from planner.verifier.verify import verify
 
 STATES = [state("AA", 2_000_000, 20_000), state("BB"), state("CC"),
           state("DD", benefitting="true"), state("EE", benefitting="true")]

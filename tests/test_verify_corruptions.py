@@ -28,10 +28,10 @@ from pathlib import Path
 import pytest
 from conftest import BASE_TOML, STATE_COLUMNS, pledge, state, write_csv
 
-from planner.load import load_instance
+from planner.inputs.load import load_instance
+from planner.optimise.solve import Solver
 from planner.pipeline import run
-from planner.solve import Solver
-from planner.verify import recheck, verify
+from planner.verifier.verify import recheck, verify
 
 
 def build(folder: Path) -> None:

@@ -23,7 +23,7 @@ from models.results import (
     UnassignedRow,
 )
 from planner.errors import Problem
-from planner.verify import Outputs, _cell_adapter
+from planner.verifier.verify import Outputs, _cell_adapter
 
 ASSIGNMENTS = "person_id,case_id,from_state,to_state,pledge_id,score,reasons\n"
 UNASSIGNED = "person_id,case_id,location,reason\n"

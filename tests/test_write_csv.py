@@ -15,7 +15,7 @@ from pydantic import BaseModel, ConfigDict
 
 from models.instance import Measure
 from models.results import AssignmentRow
-from planner.export import fmt, fmt_column, write_csv
+from planner.outputs.export import fmt, fmt_column, write_csv
 
 
 class Row(BaseModel):

@@ -1,0 +1,339 @@
+"""A verified run folder's tables again as xlsx, json and parquet (`planner run --format`).
+
+The CSV files are the source: they are always written and verified first. Every other format is
+built from them, each row read back through its pydantic row model, so every format holds
+exactly the CSV's values, typed by the model: numbers as numbers, booleans as booleans, an empty
+cell as empty (null), `;`-lists as lists (as the CSV's `;` text in xlsx).
+
+Beside the CSVs:
+- xlsx: `tables.xlsx`, a `summary` sheet (summary.json flattened to key/value rows, without
+  `timings_s`, which change at every rerun) then one sheet per table; bold filled header row,
+  frozen, with a filter; column widths fitted to the text.
+- json: `tables.json`, `{"TABLE": [record, ...], ...}`: tables in run order, one record per
+  line, keys in column order (summary.json is already JSON).
+- parquet: `parquet/TABLE.parquet`, one file per table (the optional `parquet` extra: pyarrow).
+Candidate-level tables (export.PERSONAL: assignments, unassigned) never share a file with the
+aggregate tables: they go to `persons.xlsx`, `persons.json` and their own parquet files, all
+created mode 0600 like their CSVs. Reruns give byte-identical files (fixed xlsx timestamps).
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import os
+import types
+from collections.abc import Callable, Collection, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from enum import Enum
+from io import BytesIO
+from pathlib import Path
+from typing import Any, Literal, Union, get_args, get_origin
+from zipfile import ZIP_DEFLATED, ZipFile, ZipInfo
+
+from pydantic import BaseModel, ValidationError
+
+from models.results import (
+    AllocationRow,
+    AssignmentRow,
+    CoverageRow,
+    DistributionRow,
+    MatchabilityRow,
+    PlanRow,
+    UnassignedRow,
+)
+from planner.errors import PlanError
+from planner.outputs.export import PERSONAL, fmt
+
+FORMATS = ("csv", "xlsx", "json", "parquet")
+PARQUET_HINT = "pip install 'solidarity-pool-planner[parquet]'"
+# The run's tables, in the order they are exported: name -> row model; the file is NAME.csv.
+RUN_TABLES: dict[str, type[BaseModel]] = {
+    "plan": PlanRow, "allocation": AllocationRow, "distribution": DistributionRow,
+    "coverage": CoverageRow, "assignments": AssignmentRow, "unassigned": UnassignedRow,
+    "matchability": MatchabilityRow}
+FIXED_TIME = datetime(1980, 1, 1)  # the earliest time a zip entry can hold
+MAX_WIDTH = 60
+
+Kind = Literal["float", "int", "bool", "str", "list"]
+Cell = float | int | bool | str | list[str] | None
+
+
+class FormatError(PlanError):
+    """An export cannot be written (unknown format, pyarrow missing, a CSV off its schema)."""
+
+
+@dataclass(frozen=True)
+class Column:
+    name: str
+    kind: Kind
+    nullable: bool
+
+
+@dataclass(frozen=True)
+class Table:
+    name: str
+    columns: tuple[Column, ...]
+    rows: list[tuple[Cell, ...]]
+    personal: bool
+
+
+def column(name: str, annotation: object) -> Column:
+    """The cell kind of a row model's field, from its type (Annotated metadata is stripped)."""
+    nullable = False
+    if get_origin(annotation) in (Union, types.UnionType):
+        args = [a for a in get_args(annotation) if a is not type(None)]
+        nullable = len(args) < len(get_args(annotation))
+        annotation = args[0] if len(args) == 1 else annotation
+    kinds: dict[object, Kind] = {bool: "bool", int: "int", float: "float", str: "str"}
+    if annotation in kinds:
+        return Column(name, kinds[annotation], nullable)
+    if get_origin(annotation) is Literal and all(isinstance(a, str) for a in get_args(annotation)):
+        return Column(name, "str", nullable)
+    if isinstance(annotation, type) and issubclass(annotation, str):  # a StrEnum
+        return Column(name, "str", nullable)
+    if get_origin(annotation) is tuple and get_args(annotation) == (str, ...):
+        return Column(name, "list", nullable)
+    raise TypeError(f"no export type for column {name}: {annotation!r}")
+
+
+def columns_of(model: type[BaseModel]) -> tuple[Column, ...]:
+    return tuple(column(name, f.annotation) for name, f in model.model_fields.items())
+
+
+def typed(value: object, kind: Kind) -> Cell:
+    if value is None:
+        return None
+    if kind == "list":
+        return [str(v) for v in value]  # type: ignore[attr-defined]
+    if kind == "str":
+        return str(value.value) if isinstance(value, Enum) else str(value)
+    return {"float": float, "int": int, "bool": bool}[kind](value)  # type: ignore[operator]
+
+
+def read_table(path: Path, name: str, model: type[BaseModel], personal: bool) -> Table:
+    """A verified CSV, each row validated by `model` and typed by its columns."""
+    cols = columns_of(model)
+    names = [c.name for c in cols]
+    rows: list[tuple[Cell, ...]] = []
+    with path.open(encoding="utf-8", newline="") as handle:
+        reader = csv.reader(handle)
+        if next(reader, []) != names:
+            raise FormatError(f"{path.name}: columns differ from {model.__name__}")
+        for line, fields in enumerate(reader, start=2):
+            if len(fields) != len(names):
+                raise FormatError(f"{path.name}:{line}: {len(fields)} fields, {len(names)} columns")
+            try:
+                record = model.model_validate(dict(zip(names, fields, strict=True)))
+            except ValidationError as exc:
+                error = exc.errors()[0]
+                raise FormatError(f"{path.name}:{line}: {error['loc'][0]}: {error['msg']}") from exc
+            rows.append(tuple(typed(getattr(record, c.name), c.kind) for c in cols))
+    return Table(name, cols, rows, personal)
+
+
+def read_tables(folder: Path, tables: Mapping[str, type[BaseModel]],
+                personal: Collection[str]) -> list[Table]:
+    """The tables of `folder` named in `tables` (NAME.csv), those present, in that order."""
+    return [read_table(folder / f"{name}.csv", name, model, name in personal)
+            for name, model in tables.items() if (folder / f"{name}.csv").is_file()]
+
+
+def flatten(key: str, value: object, out: list[tuple[str, Cell]]) -> None:
+    """summary.json as key/value rows: `totals.value`, `warnings[0]`; an empty list or
+    object is one row with an empty value."""
+    if isinstance(value, dict) and value:
+        for k, v in value.items():
+            flatten(f"{key}.{k}" if key else str(k), v, out)
+    elif isinstance(value, list) and value:
+        for i, v in enumerate(value):
+            flatten(f"{key}[{i}]", v, out)
+    elif isinstance(value, dict | list):
+        out.append((key, None))
+    else:
+        out.append((key, value))  # type: ignore[arg-type]
+
+
+def read_summary(folder: Path) -> list[tuple[str, Cell]] | None:
+    path = folder / "summary.json"
+    if not path.is_file():
+        return None
+    data = json.loads(path.read_text(encoding="utf-8"))
+    data.pop("timings_s", None)  # wall-clock times: they would make every rerun differ
+    out: list[tuple[str, Cell]] = []
+    flatten("", data, out)
+    return out
+
+
+# --- xlsx -----------------------------------------------------------------------------------
+
+def _number_text(original: Callable[[object], str]) -> Callable[[object], str]:
+    """A stand-in for openpyxl's safe_string, whose "%.16g" can drop the 17th digit a float
+    needs to read back as itself: floats by repr (shortest exact), ints whole."""
+    def safe_string(value: object) -> str:
+        if type(value) is float:
+            return repr(value)
+        if type(value) is int:
+            return str(value)
+        return original(value)
+    return safe_string
+
+
+def _sheet(workbook: Any, title: str, header: Sequence[str],  # openpyxl has no types
+           rows: Sequence[Sequence[Cell]]) -> None:
+    from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
+    from openpyxl.styles import Font, PatternFill
+    from openpyxl.utils import get_column_letter
+
+    sheet = workbook.create_sheet(title[:31])  # Excel's limit on sheet names
+    widths = [len(h) for h in header]
+    for c, name in enumerate(header, start=1):
+        cell = sheet.cell(1, c, name)
+        cell.font = Font(bold=True)
+        cell.fill = PatternFill("solid", fgColor="DDEBF7")
+    for r, row in enumerate(rows, start=2):
+        for c, value in enumerate(row, start=1):
+            text = fmt(value)
+            widths[c - 1] = max(widths[c - 1], len(text))
+            if isinstance(value, list):
+                value = text  # a cell holds one value: the CSV's `;` text
+            if value is None or value == "":
+                continue  # empty stays empty
+            if isinstance(value, str):
+                # XML cannot hold control characters at all: the only change to any value.
+                value = ILLEGAL_CHARACTERS_RE.sub("\ufffd", value)
+            cell = sheet.cell(r, c, value)
+            if isinstance(value, str):
+                cell.data_type = "s"  # text, even "=1+1" or "#N/A": never a formula or error
+    sheet.freeze_panes = "A2"
+    last = get_column_letter(max(len(header), 1))
+    sheet.auto_filter.ref = f"A1:{last}{len(rows) + 1}"
+    for c, width in enumerate(widths, start=1):
+        sheet.column_dimensions[get_column_letter(c)].width = min(max(width + 2, 8), MAX_WIDTH)
+
+
+def _repack(data: bytes) -> bytes:
+    """The same zip with fixed entry times and modes (zipfile stamps the current time)."""
+    out = BytesIO()
+    with ZipFile(BytesIO(data)) as source, ZipFile(out, "w", ZIP_DEFLATED) as target:
+        for info in source.infolist():
+            entry = ZipInfo(info.filename, date_time=FIXED_TIME.timetuple()[:6])
+            entry.compress_type = ZIP_DEFLATED
+            entry.external_attr = 0o644 << 16
+            target.writestr(entry, source.read(info))
+    return out.getvalue()
+
+
+def xlsx_bytes(tables: Sequence[Table], summary: list[tuple[str, Cell]] | None) -> bytes:
+    import openpyxl.cell._writer as cell_writer
+    from openpyxl import Workbook
+    from openpyxl.writer.excel import ExcelWriter
+
+    workbook = Workbook()
+    workbook.remove(workbook.active)
+    if summary is not None:
+        _sheet(workbook, "summary", ("key", "value"), summary)
+    for table in tables:
+        _sheet(workbook, table.name, [c.name for c in table.columns], table.rows)
+    props = workbook.properties
+    props.creator, props.created, props.modified = "solidarity-pool-planner", FIXED_TIME, FIXED_TIME
+    buffer = BytesIO()
+    # ExcelWriter rather than save_workbook, which stamps the current time into core.xml.
+    from unittest import mock  # here: importing it costs every run about 60 ms
+
+    with mock.patch.object(cell_writer, "safe_string", _number_text(cell_writer.safe_string)):
+        ExcelWriter(workbook, ZipFile(buffer, "w", ZIP_DEFLATED, allowZip64=True)).save()
+    return _repack(buffer.getvalue())
+
+
+# --- json and parquet -----------------------------------------------------------------------
+
+def json_bytes(tables: Sequence[Table]) -> bytes:
+    parts = []
+    for table in tables:
+        names = [c.name for c in table.columns]
+        try:
+            records = [json.dumps(dict(zip(names, row, strict=True)), ensure_ascii=False,
+                                  allow_nan=False) for row in table.rows]
+        except ValueError as exc:
+            raise FormatError(f"{table.name}: {exc}") from exc
+        body = "".join(f"\n    {r}," for r in records).removesuffix(",")
+        parts.append(f"  {json.dumps(table.name)}: [{body}{chr(10) + '  ' if records else ''}]")
+    return ("{\n" + ",\n".join(parts) + "\n}\n" if parts else "{}\n").encode()
+
+
+def parquet_available() -> bool:
+    try:
+        import pyarrow.parquet  # noqa: F401
+    except ImportError:
+        return False
+    return True
+
+
+def parquet_bytes(table: Table) -> bytes:
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    kinds = {"float": pa.float64(), "int": pa.int64(), "bool": pa.bool_(), "str": pa.string(),
+             "list": pa.list_(pa.string())}
+    schema = pa.schema([pa.field(c.name, kinds[c.kind], nullable=c.nullable)
+                        for c in table.columns])
+    arrays = [pa.array([row[i] for row in table.rows], type=kinds[c.kind])
+              for i, c in enumerate(table.columns)]
+    sink = pa.BufferOutputStream()
+    pq.write_table(pa.Table.from_arrays(arrays, schema=schema), sink)
+    return sink.getvalue().to_pybytes()
+
+
+# --- writing --------------------------------------------------------------------------------
+
+def write_file(path: Path, data: bytes, private: bool) -> None:
+    """Create `path`; a private one is 0600 from its creation, never readable by others."""
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600 if private else 0o666)
+    with os.fdopen(fd, "wb") as handle:
+        if private:
+            os.fchmod(fd, 0o600)  # whatever the umask or an earlier file's mode
+        handle.write(data)
+
+
+def check_formats(formats: Sequence[str]) -> list[str]:
+    """Why `formats` cannot be written, one message each (none: they can)."""
+    problems = [f"--format: {f!r} is not one of: {', '.join(FORMATS)}"
+                for f in dict.fromkeys(formats) if f not in FORMATS]
+    if "parquet" in formats and not parquet_available():
+        problems.append(f"--format parquet needs pyarrow, which is not installed: {PARQUET_HINT}")
+    return problems
+
+
+def write_formats(folder: Path, formats: Sequence[str],
+                  tables: Mapping[str, type[BaseModel]] = RUN_TABLES,
+                  personal: Collection[str] = PERSONAL) -> None:
+    """Write `folder`'s verified CSV tables (NAME.csv, each with its row model in `tables`)
+    again in each of `formats`; csv is always there. Tables named in `personal` go to files of
+    their own, mode 0600."""
+    problems = check_formats(formats)
+    if problems:
+        raise FormatError("; ".join(problems))
+    wanted = set(formats) - {"csv"}
+    if not wanted:
+        return
+    read = read_tables(folder, tables, personal)
+    shared = [t for t in read if not t.personal]
+    private = [t for t in read if t.personal]
+    summary = read_summary(folder)
+    if "xlsx" in wanted:
+        if shared or summary is not None:
+            write_file(folder / "tables.xlsx", xlsx_bytes(shared, summary), False)
+        if private:
+            write_file(folder / "persons.xlsx", xlsx_bytes(private, None), True)
+    if "json" in wanted:
+        if shared:
+            write_file(folder / "tables.json", json_bytes(shared), False)
+        if private:
+            write_file(folder / "persons.json", json_bytes(private), True)
+    if "parquet" in wanted:
+        (folder / "parquet").mkdir(exist_ok=True)
+        for table in read:
+            write_file(folder / "parquet" / f"{table.name}.parquet", parquet_bytes(table),
+                       table.personal)

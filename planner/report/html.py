@@ -1,0 +1,528 @@
+"""The self-contained report.html of a run folder (a comparison's: planner/report/html_compare.py).
+
+The page is built from the files already written and verified in the folder, read back through
+the same row models as the verifier (the candidate tables, of which it shows counts only, by
+the csv module), so its numbers are the CSVs' numbers. It loads nothing (no scripts, fonts or
+images from anywhere; a Content-Security-Policy forbids it) and carries every number twice:
+shown for people, and exact in `data-value` with `data-table`, `data-row` and `data-col`, so
+that a program can check the page against the CSVs.
+
+Personal data: candidates appear only as counts (per benefitting state, receiving state and
+reason); no person or case id, and no candidate attribute, reaches the page.
+"""
+
+from __future__ import annotations
+
+import csv
+import html
+import json
+from collections import Counter, defaultdict
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from operator import itemgetter
+from pathlib import Path
+from typing import TypeVar
+
+from pydantic import BaseModel
+
+from models.results import (
+    AllocationRow,
+    CoverageRow,
+    DistributionRow,
+    MatchabilityRow,
+    PlanRow,
+    Summary,
+)
+from planner.outputs.export import FILES, fmt
+from planner.report.display import visible
+from planner.report.terminal import information
+
+M = TypeVar("M", bound=BaseModel)
+REPORT = "report.html"
+# The reasons of unassigned.csv, most often the places' first (the protection reasons and the
+# bilateral agreement: beneficiaries of protection, Art. 56(2)(a)(ii)).
+REASONS = ("capacity", "no_eligible_place", "no_bilateral_agreement", "protection_expired",
+           "protection_date_missing", "protection_after_adoption", "consent", "security")
+RE = "rel.-eq."  # relocation-equivalents, the unit of obligations and values
+
+
+# --- reading -----------------------------------------------------------------------------------
+
+def read_rows(path: Path, model: type[M]) -> list[M]:
+    if not path.is_file():
+        return []
+    with path.open(encoding="utf-8", newline="") as handle:
+        return [model.model_validate(row) for row in csv.DictReader(handle)]
+
+
+def count_columns(path: Path, names: Sequence[str]) -> Counter[tuple[str, ...]]:
+    """How many rows hold each combination of the named columns' texts: for the candidate
+    tables, of which the page shows counts only. The csv module over the columns needed, as
+    a row model each cost ~0.3 s for 27,000 candidates; the same values, since the files are
+    verified before the report is made and the row models keep a text field's text as is."""
+    if not path.is_file():
+        return Counter()
+    with path.open(encoding="utf-8", newline="") as handle:
+        reader = csv.reader(handle)
+        header = next(reader, [])
+        missing = [n for n in names if n not in header]
+        if missing:
+            raise ValueError(f"{path.name}: no column {', '.join(missing)}")
+        pick = itemgetter(*(header.index(n) for n in names))
+        rows = (fields for fields in reader if fields)  # as DictReader, skip blank lines
+        return Counter(map(pick, rows) if len(names) > 1 else ((pick(f),) for f in rows))
+
+
+@dataclass
+class Run:
+    folder: Path
+    summary: Summary
+    plan: list[PlanRow]
+    allocation: list[AllocationRow]
+    distribution: list[DistributionRow]
+    coverage: list[CoverageRow]
+    # Candidates as counts only: persons per (from_state, to_state, case_id) placed, and per
+    # (location, reason) not placed.
+    placed: Counter[tuple[str, ...]]
+    not_placed: Counter[tuple[str, ...]]
+    matchability: list[MatchabilityRow]
+
+    @property
+    def rate(self) -> float:
+        rate = self.summary.key.get("eur_per_relocation")
+        return float(rate) if isinstance(rate, int | float) else 0.0
+
+
+def not_placed(path: Path) -> Counter[tuple[str, ...]]:
+    counts = count_columns(path, ("location", "reason"))
+    odd = sorted({reason for _, reason in counts} - set(REASONS))
+    if odd:  # as UnassignedRow's Literal would have refused it
+        raise ValueError(f"{path.name}: unknown reason {', '.join(map(repr, odd))}")
+    return counts
+
+
+def pool_tables(folder: Path) -> tuple[list[PlanRow], list[AllocationRow],
+                                        list[DistributionRow], list[CoverageRow]]:
+    """plan.csv, allocation.csv, distribution.csv and coverage.csv: the pool's tables."""
+    return (read_rows(folder / FILES["plan"], PlanRow),
+            read_rows(folder / FILES["allocation"], AllocationRow),
+            read_rows(folder / FILES["distribution"], DistributionRow),
+            read_rows(folder / FILES["coverage"], CoverageRow))
+
+
+def load_run(folder: Path) -> Run:
+    summary = Summary.model_validate(json.loads((folder / "summary.json").read_text("utf-8")))
+    return Run(folder, summary, *pool_tables(folder),
+               count_columns(folder / FILES["assignments"],
+                             ("from_state", "to_state", "case_id")),
+               not_placed(folder / FILES["unassigned"]),
+               read_rows(folder / FILES["matchability"], MatchabilityRow))
+
+
+# --- HTML pieces -------------------------------------------------------------------------------
+
+def esc(value: object) -> str:
+    """Text shown on the page: HTML-escaped, and any control, format or separator character
+    of the inputs written as an escape (planner.report.display.visible), never acting."""
+    return html.escape(visible(value), quote=True)
+
+
+def attr(value: object) -> str:
+    """The exact text for a `data-*` attribute, which programs compare with the CSVs (an
+    attribute is never shown): HTML-escaped only."""
+    return html.escape(str(value), quote=True)
+
+
+def show(value: object, kind: str) -> str:
+    """The number as a person reads it; `kind` is num (integers exact, else 2 decimals),
+    share (percent, 4 decimals) or ratio (percent, 1 decimal)."""
+    if value is None or value == "":
+        return "–"
+    if not isinstance(value, int | float) or isinstance(value, bool):
+        return str(value)
+    if kind == "share":
+        return f"{value * 100:.4f}\u00a0%"
+    if kind == "ratio":
+        return f"{value * 100:.1f}\u00a0%"
+    return f"{value:,.0f}" if float(value).is_integer() else f"{value:,.2f}"
+
+
+@dataclass(frozen=True)
+class Col:
+    name: str
+    label: str
+    kind: str = "num"  # text, num, share or ratio
+
+
+def table(name: str, cols: Sequence[Col], rows: Iterable[tuple[str, dict[str, object]]],
+          caption: str) -> str:
+    """A table whose every cell says which table, row and column it is, and its exact value."""
+    head = "".join(f'<th scope="col" class="{"text" if c.kind == "text" else "num"}">'
+                   f"{esc(c.label)}</th>" for c in cols)
+    body = []
+    for key, values in rows:
+        cells = []
+        for c in cols:
+            value = values.get(c.name)
+            where = (f'data-table="{attr(name)}" data-row="{attr(key)}" '
+                     f'data-col="{attr(c.name)}" data-value="{attr(fmt(value))}"')
+            if c.kind == "text":
+                cells.append(f"<td {where}>{esc(fmt(value))}</td>")
+            else:
+                cells.append(f'<td class="num" {where}>{esc(show(value, c.kind))}</td>')
+        body.append(f'<tr data-row="{attr(key)}">{"".join(cells)}</tr>')
+    return (f'<table id="table-{attr(name)}" data-table="{attr(name)}"><caption>{esc(caption)}'
+            f"</caption><thead><tr>{head}</tr></thead><tbody>{''.join(body)}</tbody></table>")
+
+
+def model_rows(rows: Iterable[BaseModel], key: Sequence[str]
+               ) -> list[tuple[str, dict[str, object]]]:
+    out = []
+    for row in rows:
+        values = row.model_dump()
+        out.append(("/".join(fmt(values[k]) for k in key), values))
+    return out
+
+
+def kpi(label: str, table_name: str, row: str, col: str, value: object, unit: str,
+        kind: str = "num") -> str:
+    return (f'<div class="kpi"><div class="label">{esc(label)}</div>'
+            f'<div class="value" data-table="{attr(table_name)}" data-row="{attr(row)}" '
+            f'data-col="{attr(col)}" data-value="{attr(fmt(value))}">'
+            f"{esc(show(value, kind))}</div>"
+            f'<div class="unit">{esc(unit)}</div></div>')
+
+
+def figure(svg: str | None, caption: str, empty: str) -> str:
+    if svg is None:
+        return f'<p class="empty">{esc(empty)}</p>'
+    return f'<figure class="chart">{svg}<figcaption>{esc(caption)}</figcaption></figure>'
+
+
+STYLE = """
+body{font-family:system-ui,-apple-system,"Segoe UI",Roboto,"DejaVu Sans",Arial,sans-serif;
+ margin:0 auto;max-width:1100px;padding:1.5rem;color:#1b1b1b;background:#fff;line-height:1.4}
+h1{font-size:1.6rem;margin:0 0 .3rem} h2{border-bottom:2px solid #1f77b4;padding-bottom:.2rem;
+ margin-top:2rem} h3{margin-top:1.5rem} .meta{color:#555;font-size:.85rem}
+.kpis{display:grid;grid-template-columns:repeat(auto-fill,minmax(190px,1fr));gap:.6rem}
+.kpi{border:1px solid #d0d7de;border-radius:6px;padding:.5rem .7rem;background:#f6f8fa}
+.kpi .label{font-size:.8rem;color:#444} .kpi .value{font-size:1.35rem;font-weight:600}
+.kpi .unit{font-size:.75rem;color:#666} .warn{color:#9a3412}
+figure.chart{margin:1rem 0} figure.chart svg{max-width:100%;height:auto}
+figcaption{font-size:.85rem;color:#444}
+table{border-collapse:collapse;margin:.5rem 0 1.5rem;font-size:.85rem}
+caption{text-align:left;font-weight:600;padding:.3rem 0}
+th,td{border-bottom:1px solid #e1e4e8;padding:.2rem .5rem} th{background:#f6f8fa}
+td.num,th.num{text-align:right;font-variant-numeric:tabular-nums}
+td.num{white-space:nowrap} th.text{text-align:left}
+dl{display:grid;grid-template-columns:max-content auto;gap:.2rem 1rem;font-size:.9rem}
+dt{color:#555} dd{margin:0} .empty{color:#666;font-style:italic} .wide{overflow-x:auto}
+"""
+# Nothing may be fetched: not a script, font, image or style from anywhere.
+CSP = "default-src 'none'; style-src 'unsafe-inline'; img-src data:"
+
+
+def page(title: str, body: Sequence[str]) -> str:
+    return ("<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">"
+            f'<meta http-equiv="Content-Security-Policy" content="{CSP}">'
+            '<meta name="viewport" content="width=device-width, initial-scale=1">'
+            f'<link rel="icon" href="data:,"><title>{esc(title)}</title>'
+            f"<style>{STYLE}</style></head>\n<body>\n" + "\n".join(body) + "\n</body></html>\n")
+
+
+def write_page(path: Path, text: str) -> None:
+    tmp = path.with_name(f".{path.name}.tmp")
+    tmp.write_text(text, encoding="utf-8")
+    tmp.replace(path)
+
+
+# --- the run report ----------------------------------------------------------------------------
+
+def unit_text(rate: float) -> str:
+    return (f"relocation-equivalents (1 = one person or EUR {rate:,.0f})" if rate
+            else "relocation-equivalents")
+
+
+def key_figures(run: Run) -> str:
+    s, t, m = run.summary, run.summary.totals, run.summary.matching
+    cards = [kpi("Obligations", "summary", "totals", "obligation", t.obligation, RE),
+             kpi("Planned contributions", "summary", "totals", "value", t.value, RE),
+             kpi("Shortfall", "summary", "totals", "shortfall", t.shortfall,
+                 f"{RE} owed and not planned"),
+             kpi("Surplus", "summary", "totals", "surplus", t.surplus,
+                 f"{RE} planned beyond obligations"),
+             kpi("Relocation places", "summary", "totals", "relocation", t.relocation,
+                 "persons, in the plan"),
+             kpi("Responsibility offsets", "summary", "totals", "offset", t.offset, "persons"),
+             kpi("Financial contributions", "summary", "totals", "financial_eur",
+                 t.financial_eur, "EUR"),
+             kpi("Alternative measures", "summary", "totals", "alternative_eur",
+                 t.alternative_eur, "EUR")]
+    if s.proposal is not None:
+        cards.append(kpi("Commission proposal (Art. 12)", "summary", "proposal", "relocations",
+                         s.proposal.relocations, f"relocations; the Council's pool: "
+                         f"{s.proposal.pool_relocations:,}"))
+    lowest = s.distribution.get("min_coverage")
+    if isinstance(lowest, int | float):
+        cards.append(kpi("Lowest coverage of a stated need", "summary", "distribution",
+                         "min_coverage", lowest, "received / need", "ratio"))
+    if m.ran:
+        cards += [kpi("Persons relocated", "summary", "matching", "persons_assigned",
+                      m.persons_assigned, f"of {m.persons_total:,} candidates"),
+                  kpi("At most placeable", "summary", "matching", "bound", m.bound,
+                      f"persons, for {m.places:,} places"),
+                  kpi("Family units placed", "summary", "matching", "cases_assigned",
+                      m.cases_assigned, f"cases; {m.family_splits} split")]
+    share = f" ({t.value / t.obligation:.1%})" if t.obligation else ""
+    lead = (f"Status {s.status}. The plan meets {show(t.value, 'num')} of "
+            f"{show(t.obligation, 'num')} relocation-equivalents of obligations{share}; "
+            f"shortfall {show(t.shortfall, 'num')}"
+            + (f", surplus {show(t.surplus, 'num')} (apart: one state's surplus does not "
+               "make up for another's shortfall)" if t.surplus > 1e-6 else "") + ".")
+    warnings = "".join(f'<li class="warn">{esc(w)}</li>' for w in s.warnings)
+    notes = "".join(f"<li>{esc(n)}</li>" for n in information(s))
+    return (f'<section id="key-figures"><h2>Key figures</h2><p>{esc(lead)}</p>'
+            f'<div class="kpis">{"".join(cards)}</div>'
+            + (f"<h3>Warnings</h3><ul>{warnings}</ul>" if warnings else "")
+            + (f"<h3>Information</h3><ul>{notes}</ul>" if notes else "") + "</section>")
+
+
+def _listed(value: object) -> str:
+    if isinstance(value, dict):
+        return ", ".join(f"{k} {v}" for k, v in value.items())
+    if isinstance(value, list):
+        return ", ".join(str(v) for v in value)
+    return "" if value is None else str(value)
+
+
+def rules_applied(run: Run) -> str:
+    s = run.summary
+    off, dist, key = s.offsets, s.distribution, s.key
+    items = [("Key weights", _listed(key.get("weights"))),
+             ("Rounding", _listed(key.get("rounding"))),
+             ("EUR per relocation", show(run.rate, "num")),
+             *proposal_items(s),
+             ("Voluntary offsets (Art. 63(1))", ("allowed" if off.get("voluntary_allowed")
+              else "not allowed pool-wide") + f": pledged relocations "
+              f"{show(off.get('pledged_relocations'), 'num')} against the threshold "
+              f"{show(off.get('voluntary_threshold'), 'num')} (of the proposal's "
+              f"{show(off.get('proposal_relocations'), 'num')})"),
+             ("Voluntary offsets counted", _listed(off.get("voluntary")) or "none"),
+             ("Mandatory offsets (Art. 63(3))", (f"triggered (gap {off.get('gap')}, "
+              f"{off.get('remaining_gap')} after voluntary offsets)"
+              if off.get("mandatory_triggered") else "not triggered")
+              + f"; threshold (a) needs {show(off.get('mandatory_threshold_needs'), 'num')}, "
+              f"(b) proposal {show(off.get('mandatory_threshold_proposal'), 'num')}; "
+              f"binding: {off.get('mandatory_binding')}"),
+             ("Mandatory offsets owed per state (by key, within the fair share and the persons)",
+              _listed(off.get("mandatory_owed")) or "none"),
+             ("Of which planned (held by the state's offset rows)",
+              _listed(off.get("mandatory")) or "none"),
+             ("Owed, not planned (no or too small offset rows)",
+              _listed(off.get("mandatory_unplanned")) or "none"),
+             ("Gap no state's cap can take", show(off.get("unallocated"), "num")),
+             ("States facing search-and-rescue disembarkations",
+              _listed(dist.get("sar_states")) or "none"),
+             ("Their share of the pool: target / received",
+              f"{show(dist.get('sar_target_value'), 'num')} / "
+              f"{show(dist.get('sar_received_value'), 'num')} {RE}"),
+             ("Input (SHA-256)", s.input_sha256),
+             ("Planner and solver", f"{s.version}; {s.solver.name} ({s.solver.version})")]
+    rows = "".join(f"<dt>{esc(k)}</dt><dd>{esc(v)}</dd>" for k, v in items)
+    return f'<section id="rules"><h2>Rules applied and provenance</h2><dl>{rows}</dl></section>'
+
+
+def proposal_items(s: Summary) -> list[tuple[str, str]]:
+    """The Commission's proposal beside the Council's pool (Arts 12, 57)."""
+    if s.proposal is None:
+        return []
+    p = s.proposal
+    return [("Commission proposal (Art. 12)", f"{p.relocations:,} relocations or EUR "
+             f"{p.financial_eur:,.0f}" + ("" if p.given else " (not set: the pool's numbers)")),
+            ("Council's pool (Art. 57)", f"{p.pool_relocations:,} relocations or EUR "
+             f"{p.pool_financial_eur:,.0f}")]
+
+
+def mix_data(run: Run) -> tuple[list[str], dict[str, list[float]], list[float]]:
+    by = defaultdict(float)
+    for row in run.plan:
+        by[row.state, row.measure.value] += row.value
+    states = [a for a in run.allocation
+              if a.role != "benefitting" and (a.obligation > 0 or a.value > 0)]
+    measures = [m for m in ("relocation", "offset", "financial", "alternative")
+                if any(by[a.state, m] for a in states)]
+    return ([a.state for a in states], {m: [by[a.state, m] for a in states] for m in measures},
+            [a.obligation for a in states])
+
+
+def flow_data(run: Run) -> tuple[list[str], list[str], list[list[float]]]:
+    flows: dict[tuple[str, str], float] = defaultdict(float)
+    for row in run.distribution:
+        # Offsets assigned to no benefitting state (no responsibility.csv) flow nowhere.
+        if row.beneficiary:
+            flows[row.contributor, row.beneficiary] += row.value
+    contributors = sorted({c for c, _ in flows})
+    beneficiaries = sorted({b for _, b in flows})
+    return contributors, beneficiaries, [[flows.get((c, b), 0.0) for b in beneficiaries]
+                                         for c in contributors]
+
+
+def coverage_data(run: Run) -> tuple[list[str], dict[str, list[float | None]]]:
+    beneficiaries = sorted({r.beneficiary for r in run.coverage})
+    ratio = {(r.beneficiary, r.measure.value): r.ratio for r in run.coverage if r.need_stated}
+    return beneficiaries, {m: [ratio.get((b, m)) for b in beneficiaries]
+                           for m in ("relocation", "offset", "financial", "alternative")}
+
+
+def outcome_by_location(run: Run) -> list[tuple[str, dict[str, object]]]:
+    """Persons per benefitting state where they are: placed, and not placed per reason."""
+    counts: dict[str, Counter[str]] = defaultdict(Counter)
+    for (origin, _, _), persons in run.placed.items():
+        counts[origin]["assigned"] += persons
+    for (location, reason), persons in run.not_placed.items():
+        counts[location][reason] += persons
+    return [(loc, {"location": loc, "persons": sum(c.values()), "assigned": c["assigned"],
+                   **{r: c[r] for r in REASONS}}) for loc, c in sorted(counts.items())]
+
+
+def outcome_by_receiver(run: Run) -> list[tuple[str, dict[str, object]]]:
+    """Persons and family units per receiving state, against its relocation places."""
+    places: Counter[str] = Counter()
+    for row in run.plan:
+        if row.measure.value == "relocation":
+            places[row.state] += int(row.amount)
+    persons: Counter[str] = Counter()
+    cases: dict[str, set[str]] = defaultdict(set)
+    for (_, to_state, case_id), count in run.placed.items():
+        persons[to_state] += count
+        cases[to_state].add(case_id)
+    states = sorted(set(places) | set(persons))
+    return [(s, {"state": s, "places": places[s], "persons": persons[s],
+                 "cases": len(cases[s]), "free": places[s] - persons[s]}) for s in states]
+
+
+def _number(value: object) -> float:
+    return float(value) if isinstance(value, int | float) else 0.0
+
+
+def pool_charts(run: Run) -> tuple[str | None, str | None, str | None]:
+    """The charts of the pool's tables alone: mix, coverage, flows."""
+    from planner.report import charts as ch
+
+    unit = unit_text(run.rate)
+    return (ch.mix_chart(*mix_data(run), unit), ch.coverage_chart(*coverage_data(run)),
+            ch.flow_chart(*flow_data(run), unit))
+
+
+# The matching charts' numbers: labels and persons by outcome per benefitting state, then the
+# bottlenecks' texts and persons.
+ChartData = tuple[list[str], dict[str, list[float]], list[str], list[float]]
+
+
+def matching_chart_data(run: Run) -> ChartData:
+    rows = outcome_by_location(run)
+    necks = [r for r in run.matchability if r.kind == "bottleneck"]
+    return ([k for k, _ in rows], {p: [_number(v[p]) for _, v in rows]
+                                   for p in ("assigned", *REASONS)},
+            [r.text for r in necks], [float(r.value or 0.0) for r in necks])
+
+
+def matching_charts(data: ChartData) -> tuple[str | None, str | None]:
+    """The matching outcome per benefitting state, and the bottlenecks."""
+    from planner.report import charts as ch
+
+    labels, parts, necks, persons = data
+    return (ch.stacked_counts(labels, parts, "Matching outcome per benefitting state",
+                              "persons", "chart-matching"),
+            ch.bar_list(necks, persons, "Matching bottlenecks", "persons who cannot be placed",
+                        "chart-bottlenecks"))
+
+
+def charts(run: Run) -> str:
+    mix, coverage, flows = pool_charts(run)
+    parts = [figure(mix, "Stacked bars: what each contributor gives, by measure, in "
+                    "relocation-equivalents; the black tick is its obligation, hatching a "
+                    "shortfall.", "No contributor has an obligation or a contribution."),
+             figure(coverage, "Received as a share of each stated need (coverage.csv).",
+                    "No benefitting state stated a need."),
+             figure(flows, "Value of everything each contributor sends to each benefitting "
+                    "state (distribution.csv), all measures together.", "No flows.")]
+    if run.summary.matching.ran:
+        outcome, bottlenecks = matching_charts(matching_chart_data(run))
+        parts.append(figure(
+            outcome, "Candidates per benefitting state where they are: relocated, or not "
+            "and why.", "No candidates."))
+        parts.append(figure(
+            bottlenecks, "Where the places cannot take the eligible persons "
+            "(matchability.csv).", "No bottleneck: every eligible person fits the places."))
+    return '<section id="charts"><h2>Charts</h2>' + "".join(parts) + "</section>"
+
+
+ALLOCATION = (Col("state", "state", "text"), Col("name", "name", "text"),
+              Col("role", "role", "text"), Col("share", "share", "share"),
+              Col("deduction", "deduction", "ratio"), Col("obligation", f"obligation ({RE})"),
+              Col("relocation", "relocations (persons)"), Col("offset", "offsets (persons)"),
+              Col("financial_eur", "financial (EUR)"),
+              Col("alternative_eur", "alternative (EUR)"), Col("value", f"value ({RE})"),
+              Col("balance", f"balance ({RE})"), Col("shortfall", f"shortfall ({RE})"))
+PLAN = (Col("pledge_id", "pledge", "text"), Col("state", "state", "text"),
+        Col("measure", "measure", "text"), Col("amount", "amount (persons or EUR)"),
+        Col("value", f"value ({RE})"), Col("min", "min"), Col("max", "max"),
+        Col("preference", "preference"), Col("beneficiary", "may go to", "text"))
+DISTRIBUTION = (Col("contributor", "contributor", "text"),
+                Col("beneficiary", "beneficiary", "text"), Col("measure", "measure", "text"),
+                Col("pledge_id", "pledge", "text"), Col("amount", "amount (persons or EUR)"),
+                Col("value", f"value ({RE})"))
+COVERAGE = (Col("beneficiary", "beneficiary", "text"), Col("measure", "measure", "text"),
+            Col("need", "need (persons or EUR)"), Col("received", "received (persons or EUR)"),
+            Col("ratio", "received / need", "ratio"))
+ORIGIN = (Col("location", "benefitting state", "text"), Col("persons", "candidates"),
+          Col("assigned", "relocated"), *(Col(r, f"not: {r.replace('_', ' ')}")
+                                          for r in REASONS))
+RECEIVER = (Col("state", "receiving state", "text"), Col("places", "places"),
+            Col("persons", "persons received"), Col("cases", "family units"),
+            Col("free", "places left"))
+MATCHABILITY = (Col("kind", "kind", "text"), Col("subject", "subject", "text"),
+                Col("criterion", "criterion", "text"), Col("value", "persons"),
+                Col("text", "explanation", "text"))
+
+
+def tables(run: Run) -> str:
+    need_rows = [r for r in run.coverage if r.need_stated or r.received]
+    parts = [table("allocation", ALLOCATION, model_rows(run.allocation, ["state"]),
+                   "Obligations and contributions per state (allocation.csv)"),
+             table("coverage", COVERAGE, model_rows(need_rows, ["beneficiary", "measure"]),
+                   "Coverage of needs (coverage.csv)"),
+             table("distribution", DISTRIBUTION,
+                   model_rows(run.distribution, ["pledge_id", "beneficiary", "measure"]),
+                   "Flows from pledge rows to benefitting states (distribution.csv)"),
+             table("plan", PLAN, model_rows(run.plan, ["pledge_id"]),
+                   "What the plan takes from each pledge row (plan.csv)")]
+    if run.summary.matching.ran:
+        parts += [table("matching-origin", ORIGIN, outcome_by_location(run),
+                        "Candidates per benefitting state (counts from assignments.csv and "
+                        "unassigned.csv)"),
+                  table("matching-receiving", RECEIVER, outcome_by_receiver(run),
+                        "Persons per receiving state against its places"),
+                  table("matchability", MATCHABILITY,
+                        [(str(i), r.model_dump()) for i, r in enumerate(run.matchability, 1)],
+                        "Matchability: bound, bottlenecks, the cost of each restriction and "
+                        "of the law on beneficiaries (matchability.csv)")]
+    return '<section id="tables"><h2>Tables</h2>' + "".join(parts) + "</section>"
+
+
+def render_run(run: Run) -> str:
+    s = run.summary
+    title = f"Solidarity Pool plan: {s.instance} / {s.variant}"
+    head = (f"<header><h1>{esc(title)}</h1><p class=\"meta\">Annual Solidarity Pool "
+            "(Regulation (EU) 2024/1351). Built from the verified files of this folder; "
+            "obligations and values in relocation-equivalents "
+            f"({esc(unit_text(run.rate))}).</p></header>")
+    return page(title, [head, key_figures(run), charts(run), tables(run), rules_applied(run)])
+
+
+def write_report(folder: Path) -> Run:
+    """Write `folder`/report.html from the run's verified tables and summary; the run read."""
+    run = load_run(folder)
+    write_page(folder / REPORT, render_run(run))
+    return run

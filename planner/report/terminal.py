@@ -1,0 +1,180 @@
+"""What a person reads on the terminal after a run: per state share, obligation, mix, balance.
+
+`terminal_text` renders it once, from the run's tables in memory, for the stream `planner run`
+prints to.
+"""
+
+from __future__ import annotations
+
+import io
+from collections.abc import Sequence
+from typing import Protocol
+
+from rich.console import Console
+from rich.table import Table
+
+from models.results import AllocationRow, CoverageRow, MatchabilityRow, Summary
+from planner.report.display import literal
+
+
+class PlanTables(Protocol):
+    """What the terminal shows of a run's tables (planner.optimise.tables.Tables, or the verified
+    files as planner.report.html.Run reads them)."""
+
+    @property
+    def allocation(self) -> Sequence[AllocationRow]: ...
+    @property
+    def coverage(self) -> Sequence[CoverageRow]: ...
+    @property
+    def matchability(self) -> Sequence[MatchabilityRow]: ...
+
+
+class _Text(io.StringIO):
+    """A text buffer that reports the encoding of the stream its text is for (rich draws
+    boxes in ASCII for an encoding that is not UTF)."""
+
+    def __init__(self, encoding: str) -> None:
+        super().__init__()
+        self._encoding = encoding
+
+    @property
+    def encoding(self) -> str:  # type: ignore[override]
+        return self._encoding
+
+
+def terminal_text(tables: PlanTables, summary: Summary, out: str, tty: bool,
+                  encoding: str) -> str:
+    """`print_plan`'s output for a stream that is a terminal (`tty`) or not, of `encoding`,
+    with the width `planner run` uses; colours as rich would choose them there (the same
+    environment: NO_COLOR, FORCE_COLOR, TERM and COLORTERM)."""
+    buffer = _Text(encoding)
+    # No markup or emoji codes anywhere: every text from the inputs is shown as written.
+    print_plan(Console(file=buffer, width=120, force_terminal=True if tty else None,
+                       markup=False, emoji=False), tables, summary, out)
+    return buffer.getvalue()
+
+
+def _num(value: float, digits: int = 0) -> str:
+    return f"{value:,.{digits}f}"
+
+
+def _meur(value: float) -> str:
+    return f"{value / 1e6:,.2f}" if value else "-"
+
+
+def _amount(value: float) -> str:
+    return _num(value, 2) if abs(value) > 1e-6 else "-"
+
+
+def information(s: Summary) -> list[str]:
+    """Sentences that are neither warnings nor errors: the Council's pool below the Art.
+    12(2) floors; offsets assigned to no benefitting state (no responsibility.csv)."""
+    notes = list(s.proposal.information) if s.proposal is not None else []
+    unassigned = s.offsets.get("unassigned_to_benefitting")
+    if isinstance(unassigned, dict) and unassigned:
+        notes.append("offsets not assigned to a benefitting state (no responsibility.csv): "
+                     + ", ".join(f"{k} {v:,.0f}" for k, v in unassigned.items())
+                     + "; offset needs are left out of the coverage")
+    return notes
+
+
+def proposal_and_offsets(summary: Summary) -> list[str]:
+    """The Commission's proposal beside the Council's pool (Arts 12, 57), Art. 63's thresholds
+    (the two numbers of 63(3) side by side, the one that binds), voluntary and mandatory
+    offsets, and the information lines (neither warnings nor errors)."""
+    lines = []
+    p = summary.proposal
+    if p is not None:
+        lines.append(f"proposal (Commission, Art. 12): {p.relocations:,} relocations or EUR "
+                     f"{p.financial_eur / 1e6:,.2f} million"
+                     + ("" if p.given else " (not set: the pool's numbers)")
+                     + f"; Council's pool (Art. 57): {p.pool_relocations:,} relocations or "
+                     f"EUR {p.pool_financial_eur / 1e6:,.2f} million")
+    off = summary.offsets
+    if "mandatory_binding" in off:
+        def listed(value: object) -> str:
+            return ", ".join(f"{k} {v:,}" for k, v in value.items()) \
+                if isinstance(value, dict) and value else "none"
+        lines.append(
+            f"offsets (Art. 63): voluntary threshold {off['voluntary_threshold']:,.0f} (of the "
+            f"proposal's {off['proposal_relocations']:,}); mandatory threshold (a) needs "
+            f"{off['mandatory_threshold_needs']:,.0f}, (b) proposal "
+            f"{off['mandatory_threshold_proposal']:,.0f}, binding: {off['mandatory_binding']};"
+            f" voluntary offsets counted: {listed(off['voluntary'])}; mandatory owed: "
+            f"{listed(off.get('mandatory_owed'))}, of which planned: "
+            f"{listed(off['mandatory'])}, owed but not planned (no offset rows): "
+            f"{listed(off.get('mandatory_unplanned'))}; left uncovered: "
+            f"{off['unallocated']:,}")
+    lines += [f"information: {note}" for note in information(summary)]
+    return lines
+
+
+def print_plan(console: Console, tables: PlanTables, summary: Summary, out: str) -> None:
+    """The allocation, coverage, offsets, matching and warnings. Text from the inputs (state
+    codes, names, bottlenecks naming pledge ids, warnings, the folder) goes through
+    `planner.report.display.literal`: escaped, never markup, whatever `console` parses. Shortfall
+    and surplus have a column each, and a total each: one state's surplus does not make up for
+    another's shortfall, as a net balance would suggest."""
+    table = Table(title=literal(f"{summary.instance}: obligations and plan "
+                                "(relocation-equivalents; money in EUR million)"))
+    # "altern.": ten columns, "CY (benefitting)" whole, within the 120 characters.
+    for column in ("state", "share %", "obligation", "relocation", "offset", "financial",
+                   "altern.", "value", "shortfall", "surplus"):
+        table.add_column(column, justify="left" if column == "state" else "right")
+    for row in tables.allocation:
+        style = "red" if row.shortfall > 1e-6 else None
+        table.add_row(
+            literal(row.state if row.role == "contributor" else f"{row.state} ({row.role})"),
+            f"{row.share * 100:.4f}", _num(row.obligation, 2 if row.obligation % 1 else 0),
+            _num(row.relocation) if row.relocation else "-",
+            _num(row.offset) if row.offset else "-",
+            _meur(row.financial_eur), _meur(row.alternative_eur),
+            _num(row.value, 2), _amount(row.shortfall), _amount(max(0.0, row.balance)),
+            style=style)
+    t = summary.totals
+    table.add_row("total", "", _num(t.obligation, 2), _num(t.relocation), _num(t.offset),
+                  _meur(t.financial_eur), _meur(t.alternative_eur), _num(t.value, 2),
+                  _num(t.shortfall, 2), _num(t.surplus, 2), style="bold")
+    console.print(table)
+    cov = Table(title="coverage of needs per benefitting state")
+    for column in ("beneficiary", "measure", "need", "received", "ratio"):
+        cov.add_column(column, justify="left" if column in ("beneficiary", "measure") else "right")
+    for row in tables.coverage:
+        eur = not row.measure.in_persons
+        cov.add_row(literal(row.beneficiary), row.measure.value,
+                    (_meur(row.need) if eur else _num(row.need)) if row.need_stated else "-",
+                    _meur(row.received) if eur else _num(row.received),
+                    f"{row.ratio:.1%}" if row.ratio is not None else "-")
+    console.print(cov)
+    off = summary.offsets
+    voluntary = "allowed" if off["voluntary_allowed"] else "not allowed pool-wide"
+    mandatory = f"triggered, gap {off['gap']}" if off["mandatory_triggered"] else "not triggered"
+    console.print(literal(f"shortfall {t.shortfall:,.2f} and surplus {t.surplus:,.2f} "
+                          f"relocation-equivalents; voluntary offsets {voluntary}; mandatory "
+                          f"offsets {mandatory}"))
+    for line in proposal_and_offsets(summary):
+        console.print(literal(line))
+    m = summary.matching
+    if m.ran:
+        console.print(literal(
+            f"matching: {m.persons_assigned} of {m.persons_total} persons placed in "
+            f"{m.cases_assigned} cases ({m.places} places; at most {m.bound} can be "
+            f"placed); family splits {m.family_splits}; not placed: "
+            + (", ".join(f"{k} {v}" for k, v in m.unassigned_by_reason.items()) or "none")))
+        for line in m.bottlenecks[:10]:
+            console.print(literal(f"  bottleneck: {line}"))
+        if len(m.bottlenecks) > 10:
+            console.print(literal(f"  ... {len(m.bottlenecks) - 10} more in matchability.csv"))
+        costly = sorted((r for r in tables.matchability
+                         if r.kind == "restriction" and (r.value or 0) > 0),
+                        key=lambda r: (-(r.value or 0), r.subject, r.criterion))
+        for row in costly[:5]:
+            console.print(literal(f"  restriction cost: {row.text}"))
+        # The rules on beneficiaries (Art. 56(2)(a)(ii)) are the law, not a state's profile
+        # choice: their cost is shown apart, every rule that costs persons.
+        for row in tables.matchability:
+            if row.kind == "law" and (row.value or 0) > 0:
+                console.print(literal(f"  cost of the law: {row.text}"))
+    for warning in summary.warnings:
+        console.print(literal(f"warning: {warning}"))
+    console.print(literal(f"status {summary.status}; results in {out}"), soft_wrap=True)

@@ -1,0 +1,871 @@
+"""The verifier's matching checks (rules section 7), from the raw candidates.csv.
+
+Independent of `planner.inputs.candidates` and `planner.optimise.eligibility`: it re-reads
+candidates.csv with
+pandas and re-derives every person's case, blocks and profile from the cells. The checks are
+column-wise (one join of the written rows with the candidates by person id, cases as numbers,
+numpy masks and counts per check): at 300,000 persons a lookup per person took longer than the
+matching itself, and pandas' joins and group-bys on text most of the rest.
+
+Beneficiaries of protection (Art. 56(2)(a)(ii)): their `protection_granted` cells are re-read
+and checked against instance.toml's `pool.adopted` and `relocation` here, by whole years
+counted from the grant (`_years_passed`), and each placed beneficiary's case against the
+bilateral agreements.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import math
+from collections import defaultdict
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from fractions import Fraction
+from itertools import repeat
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from models.instance import Instance, Measure
+from planner.verifier.matchability import (
+    Group,
+    Place,
+    check_matchability,
+    groups_of,
+    law_gains,
+    max_flow,
+    places_of,
+)
+from planner.verifier.rules import arcs, effective_needs
+
+TRUE = {"true", "1", "yes", "y", "t"}
+OPTIONAL = ("status", "consent", "security_cleared", "nationality", "vulnerable",
+            "unaccompanied_minor", "languages", "family_links", "other_links", "preferences",
+            "registered", "protection_granted")  # candidates.csv columns that may be left out
+WISHES = ("family_links", "other_links", "languages", "preferences")
+
+
+def _flag_of(default: bool) -> Callable[[object], object]:
+    def flag(cell: object) -> bool:
+        text = cell.strip().lower() if isinstance(cell, str) else ""
+        return text in TRUE if text != "" else default
+    return flag
+
+
+def _text(values: np.ndarray, upper: bool = False) -> np.ndarray:
+    """The cells stripped (and upper-cased); a cell that is not text is kept as it is. The
+    str methods mapped in C: a Python call per cell cost more than the file's parsing."""
+    try:
+        cells = list(map(str.strip, values))
+        if upper:
+            cells = list(map(str.upper, cells))
+    except TypeError:  # a cell that is not text: none from read_csv(keep_default_na=False)
+        cells = [_upper(_strip(v)) if upper else _strip(v) for v in values]
+    return np.array(cells, dtype=object)
+
+
+def _flags(values: np.ndarray, default: bool) -> np.ndarray:
+    """The flag of each cell (stripped by the flag itself), computed once per distinct cell."""
+    flag = _flag_of(default)
+    table = {cell: bool(flag(cell)) for cell in set(values)}
+    return np.fromiter(map(table.__getitem__, values), dtype=bool, count=len(values))
+
+
+def _strip(cell: object) -> object:
+    return cell.strip() if isinstance(cell, str) else cell
+
+
+def _upper(cell: object) -> object:
+    return cell.upper() if isinstance(cell, str) else cell
+
+
+@dataclass(frozen=True)
+class People:
+    """The candidates, a column per attribute (row n: the n-th row of candidates.csv with a
+    non-blank cell), each row's case as a number (`case_code`, -1 for none) into `cases` so
+    that the checks group and look up by integers rather than by text, and the raw cells of
+    the profile's columns (`profile` derives them for the few rows the profile checks see)."""
+
+    person_id: np.ndarray
+    case_id: np.ndarray
+    location: np.ndarray
+    blocked_security: np.ndarray  # per case number, and a last entry for no case (code -1)
+    blocked_consent: np.ndarray
+    # Per case number (and a last entry for no case): "" or the first of the protection
+    # reasons that applies to one of its beneficiaries (PROTECTION order).
+    protection: np.ndarray
+    case_code: np.ndarray
+    cases: np.ndarray
+    row_of: dict[object, int]  # person id -> its (last) row
+    raw: dict[str, np.ndarray]  # the profile's columns, as read
+
+    @property
+    def unique(self) -> bool:
+        return len(self.row_of) == len(self.person_id)
+
+    def profile(self, rows: np.ndarray) -> dict[str, np.ndarray]:
+        """Nationality (upper case), status ("applicant" where blank), vulnerable and
+        unaccompanied minor (each its own column, as the contract defines them) of the persons
+        at `rows`."""
+        status = _status(self.raw["status"][rows])
+        minor = _flags(self.raw["unaccompanied_minor"][rows], False)
+        return {"nationality": _text(self.raw["nationality"][rows], upper=True),
+                "status": status, "minor": minor,
+                "vuln": _flags(self.raw["vulnerable"][rows], False)}
+
+
+def _status(cells: np.ndarray) -> np.ndarray:
+    status = _text(cells)
+    status[status == ""] = "applicant"
+    return status
+
+
+def read_people(instance: Instance) -> People:
+    path = Path(instance.source) / "candidates.csv"
+    with path.open(encoding="utf-8-sig") as handle:
+        header = handle.readline()
+    sep = ";" if ";" in header and "," not in header else ","
+    # Plain Python strings (object), not pandas' Arrow strings: `isin` on Arrow strings went
+    # through Python per value and took 13 s of the checks at 300,000 persons.
+    raw = pd.read_csv(path, dtype=object, keep_default_na=False, encoding="utf-8-sig", sep=sep)
+    names = [c.strip() for c in raw.columns]
+    # Rows with a non-blank cell (column by column: no 2-D copy of the whole file); when the
+    # first column has no blank cell, that is every row.
+    kept = raw.iloc[:, 0].to_numpy() != ""
+    if not kept.all():
+        kept = np.logical_or.reduce([raw.iloc[:, n].to_numpy() != ""
+                                     for n in range(raw.shape[1])])
+    count = int(kept.sum())
+
+    def cells(column: str) -> np.ndarray:
+        """The column's cells of the kept rows ("" where the column is absent)."""
+        if column not in names and column in OPTIONAL:
+            return np.full(count, "", dtype=object)
+        values = raw.iloc[:, names.index(column)].to_numpy()
+        return values if count == len(values) else values[kept]
+
+    person_id, case_id = _text(cells("person_id")), _text(cells("case_id"))
+    codes, cases = pd.factorize(case_id)  # a missing case (NaN) is -1, as groupby drops it
+    codes = codes.astype(np.int64)
+
+    def per_case(mask: np.ndarray) -> np.ndarray:
+        """Whether a row of `mask` has the case, per case number; the last entry for the rows
+        without a case (code -1 picks it)."""
+        found = np.zeros(len(cases) + 1, dtype=bool)
+        found[codes[mask]] = True
+        return found
+
+    beneficiary = _status(cells("status")) == "beneficiary"
+    reasons = _protection(_text(cells("protection_granted")), instance)
+    protection = np.full(len(cases) + 1, "", dtype=object)
+    for reason in reversed(PROTECTION):  # the first reason in PROTECTION order wins
+        protection[per_case(beneficiary & (reasons == reason))] = reason
+    return People(person_id=person_id, case_id=case_id, location=_text(cells("location")),
+                  blocked_security=per_case(~_flags(cells("security_cleared"), True)),
+                  blocked_consent=per_case(beneficiary & ~_flags(cells("consent"), False)),
+                  protection=protection,
+                  case_code=codes, cases=np.asarray(cases, dtype=object),
+                  row_of=dict(zip(person_id.tolist(), range(len(person_id)), strict=True)),
+                  raw={c: cells(c) for c in ("nationality", "status", "vulnerable",
+                                             "unaccompanied_minor", "registered", *WISHES)})
+
+
+PROTECTION = ("protection_date_missing", "protection_expired", "protection_after_adoption")
+BLOCKS = ("security", "consent", *PROTECTION)
+
+
+def _years_passed(granted: dt.date, day: dt.date) -> int:
+    """Whole years from `granted` to `day`: a year is complete on the same calendar date (28
+    February for 29 February in a common year)."""
+    years = day.year - granted.year
+    try:
+        anniversary = granted.replace(year=day.year)
+    except ValueError:  # 29 February, a common year
+        anniversary = dt.date(day.year, 2, 28)
+    return years - (day < anniversary)
+
+
+def _expired(granted: dt.date, adopted: dt.date, years: int) -> bool:
+    """Whether `years` whole years from the grant had run out before the adoption day: the
+    period ends with the last hour of its anniversary (Reg. 1182/71 Art. 3(2)(c)), so it has
+    run out when the full years are complete by the day before the adoption."""
+    return _years_passed(granted, adopted - dt.timedelta(days=1)) >= years
+
+
+def agreed_pairs(instance: Instance) -> frozenset[tuple[str, str]]:
+    """(receiving state, benefitting state) pairs of instance.toml's bilateral agreements
+    (Art. 56(2)(a)(ii)), read here apart from the planner's planner.inputs.protection."""
+    return frozenset((p[:2], p[3:]) for p in instance.config.relocation.bilateral_agreements)
+
+
+def _protection(cells: np.ndarray, instance: Instance) -> np.ndarray:
+    """Per row, the protection reason its date gives a beneficiary ("" none): no date, N
+    years or more passed by pool.adopted (relocation.protection_max_years), or granted after
+    it when relocation.protection_after_adoption is false. Without pool.adopted only a
+    missing date counts. Each distinct cell worked out once."""
+    adopted = instance.config.pool.adopted
+    rules = instance.config.relocation
+    table = {}
+    for cell in set(cells.tolist()):
+        if cell == "":
+            table[cell] = "protection_date_missing"
+            continue
+        granted = dt.date.fromisoformat(cell)
+        if adopted is None:
+            table[cell] = ""
+        elif granted <= adopted and _expired(granted, adopted, rules.protection_max_years):
+            table[cell] = "protection_expired"
+        elif granted > adopted and not rules.protection_after_adoption:
+            table[cell] = "protection_after_adoption"
+        else:
+            table[cell] = ""
+    return np.array([table[c] for c in cells.tolist()], dtype=object)
+
+
+def check_matching(out, instance: Instance) -> None:  # noqa: ANN001 - verify.Outputs
+    """Every person in exactly one table; each placed person's case, pledge row, transfer,
+    blocks, rejections and profile; transfers kept; places respected; families whole; the
+    reasons of the unplaced; the summary's counts. Failures come in the order a reader checks
+    them: persons, then assignments.csv line by line, then the per-case and per-row totals."""
+    if instance.cases is None:
+        return
+    people = read_people(instance)
+    failures: list[tuple[tuple[int, int, int], str, int, str, str]] = []
+
+    def fail(order: tuple[int, int, int], name: str, line: int, column: str, text: str) -> None:
+        failures.append((order, name, line, column, text))
+
+    # A person listed twice counts once, at the last line (as a mapping by person would).
+    assigned = _frame(out.assignments, ("person_id", "case_id", "from_state", "to_state",
+                                        "pledge_id", "score", "reasons"))
+    left = _frame(out.unassigned, ("person_id", "case_id", "location", "reason"))
+    # Each listed person who is a candidate (position in the table, row in `people`).
+    joined_assigned = _join(assigned["person_id"], people)
+    joined_left = _join(left["person_id"], people)
+    in_assigned, strangers = _listed(people, assigned["person_id"], *joined_assigned)
+    in_left, strangers_left = _listed(people, left["person_id"], *joined_left)
+    wrong = in_assigned == in_left
+    for both in in_assigned[wrong]:
+        fail((0, 0, 0), "assignments.csv", 0, "person_id",
+             f"a candidate is {'in both tables' if both else 'in neither'}")
+    for _ in range(len(strangers | strangers_left)):
+        fail((1, 0, 0), "assignments.csv", 0, "person_id", "a person not in candidates.csv")
+    n_cases = len(people.cases)
+    case_size = np.bincount(people.case_code[people.case_code >= 0], minlength=n_cases)
+    blocked = people.blocked_security | people.blocked_consent
+    protected = people.protection != ""
+    agreed = agreed_pairs(instance)
+    transfers = {c: s for c, s, _ in instance.transfers}
+    rejected = {(c, s) for c, s, _ in instance.rejections}
+    pledges = instance.pledges_by_id
+    places: dict[tuple[str, str], float] = {}
+    for _, row in out.distribution:
+        if row.measure is Measure.relocation:
+            places[(row.pledge_id, row.beneficiary)] = row.amount
+    # The placed persons who are candidates; each check below filters `rows` further.
+    at, found = joined_assigned
+    everyone = people.unique and len(at) == len(assigned["line"])  # `at` is every position
+    rows = {c: v if everyone else v[at] for c, v in assigned.items()}
+    rows["found"], rows["code"] = found, people.case_code[found]
+    rows["pledge"], pledge_ids = pd.factorize(rows["pledge_id"])  # numbers: grouped below
+    rows["to"], to_states = pd.factorize(rows["to_state"])
+    rows["from"], from_states = pd.factorize(rows["from_state"])
+
+    def each(mask: np.ndarray, check: int, column: str, text: str) -> None:
+        for line in rows["line"][mask].tolist():
+            fail((2, line, check), "assignments.csv", line, column, text)
+
+    def keep(mask: np.ndarray) -> None:
+        if not mask.all():
+            for column, values in rows.items():
+                rows[column] = values[mask]
+
+    each((rows["case_id"] != people.case_id[found])
+         | (rows["from_state"] != people.location[found]), 0,
+         "case_id", "case or location differs from input")
+    cases = case_table(people, instance)
+    own = people.profile(rows["found"])  # each placed person's own flags: its reasons
+    rows["own_vulnerable"], rows["own_minor"] = own["vuln"], own["minor"]
+    for check, (mask, column, text) in enumerate(_score_failures(rows, cases, instance)):
+        each(mask, 10 + check, column, text)
+    quality = float(rows.pop("expected_score").sum())
+    targets = _targets(rows["code"], rows["to"] * len(pledge_ids) + rows["pledge"], n_cases)
+    state_of = {p: pledge.state for p, pledge in pledges.items()
+                if pledge.measure is Measure.relocation}
+    good = np.array([state_of.get(p) for p in pledge_ids], dtype=object)[rows["pledge"]] \
+        == rows["to_state"]
+    each(~good, 1, "pledge_id", "not a relocation row of to_state")
+    keep(good)
+    used = np.bincount(rows["pledge"] * len(from_states) + rows["from"],
+                       minlength=len(pledge_ids) * len(from_states))
+    # The state each transferred case went to, per case number (None: not transferred).
+    case_at = dict(zip(people.cases.tolist(), range(n_cases), strict=True))
+    transferred_code = np.fromiter(map(case_at.get, transfers, repeat(-1)), dtype=np.int64,
+                                   count=len(transfers))
+    known = transferred_code >= 0
+    moved = np.full(n_cases + 1, None, dtype=object)
+    moved[transferred_code[known]] = np.fromiter(transfers.values(), dtype=object,
+                                                 count=len(transfers))[known]
+    moved_to = moved[rows["code"]]
+    transferred = (moved != None)[rows["code"]]  # noqa: E711 - elementwise
+    each(transferred & (moved_to != rows["to_state"]), 2, "to_state",
+         "a transferred case was moved")
+    keep(~transferred)
+    each(blocked[rows["code"]], 3, "person_id",
+         "a blocked case (security or consent) was placed")
+    each(protected[rows["code"]] & ~blocked[rows["code"]], 3, "person_id",
+         "a beneficiary's case was placed although protection was not granted less than "
+         f"{instance.config.relocation.protection_max_years} years before the Council act's "
+         "adoption (or its date is missing): Art. 56(2)(a)(ii)")
+    with_beneficiary = np.zeros(n_cases + 1, dtype=bool)
+    with_beneficiary[people.case_code[_status(people.raw["status"]) == "beneficiary"]] = True
+    each(with_beneficiary[rows["code"]] & ~np.fromiter(
+        map(agreed.__contains__, zip(rows["to_state"].tolist(), rows["from_state"].tolist(),
+                                     strict=True)), dtype=bool, count=len(rows["line"])), 4,
+         "to_state", "a beneficiary's case placed where the receiving and benefitting states "
+         "have no bilateral agreement: Art. 56(2)(a)(ii)")
+    each(np.fromiter(map(rejected.__contains__, zip(people.case_id[rows["found"]],
+                                                    rows["to_state"], strict=True)),
+                     dtype=bool, count=len(rows["line"])), 4,
+         "to_state", "the receiving state rejected this case")
+    profile = people.profile(rows["found"])
+    profile["size"] = np.append(case_size.astype(float), np.nan)[rows["code"]]  # none: NaN
+    for pledge_id in sorted(set(rows["pledge_id"].tolist())):
+        mine = rows["pledge_id"] == pledge_id
+        for n, (mask, text) in enumerate(_profile_failures(profile, pledges[pledge_id])):
+            each(mine & mask, 5 + n, "pledge_id", text)
+    not_kept = np.ones(len(transfers), dtype=bool)
+    not_kept[known] = targets[transferred_code[known]] == 0
+    for case in sorted(np.fromiter(transfers, dtype=object, count=len(transfers))[not_kept]
+                       .tolist()):
+        fail((3, 0, 0), "assignments.csv", 0, "case_id", f"transferred case {case} is not kept")
+    width = len(from_states)
+    used_by = {(pledge_ids[k // width], from_states[k % width]): int(used[k])
+               for k in np.flatnonzero(used).tolist()}
+    for (pledge_id, location), persons in sorted(used_by.items()):
+        have = places.get((pledge_id, location), 0)
+        if persons > have + 1e-9:
+            fail((4, 0, 0), "assignments.csv", 0, "pledge_id", f"{pledge_id} takes {persons} "
+                 f"persons from {location}, it has {have:g} places there")
+    # Rules 7.4 per row as well (the joint split decides a row's states with the matching):
+    # a row's persons from every state together within the plan's amount.
+    planned = {row.pledge_id: row.amount for _, row in out.plan}
+    per_row: dict[str, int] = defaultdict(int)
+    for (pledge_id, _), persons in used_by.items():
+        per_row[pledge_id] += persons
+    for pledge_id, persons in sorted(per_row.items()):
+        if persons > planned.get(pledge_id, 0.0) + 1e-9:
+            fail((4, 0, 1), "assignments.csv", 0, "pledge_id", f"{pledge_id} takes {persons} "
+                 f"persons in all, plan.csv gives it {planned.get(pledge_id, 0.0):g}")
+    # Persons placed per case, counted by the case_id assignments.csv gives them.
+    codes = np.fromiter(map(case_at.get, assigned["case_id"], repeat(-1)), dtype=np.int64,
+                        count=len(assigned["case_id"]))
+    placed = np.bincount(codes[codes >= 0], minlength=n_cases)
+    split = (targets > 1) | ((targets > 0) & (placed != case_size))
+    for case in sorted(people.cases[split].tolist()):
+        fail((5, 0, 0), "assignments.csv", 0, "case_id", f"case {case} is split")
+    for line, text in _reason_failures(left, people, *joined_left, instance):
+        fail((6, line, 0), "unassigned.csv", line, "reason", text)
+    at_left, found_left = joined_left
+    for line in left["line"][at_left][(left["case_id"][at_left] != people.case_id[found_left])
+                                      | (left["location"][at_left]
+                                         != people.location[found_left])].tolist():
+        fail((6, line, 1), "unassigned.csv", line, "case_id", "case or location differs from "
+             "input")
+    places = places_of(instance, [(r.pledge_id, r.beneficiary, r.measure, r.amount)
+                                  for _, r in out.distribution])
+    groups = groups_of(places, cases.location, case_size, cases.profile, cases.placeable,
+                       cases.refused, cases.transfer, agreed)
+    group_of = {case: g for g, group in enumerate(groups) for case in group.cases}
+    for line, text in _capacity_failures(left, people, at_left, found_left, groups, group_of,
+                                         places, used_by, out.proven):
+        fail((6, line, 2), "unassigned.csv", line, "reason", text)
+    for _, name, line, column, text in sorted(failures, key=lambda f: f[0]):
+        out.fail(name, line, column, text)
+    # Distinct cases placed: those of candidates' cases, and any others named.
+    cases_assigned = int((placed > 0).sum()) + len(set(assigned["case_id"][codes < 0].tolist()))
+    _check_counts(out, len(assigned["line"]), cases_assigned,
+                  len(assigned["line"]) + len(left["line"]), int(split.sum()))
+    bound = max_flow(groups, places)
+    placeable = sum(g.persons for g in groups)
+    if out.summary is not None:
+        law = None
+        if (_status(people.raw["status"]) == "beneficiary").any():
+            period_groups = groups_of(places, cases.location, case_size, cases.profile,
+                                      cases.placeable | cases.period_blocked, cases.refused,
+                                      cases.transfer, agreed)
+            law = law_gains(groups, period_groups, places, bound)
+        check_matchability(out.fail, out.matchability, groups, places, placeable, bound,
+                           out.summary.matching.bottlenecks, law, agreed)
+        _check_matching_summary(out, instance, left, places, bound, assigned, codes, cases,
+                                quality, case_size)
+
+
+def _frame(table: dict[str, np.ndarray], columns: tuple[str, ...]) -> dict[str, np.ndarray]:
+    """The table's `line` and `columns`, one row per person (the last line that names it), in
+    line order (the table's)."""
+    ids = table["person_id"].tolist()
+    last = dict(zip(ids, range(len(ids)), strict=True))
+    if len(last) == len(ids):  # each person once: the table as it is
+        return {c: table[c] for c in ("line", *columns)}
+    at = np.sort(np.fromiter(last.values(), dtype=np.int64, count=len(last)))
+    return {c: table[c][at] for c in ("line", *columns)}
+
+
+def _join(ids: np.ndarray, people: People) -> tuple[np.ndarray, np.ndarray]:
+    """The rows (positions) of a table whose person is a candidate, in the table's order, and
+    each one's row in `people`: `frame.join(people, on="person_id", how="inner")`, a row per
+    match when candidates.csv repeats a person id."""
+    if people.unique:
+        found = np.fromiter(map(people.row_of.get, ids, repeat(-1)), dtype=np.int64,
+                            count=len(ids))
+        at = np.flatnonzero(found >= 0)
+        return at, found[at]
+    every: dict[object, list[int]] = {}
+    for n, person in enumerate(people.person_id.tolist()):
+        every.setdefault(person, []).append(n)
+    pairs = [(i, n) for i, person in enumerate(ids.tolist()) for n in every.get(person, ())]
+    return (np.array([i for i, _ in pairs], dtype=np.int64),
+            np.array([n for _, n in pairs], dtype=np.int64))
+
+
+def _listed(people: People, ids: np.ndarray, at: np.ndarray, found: np.ndarray
+            ) -> tuple[np.ndarray, set[object]]:
+    """Per candidate, whether the table (its person `ids`, joined at `at` to `found`) lists
+    it; and the persons it lists who are not candidates."""
+    listed = np.zeros(len(people.person_id), dtype=bool)
+    listed[found] = True
+    stranger = np.ones(len(ids), dtype=bool)
+    stranger[at] = False
+    return listed, set(ids[stranger].tolist())
+
+
+def _targets(codes: np.ndarray, pairs: np.ndarray, n_cases: int) -> np.ndarray:
+    """Per case number, how many distinct (to_state, pledge_id) pairs (numbered) the placed
+    rows give it (a row without a case counts for none)."""
+    has = codes >= 0
+    width = int(pairs.max(initial=0)) + 1
+    keys = np.unique(codes[has] * width + pairs[has])
+    return np.bincount(keys // width, minlength=n_cases)
+
+
+def _profile_failures(rows: dict[str, np.ndarray], pledge  # noqa: ANN001
+                      ) -> list[tuple[np.ndarray, str]]:
+    """A mask per profile criterion the row sets (rules section 7.5): the persons outside it."""
+    never = np.zeros(len(rows["size"]), dtype=bool)
+
+    def outside(column: str, allowed: tuple[str, ...]) -> np.ndarray:
+        return ~np.fromiter(map(set(allowed).__contains__, rows[column]), bool, len(never))
+
+    return [
+        (outside("nationality", pledge.nationalities) if pledge.nationalities else never,
+         "nationality outside the row's profile"),
+        (outside("status", pledge.statuses) if pledge.statuses else never,
+         "status outside the row's profile"),
+        (rows["size"] > pledge.max_case_size if pledge.max_case_size is not None else never,
+         "case larger than the row accepts"),
+        (rows["vuln"] if not pledge.vulnerable else never,
+         "the row accepts no vulnerable persons"),
+        (rows["minor"] if not pledge.unaccompanied_minors else never,
+         "the row accepts no unaccompanied minors"),
+    ]
+
+
+def _reason_failures(left: dict[str, np.ndarray], people: People, at: np.ndarray,
+                     found: np.ndarray, instance: Instance | None = None
+                     ) -> list[tuple[int, str]]:
+    """Security, consent and protection reasons exactly where the inputs block the case
+    (in that order; Art. 56(2)(a)(ii) for protection)."""
+    codes = people.case_code[found]
+    expected = np.where(people.blocked_security[codes], "security",
+                        np.where(people.blocked_consent[codes], "consent",
+                                 people.protection[codes]))
+    reason = left["reason"][at]
+    wrong = np.where(expected != "", reason != expected, np.isin(reason, BLOCKS))
+    return [(int(line), f"should be {want}" if want else f"{got} without cause")
+            for line, want, got in zip(left["line"][at][wrong], expected[wrong], reason[wrong],
+                                       strict=True)]
+
+
+def _check_counts(out, persons: int, cases: int, total: int, splits: int  # noqa: ANN001
+                  ) -> None:
+    if out.summary is None:
+        return
+    m = out.summary.matching
+    expected = {"persons_assigned": persons, "cases_assigned": cases, "persons_total": total,
+                "family_splits": splits}
+    for key, count in expected.items():
+        if getattr(m, key) != count:
+            out.fail("summary.json", 0, f"matching.{key}", f"{getattr(m, key)}, the tables "
+                     f"say {count}")
+
+
+# --- cases, scores, reasons and the matching's stages -------------------------------------
+
+
+@dataclass
+class Cases:
+    """Per case number: its location (its first row's), profile (statuses, nationalities, any
+    vulnerable person, any unaccompanied minor), vulnerable persons, unaccompanied minors,
+    waiting bands,
+    wishes (the raw cells of its rows, by person id), whether it can be placed at all (not
+    blocked, or transferred), the states that refused it and the state it was transferred to."""
+
+    location: list[str]
+    profile: list[tuple[frozenset[str], frozenset[str], bool, bool]]
+    vulnerable: np.ndarray
+    minors: np.ndarray
+    bands: np.ndarray
+    wish: np.ndarray  # per case: a number for its wishes' cells (`wishes[n]`)
+    wishes: list[tuple[tuple[str, ...], ...]]  # the cells of each distinct wishes, by row
+    placeable: np.ndarray
+    refused: dict[int, frozenset[str]]
+    transfer: dict[int, str]
+    # Blocked only by the rule on the date of protection (placeable without it).
+    period_blocked: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=bool))
+
+
+def case_table(people: People, instance: Instance) -> Cases:
+    n = len(people.cases)
+    has = np.flatnonzero(people.case_code >= 0)
+    codes = people.case_code[has]
+    # Each case's rows by person id (the order in which the planner merges a family's wishes).
+    order = np.lexsort((people.person_id[has], codes))
+    rows, codes = has[order], codes[order]
+    starts = np.searchsorted(codes, np.arange(n + 1))
+    first = rows[starts[:-1]] if n else np.zeros(0, dtype=np.int64)
+    status = _status(people.raw["status"])
+    nationality = _text(people.raw["nationality"], upper=True)
+    minor = _flags(people.raw["unaccompanied_minor"], False)
+    vuln = _flags(people.raw["vulnerable"], False)
+    kinds: dict[tuple[object, ...], int] = {}
+    kind = np.fromiter((kinds.setdefault(k, len(kinds)) for k in zip(
+        status.tolist(), nationality.tolist(), vuln.tolist(), minor.tolist(), strict=True)),
+        dtype=np.int64, count=len(status))
+    of_kind = list(kinds)
+    merged: dict[frozenset[int], tuple[frozenset[str], frozenset[str], bool, bool]] = {}
+
+    def profile(own: frozenset[int]) -> tuple[frozenset[str], frozenset[str], bool, bool]:
+        found = merged.get(own)
+        if found is None:
+            parts = [of_kind[k] for k in own]
+            found = merged[own] = (frozenset(p[0] for p in parts),  # type: ignore[misc]
+                                   frozenset(p[1] for p in parts),  # type: ignore[misc]
+                                   any(p[2] for p in parts), any(p[3] for p in parts))
+        return found
+
+    # Each distinct row of wishes' cells a number; a case's wishes are its row's number, or
+    # for a family a number for its rows' numbers (person id order).
+    row_ids: dict[tuple[str, ...], int] = {}
+    wish_row = np.fromiter((row_ids.setdefault(w, len(row_ids)) for w in zip(
+        *(_text(people.raw[c]).tolist() for c in WISHES), strict=True)), dtype=np.int64,
+        count=len(people.person_id))
+    wishes: list[tuple[tuple[str, ...], ...]] = [(w,) for w in row_ids]
+    size = np.diff(starts)
+    single_profile = [profile(frozenset((k,))) for k in range(len(of_kind))]
+    kind_first = kind[first].tolist()
+    profiles = [single_profile[k] for k in kind_first]
+    wish = wish_row[first].copy()
+    families: dict[tuple[int, ...], int] = {}
+    for case in np.flatnonzero(size > 1).tolist():
+        own = rows[starts[case]:starts[case + 1]]
+        profiles[case] = profile(frozenset(kind[own].tolist()))
+        ids = tuple(wish_row[own].tolist())
+        number = families.get(ids)
+        if number is None:
+            number = families[ids] = len(wishes)
+            wishes.append(tuple(wishes[i][0] for i in ids))
+        wish[case] = number
+    vulnerable = np.bincount(people.case_code[has], weights=vuln[has], minlength=n
+                             ).astype(np.int64)
+    minors = np.bincount(people.case_code[has], weights=minor[has], minlength=n
+                         ).astype(np.int64)
+    bands = _waiting_bands(people, instance, rows, starts)
+    case_at = dict(zip(people.cases.tolist(), range(n), strict=True))
+    transfer = {case_at[c]: s for c, s, _ in instance.transfers if c in case_at}
+    refusals: dict[int, set[str]] = defaultdict(set)
+    for c, s, _ in instance.rejections:
+        if c in case_at:
+            refusals[case_at[c]].add(s)
+    blocked = (people.blocked_security | people.blocked_consent)[:n]
+    period = (people.protection != "")[:n]
+    placeable = ~blocked & ~period
+    placeable[list(transfer)] = True
+    return Cases(location=people.location[first].tolist(), profile=profiles,
+                 vulnerable=vulnerable, minors=minors, bands=bands, wish=wish, wishes=wishes,
+                 placeable=placeable,
+                 refused={c: frozenset(s) for c, s in refusals.items()}, transfer=transfer,
+                 period_blocked=~blocked & period & ~placeable)
+
+
+def _waiting_bands(people: People, instance: Instance, rows: np.ndarray, starts: np.ndarray
+                   ) -> np.ndarray:
+    """Whole bands of `waiting_band_days` each case waited, from its earliest `registered` to
+    the day after the latest case's (1 January of the cycle when none is given)."""
+    n = len(starts) - 1
+    cells = _text(people.raw["registered"])
+    days = pd.to_datetime(pd.Series(cells), format="%Y-%m-%d", errors="coerce")
+    number = (days - pd.Timestamp("1970-01-01")).dt.days.to_numpy(dtype=float)
+    earliest = np.full(n, np.inf)
+    if n and len(rows):
+        own = np.where(np.isnan(number[rows]), np.inf, number[rows])
+        earliest = np.minimum.reduceat(own, starts[:-1])
+    # The day after the latest case's registration (a case's: its earliest person's).
+    known = np.isfinite(earliest)
+    today = (float(earliest[known].max()) + 1 if known.any()
+             else float((pd.Timestamp(instance.config.cycle, 1, 1)
+                         - pd.Timestamp("1970-01-01")).days))
+    band = instance.config.matching.waiting_band_days
+    waited = np.where(np.isfinite(earliest), np.maximum(today - earliest, 0), 0)
+    return (waited // band).astype(np.int64)
+
+
+def _official_languages() -> dict[str, frozenset[str]]:
+    from importlib import resources
+
+    text = resources.files("planner").joinpath("data/official_languages.csv").read_text("utf-8")
+    lines = text.splitlines()
+    head = lines[0].split(",")
+    code, languages = head.index("code"), head.index("languages")
+    return {cells[code]: frozenset(cells[languages].split(";"))
+            for cells in (line.split(",") for line in lines[1:] if line)}
+
+
+class _Wishes:
+    """Each distinct wishes' parsed sets (family links, other links, languages, preferences in
+    order), each distinct cell parsed once."""
+
+    def __init__(self, cells: list[tuple[tuple[str, ...], ...]]) -> None:
+        self.cells = cells
+        self.parsed: dict[int, tuple[frozenset[str], frozenset[str], frozenset[str],
+                                     tuple[str, ...]]] = {}
+        self.sets: list[dict[str, frozenset[str]]] = [{}, {}, {}]
+        self.order: dict[str, tuple[str, ...]] = {}
+
+    def _set(self, column: int, cell: str) -> frozenset[str]:
+        found = self.sets[column].get(cell)
+        if found is None:
+            codes = _codes(cell)
+            found = self.sets[column][cell] = frozenset(
+                c.lower() for c in codes) if column == 2 else frozenset(codes)
+        return found
+
+    def _preferences(self, cell: str) -> tuple[str, ...]:
+        found = self.order.get(cell)
+        if found is None:
+            found = self.order[cell] = tuple(dict.fromkeys(_codes(cell)))
+        return found
+
+    def __getitem__(self, n: int) -> tuple[frozenset[str], frozenset[str], frozenset[str],
+                                           tuple[str, ...]]:
+        found = self.parsed.get(n)
+        if found is None:
+            rows = self.cells[n]
+            if len(rows) == 1:  # one person: its cells as they are
+                w = rows[0]
+                found = self.parsed[n] = (self._set(0, w[0]), self._set(1, w[1]),
+                                          self._set(2, w[2]), self._preferences(w[3]))
+                return found
+            sets = [frozenset().union(*(self._set(c, w[c]) for w in rows)) for c in range(3)]
+            found = self.parsed[n] = (sets[0], sets[1], sets[2], tuple(dict.fromkeys(
+                c for w in rows for c in self._preferences(w[3]))))
+        return found
+
+
+def _codes(cell: str) -> list[str]:
+    return [c.strip().upper() for c in cell.split(";") if c.strip()]
+
+
+def _expected_score(wishes: tuple[frozenset[str], frozenset[str], frozenset[str],
+                                  tuple[str, ...]], state: str, instance: Instance,
+                    languages: dict[str, frozenset[str]]) -> tuple[float, tuple[str, ...]]:
+    """Rules section 7 (Art. 67): the points per person of placing the case in `state`, and
+    the reasons: family link, other link, a shared official language, a stated preference
+    (the first fully, the second half, ...)."""
+    family, other, spoken, preferences = wishes
+    weights = instance.config.matching.quality
+    score, reasons = 0.0, []
+    if state in family:
+        score, reasons = score + weights.family_link, [*reasons, "family_link"]
+    if state in other:
+        score, reasons = score + weights.other_link, [*reasons, "other_link"]
+    if spoken & languages.get(state, frozenset()):
+        score, reasons = score + weights.language, [*reasons, "language"]
+    if state in preferences:
+        score += weights.preference / (preferences.index(state) + 1)
+        reasons.append("preference")
+    return round(score, 9), tuple(reasons)
+
+
+def _score_failures(rows: dict[str, np.ndarray], cases: Cases, instance: Instance
+                    ) -> list[tuple[np.ndarray, str, str]]:
+    """Each placed person's score and reasons as the rules give them for the case's state
+    (`transfer` first for a transferred case; last, per person, `vulnerable` for a person
+    whose own `vulnerable` cell is true and `unaccompanied_minor` for an unaccompanied minor).
+    Worked out once per distinct (wishes, state, transfer, own flags): a placed row is then a
+    number into those."""
+    languages = _official_languages()
+    parsed = _Wishes(cases.wishes)
+    count = len(rows["line"])
+    codes = rows["code"]
+    ok = codes >= 0
+    code = np.where(ok, codes, 0)
+    states, names = pd.factorize(rows["to_state"])
+    transferred = np.zeros(len(cases.location) + 1, dtype=np.int64)
+    transferred[list(cases.transfer)] = 1
+    flags = rows["own_vulnerable"].astype(np.int64) * 2 + rows["own_minor"].astype(np.int64)
+    if not count or not len(cases.location):
+        rows["expected_score"] = np.zeros(count)
+        return []
+    key = ((cases.wish[code] * 2 + transferred[code]) * 4 + flags) \
+        * max(len(names), 1) + states
+    distinct, inverse = np.unique(key, return_inverse=True)
+    reason_ids: dict[tuple[str, ...], int] = {}
+    scores, reasons = [], []
+    width = max(len(names), 1)
+    for k in distinct.tolist():
+        wish, state = divmod(k, width)
+        wish, own = divmod(wish, 4)
+        wish, moved = divmod(wish, 2)
+        points, why = _expected_score(parsed[wish], names[state], instance, languages)
+        scores.append(points)
+        want = (*(("transfer",) if moved else ()), *why, *(("vulnerable",) if own >= 2 else ()),
+                *(("unaccompanied_minor",) if own % 2 else ()))
+        reasons.append(reason_ids.setdefault(want, len(reason_ids)))
+    expected = np.array(scores, dtype=float)[inverse]
+    written = np.fromiter((reason_ids.setdefault(tuple(r), len(reason_ids))
+                           for r in rows["reasons"].tolist()), dtype=np.int64, count=count)
+    score = rows["score"].astype(float)
+    score_bad = ok & (np.abs(score - expected) > 1e-9 * np.maximum(1.0, np.abs(expected)))
+    reasons_bad = ok & (written != np.array(reasons, dtype=np.int64)[inverse])
+    rows["expected_score"] = np.where(ok, expected, 0.0)
+    return [(score_bad, "score", "differs from the case's links, languages and preferences "
+             "(Art. 67)"),
+            # "vulnerability": the person's own `vulnerable` and `unaccompanied_minor` cells.
+            (reasons_bad, "reasons", "differ from the case's links, languages, preferences, "
+             "transfer and vulnerability")]
+
+
+def _capacity_failures(left: dict[str, np.ndarray], people: People, at: np.ndarray,
+                       found: np.ndarray, groups: list[Group], group_of: dict[int, int],
+                       places: list[Place], used: dict[tuple[str, str], int],
+                       proven: bool = True) -> list[tuple[int, str]]:
+    """`no_eligible_place` exactly for the placeable cases no place of their location may
+    take; a `capacity` case that fits in the free places of a place it may take: stage (i)
+    (persons relocated) was not optimal. A case's first line only."""
+    failures, seen = [], set()
+    codes = people.case_code[found]
+    for line, code, reason in zip(left["line"][at].tolist(), codes.tolist(),
+                                  left["reason"][at].tolist(), strict=True):
+        g = group_of.get(code)
+        if g is None or code in seen or reason in BLOCKS:
+            continue
+        seen.add(code)
+        group = groups[g]
+        if not group.eligible(places, fit=False):
+            # Art. 56(2)(a)(ii): a beneficiary's case that a place would take with an
+            # agreement.
+            want = "no_bilateral_agreement" if group.eligible(places, fit=False,
+                                                              agreement=False) \
+                else "no_eligible_place"
+            if reason != want:
+                failures.append((line, f"should be {want}: no place in {group.location} may "
+                                 "take the case" + (" without a bilateral agreement"
+                                                    if want != "no_eligible_place" else "")))
+            continue
+        if reason != "capacity":
+            failures.append((line, "should be capacity: a place may take the case"))
+            continue
+        if not proven:
+            continue  # a stage stopped at its time limit: not the most persons, maybe
+        for i in group.eligible(places):
+            free = places[i].capacity - used.get((places[i].pledge.pledge_id,
+                                                  places[i].location), 0)
+            if free >= group.size:
+                failures.append((line, f"the case fits in the {free} free places of "
+                                 f"{places[i].key}: not the most persons relocated"))
+                break
+    return failures
+
+
+def joint_balance_states(out, instance: Instance, cases: Cases,  # noqa: ANN001
+                         case_size: np.ndarray) -> dict[str, float]:
+    """The joint split's balance (issue 18): the benefitting states with a positive relocation
+    need and a placeable case that some relocation row allowed to serve the state may take
+    (profile, rejections, transfer, the row's whole amount as its capacity); their needs."""
+    needs = effective_needs(instance)
+    pledges = instance.pledges_by_id
+    flows = [(row.pledge_id, b, Measure.relocation, row.amount) for _, row in out.plan
+             if row.measure is Measure.relocation and row.pledge_id in pledges
+             for b in arcs(pledges[row.pledge_id], instance.benefitting, needs)]
+    offered = places_of(instance, flows)
+    groups = groups_of(offered, cases.location, case_size, cases.profile, cases.placeable,
+                       cases.refused, cases.transfer, agreed_pairs(instance))
+    return {g.location: needs[(g.location, Measure.relocation)] for g in groups
+            if needs.get((g.location, Measure.relocation), 0.0) > 0 and g.eligible(offered)}
+
+
+def _check_matching_summary(out, instance: Instance, left: dict[str, np.ndarray],  # noqa: ANN001
+                            places: list[Place], bound: int, assigned: dict[str, np.ndarray],
+                            codes: np.ndarray, cases: Cases, quality: float,
+                            case_size: np.ndarray) -> None:
+    """summary.json's matching counts and stages from the tables: persons eligible, places,
+    bound, unassigned by reason; persons relocated (at most the bound), the balance of persons
+    relocated to places over benefitting states, vulnerable persons and waiting bands placed,
+    and the placement quality (the sum of the expected scores)."""
+    m = out.summary.matching
+    reasons: dict[str, int] = {}
+    for reason in left["reason"].tolist():
+        reasons[reason] = reasons.get(reason, 0) + 1
+    persons = len(assigned["line"])
+    capacity: dict[str, int] = defaultdict(int)
+    for place in places:
+        capacity[place.location] += place.capacity
+    expected: dict[str, object] = {
+        "persons_eligible": persons + reasons.get("capacity", 0),
+        "places": sum(capacity.values()), "bound": bound,
+        "unassigned_by_reason": dict(sorted(reasons.items()))}
+    for key, value in expected.items():
+        if getattr(m, key) != value:
+            out.fail("summary.json", 0, f"matching.{key}", f"{getattr(m, key)}, the files "
+                     f"give {value}")
+    if persons > bound:
+        out.fail("summary.json", 0, "matching.persons_assigned", f"{persons} persons placed, "
+                 f"more than the {bound} the places can take")
+    placed_cases = np.unique(codes[codes >= 0])
+    from_location: dict[str, int] = defaultdict(int)
+    for state in assigned["from_state"].tolist():
+        from_location[state] += 1
+    stages: dict[str, float] = {"persons": float(persons)}
+    if instance.config.matching.split == "joint":
+        # The persons relocated within each balanced state's share (in proportion to its
+        # relocation need, rounded down) of the balanced states' persons relocated.
+        needs = joint_balance_states(out, instance, cases, case_size)
+        if needs:
+            total = sum(from_location.get(b, 0) for b in needs)
+            whole = sum(Fraction(n) for n in needs.values())
+            stages["balance"] = float(sum(
+                min(from_location.get(b, 0), math.floor(total * Fraction(n) / whole))
+                for b, n in needs.items()))
+    elif capacity:
+        stages["balance"] = min(from_location.get(b, 0) / c for b, c in capacity.items() if c)
+    sizes = np.bincount(codes[codes >= 0], minlength=len(cases.location))
+    terms = {"vulnerable": float(cases.vulnerable[placed_cases].sum()),
+             "minors": float(cases.minors[placed_cases].sum()),
+             "waiting": float((cases.bands[placed_cases] * sizes[placed_cases]).sum())}
+    for term in instance.config.matching.priority:
+        stages[term] = terms[term]
+    stages["quality"] = quality
+    # The tie-break's value weighs the solver's columns by position (planner.optimise.matching
+    # tie_weights): a model-internal number, not a property of the files, so only its name is
+    # accepted. Its effect, one answer per input, is tested across back-ends instead.
+    for name in set(m.stages) - set(stages) - {"tie_break"}:
+        out.fail("summary.json", 0, f"matching.stages.{name}", "not a stage of the matching")
+    for name, value in stages.items():
+        got = m.stages.get(name)
+        if got is None and (value == 0 or not places):
+            continue  # a stage with nothing to weigh: the planner leaves it out
+        if got is None or abs(got - value) > 1e-6 * max(1.0, abs(value)):
+            out.fail("summary.json", 0, f"matching.stages.{name}", f"{got!r}, the files give "
+                     f"{value:.9g}")
