@@ -1,11 +1,9 @@
 """One `planner run` in process, with the seconds of every stage (a child of the harness).
 
-`planner.pipeline.run` is called as the command calls it: without the cyclic garbage
-collector, and with the background child (planner.report.background) forked before the heavy
-imports, which draws the pool's charts during the matching and writes the exports and the
-report while the parent verifies. The writing, verifying, waiting and publishing functions are
-wrapped with timers (the pipeline itself is unchanged), and summary.json's `timings_s` gives
-the stages before them; "export" is the time the parent waits for the child after verifying.
+`planner.pipeline.run` is called as the command calls it (without the cyclic garbage
+collector, as planner.cli.main runs). The writing, verifying, exporting and publishing
+functions are wrapped with timers (the pipeline itself is unchanged), and summary.json's
+`timings_s` gives the stages before them.
 Prints one JSON object: the stage seconds, the wall time, the peak memory of this process and
 the matching's figures.
 
@@ -29,8 +27,6 @@ ROOT = Path(__file__).resolve().parents[1]
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
-from planner.report.background import Background, started  # noqa: E402
-
 WRAPPED = {"write_tables": "write", "verify_or_raise": "verify", "write_formats": "export",
            "write_report": "export", "publish": "publish"}
 
@@ -48,16 +44,14 @@ def timed(function: Callable[..., Any], step: str, seconds: dict[str, float]
 
 def main() -> None:
     folder, out = Path(sys.argv[1]), Path(sys.argv[2])
-    with started() as background:  # first, as `planner run` does
-        from planner import pipeline
-        from planner.optimise.solve import Solver
+    from planner import pipeline
+    from planner.optimise.solve import Solver
 
-        imports = time.perf_counter() - STARTED
-        seconds: dict[str, float] = {}
-        for name, step in WRAPPED.items():
-            setattr(pipeline, name, timed(getattr(pipeline, name), step, seconds))
-        Background.wait = timed(Background.wait, "export", seconds)  # type: ignore[method-assign]
-        result = pipeline.run(folder, out, Solver(), background=background)
+    imports = time.perf_counter() - STARTED
+    seconds: dict[str, float] = {}
+    for name, step in WRAPPED.items():
+        setattr(pipeline, name, timed(getattr(pipeline, name), step, seconds))
+    result = pipeline.run(folder, out, Solver())
     stages = {"imports": imports, **result.summary.timings_s, **seconds}
     m = result.summary.matching
     print(json.dumps({
