@@ -2,7 +2,8 @@
 write (staged) -> verify -> publish. Each stage is a function callable alone.
 
 The library API (`from planner import plan, verify, write`) lives here: `plan` gives a `Plan`
-in memory (nothing read or written but the instance's own files), `render` the bytes `write`
+in memory (nothing written; the variant's file is read again for a warning), `render` the
+bytes `write`
 would write, `verify` checks those bytes with the independent verifier, and `write` writes,
 verifies and publishes a folder as `planner run` does. `run` (the command) is load -> plan ->
 write on top of them. Scenario sweeps call `plan` many times: each call builds its own
@@ -70,8 +71,10 @@ Table = tuple[str, type[BaseModel], Sequence[BaseModel]]  # name (export.FILES),
 class Plan:
     """One proposal planned in memory: the tables and summary.json exactly as `planner run`
     writes them (`render` gives the files' bytes), and the instance it was planned from (what
-    `verify` checks against and `write` reads candidates from). The metadata are the summary's:
-    `name` (the instance's), `variant`, `status` and `timings` (seconds per stage).
+    `verify` and `write` check against; the verifier re-reads candidates.csv from its folder).
+    The metadata are the summary's: `name` (the instance's), `variant`, `status` and `timings`
+    (seconds per stage). Frozen: its fields are not reassigned (the rows are lists and pydantic
+    models: change them through `dataclasses.replace` and `model_copy`, as tests do).
 
     Two plans are equal when their tables and summaries are, apart from the wall-clock
     `timings`: planning the same instance twice gives equal plans."""
