@@ -3,11 +3,10 @@ write (staged) -> verify -> publish. Each stage is a function callable alone.
 
 The library API (`from planner import plan, verify, write`) lives here: `plan` gives a `Plan`
 in memory (nothing written; the variant's file is read again for a warning), `render` the
-bytes `write`
-would write, `verify` checks those bytes with the independent verifier, and `write` writes,
-verifies and publishes a folder as `planner run` does. `run` (the command) is load -> plan ->
-write on top of them. Scenario sweeps call `plan` many times: each call builds its own
-`Solver` record, so calls share no state.
+bytes `write` would write, `verify` checks those bytes with the independent verifier, and
+`write` writes, verifies and publishes a folder as `planner run` does. `run` (the command) is
+load -> plan -> write on top of them. Scenario sweeps call `plan` many times: each call builds
+its own `Solver` record, so calls share no state.
 """
 
 from __future__ import annotations
