@@ -322,13 +322,14 @@ def naive_all(instance: Instance, places: list[Place], split_places: list[Place]
 def compare(folder: Path, naive_limit: float | None, run_naive: bool) -> dict[str, object]:
     """Plan `folder` (our matching, timed), then the baselines on the same places."""
     from planner.inputs.load import load_instance
-    from planner.pipeline import plan
+    from planner.pipeline import plan_with
 
     instance = load_instance(folder)
     solver = Solver()
     solver.configure(instance.config.solver)
     timings: dict[str, float] = {}
-    tables, summary = plan(instance, solver, timings=timings)
+    planned = plan_with(instance, solver, timings=timings)
+    tables, summary = planned.tables, planned.summary
     places, split_places, split = places_of(instance, tables)
     by_id = {c.case_id: c for c in instance.cases or ()}
     ours_placed = {(r.case_id, r.to_state) for r in tables.assignments}

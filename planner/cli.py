@@ -126,7 +126,7 @@ def compare(
     """Plan the base and each variant (DIR/base, DIR/NAME) and compare them (DIR/comparison)."""
     from rich.console import Console
 
-    from planner.comparison import compare as run_compare
+    from planner.comparison import compare_into as run_compare
     from planner.comparison import print_comparison
     from planner.errors import InputError, PlanError
     from planner.inputs.variants import variant_names

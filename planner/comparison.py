@@ -1,6 +1,9 @@
 """`planner compare`: the base and each variant planned side by side, and what changes.
 
-Every variant is validated before anything is planned (a bad one: exit 2, nothing written);
+In memory (`planner.compare`, `compare`): the base and the variants are validated, then
+planned (`planner.plan`), and a `Comparison` holds the plans and the comparison's two tables,
+the rows below; nothing is written. On disk (`planner compare`, `compare_into`):
+every variant is validated before anything is planned (a bad one: exit 2, nothing written);
 then each run is planned, written and verified exactly as `planner run` does it, one folder
 each (`DIR/base`, `DIR/NAME`), in parallel processes (`jobs`); then `DIR/comparison/` holds:
 
@@ -54,7 +57,7 @@ from models.results import AllocationRow, CoverageRow, KpiRow, StateComparisonRo
 from planner.errors import InputError, PlanError, Problem
 from planner.outputs.export import discard, publish, staging_folder, write_csv
 from planner.outputs.outdir import COMPARE, claimed
-from planner.pipeline import stage_lines
+from planner.pipeline import Plan, Progress, plan, stage_lines
 
 BASE = "base"
 CONTRIBUTOR = "contributor"
@@ -74,6 +77,35 @@ class Run:
     allocation: list[AllocationRow]
     coverage: list[CoverageRow]
     summary: Summary
+
+
+def run_of(planned: Plan) -> Run:
+    """What the comparison needs of a plan (the run is named by its variant)."""
+    pool = planned.instance.config.pool
+    return Run(planned.variant, pool.relocations, pool.financial_eur, pool.rate,
+               {s.code: s.population for s in planned.instance.states},
+               planned.tables.allocation, planned.tables.coverage, planned.summary)
+
+
+@dataclass(frozen=True)
+class Comparison:
+    """The base and its variants planned in memory (`plans`, the base first) and the
+    comparison's tables as `planner compare` writes them: `states` (comparison/states.csv)
+    and `kpis` (comparison/kpis.csv)."""
+
+    plans: tuple[Plan, ...]
+    states: tuple[StateComparisonRow, ...]
+    kpis: tuple[KpiRow, ...]
+
+    @property
+    def names(self) -> tuple[str, ...]:
+        return tuple(p.variant for p in self.plans)
+
+
+def comparison_of(plans: Sequence[Plan]) -> Comparison:
+    """The comparison of plans already made (the first one is the base)."""
+    runs = [run_of(p) for p in plans]
+    return Comparison(tuple(plans), tuple(state_rows(runs)), tuple(kpi_rows(runs)))
 
 
 @dataclass(frozen=True)
@@ -191,6 +223,31 @@ def write_comparison(folder: Path, runs: Sequence[Run], formats: Sequence[str] =
 
 # --- running the base and the variants -------------------------------------------------------
 
+def compare(instance_dir: Path | str, variants: Sequence[str] | None = None, *,
+            solver: str = "", time_limit: float | None = None,
+            progress: Progress | None = None) -> Comparison:
+    """Plan the base and each variant in memory and compare them (nothing is written; writing
+    a comparison is `planner compare`'s job). `variants`: names of `variants/NAME.toml`
+    (default: every one the instance ships). Every input is validated first: InputError with
+    the problems of all of them. `solver`, `time_limit` and `progress` as for `planner.plan`."""
+    from planner.inputs.load import load_instance
+    from planner.inputs.variants import variant_names
+
+    folder = Path(instance_dir)
+    names = [BASE, *dict.fromkeys(variant_names(folder) if variants is None else variants)]
+    loaded, problems = [], []
+    for name in names:
+        try:
+            loaded.append(load_instance(folder, None if name == BASE else name))
+        except InputError as exc:
+            problems += exc.problems
+    if problems:
+        raise InputError(problems)
+    return comparison_of([plan(instance, solver=solver, time_limit=time_limit, variant=name,
+                               progress=progress) for name, instance in zip(names, loaded,
+                                                                            strict=True)])
+
+
 def validate_one(instance_dir: Path, name: str) -> list[Problem]:
     """The input problems of the base or one variant (empty: valid)."""
     from planner.inputs.load import load_instance
@@ -216,10 +273,7 @@ def plan_one(instance_dir: Path, name: str, out: Path, solver: str, time_limit: 
         return Failure(name, problems=list(exc.problems))
     except PlanError as exc:
         return Failure(name, message=f"{name}: {exc}")
-    pool = result.instance.config.pool
-    return Run(name, pool.relocations, pool.financial_eur, pool.rate,
-               {s.code: s.population for s in result.instance.states},
-               result.tables.allocation, result.tables.coverage, result.summary)
+    return run_of(result.plan)
 
 
 class _InProcess(Executor):
@@ -280,9 +334,9 @@ def _result(future: Future[Any], futures: Sequence[Future[Any]]) -> Run:
     return result
 
 
-def compare(instance_dir: Path, variants: Sequence[str], out: Path, solver: str = "",
-            time_limit: float | None = None, jobs: int | None = None,
-            formats: Sequence[str] = ("csv",), quiet: bool = False) -> list[Run]:
+def compare_into(instance_dir: Path, variants: Sequence[str], out: Path, solver: str = "",
+                 time_limit: float | None = None, jobs: int | None = None,
+                 formats: Sequence[str] = ("csv",), quiet: bool = False) -> list[Run]:
     """Validate the base and every variant, then plan each into `out`/NAME and write
     `out`/comparison; `out` is replaced as a whole, and only when everything succeeded. First
     of all, `out` must be a folder a comparison may replace, and is held for the comparison

@@ -1,8 +1,19 @@
 """The run, stage by stage: load -> key -> offsets -> pool plan -> distribution -> tables ->
-write (staged) -> verify -> publish. Each stage is a function callable alone."""
+write (staged) -> verify -> publish. Each stage is a function callable alone.
+
+The library API (`from planner import plan, verify, write`) lives here: `plan` gives a `Plan`
+in memory (nothing written; the variant's file is read again for a warning), `render` the
+bytes `write` would write, `verify` checks those bytes with the independent verifier, and
+`write` writes, verifies and publishes a folder as `planner run` does. `run` (the command) is
+load -> plan -> write on top of them. Scenario sweeps call `plan` many times: each call builds
+its own `Solver` record, so calls share no state.
+"""
 
 from __future__ import annotations
 
+import csv
+import io
+import json
 import sys
 import time
 from collections.abc import Callable, Sequence
@@ -26,7 +37,7 @@ from models.results import (
     WarningItem,
 )
 from planner import __version__
-from planner.errors import PlanError
+from planner.errors import PlanError, Problem
 from planner.inputs.load import load_instance
 from planner.optimise.assignments import finish_joint, match_joint, run_matching
 from planner.optimise.distribution import Distribution, distribute
@@ -35,24 +46,90 @@ from planner.optimise.offsets import OffsetsReport, assess_offsets
 from planner.optimise.pool_plan import plan_pool
 from planner.optimise.solve import Solver
 from planner.optimise.tables import Tables, build_tables
-from planner.outputs.export import discard, publish, staging_folder, write_tables
+from planner.outputs.export import (
+    FILES,
+    discard,
+    fmt_column,
+    publish,
+    staging_folder,
+    write_tables,
+)
 from planner.outputs.formats import write_formats
 from planner.outputs.outdir import RUN, claimed
 from planner.report.analyst_warnings import analyst_warnings
 from planner.report.display import visible_lines
 from planner.report.html import write_report
+from planner.verifier.verify import verify as verify_files
 from planner.verifier.verify import verify_or_raise
 
 Progress = Callable[[str], None]
+Table = tuple[str, type[BaseModel], Sequence[BaseModel]]  # name (export.FILES), rows' model, rows
 
 
-@dataclass
-class RunResult:
-    instance: Instance
+@dataclass(frozen=True, eq=False)
+class Plan:
+    """One proposal planned in memory: the tables and summary.json exactly as `planner run`
+    writes them (`render` gives the files' bytes), and the instance it was planned from (what
+    `verify` and `write` check against; the verifier re-reads candidates.csv from its folder).
+    The metadata are the summary's: `name` (the instance's), `variant`, `status` and `timings`
+    (seconds per stage). Frozen: its fields are not reassigned (the rows are lists and pydantic
+    models: change them through `dataclasses.replace` and `model_copy`, as tests do).
+
+    Two plans are equal when their tables and summaries are, apart from the wall-clock
+    `timings`: planning the same instance twice gives equal plans."""
+
     tables: Tables
     summary: Summary
+    instance: Instance = field(repr=False)
+
+    @property
+    def name(self) -> str:
+        return self.summary.instance
+
+    @property
+    def variant(self) -> str:
+        return self.summary.variant
+
+    @property
+    def status(self) -> str:
+        return self.summary.status
+
+    @property
+    def timings(self) -> dict[str, float]:
+        return self.summary.timings_s
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, Plan):
+            return NotImplemented
+        return self.tables == other.tables and _untimed(self.summary) == _untimed(other.summary)
+
+    __hash__ = None  # type: ignore[assignment]  # equal by value, and its tables are lists
+
+
+def _untimed(summary: Summary) -> Summary:
+    return summary.model_copy(update={"timings_s": {}})
+
+
+@dataclass(frozen=True)
+class RunResult:
+    """What `run` (the command) planned and where it published it; `summary` is the plan's
+    with the time taken to write and verify added (`write_verify`, not in summary.json)."""
+
+    plan: Plan
     out: Path
-    warnings: list[str] = field(default_factory=list)
+    summary: Summary
+
+    @property
+    def instance(self) -> Instance:
+        return self.plan.instance
+
+    @property
+    def tables(self) -> Tables:
+        return self.plan.tables
+
+    @property
+    def warnings(self) -> list[str]:
+        return self.summary.warnings
 
 
 def _quiet(_: str) -> None:
@@ -187,10 +264,22 @@ def offsets_section(offsets: OffsetsReport, tables: Tables) -> dict[str, object]
     }
 
 
-def plan(instance: Instance, solver: Solver, variant: str = "base",
-         progress: Progress = _quiet, timings: dict[str, float] | None = None
-         ) -> tuple[Tables, Summary]:
-    """Plan a validated instance: key, offsets, pool plan, distribution, tables, matching."""
+def plan(instance: Instance, *, solver: str = "", time_limit: float | None = None,
+         variant: str = "base", progress: Progress | None = None) -> Plan:
+    """Plan a validated instance (`planner.load_instance`) in memory: key, offsets, pool plan,
+    distribution, tables, matching. `solver` (highs or cbc) and `time_limit` (seconds per
+    stage) override the instance's `[solver]`, as `planner run --solver --time-limit` do;
+    `variant` is the name the summary records (the one given to `load_instance`); `progress`
+    gets a line per stage. Writes nothing."""
+    chosen = Solver(name=solver, time_limit_s=time_limit)
+    chosen.configure(instance.config.solver)
+    return plan_with(instance, chosen, variant, progress or _quiet)
+
+
+def plan_with(instance: Instance, solver: Solver, variant: str = "base",
+              progress: Progress = _quiet, timings: dict[str, float] | None = None) -> Plan:
+    """`plan` with a `Solver` the caller made and configured (the command line; tests that
+    forbid the fallback back-end); `timings` may hold stages timed before (`load`)."""
     timings = {} if timings is None else timings
     started = time.perf_counter()
     progress("key and obligations (Art. 66, Annex I)")
@@ -237,13 +326,58 @@ def plan(instance: Instance, solver: Solver, variant: str = "base",
     summary = summarise(instance, variant, tables, offsets, dist, solver, objectives, timings)
     if matching is not None:
         summary.matching = matching
-    return tables, summary
+    return Plan(tables, summary, instance)
 
 
-def pool_files(tables: Tables) -> list[tuple[str, type[BaseModel], Sequence[BaseModel]]]:
+def pool_files(tables: Tables) -> list[Table]:
     return [("plan", PlanRow, tables.plan), ("allocation", AllocationRow, tables.allocation),
             ("distribution", DistributionRow, tables.distribution),
             ("coverage", CoverageRow, tables.coverage)]
+
+
+def plan_files(tables: Tables, summary: Summary) -> list[Table]:
+    """The tables a run writes: the pool's, and the candidates' when the matching ran."""
+    files = pool_files(tables)
+    if summary.matching.ran:
+        files += [("assignments", AssignmentRow, tables.assignments),
+                  ("unassigned", UnassignedRow, tables.unassigned),
+                  ("matchability", MatchabilityRow, tables.matchability)]
+    return files
+
+
+def csv_bytes(model: type[BaseModel], rows: Sequence[BaseModel]) -> bytes:
+    """The bytes planner.outputs.export.write_csv writes for these rows (same cells, dialect
+    and encoding), made in memory."""
+    columns = list(model.model_fields)
+    texts = [fmt_column([getattr(row, c) for row in rows]) for c in columns]
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, lineterminator="\n")
+    writer.writerow(columns)
+    writer.writerows(zip(*texts, strict=True))
+    return buffer.getvalue().encode("utf-8")
+
+
+def summary_bytes(summary: Summary) -> bytes:
+    """The bytes planner.outputs.export.write_summary writes, made in memory."""
+    text = json.dumps(summary.model_dump(mode="json"), indent=2, ensure_ascii=False)
+    return (text + "\n").encode("utf-8")
+
+
+def render(plan: Plan) -> dict[str, bytes]:
+    """File name -> the bytes `write` writes for the plan's CSV tables and summary.json (the
+    other formats and report.html are made from them), without touching the disk."""
+    files = {FILES[name]: csv_bytes(model, rows)
+             for name, model, rows in plan_files(plan.tables, plan.summary)}
+    files["summary.json"] = summary_bytes(plan.summary)
+    return files
+
+
+def verify(plan: Plan, instance: Instance | None = None) -> list[Problem]:
+    """Every rule the independent verifier (planner.verifier) finds broken in the plan, as
+    FILE:LINE: COLUMN problems (empty: the plan passes), checked on the files `render` makes,
+    in memory. `instance`: the inputs to check against (default: the plan's own); the
+    candidates are re-read from its candidates.csv."""
+    return verify_files(render(plan), plan.instance if instance is None else instance)
 
 
 def write_and_verify(instance: Instance, tables: Tables, summary: Summary, staged: Path,
@@ -253,18 +387,40 @@ def write_and_verify(instance: Instance, tables: Tables, summary: Summary, stage
     the caller discards it), verify them independently, add the other formats and the report
     (made from the verified CSVs, so every format holds the same numbers), then move them into
     place at `out`."""
-    files = pool_files(tables)
-    if summary.matching.ran:
-        files += [("assignments", AssignmentRow, tables.assignments),
-                  ("unassigned", UnassignedRow, tables.unassigned),
-                  ("matchability", MatchabilityRow, tables.matchability)]
-    write_tables(staged, files, summary)
+    write_tables(staged, plan_files(tables, summary), summary)
     progress("verifying the written plan")
     verify_or_raise(staged, instance)
     progress("exports and report")
     write_formats(staged, formats)
     write_report(staged)
     publish(staged, out)
+
+
+def write(plan: Plan, out: Path | str, formats: Sequence[str] = ("csv",),
+          progress: Progress | None = None) -> Path:
+    """Write the plan into the folder `out` as `planner run --out` does and return it: the
+    files staged beside it, verified there (planner.verifier: PlanError when it rejects them),
+    the other `formats` (xlsx, json, parquet) and report.html added, then published in one
+    move. `out` must be a folder a run may replace (planner.outputs.outdir: OutFolderError)
+    and is held for the write."""
+    folder = Path(out)
+    with claimed(folder, Path(plan.instance.source), RUN):
+        _publish(plan, folder, progress or _quiet, formats)
+    return folder
+
+
+def _publish(plan: Plan, out: Path, progress: Progress, formats: Sequence[str]) -> None:
+    """Stage, write, verify and publish `plan` into `out`, which the caller holds."""
+    staged: Path | None = None
+    try:
+        staged = staging_folder(out)
+        write_and_verify(plan.instance, plan.tables, plan.summary, staged, out, progress,
+                         formats)
+    except OSError as exc:
+        raise PlanError(f"cannot write results to {out}: {exc.strerror}") from exc
+    finally:
+        if staged is not None:
+            discard(staged)  # whatever happened; once published, nothing is left to remove
 
 
 def run(instance_dir: Path, out: Path, solver: Solver, variant: str = "base",
@@ -289,16 +445,9 @@ def _run(instance_dir: Path, out: Path, solver: Solver, variant: str, progress: 
     instance = load_instance(instance_dir, None if variant == "base" else variant)
     timings["load"] = time.perf_counter() - started
     solver.configure(instance.config.solver)
-    staged: Path | None = None
-    try:
-        tables, summary = plan(instance, solver, variant, progress, timings)
-        started = time.perf_counter()
-        staged = staging_folder(out)
-        write_and_verify(instance, tables, summary, staged, out, progress, formats)
-    except OSError as exc:
-        raise PlanError(f"cannot write results to {out}: {exc.strerror}") from exc
-    finally:
-        if staged is not None:
-            discard(staged)  # whatever happened; once published, nothing is left to remove
-    summary.timings_s["write_verify"] = round(time.perf_counter() - started, 4)
-    return RunResult(instance, tables, summary, out, summary.warnings)
+    planned = plan_with(instance, solver, variant, progress, timings)
+    started = time.perf_counter()
+    _publish(planned, out, progress, formats)
+    spent = {**planned.summary.timings_s,
+             "write_verify": round(time.perf_counter() - started, 4)}
+    return RunResult(planned, out, planned.summary.model_copy(update={"timings_s": spent}))

@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 from conftest import HANG_S, MakeInstance, pledge, state, write_csv
 
-from planner.comparison import compare, gini
+from planner.comparison import compare_into, gini
 
 PLANNER = Path(sys.executable).parent / "planner"
 
@@ -61,7 +61,7 @@ def test_gini_by_hand() -> None:
 
 def test_two_variants_compared_by_hand(instance: Path, tmp_path: Path) -> None:
     out = tmp_path / "cmp"
-    runs = compare(instance, ["bigger", "deduct"], out, jobs=1, quiet=True)
+    runs = compare_into(instance, ["bigger", "deduct"], out, jobs=1, quiet=True)
     assert [r.name for r in runs] == ["base", "bigger", "deduct"]
     assert sorted(p.name for p in out.iterdir()) == [".planner-results", "base", "bigger",
                                                      "comparison", "deduct"]
@@ -138,8 +138,8 @@ def files(folder: Path) -> dict[str, bytes]:
 
 
 def test_same_files_whatever_the_number_of_processes(instance: Path, tmp_path: Path) -> None:
-    compare(instance, ["bigger", "deduct"], tmp_path / "one", jobs=1, quiet=True)
-    compare(instance, ["bigger", "deduct"], tmp_path / "two", jobs=2, quiet=True)
+    compare_into(instance, ["bigger", "deduct"], tmp_path / "one", jobs=1, quiet=True)
+    compare_into(instance, ["bigger", "deduct"], tmp_path / "two", jobs=2, quiet=True)
     one, two = files(tmp_path / "one"), files(tmp_path / "two")
     assert "comparison/states.csv" in one and "deduct/allocation.csv" in one
     assert one == two

@@ -14,7 +14,7 @@ from planner.inputs.candidates import Case
 from planner.inputs.load import load_instance
 from planner.optimise.eligibility import Place
 from planner.optimise.solve import Model, Solver
-from planner.pipeline import plan, run
+from planner.pipeline import plan_with, run
 
 
 def case(case_id: str, registered: dt.date) -> Case:
@@ -70,11 +70,11 @@ def test_full_places_are_equalities_with_the_same_optima(make_instance, monkeypa
         return original(self, model, name, cost)
 
     monkeypatch.setattr(Solver, "maximise", spy)
-    _, full = plan(instance, Solver(fallback=False))
+    full = plan_with(instance, Solver(fallback=False)).summary
     assert seen and all(low == high for _, low, high in seen)
     # With a time limit (never reached here) the places keep `<=` rows: the same optima.
     seen.clear()
-    _, loose = plan(instance, Solver(time_limit_s=1e6, fallback=False))
+    loose = plan_with(instance, Solver(time_limit_s=1e6, fallback=False)).summary
     assert seen and all(low == -math.inf for _, low, _ in seen)
     assert {k: v for k, v in full.objectives.items() if k.startswith("matching_")} == \
         {k: v for k, v in loose.objectives.items() if k.startswith("matching_")}

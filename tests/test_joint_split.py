@@ -19,7 +19,7 @@ from hypothesis import strategies as st
 from planner.inputs.load import load_instance
 from planner.inputs.synthetic import SyntheticSpec, generate
 from planner.optimise.solve import Solver
-from planner.pipeline import RunResult, plan, run
+from planner.pipeline import RunResult, plan_with, run
 from planner.verifier.verify import verify
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "bench"))
@@ -260,7 +260,7 @@ def random_folder(make_instance, seed: int, rows: list[dict[str, object]], perso
 
 def persons_relocated(folder: Path) -> int:
     instance = load_instance(folder)
-    _, summary = plan(instance, Solver(fallback=False))
+    summary = plan_with(instance, Solver(fallback=False)).summary
     return summary.matching.persons_assigned
 
 
@@ -313,7 +313,8 @@ UNDIRECTED = [pledge("a", "AA", "relocation", 9, 9, nationalities="SYR;AFG"),
 def test_naive_model_reaches_our_stage_optima(make_instance, seed):
     folder = random_folder(make_instance, seed, UNDIRECTED, 60)
     instance = load_instance(folder)
-    tables, summary = plan(instance, Solver(fallback=False))
+    planned = plan_with(instance, Solver(fallback=False))
+    tables, summary = planned.tables, planned.summary
     stages = {k.removeprefix("matching_"): v for k, v in summary.objectives.items()
               if k.startswith("matching_")}
     result = naive_all(instance, *places_of(instance, tables), None)

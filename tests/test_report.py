@@ -455,7 +455,7 @@ def test_comparison_report_of_a_real_comparison(make_instance, tmp_path: Path) -
     (folder / "variants").mkdir()
     (folder / "variants" / "bigger.toml").write_text(BIGGER)
     (folder / "variants" / "deduct.toml").write_text(DEDUCT)
-    compare.compare(folder, ["bigger", "deduct"], tmp_path / "cmp", jobs=1, quiet=True)
+    compare.compare_into(folder, ["bigger", "deduct"], tmp_path / "cmp", jobs=1, quiet=True)
     comparison = tmp_path / "cmp" / "comparison"
     cells = parse(comparison / "report.html").cells
     for row in read_csv(comparison / "states.csv"):

@@ -1,5 +1,8 @@
 """The independent verifier: re-read the written outputs and re-check every figure.
 
+The outputs are a results folder or, for a plan in memory (planner.verify), a mapping of file
+name -> the bytes that would be written (planner.pipeline.render): both are read the same way.
+
 It shares no code with the optimisation: it recomputes the key and the obligations in its own
 way (pandas, from the validated inputs), re-derives Art. 63 and the needs (planner.verifier.rules),
 re-reads candidates.csv on its own (planner.verifier.matching) and reads the CSV files back
@@ -76,11 +79,14 @@ The terminal table and report.html are rendered from these verified files and su
 from __future__ import annotations
 
 import csv
+import errno
 import functools
+import io
 import itertools
 import json
 import math
-from collections.abc import Callable
+import os
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Annotated, TypeVar
 
@@ -116,16 +122,18 @@ from planner.verifier.rules import (
 
 M = TypeVar("M", bound=BaseModel)
 Table = dict[str, np.ndarray]  # a column per field, and `line`
+Files = Path | Mapping[str, bytes]  # a results folder, or file name -> the file's bytes
 
 VALUE_TOL = 1e-6  # relocation-equivalents
 EUR_TOL = 0.011  # amounts are written to the cent
 
 
 class Outputs:
-    """The files of a results folder, read back with their line numbers."""
+    """The files of a results folder (or their bytes in memory), read back with their line
+    numbers."""
 
-    def __init__(self, folder: Path, problems: list[Problem]) -> None:
-        self.folder, self.problems = folder, problems
+    def __init__(self, files: Files, problems: list[Problem]) -> None:
+        self.files, self.problems = files, problems
         self.plan = self._rows("plan.csv", PlanRow)
         self.allocation = self._rows("allocation.csv", AllocationRow)
         self.distribution = self._rows("distribution.csv", DistributionRow)
@@ -147,19 +155,34 @@ class Outputs:
     def fail(self, name: str, line: int, column: str, message: str) -> None:
         self.problems.append(Problem(name, line, column, message))
 
+    def _bytes(self, name: str) -> bytes:
+        """A file's bytes; OSError as reading it raises (FileNotFoundError when absent)."""
+        if isinstance(self.files, Path):
+            return (self.files / name).read_bytes()
+        if name not in self.files:
+            raise FileNotFoundError(errno.ENOENT, os.strerror(errno.ENOENT), name)
+        return self.files[name]
+
+    def _present(self, name: str) -> bytes | None:
+        """A table's bytes, or None (reported `missing`) when it is not a file there."""
+        there = (self.files / name).is_file() if isinstance(self.files, Path) \
+            else name in self.files
+        if not there:
+            self.fail(name, 0, "-", "missing")
+            return None
+        return self._bytes(name)
+
     def _cells(self, name: str, model: type[BaseModel]) -> list[list[str]] | None:
         """The data rows' cells once the file exists and its header is the schema's; blank
         lines skipped, as csv.DictReader skips them (row i of the list is at line i + 2)."""
-        path = self.folder / name
-        if not path.is_file():
-            self.fail(name, 0, "-", "missing")
+        data = self._present(name)
+        if data is None:
             return None
-        with path.open(encoding="utf-8", newline="") as handle:
-            reader = csv.reader(handle)
-            if next(reader, []) != list(model.model_fields):
-                self.fail(name, 1, "-", "columns differ from the schema")
-                return None
-            return [cells for cells in reader if cells]
+        reader = csv.reader(io.StringIO(data.decode("utf-8"), newline=""))
+        if next(reader, []) != list(model.model_fields):
+            self.fail(name, 1, "-", "columns differ from the schema")
+            return None
+        return [cells for cells in reader if cells]
 
     def _rows(self, name: str, model: type[M]) -> list[tuple[int, M]]:
         body = self._cells(name, model)
@@ -213,11 +236,10 @@ class Outputs:
         csv's size limit, every row as wide as the schema (a file the planner wrote). None
         otherwise: `_cells` reads it (the csv module took 0.05 s for 25,000 rows). A file
         missing or with another header is reported here and has no cells."""
-        path = self.folder / name
-        if not path.is_file():
-            self.fail(name, 0, "-", "missing")
+        data = self._present(name)
+        if data is None:
             return []
-        text = path.read_bytes().decode("utf-8")
+        text = data.decode("utf-8")
         if '"' in text or "\r" in text or "\0" in text:
             return None
         head, _, body = text.partition("\n")
@@ -233,7 +255,7 @@ class Outputs:
 
     def _summary(self) -> Summary | None:
         try:
-            return Summary.model_validate(json.loads((self.folder / "summary.json").read_text()))
+            return Summary.model_validate(json.loads(self._bytes("summary.json").decode("utf-8")))
         except (OSError, ValueError) as exc:
             self.fail("summary.json", 0, "-", f"unreadable: {exc}")
             return None
@@ -810,18 +832,19 @@ CHECKS: tuple[Callable[[Outputs, Instance], None], ...] = (
     check_matching)
 
 
-def verify(folder: Path, instance: Instance) -> list[Problem]:
-    """Every failed check of the results in `folder` against `instance` (empty: all pass)."""
+def verify(files: Files, instance: Instance) -> list[Problem]:
+    """Every failed check of the results (a folder, or file name -> bytes) against `instance`
+    (empty: all pass)."""
     problems: list[Problem] = []
-    out = Outputs(folder, problems)
+    out = Outputs(files, problems)
     if not problems:
         for check in CHECKS:
             check(out, instance)
     return problems
 
 
-def verify_or_raise(folder: Path, instance: Instance) -> None:
-    problems = verify(folder, instance)
+def verify_or_raise(files: Files, instance: Instance) -> None:
+    problems = verify(files, instance)
     if problems:
         lines = "\n".join(str(p) for p in problems[:50])
         raise PlanError(f"the verifier rejected the plan ({len(problems)} failed checks):\n"
