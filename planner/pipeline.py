@@ -9,20 +9,11 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from pydantic import BaseModel
-
 from models.instance import FLOOR_FINANCIAL_EUR, FLOOR_RELOCATIONS, Instance, Measure
 from models.results import (
-    AllocationRow,
-    AssignmentRow,
-    CoverageRow,
-    DistributionRow,
-    MatchabilityRow,
-    PlanRow,
     ProposalSummary,
     SolverInfo,
     Summary,
-    UnassignedRow,
     WarningItem,
 )
 from planner import __version__
@@ -35,7 +26,7 @@ from planner.optimise.offsets import OffsetsReport, assess_offsets
 from planner.optimise.pool_plan import plan_pool
 from planner.optimise.solve import Solver
 from planner.optimise.tables import Tables, build_tables
-from planner.outputs.export import discard, publish, staging_folder, write_tables
+from planner.outputs.export import discard, publish, run_files, staging_folder, write_tables
 from planner.outputs.formats import write_formats
 from planner.outputs.outdir import RUN, claimed
 from planner.report.analyst_warnings import analyst_warnings
@@ -240,12 +231,6 @@ def plan(instance: Instance, solver: Solver, variant: str = "base",
     return tables, summary
 
 
-def pool_files(tables: Tables) -> list[tuple[str, type[BaseModel], Sequence[BaseModel]]]:
-    return [("plan", PlanRow, tables.plan), ("allocation", AllocationRow, tables.allocation),
-            ("distribution", DistributionRow, tables.distribution),
-            ("coverage", CoverageRow, tables.coverage)]
-
-
 def write_and_verify(instance: Instance, tables: Tables, summary: Summary, staged: Path,
                      out: Path, progress: Progress = _quiet, formats: Sequence[str] = ("csv",)
                      ) -> None:
@@ -253,12 +238,7 @@ def write_and_verify(instance: Instance, tables: Tables, summary: Summary, stage
     the caller discards it), verify them independently, add the other formats and the report
     (made from the verified CSVs, so every format holds the same numbers), then move them into
     place at `out`."""
-    files = pool_files(tables)
-    if summary.matching.ran:
-        files += [("assignments", AssignmentRow, tables.assignments),
-                  ("unassigned", UnassignedRow, tables.unassigned),
-                  ("matchability", MatchabilityRow, tables.matchability)]
-    write_tables(staged, files, summary)
+    write_tables(staged, run_files(tables, summary.matching.ran), summary)
     progress("verifying the written plan")
     verify_or_raise(staged, instance)
     progress("exports and report")
