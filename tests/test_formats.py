@@ -25,7 +25,7 @@ from models.results import Finite, OptFloat
 from planner.cli import app
 from planner.outputs.fileio import TableError, fmt
 from planner.outputs.formats import PARQUET_HINT, FormatError, write_formats
-from planner.outputs.registry import RUN_TABLES, OutputFile
+from planner.outputs.registry import ASSIGNMENTS, RUN_TABLES, UNASSIGNED, OutputFile
 
 REPO = Path(__file__).resolve().parents[1]
 EU_2026 = REPO / "instances" / "eu-2026"
@@ -159,8 +159,8 @@ def test_personal_data_is_private_in_every_format(runs) -> None:
     for name in ("tables.xlsx", "tables.json", *(f"parquet/{n}.parquet" for n in SHARED)):
         assert (out / name).stat().st_mode & 0o777 == shared_mode, name
     # No candidate id in any shared file.
-    _, assigned = csv_table(out, "assignments")
-    _, waiting = csv_table(out, "unassigned")
+    _, assigned = csv_table(out, ASSIGNMENTS)
+    _, waiting = csv_table(out, UNASSIGNED)
     ids = {str(row[0]) for row in assigned + waiting}
     text = (out / "tables.json").read_text(encoding="utf-8")
     assert not {i for i in ids if f'"{i}"' in text}
