@@ -18,7 +18,7 @@ from collections.abc import Sequence
 from enum import Enum
 from operator import itemgetter
 from pathlib import Path
-from typing import Annotated, Any, TypeVar
+from typing import Annotated, Any, TypeVar, cast
 
 from pydantic import BaseModel, TypeAdapter, ValidationError
 
@@ -68,9 +68,11 @@ def fmt_column(values: list[object]) -> list[object]:
         # Not across types: True == 1 == 1.0 but their texts differ.
         texts = {value: fmt(value) for value in set(values)}
         return [texts[value] for value in values]
-    if kinds == {tuple} and all(type(part) is str for value in values for part in value):
-        joined = {value: ";".join(value) for value in set(values)}
-        return [joined[value] for value in values]
+    if kinds == {tuple}:
+        parts = cast(list[tuple[object, ...]], values)
+        if all(type(part) is str for value in parts for part in value):
+            joined = {value: ";".join(cast(tuple[str, ...], value)) for value in set(parts)}
+            return [joined[value] for value in parts]
     return [fmt(value) for value in values]
 
 
@@ -147,7 +149,7 @@ def _typed(path: Path, table: OutputFile[Any], column: str, texts: set[str],
     """Each text of a column -> its value as the field's type makes it; the first line of a
     text the field refuses is the error's line."""
     info = table.model.model_fields[column]
-    kind = Annotated[(info.annotation, *info.metadata)] if info.metadata else info.annotation
+    kind: Any = Annotated[(info.annotation, *info.metadata)] if info.metadata else info.annotation
     adapter: TypeAdapter[Any] = TypeAdapter(kind, config=table.model.model_config)
     values = {}
     for text in sorted(texts):

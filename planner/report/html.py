@@ -70,13 +70,16 @@ def load_run(folder: Path) -> WrittenRun:
     """The run's summary and tables, the candidate tables as counts (planner.outputs.fileio);
     the matching's tables only when it ran."""
     summary = read_summary(folder / registry.SUMMARY.file)
-    pool = (read_table(folder / t.file, t) for t in (registry.PLAN, registry.ALLOCATION,
-                                                      registry.DISTRIBUTION, registry.COVERAGE))
+    plan = read_table(folder / registry.PLAN.file, registry.PLAN)
+    allocation = read_table(folder / registry.ALLOCATION.file, registry.ALLOCATION)
+    distribution = read_table(folder / registry.DISTRIBUTION.file, registry.DISTRIBUTION)
+    coverage = read_table(folder / registry.COVERAGE.file, registry.COVERAGE)
     if not summary.matching.ran:
-        return WrittenRun(folder, summary, *pool, Counter(), Counter(), [])
+        return WrittenRun(folder, summary, plan, allocation, distribution, coverage,
+                          Counter(), Counter(), [])
     assignments, unassigned = registry.ASSIGNMENTS, registry.UNASSIGNED
     return WrittenRun(
-        folder, summary, *pool,
+        folder, summary, plan, allocation, distribution, coverage,
         count_rows(folder / assignments.file, assignments, ("from_state", "to_state", "case_id")),
         count_rows(folder / unassigned.file, unassigned, ("location", "reason")),
         read_table(folder / registry.MATCHABILITY.file, registry.MATCHABILITY))
