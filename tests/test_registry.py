@@ -4,6 +4,8 @@ comparison write, what is personal, what has a schema, what the verifier reads."
 from __future__ import annotations
 
 import shutil
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -81,3 +83,13 @@ def test_the_verifier_reads_every_run_table(eu_run: Path, tmp_path: Path, table)
     problems = verify(folder, load_instance(EU_2026, None))
     assert (table.file, 0, "-", "missing") in [(p.file, p.line, p.column, p.message)
                                               for p in problems]
+
+
+def test_the_verifier_takes_only_the_file_list_from_the_outputs() -> None:
+    """The verifier reads the files on its own: of planner.outputs it loads the registry (the
+    declarations) alone, not the writer or the readers, and nothing of planner.optimise."""
+    code = ("import sys, planner.verifier.verify; print(sorted(m for m in sys.modules "
+            "if m.startswith(('planner.outputs', 'planner.optimise'))))")
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                          check=True, cwd=REPO)
+    assert done.stdout.strip() == "['planner.outputs', 'planner.outputs.registry']"
