@@ -197,3 +197,13 @@ def test_a_personal_table_is_private_from_its_creation(tmp_path):
     assert (tmp_path / ASSIGNMENTS.file).stat().st_mode & 0o777 == 0o600
     assert (tmp_path / "t.csv").stat().st_mode & 0o777 == 0o644
     assert (tmp_path / ASSIGNMENTS.file).read_text() == ",".join(AssignmentRow.model_fields) + "\n"
+
+
+def test_count_rows_adds_up_two_texts_of_one_value(tmp_path):
+    """Counts are of values, as the row model reads them: "1" and "1.0" are one score."""
+    path = tmp_path / ASSIGNMENTS.file
+    path.write_text(",".join(AssignmentRow.model_fields) + "\n"
+                    "P1,K1,EL,FR,FR-1,1,\nP2,K2,EL,FR,FR-1,1.0,\nP3,K3,EL,FR,FR-1,2,\n",
+                    encoding="utf-8")
+    assert count_rows(path, ASSIGNMENTS, ("to_state", "score")) == {("FR", 1.0): 2,
+                                                                   ("FR", 2.0): 1}

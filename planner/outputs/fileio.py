@@ -144,7 +144,10 @@ def count_rows(path: Path, table: OutputFile[Any], columns: Sequence[str]
         values = _validated(path, table, column, texts)
         if values != texts or set(map(type, values)) - {str}:  # not the texts themselves
             typed = dict(zip(texts, values, strict=True))
-            counts = Counter({(*c[:i], typed[c[i]], *c[i + 1:]): n for c, n in counts.items()})
+            remapped: Counter[tuple[Any, ...]] = Counter()
+            for combo, n in counts.items():  # two texts of one value ("1", "1.0") add up
+                remapped[(*combo[:i], typed[combo[i]], *combo[i + 1:])] += n
+            counts = remapped
     return counts
 
 
