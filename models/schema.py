@@ -7,26 +7,18 @@ current, so the documentation of the file formats cannot drift from the code.
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping
 from pathlib import Path
 
 from pydantic import BaseModel
 
 from models.candidates import Candidate, CasePair
 from models.instance import InstanceConfig, MemberState, Need, Pledge, Responsibility
-from models.results import (
-    AllocationRow,
-    AssignmentRow,
-    CoverageRow,
-    DistributionRow,
-    KpiRow,
-    MatchabilityRow,
-    PlanRow,
-    StateComparisonRow,
-    Summary,
-    UnassignedRow,
-)
 
-SCHEMAS: dict[str, type[BaseModel]] = {
+# The inputs' files; the outputs' are declared with the rest of each output file in
+# planner.outputs.registry (`output_schemas`), which the command line passes in (models/
+# imports nothing of planner/).
+INPUT_SCHEMAS: dict[str, type[BaseModel]] = {
     "instance.toml": InstanceConfig,
     "member_states.csv": MemberState,
     "pledges.csv": Pledge,
@@ -35,31 +27,21 @@ SCHEMAS: dict[str, type[BaseModel]] = {
     "candidates.csv": Candidate,
     "transfers.csv": CasePair,
     "rejections.csv": CasePair,
-    "allocation.csv": AllocationRow,
-    "plan.csv": PlanRow,
-    "distribution.csv": DistributionRow,
-    "coverage.csv": CoverageRow,
-    "assignments.csv": AssignmentRow,
-    "unassigned.csv": UnassignedRow,
-    "matchability.csv": MatchabilityRow,
-    "summary.json": Summary,
-    # `planner compare`: DIR/comparison/states.csv and kpis.csv
-    "comparison-states.csv": StateComparisonRow,
-    "comparison-kpis.csv": KpiRow,
 }
 
 
-def schema_texts() -> dict[str, str]:
-    """File name -> the JSON Schema text of the model behind that file."""
+def schema_texts(outputs: Mapping[str, type[BaseModel]]) -> dict[str, str]:
+    """File name -> the JSON Schema text of the model behind that file: the inputs', then
+    `outputs` (file name -> model)."""
     return {f"{name}.schema.json": json.dumps(model.model_json_schema(), indent=2,
                                               sort_keys=True) + "\n"
-            for name, model in SCHEMAS.items()}
+            for name, model in {**INPUT_SCHEMAS, **outputs}.items()}
 
 
-def write_schemas(folder: Path) -> list[Path]:
+def write_schemas(folder: Path, outputs: Mapping[str, type[BaseModel]]) -> list[Path]:
     folder.mkdir(parents=True, exist_ok=True)
     written = []
-    for name, text in schema_texts().items():
+    for name, text in schema_texts(outputs).items():
         (folder / name).write_text(text, encoding="utf-8")
         written.append(folder / name)
     return written

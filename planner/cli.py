@@ -219,8 +219,9 @@ def schema(out: Annotated[Path, typer.Option("--out", help="Folder for the schem
         "schemas")) -> None:
     """Write the JSON Schema of every input and output file."""
     from models.schema import write_schemas
+    from planner.outputs.registry import output_schemas
 
-    for path in write_schemas(out):
+    for path in write_schemas(out, output_schemas()):
         print(path)
 
 

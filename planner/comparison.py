@@ -55,8 +55,10 @@ from typing import Any
 
 from models.results import AllocationRow, CoverageRow, KpiRow, StateComparisonRow, Summary
 from planner.errors import InputError, PlanError, Problem
-from planner.outputs.export import discard, publish, staging_folder, write_csv
+from planner.outputs.export import discard, publish, staging_folder
+from planner.outputs.fileio import write_table
 from planner.outputs.outdir import COMPARE, claimed
+from planner.outputs.registry import COMPARISON_TABLES, KPIS, STATES
 from planner.pipeline import Plan, Progress, plan, stage_lines
 
 BASE = "base"
@@ -66,7 +68,7 @@ AMOUNTS = ("obligation", *MEASURES, "value", "balance")
 
 
 @dataclass(frozen=True)
-class Run:
+class ComparedRun:
     """What the comparison needs of one planned run (small, so it crosses processes)."""
 
     name: str
@@ -79,10 +81,10 @@ class Run:
     summary: Summary
 
 
-def run_of(planned: Plan) -> Run:
+def run_of(planned: Plan) -> ComparedRun:
     """What the comparison needs of a plan (the run is named by its variant)."""
     pool = planned.instance.config.pool
-    return Run(planned.variant, pool.relocations, pool.financial_eur, pool.rate,
+    return ComparedRun(planned.variant, pool.relocations, pool.financial_eur, pool.rate,
                {s.code: s.population for s in planned.instance.states},
                planned.tables.allocation, planned.tables.coverage, planned.summary)
 
@@ -128,7 +130,7 @@ def gini(values: Sequence[float]) -> float:
     return max(0.0, 2 * ranked / (n * total) - (n + 1) / n)
 
 
-def fair_share(run: Run, row: AllocationRow) -> float:
+def fair_share(run: ComparedRun, row: AllocationRow) -> float:
     return row.share * run.relocations if row.role == CONTRIBUTOR else 0.0
 
 
@@ -136,7 +138,7 @@ def _amounts(row: AllocationRow | None) -> dict[str, float]:
     return {a: float(getattr(row, a)) if row is not None else 0.0 for a in AMOUNTS}
 
 
-def state_rows(runs: Sequence[Run]) -> list[StateComparisonRow]:
+def state_rows(runs: Sequence[ComparedRun]) -> list[StateComparisonRow]:
     """comparison/states.csv: every run's states (the first run is the base)."""
     base = {r.state: r for r in runs[0].allocation}
     rows = []
@@ -157,7 +159,7 @@ def state_rows(runs: Sequence[Run]) -> list[StateComparisonRow]:
     return rows
 
 
-def _indicators(run: Run) -> list[tuple[str, str, str, float | None]]:
+def _indicators(run: ComparedRun) -> list[tuple[str, str, str, float | None]]:
     """(kpi, subject, unit, value) of one run, in the order of kpis.csv."""
     t, rate, eq = run.summary.totals, run.rate, "relocation-equivalents"
     contributors = [r for r in run.allocation if r.role == CONTRIBUTOR]
@@ -190,7 +192,7 @@ def _indicators(run: Run) -> list[tuple[str, str, str, float | None]]:
     return rows
 
 
-def kpi_rows(runs: Sequence[Run]) -> list[KpiRow]:
+def kpi_rows(runs: Sequence[ComparedRun]) -> list[KpiRow]:
     """comparison/kpis.csv: every run's indicators (the first run is the base)."""
     base = {(k, s): v for k, s, _, v in _indicators(runs[0])}
     rows = []
@@ -203,11 +205,8 @@ def kpi_rows(runs: Sequence[Run]) -> list[KpiRow]:
     return rows
 
 
-TABLES = {"states": StateComparisonRow, "kpis": KpiRow}
-
-
-def write_comparison(folder: Path, runs: Sequence[Run], formats: Sequence[str] = ("csv",)
-                     ) -> None:
+def write_comparison(folder: Path, runs: Sequence[ComparedRun],
+                     formats: Sequence[str] = ("csv",)) -> None:
     """Write `folder` (states.csv, kpis.csv, the same in the other `formats`, report.html).
     It lies inside the comparison's staging folder, published as a whole by `compare`; the
     run folders are its siblings (`folder.parent / NAME`)."""
@@ -215,9 +214,9 @@ def write_comparison(folder: Path, runs: Sequence[Run], formats: Sequence[str] =
     from planner.report.html_compare import write_comparison_report
 
     folder.mkdir()
-    write_csv(folder / "states.csv", StateComparisonRow, state_rows(runs))
-    write_csv(folder / "kpis.csv", KpiRow, kpi_rows(runs))
-    write_formats(folder, formats, TABLES, ())
+    write_table(folder / STATES.file, STATES, state_rows(runs))
+    write_table(folder / KPIS.file, KPIS, kpi_rows(runs))
+    write_formats(folder, formats, COMPARISON_TABLES)
     write_comparison_report(folder)
 
 
@@ -260,7 +259,7 @@ def validate_one(instance_dir: Path, name: str) -> list[Problem]:
 
 
 def plan_one(instance_dir: Path, name: str, out: Path, solver: str, time_limit: float | None,
-             formats: Sequence[str], quiet: bool) -> Run | Failure:
+             formats: Sequence[str], quiet: bool) -> ComparedRun | Failure:
     """Plan, write, verify and publish one run into `out` (in a worker process)."""
     from planner.optimise.solve import Solver
     from planner.pipeline import run as run_pipeline
@@ -322,7 +321,7 @@ def default_jobs(variants: int) -> int:
     return max(1, min(variants + 1, os.cpu_count() or 1))
 
 
-def _result(future: Future[Any], futures: Sequence[Future[Any]]) -> Run:
+def _result(future: Future[Any], futures: Sequence[Future[Any]]) -> ComparedRun:
     """One run's result; a failed run cancels the runs not yet started."""
     result = future.result()
     if isinstance(result, Failure):
@@ -336,7 +335,7 @@ def _result(future: Future[Any], futures: Sequence[Future[Any]]) -> Run:
 
 def compare_into(instance_dir: Path, variants: Sequence[str], out: Path, solver: str = "",
                  time_limit: float | None = None, jobs: int | None = None,
-                 formats: Sequence[str] = ("csv",), quiet: bool = False) -> list[Run]:
+                 formats: Sequence[str] = ("csv",), quiet: bool = False) -> list[ComparedRun]:
     """Validate the base and every variant, then plan each into `out`/NAME and write
     `out`/comparison; `out` is replaced as a whole, and only when everything succeeded. First
     of all, `out` must be a folder a comparison may replace, and is held for the comparison
@@ -347,7 +346,7 @@ def compare_into(instance_dir: Path, variants: Sequence[str], out: Path, solver:
 
 def _compare(instance_dir: Path, variants: Sequence[str], out: Path, solver: str,
              time_limit: float | None, jobs: int | None, formats: Sequence[str],
-             quiet: bool) -> list[Run]:
+             quiet: bool) -> list[ComparedRun]:
     names = [BASE, *dict.fromkeys(variants)]
     say = stage_lines(quiet, "compare")
     jobs = default_jobs(len(names) - 1) if jobs is None else jobs
@@ -384,7 +383,7 @@ def _compare(instance_dir: Path, variants: Sequence[str], out: Path, solver: str
     return runs
 
 
-def print_comparison(console: Any, runs: Sequence[Run], out: str) -> None:
+def print_comparison(console: Any, runs: Sequence[ComparedRun], out: str) -> None:
     """The headline indicators per run on stdout (rich), each run's warnings, then where the
     files are. Run names, warnings and the folder are input text: shown escaped and never as
     markup (planner.report.display.literal)."""

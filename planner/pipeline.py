@@ -11,29 +11,17 @@ its own `Solver` record, so calls share no state.
 
 from __future__ import annotations
 
-import csv
-import io
-import json
 import sys
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from pydantic import BaseModel
-
 from models.instance import FLOOR_FINANCIAL_EUR, FLOOR_RELOCATIONS, Instance, Measure
 from models.results import (
-    AllocationRow,
-    AssignmentRow,
-    CoverageRow,
-    DistributionRow,
-    MatchabilityRow,
-    PlanRow,
     ProposalSummary,
     SolverInfo,
     Summary,
-    UnassignedRow,
     WarningItem,
 )
 from planner import __version__
@@ -46,16 +34,11 @@ from planner.optimise.offsets import OffsetsReport, assess_offsets
 from planner.optimise.pool_plan import plan_pool
 from planner.optimise.solve import Solver
 from planner.optimise.tables import Tables, build_tables
-from planner.outputs.export import (
-    FILES,
-    discard,
-    fmt_column,
-    publish,
-    staging_folder,
-    write_tables,
-)
+from planner.outputs.export import discard, publish, run_files, staging_folder, write_tables
+from planner.outputs.fileio import summary_bytes, table_bytes
 from planner.outputs.formats import write_formats
 from planner.outputs.outdir import RUN, claimed
+from planner.outputs.registry import SUMMARY
 from planner.report.analyst_warnings import analyst_warnings
 from planner.report.display import visible_lines
 from planner.report.html import write_report
@@ -63,7 +46,6 @@ from planner.verifier.verify import verify as verify_files
 from planner.verifier.verify import verify_or_raise
 
 Progress = Callable[[str], None]
-Table = tuple[str, type[BaseModel], Sequence[BaseModel]]  # name (export.FILES), rows' model, rows
 
 
 @dataclass(frozen=True, eq=False)
@@ -329,46 +311,13 @@ def plan_with(instance: Instance, solver: Solver, variant: str = "base",
     return Plan(tables, summary, instance)
 
 
-def pool_files(tables: Tables) -> list[Table]:
-    return [("plan", PlanRow, tables.plan), ("allocation", AllocationRow, tables.allocation),
-            ("distribution", DistributionRow, tables.distribution),
-            ("coverage", CoverageRow, tables.coverage)]
-
-
-def plan_files(tables: Tables, summary: Summary) -> list[Table]:
-    """The tables a run writes: the pool's, and the candidates' when the matching ran."""
-    files = pool_files(tables)
-    if summary.matching.ran:
-        files += [("assignments", AssignmentRow, tables.assignments),
-                  ("unassigned", UnassignedRow, tables.unassigned),
-                  ("matchability", MatchabilityRow, tables.matchability)]
-    return files
-
-
-def csv_bytes(model: type[BaseModel], rows: Sequence[BaseModel]) -> bytes:
-    """The bytes planner.outputs.export.write_csv writes for these rows (same cells, dialect
-    and encoding), made in memory."""
-    columns = list(model.model_fields)
-    texts = [fmt_column([getattr(row, c) for row in rows]) for c in columns]
-    buffer = io.StringIO()
-    writer = csv.writer(buffer, lineterminator="\n")
-    writer.writerow(columns)
-    writer.writerows(zip(*texts, strict=True))
-    return buffer.getvalue().encode("utf-8")
-
-
-def summary_bytes(summary: Summary) -> bytes:
-    """The bytes planner.outputs.export.write_summary writes, made in memory."""
-    text = json.dumps(summary.model_dump(mode="json"), indent=2, ensure_ascii=False)
-    return (text + "\n").encode("utf-8")
-
-
 def render(plan: Plan) -> dict[str, bytes]:
     """File name -> the bytes `write` writes for the plan's CSV tables and summary.json (the
-    other formats and report.html are made from them), without touching the disk."""
-    files = {FILES[name]: csv_bytes(model, rows)
-             for name, model, rows in plan_files(plan.tables, plan.summary)}
-    files["summary.json"] = summary_bytes(plan.summary)
+    other formats and report.html are made from them), without touching the disk: the same
+    writer as on disk (planner.outputs.fileio)."""
+    files = {table.file: table_bytes(table, rows)
+             for table, rows in run_files(plan.tables, plan.summary.matching.ran)}
+    files[SUMMARY.file] = summary_bytes(plan.summary)
     return files
 
 
@@ -387,7 +336,7 @@ def write_and_verify(instance: Instance, tables: Tables, summary: Summary, stage
     the caller discards it), verify them independently, add the other formats and the report
     (made from the verified CSVs, so every format holds the same numbers), then move them into
     place at `out`."""
-    write_tables(staged, plan_files(tables, summary), summary)
+    write_tables(staged, run_files(tables, summary.matching.ran), summary)
     progress("verifying the written plan")
     verify_or_raise(staged, instance)
     progress("exports and report")

@@ -25,12 +25,12 @@ from pathlib import Path
 import pytest
 
 import planner
-from models.results import KpiRow, StateComparisonRow
 from planner import Comparison, Plan, compare, load_instance, plan, render, verify, write
 from planner.comparison import compare_into
 from planner.errors import PlanError, Problem
+from planner.outputs.fileio import table_bytes
 from planner.outputs.outdir import OutFolderError
-from planner.pipeline import csv_bytes
+from planner.outputs.registry import KPIS, STATES
 from planner.verifier.verify import verify as verify_folder
 
 REPO = Path(__file__).resolve().parents[1]
@@ -236,9 +236,9 @@ def test_compare_in_memory_is_planner_compare(in_memory: InMemory, tmp_path: Pat
     assert comparison.names == tuple(r.name for r in runs) == ("base", VARIANT)
     assert comparison.plans == (in_memory.base, in_memory.variant)
     folder = tmp_path / "cmp" / "comparison"
-    assert csv_bytes(StateComparisonRow, comparison.states) == \
+    assert table_bytes(STATES, comparison.states) == \
         (folder / "states.csv").read_bytes()
-    assert csv_bytes(KpiRow, comparison.kpis) == (folder / "kpis.csv").read_bytes()
+    assert table_bytes(KPIS, comparison.kpis) == (folder / "kpis.csv").read_bytes()
     for planned in comparison.plans:
         files = written(tmp_path / "cmp" / planned.variant)
         for name, data in render(planned).items():

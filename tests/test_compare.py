@@ -14,6 +14,7 @@ import pytest
 from conftest import HANG_S, MakeInstance, pledge, state, write_csv
 
 from planner.comparison import compare_into, gini
+from planner.outputs.registry import COMPARISON_TABLES, tables_of
 
 PLANNER = Path(sys.executable).parent / "planner"
 
@@ -67,6 +68,11 @@ def test_two_variants_compared_by_hand(instance: Path, tmp_path: Path) -> None:
                                                      "comparison", "deduct"]
     for name in ("base", "bigger", "deduct"):
         assert json.loads((out / name / "summary.json").read_text())["variant"] == name
+        # No candidates: the pool's tables alone (planner.outputs.registry).
+        assert sorted(p.name for p in (out / name).glob("*.csv")) == sorted(
+            t.file for t in tables_of("pool"))
+    assert sorted(p.name for p in (out / "comparison").iterdir()) == sorted(
+        [*(t.file for t in COMPARISON_TABLES), "report.html"])
 
     states = {(r["variant"], r["state"]): r for r in read(out / "comparison" / "states.csv")}
     assert list(states) == [(v, s) for v in ("base", "bigger", "deduct")

@@ -23,15 +23,17 @@ from typer.testing import CliRunner
 from models.instance import Bool, Measure, TextList
 from models.results import Finite, OptFloat
 from planner.cli import app
-from planner.outputs.export import FILES, PERSONAL, fmt
-from planner.outputs.formats import PARQUET_HINT, RUN_TABLES, FormatError, write_formats
+from planner.outputs.fileio import TableError, fmt
+from planner.outputs.formats import PARQUET_HINT, FormatError, write_formats
+from planner.outputs.registry import ASSIGNMENTS, RUN_TABLES, UNASSIGNED, OutputFile
 
 REPO = Path(__file__).resolve().parents[1]
 EU_2026 = REPO / "instances" / "eu-2026"
 PLANNER = Path(sys.executable).parent / "planner"
-SHARED = [n for n in RUN_TABLES if n not in PERSONAL]
+SHARED = [t.name for t in RUN_TABLES if not t.personal]
+PERSONAL = [t.name for t in RUN_TABLES if t.personal]
 EXPORTS = ["tables.xlsx", "persons.xlsx", "tables.json", "persons.json",
-           *(f"parquet/{n}.parquet" for n in RUN_TABLES)]
+           *(f"parquet/{t.name}.parquet" for t in RUN_TABLES)]
 PRIVATE = ["persons.xlsx", "persons.json", "parquet/assignments.parquet",
            "parquet/unassigned.parquet"]
 
@@ -68,9 +70,9 @@ def parse(text: str, value: object) -> object:
     return text
 
 
-def csv_table(folder: Path, name: str) -> tuple[list[str], list[list[object]]]:
-    model = RUN_TABLES[name]
-    with (folder / f"{name}.csv").open(encoding="utf-8", newline="") as handle:
+def csv_table(folder: Path, table: OutputFile) -> tuple[list[str], list[list[object]]]:
+    model = table.model
+    with (folder / table.file).open(encoding="utf-8", newline="") as handle:
         reader = csv.DictReader(handle)
         header = list(reader.fieldnames or [])
         rows = [[parse(row[c], getattr(model.model_validate(row), c)) for c in header]
@@ -104,14 +106,15 @@ def test_every_format_holds_the_csv_values(runs) -> None:
     tables = openpyxl.load_workbook(out / "tables.xlsx")
     persons = openpyxl.load_workbook(out / "persons.xlsx")
     assert tables.sheetnames == ["summary", *SHARED]
-    assert persons.sheetnames == list(PERSONAL)
+    assert persons.sheetnames == PERSONAL
     records = {**json.loads((out / "tables.json").read_text(encoding="utf-8")),
                **json.loads((out / "persons.json").read_text(encoding="utf-8"))}
     assert list(json.loads((out / "tables.json").read_text())) == SHARED
     assert sorted(p.name for p in (out / "parquet").iterdir()) == sorted(
-        f"{n}.parquet" for n in RUN_TABLES)
-    for name in RUN_TABLES:
-        header, want = csv_table(out, name)
+        f"{t.name}.parquet" for t in RUN_TABLES)
+    for entry in RUN_TABLES:
+        name = entry.name
+        header, want = csv_table(out, entry)
         assert want or name == "matchability", f"{name}.csv is empty: the test would prove little"
         sheet = (persons if name in PERSONAL else tables)[name]
         cells = [list(r) for r in sheet.iter_rows(values_only=True)]
@@ -156,8 +159,8 @@ def test_personal_data_is_private_in_every_format(runs) -> None:
     for name in ("tables.xlsx", "tables.json", *(f"parquet/{n}.parquet" for n in SHARED)):
         assert (out / name).stat().st_mode & 0o777 == shared_mode, name
     # No candidate id in any shared file.
-    _, assigned = csv_table(out, "assignments")
-    _, waiting = csv_table(out, "unassigned")
+    _, assigned = csv_table(out, ASSIGNMENTS)
+    _, waiting = csv_table(out, UNASSIGNED)
     ids = {str(row[0]) for row in assigned + waiting}
     text = (out / "tables.json").read_text(encoding="utf-8")
     assert not {i for i in ids if f'"{i}"' in text}
@@ -258,11 +261,13 @@ RECORDS = [
     {"name": "", "kind": "b", "measure": "alternative", "amount": 2.0, "ratio": None,
      "count": 7, "flag": False, "tags": []},
 ]
+THING = OutputFile("things.csv", Thing, "pool")
+PRIVATE_THING = OutputFile("things.csv", Thing, "pool", personal=True)
 
 
 def test_any_folder_of_csvs_with_its_row_models(tmp_path) -> None:
     (tmp_path / "things.csv").write_text(THINGS, encoding="utf-8")
-    write_formats(tmp_path, ("csv", "xlsx", "json", "parquet"), {"things": Thing}, personal=())
+    write_formats(tmp_path, ("csv", "xlsx", "json", "parquet"), (THING,))
     assert sorted(p.name for p in tmp_path.iterdir()) == [
         "parquet", "tables.json", "tables.xlsx", "things.csv"]
     want = [list(r.values()) for r in RECORDS]
@@ -282,7 +287,7 @@ def test_any_folder_of_csvs_with_its_row_models(tmp_path) -> None:
 
 def test_personal_tables_of_any_folder_go_to_private_files(tmp_path) -> None:
     (tmp_path / "things.csv").write_text(THINGS, encoding="utf-8")
-    write_formats(tmp_path, ("xlsx", "json", "parquet"), {"things": Thing}, personal=("things",))
+    write_formats(tmp_path, ("xlsx", "json", "parquet"), (PRIVATE_THING,))
     assert sorted(str(p.relative_to(tmp_path)) for p in tmp_path.rglob("*") if p.is_file()) == [
         "parquet/things.parquet", "persons.json", "persons.xlsx", "things.csv"]
     for name in ("parquet/things.parquet", "persons.json", "persons.xlsx"):
@@ -292,26 +297,20 @@ def test_personal_tables_of_any_folder_go_to_private_files(tmp_path) -> None:
 
 def test_csv_alone_adds_nothing(tmp_path) -> None:
     (tmp_path / "things.csv").write_text(THINGS, encoding="utf-8")
-    write_formats(tmp_path, ("csv",), {"things": Thing}, personal=())
+    write_formats(tmp_path, ("csv",), (THING,))
     assert [p.name for p in tmp_path.iterdir()] == ["things.csv"]
 
 
-def test_a_csv_off_its_schema_is_a_format_error(tmp_path) -> None:
+def test_a_csv_off_its_schema_is_a_table_error(tmp_path) -> None:
     (tmp_path / "things.csv").write_text("name,kind\nx,a\n", encoding="utf-8")
-    with pytest.raises(FormatError, match="things.csv: columns differ from Thing"):
-        write_formats(tmp_path, ("json",), {"things": Thing}, personal=())
+    with pytest.raises(TableError, match="things.csv: columns differ from Thing"):
+        write_formats(tmp_path, ("json",), (THING,))
     (tmp_path / "things.csv").write_text(THINGS.replace("-0.1", "lots"), encoding="utf-8")
-    with pytest.raises(FormatError, match=r"^things.csv:3: amount: Input should be a valid num"):
-        write_formats(tmp_path, ("json",), {"things": Thing}, personal=())
+    with pytest.raises(TableError, match=r"^things.csv:3: amount: Input should be a valid num"):
+        write_formats(tmp_path, ("json",), (THING,))
     (tmp_path / "things.csv").write_text(THINGS + "x,a\n", encoding="utf-8")
-    with pytest.raises(FormatError, match=r"^things.csv:6: 2 fields, 8 columns$"):
-        write_formats(tmp_path, ("json",), {"things": Thing}, personal=())
+    with pytest.raises(TableError, match=r"^things.csv:6: 2 fields, 8 columns$"):
+        write_formats(tmp_path, ("json",), (THING,))
     with pytest.raises(FormatError, match="'xls' is not one of"):
-        write_formats(tmp_path, ("xls",), {"things": Thing}, personal=())
+        write_formats(tmp_path, ("xls",), (THING,))
     assert [p.name for p in tmp_path.iterdir()] == ["things.csv"]
-
-
-def test_run_tables_are_the_written_files() -> None:
-    assert list(RUN_TABLES) == list(FILES)
-    assert all(FILES[name] == f"{name}.csv" for name in RUN_TABLES)
-    assert set(PERSONAL) <= set(RUN_TABLES)

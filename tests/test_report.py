@@ -13,6 +13,7 @@ import warnings
 from collections.abc import Sequence
 from html.parser import HTMLParser
 from pathlib import Path
+from typing import Any
 
 import pytest
 from conftest import HANG_S, write_csv
@@ -33,7 +34,10 @@ from models.results import (
 )
 from planner import comparison as compare
 from planner.optimise.solve import Solver
-from planner.outputs.export import FILES, fmt, write_tables
+from planner.outputs import registry
+from planner.outputs.export import write_tables
+from planner.outputs.fileio import TableError, fmt
+from planner.outputs.registry import OutputFile
 from planner.pipeline import run
 from planner.report.html import write_report
 from planner.report.html_compare import write_comparison_report
@@ -116,36 +120,36 @@ def hand_made(folder: Path) -> Path:
     40; both go to C. Five candidates in C: three placed in A (two cases), one not for lack of
     places, one for security."""
     folder.mkdir(parents=True)
-    tables: list[tuple[str, type[BaseModel], list[BaseModel]]] = [
-        ("plan", PlanRow, [
+    tables: list[tuple[OutputFile[Any], list[BaseModel]]] = [
+        (registry.PLAN, [
             PlanRow(pledge_id="A-1", state="A", measure="relocation", amount=20, value=20, min=0,
                     max=20, preference=1),
             PlanRow(pledge_id="A-2", state="A", measure="financial", amount=600_000, value=30,
                     min=0, preference=2),
             PlanRow(pledge_id="B-1", state="B", measure="offset", amount=40, value=40, min=40,
                     max=40, preference=1)]),
-        ("allocation", AllocationRow, [
+        (registry.ALLOCATION, [
             allocation("A", "contributor", 60, relocation=20, financial=600_000),
             allocation("B", "contributor", 40, offset=40), allocation("C", "benefitting", 0)]),
-        ("distribution", DistributionRow, [
+        (registry.DISTRIBUTION, [
             DistributionRow(contributor="A", beneficiary="C", measure="relocation", amount=20,
                             pledge_id="A-1", value=20),
             DistributionRow(contributor="A", beneficiary="C", measure="financial",
                             amount=600_000, pledge_id="A-2", value=30),
             DistributionRow(contributor="B", beneficiary="C", measure="offset", amount=40,
                             pledge_id="B-1", value=40)]),
-        ("coverage", CoverageRow, [
+        (registry.COVERAGE, [
             CoverageRow(beneficiary="C", measure="financial", need=1_000_000, need_stated=True,
                         received=600_000, ratio=0.6),
             CoverageRow(beneficiary="C", measure="relocation", need=40, need_stated=True,
                         received=20, ratio=0.5)]),
-        ("assignments", AssignmentRow, [
+        (registry.ASSIGNMENTS, [
             AssignmentRow(person_id=p, case_id=c, from_state="C", to_state="A", pledge_id="A-1",
                           score=1) for p, c in (("P-1", "K-1"), ("P-2", "K-1"), ("P-3", "K-2"))]),
-        ("unassigned", UnassignedRow, [
+        (registry.UNASSIGNED, [
             UnassignedRow(person_id="P-4", case_id="K-3", location="C", reason="capacity"),
             UnassignedRow(person_id="P-5", case_id="K-4", location="C", reason="security")]),
-        ("matchability", MatchabilityRow, [
+        (registry.MATCHABILITY, [
             MatchabilityRow(kind="bound", subject="persons_relocated", criterion="", value=3,
                             text="at most 3 of 4 persons can be relocated to 20 places"),
             MatchabilityRow(kind="bottleneck", subject="C", criterion="", value=1,
@@ -205,7 +209,7 @@ def test_candidate_counts_follow_the_csvs_and_refuse_an_unknown_reason(tmp_path:
     more on the page; a reason the row model does not know is refused, as it was when every
     row was read through the model."""
     folder = hand_made(tmp_path / "run")
-    with (folder / FILES["assignments"]).open("a", encoding="utf-8") as handle:
+    with (folder / registry.ASSIGNMENTS.file).open("a", encoding="utf-8") as handle:
         handle.write("P-6,K-5,C,B,B-1,1,\n")
     write_report(folder)
     cells = parse(folder / "report.html").cells
@@ -215,16 +219,16 @@ def test_candidate_counts_follow_the_csvs_and_refuse_an_unknown_reason(tmp_path:
                  for col in ("places", "persons", "cases", "free")}
     assert receiving == {"places": "0", "persons": "1", "cases": "1", "free": "-1"}
     assert cells["matching-receiving", "A", "cases"][0] == "2"
-    unassigned = folder / FILES["unassigned"]
+    unassigned = folder / registry.UNASSIGNED.file
     unassigned.write_text(unassigned.read_text().replace(",security", ",bogus"))
-    with pytest.raises(ValueError, match="^unassigned.csv: unknown reason 'bogus'$"):
+    with pytest.raises(TableError, match="^unassigned.csv:3: reason: Input should be "):
         write_report(folder)
 
 
 def test_report_of_a_run_without_candidates_has_no_matching_part(tmp_path: Path) -> None:
     folder = hand_made(tmp_path / "run")
     for name in ("assignments", "unassigned", "matchability"):
-        (folder / FILES[name]).unlink()
+        (folder / f"{name}.csv").unlink()
     summary = (folder / "summary.json").read_text(encoding="utf-8")
     (folder / "summary.json").write_text(summary.replace('"ran": true', '"ran": false'))
     write_report(folder)
@@ -350,7 +354,7 @@ def test_planner_help_does_not_import_matplotlib() -> None:
 # --- the comparison report ---------------------------------------------------------------------
 
 def hand_run(name: str, obligations: dict[str, float], values: dict[str, float],
-             warnings: Sequence[str] = ()) -> compare.Run:
+             warnings: Sequence[str] = ()) -> compare.ComparedRun:
     """One run for the comparison, as `planner.comparison` gets it from a planned run: each
     state with its obligation and its value (all as money), share 0.5 of a pool of 100."""
     rows = [allocation(s, "contributor", obligations[s], financial=values[s] * 20_000)
@@ -364,11 +368,11 @@ def hand_run(name: str, obligations: dict[str, float], values: dict[str, float],
                       surplus=sum(max(0.0, r.balance) for r in rows)),
         key={"eur_per_relocation": 20_000.0}, warnings=list(warnings), input_sha256="0" * 64,
         version="test", solver=SolverInfo(requested="highs", name="highs", version="x"))
-    return compare.Run(name, 100, 2_000_000, 20_000, {s: 1e6 for s in obligations}, rows, [],
-                       summary)
+    return compare.ComparedRun(name, 100, 2_000_000, 20_000, {s: 1e6 for s in obligations},
+                               rows, [], summary)
 
 
-def hand_comparison(folder: Path, runs: Sequence[compare.Run]) -> Path:
+def hand_comparison(folder: Path, runs: Sequence[compare.ComparedRun]) -> Path:
     """`folder`/NAME/summary.json per run and `folder`/comparison written as `planner compare`
     writes them (states.csv, kpis.csv, report.html)."""
     for run_ in runs:
@@ -485,10 +489,10 @@ def test_report_of_an_empty_plan_says_so_instead_of_drawing(tmp_path: Path) -> N
     """No flows, no stated need, no bottleneck, nobody placed: sentences, not empty charts."""
     folder = hand_made(tmp_path / "run")
     for name in ("distribution", "coverage", "assignments"):
-        header = (folder / FILES[name]).read_text(encoding="utf-8").splitlines()[0]
-        (folder / FILES[name]).write_text(header + "\n", encoding="utf-8")
-    lines = (folder / FILES["matchability"]).read_text(encoding="utf-8").splitlines()
-    (folder / FILES["matchability"]).write_text("\n".join(lines[:2]) + "\n", encoding="utf-8")
+        header = (folder / f"{name}.csv").read_text(encoding="utf-8").splitlines()[0]
+        (folder / f"{name}.csv").write_text(header + "\n", encoding="utf-8")
+    lines = (folder / registry.MATCHABILITY.file).read_text(encoding="utf-8").splitlines()
+    (folder / registry.MATCHABILITY.file).write_text("\n".join(lines[:2]) + "\n", encoding="utf-8")
     write_report(folder)
     text = (folder / "report.html").read_text(encoding="utf-8")
     for sentence in ("No flows.", "No benefitting state stated a need.",
@@ -504,9 +508,9 @@ def test_odd_text_is_escaped_and_draws_without_warnings(tmp_path: Path) -> None:
     label does not push the chart out."""
     folder = hand_made(tmp_path / "run")
     odd = 'C <b>&amp; id="z" $x$ \U0001f30d ' + "L" * 2_000
-    rows = read_csv(folder / FILES["matchability"])
+    rows = read_csv(folder / registry.MATCHABILITY.file)
     rows[1]["text"] = odd
-    with (folder / FILES["matchability"]).open("w", encoding="utf-8", newline="") as handle:
+    with (folder / registry.MATCHABILITY.file).open("w", encoding="utf-8", newline="") as handle:
         writer = csv.DictWriter(handle, fieldnames=list(rows[0]), lineterminator="\n")
         writer.writeheader()
         writer.writerows(rows)

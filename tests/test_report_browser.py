@@ -19,7 +19,7 @@ import browser
 import pytest
 
 from models.results import Summary
-from planner.outputs.export import fmt
+from planner.outputs.fileio import fmt
 
 
 @pytest.fixture(scope="module")

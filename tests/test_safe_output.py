@@ -19,7 +19,7 @@ from test_report import THREE_RUNS, allocation, hand_comparison, hand_made, pars
 
 from models.results import CoverageRow, MatchabilityRow, Matching, SolverInfo, Summary, Totals
 from planner import comparison as compare
-from planner.outputs.export import FILES
+from planner.outputs import registry
 from planner.report.display import visible
 from planner.report.html import write_report
 from planner.report.terminal import terminal_text
@@ -140,9 +140,9 @@ def rewrite(path: Path, change: dict[str, dict[str, str]], key: str) -> None:
 def test_run_report_shows_injected_text_inert(tmp_path: Path) -> None:
     folder = hand_made(tmp_path / "run")
     pid = f"<script>A-1{RED}{RLO}"
-    rewrite(folder / FILES["plan"], {"A-1": {"pledge_id": pid}}, "pledge_id")
-    rewrite(folder / FILES["allocation"], {"A": {"name": f"State{CLEAR}{TITLE}"}}, "state")
-    rewrite(folder / FILES["matchability"], {"C": {"text": f"C{RED}: 1 person"}}, "subject")
+    rewrite(folder / registry.PLAN.file, {"A-1": {"pledge_id": pid}}, "pledge_id")
+    rewrite(folder / registry.ALLOCATION.file, {"A": {"name": f"State{CLEAR}{TITLE}"}}, "state")
+    rewrite(folder / registry.MATCHABILITY.file, {"C": {"text": f"C{RED}: 1 person"}}, "subject")
     summary = Summary.model_validate_json((folder / "summary.json").read_text())
     summary.warnings = [f"{RLO}warned {RED}"]
     (folder / "summary.json").write_text(summary.model_dump_json(), encoding="utf-8")
@@ -180,7 +180,7 @@ def test_raw_text_is_only_in_data_attributes(tmp_path: Path) -> None:
     """Outside the `data-*` attributes (exact, as the CSVs are), no raw ESC anywhere in the
     page: not in the SVG charts' text, titles or comments either."""
     folder = hand_made(tmp_path / "run")
-    rewrite(folder / FILES["matchability"], {"C": {"text": f"C{RED}"}}, "subject")
+    rewrite(folder / registry.MATCHABILITY.file, {"C": {"text": f"C{RED}"}}, "subject")
     write_report(folder)
     page = (folder / "report.html").read_text(encoding="utf-8")
     assert ESC in page

@@ -1,21 +1,32 @@
-"""write_csv formats a column at a time and gives exactly the bytes of `fmt` per cell."""
+"""write_table formats a column at a time and gives exactly the bytes of `fmt` per cell;
+read_table reads back the rows written; a personal table is 0600 from its creation."""
 
 from __future__ import annotations
 
 import csv
 import math
+import os
 from enum import Enum
 from pathlib import Path
 from typing import Literal
 
 import numpy as np
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from pydantic import BaseModel, ConfigDict
 
 from models.instance import Measure
-from models.results import AssignmentRow
-from planner.outputs.export import fmt, fmt_column, write_csv
+from models.results import AssignmentRow, MatchabilityRow, PlanRow, UnassignedRow
+from planner.outputs.fileio import (
+    TableError,
+    count_rows,
+    fmt,
+    fmt_column,
+    read_table,
+    write_table,
+)
+from planner.outputs.registry import ASSIGNMENTS, MATCHABILITY, PLAN, UNASSIGNED, OutputFile
 
 
 class Row(BaseModel):
@@ -32,6 +43,10 @@ class Row(BaseModel):
 
 class Colour(Enum):  # a plain enum: fmt gives str(member)
     red = 1
+
+
+def write_csv(path: Path, model: type[BaseModel], rows: list[BaseModel]) -> None:
+    write_table(path, OutputFile(path.name, model, "pool"), rows)
 
 
 def per_cell(path: Path, model: type[BaseModel], rows: list[BaseModel]) -> None:
@@ -117,3 +132,78 @@ def test_any_numbers_match_per_cell(tmp_path_factory, numbers):
     rows = [Row.model_construct(name="n", amount=x, ratio=x) for x in numbers]
     new, old = both(folder, Row, rows)
     assert new == old
+
+
+# --- reading back: read_table and count_rows -------------------------------------------------
+
+def test_read_table_gives_back_the_rows_written(tmp_path):
+    """Every value the writer's fixed text keeps exactly comes back equal and typed: text with
+    commas, quotes and line breaks, empty numbers, enums, Literals, `;`-lists."""
+    plans = [PlanRow(pledge_id='b,"c"\nd', state="", measure=Measure.offset, amount=-2.5,
+                     value=12345678.12345679, min=0, max=None, preference=-1,
+                     beneficiary=("EL", "IT")),
+             PlanRow(pledge_id="x", state="AT", measure="financial", amount=1e20, value=0.5,
+                     min=1e-9, max=3, preference=2)]
+    notes = [MatchabilityRow(kind="law", subject="", criterion="a;b", value=None, text="=1")]
+    for table, rows in ((PLAN, plans), (MATCHABILITY, notes), (PLAN, [])):
+        write_table(tmp_path / table.file, table, rows)
+        assert read_table(tmp_path / table.file, table) == rows
+
+
+def test_read_table_refuses_a_file_off_its_model(tmp_path):
+    path = tmp_path / PLAN.file
+    header = ",".join(PlanRow.model_fields) + "\n"
+    cases = {"": "^plan.csv: columns differ from PlanRow$",
+             "pledge_id,state\n": "^plan.csv: columns differ from PlanRow$",
+             header + "A-1,AT,offset,1,1,0,,1,\nA-2,AT,offset,many,1,0,,1,\n":
+                 "^plan.csv:3: amount: Input should be a valid number",
+             header + "A-1,AT,offset,1,1,0,,1,\nA-2,AT\n": "^plan.csv:3: 2 fields, 9 columns$"}
+    for text, message in cases.items():
+        path.write_text(text, encoding="utf-8")
+        with pytest.raises(TableError, match=message):
+            read_table(path, PLAN)
+    path.unlink()
+    with pytest.raises(TableError, match="^plan.csv: missing$"):
+        read_table(path, PLAN)
+
+
+def test_count_rows_counts_the_validated_values_of_some_columns(tmp_path):
+    rows = [UnassignedRow(person_id=f"P{i}", case_id=f"K{i // 2}", location=loc, reason=why)
+            for i, (loc, why) in enumerate([("EL", "capacity"), ("EL", "capacity"),
+                                             ("IT", "capacity"), ("EL", "security")])]
+    path = tmp_path / UNASSIGNED.file
+    write_table(path, UNASSIGNED, rows)
+    assert count_rows(path, UNASSIGNED, ("location", "reason")) == {
+        ("EL", "capacity"): 2, ("IT", "capacity"): 1, ("EL", "security"): 1}
+    assert count_rows(path, UNASSIGNED, ("reason",)) == {("capacity",): 3, ("security",): 1}
+    path.write_text(path.read_text().replace("IT,capacity", "IT,bogus"), encoding="utf-8")
+    with pytest.raises(TableError, match="^unassigned.csv:4: reason: Input should be "):
+        count_rows(path, UNASSIGNED, ("location", "reason"))
+    with pytest.raises(TableError, match="^unassigned.csv: no column town$"):
+        count_rows(path, UNASSIGNED, ("town",))
+
+
+def test_a_personal_table_is_private_from_its_creation(tmp_path):
+    """0600 whatever the umask, even over an existing file readable by all; a table that is
+    not personal follows the umask."""
+    previous = os.umask(0o022)
+    try:
+        (tmp_path / ASSIGNMENTS.file).write_text("old", encoding="utf-8")
+        (tmp_path / ASSIGNMENTS.file).chmod(0o644)
+        write_table(tmp_path / ASSIGNMENTS.file, ASSIGNMENTS, [])
+        write_table(tmp_path / "t.csv", OutputFile("t.csv", Row, "pool"), [])
+    finally:
+        os.umask(previous)
+    assert (tmp_path / ASSIGNMENTS.file).stat().st_mode & 0o777 == 0o600
+    assert (tmp_path / "t.csv").stat().st_mode & 0o777 == 0o644
+    assert (tmp_path / ASSIGNMENTS.file).read_text() == ",".join(AssignmentRow.model_fields) + "\n"
+
+
+def test_count_rows_adds_up_two_texts_of_one_value(tmp_path):
+    """Counts are of values, as the row model reads them: "1" and "1.0" are one score."""
+    path = tmp_path / ASSIGNMENTS.file
+    path.write_text(",".join(AssignmentRow.model_fields) + "\n"
+                    "P1,K1,EL,FR,FR-1,1,\nP2,K2,EL,FR,FR-1,1.0,\nP3,K3,EL,FR,FR-1,2,\n",
+                    encoding="utf-8")
+    assert count_rows(path, ASSIGNMENTS, ("to_state", "score")) == {("FR", 1.0): 2,
+                                                                   ("FR", 2.0): 1}

@@ -1,4 +1,4 @@
-"""Write a run's tables and summary: fixed formats, sorted rows, atomic publication.
+"""Write a run's tables and summary (planner.outputs.fileio), and publish them atomically.
 
 Everything is written to a temporary folder beside the target, verified there, and only then
 moved into place (with its `.planner-results` marker: planner.outputs.outdir), so a failed or
@@ -11,95 +11,34 @@ any that an interruption left behind (`discard_staged`).
 
 from __future__ import annotations
 
-import csv
-import json
 import os
 import shutil
 import signal
 import tempfile
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
-from enum import Enum
 from pathlib import Path
-
-from pydantic import BaseModel
+from typing import Any
 
 from models.results import Summary
-
-PERSONAL = ("assignments", "unassigned")  # candidate-level: readable by the owner only
-FILES = {"plan": "plan.csv", "allocation": "allocation.csv",
-         "distribution": "distribution.csv", "coverage": "coverage.csv",
-         "assignments": "assignments.csv", "unassigned": "unassigned.csv",
-         "matchability": "matchability.csv"}
+from planner.outputs.fileio import write_summary, write_table
+from planner.outputs.registry import SUMMARY, OutputFile, tables_of
 
 
-def fmt(value: object) -> str:
-    """One fixed text form per value, so that equal plans give byte-identical files."""
-    if value is None:
-        return ""
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, float):
-        # Nine decimals at most, then the shortest text that reads back as the same number.
-        rounded = round(value, 9) + 0.0  # + 0.0 turns -0.0 into 0.0
-        text = repr(rounded)
-        if "e" in text or "inf" in text or "nan" in text:
-            text = f"{rounded:.9f}".rstrip("0").rstrip(".")
-        return text.removesuffix(".0")
-    if isinstance(value, tuple | list):
-        return ";".join(fmt(v) for v in value)
-    return str(value)
+def run_files(tables: object, matched: bool) -> list[tuple[OutputFile[Any], Sequence[Any]]]:
+    """Each table a run writes, with its rows: the pool's, and the matching's when it ran. The
+    rows of a table are the attribute of its name (`plan`) of the run's `tables`
+    (planner.optimise.tables.Tables)."""
+    return [(table, getattr(tables, table.name))
+            for table in tables_of("pool", *(("matching",) if matched else ()))]
 
 
-# Types whose equal values always have the same `fmt` text (within one type; 0.0 and -0.0
-# both give "0"), so a column of one of them is formatted once per distinct value.
-_CACHEABLE = (float, int, bool, type(None), Enum)
-
-
-def fmt_column(values: list[object]) -> list[object]:
-    """`fmt` of every value of one column, the same texts computed column-wise: a column of
-    exact strings as it is, numbers and enums once per distinct value, tuples of strings
-    joined once per distinct tuple; anything else through `fmt` cell by cell."""
-    kinds = set(map(type, values))
-    if kinds <= {str}:  # fmt(text) is str(text): the text itself
-        return values
-    if (len(kinds) == 1 or kinds <= {float, type(None)}) \
-            and all(issubclass(kind, _CACHEABLE) for kind in kinds):
-        # Not across types: True == 1 == 1.0 but their texts differ.
-        texts = {value: fmt(value) for value in set(values)}
-        return [texts[value] for value in values]
-    if kinds == {tuple} and all(type(part) is str for value in values for part in value):
-        joined = {value: ";".join(value) for value in set(values)}
-        return [joined[value] for value in values]
-    return [fmt(value) for value in values]
-
-
-def write_csv(path: Path, model: type[BaseModel], rows: Sequence[BaseModel]) -> None:
-    """The rows under the model's columns, each cell as `fmt` writes it (formatted a column at
-    a time: a call per cell took 0.24 s for the 27,500 persons of a monthly run)."""
-    columns = list(model.model_fields)
-    texts = [fmt_column([getattr(row, c) for row in rows]) for c in columns]
-    with path.open("w", encoding="utf-8", newline="") as handle:
-        writer = csv.writer(handle, lineterminator="\n")
-        writer.writerow(columns)
-        writer.writerows(zip(*texts, strict=True))
-
-
-def write_summary(path: Path, summary: Summary) -> None:
-    text = json.dumps(summary.model_dump(mode="json"), indent=2, ensure_ascii=False)
-    path.write_text(text + "\n", encoding="utf-8")
-
-
-def write_tables(folder: Path, tables: Iterable[tuple[str, type[BaseModel], Sequence[BaseModel]]],
-                 summary: Summary | None) -> None:
-    """The tables, and summary.json unless `summary` is None (the pool's tables, staged
-    before the matching: planner.pipeline.run)."""
-    for name, model, rows in tables:
-        write_csv(folder / FILES[name], model, rows)
-        if name in PERSONAL:
-            (folder / FILES[name]).chmod(0o600)
-    if summary is not None:
-        write_summary(folder / "summary.json", summary)
+def write_tables(folder: Path, tables: Iterable[tuple[OutputFile[Any], Sequence[Any]]],
+                 summary: Summary) -> None:
+    """The tables (a personal one mode 0600 from its creation) and summary.json."""
+    for table, rows in tables:
+        write_table(folder / table.file, table, rows)
+    write_summary(folder / SUMMARY.file, summary)
 
 
 _STAGED: set[Path] = set()  # staging folders not yet published or discarded

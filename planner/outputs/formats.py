@@ -12,18 +12,16 @@ Beside the CSVs:
 - json: `tables.json`, `{"TABLE": [record, ...], ...}`: tables in run order, one record per
   line, keys in column order (summary.json is already JSON).
 - parquet: `parquet/TABLE.parquet`, one file per table (the optional `parquet` extra: pyarrow).
-Candidate-level tables (export.PERSONAL: assignments, unassigned) never share a file with the
+Candidate-level tables (planner.outputs.registry: `personal`) never share a file with the
 aggregate tables: they go to `persons.xlsx`, `persons.json` and their own parquet files, all
 created mode 0600 like their CSVs. Reruns give byte-identical files (fixed xlsx timestamps).
 """
 
 from __future__ import annotations
 
-import csv
 import json
-import os
 import types
-from collections.abc import Callable, Collection, Mapping, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from enum import Enum
@@ -32,27 +30,14 @@ from pathlib import Path
 from typing import Any, Literal, Union, get_args, get_origin
 from zipfile import ZIP_DEFLATED, ZipFile, ZipInfo
 
-from pydantic import BaseModel, ValidationError
+from pydantic import BaseModel
 
-from models.results import (
-    AllocationRow,
-    AssignmentRow,
-    CoverageRow,
-    DistributionRow,
-    MatchabilityRow,
-    PlanRow,
-    UnassignedRow,
-)
 from planner.errors import PlanError
-from planner.outputs.export import PERSONAL, fmt
+from planner.outputs.fileio import create_file, fmt, read_table
+from planner.outputs.registry import RUN_TABLES, SUMMARY, OutputFile
 
 FORMATS = ("csv", "xlsx", "json", "parquet")
 PARQUET_HINT = "pip install 'solidarity-pool-planner[parquet]'"
-# The run's tables, in the order they are exported: name -> row model; the file is NAME.csv.
-RUN_TABLES: dict[str, type[BaseModel]] = {
-    "plan": PlanRow, "allocation": AllocationRow, "distribution": DistributionRow,
-    "coverage": CoverageRow, "assignments": AssignmentRow, "unassigned": UnassignedRow,
-    "matchability": MatchabilityRow}
 FIXED_TIME = datetime(1980, 1, 1)  # the earliest time a zip entry can hold
 MAX_WIDTH = 60
 
@@ -72,7 +57,9 @@ class Column:
 
 
 @dataclass(frozen=True)
-class Table:
+class ExportTable:
+    """One table's cells, typed by its row model's columns, ready for any format."""
+
     name: str
     columns: tuple[Column, ...]
     rows: list[tuple[Cell, ...]]
@@ -112,32 +99,12 @@ def typed(value: object, kind: Kind) -> Cell:
     return {"float": float, "int": int, "bool": bool}[kind](value)  # type: ignore[operator]
 
 
-def read_table(path: Path, name: str, model: type[BaseModel], personal: bool) -> Table:
-    """A verified CSV, each row validated by `model` and typed by its columns."""
-    cols = columns_of(model)
-    names = [c.name for c in cols]
-    rows: list[tuple[Cell, ...]] = []
-    with path.open(encoding="utf-8", newline="") as handle:
-        reader = csv.reader(handle)
-        if next(reader, []) != names:
-            raise FormatError(f"{path.name}: columns differ from {model.__name__}")
-        for line, fields in enumerate(reader, start=2):
-            if len(fields) != len(names):
-                raise FormatError(f"{path.name}:{line}: {len(fields)} fields, {len(names)} columns")
-            try:
-                record = model.model_validate(dict(zip(names, fields, strict=True)))
-            except ValidationError as exc:
-                error = exc.errors()[0]
-                raise FormatError(f"{path.name}:{line}: {error['loc'][0]}: {error['msg']}") from exc
-            rows.append(tuple(typed(getattr(record, c.name), c.kind) for c in cols))
-    return Table(name, cols, rows, personal)
-
-
-def read_tables(folder: Path, tables: Mapping[str, type[BaseModel]],
-                personal: Collection[str]) -> list[Table]:
-    """The tables of `folder` named in `tables` (NAME.csv), those present, in that order."""
-    return [read_table(folder / f"{name}.csv", name, model, name in personal)
-            for name, model in tables.items() if (folder / f"{name}.csv").is_file()]
+def export_table(path: Path, table: OutputFile[Any]) -> ExportTable:
+    """A verified CSV, each row validated by the table's model and typed by its columns."""
+    cols = columns_of(table.model)
+    rows = [tuple(typed(getattr(record, c.name), c.kind) for c in cols)
+            for record in read_table(path, table)]
+    return ExportTable(table.name, cols, rows, table.personal)
 
 
 def flatten(key: str, value: object, out: list[tuple[str, Cell]]) -> None:
@@ -155,8 +122,9 @@ def flatten(key: str, value: object, out: list[tuple[str, Cell]]) -> None:
         out.append((key, value))  # type: ignore[arg-type]
 
 
-def read_summary(folder: Path) -> list[tuple[str, Cell]] | None:
-    path = folder / "summary.json"
+def summary_cells(folder: Path) -> list[tuple[str, Cell]] | None:
+    """summary.json as key/value rows (None: the folder has none, as a comparison's)."""
+    path = folder / SUMMARY.file
     if not path.is_file():
         return None
     data = json.loads(path.read_text(encoding="utf-8"))
@@ -225,7 +193,7 @@ def _repack(data: bytes) -> bytes:
     return out.getvalue()
 
 
-def xlsx_bytes(tables: Sequence[Table], summary: list[tuple[str, Cell]] | None) -> bytes:
+def xlsx_bytes(tables: Sequence[ExportTable], summary: list[tuple[str, Cell]] | None) -> bytes:
     import openpyxl.cell._writer as cell_writer
     from openpyxl import Workbook
     from openpyxl.writer.excel import ExcelWriter
@@ -249,7 +217,7 @@ def xlsx_bytes(tables: Sequence[Table], summary: list[tuple[str, Cell]] | None) 
 
 # --- json and parquet -----------------------------------------------------------------------
 
-def json_bytes(tables: Sequence[Table]) -> bytes:
+def json_bytes(tables: Sequence[ExportTable]) -> bytes:
     parts = []
     for table in tables:
         names = [c.name for c in table.columns]
@@ -271,7 +239,7 @@ def parquet_available() -> bool:
     return True
 
 
-def parquet_bytes(table: Table) -> bytes:
+def parquet_bytes(table: ExportTable) -> bytes:
     import pyarrow as pa
     import pyarrow.parquet as pq
 
@@ -290,10 +258,7 @@ def parquet_bytes(table: Table) -> bytes:
 
 def write_file(path: Path, data: bytes, private: bool) -> None:
     """Create `path`; a private one is 0600 from its creation, never readable by others."""
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600 if private else 0o666)
-    with os.fdopen(fd, "wb") as handle:
-        if private:
-            os.fchmod(fd, 0o600)  # whatever the umask or an earlier file's mode
+    with open(create_file(path, private), "wb") as handle:
         handle.write(data)
 
 
@@ -307,21 +272,19 @@ def check_formats(formats: Sequence[str]) -> list[str]:
 
 
 def write_formats(folder: Path, formats: Sequence[str],
-                  tables: Mapping[str, type[BaseModel]] = RUN_TABLES,
-                  personal: Collection[str] = PERSONAL) -> None:
-    """Write `folder`'s verified CSV tables (NAME.csv, each with its row model in `tables`)
-    again in each of `formats`; csv is always there. Tables named in `personal` go to files of
-    their own, mode 0600."""
+                  tables: Sequence[OutputFile[Any]] = RUN_TABLES) -> None:
+    """Write `folder`'s verified CSV tables (those of `tables` present) again in each of
+    `formats`; csv is always there. Personal tables go to files of their own, mode 0600."""
     problems = check_formats(formats)
     if problems:
         raise FormatError("; ".join(problems))
     wanted = set(formats) - {"csv"}
     if not wanted:
         return
-    read = read_tables(folder, tables, personal)
+    read = [export_table(folder / t.file, t) for t in tables if (folder / t.file).is_file()]
     shared = [t for t in read if not t.personal]
     private = [t for t in read if t.personal]
-    summary = read_summary(folder)
+    summary = summary_cells(folder)
     if "xlsx" in wanted:
         if shared or summary is not None:
             write_file(folder / "tables.xlsx", xlsx_bytes(shared, summary), False)

@@ -1,11 +1,11 @@
 """The self-contained report.html of a run folder (a comparison's: planner/report/html_compare.py).
 
 The page is built from the files already written and verified in the folder, read back through
-the same row models as the verifier (the candidate tables, of which it shows counts only, by
-the csv module), so its numbers are the CSVs' numbers. It loads nothing (no scripts, fonts or
-images from anywhere; a Content-Security-Policy forbids it) and carries every number twice:
-shown for people, and exact in `data-value` with `data-table`, `data-row` and `data-col`, so
-that a program can check the page against the CSVs.
+their row models (planner.outputs.fileio; the candidate tables, of which it shows counts
+only, a few columns each), so its numbers are the CSVs' numbers. It loads nothing (no
+scripts, fonts or images from anywhere; a Content-Security-Policy forbids it) and carries
+every number twice: shown for people, and exact in `data-value` with `data-table`, `data-row`
+and `data-col`, so that a program can check the page against the CSVs.
 
 Personal data: candidates appear only as counts (per benefitting state, receiving state and
 reason); no person or case id, and no candidate attribute, reaches the page.
@@ -13,15 +13,11 @@ reason); no person or case id, and no candidate attribute, reaches the page.
 
 from __future__ import annotations
 
-import csv
 import html
-import json
 from collections import Counter, defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from operator import itemgetter
 from pathlib import Path
-from typing import TypeVar
 
 from pydantic import BaseModel
 
@@ -33,11 +29,11 @@ from models.results import (
     PlanRow,
     Summary,
 )
-from planner.outputs.export import FILES, fmt
+from planner.outputs import registry
+from planner.outputs.fileio import count_rows, fmt, read_summary, read_table
 from planner.report.display import visible
 from planner.report.terminal import information
 
-M = TypeVar("M", bound=BaseModel)
 REPORT = "report.html"
 # The reasons of unassigned.csv, most often the places' first (the protection reasons and the
 # bilateral agreement: beneficiaries of protection, Art. 56(2)(a)(ii)).
@@ -48,33 +44,10 @@ RE = "rel.-eq."  # relocation-equivalents, the unit of obligations and values
 
 # --- reading -----------------------------------------------------------------------------------
 
-def read_rows(path: Path, model: type[M]) -> list[M]:
-    if not path.is_file():
-        return []
-    with path.open(encoding="utf-8", newline="") as handle:
-        return [model.model_validate(row) for row in csv.DictReader(handle)]
-
-
-def count_columns(path: Path, names: Sequence[str]) -> Counter[tuple[str, ...]]:
-    """How many rows hold each combination of the named columns' texts: for the candidate
-    tables, of which the page shows counts only. The csv module over the columns needed, as
-    a row model each cost ~0.3 s for 27,000 candidates; the same values, since the files are
-    verified before the report is made and the row models keep a text field's text as is."""
-    if not path.is_file():
-        return Counter()
-    with path.open(encoding="utf-8", newline="") as handle:
-        reader = csv.reader(handle)
-        header = next(reader, [])
-        missing = [n for n in names if n not in header]
-        if missing:
-            raise ValueError(f"{path.name}: no column {', '.join(missing)}")
-        pick = itemgetter(*(header.index(n) for n in names))
-        rows = (fields for fields in reader if fields)  # as DictReader, skip blank lines
-        return Counter(map(pick, rows) if len(names) > 1 else ((pick(f),) for f in rows))
-
-
 @dataclass
-class Run:
+class WrittenRun:
+    """A run as its folder holds it, read back for the report."""
+
     folder: Path
     summary: Summary
     plan: list[PlanRow]
@@ -82,7 +55,7 @@ class Run:
     distribution: list[DistributionRow]
     coverage: list[CoverageRow]
     # Candidates as counts only: persons per (from_state, to_state, case_id) placed, and per
-    # (location, reason) not placed.
+    # (location, reason) not placed; none without the matching.
     placed: Counter[tuple[str, ...]]
     not_placed: Counter[tuple[str, ...]]
     matchability: list[MatchabilityRow]
@@ -93,30 +66,23 @@ class Run:
         return float(rate) if isinstance(rate, int | float) else 0.0
 
 
-def not_placed(path: Path) -> Counter[tuple[str, ...]]:
-    counts = count_columns(path, ("location", "reason"))
-    odd = sorted({reason for _, reason in counts} - set(REASONS))
-    if odd:  # as UnassignedRow's Literal would have refused it
-        raise ValueError(f"{path.name}: unknown reason {', '.join(map(repr, odd))}")
-    return counts
-
-
-def pool_tables(folder: Path) -> tuple[list[PlanRow], list[AllocationRow],
-                                        list[DistributionRow], list[CoverageRow]]:
-    """plan.csv, allocation.csv, distribution.csv and coverage.csv: the pool's tables."""
-    return (read_rows(folder / FILES["plan"], PlanRow),
-            read_rows(folder / FILES["allocation"], AllocationRow),
-            read_rows(folder / FILES["distribution"], DistributionRow),
-            read_rows(folder / FILES["coverage"], CoverageRow))
-
-
-def load_run(folder: Path) -> Run:
-    summary = Summary.model_validate(json.loads((folder / "summary.json").read_text("utf-8")))
-    return Run(folder, summary, *pool_tables(folder),
-               count_columns(folder / FILES["assignments"],
-                             ("from_state", "to_state", "case_id")),
-               not_placed(folder / FILES["unassigned"]),
-               read_rows(folder / FILES["matchability"], MatchabilityRow))
+def load_run(folder: Path) -> WrittenRun:
+    """The run's summary and tables, the candidate tables as counts (planner.outputs.fileio);
+    the matching's tables only when it ran."""
+    summary = read_summary(folder / registry.SUMMARY.file)
+    plan = read_table(folder / registry.PLAN.file, registry.PLAN)
+    allocation = read_table(folder / registry.ALLOCATION.file, registry.ALLOCATION)
+    distribution = read_table(folder / registry.DISTRIBUTION.file, registry.DISTRIBUTION)
+    coverage = read_table(folder / registry.COVERAGE.file, registry.COVERAGE)
+    if not summary.matching.ran:
+        return WrittenRun(folder, summary, plan, allocation, distribution, coverage,
+                          Counter(), Counter(), [])
+    assignments, unassigned = registry.ASSIGNMENTS, registry.UNASSIGNED
+    return WrittenRun(
+        folder, summary, plan, allocation, distribution, coverage,
+        count_rows(folder / assignments.file, assignments, ("from_state", "to_state", "case_id")),
+        count_rows(folder / unassigned.file, unassigned, ("location", "reason")),
+        read_table(folder / registry.MATCHABILITY.file, registry.MATCHABILITY))
 
 
 # --- HTML pieces -------------------------------------------------------------------------------
@@ -243,7 +209,7 @@ def unit_text(rate: float) -> str:
             else "relocation-equivalents")
 
 
-def key_figures(run: Run) -> str:
+def key_figures(run: WrittenRun) -> str:
     s, t, m = run.summary, run.summary.totals, run.summary.matching
     cards = [kpi("Obligations", "summary", "totals", "obligation", t.obligation, RE),
              kpi("Planned contributions", "summary", "totals", "value", t.value, RE),
@@ -295,7 +261,7 @@ def _listed(value: object) -> str:
     return "" if value is None else str(value)
 
 
-def rules_applied(run: Run) -> str:
+def rules_applied(run: WrittenRun) -> str:
     s = run.summary
     off, dist, key = s.offsets, s.distribution, s.key
     items = [("Key weights", _listed(key.get("weights"))),
@@ -343,7 +309,7 @@ def proposal_items(s: Summary) -> list[tuple[str, str]]:
              f"{p.pool_financial_eur:,.0f}")]
 
 
-def mix_data(run: Run) -> tuple[list[str], dict[str, list[float]], list[float]]:
+def mix_data(run: WrittenRun) -> tuple[list[str], dict[str, list[float]], list[float]]:
     by = defaultdict(float)
     for row in run.plan:
         by[row.state, row.measure.value] += row.value
@@ -355,7 +321,7 @@ def mix_data(run: Run) -> tuple[list[str], dict[str, list[float]], list[float]]:
             [a.obligation for a in states])
 
 
-def flow_data(run: Run) -> tuple[list[str], list[str], list[list[float]]]:
+def flow_data(run: WrittenRun) -> tuple[list[str], list[str], list[list[float]]]:
     flows: dict[tuple[str, str], float] = defaultdict(float)
     for row in run.distribution:
         # Offsets assigned to no benefitting state (no responsibility.csv) flow nowhere.
@@ -367,14 +333,14 @@ def flow_data(run: Run) -> tuple[list[str], list[str], list[list[float]]]:
                                          for c in contributors]
 
 
-def coverage_data(run: Run) -> tuple[list[str], dict[str, list[float | None]]]:
+def coverage_data(run: WrittenRun) -> tuple[list[str], dict[str, list[float | None]]]:
     beneficiaries = sorted({r.beneficiary for r in run.coverage})
     ratio = {(r.beneficiary, r.measure.value): r.ratio for r in run.coverage if r.need_stated}
     return beneficiaries, {m: [ratio.get((b, m)) for b in beneficiaries]
                            for m in ("relocation", "offset", "financial", "alternative")}
 
 
-def outcome_by_location(run: Run) -> list[tuple[str, dict[str, object]]]:
+def outcome_by_location(run: WrittenRun) -> list[tuple[str, dict[str, object]]]:
     """Persons per benefitting state where they are: placed, and not placed per reason."""
     counts: dict[str, Counter[str]] = defaultdict(Counter)
     for (origin, _, _), persons in run.placed.items():
@@ -385,7 +351,7 @@ def outcome_by_location(run: Run) -> list[tuple[str, dict[str, object]]]:
                    **{r: c[r] for r in REASONS}}) for loc, c in sorted(counts.items())]
 
 
-def outcome_by_receiver(run: Run) -> list[tuple[str, dict[str, object]]]:
+def outcome_by_receiver(run: WrittenRun) -> list[tuple[str, dict[str, object]]]:
     """Persons and family units per receiving state, against its relocation places."""
     places: Counter[str] = Counter()
     for row in run.plan:
@@ -405,7 +371,7 @@ def _number(value: object) -> float:
     return float(value) if isinstance(value, int | float) else 0.0
 
 
-def pool_charts(run: Run) -> tuple[str | None, str | None, str | None]:
+def pool_charts(run: WrittenRun) -> tuple[str | None, str | None, str | None]:
     """The charts of the pool's tables alone: mix, coverage, flows."""
     from planner.report import charts as ch
 
@@ -419,7 +385,7 @@ def pool_charts(run: Run) -> tuple[str | None, str | None, str | None]:
 ChartData = tuple[list[str], dict[str, list[float]], list[str], list[float]]
 
 
-def matching_chart_data(run: Run) -> ChartData:
+def matching_chart_data(run: WrittenRun) -> ChartData:
     rows = outcome_by_location(run)
     necks = [r for r in run.matchability if r.kind == "bottleneck"]
     return ([k for k, _ in rows], {p: [_number(v[p]) for _, v in rows]
@@ -438,7 +404,7 @@ def matching_charts(data: ChartData) -> tuple[str | None, str | None]:
                         "chart-bottlenecks"))
 
 
-def charts(run: Run) -> str:
+def charts(run: WrittenRun) -> str:
     mix, coverage, flows = pool_charts(run)
     parts = [figure(mix, "Stacked bars: what each contributor gives, by measure, in "
                     "relocation-equivalents; the black tick is its obligation, hatching a "
@@ -487,7 +453,7 @@ MATCHABILITY = (Col("kind", "kind", "text"), Col("subject", "subject", "text"),
                 Col("text", "explanation", "text"))
 
 
-def tables(run: Run) -> str:
+def tables(run: WrittenRun) -> str:
     need_rows = [r for r in run.coverage if r.need_stated or r.received]
     parts = [table("allocation", ALLOCATION, model_rows(run.allocation, ["state"]),
                    "Obligations and contributions per state (allocation.csv)"),
@@ -511,7 +477,7 @@ def tables(run: Run) -> str:
     return '<section id="tables"><h2>Tables</h2>' + "".join(parts) + "</section>"
 
 
-def render_run(run: Run) -> str:
+def render_run(run: WrittenRun) -> str:
     s = run.summary
     title = f"Solidarity Pool plan: {s.instance} / {s.variant}"
     head = (f"<header><h1>{esc(title)}</h1><p class=\"meta\">Annual Solidarity Pool "
@@ -521,7 +487,7 @@ def render_run(run: Run) -> str:
     return page(title, [head, key_figures(run), charts(run), tables(run), rules_applied(run)])
 
 
-def write_report(folder: Path) -> Run:
+def write_report(folder: Path) -> WrittenRun:
     """Write `folder`/report.html from the run's verified tables and summary; the run read."""
     run = load_run(folder)
     write_page(folder / REPORT, render_run(run))

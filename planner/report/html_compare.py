@@ -19,16 +19,16 @@ Every number carries its exact value and where it comes from (`data-table`, `dat
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import quote
 
 from models.results import KpiRow, StateComparisonRow, Summary
-from planner.outputs.export import fmt
+from planner.outputs.fileio import fmt, read_summary, read_table
+from planner.outputs.registry import KPIS, STATES, SUMMARY
 from planner.report.display import visible
-from planner.report.html import RE, REPORT, attr, esc, figure, page, read_rows, show, write_page
+from planner.report.html import RE, REPORT, attr, esc, figure, page, show, write_page
 
 BASE = "base"
 KPI_LABELS = {
@@ -118,14 +118,14 @@ class Comparison:
 
 
 def read_comparison(folder: Path) -> Comparison:
-    states = read_rows(folder / "states.csv", StateComparisonRow)
-    kpis = read_rows(folder / "kpis.csv", KpiRow)
+    states = read_table(folder / STATES.file, STATES)
+    kpis = read_table(folder / KPIS.file, KPIS)
     runs = list(dict.fromkeys([*(r.variant for r in states), *(r.variant for r in kpis)]))
     summaries = {}
     for name in runs:
-        path = folder.parent / name / "summary.json"
+        path = folder.parent / name / SUMMARY.file
         if path.is_file():
-            summaries[name] = Summary.model_validate(json.loads(path.read_text("utf-8")))
+            summaries[name] = read_summary(path)
     return Comparison(folder, runs, {(r.variant, r.state): r for r in states}, kpis, summaries)
 
 

@@ -19,7 +19,7 @@ from planner.report.display import literal
 
 class PlanTables(Protocol):
     """What the terminal shows of a run's tables (planner.optimise.tables.Tables, or the verified
-    files as planner.report.html.Run reads them)."""
+    files as planner.report.html.WrittenRun reads them)."""
 
     @property
     def allocation(self) -> Sequence[AllocationRow]: ...

@@ -97,15 +97,19 @@ from pydantic import BaseModel, TypeAdapter, ValidationError
 from models.instance import Instance, Measure, Pledge
 from models.results import (
     AllocationRow,
-    AssignmentRow,
-    CoverageRow,
-    DistributionRow,
-    MatchabilityRow,
-    PlanRow,
     Summary,
-    UnassignedRow,
 )
 from planner.errors import PlanError, Problem
+from planner.outputs.registry import (
+    ALLOCATION,
+    ASSIGNMENTS,
+    COVERAGE,
+    DISTRIBUTION,
+    MATCHABILITY,
+    PLAN,
+    SUMMARY,
+    UNASSIGNED,
+)
 from planner.verifier import summary as vs
 from planner.verifier.matching import check_matching
 from planner.verifier.rules import (
@@ -134,16 +138,17 @@ class Outputs:
 
     def __init__(self, files: Files, problems: list[Problem]) -> None:
         self.files, self.problems = files, problems
-        self.plan = self._rows("plan.csv", PlanRow)
-        self.allocation = self._rows("allocation.csv", AllocationRow)
-        self.distribution = self._rows("distribution.csv", DistributionRow)
-        self.coverage = self._rows("coverage.csv", CoverageRow)
+        # The files and their row models from planner.outputs.registry; the reading is its own.
+        self.plan = self._rows(PLAN.file, PLAN.model)
+        self.allocation = self._rows(ALLOCATION.file, ALLOCATION.model)
+        self.distribution = self._rows(DISTRIBUTION.file, DISTRIBUTION.model)
+        self.coverage = self._rows(COVERAGE.file, COVERAGE.model)
         self.summary = self._summary()
         matched = self.summary is not None and self.summary.matching.ran
         # The person-level tables, read column-wise.
-        self.assignments = self._table("assignments.csv", AssignmentRow, matched)
-        self.unassigned = self._table("unassigned.csv", UnassignedRow, matched)
-        self.matchability = self._rows("matchability.csv", MatchabilityRow) if matched else []
+        self.assignments = self._table(ASSIGNMENTS.file, ASSIGNMENTS.model, matched)
+        self.unassigned = self._table(UNASSIGNED.file, UNASSIGNED.model, matched)
+        self.matchability = self._rows(MATCHABILITY.file, MATCHABILITY.model) if matched else []
         self.cache: dict[str, object] = {}  # what several checks derive from the inputs
 
     @property
@@ -255,7 +260,7 @@ class Outputs:
 
     def _summary(self) -> Summary | None:
         try:
-            return Summary.model_validate(json.loads(self._bytes("summary.json").decode("utf-8")))
+            return Summary.model_validate(json.loads(self._bytes(SUMMARY.file).decode("utf-8")))
         except (OSError, ValueError) as exc:
             self.fail("summary.json", 0, "-", f"unreadable: {exc}")
             return None
