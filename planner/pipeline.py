@@ -33,7 +33,7 @@ from planner.optimise.distribution import Distribution, distribute
 from planner.optimise.key import compute_key
 from planner.optimise.offsets import OffsetsReport, assess_offsets
 from planner.optimise.pool_plan import plan_pool
-from planner.optimise.solve import Solver
+from planner.optimise.solve import Solver, SolveRecord, SolverOptions
 from planner.optimise.tables import Tables, build_tables
 from planner.outputs.export import discard, publish, staging_folder, write_tables
 from planner.outputs.formats import write_formats
@@ -53,6 +53,7 @@ class RunResult:
     summary: Summary
     out: Path
     warnings: list[str] = field(default_factory=list)
+    solve: SolveRecord | None = None  # what the solver did (planner.optimise.solve)
 
 
 def _quiet(_: str) -> None:
@@ -70,20 +71,20 @@ def stage_lines(quiet: bool, name: str = "") -> Progress:
 
 
 def summarise(instance: Instance, variant: str, tables: Tables, offsets: OffsetsReport,
-              dist: Distribution, solver: Solver, objectives: dict[str, float],
+              dist: Distribution, solve: SolveRecord, objectives: dict[str, float],
               timings: dict[str, float]) -> Summary:
     """summary.json of a planned run. Its warnings (planner.report.analyst_warnings), then the
     solver's notes (code `solver`): `warnings` lists their sentences, `warning_details` the
     same with code and subject."""
     details = [*analyst_warnings(instance, variant, tables.allocation, tables.plan),
-               *(WarningItem(code="solver", text=note) for note in solver.notes)]
+               *(WarningItem(code="solver", text=note) for note in solve.notes)]
     share_diffs = {r.state: {"computed": r.share_computed, "official": r.share_official,
                              "difference": r.share - r.share_computed}
                    for r in tables.allocation if r.share_official is not None}
     return Summary(
         instance=instance.name,
         variant=variant,
-        status=solver.status,
+        status=solve.status,
         totals=tables.totals,
         key={"weights": instance.config.key.weights,
              "redistribute": instance.config.key.redistribute,
@@ -106,8 +107,8 @@ def summarise(instance: Instance, variant: str, tables: Tables, offsets: Offsets
         warning_details=details,
         input_sha256=instance.input_sha256,
         version=__version__,
-        solver=SolverInfo(requested=solver.name, name=solver.used, version=solver.version,
-                          time_limit_s=solver.time_limit_s, gap=solver.gap, gaps=solver.gaps),
+        solver=SolverInfo(requested=solve.requested, name=solve.used, version=solve.version,
+                          time_limit_s=solve.time_limit_s, gap=solve.gap, gaps=dict(solve.gaps)),
         timings_s={k: round(v, 4) for k, v in timings.items()},
     )
 
@@ -187,11 +188,14 @@ def offsets_section(offsets: OffsetsReport, tables: Tables) -> dict[str, object]
     }
 
 
-def plan(instance: Instance, solver: Solver, variant: str = "base",
+def plan(instance: Instance, options: SolverOptions, variant: str = "base",
          progress: Progress = _quiet, timings: dict[str, float] | None = None
-         ) -> tuple[Tables, Summary]:
-    """Plan a validated instance: key, offsets, pool plan, distribution, tables, matching."""
+         ) -> tuple[Tables, Summary, SolveRecord]:
+    """Plan a validated instance: key, offsets, pool plan, distribution, tables, matching.
+    `options` are laid over the instance's [solver] settings; the record says what the
+    solver did."""
     timings = {} if timings is None else timings
+    solver = Solver(options.over(instance.config.solver))
     started = time.perf_counter()
     progress("key and obligations (Art. 66, Annex I)")
     key = compute_key(instance)
@@ -231,13 +235,14 @@ def plan(instance: Instance, solver: Solver, variant: str = "base",
         tables.assignments, tables.unassigned, tables.matchability, matching = run_matching(
             instance, tables.distribution, solver, timings)
         timings["matching"] = time.perf_counter() - started
-    timings["solve"] = solver.solve_s
+    solve = solver.record()
+    timings["solve"] = solve.solve_s
     if matching is not None:
         objectives.update({f"matching_{k}": v for k, v in matching.stages.items()})
-    summary = summarise(instance, variant, tables, offsets, dist, solver, objectives, timings)
+    summary = summarise(instance, variant, tables, offsets, dist, solve, objectives, timings)
     if matching is not None:
         summary.matching = matching
-    return tables, summary
+    return tables, summary, solve
 
 
 def pool_files(tables: Tables) -> list[tuple[str, type[BaseModel], Sequence[BaseModel]]]:
@@ -267,7 +272,7 @@ def write_and_verify(instance: Instance, tables: Tables, summary: Summary, stage
     publish(staged, out)
 
 
-def run(instance_dir: Path, out: Path, solver: Solver, variant: str = "base",
+def run(instance_dir: Path, out: Path, options: SolverOptions, variant: str = "base",
         progress: Progress = _quiet, formats: Sequence[str] = ("csv",), guard: bool = True
         ) -> RunResult:
     """The whole job: load and validate, plan, write, verify, publish. `variant` other than
@@ -276,22 +281,21 @@ def run(instance_dir: Path, out: Path, solver: Solver, variant: str = "base",
     OutFolderError, before anything is read); off only where the caller holds a folder around
     `out` (planner compare's runs)."""
     if not guard:
-        return _run(instance_dir, out, solver, variant, progress, formats)
+        return _run(instance_dir, out, options, variant, progress, formats)
     with claimed(out, instance_dir, RUN):
-        return _run(instance_dir, out, solver, variant, progress, formats)
+        return _run(instance_dir, out, options, variant, progress, formats)
 
 
-def _run(instance_dir: Path, out: Path, solver: Solver, variant: str, progress: Progress,
+def _run(instance_dir: Path, out: Path, options: SolverOptions, variant: str, progress: Progress,
          formats: Sequence[str]) -> RunResult:
     timings: dict[str, float] = {}
     started = time.perf_counter()
     progress(f"loading {instance_dir}")
     instance = load_instance(instance_dir, None if variant == "base" else variant)
     timings["load"] = time.perf_counter() - started
-    solver.configure(instance.config.solver)
     staged: Path | None = None
     try:
-        tables, summary = plan(instance, solver, variant, progress, timings)
+        tables, summary, solve = plan(instance, options, variant, progress, timings)
         started = time.perf_counter()
         staged = staging_folder(out)
         write_and_verify(instance, tables, summary, staged, out, progress, formats)
@@ -301,4 +305,4 @@ def _run(instance_dir: Path, out: Path, solver: Solver, variant: str, progress: 
         if staged is not None:
             discard(staged)  # whatever happened; once published, nothing is left to remove
     summary.timings_s["write_verify"] = round(time.perf_counter() - started, 4)
-    return RunResult(instance, tables, summary, out, summary.warnings)
+    return RunResult(instance, tables, summary, out, summary.warnings, solve)

@@ -18,7 +18,7 @@ from hypothesis import strategies as st
 
 from planner.inputs.load import load_instance
 from planner.inputs.synthetic import SyntheticSpec, generate
-from planner.optimise.solve import Solver
+from planner.optimise.solve import SolverOptions
 from planner.pipeline import RunResult, plan, run
 from planner.verifier.verify import verify
 
@@ -46,7 +46,7 @@ def folder_of(make_instance, pledges, candidates, needs=EQUAL, extra_toml: str =
 
 
 def planned(folder: Path, name: str = "highs") -> RunResult:
-    return run(folder, folder.parent / f"out-{folder.name}-{name}", Solver(name=name,
+    return run(folder, folder.parent / f"out-{folder.name}-{name}", SolverOptions(name=name,
                                                                               fallback=False))
 
 
@@ -260,7 +260,7 @@ def random_folder(make_instance, seed: int, rows: list[dict[str, object]], perso
 
 def persons_relocated(folder: Path) -> int:
     instance = load_instance(folder)
-    _, summary = plan(instance, Solver(fallback=False))
+    _, summary, _ = plan(instance, SolverOptions(fallback=False))
     return summary.matching.persons_assigned
 
 
@@ -313,7 +313,7 @@ UNDIRECTED = [pledge("a", "AA", "relocation", 9, 9, nationalities="SYR;AFG"),
 def test_naive_model_reaches_our_stage_optima(make_instance, seed):
     folder = random_folder(make_instance, seed, UNDIRECTED, 60)
     instance = load_instance(folder)
-    tables, summary = plan(instance, Solver(fallback=False))
+    tables, summary, _ = plan(instance, SolverOptions(fallback=False))
     stages = {k.removeprefix("matching_"): v for k, v in summary.objectives.items()
               if k.startswith("matching_")}
     result = naive_all(instance, *places_of(instance, tables), None)

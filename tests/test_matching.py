@@ -6,7 +6,7 @@ from pathlib import Path
 
 from conftest import pledge, state, write_csv
 
-from planner.optimise.solve import Solver
+from planner.optimise.solve import SolverOptions
 from planner.pipeline import RunResult, run
 
 STATES = [state("AA", 2_000_000, 20_000), state("BB"), state("CC"),
@@ -31,7 +31,7 @@ def matched(make_instance, pledges, candidates, transfers=None, rejections=None,
         write_csv(folder / "transfers.csv", transfers, ["case_id", "state"])
     if rejections is not None:
         write_csv(folder / "rejections.csv", rejections, ["case_id", "state"])
-    return run(folder, folder.parent / "out", Solver())
+    return run(folder, folder.parent / "out", SolverOptions())
 
 
 def where(result: RunResult) -> dict[str, str]:

@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 from conftest import pledge, state
 
-from planner.optimise.solve import Solver
+from planner.optimise.solve import SolverOptions
 from planner.pipeline import RunResult, run
 
 # Shares A 0.4, B 0.2, C 0.2, D 0.2; 100 relocations or EUR 2,000,000: rate EUR 20,000.
@@ -23,7 +23,7 @@ OLD_TRIGGER = ('[offsets]\nmandatory_basis = "proposal"\nmandatory_proposal_shar
 
 
 def plan(folder: Path, solver: str = "highs") -> RunResult:
-    return run(folder, folder.parent / f"out-{solver}", Solver(name=solver))
+    return run(folder, folder.parent / f"out-{solver}", SolverOptions(name=solver))
 
 
 def amounts(result: RunResult) -> dict[str, float]:
@@ -211,7 +211,7 @@ def test_enforced_voluntary_offsets(make_instance):
 
 
 def test_eu_2026_plan(tmp_path):
-    result = run(Path("instances/eu-2026"), tmp_path / "out", Solver())
+    result = run(Path("instances/eu-2026"), tmp_path / "out", SolverOptions())
     alloc = {row.state: row for row in result.tables.allocation}
     assert (alloc["DE"].obligation, alloc["DE"].offset) == (4555, 4555)
     assert alloc["FR"].obligation == 3361
