@@ -53,7 +53,8 @@ SOLVERS = ("highs", "cbc")
 # CBC reports values to 8 significant digits: its optima are fixed with this relative slack.
 CBC_TOL = 1e-7
 
-__all__ = ["SOLVERS", "Model", "SolveRecord", "Solver", "SolverOptions", "new_problem", "value"]
+__all__ = ["SOLVERS", "Model", "SolveRecord", "Solver", "SolverOptions", "available_solvers",
+           "new_problem", "value"]
 
 
 @dataclass(frozen=True)
@@ -317,6 +318,12 @@ class Solver:
             self.stopped(name, outcome.gap)
         self.stages[name] = outcome.best
         return outcome.best
+
+
+def available_solvers() -> tuple[str, ...]:
+    """The back-ends this machine can run, in SOLVERS order (the tests run on each)."""
+    return tuple(name for name in SOLVERS
+                 if Solver(SolverOptions(name, fallback=False))._backend(name).available())
 
 
 def _maximise_pulp(solver: Solver, model: Model, name: str, cost: dict[int, float]) -> float:
