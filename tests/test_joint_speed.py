@@ -6,7 +6,6 @@ from __future__ import annotations
 import datetime as dt
 import math
 
-import pytest
 from test_joint_split import UNDIRECTED, random_folder
 
 import planner.optimise.matching as matching
@@ -39,8 +38,7 @@ def test_classes_told_apart_by_an_empty_place_become_one():
     assert [c.case_id for c in classes[0].cases] == ["Y1", "X1"]
 
 
-@pytest.mark.parametrize("name", ["highs", "cbc"])
-def test_a_stage_fixed_by_two_rows_keeps_its_solutions(name):
+def test_a_stage_fixed_by_two_rows_keeps_its_solutions(backend):
     # x0, x1 in [0, 3], x0 + x1 <= 4. Stage a: 10 x0 + x1, optimum 31 (x0 = 3, x1 = 1; 10 x 3
     # + 1). Fixed as x0 >= 3 and x1 >= 1 instead of 10 x0 + x1 >= 31: stage b, the most of
     # -x1, is -1 (x1 = 1 is the least left), as with the one row.
@@ -48,7 +46,7 @@ def test_a_stage_fixed_by_two_rows_keeps_its_solutions(name):
     model.column("x[0]", 3)
     model.column("x[1]", 3)
     model.row("r[0]", -math.inf, 4, [0, 1], [1.0, 1.0])
-    solver = Solver(SolverOptions(name=name, fallback=False))
+    solver = Solver(SolverOptions(name=backend, fallback=False))
     assert solver.maximise(model, "a", {0: 10.0, 1: 1.0}) == 31
     model.replace_fix("a", [("fix_x0", 3.0, [0], [1.0]), ("fix_x1", 1.0, [1], [1.0])])
     names = [row[0] for row in model.rows]
