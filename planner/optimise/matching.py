@@ -65,7 +65,7 @@ How the stages are solved, all exactly (every stage proven optimal, no time-limi
 - stage (iv) on the classes (`define_placement`), but a class has one column per group, at its
   lowest score there, and a column per place only where it scores more;
 - each stage through its LP bound and reduced-cost fixing (`Solver.maximise`,
-  planner.optimise.solve), its optimum fixed exactly before the next;
+  planner.optimise.highs_stages), its optimum fixed exactly before the next;
 - stage (iv) has a column for every (class, group) pair (leaving out those that reduced-cost
   fixing called unused parted the back-ends' tie-breaks: issue 12).
 
@@ -77,7 +77,7 @@ Measured on the 30,000-person bench (`bench/bench_matching.py` instance: 22 rece
       3.2 against 0.7 / 9.9 / 0.6 without, ES 20-33 s in all: no gain. perf shows 80% of the
       time in HiGHS's domain propagation at the root node (the dense fix rows), not in finding
       a first solution; and HiGHS 1.16 with a MIP start and presolve once returned the start as
-      "optimal" (planner.optimise.solve keeps starts away from presolve);
+      "optimal" (planner.optimise.highs_stages keeps starts away from presolve);
   grouped places and kinds alone (same MIPs): EL 0.16 / 2.2 / 8.1, ES 1.3 / 1.5 / 25,
       IT 0.9 / 1.8 / 35 (IT: 1,170 and 9,445 columns instead of 30,383);
   LP bound and reduced-cost fixing alone (full model): 22 s for the four states (IT 19 s);
@@ -586,7 +586,8 @@ def _add_shares(model: Model, columns: list[tuple[int, str, float]], needs: dict
         model.row(f"own[{b}]", -math.inf, 0.0, [column] + [c for c, _ in mine],
                   [1.0] + [-w for _, w in mine])
         # Fractional coefficients: the row's slack need not be whole, so reduced-cost fixing
-        # must not make it tight (planner.optimise.solve: a region could lose every solution).
+        # must not make it tight (planner.optimise.highs_stages: a region could lose every
+        # solution).
         model.row(f"share[{b}]", -math.inf, 0.0, [column] + [c for c, _ in everyone],
                   [1.0] + [-w * need / whole for _, w in everyone], tightenable=False)
         covered.append(column)
@@ -887,7 +888,7 @@ def match(instance: Instance, cases: list[Case], places: list[Place],
         persons = choose_split(classes, places, solver, split, clock)
         classes, places = fixed_split(classes, places, persons)
     # Full places make placing nobody infeasible, a time-limited stage's last resort
-    # (planner.optimise.solve): with a time limit the places keep `<=` rows (slower, the same
+    # (planner.optimise.highs_stages): with a time limit the places keep `<=` rows (slower, the same
     # optima).
     counts, stages = solve_counts(instance, classes, places, solver, clock,
                                   full=split is not None and not solver.options.time_limit_s)
