@@ -48,7 +48,7 @@ from planner.optimise.eligibility import (  # noqa: E402
     quality,
 )
 from planner.optimise.matching import Split  # noqa: E402
-from planner.optimise.solve import Solver  # noqa: E402
+from planner.optimise.solve import Solver, SolverOptions  # noqa: E402
 from planner.optimise.tables import Tables  # noqa: E402
 
 # Stage optima agree when within this (integral stages are exact; balance and quality are
@@ -186,7 +186,7 @@ def solve_stages(prob: pulp.LpProblem, objectives: dict[str, pulp.LpAffineExpres
     """The naive model's lexicographic stages, in `objectives` order, each fixed before the
     next (HiGHS, no fallback); unfinished at the first stage without a proven optimum.
     `whole`: optima rounded to integers (stages counting persons)."""
-    solver = Solver(name="highs", time_limit_s=time_limit_s, fallback=False)
+    solver = Solver(SolverOptions("highs", time_limit_s, fallback=False))
     stages: dict[str, float] = {}
     stage_s: dict[str, float] = {}
     for name, objective in objectives.items():
@@ -200,7 +200,7 @@ def solve_stages(prob: pulp.LpProblem, objectives: dict[str, pulp.LpAffineExpres
             stage_s[name] = time.perf_counter() - started
             return NaiveResult(stages, False, pairs, build_s, stage_s, str(exc))
         stage_s[name] = time.perf_counter() - started
-        if solver.status != "optimal":
+        if solver.record().status != "optimal":
             return NaiveResult(stages, False, pairs, build_s, stage_s,
                                f"stage {name}: time limit ({time_limit_s:g} s) reached")
         stages[name] = float(round(best)) if whole else best
@@ -325,10 +325,8 @@ def compare(folder: Path, naive_limit: float | None, run_naive: bool) -> dict[st
     from planner.pipeline import plan_with
 
     instance = load_instance(folder)
-    solver = Solver()
-    solver.configure(instance.config.solver)
     timings: dict[str, float] = {}
-    planned = plan_with(instance, solver, timings=timings)
+    planned = plan_with(instance, SolverOptions(), timings=timings)
     tables, summary = planned.tables, planned.summary
     places, split_places, split = places_of(instance, tables)
     by_id = {c.case_id: c for c in instance.cases or ()}

@@ -45,13 +45,13 @@ def timed(function: Callable[..., Any], step: str, seconds: dict[str, float]
 def main() -> None:
     folder, out = Path(sys.argv[1]), Path(sys.argv[2])
     from planner import pipeline
-    from planner.optimise.solve import Solver
+    from planner.optimise.solve import SolverOptions
 
     imports = time.perf_counter() - STARTED
     seconds: dict[str, float] = {}
     for name, step in WRAPPED.items():
         setattr(pipeline, name, timed(getattr(pipeline, name), step, seconds))
-    result = pipeline.run(folder, out, Solver())
+    result = pipeline.run(folder, out, SolverOptions())
     stages = {"imports": imports, **result.summary.timings_s, **seconds}
     m = result.summary.matching
     print(json.dumps({

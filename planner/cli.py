@@ -85,7 +85,7 @@ def run(
 ) -> None:
     """Plan one proposal: obligations, each state's mix, the distribution; write and verify."""
     from planner.errors import InputError, PlanError
-    from planner.optimise.solve import Solver
+    from planner.optimise.solve import SolverOptions
     from planner.outputs.outdir import OutFolderError
     from planner.pipeline import run as run_pipeline
     from planner.pipeline import stage_lines
@@ -94,7 +94,7 @@ def run(
     folder = _instance(instance)
     target = out or Path("results") / folder.name / (variant or "base")
     try:
-        result = run_pipeline(folder, target, Solver(name=solver or "", time_limit_s=time_limit),
+        result = run_pipeline(folder, target, SolverOptions(solver or "", time_limit),
                               variant=variant or "base", progress=stage_lines(quiet),
                               formats=wanted)
     except (InputError, PlanError, OutFolderError) as exc:
@@ -189,17 +189,17 @@ def doctor() -> None:
     import pulp
 
     from planner import __version__
-    from planner.optimise.solve import SOLVERS, Solver
+    from planner.optimise.solve import SOLVERS, Solver, SolverOptions
 
     print(f"planner {__version__}, PuLP {pulp.__version__}")
     for name in SOLVERS:
-        solver = Solver(name=name, fallback=False)
+        solver = Solver(SolverOptions(name=name, fallback=False))
         prob = pulp.LpProblem("doctor", pulp.LpMaximize)
         x = prob.add_variable("x", 0, 3, cat=pulp.LpInteger)
         prob += x <= 2.5
         try:
             best = solver.stage(prob, "doctor", pulp.LpAffineExpression(x), pulp.LpMaximize)
-            print(f"{name}: ok ({solver.version}), optimum {best:g}")
+            print(f"{name}: ok ({solver.record().version}), optimum {best:g}")
         except Exception as exc:  # noqa: BLE001 - doctor reports every failure
             print(f"{name}: not usable: {exc}")
 

@@ -261,11 +261,11 @@ def validate_one(instance_dir: Path, name: str) -> list[Problem]:
 def plan_one(instance_dir: Path, name: str, out: Path, solver: str, time_limit: float | None,
              formats: Sequence[str], quiet: bool) -> ComparedRun | Failure:
     """Plan, write, verify and publish one run into `out` (in a worker process)."""
-    from planner.optimise.solve import Solver
+    from planner.optimise.solve import SolverOptions
     from planner.pipeline import run as run_pipeline
 
     try:
-        result = run_pipeline(instance_dir, out, Solver(name=solver, time_limit_s=time_limit),
+        result = run_pipeline(instance_dir, out, SolverOptions(solver, time_limit),
                               variant=name, progress=stage_lines(quiet, name), formats=formats,
                               guard=False)  # `out` is inside the comparison's staging folder
     except InputError as exc:  # not picklable as such: its problems are

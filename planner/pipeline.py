@@ -32,7 +32,7 @@ from planner.optimise.distribution import Distribution, distribute
 from planner.optimise.key import compute_key
 from planner.optimise.offsets import OffsetsReport, assess_offsets
 from planner.optimise.pool_plan import plan_pool
-from planner.optimise.solve import Solver
+from planner.optimise.solve import Solver, SolveRecord, SolverOptions
 from planner.optimise.tables import Tables, build_tables
 from planner.outputs.export import discard, publish, run_files, staging_folder, write_tables
 from planner.outputs.fileio import summary_bytes, table_bytes
@@ -54,8 +54,10 @@ class Plan:
     writes them (`render` gives the files' bytes), and the instance it was planned from (what
     `verify` and `write` check against; the verifier re-reads candidates.csv from its folder).
     The metadata are the summary's: `name` (the instance's), `variant`, `status` and `timings`
-    (seconds per stage). Frozen: its fields are not reassigned (the rows are lists and pydantic
-    models: change them through `dataclasses.replace` and `model_copy`, as tests do).
+    (seconds per stage); `solve` is what the solver did (planner.optimise.solve.SolveRecord:
+    status and termination, gaps, times, the back-end used, notes). Frozen: its fields are not
+    reassigned (the rows are lists and pydantic models: change them through
+    `dataclasses.replace` and `model_copy`, as tests do).
 
     Two plans are equal when their tables and summaries are, apart from the wall-clock
     `timings`: planning the same instance twice gives equal plans."""
@@ -63,6 +65,7 @@ class Plan:
     tables: Tables
     summary: Summary
     instance: Instance = field(repr=False)
+    solve: SolveRecord | None = field(default=None, repr=False, compare=False)
 
     @property
     def name(self) -> str:
@@ -113,6 +116,10 @@ class RunResult:
     def warnings(self) -> list[str]:
         return self.summary.warnings
 
+    @property
+    def solve(self) -> SolveRecord:
+        return self.plan.solve
+
 
 def _quiet(_: str) -> None:
     return None
@@ -129,20 +136,20 @@ def stage_lines(quiet: bool, name: str = "") -> Progress:
 
 
 def summarise(instance: Instance, variant: str, tables: Tables, offsets: OffsetsReport,
-              dist: Distribution, solver: Solver, objectives: dict[str, float],
+              dist: Distribution, solve: SolveRecord, objectives: dict[str, float],
               timings: dict[str, float]) -> Summary:
     """summary.json of a planned run. Its warnings (planner.report.analyst_warnings), then the
     solver's notes (code `solver`): `warnings` lists their sentences, `warning_details` the
     same with code and subject."""
     details = [*analyst_warnings(instance, variant, tables.allocation, tables.plan),
-               *(WarningItem(code="solver", text=note) for note in solver.notes)]
+               *(WarningItem(code="solver", text=note) for note in solve.notes)]
     share_diffs = {r.state: {"computed": r.share_computed, "official": r.share_official,
                              "difference": r.share - r.share_computed}
                    for r in tables.allocation if r.share_official is not None}
     return Summary(
         instance=instance.name,
         variant=variant,
-        status=solver.status,
+        status=solve.status,
         totals=tables.totals,
         key={"weights": instance.config.key.weights,
              "redistribute": instance.config.key.redistribute,
@@ -165,8 +172,8 @@ def summarise(instance: Instance, variant: str, tables: Tables, offsets: Offsets
         warning_details=details,
         input_sha256=instance.input_sha256,
         version=__version__,
-        solver=SolverInfo(requested=solver.name, name=solver.used, version=solver.version,
-                          time_limit_s=solver.time_limit_s, gap=solver.gap, gaps=solver.gaps),
+        solver=SolverInfo(requested=solve.requested, name=solve.used, version=solve.version,
+                          time_limit_s=solve.time_limit_s, gap=solve.gap, gaps=dict(solve.gaps)),
         timings_s={k: round(v, 4) for k, v in timings.items()},
     )
 
@@ -253,16 +260,17 @@ def plan(instance: Instance, *, solver: str = "", time_limit: float | None = Non
     stage) override the instance's `[solver]`, as `planner run --solver --time-limit` do;
     `variant` is the name the summary records (the one given to `load_instance`); `progress`
     gets a line per stage. Writes nothing."""
-    chosen = Solver(name=solver, time_limit_s=time_limit)
-    chosen.configure(instance.config.solver)
-    return plan_with(instance, chosen, variant, progress or _quiet)
+    return plan_with(instance, SolverOptions(name=solver, time_limit_s=time_limit), variant,
+                     progress or _quiet)
 
 
-def plan_with(instance: Instance, solver: Solver, variant: str = "base",
+def plan_with(instance: Instance, options: SolverOptions, variant: str = "base",
               progress: Progress = _quiet, timings: dict[str, float] | None = None) -> Plan:
-    """`plan` with a `Solver` the caller made and configured (the command line; tests that
-    forbid the fallback back-end); `timings` may hold stages timed before (`load`)."""
+    """`plan` with the caller's solver options (the command line; tests that forbid the
+    fallback back-end), laid over the instance's [solver] settings; `timings` may hold stages
+    timed before (`load`)."""
     timings = {} if timings is None else timings
+    solver = Solver(options.over(instance.config.solver))
     started = time.perf_counter()
     progress("key and obligations (Art. 66, Annex I)")
     key = compute_key(instance)
@@ -302,13 +310,14 @@ def plan_with(instance: Instance, solver: Solver, variant: str = "base",
         tables.assignments, tables.unassigned, tables.matchability, matching = run_matching(
             instance, tables.distribution, solver, timings)
         timings["matching"] = time.perf_counter() - started
-    timings["solve"] = solver.solve_s
+    solve = solver.record()
+    timings["solve"] = solve.solve_s
     if matching is not None:
         objectives.update({f"matching_{k}": v for k, v in matching.stages.items()})
-    summary = summarise(instance, variant, tables, offsets, dist, solver, objectives, timings)
+    summary = summarise(instance, variant, tables, offsets, dist, solve, objectives, timings)
     if matching is not None:
         summary.matching = matching
-    return Plan(tables, summary, instance)
+    return Plan(tables, summary, instance, solve)
 
 
 def render(plan: Plan) -> dict[str, bytes]:
@@ -372,7 +381,7 @@ def _publish(plan: Plan, out: Path, progress: Progress, formats: Sequence[str]) 
             discard(staged)  # whatever happened; once published, nothing is left to remove
 
 
-def run(instance_dir: Path, out: Path, solver: Solver, variant: str = "base",
+def run(instance_dir: Path, out: Path, options: SolverOptions, variant: str = "base",
         progress: Progress = _quiet, formats: Sequence[str] = ("csv",), guard: bool = True
         ) -> RunResult:
     """The whole job: load and validate, plan, write, verify, publish. `variant` other than
@@ -381,20 +390,19 @@ def run(instance_dir: Path, out: Path, solver: Solver, variant: str = "base",
     OutFolderError, before anything is read); off only where the caller holds a folder around
     `out` (planner compare's runs)."""
     if not guard:
-        return _run(instance_dir, out, solver, variant, progress, formats)
+        return _run(instance_dir, out, options, variant, progress, formats)
     with claimed(out, instance_dir, RUN):
-        return _run(instance_dir, out, solver, variant, progress, formats)
+        return _run(instance_dir, out, options, variant, progress, formats)
 
 
-def _run(instance_dir: Path, out: Path, solver: Solver, variant: str, progress: Progress,
+def _run(instance_dir: Path, out: Path, options: SolverOptions, variant: str, progress: Progress,
          formats: Sequence[str]) -> RunResult:
     timings: dict[str, float] = {}
     started = time.perf_counter()
     progress(f"loading {instance_dir}")
     instance = load_instance(instance_dir, None if variant == "base" else variant)
     timings["load"] = time.perf_counter() - started
-    solver.configure(instance.config.solver)
-    planned = plan_with(instance, solver, variant, progress, timings)
+    planned = plan_with(instance, options, variant, progress, timings)
     started = time.perf_counter()
     _publish(planned, out, progress, formats)
     spent = {**planned.summary.timings_s,

@@ -80,6 +80,24 @@ def make_instance(tmp_path: Path) -> MakeInstance:
     return make
 
 
+# --- solver back-ends: the plan and matching tests run on each one available ----------------
+
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line("markers", "solver: runs the solver back-ends (each available one)")
+
+
+@pytest.fixture(params=[pytest.param(name, marks=pytest.mark.solver)
+                        for name in ("highs", "cbc")])
+def backend(request: pytest.FixtureRequest) -> str:
+    """Each solver back-end by name ("highs", "cbc"), skipped where it is not installed: a test
+    taking it plans with that back-end alone (no fallback)."""
+    from planner.optimise.solve import available_solvers
+
+    if request.param not in available_solvers():
+        pytest.skip(f"solver back-end {request.param} is not available")
+    return request.param
+
+
 # --- test hygiene: no wall-clock checks, no writes into the repository ------------------------
 
 # Hypothesis without its two wall-clock checks (a per-example deadline, the too_slow health

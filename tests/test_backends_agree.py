@@ -16,7 +16,7 @@ import pytest
 from conftest import pledge, state, write_csv
 
 from planner.inputs.synthetic import SyntheticSpec, generate
-from planner.optimise.solve import Solver
+from planner.optimise.solve import SolverOptions
 from planner.pipeline import run
 
 REPO = Path(__file__).resolve().parents[1]
@@ -29,7 +29,7 @@ def both(folder: Path, out: Path, variant: str = "base") -> dict[str, tuple[byte
     """Each table's bytes under HiGHS and under CBC (no fallback: each must run)."""
     found = {}
     for name in ("highs", "cbc"):
-        run(folder, out / name, Solver(name=name, fallback=False), variant)
+        run(folder, out / name, SolverOptions(name=name, fallback=False), variant)
     for table in TABLES:
         paths = [out / name / f"{table}.csv" for name in ("highs", "cbc")]
         if paths[0].exists() or paths[1].exists():
@@ -145,7 +145,7 @@ def test_sar_received_is_what_the_final_distribution_gives(make_instance, tmp_pa
         relocations=100, financial=2_000_000,
         extra_toml='[distribution]\nsar_share = 0.3\nsar_states = ["IT"]\n')
     for name in ("highs", "cbc"):
-        result = run(folder, tmp_path / name, Solver(name=name, fallback=False))
+        result = run(folder, tmp_path / name, SolverOptions(name=name, fallback=False))
         dist = result.summary.distribution
         assert (dist["sar_target_value"], dist["sar_received_value"]) == (30.0, 50.0)
         assert dist["sar_met"] is True

@@ -16,7 +16,7 @@ from conftest import pledge, state, write_csv
 
 from planner.inputs.load import load_instance
 from planner.inputs.synthetic import SyntheticSpec, generate
-from planner.optimise.solve import Solver
+from planner.optimise.solve import SolverOptions
 from planner.pipeline import plan_with
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "bench"))
@@ -30,7 +30,7 @@ def ours(folder: Path, solver: str = "highs") -> tuple[dict[str, float], object,
     """Our stage optima, the instance and the baselines' places (`baselines.places_of`: with
     the joint split, also the joint places and the split)."""
     instance = load_instance(folder)
-    planned = plan_with(instance, Solver(name=solver, fallback=False))
+    planned = plan_with(instance, SolverOptions(name=solver, fallback=False))
     tables, summary = planned.tables, planned.summary
     stages = {k.removeprefix("matching_"): v for k, v in summary.objectives.items()
               if k.startswith("matching_")}

@@ -22,7 +22,7 @@ from planner.inputs.load import load_instance
 from planner.inputs.protection import ProtectionRule, first_eligible
 from planner.inputs.reader import Reader
 from planner.inputs.synthetic import SyntheticSpec, generate
-from planner.optimise.solve import Solver
+from planner.optimise.solve import SolverOptions
 from planner.pipeline import RunResult, run
 from planner.verifier.matching import _expired
 from planner.verifier.verify import verify
@@ -67,7 +67,7 @@ def folder_of(make_instance, candidates: list[dict[str, object]], extra: str,
 def matched(make_instance, candidates: list[dict[str, object]], extra: str = "",
             cycle: int = 2026, out: str = "out") -> RunResult:
     folder = folder_of(make_instance, candidates, extra or toml(), cycle)
-    return run(folder, folder.parent / out, Solver())
+    return run(folder, folder.parent / out, SolverOptions())
 
 
 def where(result: RunResult) -> dict[str, str]:
@@ -353,7 +353,7 @@ def edit(path: Path, find: str, column: str, value: str) -> None:
 @pytest.fixture
 def finished(make_instance, tmp_path):
     folder = folder_of(make_instance, SCENARIO, toml())
-    run(folder, tmp_path / "out", Solver())
+    run(folder, tmp_path / "out", SolverOptions())
     return load_instance(folder), tmp_path / "out"
 
 
@@ -406,7 +406,7 @@ def test_verifier_protection_reasons(finished, person_id, reason, expected):
 def test_verifier_no_agreement_reason(make_instance, tmp_path):
     folder = folder_of(make_instance, [person("Y"), person("Z", status="applicant")],
                        toml(agreements="[]"))
-    run(folder, tmp_path / "out", Solver())
+    run(folder, tmp_path / "out", SolverOptions())
     instance, out = load_instance(folder), tmp_path / "out"
     edit(out / "unassigned.csv", "Y", "reason", "no_eligible_place")
     assert "unassigned.csv:2: reason: should be no_bilateral_agreement: no place in DD may " \
@@ -442,8 +442,8 @@ def test_verifier_law_row_missing(finished):
 
 def test_deterministic(make_instance, tmp_path):
     folder = folder_of(make_instance, SCENARIO, toml())
-    run(folder, tmp_path / "one", Solver())
-    run(folder, tmp_path / "two", Solver())
+    run(folder, tmp_path / "one", SolverOptions())
+    run(folder, tmp_path / "two", SolverOptions())
     for name in ("assignments.csv", "unassigned.csv", "matchability.csv"):
         assert (tmp_path / "one" / name).read_bytes() == (tmp_path / "two" / name).read_bytes()
 

@@ -23,7 +23,7 @@ from test_verify_corruptions import cell, rows, save
 
 from planner.errors import InputError
 from planner.inputs.load import load_instance
-from planner.optimise.solve import Solver
+from planner.optimise.solve import SolverOptions
 from planner.pipeline import run
 from planner.verifier.verify import verify
 
@@ -60,7 +60,7 @@ def planned(tmp_path_factory: pytest.TempPathFactory) -> dict[str, tuple[Path, P
         write_csv(folder / "member_states.csv", STATES, STATE_COLUMNS)
         write_csv(folder / "pledges.csv", PLEDGES,
                   ["pledge_id", "state", "measure", "min", "max", "preference"])
-        run(folder, root / f"{mode}-out", Solver())
+        run(folder, root / f"{mode}-out", SolverOptions())
         found[mode] = (folder, root / f"{mode}-out")
     return found
 
@@ -121,7 +121,7 @@ def test_a_pledge_below_the_fair_share_is_taken_whole(make_instance: MakeInstanc
     folder = make_instance(STATES, [PLEDGES[0], pledge("it1", "IT", "financial", 0, 40_000),
                                     pledge("it2", "IT", "relocation", 0, 10)],
                            extra_toml=IMPLEMENT)
-    result = run(folder, tmp_path / "out", Solver())
+    result = run(folder, tmp_path / "out", SolverOptions())
     assert {r.pledge_id: r.amount for r in result.tables.plan} == {
         "a1": 50, "it1": 40_000, "it2": 10}
 
@@ -146,7 +146,7 @@ def test_invalid_benefitting_pledges(make_instance: MakeInstance, extra, rows_, 
 def test_the_only_benefitting_states_pledge_is_fine_when_not_implemented(
         make_instance: MakeInstance, tmp_path):
     folder = make_instance(STATES[:2], [PLEDGES[0], pledge("it1", "IT", "financial", 0, 10)])
-    result = run(folder, tmp_path / "out", Solver())
+    result = run(folder, tmp_path / "out", SolverOptions())
     assert {r.pledge_id: r.amount for r in result.tables.plan} == {"a1": 50, "it1": 0}
 
 

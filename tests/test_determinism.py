@@ -18,7 +18,7 @@ from pathlib import Path
 import pytest
 from conftest import pledge, state, write_csv
 
-from planner.optimise.solve import Solver
+from planner.optimise.solve import SolverOptions
 from planner.pipeline import run
 
 REPO = Path(__file__).resolve().parents[1]
@@ -104,8 +104,8 @@ def small(make_instance) -> Path:
 
 
 def test_same_inputs_give_byte_identical_files(small, tmp_path):
-    run(small, tmp_path / "one", Solver())
-    run(small, tmp_path / "two", Solver())
+    run(small, tmp_path / "one", SolverOptions())
+    run(small, tmp_path / "two", SolverOptions())
     one, two = outputs(tmp_path / "one", ("timings_s",)), outputs(tmp_path / "two",
                                                                   ("timings_s",))
     assert set(one) >= {"plan.csv", "assignments.csv", "unassigned.csv", "summary.json"}
@@ -114,12 +114,12 @@ def test_same_inputs_give_byte_identical_files(small, tmp_path):
 
 @pytest.mark.parametrize("seed", [1, 2])
 def test_shuffled_rows_give_the_same_plan(small, tmp_path, seed):
-    base = run(small, tmp_path / "base", Solver())
+    base = run(small, tmp_path / "base", SolverOptions())
     assert base.summary.matching.persons_assigned > 0
     assert base.summary.matching.unassigned_by_reason.get("capacity", 0) > 0  # a real choice
     shuffled = shuffled_copy(small, tmp_path / "shuffled" / small.name, seed)
     assert (shuffled / "candidates.csv").read_bytes() != (small / "candidates.csv").read_bytes()
-    run(shuffled, tmp_path / "after", Solver())
+    run(shuffled, tmp_path / "after", SolverOptions())
     before = outputs(tmp_path / "base", ("timings_s", "input_sha256"))
     after = outputs(tmp_path / "after", ("timings_s", "input_sha256"))
     assert before == after
@@ -129,7 +129,7 @@ def test_shuffled_eu_2026_gives_the_same_plan(tmp_path):
     """The bundled instance (27 states, 26 pledges, 12 needs, 1,200 candidates)."""
     original = REPO / "instances" / "eu-2026"
     shuffled = shuffled_copy(original, tmp_path / "shuffled" / "eu-2026", seed=7)
-    run(original, tmp_path / "base", Solver())
-    run(shuffled, tmp_path / "after", Solver())
+    run(original, tmp_path / "base", SolverOptions())
+    run(shuffled, tmp_path / "after", SolverOptions())
     assert outputs(tmp_path / "base", ("timings_s", "input_sha256")) == \
         outputs(tmp_path / "after", ("timings_s", "input_sha256"))

@@ -16,7 +16,7 @@ from conftest import HANG_S, pledge, state, write_csv
 
 from planner.errors import InputError
 from planner.inputs.load import load_instance
-from planner.optimise.solve import Solver
+from planner.optimise.solve import SolverOptions
 from planner.pipeline import run
 
 PLANNER = Path(sys.executable).parent / "planner"
@@ -175,7 +175,7 @@ def test_the_edges_of_the_allowed_ranges_plan_on_both_back_ends(make_instance, t
         ("pledges.csv", 2, "min"), ("pledges.csv", 2, "max"), ("pledges.csv", 4, "max"),
         ("pledges.csv", 6, "max"), ("needs.csv", 3, "amount")}
     folder = edge_instance(make_instance, rate)
-    run(folder, tmp_path / "out", Solver(name=backend, fallback=False))
+    run(folder, tmp_path / "out", SolverOptions(name=backend, fallback=False))
     plan = (tmp_path / "out" / "plan.csv").read_text().splitlines()
     eur = f"{10_000_000 * rate}"
     assert f"a1,AA,financial,{eur},10000000,{eur},{eur},1000," in plan

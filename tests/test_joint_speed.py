@@ -6,14 +6,14 @@ from __future__ import annotations
 import datetime as dt
 import math
 
-import pytest
 from test_joint_split import UNDIRECTED, random_folder
 
 import planner.optimise.matching as matching
 from planner.inputs.candidates import Case
 from planner.inputs.load import load_instance
 from planner.optimise.eligibility import Place
-from planner.optimise.solve import Model, Solver
+from planner.optimise.highs_stages import Model
+from planner.optimise.solve import Solver, SolverOptions
 from planner.pipeline import plan_with, run
 
 
@@ -38,8 +38,7 @@ def test_classes_told_apart_by_an_empty_place_become_one():
     assert [c.case_id for c in classes[0].cases] == ["Y1", "X1"]
 
 
-@pytest.mark.parametrize("name", ["highs", "cbc"])
-def test_a_stage_fixed_by_two_rows_keeps_its_solutions(name):
+def test_a_stage_fixed_by_two_rows_keeps_its_solutions(backend):
     # x0, x1 in [0, 3], x0 + x1 <= 4. Stage a: 10 x0 + x1, optimum 31 (x0 = 3, x1 = 1; 10 x 3
     # + 1). Fixed as x0 >= 3 and x1 >= 1 instead of 10 x0 + x1 >= 31: stage b, the most of
     # -x1, is -1 (x1 = 1 is the least left), as with the one row.
@@ -47,7 +46,7 @@ def test_a_stage_fixed_by_two_rows_keeps_its_solutions(name):
     model.column("x[0]", 3)
     model.column("x[1]", 3)
     model.row("r[0]", -math.inf, 4, [0, 1], [1.0, 1.0])
-    solver = Solver(name=name, fallback=False)
+    solver = Solver(SolverOptions(name=backend, fallback=False))
     assert solver.maximise(model, "a", {0: 10.0, 1: 1.0}) == 31
     model.replace_fix("a", [("fix_x0", 3.0, [0], [1.0]), ("fix_x1", 1.0, [1], [1.0])])
     names = [row[0] for row in model.rows]
@@ -70,11 +69,11 @@ def test_full_places_are_equalities_with_the_same_optima(make_instance, monkeypa
         return original(self, model, name, cost)
 
     monkeypatch.setattr(Solver, "maximise", spy)
-    full = plan_with(instance, Solver(fallback=False)).summary
+    full = plan_with(instance, SolverOptions(fallback=False)).summary
     assert seen and all(low == high for _, low, high in seen)
     # With a time limit (never reached here) the places keep `<=` rows: the same optima.
     seen.clear()
-    loose = plan_with(instance, Solver(time_limit_s=1e6, fallback=False)).summary
+    loose = plan_with(instance, SolverOptions(time_limit_s=1e6, fallback=False)).summary
     assert seen and all(low == -math.inf for _, low, _ in seen)
     assert {k: v for k, v in full.objectives.items() if k.startswith("matching_")} == \
         {k: v for k, v in loose.objectives.items() if k.startswith("matching_")}
@@ -88,7 +87,7 @@ def test_states_solved_two_at_a_time_write_what_one_at_a_time_writes(make_instan
     for threads in (1, 2):
         monkeypatch.setattr(matching, "MATCHING_THREADS", threads)
         out = tmp_path / f"out{threads}"
-        result = run(folder, out, Solver(fallback=False))
+        result = run(folder, out, SolverOptions(fallback=False))
         outs.append((out, list(result.summary.objectives), result.summary.warnings))
     for table in ("distribution", "assignments", "unassigned", "matchability"):
         assert (outs[0][0] / f"{table}.csv").read_bytes() == \

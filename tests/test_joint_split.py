@@ -18,7 +18,7 @@ from hypothesis import strategies as st
 
 from planner.inputs.load import load_instance
 from planner.inputs.synthetic import SyntheticSpec, generate
-from planner.optimise.solve import Solver
+from planner.optimise.solve import SolverOptions
 from planner.pipeline import RunResult, plan_with, run
 from planner.verifier.verify import verify
 
@@ -46,7 +46,7 @@ def folder_of(make_instance, pledges, candidates, needs=EQUAL, extra_toml: str =
 
 
 def planned(folder: Path, name: str = "highs") -> RunResult:
-    return run(folder, folder.parent / f"out-{folder.name}-{name}", Solver(name=name,
+    return run(folder, folder.parent / f"out-{folder.name}-{name}", SolverOptions(name=name,
                                                                               fallback=False))
 
 
@@ -71,17 +71,17 @@ PEOPLE = ([person(f"d{i}", "DD", vulnerable="true") for i in range(8)]
           + [person(f"e{i}", "EE") for i in range(8)])
 
 
-def test_a_row_refusing_vulnerable_persons_goes_where_it_can_take_someone(make_instance):
+def test_a_row_refusing_vulnerable_persons_goes_where_it_can_take_someone(make_instance, backend):
     # Fixed split (the distribution alone, before the matching): b's 4 can only go to EE
     # (coverage 1), so a's 8 go wholly to DD (coverage 8 / 8 = 1; any of them to EE would
     # lower DD's). At DD, a refuses all 8 (vulnerable): 4 persons relocated, 8 places empty.
-    fixed = planned(folder_of(make_instance, ROWS, PEOPLE, NEEDS, FIXED, name="fixed"))
+    fixed = planned(folder_of(make_instance, ROWS, PEOPLE, NEEDS, FIXED, name="fixed"), backend)
     assert relocation_flows(fixed) == {("a", "DD"): 8, ("b", "EE"): 4}
     assert fixed.summary.matching.persons_assigned == 4
     # Joint split: no row may take DD's vulnerable persons (a refuses them, b serves EE
     # only), so a's places go to EE: all 8 of EE's relocated (4 by b, 4 by a, or another
     # mix), DD's 8 have no eligible place.
-    joint = planned(folder_of(make_instance, ROWS, PEOPLE, NEEDS, name="joint"))
+    joint = planned(folder_of(make_instance, ROWS, PEOPLE, NEEDS, name="joint"), backend)
     assert sorted(placed(joint)) == [f"e{i}" for i in range(8)]
     assert {r.reason for r in joint.tables.unassigned} == {"no_eligible_place"}
     # Stage (ii): only EE has a case some place may take: its share is all 8, all within.
@@ -99,45 +99,45 @@ def test_a_row_refusing_vulnerable_persons_goes_where_it_can_take_someone(make_i
     assert flows.get(("a", "DD"), 0) == 8 - used.get(("a", "EE"), 0)
 
 
-def test_places_left_empty_are_spread_by_the_balance(make_instance):
+def test_places_left_empty_are_spread_by_the_balance(make_instance, backend):
     # Row a: 6 places for DD or EE; only DD has candidates (2). The matching places both
     # (floors a->DD 2); the distribution spreads the other 4 by its leximin over the equal
     # needs with DD >= 2: DD x / 10 and EE (6 - x) / 10 are both largest at x = 3.
     result = planned(folder_of(make_instance, [pledge("a", "AA", "relocation", 6, 6)],
-                               [person("d0", "DD"), person("d1", "DD")]))
+                               [person("d0", "DD"), person("d1", "DD")]), backend)
     assert placed(result) == {"d0": "a", "d1": "a"}
     assert relocation_flows(result) == {("a", "DD"): 3, ("a", "EE"): 3}
 
 
-def test_floors_that_unbalance_the_distribution_pass_the_verifier(make_instance):
+def test_floors_that_unbalance_the_distribution_pass_the_verifier(make_instance, backend):
     # Row a: 6 places; DD has 5 candidates, EE none: the 5 placed stay at DD (floors) and
     # the one place left goes to EE (coverage 0.5 against 0.1). The verifier's balance
     # certificate moves only places left empty, so it accepts the plan (`run` verifies it;
     # before issue 18 it would have said "could move from DD to EE").
     result = planned(folder_of(make_instance, [pledge("a", "AA", "relocation", 6, 6)],
-                               [person(f"d{i}", "DD") for i in range(5)]))
+                               [person(f"d{i}", "DD") for i in range(5)]), backend)
     assert relocation_flows(result) == {("a", "DD"): 5, ("a", "EE"): 1}
     assert verify(result.out, load_instance(result.instance.source)) == []
 
 
-def test_a_row_within_its_total_over_all_states(make_instance):
+def test_a_row_within_its_total_over_all_states(make_instance, backend):
     # Row a: 3 places for DD or EE, 3 candidates in each: 3 relocated, never more. Stage
     # (ii): shares floor(3 x 10 / 20) = 1 each, so 2 within them at a 2 : 1 split (either
     # way: the tie-break picks one).
     result = planned(folder_of(make_instance, [pledge("a", "AA", "relocation", 3, 3)],
                                [person(f"d{i}", "DD") for i in range(3)]
-                               + [person(f"e{i}", "EE") for i in range(3)]))
+                               + [person(f"e{i}", "EE") for i in range(3)]), backend)
     stages = result.summary.matching.stages
     assert (stages["persons"], stages["balance"]) == (3.0, 2.0)
     flows = relocation_flows(result)
     assert sum(flows.values()) == 3 and sorted(flows.values()) == [1, 2]
 
 
-def test_a_directed_row_stays_with_its_state(make_instance):
+def test_a_directed_row_stays_with_its_state(make_instance, backend):
     # Row a may serve EE only: DD's candidates cannot use it, whatever the need.
     result = planned(folder_of(make_instance,
                                [pledge("a", "AA", "relocation", 2, 2, beneficiary="EE")],
-                               [person("d0", "DD"), person("e0", "EE")]))
+                               [person("d0", "DD"), person("e0", "EE")]), backend)
     assert placed(result) == {"e0": "a"}
     assert relocation_flows(result) == {("a", "EE"): 2}
     assert [r.reason for r in result.tables.unassigned] == ["no_eligible_place"]
@@ -164,8 +164,8 @@ PEOPLE2 = ([person(f"d{i}", "DD", vulnerable="true") for i in range(4)]
            + [person(f"e{i}", "EE") for i in range(4)])
 
 
-def test_each_row_to_the_state_it_can_serve(make_instance):
-    result = planned(folder_of(make_instance, ROWS2, PEOPLE2))
+def test_each_row_to_the_state_it_can_serve(make_instance, backend):
+    result = planned(folder_of(make_instance, ROWS2, PEOPLE2), backend)
     assert placed(result) == {**{f"d{i}": "b" for i in range(4)},
                               **{f"e{i}": "a" for i in range(4)}}
     assert relocation_flows(result) == {("a", "EE"): 4, ("b", "DD"): 4}
@@ -260,7 +260,7 @@ def random_folder(make_instance, seed: int, rows: list[dict[str, object]], perso
 
 def persons_relocated(folder: Path) -> int:
     instance = load_instance(folder)
-    summary = plan_with(instance, Solver(fallback=False)).summary
+    summary = plan_with(instance, SolverOptions(fallback=False)).summary
     return summary.matching.persons_assigned
 
 
@@ -313,7 +313,7 @@ UNDIRECTED = [pledge("a", "AA", "relocation", 9, 9, nationalities="SYR;AFG"),
 def test_naive_model_reaches_our_stage_optima(make_instance, seed):
     folder = random_folder(make_instance, seed, UNDIRECTED, 60)
     instance = load_instance(folder)
-    planned = plan_with(instance, Solver(fallback=False))
+    planned = plan_with(instance, SolverOptions(fallback=False))
     tables, summary = planned.tables, planned.summary
     stages = {k.removeprefix("matching_"): v for k, v in summary.objectives.items()
               if k.startswith("matching_")}

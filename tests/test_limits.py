@@ -8,6 +8,7 @@ a limit of 1e-9 s would stop too) by lowering it when the matching starts.
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import os
 import stat
@@ -21,7 +22,7 @@ from conftest import HANG_S, pledge, state, write_csv
 
 import planner.pipeline
 from planner.errors import PlanError
-from planner.optimise.solve import Solver
+from planner.optimise.solve import Solver, SolverOptions
 from planner.pipeline import RunResult, run
 
 REPO = Path(__file__).resolve().parents[1]
@@ -66,7 +67,7 @@ def limit_matching(monkeypatch: pytest.MonkeyPatch) -> None:
 
     def limited(*args, **kwargs):
         solver = next(a for a in (*args, *kwargs.values()) if isinstance(a, Solver))
-        solver.time_limit_s = TINY
+        solver.options = dataclasses.replace(solver.options, time_limit_s=TINY)
         return original(*args, **kwargs)
 
     monkeypatch.setattr(planner.pipeline, "run_matching", limited)
@@ -78,13 +79,13 @@ def placed_from(result: RunResult) -> Counter[str]:
 
 def test_time_limit_keeps_a_verified_plan_with_its_gap(make_instance, tmp_path, monkeypatch):
     folder = instance(make_instance, "inst")
-    optimal = run(folder, tmp_path / "optimal", Solver())
+    optimal = run(folder, tmp_path / "optimal", SolverOptions())
     assert optimal.summary.status == "optimal"
     assert (optimal.summary.solver.gap, optimal.summary.solver.gaps) == (0.0, {})
     limit_matching(monkeypatch)
     out = tmp_path / "limited"
     # run() verifies the written files independently and raises PlanError if a check fails.
-    result = run(folder, out, Solver())
+    result = run(folder, out, SolverOptions())
     written = json.loads((out / "summary.json").read_text(encoding="utf-8"))
     assert written["status"] == result.summary.status == "time_limit"
     info = written["solver"]
@@ -116,14 +117,15 @@ def test_time_limit_on_the_joint_split(make_instance, tmp_path, monkeypatch):
     def limited(*args, **kwargs):
         # The distribution runs after the joint split: the limit is lowered for it only.
         solver = next(a for a in (*args, *kwargs.values()) if isinstance(a, Solver))
-        before, solver.time_limit_s = solver.time_limit_s, TINY
+        before = solver.options
+        solver.options = dataclasses.replace(before, time_limit_s=TINY)
         try:
             return original(*args, **kwargs)
         finally:
-            solver.time_limit_s = before
+            solver.options = before
 
     monkeypatch.setattr(planner.pipeline, "match_joint", limited)
-    result = run(folder, tmp_path / "out", Solver())  # verified, or PlanError
+    result = run(folder, tmp_path / "out", SolverOptions())  # verified, or PlanError
     written = json.loads((tmp_path / "out" / "summary.json").read_text(encoding="utf-8"))
     assert written["status"] == result.summary.status == "time_limit"
     assert "split" in written["solver"]["gaps"]
@@ -139,7 +141,7 @@ def test_time_limit_without_a_feasible_solution_exits_3_and_writes_nothing(
     out = tmp_path / "out"
     with pytest.raises(PlanError, match=r"^no plan: stage persons_DD found no feasible "
                                         r"solution within the time limit of 1e-09 s \(highs\)$"):
-        run(folder, out, Solver())
+        run(folder, out, SolverOptions())
     assert not out.exists()
     assert sorted(p.name for p in tmp_path.iterdir()) == ["inst"]
 

@@ -21,7 +21,7 @@ from planner.optimise.matchability import (
     rows,
 )
 from planner.optimise.matching import match
-from planner.optimise.solve import Solver
+from planner.optimise.solve import Solver, SolverOptions
 
 
 def case(case_id: str, size: int = 1, location: str = "IT", nationality: str = "SYR",
@@ -228,7 +228,7 @@ def small_instances(draw: st.DrawFn, singles: bool = True
 
 
 def relocated(cases: list[Case], places: list[Place], rejected: set[tuple[str, str]]) -> int:
-    result = match(instance(), cases, places, {}, rejected, Solver(name="highs"))
+    result = match(instance(), cases, places, {}, rejected, Solver(SolverOptions(name="highs")))
     return sum(a.case.size for a in result.assignments)
 
 

@@ -6,7 +6,7 @@ from pathlib import Path
 
 from conftest import pledge, state, write_csv
 
-from planner.optimise.solve import Solver
+from planner.optimise.solve import SolverOptions
 from planner.pipeline import RunResult, run
 
 STATES = [state("AA", 2_000_000, 20_000), state("BB"), state("CC"),
@@ -21,8 +21,9 @@ def family(case: str, size: int, location: str = "DD", **extra: object) -> list[
     return [person(f"{case}-{i}", case, location, **extra) for i in range(size)]
 
 
-def matched(make_instance, pledges, candidates, transfers=None, rejections=None,
+def matched(make_instance, backend, pledges, candidates, transfers=None, rejections=None,
             needs=None, extra_toml: str = "") -> RunResult:
+    """Plan and match the cases with the back-end `backend` alone (the `backend` fixture)."""
     folder = make_instance(STATES, pledges, needs=needs, relocations=120, financial=2_400_000,
                            extra_toml=extra_toml)
     write_csv(folder / "candidates.csv", candidates,
@@ -31,7 +32,7 @@ def matched(make_instance, pledges, candidates, transfers=None, rejections=None,
         write_csv(folder / "transfers.csv", transfers, ["case_id", "state"])
     if rejections is not None:
         write_csv(folder / "rejections.csv", rejections, ["case_id", "state"])
-    return run(folder, folder.parent / "out", Solver())
+    return run(folder, folder.parent / "out", SolverOptions(backend, fallback=False))
 
 
 def where(result: RunResult) -> dict[str, str]:
@@ -45,8 +46,8 @@ def to_dd(pid: str, st: str, places: int, **extra: object) -> dict[str, object]:
     return pledge(pid, st, "relocation", places, places, beneficiary="DD", **extra)
 
 
-def test_capacity_keeps_families_whole(make_instance):
-    result = matched(make_instance, [to_dd("a", "AA", 10)],
+def test_capacity_keeps_families_whole(make_instance, backend):
+    result = matched(make_instance, backend, [to_dd("a", "AA", 10)],
                      family("C1", 6, registered="2025-01-01")
                      + family("C2", 5, registered="2025-03-01")
                      + family("C3", 5, registered="2025-04-01"))
@@ -57,8 +58,8 @@ def test_capacity_keeps_families_whole(make_instance):
     assert m.unassigned_by_reason == {"capacity": 6}
 
 
-def test_family_link_honoured(make_instance):
-    result = matched(make_instance, [to_dd("a", "AA", 1), to_dd("b", "BB", 1)],
+def test_family_link_honoured(make_instance, backend):
+    result = matched(make_instance, backend, [to_dd("a", "AA", 1), to_dd("b", "BB", 1)],
                      [person("p1", "X", family_links="BB"), person("p2", "Y")])
     assert where(result) == {"X": "BB", "Y": "AA"}
     reasons = {r.case_id: r.reasons for r in result.tables.assignments}
@@ -68,8 +69,8 @@ def test_family_link_honoured(make_instance):
 AGREED = 'adopted = 2025-12-08\n[relocation]\nbilateral_agreements = ["AA-DD"]\n'
 
 
-def test_consent_and_security_never_placed(make_instance):
-    result = matched(make_instance, [to_dd("a", "AA", 10)], [
+def test_consent_and_security_never_placed(make_instance, backend):
+    result = matched(make_instance, backend, [to_dd("a", "AA", 10)], [
         person("p1", "B1", status="beneficiary", consent="false"),
         person("p2", "B2", status="beneficiary", consent="true",
                protection_granted="2024-01-01"),
@@ -82,14 +83,15 @@ def test_consent_and_security_never_placed(make_instance):
                              "S2": "security"}
 
 
-def test_whole_family_blocked_by_one_member(make_instance):
-    result = matched(make_instance, [to_dd("a", "AA", 10)],
+def test_whole_family_blocked_by_one_member(make_instance, backend):
+    result = matched(make_instance, backend, [to_dd("a", "AA", 10)],
                      [person("p1", "F"), person("p2", "F", security_cleared="false")])
     assert [r.reason for r in result.tables.unassigned] == ["security", "security"]
 
 
-def test_nationality_and_case_size_criteria(make_instance):
-    result = matched(make_instance, [to_dd("a", "AA", 10, nationalities="SYR", max_case_size=2)],
+def test_nationality_and_case_size_criteria(make_instance, backend):
+    result = matched(make_instance, backend,
+                     [to_dd("a", "AA", 10, nationalities="SYR", max_case_size=2)],
                      family("S3", 3, nationality="SYR") + family("S2", 2, nationality="SYR")
                      + [person("a1", "A1", nationality="AFG"),
                         person("u1", "U1")])
@@ -97,11 +99,11 @@ def test_nationality_and_case_size_criteria(make_instance):
                              "U1": "no_eligible_place"}
 
 
-def test_vulnerable_and_minor_criteria(make_instance):
+def test_vulnerable_and_minor_criteria(make_instance, backend):
     # Each criterion reads its own column (contract): AA refuses vulnerable persons, not
     # unaccompanied minors, so the minor M (not flagged vulnerable) may go to AA; BB refuses
     # minors. Until issue 18 a minor counted as vulnerable and M had no eligible place.
-    result = matched(make_instance, [
+    result = matched(make_instance, backend, [
         to_dd("a", "AA", 5, vulnerable="false"), to_dd("b", "BB", 1, unaccompanied_minors="no")],
         [person("v", "V", vulnerable="true"), person("m", "M", unaccompanied_minor="true"),
          person("w", "W", vulnerable="true", unaccompanied_minor="true")])
@@ -109,11 +111,11 @@ def test_vulnerable_and_minor_criteria(make_instance):
     assert where(result) == {"V": "BB", "M": "AA", "W": "no_eligible_place"}
 
 
-def test_reasons_per_person(make_instance):
+def test_reasons_per_person(make_instance, backend):
     """`vulnerable` only for a person whose own cell says so, `unaccompanied_minor` for the
     minor; a family's other members carry neither (until issue 18 every member of a family
     with a vulnerable person or a minor carried `vulnerable`)."""
-    result = matched(make_instance, [to_dd("a", "AA", 10)], [
+    result = matched(make_instance, backend, [to_dd("a", "AA", 10)], [
         person("f0", "F", vulnerable="true"), person("f1", "F"), person("f2", "F"),
         person("m", "M", unaccompanied_minor="true"),
         person("b", "B", unaccompanied_minor="true", vulnerable="true")])
@@ -122,36 +124,37 @@ def test_reasons_per_person(make_instance):
                        "b": ("vulnerable", "unaccompanied_minor")}
 
 
-def race(make_instance, extra_toml: str = "") -> RunResult:
+def race(make_instance, backend: str, extra_toml: str = "") -> RunResult:
     """One place, two candidates: V a vulnerable adult registered first, M an unaccompanied
     minor (not flagged vulnerable) registered later."""
-    return matched(make_instance, [to_dd("a", "AA", 1)], [
+    return matched(make_instance, backend, [to_dd("a", "AA", 1)], [
         person("v", "V", vulnerable="true", registered="2025-01-01"),
         person("m", "M", unaccompanied_minor="true", registered="2025-06-01")],
         extra_toml=extra_toml)
 
 
-def test_minors_first_by_default(make_instance):
+def test_minors_first_by_default(make_instance, backend):
     # Default order: minors, vulnerable, waiting. Stage minors: M placed (1 minor) beats V
     # (0). Until issue 18 both counted 1 "vulnerable" and waiting chose V.
-    result = race(make_instance)
+    result = race(make_instance, backend)
     assert where(result) == {"M": "AA", "V": "capacity"}
     stages = result.summary.matching.stages
     assert (stages["persons"], stages["minors"], stages["vulnerable"]) == (1.0, 1.0, 0.0)
     assert list(stages)[:5] == ["persons", "balance", "minors", "vulnerable", "waiting"]
 
 
-def test_old_priority_list_keeps_minors_before_vulnerable(make_instance):
+def test_old_priority_list_keeps_minors_before_vulnerable(make_instance, backend):
     # A file written before minors were a term: ["vulnerable", "waiting"] reads as
     # ["minors", "vulnerable", "waiting"] (the old `vulnerable` counted minors too).
-    result = race(make_instance, '[matching]\npriority = ["vulnerable", "waiting"]')
+    result = race(make_instance, backend, '[matching]\npriority = ["vulnerable", "waiting"]')
     assert where(result) == {"M": "AA", "V": "capacity"}
     assert list(result.summary.matching.stages)[2:5] == ["minors", "vulnerable", "waiting"]
 
 
-def test_vulnerable_before_minors_when_asked(make_instance):
+def test_vulnerable_before_minors_when_asked(make_instance, backend):
     # ["vulnerable", "minors", "waiting"]: stage vulnerable places V (1) rather than M (0).
-    result = race(make_instance, '[matching]\npriority = ["vulnerable", "minors", "waiting"]')
+    result = race(make_instance, backend,
+                  '[matching]\npriority = ["vulnerable", "minors", "waiting"]')
     assert where(result) == {"V": "AA", "M": "capacity"}
     stages = result.summary.matching.stages
     assert (stages["vulnerable"], stages["minors"]) == (1.0, 0.0)
@@ -171,8 +174,8 @@ def test_priority_lists_read():
     assert MatchingConfig().priority == ("minors", "vulnerable", "waiting")
 
 
-def test_rejection_respected_and_transfer_kept(make_instance):
-    result = matched(make_instance, [to_dd("a", "AA", 1), to_dd("b", "BB", 1)],
+def test_rejection_respected_and_transfer_kept(make_instance, backend):
+    result = matched(make_instance, backend, [to_dd("a", "AA", 1), to_dd("b", "BB", 1)],
                      [person("t", "T", family_links="AA"), person("r", "R", family_links="AA")],
                      transfers=[{"case_id": "T", "state": "BB"}],
                      rejections=[{"case_id": "R", "state": "AA"}])
@@ -181,21 +184,21 @@ def test_rejection_respected_and_transfer_kept(make_instance):
     assert result.tables.assignments[0].reasons[0] == "transfer"
 
 
-def test_transfer_beyond_places_is_an_input_error(make_instance):
+def test_transfer_beyond_places_is_an_input_error(make_instance, backend):
     import pytest
 
     from planner.errors import InputError
 
     with pytest.raises(InputError) as caught:
-        matched(make_instance, [to_dd("a", "AA", 1)], family("T", 2),
+        matched(make_instance, backend, [to_dd("a", "AA", 1)], family("T", 2),
                 transfers=[{"case_id": "T", "state": "AA"}])
     assert [p.line for p in caught.value.problems] == [2]
     assert "transfers to AA from DD need 2 places, the plan gives AA 1 there" in str(
         caught.value)
 
 
-def test_priority_vulnerable_then_waiting(make_instance):
-    result = matched(make_instance, [to_dd("a", "AA", 2)], [
+def test_priority_vulnerable_then_waiting(make_instance, backend):
+    result = matched(make_instance, backend, [to_dd("a", "AA", 2)], [
         person("p1", "OLD", registered="2025-01-01"),
         person("p2", "VUL", registered="2025-06-01", vulnerable="true"),
         person("p3", "NEW", registered="2025-06-01"),
@@ -203,8 +206,8 @@ def test_priority_vulnerable_then_waiting(make_instance):
     assert where(result) == {"OLD": "AA", "VUL": "AA", "NEW": "capacity"}
 
 
-def test_balance_across_two_benefitting_states(make_instance):
-    result = matched(make_instance, [pledge("a", "AA", "relocation", 6, 6)],
+def test_balance_across_two_benefitting_states(make_instance, backend):
+    result = matched(make_instance, backend, [pledge("a", "AA", "relocation", 6, 6)],
                      [person(f"d{i}", f"D{i}") for i in range(5)]
                      + [person(f"e{i}", f"E{i}", "EE") for i in range(5)],
                      needs=[{"state": "DD", "measure": "relocation", "amount": 20},
@@ -220,8 +223,8 @@ def test_balance_across_two_benefitting_states(make_instance):
     assert result.summary.matching.stages["balance"] == 6.0
 
 
-def test_outputs_hold_only_ids_and_are_private(make_instance):
-    result = matched(make_instance, [to_dd("a", "AA", 1)],
+def test_outputs_hold_only_ids_and_are_private(make_instance, backend):
+    result = matched(make_instance, backend, [to_dd("a", "AA", 1)],
                      [person("p1", "X", nationality="SYR", languages="ar")])
     out = Path(result.out)
     text = (out / "assignments.csv").read_text()
@@ -229,20 +232,20 @@ def test_outputs_hold_only_ids_and_are_private(make_instance):
     assert (out / "assignments.csv").stat().st_mode & 0o777 == 0o600
 
 
-def test_transfer_larger_than_every_row_is_an_input_error(make_instance):
+def test_transfer_larger_than_every_row_is_an_input_error(make_instance, backend):
     import pytest
 
     from planner.errors import InputError
 
     with pytest.raises(InputError) as caught:
-        matched(make_instance, [to_dd("a", "AA", 2), to_dd("a2", "AA", 2)], family("T", 3),
+        matched(make_instance, backend, [to_dd("a", "AA", 2), to_dd("a2", "AA", 2)], family("T", 3),
                 transfers=[{"case_id": "T", "state": "AA"}])
     assert [str(p).split(": ", 1)[1] for p in caught.value.problems] == [
         "case_id: case T has 3 persons, but no pledge row of AA has that many places for DD "
         "(largest 2)"]
 
 
-def test_trusted_rows_equal_validated_rows(make_instance):
+def test_trusted_rows_equal_validated_rows(make_instance, backend):
     """The planner builds person rows without validation
     (planner.optimise.assignments.trusted_rows):
     each must equal, field for field and type for type, the row pydantic validates from the
@@ -251,7 +254,7 @@ def test_trusted_rows_equal_validated_rows(make_instance):
 
     from models.results import AssignmentRow, UnassignedRow
 
-    result = matched(make_instance, [to_dd("a", "AA", 2), to_dd("b", "BB", 1)],
+    result = matched(make_instance, backend, [to_dd("a", "AA", 2), to_dd("b", "BB", 1)],
                      [*family("F", 2, family_links="AA"), person("v", "V", vulnerable="yes"),
                       person("s", "S", security_cleared="no")],
                      transfers=[{"case_id": "V", "state": "BB"}])
@@ -269,12 +272,12 @@ def test_trusted_rows_equal_validated_rows(make_instance):
     assert result.tables.assignments[2].reasons == ("transfer", "vulnerable")
 
 
-def test_transferred_cases_priority_terms_are_constants(make_instance):
+def test_transferred_cases_priority_terms_are_constants(make_instance, backend):
     """Transferred cases are placed in any solution: their priority terms are constants of the
     stages, added outside the model, and cases alike but for them share one class. By hand:
     today is 2025-07-02 (the day after the last registration), bands of 30 days; T1 waited 182
     days (6 bands, vulnerable), T2 92 days (3 bands); F and G 1 day (0 bands)."""
-    result = matched(make_instance, [to_dd("a", "AA", 2), to_dd("b", "BB", 1)],
+    result = matched(make_instance, backend, [to_dd("a", "AA", 2), to_dd("b", "BB", 1)],
                      [person("t1", "T1", registered="2025-01-01", vulnerable="yes"),
                       person("t2", "T2", registered="2025-04-01"),
                       person("f", "F", registered="2025-07-01"),

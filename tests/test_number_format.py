@@ -19,7 +19,7 @@ from models.instance import MemberState, Need, Pledge
 from planner.errors import InputError
 from planner.inputs.load import load_instance
 from planner.inputs.numbers import NumberError, NumberFormat
-from planner.optimise.solve import Solver
+from planner.optimise.solve import SolverOptions
 from planner.pipeline import run
 
 REPO = Path(__file__).resolve().parents[1]
@@ -77,8 +77,8 @@ def test_excel_saved_copy_of_eu_2026_plans_byte_identical(tmp_path: Path) -> Non
     original, excel = load_instance(EU), load_instance(copy)
     assert excel.states == original.states and excel.pledges == original.pledges
     assert excel.needs == original.needs and excel.cases == original.cases
-    run(EU, tmp_path / "original", Solver())
-    run(copy, tmp_path / "excel", Solver())
+    run(EU, tmp_path / "original", SolverOptions())
+    run(copy, tmp_path / "excel", SolverOptions())
     for name in ("plan.csv", "allocation.csv", "distribution.csv", "assignments.csv"):
         assert (tmp_path / "excel" / name).read_bytes() == \
             (tmp_path / "original" / name).read_bytes(), name

@@ -20,7 +20,7 @@ from conftest import HANG_S, pledge, state, write_csv
 
 from planner.errors import InputError, PlanError, escape
 from planner.inputs.load import load_instance
-from planner.optimise.solve import Solver
+from planner.optimise.solve import SolverOptions
 from planner.pipeline import run
 
 PLANNER = Path(sys.executable).parent / "planner"
@@ -64,8 +64,8 @@ def read_table(path: Path) -> list[dict[str, str]]:
 def test_odd_text_round_trips_and_is_byte_stable(make_instance, tmp_path):
     folder = odd_instance(make_instance)
     # run() verifies the written files (read back through the output models) itself.
-    run(folder, tmp_path / "one", Solver())
-    run(folder, tmp_path / "two", Solver())
+    run(folder, tmp_path / "one", SolverOptions())
+    run(folder, tmp_path / "two", SolverOptions())
     one, two = tmp_path / "one", tmp_path / "two"
     for path in sorted(one.iterdir()):
         if path.name != "summary.json":

@@ -18,7 +18,7 @@ from conftest import MakeInstance, pledge, state, write_csv
 
 from planner.errors import InputError
 from planner.inputs.load import load_instance
-from planner.optimise.solve import Solver
+from planner.optimise.solve import SolverOptions
 from planner.pipeline import RunResult, run
 from planner.report.terminal import terminal_text
 from planner.verifier.verify import verify
@@ -29,7 +29,7 @@ TWO = [*STATES, state("EE", benefitting="true", status="pressure")]
 
 
 def plan(folder: Path) -> RunResult:
-    return run(folder, folder.parent / "out", Solver())
+    return run(folder, folder.parent / "out", SolverOptions())
 
 
 def offsets(result: RunResult) -> dict[str, object]:
@@ -361,7 +361,7 @@ def relabel_run(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
                                        pledge("c", "CC", "offset", 0, "")],
               ["pledge_id", "state", "measure", "min", "max"])
     responsibility(folder, [("BB", "DD", 10), ("BB", "EE", 5), ("CC", "DD", 30)])
-    run(folder, root / "out", Solver())
+    run(folder, root / "out", SolverOptions())
     return folder, root / "out"
 
 

@@ -38,7 +38,7 @@ from models.instance import InstanceConfig, Rounding
 from planner import pipeline
 from planner.errors import InputError
 from planner.inputs.load import load_instance
-from planner.optimise.solve import Solver
+from planner.optimise.solve import SolverOptions
 from planner.verifier.verify import verify
 
 REPO = Path(__file__).resolve().parents[1]
@@ -342,7 +342,7 @@ def runs(tmp_path_factory: pytest.TempPathFactory) -> Runs:
                                        "-q"], capture_output=True, text=True, check=False)
             else:
                 try:
-                    pipeline.run(folder, out, Solver())
+                    pipeline.run(folder, out, SolverOptions())
                 except InputError as exc:
                     refused = exc
             made[key] = Run(folder, out, done, refused)

@@ -34,7 +34,7 @@ from models.results import DistributionRow
 from planner.errors import InputError
 from planner.optimise.assignments import run_matching
 from planner.optimise.key import compute_key
-from planner.optimise.solve import Solver
+from planner.optimise.solve import Solver, SolverOptions
 from planner.pipeline import RunResult, run
 
 CONTRIBUTORS = ("AA", "BB", "CC")
@@ -128,7 +128,7 @@ def plan(data: Data, folder: Path) -> RunResult:
     check of the independent verifier."""
     write_instance(data, folder)
     with no_report():
-        return run(folder, folder.parent / "out", Solver())
+        return run(folder, folder.parent / "out", SolverOptions())
 
 
 def check_invariants(result: RunResult, data: Data) -> None:

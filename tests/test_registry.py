@@ -12,7 +12,7 @@ import pytest
 
 from models.schema import INPUT_SCHEMAS, schema_texts
 from planner.inputs.load import load_instance
-from planner.optimise.solve import Solver
+from planner.optimise.solve import SolverOptions
 from planner.outputs import registry
 from planner.outputs.registry import FILES, RUN_TABLES, STAGES, SUMMARY, TABLES, tables_of
 from planner.pipeline import run
@@ -27,7 +27,7 @@ CANDIDATE_IDS = {"person_id", "case_id"}
 def eu_run(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """instances/eu-2026 (1,200 candidates: the matching runs) planned and written."""
     out = tmp_path_factory.mktemp("registry") / "base"
-    run(EU_2026, out, Solver())
+    run(EU_2026, out, SolverOptions())
     return out
 
 

@@ -33,7 +33,7 @@ from models.results import (
     UnassignedRow,
 )
 from planner import comparison as compare
-from planner.optimise.solve import Solver
+from planner.optimise.solve import SolverOptions
 from planner.outputs import registry
 from planner.outputs.export import write_tables
 from planner.outputs.fileio import TableError, fmt
@@ -98,7 +98,7 @@ def read_csv(path: Path) -> list[dict[str, str]]:
 def eu_run(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """instances/eu-2026 (with its 1,200 candidates) planned, verified and reported."""
     out = tmp_path_factory.mktemp("eu") / "base"
-    run(EU_2026, out, Solver())
+    run(EU_2026, out, SolverOptions())
     return out
 
 

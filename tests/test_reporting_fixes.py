@@ -13,7 +13,7 @@ from pathlib import Path
 from conftest import MakeInstance, pledge, state
 
 from planner.inputs.load import load_instance
-from planner.optimise.solve import Solver
+from planner.optimise.solve import SolverOptions
 from planner.pipeline import run
 from planner.verifier.verify import verify
 
@@ -32,7 +32,7 @@ def test_sar_received_is_counted_after_persons_are_made_whole(make_instance: Mak
                {"state": "EL", "measure": "relocation", "amount": 1}],
         extra_toml='[distribution]\nsar_share = 0.5\nsar_states = ["IT"]\n')
     for name in ("highs", "cbc"):
-        result = run(folder, tmp_path / name, Solver(name=name, fallback=False))
+        result = run(folder, tmp_path / name, SolverOptions(name=name, fallback=False))
         with (result.out / "distribution.csv").open(encoding="utf-8", newline="") as handle:
             sent = {r["beneficiary"]: float(r["amount"]) for r in csv.DictReader(handle)}
         summary = json.loads((result.out / "summary.json").read_text(encoding="utf-8"))
@@ -52,7 +52,7 @@ def test_the_verifier_wants_a_warning_for_a_deduction_at_risk(make_instance: Mak
               state("DD", benefitting="true")]
     folder = make_instance(states, [pledge("a", "AA", "financial", 0, 100_000)])
     out = tmp_path / "out"
-    run(folder, out, Solver())
+    run(folder, out, SolverOptions())
     instance = load_instance(folder)
     assert verify(out, instance) == []
     target = tmp_path / "bad"

@@ -11,7 +11,7 @@ import pytest
 from conftest import pledge, state
 
 from planner.inputs.load import load_instance
-from planner.optimise.solve import Solver
+from planner.optimise.solve import SolverOptions
 from planner.pipeline import run
 from planner.verifier.verify import verify
 
@@ -30,7 +30,7 @@ def planned(make_instance, tmp_path):
               {"state": "EE", "measure": "relocation", "amount": 10}],
         relocations=120, financial=2_400_000)
     out = tmp_path / "out"
-    run(folder, out, Solver())
+    run(folder, out, SolverOptions())
     return load_instance(folder), out
 
 
@@ -52,7 +52,7 @@ def test_real_plans_pass(planned):
 
 def test_eu_2026_passes(tmp_path):
     out = tmp_path / "eu"
-    run(Path("instances/eu-2026"), out, Solver())
+    run(Path("instances/eu-2026"), out, SolverOptions())
     assert messages(load_instance("instances/eu-2026"), out) == []
 
 
@@ -138,7 +138,7 @@ def test_failed_verification_is_exit_3_and_writes_nothing(planned, monkeypatch, 
     folder = Path(instance.name)
     src = out.parent / "inst"
     with pytest.raises(PlanError) as caught:
-        run(src if src.exists() else folder, out, Solver())
+        run(src if src.exists() else folder, out, SolverOptions())
     assert caught.value.exit_code == 3
     assert "plan.csv:2: amount" in str(caught.value)
     assert {p.name: p.read_bytes() for p in out.iterdir()} == before
@@ -161,7 +161,7 @@ def matched(make_instance, tmp_path):
                 "security_cleared": "false"}]
     write_csv(folder / "candidates.csv", people)
     out = tmp_path / "out"
-    run(folder, out, Solver())
+    run(folder, out, SolverOptions())
     return load_instance(folder), out
 
 
@@ -248,7 +248,7 @@ def test_sar_figures_are_recomputed_from_the_files(make_instance, tmp_path, monk
         extra_toml='[distribution]\nsar_share = 0.5\nsar_states = ["DD"]\n')
     monkeypatch.setattr(pipeline, "verify_or_raise", lambda folder, instance: None)
     out = tmp_path / "out"
-    run(folder, out, Solver())
+    run(folder, out, SolverOptions())
     instance = load_instance(folder)
     assert sorted(tuple(r[1:4]) for r in rows_of(out / "distribution.csv")[1:]) == [
         ("DD", "financial", "100000"), ("DD", "relocation", "5"),

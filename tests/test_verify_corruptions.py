@@ -29,7 +29,7 @@ import pytest
 from conftest import BASE_TOML, STATE_COLUMNS, pledge, state, write_csv
 
 from planner.inputs.load import load_instance
-from planner.optimise.solve import Solver
+from planner.optimise.solve import SolverOptions
 from planner.pipeline import run
 from planner.verifier.verify import recheck, verify
 
@@ -87,7 +87,7 @@ def build(folder: Path) -> None:
 def finished(tmp_path_factory):
     root = tmp_path_factory.mktemp("corruptions")
     build(root / "inst")
-    run(root / "inst", root / "out", Solver())
+    run(root / "inst", root / "out", SolverOptions())
     return load_instance(root / "inst"), root / "out"
 
 

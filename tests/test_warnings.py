@@ -9,7 +9,7 @@ from pathlib import Path
 
 from conftest import MakeInstance, pledge, state, write_csv
 
-from planner.optimise.solve import Solver
+from planner.optimise.solve import SolverOptions
 from planner.pipeline import RunResult, run
 from planner.report.terminal import terminal_text
 
@@ -20,7 +20,7 @@ STATES = [state("AA", 2_000_000, 20_000), state("BB"), state("CC"),
 
 
 def plan(folder: Path, variant: str = "base") -> RunResult:
-    return run(folder, folder.parent / f"out-{variant}", Solver(), variant=variant)
+    return run(folder, folder.parent / f"out-{variant}", SolverOptions(), variant=variant)
 
 
 def details(result: RunResult) -> list[tuple[str, str, str]]:

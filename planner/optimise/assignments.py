@@ -35,6 +35,7 @@ def check_transfers(instance: Instance, places: list[Place],
     that state there is an input error (exit 2), reported on every transfer line involved.
     With the joint split (`totals`: each row's places, offered to each state it may serve),
     the transfers to a state from all locations together must also fit its rows' totals."""
+    source = str(Path(instance.source) / "transfers.csv")
     sizes = {c.case_id: (c.location, c.size) for c in instance.cases or ()}
     capacity: dict[tuple[str, str], int] = defaultdict(int)
     largest: dict[tuple[str, str], int] = defaultdict(int)
@@ -50,7 +51,7 @@ def check_transfers(instance: Instance, places: list[Place],
         if capacity[(state, location)] >= size > largest[(state, location)]:
             # Families move whole: one pledge row must hold the whole case.
             problems.append(Problem(
-                str(Path(instance.source) / "transfers.csv"), line, "case_id",
+                source, line, "case_id",
                 f"case {case_id} has {size} persons, but no pledge row of {state} has that "
                 f"many places for {location} (largest {largest[(state, location)]})"))
     for (state, location), lines in sorted(used.items()):
@@ -58,28 +59,40 @@ def check_transfers(instance: Instance, places: list[Place],
         if total > capacity[(state, location)]:
             for line, _ in lines:
                 problems.append(Problem(
-                    str(Path(instance.source) / "transfers.csv"), line, "state",
+                    source, line, "state",
                     f"transfers to {state} from {location} need {total} places, the plan gives "
                     f"{state} {capacity[(state, location)]} there"))
     if totals is not None:
-        owned: dict[str, int] = defaultdict(int)
-        for pid, total in totals.items():
-            owned[instance.pledges_by_id[pid].state] += total
-        by_state: dict[str, list[tuple[int, int]]] = defaultdict(list)
-        for case_id, state, line in instance.transfers:
-            by_state[state].append((line, sizes[case_id][1]))
-        for state, lines in sorted(by_state.items()):
-            total = sum(size for _, size in lines)
-            if total > owned[state] and all(
-                    sum(s for _, s in used[(state, loc)]) <= capacity[(state, loc)]
-                    for (st, loc) in used if st == state):
-                for line, _ in lines:
-                    problems.append(Problem(
-                        str(Path(instance.source) / "transfers.csv"), line, "state",
-                        f"transfers to {state} need {total} places, the plan gives {state} "
-                        f"{owned[state]} in all"))
+        problems += _beyond_totals(instance, totals, used, capacity)
     if problems:
         raise InputError(sorted(problems))
+
+
+def _beyond_totals(instance: Instance, totals: dict[str, int],
+                   used: dict[tuple[str, str], list[tuple[int, int]]],
+                   capacity: dict[tuple[str, str], int]) -> list[Problem]:
+    """The joint split's check (`check_transfers`): the transfers to a state from all
+    locations together against its rows' totals, reported only where each location's
+    transfers fit (else those are reported already)."""
+    source = str(Path(instance.source) / "transfers.csv")
+    owned: dict[str, int] = defaultdict(int)
+    for pid, total in totals.items():
+        owned[instance.pledges_by_id[pid].state] += total
+    by_state: dict[str, list[tuple[int, int]]] = defaultdict(list)
+    for (state, _), lines in used.items():
+        by_state[state] += lines
+    problems = []
+    for state, lines in sorted(by_state.items()):
+        total = sum(size for _, size in lines)
+        if total > owned[state] and all(
+                sum(s for _, s in used[(state, loc)]) <= capacity[(state, loc)]
+                for (st, loc) in used if st == state):
+            for line, _ in lines:
+                problems.append(Problem(
+                    source, line, "state",
+                    f"transfers to {state} need {total} places, the plan gives {state} "
+                    f"{owned[state]} in all"))
+    return problems
 
 
 def trusted_rows(model: type[R], records: Iterable[dict[str, object]]) -> list[R]:

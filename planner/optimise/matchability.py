@@ -61,6 +61,37 @@ class _Atom:
                      if all(c in ignore.get(places[i].pledge_id, empty) for c in failed))
 
 
+def _atoms(cases: list[Case], rejected: set[tuple[str, str]], transfers: dict[str, str],
+           period: bool) -> dict[AtomKey, list]:
+    """Cases reduced to atoms (`_Index`): per atom key, [persons, cases, a sample case]. A
+    transferred case's key is its location, size and state (its profile does not matter); a
+    blocked case has none, unless `period` is off and the rule on the date blocks it."""
+    refused_sets: dict[str, set[str]] = defaultdict(set)
+    for case_id, state in rejected:
+        refused_sets[case_id].add(state)
+    refused = {case_id: frozenset(states) for case_id, states in refused_sets.items()}
+    none: frozenset[str] = frozenset()
+    counts: dict[AtomKey, list] = {}
+    for case in cases:
+        transfer = transfers.get(case.case_id)
+        if case.blocked and transfer is None and (period or case.blocked not in BLOCKS):
+            continue
+        if transfer is not None:
+            # Its state's places that hold it, whatever its profile: size alone matters.
+            key: AtomKey = (case.location, none, none, len(case.persons), False, False,
+                            None, transfer)
+        else:
+            key = (case.location, case.statuses, case.nationalities, len(case.persons),
+                   case.vulnerable > 0, case.minors > 0, refused.get(case.case_id, none),
+                   None)
+        entry = counts.get(key)
+        if entry is None:
+            entry = counts[key] = [0, 0, case]
+        entry[0] += len(case.persons)
+        entry[1] += 1
+    return counts
+
+
 class _Index:
     """Cases reduced to atoms; profile criteria are checked once per (atom, pledge row)."""
 
@@ -74,58 +105,43 @@ class _Index:
         self.at: dict[str, list[int]] = defaultdict(list)
         for i, place in enumerate(places):
             self.at[place.location].append(i)
-        refused_sets: dict[str, set[str]] = defaultdict(set)
-        for case_id, state in rejected:
-            refused_sets[case_id].add(state)
-        refused = {case_id: frozenset(states) for case_id, states in refused_sets.items()}
-        none: frozenset[str] = frozenset()
-        counts: dict[AtomKey, list] = {}
-        for case in cases:
-            transfer = transfers.get(case.case_id)
-            if case.blocked and transfer is None and (period or case.blocked not in BLOCKS):
-                continue
-            if transfer is not None:
-                # Its state's places that hold it, whatever its profile: size alone matters.
-                key: AtomKey = (case.location, none, none, len(case.persons), False, False,
-                                None, transfer)
-            else:
-                key = (case.location, case.statuses, case.nationalities, len(case.persons),
-                       case.vulnerable > 0, case.minors > 0, refused.get(case.case_id, none),
-                       None)
-            entry = counts.get(key)
-            if entry is None:
-                entry = counts[key] = [0, 0, case]
-            entry[0] += len(case.persons)
-            entry[1] += 1
-        failed: dict[tuple[object, ...], tuple[str, ...]] = {}
+        self._failed: dict[tuple[object, ...], tuple[str, ...]] = {}
         self.atoms: list[_Atom] = []
         # (pledge id, criterion) -> (atom, place) pairs that ignoring that criterion opens.
         self.opens: dict[tuple[str, str], list[tuple[int, int]]] = defaultdict(list)
         self.by_location: dict[str, list[int]] = defaultdict(list)
-        for key, (persons, number, sample) in counts.items():
-            location, size, states, transfer = key[0], key[3], key[6], key[7]
-            profile = key[1:6]
-            candidates: list[tuple[int, tuple[str, ...]]] = []
-            for i in self.at.get(location, ()):
-                place = places[i]
-                if place.capacity < size:
-                    continue  # the case does not fit in this place
-                if transfer is not None:
-                    if place.state == transfer:
-                        candidates.append((i, ()))
-                elif states is not None and place.state not in states:
-                    row = (profile, place.pledge_id)
-                    if row not in failed:
-                        failed[row] = failed_criteria(sample, place.pledge)
-                    fails = failed[row]
-                    if needs_agreement(sample, place):
-                        fails = (*fails, AGREEMENT)
-                    candidates.append((i, fails))
-                    if len(fails) == 1:
-                        self.opens[(place.pledge_id, fails[0])].append((len(self.atoms), i))
+        for key, (persons, number, sample) in _atoms(cases, rejected, transfers, period).items():
+            location, transfer = key[0], key[7]
+            candidates = self._candidates(key, sample)
             self.by_location[location].append(len(self.atoms))
-            self.atoms.append(_Atom(location, persons, number, tuple(candidates),
+            self.atoms.append(_Atom(location, persons, number, candidates,
                                     transfer is None and "beneficiary" in sample.statuses))
+
+    def _candidates(self, key: AtomKey, sample: Case) -> tuple[tuple[int, tuple[str, ...]], ...]:
+        """The places at the atom's location that hold its cases, each with the criteria its
+        cases fail there (none at a transferred case's state's places); the pairs that one
+        ignored criterion opens go to `opens`. `sample`: one of the atom's cases."""
+        location, size, states, transfer = key[0], key[3], key[6], key[7]
+        profile = key[1:6]
+        candidates: list[tuple[int, tuple[str, ...]]] = []
+        for i in self.at.get(location, ()):
+            place = self.places[i]
+            if place.capacity < size:
+                continue  # the case does not fit in this place
+            if transfer is not None:
+                if place.state == transfer:
+                    candidates.append((i, ()))
+            elif states is not None and place.state not in states:
+                row = (profile, place.pledge_id)
+                if row not in self._failed:
+                    self._failed[row] = failed_criteria(sample, place.pledge)
+                fails = self._failed[row]
+                if needs_agreement(sample, place):
+                    fails = (*fails, AGREEMENT)
+                candidates.append((i, fails))
+                if len(fails) == 1:
+                    self.opens[(place.pledge_id, fails[0])].append((len(self.atoms), i))
+        return tuple(candidates)
 
     def eligible(self, ignore: Ignore) -> list[tuple[int, ...]]:
         return [atom.eligible(self.places, ignore) for atom in self.atoms]
@@ -305,7 +321,18 @@ def _explain(graph: nx.DiGraph, reach: set[str], rest: set[str],
             location, "", count - open_places[location],
             f"{location}: {_n(count, 'eligible person')}, {_n(open_places[location], 'place')} "
             f"open to them")))
-    # Sink side: all persons of these groups are placed, their places only partly filled.
+    for location, order, item in _underfilled(graph, rest):
+        found[location].append((order, item))
+    return [item for location in sorted(found)
+            for _, item in sorted(found[location], key=lambda pair: pair[0])]
+
+
+def _underfilled(graph: nx.DiGraph, rest: set[str]
+                 ) -> list[tuple[str, tuple[object, ...], tuple[str, str, int, str]]]:
+    """The sink side of the cut (`_explain`): groups whose persons are all placed, their places
+    only partly filled; (location, sort key, bottleneck) per row or rows together."""
+    nodes = graph.nodes
+    items: list[tuple[str, tuple[object, ...], tuple[str, str, int, str]]] = []
     side = graph.subgraph(n for n in rest if n != SINK).to_undirected(as_view=True)
     for component in nx.connected_components(side):
         rows = sorted((nodes[n] for n in component if nodes[n]["kind"] == "place"),
@@ -319,18 +346,17 @@ def _explain(graph: nx.DiGraph, reach: set[str], rest: set[str],
         location = rows[0]["location"]
         first = rows[0]["key"]
         if len(rows) == 1:
-            found[location].append(((2, first), _place_sentence(rows[0])))
+            items.append((location, (2, first), _place_sentence(rows[0])))
             continue
         ids = ", ".join(d["pledge"].pledge_id for d in rows)
-        found[location].append(((2, first), (
+        items.append((location, (2, first), (
             ";".join(d["key"] for d in rows), "", capacity - reaching,
             f"pledges {ids} (from {location}): {_n(capacity, 'place')} together, "
             f"{_n(reaching, 'person')} eligible")))
         for d in rows:
             if set_criteria(d["pledge"]) and d["eligible"] < d["capacity"]:
-                found[location].append(((2, first, d["key"]), _place_sentence(d)))
-    return [item for location in sorted(found)
-            for _, item in sorted(found[location], key=lambda pair: pair[0])]
+                items.append((location, (2, first, d["key"]), _place_sentence(d)))
+    return items
 
 
 def bottlenecks(cases: list[Case], places: list[Place], rejected: set[tuple[str, str]],

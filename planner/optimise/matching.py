@@ -65,7 +65,7 @@ How the stages are solved, all exactly (every stage proven optimal, no time-limi
 - stage (iv) on the classes (`define_placement`), but a class has one column per group, at its
   lowest score there, and a column per place only where it scores more;
 - each stage through its LP bound and reduced-cost fixing (`Solver.maximise`,
-  planner.optimise.solve), its optimum fixed exactly before the next;
+  planner.optimise.highs_stages), its optimum fixed exactly before the next;
 - stage (iv) has a column for every (class, group) pair (leaving out those that reduced-cost
   fixing called unused parted the back-ends' tie-breaks: issue 12).
 
@@ -77,7 +77,7 @@ Measured on the 30,000-person bench (`bench/bench_matching.py` instance: 22 rece
       3.2 against 0.7 / 9.9 / 0.6 without, ES 20-33 s in all: no gain. perf shows 80% of the
       time in HiGHS's domain propagation at the root node (the dense fix rows), not in finding
       a first solution; and HiGHS 1.16 with a MIP start and presolve once returned the start as
-      "optimal" (planner.optimise.solve keeps starts away from presolve);
+      "optimal" (planner.optimise.highs_stages keeps starts away from presolve);
   grouped places and kinds alone (same MIPs): EL 0.16 / 2.2 / 8.1, ES 1.3 / 1.5 / 25,
       IT 0.9 / 1.8 / 35 (IT: 1,170 and 9,445 columns instead of 30,383);
   LP bound and reduced-cost fixing alone (full model): 22 s for the four states (IT 19 s);
@@ -91,7 +91,6 @@ HiGHS's symmetry detection on or off changed nothing measurable, so no constrain
 """
 from __future__ import annotations
 
-import dataclasses
 import datetime as dt
 import math
 import os
@@ -109,7 +108,8 @@ import numpy as np
 from models.instance import Instance
 from planner.inputs.candidates import Case
 from planner.optimise.eligibility import Place, may_take, official_languages, quality
-from planner.optimise.solve import Model, Solver
+from planner.optimise.highs_stages import Model
+from planner.optimise.solve import Solver
 
 ClassKey = tuple[object, ...]
 
@@ -215,80 +215,104 @@ def scorer(instance: Instance) -> Scorer:
     return score
 
 
+class _EligiblePlaces:
+    """Which places a case may take (indices into `places`), or why none: computed once per
+    distinct profile, since eligibility depends on a few attributes only, shared by many cases
+    (at 300,000 persons, once per case took 10 s)."""
+
+    def __init__(self, places: list[Place], transfers: dict[str, str],
+                 rejected: set[tuple[str, str]]) -> None:
+        self.places, self.transfers, self.rejected = places, transfers, rejected
+        self.by_location: dict[str, list[int]] = defaultdict(list)
+        for index, place in enumerate(places):
+            self.by_location[place.location].append(index)
+        self.refused: dict[str, set[str]] = defaultdict(set)
+        for case_id, state in rejected:
+            self.refused[case_id].add(state)
+        self.profiles: dict[tuple[object, ...], tuple[int, ...]] = {}
+        self.transferred_to: dict[tuple[str, str], tuple[int, ...]] = {}  # a state's places
+
+    def __call__(self, case: Case) -> tuple[int, ...] | str:
+        """The case's places (a transferred case: its state's places at its location), or the
+        reason code of a case left out (blocked, or no eligible place)."""
+        state = self.transfers.get(case.case_id)
+        if state is not None:
+            eligible = self._transferred(case.location, state)
+        elif case.blocked:
+            return case.blocked
+        else:
+            eligible = self._eligible(case)
+        return eligible or "no_eligible_place"
+
+    def _transferred(self, location: str, state: str) -> tuple[int, ...]:
+        known = self.transferred_to.get((location, state))
+        if known is None:
+            known = self.transferred_to[(location, state)] = tuple(
+                i for i in self.by_location[location] if self.places[i].state == state)
+        return known
+
+    def _eligible(self, case: Case) -> tuple[int, ...]:
+        profile = (case.location, case.statuses, case.nationalities, len(case.persons),
+                   case.vulnerable > 0, case.minors > 0,
+                   frozenset(self.refused.get(case.case_id, ())))
+        found = self.profiles.get(profile)
+        if found is None:
+            found = self.profiles[profile] = tuple(
+                i for i in self.by_location[case.location]
+                if may_take(case, self.places[i], self.rejected))
+        return found
+
+
 def build_classes(instance: Instance, cases: list[Case], places: list[Place],
                   transfers: dict[str, str], rejected: set[tuple[str, str]], score: Scorer
                   ) -> tuple[list[CaseClass], list[tuple[Case, str]]]:
     """Group placeable cases into classes; the others get their reason code."""
-    config = instance.config.matching
     dates = [c.registered for c in cases if c.registered is not None]
     today = max(dates) + dt.timedelta(days=1) if dates else dt.date(instance.config.cycle, 1, 1)
-    by_location: dict[str, list[int]] = defaultdict(list)
-    for index, place in enumerate(places):
-        by_location[place.location].append(index)
+    band = instance.config.matching.waiting_band_days
+    eligible_of = _EligiblePlaces(places, transfers, rejected)
     classes: dict[ClassKey, CaseClass] = {}
     left_out: list[tuple[Case, str]] = []
-    # Eligibility and scores depend on a few attributes only, shared by many cases: each is
-    # computed once per distinct value (at 300,000 persons, once per case took 10 s).
-    # Wishes key the scores by value (hashing frozensets is cached by Python).
-    refused: dict[str, set[str]] = defaultdict(set)
-    for case_id, state in rejected:
-        refused[case_id].add(state)
-    eligible_cache: dict[tuple[object, ...], tuple[int, ...]] = {}
+    # Scores, like eligibility, are computed once per distinct value; wishes key them by value
+    # (hashing frozensets is cached by Python).
     score_cache: dict[tuple[object, ...], tuple[float, ...]] = {}
-    transferred_to: dict[tuple[str, str], tuple[int, ...]] = {}  # a transfer's state's places
-    band = config.waiting_band_days
     for case in cases:
-        size = len(case.persons)
-        state = transfers.get(case.case_id)
-        if state is not None:
-            at = (case.location, state)
-            known = transferred_to.get(at)
-            if known is None:
-                known = transferred_to[at] = tuple(i for i in by_location[case.location]
-                                                   if places[i].state == state)
-            eligible = known
-        elif case.blocked:
-            left_out.append((case, case.blocked))
-            continue
-        else:
-            profile = (case.location, case.statuses, case.nationalities, size,
-                       case.vulnerable > 0, case.minors > 0,
-                       frozenset(refused.get(case.case_id, ())))
-            found = eligible_cache.get(profile)
-            if found is None:
-                found = eligible_cache[profile] = tuple(
-                    i for i in by_location[case.location] if may_take(case, places[i], rejected))
-            eligible = found
-        if not eligible:
-            left_out.append((case, "no_eligible_place"))
+        eligible = eligible_of(case)
+        if isinstance(eligible, str):
+            left_out.append((case, eligible))
             continue
         wanted = (*wishes(case), eligible)
         scores = score_cache.get(wanted)
         if scores is None:
             scores = score_cache[wanted] = tuple(score(case, places[i].state)[0]
                                                  for i in eligible)
-        waiting = _waiting_bands(case, today, band)
-        fixed = state is not None
-        # A transferred case is placed in any solution, at its state's places, all at one
-        # score: its priority terms add the same to every solution (`constant`), so its class
-        # need not tell them apart (a monthly re-run's 14,762 transferred cases made 3,850
-        # classes keyed by them, 595 without).
-        minors, vulnerable, band_in_model = ((0, 0, 0) if fixed
-                                             else (case.minors, case.vulnerable, waiting))
-        key = (case.location, size, eligible, scores, minors, vulnerable, band_in_model, fixed)
-        cls = classes.get(key)
-        if cls is None:
-            cls = classes[key] = CaseClass(key, case.location, size, minors, vulnerable,
-                                           band_in_model, eligible, scores, fixed)
-        cls.cases.append(case)
-        if fixed:
-            cls.constant["minors"] += case.minors
-            cls.constant["vulnerable"] += case.vulnerable
-            cls.constant["waiting"] += size * waiting
+        _join_class(classes, case, eligible, scores, _waiting_bands(case, today, band),
+                    case.case_id in transfers)
     for cls in classes.values():
         cls.cases.sort(key=lambda c: (c.registered or dt.date.max, c.case_id))
     ordered = sorted(classes.values(), key=lambda c: c.cases[0].case_id)
     return ordered, left_out
+
+
+def _join_class(classes: dict[ClassKey, CaseClass], case: Case, eligible: tuple[int, ...],
+                scores: tuple[float, ...], waiting: int, fixed: bool) -> None:
+    """Add `case` to its class (made when new). A transferred case (`fixed`) is placed in any
+    solution, at its state's places, all at one score: its priority terms add the same to
+    every solution (`constant`), so its class need not tell them apart (a monthly re-run's
+    14,762 transferred cases made 3,850 classes keyed by them, 595 without)."""
+    size = len(case.persons)
+    minors, vulnerable, band_in_model = ((0, 0, 0) if fixed
+                                         else (case.minors, case.vulnerable, waiting))
+    key = (case.location, size, eligible, scores, minors, vulnerable, band_in_model, fixed)
+    cls = classes.get(key)
+    if cls is None:
+        cls = classes[key] = CaseClass(key, case.location, size, minors, vulnerable,
+                                       band_in_model, eligible, scores, fixed)
+    cls.cases.append(case)
+    if fixed:
+        cls.constant["minors"] += case.minors
+        cls.constant["vulnerable"] += case.vulnerable
+        cls.constant["waiting"] += size * waiting
 
 
 def place_groups(eligible: dict[int, list[int]]) -> list[tuple[int, ...]]:
@@ -481,19 +505,6 @@ def define_placement(model: Model, loc: _Location) -> tuple[
 MATCHING_THREADS = 2
 
 
-def _merge(solver: Solver, own: Solver) -> None:
-    """A state's solver copy into the solver (`solve_counts`)."""
-    solver.notes += own.notes
-    solver.stages.update(own.stages)
-    solver.gaps.update(own.gaps)
-    solver.solve_s += own.solve_s
-    solver.failed += [name for name in own.failed if name not in solver.failed]
-    if own.status != "optimal":
-        solver.status = own.status
-    solver.used, solver.version = own.used or solver.used, own.version or solver.version
-    solver.exact = own.exact
-
-
 def solve_counts(instance: Instance, classes: list[CaseClass], places: list[Place],
                  solver: Solver, clock: Clock | None = None, full: bool = False
                  ) -> tuple[dict[tuple[int, int], int], dict[str, float]]:
@@ -524,15 +535,14 @@ def solve_counts(instance: Instance, classes: list[CaseClass], places: list[Plac
     else:
         # Each state on its own copy of the solver (its notes, stages, gaps), merged below in
         # state order, so the outputs do not depend on which thread finished first.
-        own = {b: dataclasses.replace(solver, notes=[], stages={}, gaps={}, solve_s=0.0,
-                                      failed=list(solver.failed)) for b in locations}
+        own = {b: solver.fork() for b in locations}
         largest = sorted(locations, key=lambda b: (-len(by_location[b]), b))
         with ThreadPoolExecutor(workers) as pool:
             futures = {b: pool.submit(_solve_location, instance, classes, by_location[b],
                                       places, own[b], b, clock, full) for b in largest}
             solved = [futures[b].result() for b in locations]
         for b in locations:
-            _merge(solver, own[b])
+            solver.absorb(own[b])
     for location, (found, values) in zip(locations, solved, strict=True):
         counts.update(found)
         for name, amount in values.items():
@@ -576,7 +586,8 @@ def _add_shares(model: Model, columns: list[tuple[int, str, float]], needs: dict
         model.row(f"own[{b}]", -math.inf, 0.0, [column] + [c for c, _ in mine],
                   [1.0] + [-w for _, w in mine])
         # Fractional coefficients: the row's slack need not be whole, so reduced-cost fixing
-        # must not make it tight (planner.optimise.solve: a region could lose every solution).
+        # must not make it tight (planner.optimise.highs_stages: a region could lose every
+        # solution).
         model.row(f"share[{b}]", -math.inf, 0.0, [column] + [c for c, _ in everyone],
                   [1.0] + [-w * need / whole for _, w in everyone], tightenable=False)
         covered.append(column)
@@ -700,6 +711,45 @@ def _solve_location(instance: Instance, classes: list[CaseClass], members: list[
     def per_kind(weight: dict[int, float]) -> dict[int, float]:
         return {column: weight[kinds[n][0]] for (n, _), column in take.items()}
 
+    stages, fixed = _selection_stages(instance, classes, members, loc, selection, per_kind,
+                                      solver, location, clock)
+    cases = sum(len(classes[k].cases) for k in loc.members)
+    scored = any(classes[k].scores[classes[k].places.index(i)] for k in loc.members
+                 for i in loc.eligible[k])
+    if not scored:  # the selection is the last model: its tie-break
+        with clock("matching_solve_tie_break"):
+            tied = tie_break(solver, selection, location, cases, 2)
+        if tied is not None:
+            stages["tie_break"] = tied
+    chosen = selection.solution
+    sizes = {key: int(chosen[column]) for key, column in size_columns.items()}
+    into = _split(loc, kinds, {key: int(chosen[column]) for key, column in take.items()})
+    at: dict[tuple[int, int], int] = {}
+    if scored:
+        # Every (class, group) pair gets a placement column. Until issue 12 the pairs that
+        # reduced-cost fixing at the selection's optima called unused were left out (about
+        # 85% at 300,000 persons), but on eu-2026, IT, a plan worth every optimum used one
+        # (tie-break optimum 587,313,227 without those pairs, 689,541,040 with them, as CBC
+        # and PuLP-HiGHS found), so the back-ends parted; see git history for that code.
+        into, at, sizes, stages["quality"], tied = _place(
+            solver, loc, location, fixed, into, sizes, clock, cases)
+        if tied is not None:
+            stages["tie_break"] = tied
+    for term in instance.config.matching.priority:
+        # Transferred cases' terms: the same in every solution, so left out of the model.
+        constant = sum(classes[k].constant[term] for k in loc.members)
+        if constant:
+            stages[term] = stages.get(term, 0.0) + constant
+    return _realise(loc, into, at, sizes), stages
+
+
+def _selection_stages(instance: Instance, classes: list[CaseClass], members: list[int],
+                      loc: _Location, selection: Model,
+                      per_kind: Callable[[dict[int, float]], dict[int, float]], solver: Solver,
+                      location: str, clock: Clock
+                      ) -> tuple[dict[str, float], list[tuple[str, dict[int, float], float]]]:
+    """Stages (i) and (iii) of a location on its selection model: the persons placed and the
+    priority terms. Returns the stages' values and the optima the placement model fixes."""
     persons = {k: float(classes[k].size) for k in members}
     weights = {term: {k: float(classes[k].weight(term)) for k in members}
                for term in instance.config.matching.priority}
@@ -739,34 +789,7 @@ def _solve_location(instance: Instance, classes: list[CaseClass], members: list[
         with clock("matching_solve_persons"):
             stages["persons"] = solver.maximise(selection, name, per_kind(persons))
         fixed.append((name, persons, stages["persons"]))
-    cases = sum(len(classes[k].cases) for k in loc.members)
-    scored = any(classes[k].scores[classes[k].places.index(i)] for k in loc.members
-                 for i in loc.eligible[k])
-    if not scored:  # the selection is the last model: its tie-break
-        with clock("matching_solve_tie_break"):
-            tied = tie_break(solver, selection, location, cases, 2)
-        if tied is not None:
-            stages["tie_break"] = tied
-    chosen = selection.solution
-    sizes = {key: int(chosen[column]) for key, column in size_columns.items()}
-    into = _split(loc, kinds, {key: int(chosen[column]) for key, column in take.items()})
-    at: dict[tuple[int, int], int] = {}
-    if scored:
-        # Every (class, group) pair gets a placement column. Until issue 12 the pairs that
-        # reduced-cost fixing at the selection's optima called unused were left out (about
-        # 85% at 300,000 persons), but on eu-2026, IT, a plan worth every optimum used one
-        # (tie-break optimum 587,313,227 without those pairs, 689,541,040 with them, as CBC
-        # and PuLP-HiGHS found), so the back-ends parted; see git history for that code.
-        into, at, sizes, stages["quality"], tied = _place(
-            solver, loc, location, fixed, into, sizes, clock, cases)
-        if tied is not None:
-            stages["tie_break"] = tied
-    for term in instance.config.matching.priority:
-        # Transferred cases' terms: the same in every solution, so left out of the model.
-        constant = sum(classes[k].constant[term] for k in loc.members)
-        if constant:
-            stages[term] = stages.get(term, 0.0) + constant
-    return _realise(loc, into, at, sizes), stages
+    return stages, fixed
 
 
 def _split(loc: _Location, kinds: list[list[int]], taken: dict[tuple[int, int], int]
@@ -865,10 +888,10 @@ def match(instance: Instance, cases: list[Case], places: list[Place],
         persons = choose_split(classes, places, solver, split, clock)
         classes, places = fixed_split(classes, places, persons)
     # Full places make placing nobody infeasible, a time-limited stage's last resort
-    # (planner.optimise.solve): with a time limit the places keep `<=` rows (slower, the same
+    # (planner.optimise.highs_stages): with a time limit the places keep `<=` rows (slower, the same
     # optima).
     counts, stages = solve_counts(instance, classes, places, solver, clock,
-                                  full=split is not None and not solver.time_limit_s)
+                                  full=split is not None and not solver.options.time_limit_s)
     if split is not None:
         # Stage (ii) is the joint split's: the persons within each state's share of all
         # persons relocated, in proportion to its relocation need (`shares`).

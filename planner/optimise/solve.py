@@ -1,56 +1,36 @@
-"""Solver back-ends and lexicographic stages.
+"""Solver back-ends and lexicographic stages: frozen options in, a frozen record out.
 
-HiGHS in process (highspy) by default, CBC (bundled with PuLP) as the fallback. Each stage is
-solved to optimality, then its optimum is fixed as a constraint before the next stage (the
-issue's lexicographic objectives). PuLP's HiGHS adapter reports a time-limited MIP with an
-incumbent as "Optimal", so the status is read from `sol_status` (style.md).
+`SolverOptions` says what the caller asks (back-end, time limit per stage, fallback); `over`
+lays them over an instance's [solver] settings. A `Solver` is one run's working context: it
+takes the options, picks the back-end (HiGHS in process by default, CBC bundled with PuLP as
+the fallback), solves the stages the optimisation modules hand it, and keeps what happened;
+`record()` returns that as a `SolveRecord` (status and the back-end's termination condition as
+separate fields, each stage's value, seconds and gap, the back-end requested and used, its
+version, the notes).
 
-`Model` and `Solver.maximise` serve integer programs kept as arrays (the matching). With CBC
-the model becomes a PuLP problem and each stage a plain MIP, as above. With HiGHS it goes to
-highspy directly (bulk rows, no PuLP hand-off) and each stage is solved as:
+Each stage is solved to optimality, then its optimum is fixed as a constraint before the next
+stage (the issue's lexicographic objectives). PuLP's HiGHS adapter reports a time-limited MIP
+with an incumbent as "Optimal", so the status is read from `sol_status` (style.md).
 
-  1. the LP relaxation (presolve off): its value z bounds the stage, and its reduced costs d
-     and row duals y price leaving it: value(x) = z - sum |d_j| |x_j - x*_j| - sum |y_r| s_r
-     for every feasible x (s_r: the slack of a row at a bound in the LP solution x*);
-  2. a target T: the most an integer solution can be worth, floor(z + 1e-6) for an integral
-     objective, z - 1e-6 otherwise (HiGHS's own absolute gap). A solution worth T or more keeps
-     every column with |d_j| > z - T at its LP bound and every row with |y_r| > z - T tight
-     (reduced-cost fixing), so the MIP is solved on that region only (presolve on: it drops
-     the fixed columns);
-  3. if the region's optimum is worth T or more it is the stage's optimum (every solution worth
-     more lies in the region). Otherwise T drops to the region's optimum (the next region then
-     holds the stage's optimum for sure) or, when the region has no solution, away from z:
-     z - 1, z - 2, z - 4, then the previous stage's value (its solution is in that region),
-     or the whole stage when there is no previous stage.
-
-Every solution HiGHS returns is checked (bounds, rows, its value against HiGHS's objective);
-the region is solved again without presolve, with the previous stage's solution as a MIP start,
-if the check fails: HiGHS 1.16 with a MIP start and presolve returned the start as "optimal"
-with the reduced problem's better objective on one random instance, so presolve never gets a
-start. The optimum is then fixed exactly for integral objectives (`>= best`, no slack: the
-next LP cannot gain from round-off, which had lifted its bound by 2e-3 and emptied the region).
-On the 30,000-person matching bench the fixed-row MIPs took 5-400 s per stage, 80% of it
-(profiled with perf) in HiGHS's domain propagation over the dense fix rows; now the LPs take
-up to 0.6 s, the regions up to 0.3 s, and 11 of the 12 stages are proven at the first target
-(IT's quality at z - 1: its LP bound 8682 is not reached, the optimum is 8681.67).
+Integer programs kept as arrays (`Model`, the matching) are maximised by `Solver.maximise`:
+with HiGHS on highspy directly, by the LP bound and reduced-cost fixing of
+planner.optimise.highs_stages; with CBC as a PuLP problem, each stage a plain MIP.
 
 Time limit (`time_limit_s`, per stage): a stage that runs out of time keeps the best feasible
-solution found (for a matching stage: the region's, the previous stage's, or placing nobody when
-that is feasible), fixes its value like an optimum, and sets `status` to "time_limit"; no
+solution found, fixes its value like an optimum, and makes the status "time_limit"; no
 feasible solution in time is a PlanError (exit 3). `gaps` holds each such stage's relative gap
-(bound - value) / max(1, |value|), the bound being the best one proven (the LP relaxation,
-HiGHS's MIP dual bound, or every column at its best bound), None when no bound is known (CBC).
-A later stage's gap is relative to the earlier stages' values as fixed.
+(bound - value) / max(1, |value|), None when no bound is known (CBC). A later stage's gap is
+relative to the earlier stages' values as fixed.
 """
 
 from __future__ import annotations
 
 import math
-import os
-import sys
 import time
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from importlib import metadata
+from types import MappingProxyType
 from typing import Any
 
 import numpy as np
@@ -59,37 +39,69 @@ import pulp
 from models.instance import SolverConfig
 from planner.errors import PlanError
 from planner.optimise.exact import polish, polishable
+from planner.optimise.highs_stages import (
+    FEASIBLE,
+    FIX_TOL_ABS,
+    FIX_TOL_REL,
+    Model,
+    maximise,
+    relative_gap,
+    silence_highs_banner,
+)
 
 SOLVERS = ("highs", "cbc")
-# Optima are fixed with this slack so that later stages stay feasible despite round-off.
-FIX_TOL_ABS, FIX_TOL_REL = 1e-9, 1e-12
 # CBC reports values to 8 significant digits: its optima are fixed with this relative slack.
 CBC_TOL = 1e-7
-# A stage optimum is proven when the solution is within this of the LP bound (HiGHS's default
-# absolute MIP gap); reduced costs below MARGIN times the largest cost are treated as zero.
-ABS_GAP, MARGIN = 1e-6, 1e-6
-# Regions tried around the LP bound before the whole stage is solved as one MIP.
-ROUNDS = 4
-LP_SCALING, MIP_SCALING = 4, 2  # HiGHS's simplex_scale_strategy (`_Stage.relax`)
-_FEASIBLE = 2  # HiGHS's primal_solution_status of a feasible solution (kSolutionStatusFeasible)
+
+__all__ = ["SOLVERS", "Model", "SolveRecord", "Solver", "SolverOptions", "available_solvers",
+           "new_problem", "value"]
 
 
-@dataclass
-class Solver:
-    """A configured back-end; `used` says which one really ran (after a fallback)."""
+@dataclass(frozen=True)
+class SolverOptions:
+    """What the caller asks of the solver: the back-end (`name`, "" for the instance's
+    choice, HiGHS by default), a time limit per stage in seconds (None: none), and whether
+    another back-end may stand in when the chosen one is missing or fails (`fallback`)."""
 
     name: str = ""
     time_limit_s: float | None = None
     fallback: bool = True
-    used: str = ""
-    version: str = ""
-    status: str = "optimal"
-    notes: list[str] = field(default_factory=list)
-    stages: dict[str, float] = field(default_factory=dict)
-    solve_s: float = 0.0
-    gaps: dict[str, float | None] = field(default_factory=dict)  # stages stopped by the limit
-    failed: list[str] = field(default_factory=list)  # back-ends that raised when solving
-    exact: bool = False  # the last solution was made exact (planner.optimise.exact)
+
+    def __post_init__(self) -> None:
+        if self.name not in ("", *SOLVERS):
+            raise ValueError(f"solver {self.name!r} is not one of: {', '.join(SOLVERS)}")
+        if self.time_limit_s is not None and not self.time_limit_s > 0:
+            raise ValueError(f"time_limit_s must be positive, not {self.time_limit_s!r}")
+
+    def over(self, config: SolverConfig) -> SolverOptions:
+        """These options laid over an instance's [solver] settings (new options; these win
+        where they are set, and a fallback needs both to allow it)."""
+        return SolverOptions(name=self.name or config.name,
+                             time_limit_s=self.time_limit_s or config.time_limit_s,
+                             fallback=self.fallback and config.fallback)
+
+
+@dataclass(frozen=True)
+class SolveRecord:
+    """What the solver did in one run. `status` is the planner's verdict: "optimal" when
+    every stage was proven optimal, "time_limit" when a stage ran out of time and kept its
+    best feasible solution. `termination` is the back-end's own word for how it stopped
+    (HiGHS's model status, PuLP's solution status for CBC): of the first stage stopped by the
+    time limit, else of the last stage solved ("" when nothing was solved). Per stage:
+    `stages` the value fixed, `terminations`, `times_s` the seconds in the back-end, `gaps`
+    the relative gap of the stages stopped by the time limit."""
+
+    requested: str
+    used: str
+    version: str
+    time_limit_s: float | None
+    status: str
+    termination: str
+    stages: Mapping[str, float]
+    terminations: Mapping[str, str]
+    times_s: Mapping[str, float]
+    gaps: Mapping[str, float | None]
+    notes: tuple[str, ...]
 
     @property
     def gap(self) -> float | None:
@@ -98,41 +110,96 @@ class Solver:
             return None
         return max((g for g in self.gaps.values() if g is not None), default=0.0)
 
+    @property
+    def solve_s(self) -> float:
+        """Seconds in the back-ends, all stages."""
+        return sum(self.times_s.values(), 0.0)
+
+
+@dataclass
+class Solver:
+    """One run's solving context: the options, the back-end chosen (`used`, after a
+    fallback), and what the stages did so far; `record()` is the caller's frozen copy."""
+
+    options: SolverOptions = field(default_factory=SolverOptions)
+    used: str = ""
+    version: str = ""
+    notes: list[str] = field(default_factory=list)
+    stages: dict[str, float] = field(default_factory=dict)
+    terminations: dict[str, str] = field(default_factory=dict)
+    times_s: dict[str, float] = field(default_factory=dict)
+    gaps: dict[str, float | None] = field(default_factory=dict)  # stages stopped by the limit
+    failed: list[str] = field(default_factory=list)  # back-ends that raised when solving
+    exact: bool = False  # the last solution was made exact (planner.optimise.exact)
+
+    @property
+    def requested(self) -> str:
+        return self.options.name or "highs"
+
+    def record(self) -> SolveRecord:
+        """The run so far, frozen."""
+        stopped = next(iter(self.gaps), None)
+        last = next(reversed(self.terminations), None)
+        termination = self.terminations.get(stopped or last or "", "")
+        return SolveRecord(
+            requested=self.requested, used=self.used, version=self.version,
+            time_limit_s=self.options.time_limit_s,
+            status="time_limit" if self.gaps else "optimal", termination=termination,
+            stages=MappingProxyType(dict(self.stages)),
+            terminations=MappingProxyType(dict(self.terminations)),
+            times_s=MappingProxyType(dict(self.times_s)),
+            gaps=MappingProxyType(dict(self.gaps)), notes=tuple(self.notes))
+
+    def fork(self) -> Solver:
+        """A fresh context on the same options and back-end, for one thread's stages
+        (planner.optimise.matching.solve_counts); `absorb` merges it back."""
+        return Solver(self.options, self.used, self.version, failed=list(self.failed),
+                      exact=self.exact)
+
+    def absorb(self, own: Solver) -> None:
+        """Take a forked context's stages, notes and seconds (in the caller's order)."""
+        self.notes += own.notes
+        self.stages.update(own.stages)
+        self.terminations.update(own.terminations)
+        for name, seconds in own.times_s.items():
+            self._took(name, seconds)
+        self.gaps.update(own.gaps)
+        self.failed += [name for name in own.failed if name not in self.failed]
+        self.used, self.version = own.used or self.used, own.version or self.version
+        self.exact = own.exact
+
+    def _took(self, stage: str, seconds: float) -> None:
+        self.times_s[stage] = self.times_s.get(stage, 0.0) + seconds
+
     def stopped(self, stage: str, gap: float | None) -> None:
         """Record a stage that ran out of time and kept its best feasible solution."""
-        self.status = "time_limit"
         self.gaps[stage] = gap
         self.notes.append(f"stage {stage}: time limit reached, best feasible solution kept")
 
-    def configure(self, config: SolverConfig) -> None:
-        """Take the instance's [solver] settings where the command line left them open."""
-        self.name = self.name or config.name
-        self.time_limit_s = self.time_limit_s if self.time_limit_s else config.time_limit_s
-        self.fallback = self.fallback and config.fallback
-
     def _backend(self, name: str, presolve: bool = True) -> Any:
+        limit = self.options.time_limit_s
         if name == "highs":
-            _silence_highs_banner()
+            silence_highs_banner()
             extra = {} if presolve else {"presolve": "off"}
-            return pulp.HiGHS(msg=False, timeLimit=self.time_limit_s, gapRel=0.0, threads=1,
-                              **extra)
+            return pulp.HiGHS(msg=False, timeLimit=limit, gapRel=0.0, threads=1, **extra)
         # CBC's MIP preprocessing (cgl) called feasible models infeasible once stage optima
         # were fixed to 1e-9 (eu-2026's pool plan; its LP and HiGHS found solutions).
-        return pulp.PULP_CBC_CMD(msg=False, timeLimit=self.time_limit_s, gapRel=0.0,
+        return pulp.PULP_CBC_CMD(msg=False, timeLimit=limit, gapRel=0.0,
                                  options=["preprocess off", "dualT 1e-9", "primalT 1e-9"])
 
     def backend(self, presolve: bool = True) -> Any:
         """The first available back-end, trying the fallback when the chosen one is missing."""
         if self.used:
             return self._backend(self.used, presolve)
-        self.name = self.name or "highs"
-        order = [self.name] + ([n for n in SOLVERS if n != self.name] if self.fallback else [])
+        wanted = self.requested
+        order = [wanted] + ([n for n in SOLVERS if n != wanted] if self.options.fallback
+                            else [])
         for name in order:
             if name not in self.failed and self._backend(name).available():
                 self.used = name
                 self.version = _version(name)
-                if name != self.name and self.name not in self.failed:
-                    self.notes.append(f"solver {self.name} is not available; used {name}")
+                if name != wanted and wanted not in self.failed:
+                    self.notes.append(f"solver {wanted} is not available; used {name}")
                 return self._backend(name)
         tried = " and ".join(order)
         raise PlanError(f"no solver available: tried {tried} "
@@ -145,21 +212,23 @@ class Solver:
         try:
             self._solve_with_fallback(prob, stage, presolve)
         finally:
-            self.solve_s += time.perf_counter() - started
+            self._took(stage, time.perf_counter() - started)
+        highs = getattr(prob, "solverModel", None) if self.used == "highs" else None
+        self.terminations[stage] = _termination(prob, highs)
         if prob.sol_status == pulp.LpSolutionOptimal:
             self.exact = polishable(prob) and self._exact(prob, stage, presolve)
             return
-        highs = getattr(prob, "solverModel", None) if self.used == "highs" else None
         # PuLP calls a HiGHS run stopped by the time limit "integer feasible" whenever its
         # objective is finite, even with no primal solution (an LP stopped mid-simplex).
         if prob.sol_status == pulp.LpSolutionIntegerFeasible and (
-                highs is None or highs.getInfo().primal_solution_status == _FEASIBLE):
+                highs is None or highs.getInfo().primal_solution_status == FEASIBLE):
             self.stopped(stage, _pulp_gap(prob, highs))
             return
-        if self.time_limit_s and (prob.sol_status == pulp.LpSolutionIntegerFeasible
-                                  or prob.status == pulp.LpStatusNotSolved):
+        limit = self.options.time_limit_s
+        if limit and (prob.sol_status == pulp.LpSolutionIntegerFeasible
+                      or prob.status == pulp.LpStatusNotSolved):
             raise PlanError(f"no plan: stage {stage} found no feasible solution within the "
-                            f"time limit of {self.time_limit_s:g} s ({self.used})")
+                            f"time limit of {limit:g} s ({self.used})")
         label = pulp.LpStatus.get(prob.status, str(prob.status))
         raise PlanError(f"no plan: stage {stage} is {label.lower()} ({self.used})")
 
@@ -195,12 +264,16 @@ class Solver:
                 try:
                     self.backend(presolve)
                 except PlanError as none_left:
-                    tried = [n for n in SOLVERS if n != failed] if self.fallback else []
-                    fallback = "; fallback tried: " + ", ".join(
-                        f"{n} {'failed too' if n in self.failed else 'not available'}"
-                        for n in tried) if tried else "; no fallback ([solver] fallback = false)"
-                    raise PlanError(message + fallback) from none_left
+                    raise PlanError(message + self._fallback_tried(failed)) from none_left
                 self.notes.append(f"{message}; used {self.used}")
+
+    def _fallback_tried(self, failed: str) -> str:
+        """How the back-ends after a failed one fared, for the error when none is left."""
+        tried = [n for n in SOLVERS if n != failed] if self.options.fallback else []
+        if not tried:
+            return "; no fallback ([solver] fallback = false)"
+        return "; fallback tried: " + ", ".join(
+            f"{n} {'failed too' if n in self.failed else 'not available'}" for n in tried)
 
     def slack(self, best: float) -> float:
         """The round-off slack with which an optimum is fixed: CBC's solution file holds 8
@@ -237,65 +310,20 @@ class Solver:
             return _maximise_pulp(self, model, name, cost)
         started = time.perf_counter()
         try:
-            return _maximise_highs(self, model, name, cost)
+            outcome = maximise(model, name, cost, self.options.time_limit_s)
         finally:
-            self.solve_s += time.perf_counter() - started
+            self._took(name, time.perf_counter() - started)
+        self.terminations[name] = outcome.termination
+        if outcome.stopped:
+            self.stopped(name, outcome.gap)
+        self.stages[name] = outcome.best
+        return outcome.best
 
 
-@dataclass
-class Model:
-    """An integer program kept as arrays for `Solver.maximise`: integer columns in [0, upper]
-    and rows lower <= sum(coef * column) <= upper, all named `{family}[{key}]`. Columns come
-    first; rows (the stages' fix rows among them) may be added between stages."""
-
-    name: str
-    names: list[str] = field(default_factory=list)
-    upper: list[float] = field(default_factory=list)
-    rows: list[tuple[str, float, float, list[int], list[float]]] = field(default_factory=list)
-    # Whether reduced-cost fixing may make a row tight (not rows fixed with a round-off slack).
-    tightenable: list[bool] = field(default_factory=list)
-    solution: np.ndarray | None = None
-    backend: Any = None
-
-    def column(self, name: str, upper: float) -> int:
-        if self.backend is not None:
-            raise ValueError("columns come before the first stage")
-        self.names.append(name)
-        self.upper.append(float(upper))
-        return len(self.upper) - 1
-
-    def row(self, name: str, lower: float, upper: float, columns: list[int],
-            coefs: list[float], tightenable: bool = True) -> None:
-        self.rows.append((name, float(lower), float(upper), list(columns),
-                          [float(c) for c in coefs]))
-        self.tightenable.append(tightenable)
-
-    def replace_fix(self, stage: str, rows: list[tuple[str, float, list[int], list[float]]]
-                    ) -> None:
-        """Fix stage `stage`'s optimum by `rows` (name, lower bound, columns, coefficients;
-        integral, equivalent to its fix row over integer solutions) instead of its one row:
-        that row is dropped while only this model holds it (HiGHS: it reaches highspy with
-        the next stage); with PuLP it is already in the problem, where the new rows add
-        nothing but the same solutions."""
-        if self.rows and self.rows[-1][0] == f"fix_{stage}":
-            self.rows.pop()
-            self.tightenable.pop()
-        for name, lower, columns, coefs in rows:
-            self.row(name, lower, math.inf, columns, coefs)
-
-    def dense(self, cost: dict[int, float]) -> np.ndarray:
-        vector = np.zeros(len(self.upper))
-        for column, coef in cost.items():
-            vector[column] = coef
-        return vector
-
-
-def _fix(model: Model, name: str, cost: np.ndarray, best: float, integral: bool) -> None:
-    """The stage's optimum as a row: exact for integral objectives, else with round-off slack."""
-    used = np.flatnonzero(cost)
-    slack = 0.0 if integral else max(FIX_TOL_ABS, FIX_TOL_REL * abs(best))
-    model.row(f"fix_{name}", best - slack, math.inf, used.tolist(), cost[used].tolist(),
-              tightenable=integral)
+def available_solvers() -> tuple[str, ...]:
+    """The back-ends this machine can run, in SOLVERS order (the tests run on each)."""
+    return tuple(name for name in SOLVERS
+                 if Solver(SolverOptions(name, fallback=False))._backend(name).available())
 
 
 def _maximise_pulp(solver: Solver, model: Model, name: str, cost: dict[int, float]) -> float:
@@ -325,252 +353,22 @@ def _maximise_pulp(solver: Solver, model: Model, name: str, cost: dict[int, floa
     return best
 
 
-def _highs_model(solver: Solver, model: Model) -> Any:
-    """The highspy object for `model`, with every row of the model passed to it."""
-    import highspy
-
-    if model.backend is None:
-        _silence_highs_banner()
-        h = highspy.Highs()
-        for option, setting in (("output_flag", False), ("threads", 1),
-                                ("mip_rel_gap", 0.0), ("mip_abs_gap", ABS_GAP)):
-            h.setOptionValue(option, setting)
-        n = len(model.upper)
-        h.addVars(n, np.zeros(n), np.array(model.upper))
-        h.changeColsIntegrality(n, np.arange(n, dtype=np.int32), np.ones(n, dtype=np.uint8))
-        h.changeObjectiveSense(highspy.ObjSense.kMaximize)
-        model.backend = [h, 0]
-    h, done = model.backend
-    new = model.rows[done:]
-    if new:
-        starts = np.cumsum([0] + [len(r[3]) for r in new[:-1]]).astype(np.int32)
-        index = np.array([j for r in new for j in r[3]], dtype=np.int32)
-        coefs = np.array([c for r in new for c in r[4]], dtype=float)
-        h.addRows(len(new), np.array([r[1] for r in new]), np.array([r[2] for r in new]),
-                  len(index), starts, index, coefs)
-        model.backend[1] = len(model.rows)
-    return h
-
-
-def _maximise_highs(solver: Solver, model: Model, name: str, cost_map: dict[int, float]
-                    ) -> float:
-    deadline = (time.perf_counter() + solver.time_limit_s) if solver.time_limit_s else None
-    stage = _Stage(_highs_model(solver, model), model, model.dense(cost_map), deadline, name)
-    start = model.solution
-    floor = stage.worth(start) if start is not None else -math.inf
-    target = stage.relax()
-    found = None
-    for attempt in range(ROUNDS + 1):
-        target = max(-math.inf if attempt == ROUNDS else target, floor)
-        timed_out, x = stage.solve(target, start)
-        if timed_out:
-            # Placing nobody is a plan too, if a poor one, when the stage has no other.
-            zero = np.zeros(stage.n)
-            kept = [y for y in (x, start, zero if stage.feasible(zero) else None)
-                    if y is not None]
-            found = max(kept, key=stage.worth) if kept else None
-            if found is None:
-                raise PlanError(f"no plan: stage {name} found no feasible solution within the "
-                                f"time limit of {solver.time_limit_s:g} s (highs)")
-            solver.stopped(name, _relative_gap(stage.worth(found), stage.proven_bound()))
-            break
-        if x is not None and stage.worth(x) >= target - stage.slack:
-            found = x  # every solution worth more is in the region: an optimum
-            break
-        if x is not None:  # the stage's optimum is below the target: the region at x holds it
-            target, start, floor = stage.worth(x), x, stage.worth(x)
-        elif target == -math.inf:
-            raise PlanError(f"no plan: stage {name} is infeasible (highs)")
-        else:
-            target = stage.bound - max(2.0 * (stage.bound - target), 1.0)
-    assert found is not None
-    best = stage.worth(found)
-    model.solution = found
-    _fix(model, name, stage.cost, best, stage.integral)
-    solver.stages[name] = best
-    return best
-
-
-class _Stage:
-    """One stage of a highspy model: the LP bound, regions around it, checked solutions."""
-
-    def __init__(self, h: Any, model: Model, cost: np.ndarray, deadline: float | None,
-                 name: str) -> None:
-        self.h, self.cost, self.deadline, self.name = h, cost, deadline, name
-        self.n, self.m = len(model.upper), len(model.rows)
-        self.columns = np.arange(self.n, dtype=np.int32)
-        self.row_index = np.arange(self.m, dtype=np.int32)
-        self.upper = np.array(model.upper)
-        self.lower_rows = np.array([r[1] for r in model.rows])
-        self.upper_rows = np.array([r[2] for r in model.rows])
-        self.tightenable = np.array(model.tightenable, dtype=bool)
-        self.entries = (np.array([r for r, row in enumerate(model.rows) for _ in row[3]],
-                                 dtype=np.int64),
-                        np.array([j for row in model.rows for j in row[3]], dtype=np.int64),
-                        np.array([c for row in model.rows for c in row[4]]))
-        self.integral = bool(np.all(cost == np.round(cost)))
-        self.slack = 0.0 if self.integral else ABS_GAP * 1e-3
-        self.bound = math.inf
-        self.whole_bound = math.inf  # HiGHS's MIP dual bound, from a run on the whole stage
-        self.margin = MARGIN * max(1.0, float(np.abs(cost).max(initial=0.0)))
-        h.changeColsCost(self.n, self.columns, cost)
-
-    def worth(self, x: np.ndarray) -> float:
-        return float(self.cost @ x)
-
-    def proven_bound(self) -> float:
-        """The best bound known on the stage: every column at its best bound, the LP
-        relaxation, and HiGHS's dual bound when the last MIP ran on the whole stage."""
-        bound = float(np.where(self.cost > 0, self.cost * self.upper, 0.0).sum())
-        return min(bound, self.bound, self.whole_bound)
-
-    def run(self, presolve: str) -> Any:
-        self.h.setOptionValue("presolve", presolve)
-        if self.deadline is not None:
-            self.h.setOptionValue("time_limit", max(self.deadline - time.perf_counter(), 0.0))
-        self.h.run()
-        return self.h.getModelStatus()
-
-    def relax(self) -> float:
-        """Solve the LP relaxation; return the first target (-inf when it ran out of time)."""
-        import highspy
-
-        h = self.h
-        h.changeColsIntegrality(self.n, self.columns, np.zeros(self.n, dtype=np.uint8))
-        # Scaling by powers of two to a largest value of 1 (strategy 4) rather than HiGHS's
-        # default equilibration (2): the placement LPs on the joint split's full places, with
-        # their fix rows of wide coefficients, took 2-3x fewer seconds (300,000 bench persons,
-        # EL 5.9 s -> 2.9 s, ES 30 s -> 13 s; the same optima).
-        h.setOptionValue("simplex_scale_strategy", LP_SCALING)
-        try:
-            result = self.run("off")
-        finally:
-            h.setOptionValue("simplex_scale_strategy", MIP_SCALING)
-        h.changeColsIntegrality(self.n, self.columns, np.ones(self.n, dtype=np.uint8))
-        if result == highspy.HighsModelStatus.kInfeasible:
-            raise PlanError(f"no plan: stage {self.name} is infeasible (highs)")
-        if result != highspy.HighsModelStatus.kOptimal:
-            return -math.inf
-        relaxed = h.getSolution()
-        x = np.array(relaxed.col_value)
-        self.reduced = np.abs(np.array(relaxed.col_dual))
-        self.duals = np.abs(np.array(relaxed.row_dual))
-        activity = np.array(relaxed.row_value)
-        self.at_lower, self.at_upper = x <= ABS_GAP, x >= self.upper - ABS_GAP
-        self.row_at_upper = np.abs(activity - self.upper_rows) <= ABS_GAP
-        self.row_at_lower = ~self.row_at_upper & (np.abs(activity - self.lower_rows) <= ABS_GAP)
-        self.bound = self.worth(x)
-        return math.floor(self.bound + ABS_GAP) if self.integral else self.bound - ABS_GAP
-
-    def region(self, target: float) -> tuple[np.ndarray, ...]:
-        """Bounds that keep every solution worth `target` or more (reduced-cost fixing)."""
-        lower, upper = np.zeros(self.n), self.upper.copy()
-        lower_rows, upper_rows = self.lower_rows.copy(), self.upper_rows.copy()
-        if self.bound < math.inf and target > -math.inf:
-            threshold = self.bound - target + self.margin
-            fixed = self.reduced > threshold
-            lower[fixed & self.at_upper] = self.upper[fixed & self.at_upper]
-            upper[fixed & self.at_lower & ~self.at_upper] = 0.0
-            tight = (self.duals > threshold) & self.tightenable
-            lower_rows[tight & self.row_at_upper] = self.upper_rows[tight & self.row_at_upper]
-            upper_rows[tight & self.row_at_lower] = self.lower_rows[tight & self.row_at_lower]
-        return lower, upper, lower_rows, upper_rows
-
-    def solve(self, target: float, start: np.ndarray | None
-              ) -> tuple[bool, np.ndarray | None]:
-        """The region's optimum (None: no solution), and whether time ran out. HiGHS presolve
-        makes the regions fast, but HiGHS 1.16 with a MIP start and presolve returned a start
-        as "optimal" with the reduced problem's better objective (seen on a random instance),
-        so presolve runs without the start, every solution is checked, and a failed check is
-        solved again without presolve."""
-        import highspy
-
-        h = self.h
-        lower, upper, lower_rows, upper_rows = self.region(target)
-        h.changeColsBounds(self.n, self.columns, lower, upper)
-        h.changeRowsBounds(self.m, self.row_index, lower_rows, upper_rows)
-        try:
-            for presolve in ("on", "off"):
-                if presolve == "off" and start is not None and np.all(start >= lower) \
-                        and np.all(start <= upper):
-                    h.setSolution(_highs_solution(start))
-                result = self.run(presolve)
-                x = np.round(np.array(h.getSolution().col_value))
-                if result == highspy.HighsModelStatus.kTimeLimit:
-                    if self.bound == math.inf or target == -math.inf:  # the region is whole
-                        dual = h.getInfo().mip_dual_bound
-                        self.whole_bound = dual if math.isfinite(dual) else math.inf
-                    return True, x if self.feasible(x) else None
-                if result == highspy.HighsModelStatus.kInfeasible:
-                    return False, None
-                if result == highspy.HighsModelStatus.kOptimal and self.feasible(x) and \
-                        abs(self.worth(x) - h.getInfo().objective_function_value) \
-                        <= ABS_GAP * (1.0 + 1e-3 * abs(self.worth(x))):
-                    return False, x
-            label = h.modelStatusToString(result).lower()
-            raise PlanError(f"no plan: stage {self.name} gave HiGHS status {label} and no "
-                            "solution that passes the check (highs)")
-        finally:
-            h.changeColsBounds(self.n, self.columns, np.zeros(self.n), self.upper)
-            h.changeRowsBounds(self.m, self.row_index, self.lower_rows, self.upper_rows)
-
-    def feasible(self, x: np.ndarray) -> bool:
-        rows, columns, coefs = self.entries
-        activity = np.bincount(rows, weights=coefs * x[columns], minlength=self.m)
-        tolerance = ABS_GAP * (1.0 + 1e-3 * np.abs(activity))
-        return bool(np.all(x >= 0) and np.all(x <= self.upper)
-                    and np.all(activity >= self.lower_rows - tolerance)
-                    and np.all(activity <= self.upper_rows + tolerance))
-
-
-def _relative_gap(value: float, bound: float) -> float | None:
-    """(bound - value) / max(1, |value|) for a maximisation; None without a finite bound."""
-    if not (math.isfinite(value) and math.isfinite(bound)):
-        return None
-    return max(bound - value, 0.0) / max(1.0, abs(value))
-
-
 def _pulp_gap(prob: pulp.LpProblem, highs: Any) -> float | None:
     """A time-limited PuLP MIP's gap from HiGHS's dual bound; None for CBC or an LP."""
     if highs is None or not prob.isMIP():
         return None
     info = highs.getInfo()
     # PuLP hands HiGHS a minimisation (a maximum's objective negated): the bound is below.
-    return _relative_gap(-info.objective_function_value, -info.mip_dual_bound)
+    return relative_gap(-info.objective_function_value, -info.mip_dual_bound)
 
 
-def _highs_solution(values: np.ndarray) -> Any:
-    import highspy
-
-    solution = highspy.HighsSolution()
-    solution.col_value = values.tolist()
-    solution.value_valid = True
-    return solution
-
-
-_BANNER_DONE = False
-
-
-def _silence_highs_banner() -> None:
-    """HiGHS prints a banner on stdout when the first Highs object of a process is made;
-    stdout is the user's table, so make that first object with stdout pointed at /dev/null."""
-    global _BANNER_DONE
-    if _BANNER_DONE:
-        return
-    _BANNER_DONE = True
-    try:
-        import highspy
-    except ImportError:
-        return
-    sys.stdout.flush()
-    saved = os.dup(1)
-    try:
-        with open(os.devnull, "w") as null:
-            os.dup2(null.fileno(), 1)
-            highspy.Highs()
-    finally:
-        os.dup2(saved, 1)
-        os.close(saved)
+def _termination(prob: pulp.LpProblem, highs: Any) -> str:
+    """How the back-end says it stopped: HiGHS's model status ("Optimal", "Time limit
+    reached"), or PuLP's solution status for CBC ("Optimal Solution Found", "Solution Found"
+    when stopped with an incumbent)."""
+    if highs is not None:
+        return str(highs.modelStatusToString(highs.getModelStatus()))
+    return pulp.LpSolution.get(prob.sol_status, str(prob.sol_status))
 
 
 def _version(name: str) -> str:

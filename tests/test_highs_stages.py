@@ -1,0 +1,183 @@
+"""planner.optimise.highs_stages on hand-made integer programs with optima computed by hand: the
+LP bound, reduced-cost fixing (columns and rows priced beyond the gap keep their LP bound), the
+exact fix of an optimum before the next stage, and the time-limit path."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+
+from planner.errors import PlanError
+from planner.optimise.highs_stages import (
+    FIX_TOL_ABS,
+    Model,
+    Stage,
+    highs_model,
+    maximise,
+    relative_gap,
+)
+from planner.optimise.solve import Solver, SolverOptions
+
+pytestmark = pytest.mark.solver
+TINY = 1e-9  # seconds: HiGHS stops at its first look at the clock
+
+
+def textbook() -> Model:
+    """max 5 x0 + 4 x1, 6 x0 + 4 x1 <= 24, x0 + 2 x1 <= 6, x integer in [0, 10]. The LP
+    optimum is x = (3, 1.5), worth 21 (both rows tight: 6*3 + 4*1.5 = 24, 3 + 2*1.5 = 6); the
+    integer optimum is x = (4, 0), worth 20 ((3, 1) is worth 19, (2, 2) 18)."""
+    model = Model("textbook")
+    model.column("x[0]", 10)
+    model.column("x[1]", 10)
+    model.row("r[0]", -math.inf, 24, [0, 1], [6.0, 4.0])
+    model.row("r[1]", -math.inf, 6, [0, 1], [1.0, 2.0])
+    return model
+
+
+def priced() -> Model:
+    """max 3 x0 - 2 x1 + x2, x0 + x2 <= 3, x integer in [0, 2]. The LP optimum is unique:
+    x = (2, 0, 1), worth 7. x2 lies between its bounds, so the row's dual is its cost, 1; the
+    reduced costs are 3 - 1 = 2 (x0, at its upper bound), -2 (x1, at its lower bound) and 0."""
+    model = Model("priced")
+    for j in range(3):
+        model.column(f"x[{j}]", 2)
+    model.row("r[0]", -math.inf, 3, [0, 2], [1.0, 1.0])
+    return model
+
+
+PRICED_COST = {0: 3.0, 1: -2.0, 2: 1.0}
+
+
+def stage_of(model: Model, cost: dict[int, float]) -> Stage:
+    return Stage(highs_model(model), model, model.dense(cost), None, "a")
+
+
+def test_the_lp_relaxation_bounds_the_stage():
+    stage = stage_of(textbook(), {0: 5.0, 1: 4.0})
+    assert stage.relax() == 21  # the first target: floor(z) for an integral objective
+    assert stage.bound == pytest.approx(21.0, abs=1e-9)
+    assert stage.integral
+
+
+def test_the_region_fixes_what_costs_more_than_the_gap():
+    stage = stage_of(priced(), PRICED_COST)
+    assert stage.relax() == 7
+    assert list(stage.reduced) == pytest.approx([2.0, 2.0, 0.0], abs=1e-9)
+    assert list(stage.duals) == pytest.approx([1.0], abs=1e-9)
+    # Target 7, gap 0: x0 and x1 keep their LP bounds, the row (dual 1) is made tight.
+    lower, upper, lower_rows, upper_rows = stage.region(7.0)
+    assert (list(lower), list(upper)) == ([2.0, 0.0, 0.0], [2.0, 0.0, 2.0])
+    assert (list(lower_rows), list(upper_rows)) == ([3.0], [3.0])
+    # Target 6, gap 1: the columns (reduced cost 2 > 1) are still fixed, the row (1) is not.
+    lower, upper, lower_rows, upper_rows = stage.region(6.0)
+    assert (list(lower), list(upper)) == ([2.0, 0.0, 0.0], [2.0, 0.0, 2.0])
+    assert (list(lower_rows), list(upper_rows)) == ([-math.inf], [3.0])
+    # Target 5, gap 2: a solution worth 5 may leave x0 or x1 by one (7 - 2 = 5): nothing fixed.
+    lower, upper, lower_rows, upper_rows = stage.region(5.0)
+    assert (list(lower), list(upper)) == ([0.0, 0.0, 0.0], [2.0, 2.0, 2.0])
+    assert (list(lower_rows), list(upper_rows)) == ([-math.inf], [3.0])
+    # No bound from a target of -inf: the whole stage.
+    assert [list(v) for v in stage.region(-math.inf)] == [[0.0] * 3, [2.0] * 3, [-math.inf],
+                                                          [3.0]]
+
+
+def test_the_region_optimum_is_the_stage_optimum_when_it_reaches_the_target():
+    model = priced()
+    outcome = maximise(model, "a", PRICED_COST)
+    assert (outcome.best, outcome.termination, outcome.stopped) == (7.0, "Optimal", False)
+    assert list(model.solution) == [2.0, 0.0, 1.0]
+
+
+def test_below_the_lp_bound_the_target_drops_to_the_integer_optimum():
+    # The region at target 21 holds no integer solution worth 21; the next holds (4, 0), 20.
+    model = textbook()
+    outcome = maximise(model, "a", {0: 5.0, 1: 4.0})
+    assert (outcome.best, outcome.stopped, outcome.gap) == (20.0, False, None)
+    assert list(model.solution) == [4.0, 0.0]
+
+
+def two_stages() -> Model:
+    """x0, x1 integer in [0, 3], x0 + x1 <= 4. Stage a, the most of x0 + x1, is 4 ((1, 3) to
+    (3, 1)); stage b, the most of x1 - x0 among those, is 2 at (1, 3) (3 at (0, 3) without
+    stage a's fix)."""
+    model = Model("two")
+    model.column("x[0]", 3)
+    model.column("x[1]", 3)
+    model.row("r[0]", -math.inf, 4, [0, 1], [1.0, 1.0])
+    return model
+
+
+def test_an_integral_optimum_is_fixed_exactly_before_the_next_stage():
+    model = two_stages()
+    assert maximise(model, "a", {0: 1.0, 1: 1.0}).best == 4.0
+    # No round-off slack: the row's lower bound is the optimum itself, and it may be made tight.
+    assert model.rows[-1] == ("fix_a", 4.0, math.inf, [0, 1], [1.0, 1.0])
+    assert model.tightenable[-1]
+    assert maximise(model, "b", {0: -1.0, 1: 1.0}).best == 2.0
+    assert list(model.solution) == [1.0, 3.0]
+
+
+def test_a_fractional_optimum_is_fixed_with_a_slack_and_never_tightened():
+    model = two_stages()
+    assert maximise(model, "a", {0: 0.5, 1: 0.5}).best == 2.0
+    name, lower, upper, _, coefs = model.rows[-1]
+    assert (name, lower, upper, coefs) == ("fix_a", 2.0 - FIX_TOL_ABS, math.inf, [0.5, 0.5])
+    assert not model.tightenable[-1]
+
+
+def test_an_infeasible_stage_is_a_plan_error():
+    model = two_stages()
+    model.row("r[1]", 5, math.inf, [0], [1.0])  # x0 >= 5 > its upper bound 3
+    with pytest.raises(PlanError, match=r"^no plan: stage a is infeasible \(highs\)$"):
+        maximise(model, "a", {0: 1.0})
+
+
+def test_the_time_limit_keeps_the_best_feasible_solution_with_a_proven_gap():
+    # No time to solve: placing nobody (x = 0, feasible) is kept; the optimum, 4, lies within
+    # the gap proven from the best bound known (at most every column at its upper bound, 6).
+    model = two_stages()
+    outcome = maximise(model, "a", {0: 1.0, 1: 1.0}, time_limit_s=TINY)
+    assert outcome.stopped
+    assert outcome.termination == "Time limit reached"
+    assert model.solution is not None
+    assert outcome.best == float(model.solution.sum())
+    assert 0.0 <= outcome.best <= 4.0
+    assert outcome.gap is not None
+    assert 4.0 - outcome.best <= outcome.gap * max(1.0, outcome.best) <= 6.0 - outcome.best
+    assert model.rows[-1][:3] == ("fix_a", outcome.best, math.inf)
+
+
+def test_the_time_limit_without_a_feasible_solution_is_a_plan_error():
+    model = two_stages()
+    model.row("r[1]", 1, math.inf, [0, 1], [1.0, 1.0])  # placing nobody is not a solution
+    with pytest.raises(PlanError, match=r"^no plan: stage a found no feasible solution within "
+                                        r"the time limit of 1e-09 s \(highs\)$"):
+        maximise(model, "a", {0: 1.0, 1: 1.0}, time_limit_s=TINY)
+
+
+def test_a_checked_solution_is_feasible_and_a_violating_one_is_not():
+    stage = stage_of(two_stages(), {0: 1.0, 1: 1.0})
+    assert stage.feasible(np.array([1.0, 3.0]))
+    assert not stage.feasible(np.array([2.0, 3.0]))  # row: 5 > 4
+    assert not stage.feasible(np.array([4.0, 0.0]))  # x0 above its bound
+
+
+def test_relative_gap():
+    assert relative_gap(8.0, 10.0) == 0.25
+    assert relative_gap(0.0, 3.0) == 3.0  # relative to at least 1
+    assert relative_gap(5.0, 4.0) == 0.0  # a bound below the value (round-off): no gap
+    assert relative_gap(5.0, math.inf) is None
+
+
+def test_both_back_ends_take_the_same_stages(backend):
+    # Solver.maximise: HiGHS through this module, CBC as a PuLP problem; the same optima.
+    solver = Solver(SolverOptions(backend, fallback=False))
+    model = textbook()
+    assert solver.maximise(model, "a", {0: 5.0, 1: 4.0}) == 20.0
+    assert list(model.solution) == [4.0, 0.0]
+    record = solver.record()
+    assert (record.used, record.status, dict(record.stages)) == (backend, "optimal", {"a": 20.0})
+    assert set(record.times_s) == {"a"}
+    assert record.termination == {"highs": "Optimal", "cbc": "Optimal Solution Found"}[backend]
