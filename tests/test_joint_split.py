@@ -117,7 +117,7 @@ def test_floors_that_unbalance_the_distribution_pass_the_verifier(make_instance)
     result = planned(folder_of(make_instance, [pledge("a", "AA", "relocation", 6, 6)],
                                [person(f"d{i}", "DD") for i in range(5)]))
     assert relocation_flows(result) == {("a", "DD"): 5, ("a", "EE"): 1}
-    assert verify(result.out, load_instance(result.instance.source)) == []
+    assert verify(result.out, load_instance(result.instance.origin.folder)) == []
 
 
 def test_a_row_within_its_total_over_all_states(make_instance):
@@ -178,7 +178,7 @@ def joint_run(make_instance, tmp_path):
     result = planned(folder_of(make_instance, ROWS2, PEOPLE2, name="joint"))
     copy = tmp_path / "copy"
     shutil.copytree(result.out, copy)
-    return load_instance(result.instance.source), copy
+    return load_instance(result.instance.origin.folder), copy
 
 
 def test_a_row_over_its_total_is_caught(joint_run):
@@ -237,7 +237,7 @@ def test_moving_an_empty_place_from_the_balance_is_caught(make_instance, tmp_pat
             row[head.index("amount")] = row[head.index("value")] = \
                 "5" if pair[1] == "DD" else "1"
     save(out / "distribution.csv", table)
-    found = [str(p) for p in verify(out, load_instance(result.instance.source))]
+    found = [str(p) for p in verify(out, load_instance(result.instance.origin.folder))]
     assert any(p.startswith("distribution.csv:0: amount: not balanced (Art. 60(2)): "
                             "relocation could move from DD") for p in found), found
 

@@ -11,6 +11,7 @@ from typing import TypeVar
 
 from pydantic import BaseModel
 
+from models.cases import Case
 from models.instance import Instance
 from models.results import (
     AssignmentRow,
@@ -20,7 +21,6 @@ from models.results import (
     UnassignedRow,
 )
 from planner.errors import InputError, Problem
-from planner.inputs.candidates import Case
 from planner.optimise.eligibility import Place, may_take, places_from, unplaced_reason
 from planner.optimise.matchability import assess, rows
 from planner.optimise.matching import Assignment, MatchResult, match
@@ -44,13 +44,15 @@ def check_transfers(instance: Instance, places: list[Place],
                                                      place.capacity)
     used: dict[tuple[str, str], list[tuple[int, int]]] = defaultdict(list)
     problems = []
-    for case_id, state, line in instance.transfers:
+    lines_of = instance.origin.transfer_lines
+    for case_id, state in instance.transfers:
+        line = lines_of.get(case_id, 0)
         location, size = sizes[case_id]
         used[(state, location)].append((line, size))
         if capacity[(state, location)] >= size > largest[(state, location)]:
             # Families move whole: one pledge row must hold the whole case.
             problems.append(Problem(
-                str(Path(instance.source) / "transfers.csv"), line, "case_id",
+                str(Path(instance.origin.folder) / "transfers.csv"), line, "case_id",
                 f"case {case_id} has {size} persons, but no pledge row of {state} has that "
                 f"many places for {location} (largest {largest[(state, location)]})"))
     for (state, location), lines in sorted(used.items()):
@@ -58,7 +60,7 @@ def check_transfers(instance: Instance, places: list[Place],
         if total > capacity[(state, location)]:
             for line, _ in lines:
                 problems.append(Problem(
-                    str(Path(instance.source) / "transfers.csv"), line, "state",
+                    str(Path(instance.origin.folder) / "transfers.csv"), line, "state",
                     f"transfers to {state} from {location} need {total} places, the plan gives "
                     f"{state} {capacity[(state, location)]} there"))
     if totals is not None:
@@ -66,8 +68,8 @@ def check_transfers(instance: Instance, places: list[Place],
         for pid, total in totals.items():
             owned[instance.pledges_by_id[pid].state] += total
         by_state: dict[str, list[tuple[int, int]]] = defaultdict(list)
-        for case_id, state, line in instance.transfers:
-            by_state[state].append((line, sizes[case_id][1]))
+        for case_id, state in instance.transfers:
+            by_state[state].append((lines_of.get(case_id, 0), sizes[case_id][1]))
         for state, lines in sorted(by_state.items()):
             total = sum(size for _, size in lines)
             if total > owned[state] and all(
@@ -75,7 +77,7 @@ def check_transfers(instance: Instance, places: list[Place],
                     for (st, loc) in used if st == state):
                 for line, _ in lines:
                     problems.append(Problem(
-                        str(Path(instance.source) / "transfers.csv"), line, "state",
+                        str(Path(instance.origin.folder) / "transfers.csv"), line, "state",
                         f"transfers to {state} need {total} places, the plan gives {state} "
                         f"{owned[state]} in all"))
     if problems:
@@ -194,8 +196,7 @@ def run_matching(instance: Instance, flows: list[DistributionRow], solver: Solve
 
 def _fixed(instance: Instance) -> tuple[dict[str, str], set[tuple[str, str]]]:
     """Transfers (case -> state) and rejected (case, state) pairs."""
-    return ({case_id: state for case_id, state, _ in instance.transfers},
-            {(case_id, state) for case_id, state, _ in instance.rejections})
+    return dict(instance.transfers), set(instance.rejections)
 
 
 def match_joint(instance: Instance, amounts: dict[str, float], solver: Solver,

@@ -28,8 +28,8 @@ from dataclasses import dataclass
 
 import networkx as nx
 
+from models.cases import Case
 from models.instance import Pledge
-from planner.inputs.candidates import Case
 from planner.inputs.protection import AGREEMENT, BLOCKS, LAW_SUBJECT, PERIOD
 from planner.optimise.eligibility import CRITERIA, Place, failed_criteria, needs_agreement
 

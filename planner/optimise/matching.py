@@ -106,8 +106,8 @@ from fractions import Fraction
 
 import numpy as np
 
+from models.cases import Case
 from models.instance import Instance
-from planner.inputs.candidates import Case
 from planner.optimise.eligibility import Place, may_take, official_languages, quality
 from planner.optimise.solve import Model, Solver
 

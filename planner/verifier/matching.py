@@ -122,7 +122,7 @@ def _status(cells: np.ndarray) -> np.ndarray:
 
 
 def read_people(instance: Instance) -> People:
-    path = Path(instance.source) / "candidates.csv"
+    path = Path(instance.origin.folder) / "candidates.csv"
     with path.open(encoding="utf-8-sig") as handle:
         header = handle.readline()
     sep = ";" if ";" in header and "," not in header else ","
@@ -256,8 +256,8 @@ def check_matching(out, instance: Instance) -> None:  # noqa: ANN001 - verify.Ou
     blocked = people.blocked_security | people.blocked_consent
     protected = people.protection != ""
     agreed = agreed_pairs(instance)
-    transfers = {c: s for c, s, _ in instance.transfers}
-    rejected = {(c, s) for c, s, _ in instance.rejections}
+    transfers = dict(instance.transfers)
+    rejected = set(instance.rejections)
     pledges = instance.pledges_by_id
     places: dict[tuple[str, str], float] = {}
     for _, row in out.distribution:
@@ -583,9 +583,9 @@ def case_table(people: People, instance: Instance) -> Cases:
                          ).astype(np.int64)
     bands = _waiting_bands(people, instance, rows, starts)
     case_at = dict(zip(people.cases.tolist(), range(n), strict=True))
-    transfer = {case_at[c]: s for c, s, _ in instance.transfers if c in case_at}
+    transfer = {case_at[c]: s for c, s in instance.transfers if c in case_at}
     refusals: dict[int, set[str]] = defaultdict(set)
-    for c, s, _ in instance.rejections:
+    for c, s in instance.rejections:
         if c in case_at:
             refusals[case_at[c]].add(s)
     blocked = (people.blocked_security | people.blocked_consent)[:n]
