@@ -351,9 +351,10 @@ def _check_mandatory_offsets(out: Outputs, offsets: dict[str, object]) -> None:
     by verify_summary.check_offsets) within what the state's offset rows hold; without a
     readable summary, each within the exact spread's floor and ceiling."""
     written = _mandatory(out)
-    owed = out.summary.offsets.get("mandatory_owed") if out.summary is not None else None
+    found = out.summary.offsets if out.summary is not None else None
+    owed = found.mandatory_owed if found is not None else None
     line_of = {r.state: n for n, r in out.allocation}
-    if not isinstance(owed, dict):
+    if owed is None:
         check_mandatory(out.fail, written, offsets["mandatory"],  # type: ignore[arg-type]
                         int(offsets["remaining_gap"]), "allocation.csv",  # type: ignore[call-overload]
                         lambda s: line_of.get(s, 0), "mandatory_offset")
