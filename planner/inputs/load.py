@@ -30,8 +30,8 @@ from planner.inputs.candidates import build_cases, read_candidates
 from planner.inputs.numbers import NumberFormat
 from planner.inputs.protection import rule_of
 from planner.inputs.reader import (
+    CsvTable,
     Reader,
-    Table,
     cell_message,
     numeric_annotation,
     parse_rows,
@@ -279,7 +279,7 @@ def read_matching_inputs(reader: Reader, states: list[tuple[int, MemberState]],
             {case_id: line for case_id, _, line in transfers})
 
 
-def parse_pairs(reader: Reader, name: str, table: Table) -> list[tuple[int, str, str]]:
+def parse_pairs(reader: Reader, name: str, table: CsvTable) -> list[tuple[int, str, str]]:
     """The rows of transfers.csv or rejections.csv as (line, case_id, state), checked by
     `models.candidates.CasePair` once per distinct state (a monthly re-run lists tens of
     thousands of transfers over a few states). A case id is only required to be non-empty, so

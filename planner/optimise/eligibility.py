@@ -20,7 +20,6 @@ from models.instance import Instance, Measure, Pledge, QualityWeights
 from planner.inputs.protection import AGREEMENT, NO_AGREEMENT, agreed_pairs
 
 CRITERIA = ("nationality", "status", "case_size", "vulnerable", "unaccompanied_minor")
-REASONS = ("family_link", "other_link", "language", "preference")
 
 
 @dataclass(frozen=True)

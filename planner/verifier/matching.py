@@ -60,9 +60,10 @@ def _text(values: np.ndarray, upper: bool = False) -> np.ndarray:
         cells = list(map(str.strip, values))
         if upper:
             cells = list(map(str.upper, cells))
+        return np.array(cells, dtype=object)
     except TypeError:  # a cell that is not text: none from read_csv(keep_default_na=False)
-        cells = [_upper(_strip(v)) if upper else _strip(v) for v in values]
-    return np.array(cells, dtype=object)
+        return np.array([_upper(_strip(v)) if upper else _strip(v) for v in values],
+                        dtype=object)
 
 
 def _flags(values: np.ndarray, default: bool) -> np.ndarray:
@@ -259,10 +260,10 @@ def check_matching(out, instance: Instance) -> None:  # noqa: ANN001 - verify.Ou
     transfers = dict(instance.transfers)
     rejected = set(instance.rejections)
     pledges = instance.pledges_by_id
-    places: dict[tuple[str, str], float] = {}
+    room: dict[tuple[str, str], float] = {}
     for _, row in out.distribution:
         if row.measure is Measure.relocation:
-            places[(row.pledge_id, row.beneficiary)] = row.amount
+            room[(row.pledge_id, row.beneficiary)] = row.amount
     # The placed persons who are candidates; each check below filters `rows` further.
     at, found = joined_assigned
     everyone = people.unique and len(at) == len(assigned["line"])  # `at` is every position
@@ -344,7 +345,7 @@ def check_matching(out, instance: Instance) -> None:  # noqa: ANN001 - verify.Ou
     used_by = {(pledge_ids[k // width], from_states[k % width]): int(used[k])
                for k in np.flatnonzero(used).tolist()}
     for (pledge_id, location), persons in sorted(used_by.items()):
-        have = places.get((pledge_id, location), 0)
+        have = room.get((pledge_id, location), 0)
         if persons > have + 1e-9:
             fail((4, 0, 0), "assignments.csv", 0, "pledge_id", f"{pledge_id} takes {persons} "
                  f"persons from {location}, it has {have:g} places there")
@@ -685,7 +686,8 @@ def _expected_score(wishes: tuple[frozenset[str], frozenset[str], frozenset[str]
     (the first fully, the second half, ...)."""
     family, other, spoken, preferences = wishes
     weights = instance.config.matching.quality
-    score, reasons = 0.0, []
+    score = 0.0
+    reasons: list[str] = []
     if state in family:
         score, reasons = score + weights.family_link, [*reasons, "family_link"]
     if state in other:
