@@ -50,6 +50,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from pydantic import BaseModel
+
 from models.results import AllocationRow, CoverageRow, KpiRow, StateComparisonRow, Summary
 from planner.errors import InputError, PlanError, Problem
 from planner.outputs.export import discard, publish, staging_folder, write_csv
@@ -171,7 +173,7 @@ def kpi_rows(runs: Sequence[Run]) -> list[KpiRow]:
     return rows
 
 
-TABLES = {"states": StateComparisonRow, "kpis": KpiRow}
+TABLES: dict[str, type[BaseModel]] = {"states": StateComparisonRow, "kpis": KpiRow}
 
 
 def write_comparison(folder: Path, runs: Sequence[Run], formats: Sequence[str] = ("csv",)

@@ -21,6 +21,7 @@ from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from enum import Enum
 from pathlib import Path
+from typing import cast
 
 from pydantic import BaseModel
 
@@ -68,9 +69,10 @@ def fmt_column(values: list[object]) -> list[object]:
         # Not across types: True == 1 == 1.0 but their texts differ.
         texts = {value: fmt(value) for value in set(values)}
         return [texts[value] for value in values]
-    if kinds == {tuple} and all(type(part) is str for value in values for part in value):
-        joined = {value: ";".join(value) for value in set(values)}
-        return [joined[value] for value in values]
+    tuples = cast("list[tuple[str, ...]]", values)  # if kinds == {tuple} and each part a str
+    if kinds == {tuple} and all(type(part) is str for value in tuples for part in value):
+        joined = {value: ";".join(value) for value in set(tuples)}
+        return [joined[value] for value in tuples]
     return [fmt(value) for value in values]
 
 
