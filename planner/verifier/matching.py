@@ -23,11 +23,12 @@ from dataclasses import dataclass, field
 from fractions import Fraction
 from itertools import repeat
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
 
-from models.instance import Instance, Measure
+from models.instance import Instance, Measure, Pledge
 from planner.verifier.matchability import (
     Group,
     Place,
@@ -38,6 +39,9 @@ from planner.verifier.matchability import (
     places_of,
 )
 from planner.verifier.rules import arcs, effective_needs
+
+if TYPE_CHECKING:  # verify imports this module
+    from planner.verifier.verify import Outputs
 
 TRUE = {"true", "1", "yes", "y", "t"}
 OPTIONAL = ("status", "consent", "security_cleared", "nationality", "vulnerable",
@@ -224,7 +228,7 @@ def _protection(cells: np.ndarray, instance: Instance) -> np.ndarray:
     return np.array([table[c] for c in cells.tolist()], dtype=object)
 
 
-def check_matching(out, instance: Instance) -> None:  # noqa: ANN001 - verify.Outputs
+def check_matching(out: Outputs, instance: Instance) -> None:
     """Every person in exactly one table; each placed person's case, pledge row, transfer,
     blocks, rejections and profile; transfers kept; places respected; families whole; the
     reasons of the unplaced; the summary's counts. Failures come in the order a reader checks
@@ -451,7 +455,7 @@ def _targets(codes: np.ndarray, pairs: np.ndarray, n_cases: int) -> np.ndarray:
     return np.bincount(keys // width, minlength=n_cases)
 
 
-def _profile_failures(rows: dict[str, np.ndarray], pledge  # noqa: ANN001
+def _profile_failures(rows: dict[str, np.ndarray], pledge: Pledge
                       ) -> list[tuple[np.ndarray, str]]:
     """A mask per profile criterion the row sets (rules section 7.5): the persons outside it."""
     never = np.zeros(len(rows["size"]), dtype=bool)
@@ -489,7 +493,7 @@ def _reason_failures(left: dict[str, np.ndarray], people: People, at: np.ndarray
                                        strict=True)]
 
 
-def _check_counts(out, persons: int, cases: int, total: int, splits: int  # noqa: ANN001
+def _check_counts(out: Outputs, persons: int, cases: int, total: int, splits: int
                   ) -> None:
     if out.summary is None:
         return
@@ -791,7 +795,7 @@ def _capacity_failures(left: dict[str, np.ndarray], people: People, at: np.ndarr
     return failures
 
 
-def joint_balance_states(out, instance: Instance, cases: Cases,  # noqa: ANN001
+def joint_balance_states(out: Outputs, instance: Instance, cases: Cases,
                          case_size: np.ndarray) -> dict[str, float]:
     """The joint split's balance (issue 18): the benefitting states with a positive relocation
     need and a placeable case that some relocation row allowed to serve the state may take
@@ -808,7 +812,7 @@ def joint_balance_states(out, instance: Instance, cases: Cases,  # noqa: ANN001
             if needs.get((g.location, Measure.relocation), 0.0) > 0 and g.eligible(offered)}
 
 
-def _check_matching_summary(out, instance: Instance, left: dict[str, np.ndarray],  # noqa: ANN001
+def _check_matching_summary(out: Outputs, instance: Instance, left: dict[str, np.ndarray],
                             places: list[Place], bound: int, assigned: dict[str, np.ndarray],
                             codes: np.ndarray, cases: Cases, quality: float,
                             case_size: np.ndarray) -> None:
@@ -816,6 +820,8 @@ def _check_matching_summary(out, instance: Instance, left: dict[str, np.ndarray]
     bound, unassigned by reason; persons relocated (at most the bound), the balance of persons
     relocated to places over benefitting states, vulnerable persons and waiting bands placed,
     and the placement quality (the sum of the expected scores)."""
+    if out.summary is None:  # check_matching calls this only with a readable summary
+        return
     m = out.summary.matching
     reasons: dict[str, int] = {}
     for reason in left["reason"].tolist():

@@ -82,7 +82,7 @@ import json
 import math
 from collections.abc import Callable
 from pathlib import Path
-from typing import Annotated, TypeVar
+from typing import Annotated, Any, TypeVar
 
 import numpy as np
 import pandas as pd
@@ -336,7 +336,7 @@ def _key(out: Outputs, instance: Instance) -> pd.DataFrame:
     return out.cache["key"]  # type: ignore[return-value]
 
 
-def _offsets(out: Outputs, instance: Instance) -> dict[str, object]:
+def _offsets(out: Outputs, instance: Instance) -> dict[str, Any]:
     if "offsets" not in out.cache:
         out.cache["offsets"] = expected_offsets(instance, _key(out, instance))
     return out.cache["offsets"]  # type: ignore[return-value]
@@ -348,7 +348,7 @@ def _needs(out: Outputs, instance: Instance) -> dict[tuple[str, Measure], float]
     return out.cache["needs"]  # type: ignore[return-value]
 
 
-def _check_mandatory_offsets(out: Outputs, offsets: dict[str, object]) -> None:
+def _check_mandatory_offsets(out: Outputs, offsets: dict[str, Any]) -> None:
     """allocation.csv's mandatory_offset: the planned part of each state's owed mandatory
     offsets (Art. 63(3)): summary.json's owed parts (checked against the key's exact spread
     by verify_summary.check_offsets) within what the state's offset rows hold; without a
@@ -358,11 +358,11 @@ def _check_mandatory_offsets(out: Outputs, offsets: dict[str, object]) -> None:
     owed = found.mandatory_owed if found is not None else None
     line_of = {r.state: n for n, r in out.allocation}
     if owed is None:
-        check_mandatory(out.fail, written, offsets["mandatory"],  # type: ignore[arg-type]
-                        int(offsets["remaining_gap"]), "allocation.csv",  # type: ignore[call-overload]
+        check_mandatory(out.fail, written, offsets["mandatory"],
+                        int(offsets["remaining_gap"]), "allocation.csv",
                         lambda s: line_of.get(s, 0), "mandatory_offset")
         return
-    planned = planned_mandatory(owed, offsets["room"])  # type: ignore[arg-type]
+    planned = planned_mandatory(owed, offsets["room"])
     for state in sorted(set(written) | set(planned)):
         if abs(written.get(state, 0.0) - planned.get(state, 0)) > VALUE_TOL:
             out.fail("allocation.csv", line_of.get(state, 0), "mandatory_offset",
@@ -402,7 +402,7 @@ def check_plan(out: Outputs, instance: Instance) -> None:
                   "pledge_id", "pledge")
     offsets = _offsets(out, instance)
     restricted = instance.config.offsets.enforce_voluntary and not offsets["voluntary_allowed"]
-    allowed = set(offsets["voluntary_allowed_states"])  # type: ignore[call-overload]
+    allowed = set(offsets["voluntary_allowed_states"])
     # The planned mandatory offsets as allocation.csv writes them (checked against the owed
     # parts and the rows' room by _check_mandatory_offsets).
     mandatory = _mandatory(out)
@@ -455,7 +455,7 @@ def check_plan(out: Outputs, instance: Instance) -> None:
         if flow.measure is Measure.offset and flow.beneficiary:
             pair = (flow.contributor, flow.beneficiary)
             paired[pair] = paired.get(pair, 0.0) + flow.amount
-    voluntary = set(offsets["voluntary_states"])  # type: ignore[call-overload]
+    voluntary = set(offsets["voluntary_states"])
     for worse, better in preference_swaps(instance, amounts, _mandatory(out),
                                           paired, voluntary):
         line = next(n for n, r in out.plan if r.pledge_id == worse)
@@ -618,7 +618,7 @@ def check_distribution(out: Outputs, instance: Instance) -> None:
     benefitting = set(instance.benefitting)
     needs = _needs(out, instance)
     offsets = _offsets(out, instance)
-    voluntary = set(offsets["voluntary_states"])  # type: ignore[call-overload]
+    voluntary = set(offsets["voluntary_states"])
     persons = responsibility_persons(instance)
     paired: dict[tuple[str, str], list[int]] = {}
     sums: dict[str, float] = {}
@@ -795,7 +795,7 @@ def check_summary(out: Outputs, instance: Instance) -> None:
     needs = _needs(out, instance)
     vs.check_distribution(fail, summary, instance, plan_values, received, stated, needs,
                           bool(out.distribution),
-                          set(offsets["voluntary_states"]),  # type: ignore[call-overload]
+                          set(offsets["voluntary_states"]),
                           joint_floors(out, instance))
 
     def slack(target: tuple[str, Measure]) -> float:
