@@ -26,6 +26,7 @@ run: $(STAMP) bytecode
 # which .ci/run calls, installs it).
 test: $(STAMP) bytecode
 	$(BIN)/ruff check planner models tests bench
+	$(BIN)/mypy
 	$(BIN)/pytest -q -n 2 --dist loadfile
 
 bench: $(STAMP) bytecode

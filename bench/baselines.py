@@ -36,9 +36,9 @@ if str(ROOT) not in sys.path:
 
 import pulp  # noqa: E402
 
+from models.cases import Case  # noqa: E402
 from models.instance import Instance  # noqa: E402
 from planner.errors import PlanError  # noqa: E402
-from planner.inputs.candidates import Case  # noqa: E402
 from planner.optimise.distribution import joint_split  # noqa: E402
 from planner.optimise.eligibility import (  # noqa: E402
     Place,
@@ -73,8 +73,8 @@ def pairs(instance: Instance, places: list[Place]) -> Pairs:
     nowhere, otherwise the hard rules (`may_take`); always within the place's capacity."""
     config = instance.config.matching
     cases = list(instance.cases or ())
-    transfers = {case_id: state for case_id, state, _ in instance.transfers}
-    rejected = {(case_id, state) for case_id, state, _ in instance.rejections}
+    transfers = dict(instance.transfers)
+    rejected = set(instance.rejections)
     languages = official_languages()
     dates = [c.registered for c in cases if c.registered is not None]
     today = max(dates) + dt.timedelta(days=1) if dates else dt.date(instance.config.cycle, 1, 1)

@@ -1,8 +1,9 @@
 """Schemas of the matching inputs: candidates.csv, transfers.csv, rejections.csv.
 
 `Candidate` documents one row (and generates its JSON Schema); large candidate files are
-validated column-wise by `planner.inputs.candidates`, which applies the same rules without building
-one object per row (style.md: tables of 10^5+ rows).
+validated column-wise by `planner.inputs.candidates`, which applies the same rules without
+building one object per row (style.md: tables of 10^5+ rows) and groups the rows into
+`models.cases.Case`s.
 """
 
 from __future__ import annotations
@@ -47,3 +48,4 @@ class CasePair(BaseModel):
     model_config = _STRICT
     case_id: Annotated[str, Field(min_length=1)]
     state: StateCode
+

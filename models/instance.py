@@ -10,16 +10,19 @@ from __future__ import annotations
 import datetime as dt
 import re
 from enum import StrEnum
-from typing import Annotated, Any, Literal
+from typing import Annotated, Literal
 
 from pydantic import (
     BaseModel,
     BeforeValidator,
     ConfigDict,
     Field,
+    SkipValidation,
     field_validator,
     model_validator,
 )
+
+from models.cases import Case
 
 _TRUE = {"true", "1", "yes", "y", "t"}
 _FALSE = {"false", "0", "no", "n", "f"}
@@ -479,15 +482,30 @@ class Responsibility(BaseModel):
     persons: Annotated[float, Field(ge=0, le=MAX_EUR, allow_inf_nan=False)]
 
 
+class Origin(BaseModel):
+    """Where a loaded instance was read from (`planner.inputs.load`): facts of the loading, not
+    of the rules, kept apart from the instance's data for what still cites the files after
+    loading: the verifier reads candidates.csv again on its own, a variant's warnings quote
+    its file, and the input errors the plan finds (transfers that do not fit the places)
+    name their line. An instance built in memory has none of them."""
+
+    model_config = _STRICT
+    folder: str = ""  # the instance folder; empty when not read from one
+    # case_id -> its line in transfers.csv (a case is transferred at most once).
+    transfer_lines: dict[str, int] = Field(default_factory=dict)
+
+
 class Instance(BaseModel):
     """A validated instance: the configuration and the rows, sorted by their ids.
 
-    `cases` are the candidates grouped into family units (`planner.inputs.candidates.Case`), None
-    when the instance has no candidates.csv; `transfers` map a case to the state it went to and
-    `rejections` are (case, state) pairs, each with its line in the file.
+    `cases` are the candidates grouped into family units (`models.candidates.Case`), None when
+    the instance has no candidates.csv; `transfers` are (case, state) pairs, the case went to
+    the state, in the file's order; `rejections` (case, state) pairs, the state refused the
+    case, sorted. `input_sha256` identifies the input files in the outputs (summary.json,
+    checked by the verifier); `origin` says where they were read.
     """
 
-    model_config = ConfigDict(frozen=True, arbitrary_types_allowed=True)
+    model_config = ConfigDict(frozen=True)
     name: str
     config: InstanceConfig
     states: tuple[MemberState, ...]
@@ -496,11 +514,13 @@ class Instance(BaseModel):
     # responsibility.csv, sorted by (state, benefitting); None: no such file, so offsets are
     # not assigned to any benefitting state.
     responsibility: tuple[Responsibility, ...] | None = None
-    cases: tuple[Any, ...] | None = None
-    transfers: tuple[tuple[str, str, int], ...] = ()
-    rejections: tuple[tuple[str, str, int], ...] = ()
-    source: str = ""
+    # Built and checked column-wise by the loader (planner.inputs.candidates): a million-row
+    # file makes half a million cases, not validated again one by one.
+    cases: SkipValidation[tuple[Case, ...] | None] = None
+    transfers: tuple[tuple[str, str], ...] = ()
+    rejections: tuple[tuple[str, str], ...] = ()
     input_sha256: str = ""
+    origin: Origin = Origin()
 
     @property
     def pledges_by_id(self) -> dict[str, Pledge]:

@@ -200,6 +200,82 @@ class ProposalSummary(BaseModel):
     information: list[str] = Field(default_factory=list)
 
 
+class OfficialShare(BaseModel):
+    """A state's official share (member_states.csv `share`) beside the one the key computes;
+    `difference` is the share used minus the computed one."""
+
+    model_config = ConfigDict(extra="forbid")
+    computed: float
+    official: float
+    difference: float
+
+
+class KeySummary(BaseModel):
+    """summary.json's `key` (Art. 66, Annex I): instance.toml's weights, redistribution,
+    rounding (a `models.instance.Rounding` value) and EUR per relocation-equivalent, and each
+    official share beside the computed one."""
+
+    model_config = ConfigDict(extra="forbid")
+    weights: dict[str, float]
+    redistribute: bool
+    rounding: str
+    eur_per_relocation: float
+    official_shares: dict[str, OfficialShare]
+
+
+class OffsetsSummary(BaseModel):
+    """summary.json's `offsets` (Art. 63, rules section 5; planner.optimise.offsets): the
+    thresholds against the proposal, the two numbers of 63(3) and the one that binds, the
+    voluntary offsets counted toward the gap (persons per state), each state's mandatory part
+    (owed; planned: what its offset rows hold; unplanned: the rest), the gap no state's cap
+    takes (`unallocated`) and the offsets assigned to no benefitting state (no
+    responsibility.csv) per contributor. Persons are whole (int) where the rules make them
+    so."""
+
+    model_config = ConfigDict(extra="forbid")
+    proposal_relocations: int
+    voluntary_share: float
+    voluntary_threshold: float
+    pledged_relocations: float
+    voluntary_allowed: bool
+    voluntary_allowed_states: list[str]
+    refused_by: list[str]
+    voluntary_states: list[str]
+    voluntary: dict[str, int]
+    mandatory_basis: str  # offsets.mandatory_basis: higher, needs or proposal
+    relocation_needs: float
+    mandatory_share: float
+    mandatory_threshold_needs: float
+    mandatory_proposal_share: float
+    mandatory_threshold_proposal: float
+    mandatory_binding: str  # which of 63(3)'s numbers binds: needs, proposal or both
+    mandatory_threshold: float
+    mandatory_triggered: bool
+    gap: int
+    remaining_gap: int
+    mandatory_owed: dict[str, int]
+    mandatory: dict[str, int]
+    mandatory_unplanned: dict[str, int]
+    caps: dict[str, int]
+    unallocated: int
+    responsibility_given: bool
+    unassigned_to_benefitting: dict[str, float]
+
+
+class DistributionSummary(BaseModel):
+    """summary.json's `distribution` (Art. 60(2), rules section 6): the search-and-rescue
+    states' indicative share, its target and what they receive (relocation-equivalents),
+    whether it is met, and the smallest coverage of a stated need (null: none stated)."""
+
+    model_config = ConfigDict(extra="forbid")
+    sar_states: list[str]
+    sar_share: float
+    sar_target_value: float
+    sar_received_value: float
+    sar_met: bool
+    min_coverage: float | None
+
+
 class Summary(BaseModel):
     """summary.json: status, totals and provenance of one run."""
 
@@ -211,9 +287,12 @@ class Summary(BaseModel):
     matching: Matching = Matching()
     # Absent from a summary.json written before the proposal was an input of its own.
     proposal: ProposalSummary | None = None
-    key: dict[str, object] = Field(default_factory=dict)
-    offsets: dict[str, object] = Field(default_factory=dict)
-    distribution: dict[str, object] = Field(default_factory=dict)
+    # Each section is absent only from a summary made by hand (tests); a run writes them all.
+    key: KeySummary | None = None
+    offsets: OffsetsSummary | None = None
+    distribution: DistributionSummary | None = None
+    # Each lexicographic stage's optimum by stage name (`shortfall`, `distribution_balanceN`
+    # per balance level, `matching_STAGE`...): the names depend on the instance.
     objectives: dict[str, float] = Field(default_factory=dict)
     warnings: list[str] = Field(default_factory=list)
     warning_details: list[WarningItem] = Field(default_factory=list)

@@ -19,6 +19,10 @@ from pathlib import Path
 
 from models.instance import FLOOR_FINANCIAL_EUR, FLOOR_RELOCATIONS, Instance, Measure
 from models.results import (
+    DistributionSummary,
+    KeySummary,
+    OfficialShare,
+    OffsetsSummary,
     ProposalSummary,
     SolverInfo,
     Summary,
@@ -117,7 +121,7 @@ class RunResult:
         return self.summary.warnings
 
     @property
-    def solve(self) -> SolveRecord:
+    def solve(self) -> SolveRecord | None:
         return self.plan.solve
 
 
@@ -143,30 +147,30 @@ def summarise(instance: Instance, variant: str, tables: Tables, offsets: Offsets
     same with code and subject."""
     details = [*analyst_warnings(instance, variant, tables.allocation, tables.plan),
                *(WarningItem(code="solver", text=note) for note in solve.notes)]
-    share_diffs = {r.state: {"computed": r.share_computed, "official": r.share_official,
-                             "difference": r.share - r.share_computed}
+    share_diffs = {r.state: OfficialShare(computed=r.share_computed, official=r.share_official,
+                                          difference=r.share - r.share_computed)
                    for r in tables.allocation if r.share_official is not None}
     return Summary(
         instance=instance.name,
         variant=variant,
         status=solve.status,
         totals=tables.totals,
-        key={"weights": instance.config.key.weights,
-             "redistribute": instance.config.key.redistribute,
-             "rounding": instance.config.pool.rounding.value,
-             "eur_per_relocation": instance.config.pool.rate,
-             "official_shares": share_diffs},
+        key=KeySummary(weights=instance.config.key.weights,
+                       redistribute=instance.config.key.redistribute,
+                       rounding=instance.config.pool.rounding.value,
+                       eur_per_relocation=instance.config.pool.rate,
+                       official_shares=share_diffs),
         proposal=proposal_section(instance),
         offsets=offsets_section(offsets, tables),
-        distribution={
-            "sar_states": list(instance.config.distribution.sar_states),
-            "sar_share": instance.config.distribution.sar_share,
-            "sar_target_value": dist.sar_target,
-            "sar_received_value": dist.sar_received,
-            "sar_met": dist.sar_received >= dist.sar_target - 1e-6,
-            "min_coverage": min((r.ratio for r in tables.coverage if r.ratio is not None),
-                                default=None),
-        },
+        distribution=DistributionSummary(
+            sar_states=list(instance.config.distribution.sar_states),
+            sar_share=instance.config.distribution.sar_share,
+            sar_target_value=dist.sar_target,
+            sar_received_value=dist.sar_received,
+            sar_met=dist.sar_received >= dist.sar_target - 1e-6,
+            min_coverage=min((r.ratio for r in tables.coverage if r.ratio is not None),
+                             default=None),
+        ),
         objectives=objectives,
         warnings=[w.text for w in details],
         warning_details=details,
@@ -213,7 +217,7 @@ def proposal_section(instance: Instance) -> ProposalSummary:
     )
 
 
-def offsets_section(offsets: OffsetsReport, tables: Tables) -> dict[str, object]:
+def offsets_section(offsets: OffsetsReport, tables: Tables) -> OffsetsSummary:
     """summary.json's `offsets` (Art. 63, rules section 5; planner.optimise.offsets): the thresholds
     against the proposal, the two numbers of 63(3) and the one that binds, the voluntary
     offsets counted toward the gap, the mandatory parts, and the offsets assigned to no
@@ -222,35 +226,35 @@ def offsets_section(offsets: OffsetsReport, tables: Tables) -> dict[str, object]
     for row in tables.distribution:
         if not row.beneficiary and row.measure is Measure.offset:
             unassigned[row.contributor] = unassigned.get(row.contributor, 0.0) + row.amount
-    return {
-        "proposal_relocations": offsets.proposal_relocations,
-        "voluntary_share": offsets.voluntary_share,
-        "voluntary_threshold": offsets.voluntary_threshold,
-        "pledged_relocations": offsets.pledged_relocations,
-        "voluntary_allowed": offsets.voluntary_allowed,
-        "voluntary_allowed_states": list(offsets.voluntary_allowed_states),
-        "refused_by": list(offsets.refused_by),
-        "voluntary_states": list(offsets.voluntary_states),
-        "voluntary": offsets.voluntary,
-        "mandatory_basis": offsets.mandatory_basis,
-        "relocation_needs": offsets.relocation_needs,
-        "mandatory_share": offsets.mandatory_share,
-        "mandatory_threshold_needs": offsets.threshold_needs,
-        "mandatory_proposal_share": offsets.mandatory_proposal_share,
-        "mandatory_threshold_proposal": offsets.threshold_proposal,
-        "mandatory_binding": offsets.mandatory_binding,
-        "mandatory_threshold": offsets.mandatory_threshold,
-        "mandatory_triggered": offsets.mandatory_triggered,
-        "gap": offsets.gap,
-        "remaining_gap": offsets.remaining_gap,
-        "mandatory_owed": offsets.owed,
-        "mandatory": offsets.mandatory,
-        "mandatory_unplanned": offsets.unplanned,
-        "caps": offsets.caps,
-        "unallocated": offsets.unallocated,
-        "responsibility_given": offsets.responsibility_given,
-        "unassigned_to_benefitting": {k: v for k, v in sorted(unassigned.items()) if v > 0},
-    }
+    return OffsetsSummary(
+        proposal_relocations=offsets.proposal_relocations,
+        voluntary_share=offsets.voluntary_share,
+        voluntary_threshold=offsets.voluntary_threshold,
+        pledged_relocations=offsets.pledged_relocations,
+        voluntary_allowed=offsets.voluntary_allowed,
+        voluntary_allowed_states=list(offsets.voluntary_allowed_states),
+        refused_by=list(offsets.refused_by),
+        voluntary_states=list(offsets.voluntary_states),
+        voluntary=offsets.voluntary,
+        mandatory_basis=offsets.mandatory_basis,
+        relocation_needs=offsets.relocation_needs,
+        mandatory_share=offsets.mandatory_share,
+        mandatory_threshold_needs=offsets.threshold_needs,
+        mandatory_proposal_share=offsets.mandatory_proposal_share,
+        mandatory_threshold_proposal=offsets.threshold_proposal,
+        mandatory_binding=offsets.mandatory_binding,
+        mandatory_threshold=offsets.mandatory_threshold,
+        mandatory_triggered=offsets.mandatory_triggered,
+        gap=offsets.gap,
+        remaining_gap=offsets.remaining_gap,
+        mandatory_owed=offsets.owed,
+        mandatory=offsets.mandatory,
+        mandatory_unplanned=offsets.unplanned,
+        caps=offsets.caps,
+        unallocated=offsets.unallocated,
+        responsibility_given=offsets.responsibility_given,
+        unassigned_to_benefitting={k: v for k, v in sorted(unassigned.items()) if v > 0},
+    )
 
 
 def plan(instance: Instance, *, solver: str = "", time_limit: float | None = None,
@@ -362,7 +366,7 @@ def write(plan: Plan, out: Path | str, formats: Sequence[str] = ("csv",),
     move. `out` must be a folder a run may replace (planner.outputs.outdir: OutFolderError)
     and is held for the write."""
     folder = Path(out)
-    with claimed(folder, Path(plan.instance.source), RUN):
+    with claimed(folder, Path(plan.instance.origin.folder), RUN):
         _publish(plan, folder, progress or _quiet, formats)
     return folder
 

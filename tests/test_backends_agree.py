@@ -147,7 +147,7 @@ def test_sar_received_is_what_the_final_distribution_gives(make_instance, tmp_pa
     for name in ("highs", "cbc"):
         result = run(folder, tmp_path / name, SolverOptions(name=name, fallback=False))
         dist = result.summary.distribution
-        assert (dist["sar_target_value"], dist["sar_received_value"]) == (30.0, 50.0)
-        assert dist["sar_met"] is True
+        assert (dist.sar_target_value, dist.sar_received_value) == (30.0, 50.0)
+        assert dist.sar_met is True
         rows = {r.beneficiary: r.amount for r in result.tables.distribution}
         assert rows == {"IT": 1_000_000, "EL": 1_000_000}

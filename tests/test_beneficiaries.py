@@ -380,7 +380,7 @@ def test_verifier_beneficiary_placed_without_agreement(finished):
 def test_verifier_expired_protection_placed(finished, tmp_path):
     instance, out = finished
     # The inputs say Y's protection is older than 3 years; the run placed Y.
-    source = Path(instance.source)
+    source = Path(instance.origin.folder)
     moved = tmp_path / "older"
     shutil.copytree(source, moved)
     edit(moved / "candidates.csv", "Y", "protection_granted", "2021-01-01")

@@ -9,7 +9,7 @@ import math
 from test_joint_split import UNDIRECTED, random_folder
 
 import planner.optimise.matching as matching
-from planner.inputs.candidates import Case
+from models.cases import Case
 from planner.inputs.load import load_instance
 from planner.optimise.eligibility import Place
 from planner.optimise.highs_stages import Model

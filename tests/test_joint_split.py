@@ -23,7 +23,7 @@ from planner.pipeline import RunResult, plan_with, run
 from planner.verifier.verify import verify
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "bench"))
-from baselines import naive_all, places_of, same_optima  # noqa: E402
+from baselines import naive_all, places_of, same_optima
 
 STATES = [state("AA", 2_000_000, 20_000), state("BB"), state("CC"),
           state("DD", benefitting="true"), state("EE", benefitting="true")]
@@ -117,7 +117,7 @@ def test_floors_that_unbalance_the_distribution_pass_the_verifier(make_instance,
     result = planned(folder_of(make_instance, [pledge("a", "AA", "relocation", 6, 6)],
                                [person(f"d{i}", "DD") for i in range(5)]), backend)
     assert relocation_flows(result) == {("a", "DD"): 5, ("a", "EE"): 1}
-    assert verify(result.out, load_instance(result.instance.source)) == []
+    assert verify(result.out, load_instance(result.instance.origin.folder)) == []
 
 
 def test_a_row_within_its_total_over_all_states(make_instance, backend):
@@ -178,7 +178,7 @@ def joint_run(make_instance, tmp_path):
     result = planned(folder_of(make_instance, ROWS2, PEOPLE2, name="joint"))
     copy = tmp_path / "copy"
     shutil.copytree(result.out, copy)
-    return load_instance(result.instance.source), copy
+    return load_instance(result.instance.origin.folder), copy
 
 
 def test_a_row_over_its_total_is_caught(joint_run):
@@ -237,7 +237,7 @@ def test_moving_an_empty_place_from_the_balance_is_caught(make_instance, tmp_pat
             row[head.index("amount")] = row[head.index("value")] = \
                 "5" if pair[1] == "DD" else "1"
     save(out / "distribution.csv", table)
-    found = [str(p) for p in verify(out, load_instance(result.instance.source))]
+    found = [str(p) for p in verify(out, load_instance(result.instance.origin.folder))]
     assert any(p.startswith("distribution.csv:0: amount: not balanced (Art. 60(2)): "
                             "relocation could move from DD") for p in found), found
 
@@ -284,9 +284,9 @@ def test_persons_never_fewer_than_with_the_fixed_split(tmp_path_factory, seed, r
     assert persons_relocated(joint) >= persons_relocated(fixed)
 
 
-def maker(root: Path):  # noqa: ANN201 - conftest's make_instance, outside a test's fixture
+def maker(root: Path):  # conftest's make_instance, outside a test's fixture
     def make(states, pledges, needs=None, relocations=100, financial=2_000_000,
-             rounding="ceil", extra_toml="", name="inst") -> Path:  # noqa: ANN001
+             rounding="ceil", extra_toml="", name="inst") -> Path:
         folder = root / name
         folder.mkdir()
         (folder / "instance.toml").write_text(BASE_TOML.format(

@@ -19,7 +19,8 @@ import pandas as pd
 import pytest
 
 import planner.inputs.reader
-from planner.inputs.candidates import BOOLEANS, Case, build_cases
+from models.cases import Case
+from planner.inputs.candidates import BOOLEANS, build_cases
 from planner.inputs.reader import Reader, Unreadable, _records
 
 HEADER = "case_id,state"

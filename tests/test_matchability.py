@@ -8,8 +8,8 @@ import random
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from models.cases import Case
 from models.instance import Instance, InstanceConfig, Pledge, PoolConfig
-from planner.inputs.candidates import Case
 from planner.optimise.eligibility import Place
 from planner.optimise.matchability import (
     COLUMNS,

@@ -141,7 +141,7 @@ def test_sar_share(make_instance, backend):
     # Needs alone would give EE 80,000; the SAR share reserves half of the pool for it.
     result = plan(folder, backend)
     assert flows(result) == {("a", "DD"): 400_000, ("a", "EE"): 400_000}
-    assert result.summary.distribution["sar_met"] is True
+    assert result.summary.distribution.sar_met is True
 
 
 def test_offsets_trigger_and_mandatory_offsets(make_instance, backend):
@@ -158,12 +158,12 @@ def test_offsets_trigger_and_mandatory_offsets(make_instance, backend):
     # CC (none voluntary under enforcement) within their fair shares minus relocations (30,
     # 20, 20): 25, 12.5, 12.5; whole persons, the tie to the lower code: 25, 13, 12. AA
     # pledged no offset row: its 25 are owed, not planned.
-    assert off["mandatory_triggered"] is True and off["gap"] == 50
-    assert off["mandatory_owed"] == {"AA": 25, "BB": 13, "CC": 12}
-    assert off["mandatory"] == {"BB": 13, "CC": 12}
-    assert off["mandatory_unplanned"] == {"AA": 25}
-    assert off["unallocated"] == 0
-    assert off["voluntary_allowed"] is False
+    assert off.mandatory_triggered is True and off.gap == 50
+    assert off.mandatory_owed == {"AA": 25, "BB": 13, "CC": 12}
+    assert off.mandatory == {"BB": 13, "CC": 12}
+    assert off.mandatory_unplanned == {"AA": 25}
+    assert off.unallocated == 0
+    assert off.voluntary_allowed is False
     assert allocation(result, "offset") == {"AA": 0, "BB": 13, "CC": 12, "DD": 0}
     # BB prefers money for the rest of its 20: 7 x EUR 20,000. CC may not offset beyond its
     # mandatory 12 (thresholds enforced): a shortfall of 8.
@@ -181,9 +181,9 @@ def test_mandatory_offsets_spread_by_key_within_caps(make_instance, backend):
     # Pledged 40 (capped at AA's obligation) < 60: gap 20, 10 each by key over BB and CC (AA's
     # fair share is all relocations). CC's offset row holds 5: 5 planned, 5 owed not planned;
     # BB's part stays 10 (another state's missing offsets are not passed on to it).
-    assert (off["gap"], off["mandatory_owed"], off["unallocated"]) == (
+    assert (off.gap, off.mandatory_owed, off.unallocated) == (
         20, {"BB": 10, "CC": 10}, 0)
-    assert (off["mandatory"], off["mandatory_unplanned"]) == ({"BB": 10, "CC": 5}, {"CC": 5})
+    assert (off.mandatory, off.mandatory_unplanned) == ({"BB": 10, "CC": 5}, {"CC": 5})
 
 
 def test_no_trigger_when_relocations_suffice(make_instance, backend):
@@ -191,8 +191,8 @@ def test_no_trigger_when_relocations_suffice(make_instance, backend):
         pledge("a", "AA", "relocation", 0, 40), pledge("b", "BB", "relocation", 0, 20),
         pledge("c", "CC", "offset", 0, 20)], extra_toml=OLD_TRIGGER)
     off = plan(folder, backend).summary.offsets
-    assert off["mandatory_triggered"] is False and off["voluntary_allowed"] is True
-    assert off["voluntary_allowed_states"] == ["AA", "BB", "CC"]
+    assert off.mandatory_triggered is False and off.voluntary_allowed is True
+    assert off.voluntary_allowed_states == ["AA", "BB", "CC"]
 
 
 def test_enforced_voluntary_offsets(make_instance, backend):
@@ -206,7 +206,7 @@ def test_enforced_voluntary_offsets(make_instance, backend):
     # AA pledged 20 >= half of its 40: offsets allowed; BB pledged none: money instead.
     # AA's rows tie (both preference 1): the tie-break lets the first row (pledge id order)
     # take the most it can.
-    assert result.summary.offsets["voluntary_allowed_states"] == ["AA"]
+    assert result.summary.offsets.voluntary_allowed_states == ["AA"]
     assert amounts(result) == {"a": 20, "a2": 20, "b": 0, "b2": 400_000}
 
 
@@ -221,7 +221,7 @@ def test_eu_2026_plan(tmp_path):
     assert {c: alloc[c].shortfall for c in ("HU", "SK", "BG", "MT", "BE")} == {
         "HU": 348, "SK": 207, "BG": 115, "MT": 13, "BE": 2}
     assert result.summary.totals.shortfall == 685
-    assert result.summary.offsets["mandatory_triggered"] is True
+    assert result.summary.offsets.mandatory_triggered is True
 
 
 def test_an_ad_hoc_contributor_has_no_share_and_gives_its_committed_minimums(make_instance,

@@ -24,6 +24,7 @@ from models.results import (
     AssignmentRow,
     CoverageRow,
     DistributionRow,
+    KeySummary,
     MatchabilityRow,
     Matching,
     PlanRow,
@@ -43,6 +44,10 @@ from planner.report.html import write_report
 from planner.report.html_compare import write_comparison_report
 
 REPO = Path(__file__).resolve().parents[1]
+# The key section of a hand-made summary: only the rate matters to the report (EUR amounts
+# shown as relocation-equivalents).
+RATE_ONLY = KeySummary(weights={}, redistribute=False, rounding="ceil",
+                       eur_per_relocation=20_000.0, official_shares={})
 EU_2026 = REPO / "instances" / "eu-2026"
 
 
@@ -161,7 +166,7 @@ def hand_made(folder: Path) -> Path:
         matching=Matching(ran=True, persons_total=5, persons_eligible=4, persons_assigned=3,
                           cases_assigned=2, places=20, bound=3,
                           unassigned_by_reason={"capacity": 1, "security": 1}),
-        key={"eur_per_relocation": 20_000.0}, input_sha256="0" * 64, version="test",
+        key=RATE_ONLY, input_sha256="0" * 64, version="test",
         solver=SolverInfo(requested="highs", name="highs", version="x"))
     write_tables(folder, tables, summary)
     return folder
@@ -366,7 +371,7 @@ def hand_run(name: str, obligations: dict[str, float], values: dict[str, float],
                       financial_eur=total * 20_000, alternative_eur=0, value=total,
                       shortfall=sum(r.shortfall for r in rows),
                       surplus=sum(max(0.0, r.balance) for r in rows)),
-        key={"eur_per_relocation": 20_000.0}, warnings=list(warnings), input_sha256="0" * 64,
+        key=RATE_ONLY, warnings=list(warnings), input_sha256="0" * 64,
         version="test", solver=SolverInfo(requested="highs", name="highs", version="x"))
     return compare.ComparedRun(name, 100, 2_000_000, 20_000, {s: 1e6 for s in obligations},
                                rows, [], summary)

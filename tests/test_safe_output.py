@@ -68,7 +68,6 @@ def injected_summary() -> Summary:
         totals=Totals(obligation=10, relocation=4, offset=0, financial_eur=0,
                       alternative_eur=0, value=4, shortfall=6),
         matching=Matching(ran=True, persons_total=3, bottlenecks=[f"IT{RLO}: {RED}\r\nnext"]),
-        offsets={"voluntary_allowed": False, "mandatory_triggered": False, "gap": 0},
         warnings=[f"pledge {TITLE}{MARKUP}", f"{RLO}gnirts"], input_sha256="0" * 64,
         version="test", solver=SolverInfo(requested="highs", name="highs", version="x"))
 

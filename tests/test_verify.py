@@ -211,7 +211,7 @@ def test_a_repeated_candidate_is_matched_at_each_row(matched):
     whom assignments.csv places one, a split the summary does not count. s1 is in a table, so
     neither row is "in neither"; b's two places hold s1's two rows."""
     instance, out = matched
-    path = Path(instance.source) / "candidates.csv"
+    path = Path(instance.origin.folder) / "candidates.csv"
     rows = rows_of(path)
     assert [r[:5] for r in rows_of(out / "assignments.csv")[1:]] == [
         ["f0", "F", "DD", "AA", "a"], ["f1", "F", "DD", "AA", "a"], ["f2", "F", "DD", "AA", "a"],

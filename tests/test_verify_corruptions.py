@@ -393,19 +393,19 @@ def test_planner_verify_command(finished, tmp_path):
     """`planner verify`: 0 and a count of the checks; 3 with every failed check; the inputs'
     digest must match; 2 when the folder is unreadable."""
     instance, out = finished
-    code, lines = recheck(out, Path(instance.source))
+    code, lines = recheck(out, Path(instance.origin.folder))
     assert code == 0 and lines[0].startswith(f"{out}: verified (")
     broken = tmp_path / "broken"
     shutil.copytree(out, broken)
     cell("plan.csv", 2, "min", "1")(broken)
     summary("status", "time_limit")(broken)
-    code, lines = recheck(broken, Path(instance.source))
+    code, lines = recheck(broken, Path(instance.origin.folder))
     assert code == 3
     assert lines == ["plan.csv:2: min: 1 differs from pledges.csv (0)",
                      "summary.json:0: status: time_limit, but no stage stopped at a time limit",
                      f"{broken}: 2 failed checks"]
     other = tmp_path / "other"
-    shutil.copytree(Path(instance.source), other)
+    shutil.copytree(Path(instance.origin.folder), other)
     (other / "needs.csv").write_text("state,measure,amount\n", encoding="utf-8")
     code, lines = recheck(out, other)
     assert code == 3 and lines[0].startswith("summary.json:0: input_sha256: the results were "
@@ -417,7 +417,7 @@ def test_planner_verify_finds_the_instance_by_name(finished, tmp_path, monkeypat
     """Without --instance: ./instances/NAME (the results' summary names `inst`)."""
     instance, out = finished
     (tmp_path / "instances").mkdir()
-    shutil.copytree(Path(instance.source), tmp_path / "instances" / "inst")
+    shutil.copytree(Path(instance.origin.folder), tmp_path / "instances" / "inst")
     monkeypatch.chdir(tmp_path)
     assert recheck(out)[0] == 0
     shutil.rmtree(tmp_path / "instances")

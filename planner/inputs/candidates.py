@@ -12,13 +12,15 @@ from __future__ import annotations
 import datetime as dt
 import re
 from collections.abc import Callable
+from functools import partial
 from io import StringIO
 from itertools import repeat
-from typing import Any, NamedTuple
+from typing import Any
 
 import numpy as np
 import pandas as pd
 
+from models.cases import Case
 from models.instance import MAX_CYCLE, STATE_CODE, parse_bool
 from planner.inputs.columns import per_value_codes
 from planner.inputs.protection import BLOCKS, ProtectionRule
@@ -35,37 +37,6 @@ BOOLEANS = {"consent": False, "security_cleared": True, "vulnerable": False,
 STATE_LISTS = ("family_links", "other_links", "preferences")
 FIRST_DATE = "1900-01-01"  # the earliest registration (or protection) date taken
 MAX_PER_COLUMN = 20  # a systematic error in a large file is shown this often, then counted
-
-
-class Case(NamedTuple):
-    """A family unit: relocated whole to one state, or not at all (rules section 7.3).
-    A named tuple: a million-row file makes over half a million of them, and a tuple is made
-    in a fifth of the time a frozen dataclass takes (0.6 against 3.5 microseconds)."""
-
-    case_id: str
-    location: str
-    persons: tuple[str, ...]
-    statuses: frozenset[str]
-    nationalities: frozenset[str]
-    languages: frozenset[str]
-    vulnerable: int  # persons whose own `vulnerable` cell is true (contract: that column)
-    minors: int  # unaccompanied minors (`unaccompanied_minor`), whether vulnerable or not
-    family_links: frozenset[str]
-    other_links: frozenset[str]
-    preferences: tuple[str, ...]
-    registered: dt.date | None
-    # Never relocated (unless transferred): "security", "consent", or a beneficiary's
-    # protection (planner.inputs.protection.BLOCKS: date missing, expired, after the adoption).
-    blocked: str | None
-    # Who is flagged, per person: bit n is persons[n]'s own flag (reasons are per person:
-    # planner.optimise.assignments gives `vulnerable` and `unaccompanied_minor` to that person
-    # only).
-    vulnerable_bits: int = 0
-    minor_bits: int = 0
-
-    @property
-    def size(self) -> int:
-        return len(self.persons)
 
 
 class _Column:
@@ -108,9 +79,9 @@ def read_frame(reader: Reader) -> pd.DataFrame | None:
         frame = pd.read_csv(StringIO(text), dtype=str, keep_default_na=False, sep=sep,
                             skip_blank_lines=False)
     except (pd.errors.ParserError, ValueError) as exc:
-        found = re.search(r"Expected (\d+) fields in line (\d+), saw (\d+)", str(exc))
-        if found:
-            reader.problem(NAME, int(found.group(2)), "-", f"row has {found.group(3)} fields, "
+        shape = re.search(r"Expected (\d+) fields in line (\d+), saw (\d+)", str(exc))
+        if shape:
+            reader.problem(NAME, int(shape.group(2)), "-", f"row has {shape.group(3)} fields, "
                            f"the header has {len(header)}")
         else:
             reader.problem(NAME, 0, "-", f"not a readable CSV file: {str(exc).strip()}")
@@ -238,10 +209,11 @@ def _check_values(reader: Reader, frame: pd.DataFrame, states: set[str] | None,
         r"[A-Za-z]{3}")), "not an ISO 3166-1 alpha-3 code")
     codes, ok = per_value_codes(frame["languages"], _language_list)
     report("languages", ~ok.astype(bool)[codes], "not a ;-list of ISO 639-1 codes")
+    known = states if states is not None else set()
     for column in STATE_LISTS if states is not None else ():
         col = _Column(reader, column)
         codes, unknown = per_value_codes(frame[column], lambda v: ", ".join(
-            c for c in _codes(v) if c not in states))
+            c for c in _codes(v) if c not in known))
         named = unknown[codes]
         found = named != ""
         if found.any():
@@ -347,7 +319,7 @@ def build_cases(frame: pd.DataFrame, rule: ProtectionRule | None = None) -> list
     def union(values: list[frozenset[str]]) -> frozenset[str]:
         return frozenset().union(*values)
 
-    flags = {c: per_value_codes(data[c], lambda v, c=c: _flag(v, c)) for c in BOOLEANS}
+    flags = {c: per_value_codes(data[c], partial(_flag, column=c)) for c in BOOLEANS}
     consent, cleared, vulnerable, minor = (
         results.astype(bool)[codes] for codes, results in flags.values())
     beneficiary = (data["status"] == "beneficiary").to_numpy(dtype=bool)
@@ -409,39 +381,3 @@ def _bits(flags: np.ndarray, starts: np.ndarray, families: list[tuple[int, int, 
 def _flag(value: str, column: str) -> bool:
     return BOOLEANS[column] if value == "" else bool(parse_bool(value))
 
-
-def _case(case_id: str, rows: list[tuple]) -> Case:
-    """One case from its parsed rows (`build_cases`: sets per cell, status defaulted)."""
-    (_, _, location, *_rest) = rows[0]
-    if len(rows) == 1:
-        (_, person, _, statuses, nationalities, languages, family, other, preferences,
-         registered, consent, cleared, vul, minor) = rows[0]
-        # Positional: the most common case, and keywords cost a frozen dataclass more.
-        return Case(case_id, location, (person,), statuses, nationalities, languages,
-                    int(vul), int(minor), family, other, preferences, registered,
-                    None if cleared and (consent or "beneficiary" not in statuses)
-                    else "security" if not cleared else "consent", int(vul), int(minor))
-    # A family: the columns of its rows, each merged in one call (sets united, wishes in
-    # order of first mention, the earliest registration, counts of minors and vulnerable).
-    (_, persons, _, statuses, nationalities, languages, family, other, preferences, dates,
-     consents, cleared, vulnerable, minors) = zip(*rows, strict=True)
-    known = [d for d in dates if d is not None]
-    return Case(case_id, location, persons, frozenset().union(*statuses),
-                frozenset().union(*nationalities), frozenset().union(*languages),
-                sum(1 for v in vulnerable if v), sum(1 for m in minors if m),
-                frozenset().union(*family), frozenset().union(*other),
-                tuple(dict.fromkeys(c for wishes in preferences for c in wishes)),
-                min(known) if known else None,
-                _blocked(list(zip(statuses, consents, cleared, strict=True))),
-                sum(1 << j for j, v in enumerate(vulnerable) if v),
-                sum(1 << j for j, m in enumerate(minors) if m))
-
-
-def _blocked(persons: list[tuple[frozenset[str], bool, bool]]) -> str | None:
-    """A case is blocked by one person not cleared (security) or else by one beneficiary
-    without consent (rules section 7)."""
-    if any(not cleared for _, _, cleared in persons):
-        return "security"
-    if any("beneficiary" in status and not consent for status, consent, _ in persons):
-        return "consent"
-    return None

@@ -10,18 +10,12 @@ import numpy as np
 import pandas as pd
 
 
-def per_value(column: pd.Series, function: Callable[[Any], object]) -> pd.Series:
-    """`column.map(function)` with one call per distinct value: the columns of a large file
-    repeat few values (flags, codes, dates), and a Python call per cell of a million rows is
-    what made validation slow, not pandas."""
-    codes, results = per_value_codes(column, function)
-    return pd.Series(results[codes], index=column.index, dtype=object)
-
-
 def per_value_codes(column: pd.Series, function: Callable[[Any], object]
                     ) -> tuple[np.ndarray, np.ndarray]:
-    """`per_value` as (codes, results): row i's result is `results[codes[i]]`, each distinct
-    value's result one shared object."""
+    """`function` applied once per distinct value of `column` (the columns of a large file
+    repeat few values: flags, codes, dates; a Python call per cell of a million rows is what
+    made validation slow, not pandas), as (codes, results): row i's result is
+    `results[codes[i]]`, each distinct value's result one shared object."""
     codes, values = pd.factorize(column, use_na_sentinel=False)
     results = np.empty(len(values), dtype=object)
     for n, value in enumerate(values):  # one by one: a tuple result stays one object

@@ -14,11 +14,13 @@ from typing import Any, get_args, get_origin
 
 from pydantic import BaseModel, ValidationError
 
+from models.cases import Case
 from models.instance import (
     Instance,
     InstanceConfig,
     MemberState,
     Need,
+    Origin,
     Pledge,
     Responsibility,
 )
@@ -28,8 +30,8 @@ from planner.inputs.candidates import build_cases, read_candidates
 from planner.inputs.numbers import NumberFormat
 from planner.inputs.protection import rule_of
 from planner.inputs.reader import (
+    CsvTable,
     Reader,
-    Table,
     cell_message,
     numeric_annotation,
     parse_rows,
@@ -57,9 +59,9 @@ def read_config(reader: Reader) -> InstanceConfig | None:
         raw = reader.variant.merged(raw)
     # pydantic takes true for 1: in instance.toml a boolean where a number belongs is a slip.
     flags = list(_booleans_for_numbers(raw, InstanceConfig, ()))
-    for loc in flags:
-        reader.problem(name, toml_text_line(text, loc), ".".join(loc),
-                       f"not a number: {str(_get(raw, loc)).lower()}")
+    for flag in flags:
+        reader.problem(name, toml_text_line(text, flag), ".".join(flag),
+                       f"not a number: {str(_get(raw, flag)).lower()}")
     try:
         config = InstanceConfig.model_validate(raw)
     except ValidationError as exc:
@@ -167,7 +169,7 @@ def load_instance(folder: Path | str, variant: str | None = None) -> Instance:
     checks.run_all(reader, config, states, pledges, needs, codes)
     responsibility = read_responsibility(reader, states, pledges, codes)
     checks.refused_by(reader, config, states, codes)
-    cases, transfers, rejections = read_matching_inputs(reader, states, codes,
+    cases, transfers, rejections, transfer_lines = read_matching_inputs(reader, states, codes,
                                                         config.cycle if config else None,
                                                         config)
     if reader.variant is not None:
@@ -184,9 +186,9 @@ def load_instance(folder: Path | str, variant: str | None = None) -> Instance:
         cases=cases,
         transfers=transfers,
         rejections=rejections,
-        source=str(reader.folder),
         input_sha256=input_sha256(reader.folder, reader.files,
                                   reader.variant.file if reader.variant is not None else None),
+        origin=Origin(folder=str(reader.folder), transfer_lines=transfer_lines),
     )
 
 
@@ -218,14 +220,16 @@ def _columns(model: type[BaseModel]) -> tuple[str, ...]:
     return tuple(c for c in model.model_fields if c != "indicators")
 
 
-Pairs = tuple[tuple[str, str, int], ...]
+Pairs = tuple[tuple[str, str], ...]  # (case_id, state)
 
 
 def read_matching_inputs(reader: Reader, states: list[tuple[int, MemberState]],
                          codes: set[str] | None, cycle: int | None = None,
                          config: InstanceConfig | None = None
-                         ) -> tuple[tuple[Any, ...] | None, Pairs, Pairs]:
-    """candidates.csv (column-wise), transfers.csv and rejections.csv, cross-checked.
+                         ) -> tuple[tuple[Case, ...] | None, Pairs, Pairs, dict[str, int]]:
+    """candidates.csv (column-wise), transfers.csv and rejections.csv, cross-checked: the
+    cases, the transfers (in the file's order), the rejections, and each transferred case's
+    line in transfers.csv.
 
     `codes` are all the state codes member_states.csv names, None when they are not known
     (file missing or broken, or a code that is not one); `states` are the rows that parsed,
@@ -269,11 +273,13 @@ def read_matching_inputs(reader: Reader, states: list[tuple[int, MemberState]],
     # Beneficiaries' protection dates against pool.adopted (Art. 56(2)(a)(ii)).
     cases = tuple(build_cases(frame, rule_of(config))) if frame is not None else None
     # In file order, so that problems found later about transfers (places) come line by line.
-    return (cases, tuple(sorted(pairs["transfers.csv"], key=lambda p: p[2])),
-            tuple(sorted(pairs["rejections.csv"])))
+    transfers = sorted(pairs["transfers.csv"], key=lambda p: p[2])
+    return (cases, tuple((case_id, state) for case_id, state, _ in transfers),
+            tuple((case_id, state) for case_id, state, _ in sorted(pairs["rejections.csv"])),
+            {case_id: line for case_id, _, line in transfers})
 
 
-def parse_pairs(reader: Reader, name: str, table: Table) -> list[tuple[int, str, str]]:
+def parse_pairs(reader: Reader, name: str, table: CsvTable) -> list[tuple[int, str, str]]:
     """The rows of transfers.csv or rejections.csv as (line, case_id, state), checked by
     `models.candidates.CasePair` once per distinct state (a monthly re-run lists tens of
     thousands of transfers over a few states). A case id is only required to be non-empty, so

@@ -29,7 +29,7 @@ M = TypeVar("M", bound=BaseModel)
 
 
 @dataclass
-class Table:
+class CsvTable:
     """A CSV file as read: its header and its rows keyed by column, with line numbers."""
 
     display: str
@@ -151,7 +151,7 @@ class Reader:
         return header, delimiter, width
 
     def read_table(self, name: str, required: bool, columns: tuple[str, ...],
-                   known: tuple[str, ...] = ()) -> Table | None:
+                   known: tuple[str, ...] = ()) -> CsvTable | None:
         """Read a CSV file; check it is non-empty and its header (required columns present,
         no misspelt `known` column). Empty columns at the end of the header (a spreadsheet's
         trailing separators) are dropped, with the empty cells under them."""
@@ -160,7 +160,7 @@ class Reader:
         if text is None or found is None:
             return None
         header, delimiter, width = found
-        table = Table(self.display(name), header, delimiter=delimiter)
+        table = CsvTable(self.display(name), header, delimiter=delimiter)
         problems = header_problems(header, columns, (*columns, *known))
         for column, message in problems:
             self.problem(name, 1, column, message)
@@ -173,7 +173,7 @@ class Reader:
         table.usable = not problems
         return table
 
-    def _read_records(self, name: str, table: Table, text: str, delimiter: str, width: int
+    def _read_records(self, name: str, table: CsvTable, text: str, delimiter: str, width: int
                       ) -> None:
         header = table.header
         for line, cells, plain in _records(text, delimiter):
@@ -276,7 +276,7 @@ def cell_message(error: Any) -> str:
     return text.removeprefix("Value error, ")
 
 
-def parse_rows(reader: Reader, name: str, table: Table, model: type[M],
+def parse_rows(reader: Reader, name: str, table: CsvTable, model: type[M],
                extra: tuple[str, ...] = ()) -> list[tuple[int, M]]:
     """Validate each row into `model`; empty cells are 'not given' so defaults apply.
     Number cells (the model's number fields and the key's `extra` columns) are read by the

@@ -29,7 +29,7 @@ from pydantic import BaseModel
 
 from models.instance import STATE_CODE, InstanceConfig
 from planner.errors import Problem
-from planner.inputs.reader import Reader, Table, near_column, parse_toml, toml_text_line
+from planner.inputs.reader import CsvTable, Reader, near_column, parse_toml, toml_text_line
 
 FOLDER = "variants"
 NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]*")
@@ -197,7 +197,7 @@ def _cell(value: object) -> str | None:
     return value if isinstance(value, str) else None
 
 
-def apply_states(reader: Reader, variant: Variant, table: Table, known: tuple[str, ...]
+def apply_states(reader: Reader, variant: Variant, table: CsvTable, known: tuple[str, ...]
                  ) -> None:
     """Write the variant's `[member_states.XX]` values into the rows of member_states.csv,
     remembering each cell so that a problem found in it is reported in the variant."""

@@ -11,6 +11,7 @@ from typing import TypeVar
 
 from pydantic import BaseModel
 
+from models.cases import Case
 from models.instance import Instance
 from models.results import (
     AssignmentRow,
@@ -20,7 +21,6 @@ from models.results import (
     UnassignedRow,
 )
 from planner.errors import InputError, Problem
-from planner.inputs.candidates import Case
 from planner.optimise.eligibility import Place, may_take, places_from, unplaced_reason
 from planner.optimise.matchability import assess, rows
 from planner.optimise.matching import Assignment, MatchResult, match
@@ -35,7 +35,7 @@ def check_transfers(instance: Instance, places: list[Place],
     that state there is an input error (exit 2), reported on every transfer line involved.
     With the joint split (`totals`: each row's places, offered to each state it may serve),
     the transfers to a state from all locations together must also fit its rows' totals."""
-    source = str(Path(instance.source) / "transfers.csv")
+    source = str(Path(instance.origin.folder) / "transfers.csv")
     sizes = {c.case_id: (c.location, c.size) for c in instance.cases or ()}
     capacity: dict[tuple[str, str], int] = defaultdict(int)
     largest: dict[tuple[str, str], int] = defaultdict(int)
@@ -45,7 +45,9 @@ def check_transfers(instance: Instance, places: list[Place],
                                                      place.capacity)
     used: dict[tuple[str, str], list[tuple[int, int]]] = defaultdict(list)
     problems = []
-    for case_id, state, line in instance.transfers:
+    lines_of = instance.origin.transfer_lines
+    for case_id, state in instance.transfers:
+        line = lines_of.get(case_id, 0)
         location, size = sizes[case_id]
         used[(state, location)].append((line, size))
         if capacity[(state, location)] >= size > largest[(state, location)]:
@@ -74,7 +76,7 @@ def _beyond_totals(instance: Instance, totals: dict[str, int],
     """The joint split's check (`check_transfers`): the transfers to a state from all
     locations together against its rows' totals, reported only where each location's
     transfers fit (else those are reported already)."""
-    source = str(Path(instance.source) / "transfers.csv")
+    source = str(Path(instance.origin.folder) / "transfers.csv")
     owned: dict[str, int] = defaultdict(int)
     for pid, total in totals.items():
         owned[instance.pledges_by_id[pid].state] += total
@@ -207,8 +209,7 @@ def run_matching(instance: Instance, flows: list[DistributionRow], solver: Solve
 
 def _fixed(instance: Instance) -> tuple[dict[str, str], set[tuple[str, str]]]:
     """Transfers (case -> state) and rejected (case, state) pairs."""
-    return ({case_id: state for case_id, state, _ in instance.transfers},
-            {(case_id, state) for case_id, state, _ in instance.rejections})
+    return dict(instance.transfers), set(instance.rejections)
 
 
 def match_joint(instance: Instance, amounts: dict[str, float], solver: Solver,

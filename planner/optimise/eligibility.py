@@ -15,12 +15,11 @@ import csv
 from dataclasses import dataclass
 from importlib import resources
 
+from models.cases import Case
 from models.instance import Instance, Measure, Pledge, QualityWeights
-from planner.inputs.candidates import Case
 from planner.inputs.protection import AGREEMENT, NO_AGREEMENT, agreed_pairs
 
 CRITERIA = ("nationality", "status", "case_size", "vulnerable", "unaccompanied_minor")
-REASONS = ("family_link", "other_link", "language", "preference")
 
 
 @dataclass(frozen=True)

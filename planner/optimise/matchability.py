@@ -23,13 +23,13 @@ data.
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Iterable, Mapping
+from collections.abc import Hashable, Iterable, Mapping
 from dataclasses import dataclass
 
 import networkx as nx
 
+from models.cases import Case
 from models.instance import Pledge
-from planner.inputs.candidates import Case
 from planner.inputs.protection import AGREEMENT, BLOCKS, LAW_SUBJECT, PERIOD
 from planner.optimise.eligibility import CRITERIA, Place, failed_criteria, needs_agreement
 
@@ -156,7 +156,7 @@ class _Index:
         override = override or {}
         no_place: dict[str, int] = {}
         atom_group: dict[int, str] = {}
-        graph = nx.DiGraph(no_place=no_place, atom_group=atom_group)
+        graph: nx.DiGraph[Hashable] = nx.DiGraph(no_place=no_place, atom_group=atom_group)
         graph.add_node(SOURCE)
         graph.add_node(SINK)
         for location in wanted:
@@ -303,9 +303,9 @@ def _explain(graph: nx.DiGraph, reach: set[str], rest: set[str],
         defaultdict(list))
     for location, item in (agreements or {}).items():
         found[location].append(((0, 1), item))
-    for location, persons in graph.graph["no_place"].items():
-        found[location].append(((0,), (location, "", persons,
-                                          f"{location}: {_n(persons, 'person')} with no "
+    for location, stranded in graph.graph["no_place"].items():
+        found[location].append(((0,), (location, "", stranded,
+                                          f"{location}: {_n(stranded, 'person')} with no "
                                           f"eligible place")))
     # Source side: persons left unplaced; their places are all full.
     persons: dict[str, int] = defaultdict(int)

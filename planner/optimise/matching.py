@@ -105,8 +105,8 @@ from fractions import Fraction
 
 import numpy as np
 
+from models.cases import Case
 from models.instance import Instance
-from planner.inputs.candidates import Case
 from planner.optimise.eligibility import Place, may_take, official_languages, quality
 from planner.optimise.highs_stages import Model
 from planner.optimise.solve import Solver
@@ -417,8 +417,8 @@ def define_sizes(model: Model, loc: _Location, cases: dict[tuple[int, int], list
             model.row(f"size[{s},{loc.label(g)}]", 0, 0, columns,
                       [1.0] * len(cases[(s, g)]) + [-1.0] * len(own))
     for i in sorted(loc.group_of):
-        own = [(s, sizes[(s, i)]) for s in loc.sizes if (s, i) in sizes]
-        if own:
+        sized = [(s, sizes[(s, i)]) for s in loc.sizes if (s, i) in sizes]
+        if sized:
             # On the split chosen every place is full in every solution of stage (i) (the
             # split's own fills them all, and persons are maximised first): saying so exactly
             # (capacity as an equality) gives the later stages the same optima, and HiGHS
@@ -427,7 +427,7 @@ def define_sizes(model: Model, loc: _Location, cases: dict[tuple[int, int], list
             # searched for an exact packing the LP did not show).
             full = loc.places[i].capacity if loc.full else -math.inf
             model.row(f"capacity[{loc.places[i].key}]", full, loc.places[i].capacity,
-                      [c for _, c in own], [float(s) for s, _ in own])
+                      [c for _, c in sized], [float(s) for s, _ in sized])
     for pid, own_places in loc.shared().items():
         # The joint split: a row's persons over all its states within its places.
         used = [(s, sizes[(s, i)]) for i in own_places for s in loc.sizes if (s, i) in sizes]
@@ -648,6 +648,7 @@ def choose_split(classes: list[CaseClass], places: list[Place], solver: Solver,
         cases = sum(len(classes[k].cases) for k in loc.members)
         tie_break(solver, model, "split", cases, 2)
     chosen = model.solution
+    assert chosen is not None  # the stages above solved the model
     persons: dict[int, int] = defaultdict(int)
     for (size, i), column in size_columns.items():
         persons[i] += size * int(round(chosen[column]))
@@ -722,6 +723,7 @@ def _solve_location(instance: Instance, classes: list[CaseClass], members: list[
         if tied is not None:
             stages["tie_break"] = tied
     chosen = selection.solution
+    assert chosen is not None  # the stages above solved the model
     sizes = {key: int(chosen[column]) for key, column in size_columns.items()}
     into = _split(loc, kinds, {key: int(chosen[column]) for key, column in take.items()})
     at: dict[tuple[int, int], int] = {}

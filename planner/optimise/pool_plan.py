@@ -168,7 +168,7 @@ def plan_pool(instance: Instance, key: dict[str, KeyRow], offsets: OffsetsReport
     if instance.responsibility is not None:
         add_flows(prob, instance, {}, dict(values), offsets.voluntary_states, only_offsets=True,
                   prefix="offsets")
-    objectives = {}
+    objectives: dict[str, float] = {}
     if not values:
         return PoolPlan({}, {s: key[s].obligation for s in shortfall}, cap, objectives)
     objectives["shortfall"] = solver.stage(prob, "shortfall", pulp.lpSum(shortfall.values()),

@@ -27,7 +27,7 @@ from datetime import datetime
 from enum import Enum
 from io import BytesIO
 from pathlib import Path
-from typing import Any, Literal, Union, get_args, get_origin
+from typing import Any, Literal, Union, cast, get_args, get_origin
 from zipfile import ZIP_DEFLATED, ZipFile, ZipInfo
 
 from pydantic import BaseModel
@@ -93,10 +93,10 @@ def typed(value: object, kind: Kind) -> Cell:
     if value is None:
         return None
     if kind == "list":
-        return [str(v) for v in value]  # type: ignore[attr-defined]
+        return [str(v) for v in cast("tuple[str, ...]", value)]  # a list column's cell
     if kind == "str":
         return str(value.value) if isinstance(value, Enum) else str(value)
-    return {"float": float, "int": int, "bool": bool}[kind](value)  # type: ignore[operator]
+    return {"float": float, "int": int, "bool": bool}[kind](value)
 
 
 def export_table(path: Path, table: OutputFile[Any]) -> ExportTable:
@@ -199,7 +199,8 @@ def xlsx_bytes(tables: Sequence[ExportTable], summary: list[tuple[str, Cell]] | 
     from openpyxl.writer.excel import ExcelWriter
 
     workbook = Workbook()
-    workbook.remove(workbook.active)
+    if workbook.active is not None:  # a new workbook's one empty sheet
+        workbook.remove(workbook.active)
     if summary is not None:
         _sheet(workbook, "summary", ("key", "value"), summary)
     for table in tables:
@@ -210,7 +211,9 @@ def xlsx_bytes(tables: Sequence[ExportTable], summary: list[tuple[str, Cell]] | 
     # ExcelWriter rather than save_workbook, which stamps the current time into core.xml.
     from unittest import mock  # here: importing it costs every run about 60 ms
 
-    with mock.patch.object(cell_writer, "safe_string", _number_text(cell_writer.safe_string)):
+    # safe_string is missing from openpyxl's stubs (types-openpyxl), not from openpyxl.
+    safe_string = cell_writer.safe_string  # type: ignore[attr-defined]
+    with mock.patch.object(cell_writer, "safe_string", _number_text(safe_string)):
         ExcelWriter(workbook, ZipFile(buffer, "w", ZIP_DEFLATED, allowZip64=True)).save()
     return _repack(buffer.getvalue())
 

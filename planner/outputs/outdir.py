@@ -34,6 +34,7 @@ import shutil
 from collections.abc import Iterator
 from contextlib import contextmanager, suppress
 from pathlib import Path
+from typing import Any
 
 MARKER = ".planner-results"
 RUN, COMPARE = "run", "compare"
@@ -73,7 +74,7 @@ def entries(folder: Path) -> set[str]:
     return found
 
 
-def _marker(folder: Path) -> dict[str, object] | None:
+def _marker(folder: Path) -> dict[str, Any] | None:
     path = folder / MARKER
     if path.is_symlink() or not path.is_file():
         return None
@@ -150,7 +151,7 @@ def check_target(out: Path, instance: Path, kind: str) -> None:
         return
     if marker["kind"] != kind:
         raise _other_kind(out, str(marker["kind"]), kind)
-    written = {str(f) for f in marker["files"]} | {MARKER}  # type: ignore[union-attr]
+    written = {str(f) for f in marker["files"]} | {MARKER}
     foreign = sorted(p for p in entries(out) - written
                      if Path(p).name not in LITTER and not p.endswith("/"))
     if foreign:

@@ -159,11 +159,11 @@ def variant_warnings(instance: Instance, variant: str) -> list[WarningItem]:
     from planner.inputs.reader import toml_text_line
     from planner.inputs.variants import variant_file
 
-    if variant == "base" or not instance.source:
+    if variant == "base" or not instance.origin.folder:
         return []
     file = variant_file(variant)
     try:
-        text = (Path(instance.source) / file).read_text(encoding="utf-8-sig")
+        text = (Path(instance.origin.folder) / file).read_text(encoding="utf-8-sig")
         states = tomllib.loads(text).get("member_states", {})
     except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError):
         return []  # it was read and validated moments ago; nothing to add if it changed

@@ -18,6 +18,7 @@ if TYPE_CHECKING:
     from matplotlib.axes import Axes
     from matplotlib.axis import Axis
     from matplotlib.figure import Figure
+    from matplotlib.typing import RcKeyType
 
 P = ParamSpec("P")
 R = TypeVar("R")
@@ -33,10 +34,11 @@ SERIES_COLOURS = ("#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564
 # ('none'), so the page is smaller and the browser can select and search it.
 WIDTH = 10.5  # inches: about the page's column at 96 pixels an inch
 # Names are data, never TeX: no mathtext, so a `$` in a pledge id or a run name stays a `$`.
-RC = {"svg.hashsalt": "solidarity-pool-report", "svg.fonttype": "none", "font.size": 9,
-      "text.parse_math": False,
-      "axes.spines.top": False, "axes.spines.right": False, "axes.titlesize": 11,
-      "axes.titleweight": "bold", "legend.fontsize": 8, "legend.frameon": False}
+RC: dict[RcKeyType, object] = {
+    "svg.hashsalt": "solidarity-pool-report", "svg.fonttype": "none", "font.size": 9,
+    "text.parse_math": False,
+    "axes.spines.top": False, "axes.spines.right": False, "axes.titlesize": 11,
+    "axes.titleweight": "bold", "legend.fontsize": 8, "legend.frameon": False}
 
 
 def _figure(width: float, height: float) -> Figure:

@@ -25,7 +25,9 @@ from models.results import (
     AllocationRow,
     CoverageRow,
     DistributionRow,
+    DistributionSummary,
     MatchabilityRow,
+    OffsetsSummary,
     PlanRow,
     Summary,
 )
@@ -62,8 +64,8 @@ class WrittenRun:
 
     @property
     def rate(self) -> float:
-        rate = self.summary.key.get("eur_per_relocation")
-        return float(rate) if isinstance(rate, int | float) else 0.0
+        key = self.summary.key
+        return key.eur_per_relocation if key is not None else 0.0
 
 
 def load_run(folder: Path) -> WrittenRun:
@@ -228,8 +230,8 @@ def key_figures(run: WrittenRun) -> str:
         cards.append(kpi("Commission proposal (Art. 12)", "summary", "proposal", "relocations",
                          s.proposal.relocations, f"relocations; the Council's pool: "
                          f"{s.proposal.pool_relocations:,}"))
-    lowest = s.distribution.get("min_coverage")
-    if isinstance(lowest, int | float):
+    lowest = s.distribution.min_coverage if s.distribution is not None else None
+    if lowest is not None:
         cards.append(kpi("Lowest coverage of a stated need", "summary", "distribution",
                          "min_coverage", lowest, "received / need", "ratio"))
     if m.ran:
@@ -263,39 +265,49 @@ def _listed(value: object) -> str:
 
 def rules_applied(run: WrittenRun) -> str:
     s = run.summary
-    off, dist, key = s.offsets, s.distribution, s.key
-    items = [("Key weights", _listed(key.get("weights"))),
-             ("Rounding", _listed(key.get("rounding"))),
+    key = s.key
+    items = [("Key weights", _listed(key.weights if key is not None else None)),
+             ("Rounding", _listed(key.rounding if key is not None else None)),
              ("EUR per relocation", show(run.rate, "num")),
              *proposal_items(s),
-             ("Voluntary offsets (Art. 63(1))", ("allowed" if off.get("voluntary_allowed")
-              else "not allowed pool-wide") + f": pledged relocations "
-              f"{show(off.get('pledged_relocations'), 'num')} against the threshold "
-              f"{show(off.get('voluntary_threshold'), 'num')} (of the proposal's "
-              f"{show(off.get('proposal_relocations'), 'num')})"),
-             ("Voluntary offsets counted", _listed(off.get("voluntary")) or "none"),
-             ("Mandatory offsets (Art. 63(3))", (f"triggered (gap {off.get('gap')}, "
-              f"{off.get('remaining_gap')} after voluntary offsets)"
-              if off.get("mandatory_triggered") else "not triggered")
-              + f"; threshold (a) needs {show(off.get('mandatory_threshold_needs'), 'num')}, "
-              f"(b) proposal {show(off.get('mandatory_threshold_proposal'), 'num')}; "
-              f"binding: {off.get('mandatory_binding')}"),
-             ("Mandatory offsets owed per state (by key, within the fair share and the persons)",
-              _listed(off.get("mandatory_owed")) or "none"),
-             ("Of which planned (held by the state's offset rows)",
-              _listed(off.get("mandatory")) or "none"),
-             ("Owed, not planned (no or too small offset rows)",
-              _listed(off.get("mandatory_unplanned")) or "none"),
-             ("Gap no state's cap can take", show(off.get("unallocated"), "num")),
-             ("States facing search-and-rescue disembarkations",
-              _listed(dist.get("sar_states")) or "none"),
-             ("Their share of the pool: target / received",
-              f"{show(dist.get('sar_target_value'), 'num')} / "
-              f"{show(dist.get('sar_received_value'), 'num')} {RE}"),
+             *(offsets_items(s.offsets) if s.offsets is not None else ()),
+             *(sar_items(s.distribution) if s.distribution is not None else ()),
              ("Input (SHA-256)", s.input_sha256),
              ("Planner and solver", f"{s.version}; {s.solver.name} ({s.solver.version})")]
     rows = "".join(f"<dt>{esc(k)}</dt><dd>{esc(v)}</dd>" for k, v in items)
     return f'<section id="rules"><h2>Rules applied and provenance</h2><dl>{rows}</dl></section>'
+
+
+def offsets_items(off: OffsetsSummary) -> list[tuple[str, str]]:
+    """Voluntary and mandatory offsets (Art. 63)."""
+    return [("Voluntary offsets (Art. 63(1))", ("allowed" if off.voluntary_allowed
+             else "not allowed pool-wide") + f": pledged relocations "
+             f"{show(off.pledged_relocations, 'num')} against the threshold "
+             f"{show(off.voluntary_threshold, 'num')} (of the proposal's "
+             f"{show(off.proposal_relocations, 'num')})"),
+            ("Voluntary offsets counted", _listed(off.voluntary) or "none"),
+            ("Mandatory offsets (Art. 63(3))", (f"triggered (gap {off.gap}, "
+             f"{off.remaining_gap} after voluntary offsets)"
+             if off.mandatory_triggered else "not triggered")
+             + f"; threshold (a) needs {show(off.mandatory_threshold_needs, 'num')}, "
+             f"(b) proposal {show(off.mandatory_threshold_proposal, 'num')}; "
+             f"binding: {off.mandatory_binding}"),
+            ("Mandatory offsets owed per state (by key, within the fair share and the persons)",
+             _listed(off.mandatory_owed) or "none"),
+            ("Of which planned (held by the state's offset rows)",
+             _listed(off.mandatory) or "none"),
+            ("Owed, not planned (no or too small offset rows)",
+             _listed(off.mandatory_unplanned) or "none"),
+            ("Gap no state's cap can take", show(off.unallocated, "num"))]
+
+
+def sar_items(dist: DistributionSummary) -> list[tuple[str, str]]:
+    """The search-and-rescue states' share (rules section 6)."""
+    return [("States facing search-and-rescue disembarkations",
+             _listed(dist.sar_states) or "none"),
+            ("Their share of the pool: target / received",
+             f"{show(dist.sar_target_value, 'num')} / "
+             f"{show(dist.sar_received_value, 'num')} {RE}")]
 
 
 def proposal_items(s: Summary) -> list[tuple[str, str]]:
@@ -310,7 +322,7 @@ def proposal_items(s: Summary) -> list[tuple[str, str]]:
 
 
 def mix_data(run: WrittenRun) -> tuple[list[str], dict[str, list[float]], list[float]]:
-    by = defaultdict(float)
+    by: defaultdict[tuple[str, str], float] = defaultdict(float)
     for row in run.plan:
         by[row.state, row.measure.value] += row.value
     states = [a for a in run.allocation

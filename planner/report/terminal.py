@@ -70,8 +70,8 @@ def information(s: Summary) -> list[str]:
     """Sentences that are neither warnings nor errors: the Council's pool below the Art.
     12(2) floors; offsets assigned to no benefitting state (no responsibility.csv)."""
     notes = list(s.proposal.information) if s.proposal is not None else []
-    unassigned = s.offsets.get("unassigned_to_benefitting")
-    if isinstance(unassigned, dict) and unassigned:
+    unassigned = s.offsets.unassigned_to_benefitting if s.offsets is not None else {}
+    if unassigned:
         notes.append("offsets not assigned to a benefitting state (no responsibility.csv): "
                      + ", ".join(f"{k} {v:,.0f}" for k, v in unassigned.items())
                      + "; offset needs are left out of the coverage")
@@ -91,20 +91,19 @@ def proposal_and_offsets(summary: Summary) -> list[str]:
                      + f"; Council's pool (Art. 57): {p.pool_relocations:,} relocations or "
                      f"EUR {p.pool_financial_eur / 1e6:,.2f} million")
     off = summary.offsets
-    if "mandatory_binding" in off:
-        def listed(value: object) -> str:
-            return ", ".join(f"{k} {v:,}" for k, v in value.items()) \
-                if isinstance(value, dict) and value else "none"
+    if off is not None:
+        def listed(value: dict[str, int]) -> str:
+            return ", ".join(f"{k} {v:,}" for k, v in value.items()) if value else "none"
         lines.append(
-            f"offsets (Art. 63): voluntary threshold {off['voluntary_threshold']:,.0f} (of the "
-            f"proposal's {off['proposal_relocations']:,}); mandatory threshold (a) needs "
-            f"{off['mandatory_threshold_needs']:,.0f}, (b) proposal "
-            f"{off['mandatory_threshold_proposal']:,.0f}, binding: {off['mandatory_binding']};"
-            f" voluntary offsets counted: {listed(off['voluntary'])}; mandatory owed: "
-            f"{listed(off.get('mandatory_owed'))}, of which planned: "
-            f"{listed(off['mandatory'])}, owed but not planned (no offset rows): "
-            f"{listed(off.get('mandatory_unplanned'))}; left uncovered: "
-            f"{off['unallocated']:,}")
+            f"offsets (Art. 63): voluntary threshold {off.voluntary_threshold:,.0f} (of the "
+            f"proposal's {off.proposal_relocations:,}); mandatory threshold (a) needs "
+            f"{off.mandatory_threshold_needs:,.0f}, (b) proposal "
+            f"{off.mandatory_threshold_proposal:,.0f}, binding: {off.mandatory_binding};"
+            f" voluntary offsets counted: {listed(off.voluntary)}; mandatory owed: "
+            f"{listed(off.mandatory_owed)}, of which planned: "
+            f"{listed(off.mandatory)}, owed but not planned (no offset rows): "
+            f"{listed(off.mandatory_unplanned)}; left uncovered: "
+            f"{off.unallocated:,}")
     lines += [f"information: {note}" for note in information(summary)]
     return lines
 
@@ -139,16 +138,18 @@ def print_plan(console: Console, tables: PlanTables, summary: Summary, out: str)
     cov = Table(title="coverage of needs per benefitting state")
     for column in ("beneficiary", "measure", "need", "received", "ratio"):
         cov.add_column(column, justify="left" if column in ("beneficiary", "measure") else "right")
-    for row in tables.coverage:
-        eur = not row.measure.in_persons
-        cov.add_row(literal(row.beneficiary), row.measure.value,
-                    (_meur(row.need) if eur else _num(row.need)) if row.need_stated else "-",
-                    _meur(row.received) if eur else _num(row.received),
-                    f"{row.ratio:.1%}" if row.ratio is not None else "-")
+    for need in tables.coverage:
+        eur = not need.measure.in_persons
+        cov.add_row(literal(need.beneficiary), need.measure.value,
+                    (_meur(need.need) if eur else _num(need.need)) if need.need_stated else "-",
+                    _meur(need.received) if eur else _num(need.received),
+                    f"{need.ratio:.1%}" if need.ratio is not None else "-")
     console.print(cov)
     off = summary.offsets
-    voluntary = "allowed" if off["voluntary_allowed"] else "not allowed pool-wide"
-    mandatory = f"triggered, gap {off['gap']}" if off["mandatory_triggered"] else "not triggered"
+    voluntary = "allowed" if off is not None and off.voluntary_allowed \
+        else "not allowed pool-wide"
+    mandatory = f"triggered, gap {off.gap}" if off is not None and off.mandatory_triggered \
+        else "not triggered"
     console.print(literal(f"shortfall {t.shortfall:,.2f} and surplus {t.surplus:,.2f} "
                           f"relocation-equivalents; voluntary offsets {voluntary}; mandatory "
                           f"offsets {mandatory}"))
@@ -168,13 +169,13 @@ def print_plan(console: Console, tables: PlanTables, summary: Summary, out: str)
         costly = sorted((r for r in tables.matchability
                          if r.kind == "restriction" and (r.value or 0) > 0),
                         key=lambda r: (-(r.value or 0), r.subject, r.criterion))
-        for row in costly[:5]:
-            console.print(literal(f"  restriction cost: {row.text}"))
+        for cost in costly[:5]:
+            console.print(literal(f"  restriction cost: {cost.text}"))
         # The rules on beneficiaries (Art. 56(2)(a)(ii)) are the law, not a state's profile
         # choice: their cost is shown apart, every rule that costs persons.
-        for row in tables.matchability:
-            if row.kind == "law" and (row.value or 0) > 0:
-                console.print(literal(f"  cost of the law: {row.text}"))
+        for law in tables.matchability:
+            if law.kind == "law" and (law.value or 0) > 0:
+                console.print(literal(f"  cost of the law: {law.text}"))
     for warning in summary.warnings:
         console.print(literal(f"warning: {warning}"))
     console.print(literal(f"status {summary.status}; results in {out}"), soft_wrap=True)

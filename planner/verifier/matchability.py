@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import re
 from collections import defaultdict
-from collections.abc import Callable
+from collections.abc import Callable, Hashable
 from dataclasses import dataclass, field
 
 import networkx as nx
@@ -105,8 +105,12 @@ def failed_criteria(pledge: Pledge, statuses: frozenset[str], nationalities: fro
         not pledge.unaccompanied_minors and minor), strict=True) if bad)
 
 
+# A case's statuses, nationalities, and whether it has a vulnerable person, a minor.
+Profile = tuple[frozenset[str], frozenset[str], bool, bool]
+
+
 def groups_of(places: list[Place], case_location: list[str], size: np.ndarray,
-              profile: list[tuple[frozenset[str], frozenset[str], bool, bool]],
+              profile: list[Profile],
               placeable: np.ndarray, refused: dict[int, frozenset[str]],
               transfer: dict[int, str], agreed: frozenset[tuple[str, str]] = frozenset()
               ) -> list[Group]:
@@ -116,25 +120,27 @@ def groups_of(places: list[Place], case_location: list[str], size: np.ndarray,
     at: dict[str, list[int]] = defaultdict(list)
     for i, place in enumerate(places):
         at[place.location].append(i)
-    groups: dict[tuple[object, ...], Group] = {}
+    # (location, size, transfer state, profile unless transferred, states that refused)
+    groups: dict[tuple[str, int, str | None, Profile | None, frozenset[str] | None], Group] = {}
     for case in np.flatnonzero(placeable).tolist():
         key = (case_location[case], int(size[case]), transfer.get(case),
                profile[case] if case not in transfer else None, refused.get(case))
         group = groups.get(key)
         if group is None:
-            group = groups[key] = Group(key[0], key[1],  # type: ignore[arg-type]
+            group = groups[key] = Group(key[0], key[1],
                                         key[2] is None and "beneficiary" in profile[case][0])
             for i in at.get(group.location, ()):
                 pledge = places[i].pledge
                 if key[2] is not None:
                     group.failed[i] = () if pledge.state == key[2] else None
-                elif key[4] is not None and pledge.state in key[4]:  # type: ignore[operator]
+                elif key[4] is not None and pledge.state in key[4]:
                     group.failed[i] = None
                 else:
-                    group.failed[i] = failed_criteria(pledge, *profile[case][:2], group.size,
-                                                      *profile[case][2:])
+                    failed = failed_criteria(pledge, *profile[case][:2], group.size,
+                                             *profile[case][2:])
                     if group.beneficiary and (pledge.state, group.location) not in agreed:
-                        group.failed[i] = (*group.failed[i], AGREEMENT)
+                        failed = (*failed, AGREEMENT)
+                    group.failed[i] = failed
         group.cases.append(case)
     return list(groups.values())
 
@@ -143,7 +149,7 @@ def max_flow(groups: list[Group], places: list[Place], ignore: dict[str, str] | 
              locations: set[str] | None = None, agreement: bool = True) -> int:
     """The most persons the places can take, families allowed to split (an upper bound on
     any matching): source -> group (its persons) -> eligible place -> sink (capacity)."""
-    graph = nx.DiGraph()
+    graph: nx.DiGraph[Hashable] = nx.DiGraph()
     merged: dict[tuple[str, tuple[int, ...]], int] = defaultdict(int)
     for group in groups:
         if locations is None or group.location in locations:

@@ -23,11 +23,12 @@ from dataclasses import dataclass, field
 from fractions import Fraction
 from itertools import repeat
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
 
-from models.instance import Instance, Measure
+from models.instance import Instance, Measure, Pledge
 from planner.verifier.matchability import (
     Group,
     Place,
@@ -38,6 +39,9 @@ from planner.verifier.matchability import (
     places_of,
 )
 from planner.verifier.rules import arcs, effective_needs
+
+if TYPE_CHECKING:  # verify imports this module
+    from planner.verifier.verify import Outputs
 
 TRUE = {"true", "1", "yes", "y", "t"}
 OPTIONAL = ("status", "consent", "security_cleared", "nationality", "vulnerable",
@@ -60,9 +64,10 @@ def _text(values: np.ndarray, upper: bool = False) -> np.ndarray:
         cells = list(map(str.strip, values))
         if upper:
             cells = list(map(str.upper, cells))
+        return np.array(cells, dtype=object)
     except TypeError:  # a cell that is not text: none from read_csv(keep_default_na=False)
-        cells = [_upper(_strip(v)) if upper else _strip(v) for v in values]
-    return np.array(cells, dtype=object)
+        return np.array([_upper(_strip(v)) if upper else _strip(v) for v in values],
+                        dtype=object)
 
 
 def _flags(values: np.ndarray, default: bool) -> np.ndarray:
@@ -122,7 +127,7 @@ def _status(cells: np.ndarray) -> np.ndarray:
 
 
 def read_people(instance: Instance) -> People:
-    path = Path(instance.source) / "candidates.csv"
+    path = Path(instance.origin.folder) / "candidates.csv"
     with path.open(encoding="utf-8-sig") as handle:
         header = handle.readline()
     sep = ";" if ";" in header and "," not in header else ","
@@ -223,7 +228,7 @@ def _protection(cells: np.ndarray, instance: Instance) -> np.ndarray:
     return np.array([table[c] for c in cells.tolist()], dtype=object)
 
 
-def check_matching(out, instance: Instance) -> None:  # noqa: ANN001 - verify.Outputs
+def check_matching(out: Outputs, instance: Instance) -> None:
     """Every person in exactly one table; each placed person's case, pledge row, transfer,
     blocks, rejections and profile; transfers kept; places respected; families whole; the
     reasons of the unplaced; the summary's counts. Failures come in the order a reader checks
@@ -256,13 +261,13 @@ def check_matching(out, instance: Instance) -> None:  # noqa: ANN001 - verify.Ou
     blocked = people.blocked_security | people.blocked_consent
     protected = people.protection != ""
     agreed = agreed_pairs(instance)
-    transfers = {c: s for c, s, _ in instance.transfers}
-    rejected = {(c, s) for c, s, _ in instance.rejections}
+    transfers = dict(instance.transfers)
+    rejected = set(instance.rejections)
     pledges = instance.pledges_by_id
-    places: dict[tuple[str, str], float] = {}
+    room: dict[tuple[str, str], float] = {}
     for _, row in out.distribution:
         if row.measure is Measure.relocation:
-            places[(row.pledge_id, row.beneficiary)] = row.amount
+            room[(row.pledge_id, row.beneficiary)] = row.amount
     # The placed persons who are candidates; each check below filters `rows` further.
     at, found = joined_assigned
     everyone = people.unique and len(at) == len(assigned["line"])  # `at` is every position
@@ -344,7 +349,7 @@ def check_matching(out, instance: Instance) -> None:  # noqa: ANN001 - verify.Ou
     used_by = {(pledge_ids[k // width], from_states[k % width]): int(used[k])
                for k in np.flatnonzero(used).tolist()}
     for (pledge_id, location), persons in sorted(used_by.items()):
-        have = places.get((pledge_id, location), 0)
+        have = room.get((pledge_id, location), 0)
         if persons > have + 1e-9:
             fail((4, 0, 0), "assignments.csv", 0, "pledge_id", f"{pledge_id} takes {persons} "
                  f"persons from {location}, it has {have:g} places there")
@@ -450,7 +455,7 @@ def _targets(codes: np.ndarray, pairs: np.ndarray, n_cases: int) -> np.ndarray:
     return np.bincount(keys // width, minlength=n_cases)
 
 
-def _profile_failures(rows: dict[str, np.ndarray], pledge  # noqa: ANN001
+def _profile_failures(rows: dict[str, np.ndarray], pledge: Pledge
                       ) -> list[tuple[np.ndarray, str]]:
     """A mask per profile criterion the row sets (rules section 7.5): the persons outside it."""
     never = np.zeros(len(rows["size"]), dtype=bool)
@@ -488,7 +493,7 @@ def _reason_failures(left: dict[str, np.ndarray], people: People, at: np.ndarray
                                        strict=True)]
 
 
-def _check_counts(out, persons: int, cases: int, total: int, splits: int  # noqa: ANN001
+def _check_counts(out: Outputs, persons: int, cases: int, total: int, splits: int
                   ) -> None:
     if out.summary is None:
         return
@@ -583,9 +588,9 @@ def case_table(people: People, instance: Instance) -> Cases:
                          ).astype(np.int64)
     bands = _waiting_bands(people, instance, rows, starts)
     case_at = dict(zip(people.cases.tolist(), range(n), strict=True))
-    transfer = {case_at[c]: s for c, s, _ in instance.transfers if c in case_at}
+    transfer = {case_at[c]: s for c, s in instance.transfers if c in case_at}
     refusals: dict[int, set[str]] = defaultdict(set)
-    for c, s, _ in instance.rejections:
+    for c, s in instance.rejections:
         if c in case_at:
             refusals[case_at[c]].add(s)
     blocked = (people.blocked_security | people.blocked_consent)[:n]
@@ -685,7 +690,8 @@ def _expected_score(wishes: tuple[frozenset[str], frozenset[str], frozenset[str]
     (the first fully, the second half, ...)."""
     family, other, spoken, preferences = wishes
     weights = instance.config.matching.quality
-    score, reasons = 0.0, []
+    score = 0.0
+    reasons: list[str] = []
     if state in family:
         score, reasons = score + weights.family_link, [*reasons, "family_link"]
     if state in other:
@@ -789,7 +795,7 @@ def _capacity_failures(left: dict[str, np.ndarray], people: People, at: np.ndarr
     return failures
 
 
-def joint_balance_states(out, instance: Instance, cases: Cases,  # noqa: ANN001
+def joint_balance_states(out: Outputs, instance: Instance, cases: Cases,
                          case_size: np.ndarray) -> dict[str, float]:
     """The joint split's balance (issue 18): the benefitting states with a positive relocation
     need and a placeable case that some relocation row allowed to serve the state may take
@@ -806,7 +812,7 @@ def joint_balance_states(out, instance: Instance, cases: Cases,  # noqa: ANN001
             if needs.get((g.location, Measure.relocation), 0.0) > 0 and g.eligible(offered)}
 
 
-def _check_matching_summary(out, instance: Instance, left: dict[str, np.ndarray],  # noqa: ANN001
+def _check_matching_summary(out: Outputs, instance: Instance, left: dict[str, np.ndarray],
                             places: list[Place], bound: int, assigned: dict[str, np.ndarray],
                             codes: np.ndarray, cases: Cases, quality: float,
                             case_size: np.ndarray) -> None:
@@ -814,6 +820,8 @@ def _check_matching_summary(out, instance: Instance, left: dict[str, np.ndarray]
     bound, unassigned by reason; persons relocated (at most the bound), the balance of persons
     relocated to places over benefitting states, vulnerable persons and waiting bands placed,
     and the placement quality (the sum of the expected scores)."""
+    if out.summary is None:  # check_matching calls this only with a readable summary
+        return
     m = out.summary.matching
     reasons: dict[str, int] = {}
     for reason in left["reason"].tolist():

@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import math
 from collections import defaultdict
-from collections.abc import Callable
+from collections.abc import Callable, Hashable
 from typing import Any
 
 import networkx as nx
@@ -377,7 +377,7 @@ def sar_reachable(instance: Instance, values: dict[str, float],
                       for pid, v in values.items() if pid in pledges
                       and pledges[pid].measure is not Measure.offset
                       and sar & set(arcs(pledges[pid], instance.benefitting, needs)))
-    graph = nx.DiGraph()
+    graph: nx.DiGraph[Hashable] = nx.DiGraph()
     for pid, v in values.items():
         p = pledges.get(pid)
         if p is None or p.measure is not Measure.offset or v <= 0:

@@ -66,27 +66,29 @@ def check_key(fail: Fail, summary: Summary, instance: Instance, key: pd.DataFram
     computed one (Annex I)."""
     config = instance.config
     found = summary.key
+    if found is None:
+        fail("summary.json", 0, "key", "missing")
+        return
     expected: dict[str, object] = {
         "weights": dict(config.key.weights), "redistribute": config.key.redistribute,
         "rounding": config.pool.rounding.value, "eur_per_relocation": config.pool.rate}
     for name, value in expected.items():
-        if found.get(name) != value:
-            fail("summary.json", 0, f"key.{name}", f"{found.get(name)!r}, instance.toml gives "
+        if getattr(found, name) != value:
+            fail("summary.json", 0, f"key.{name}", f"{getattr(found, name)!r}, instance.toml gives "
                  f"{value!r}")
     listed = key[key["listed"] & key["share"].notna()]
-    shares = found.get("official_shares")
-    wanted = {code: (float(row["share_computed"]), float(row["share"]),
-                     float(row["share_used"]) - float(row["share_computed"]))
+    shares = found.official_shares
+    wanted = {str(code): (float(row["share_computed"]), float(row["share"]),
+                          float(row["share_used"]) - float(row["share_computed"]))
               for code, row in listed.iterrows()}
-    if not isinstance(shares, dict) or set(shares) != set(wanted):
+    if set(shares) != set(wanted):
         fail("summary.json", 0, "key.official_shares", "the states differ from those with an "
              "official share in member_states.csv")
         return
     for code, (computed, official, difference) in sorted(wanted.items()):
-        entry = shares[code]
-        got = entry if isinstance(entry, dict) else {}
-        if not (_near(got.get("computed"), computed) and _near(got.get("official"), official)
-                and _near(got.get("difference"), difference)):
+        got = shares[code]
+        if not (_near(got.computed, computed) and _near(got.official, official)
+                and _near(got.difference, difference)):
             fail("summary.json", 0, f"key.official_shares.{code}", "differs from the key: "
                  f"computed {computed:.9g}, official {official:.9g}")
 
@@ -135,34 +137,36 @@ def check_offsets(fail: Fail, summary: Summary, offsets: dict[str, Any],
     (whole persons of the key's spread, within both caps) and what is left; the offsets
     assigned to no benefitting state, per state, from distribution.csv (`unassigned`)."""
     found = summary.offsets
+    if found is None:
+        fail("summary.json", 0, "offsets", "missing")
+        return
     for name in ("voluntary_allowed", "mandatory_basis", "mandatory_binding",
                  "mandatory_triggered", "gap", "remaining_gap", "proposal_relocations",
                  "responsibility_given"):
-        if found.get(name) != offsets[name]:
-            fail("summary.json", 0, f"offsets.{name}", f"{found.get(name)!r}, the rules give "
-                 f"{offsets[name]!r}")
+        if getattr(found, name) != offsets[name]:
+            fail("summary.json", 0, f"offsets.{name}", f"{getattr(found, name)!r}, the rules "
+                 f"give {offsets[name]!r}")
     for name in ("voluntary_allowed_states", "voluntary_states", "refused_by"):
-        if list(found.get(name) or []) != offsets[name]:
-            fail("summary.json", 0, f"offsets.{name}", f"{found.get(name)!r}, the rules give "
-                 f"{offsets[name]!r}")
-    if found.get("voluntary") != offsets["voluntary"]:
-        fail("summary.json", 0, "offsets.voluntary", f"{found.get('voluntary')!r}, the rules "
+        if getattr(found, name) != offsets[name]:
+            fail("summary.json", 0, f"offsets.{name}", f"{getattr(found, name)!r}, the rules "
+                 f"give {offsets[name]!r}")
+    if found.voluntary != offsets["voluntary"]:
+        fail("summary.json", 0, "offsets.voluntary", f"{found.voluntary!r}, the rules "
              f"give {offsets['voluntary']!r} (pledged offsets a state may make voluntarily)")
     for name in ("voluntary_threshold", "pledged_relocations", "mandatory_threshold",
                  "mandatory_threshold_needs", "mandatory_threshold_proposal",
                  "relocation_needs"):
-        if not _near(found.get(name), offsets[name]):
-            fail("summary.json", 0, f"offsets.{name}", f"{found.get(name)!r}, the rules give "
-                 f"{offsets[name]:g}")
-    written = found.get("unassigned_to_benefitting")
+        if not _near(getattr(found, name), offsets[name]):
+            fail("summary.json", 0, f"offsets.{name}", f"{getattr(found, name)!r}, the rules "
+                 f"give {offsets[name]:g}")
+    written = found.unassigned_to_benefitting
     want = {s: v for s, v in sorted(unassigned.items()) if v > 0}
-    if not isinstance(written, dict) or set(written) != set(want) or not all(
+    if set(written) != set(want) or not all(
             _near(written[s], v) for s, v in want.items()):
         fail("summary.json", 0, "offsets.unassigned_to_benefitting", f"{written!r}, "
              f"distribution.csv's offsets with an empty beneficiary are {want!r}")
-    owed = found.get("mandatory_owed")
-    if not isinstance(owed, dict) or not all(
-            isinstance(v, int) and not isinstance(v, bool) and v > 0 for v in owed.values()):
+    owed = found.mandatory_owed
+    if not all(v > 0 for v in owed.values()):
         fail("summary.json", 0, "offsets.mandatory_owed", "not whole persons per state")
         return
     relabelled = sorted(set(owed) & set(offsets["voluntary_states"]))
@@ -189,17 +193,17 @@ def check_offsets(fail: Fail, summary: Summary, offsets: dict[str, Any],
         fail("summary.json", 0, "offsets.mandatory_owed", f"{placed} persons in all, the gap "
              f"{offsets['remaining_gap']} left by the voluntary offsets, within the states' "
              f"caps, gives {want_placed}")
-    if found.get("unallocated") != offsets["remaining_gap"] - placed:
-        fail("summary.json", 0, "offsets.unallocated", f"{found.get('unallocated')!r}, "
+    if found.unallocated != offsets["remaining_gap"] - placed:
+        fail("summary.json", 0, "offsets.unallocated", f"{found.unallocated!r}, "
              f"expected the gap left - owed = {offsets['remaining_gap'] - placed}")
     planned = planned_mandatory(owed, offsets["room"])
-    if found.get("mandatory") != planned:
-        fail("summary.json", 0, "offsets.mandatory", f"{found.get('mandatory')!r}, each "
+    if found.mandatory != planned:
+        fail("summary.json", 0, "offsets.mandatory", f"{found.mandatory!r}, each "
              f"state's owed part within what its offset rows hold gives {planned!r}")
     unplanned = {s: n - planned.get(s, 0) for s, n in owed.items() if n > planned.get(s, 0)}
-    if found.get("mandatory_unplanned") != unplanned:
+    if found.mandatory_unplanned != unplanned:
         fail("summary.json", 0, "offsets.mandatory_unplanned",
-             f"{found.get('mandatory_unplanned')!r}, owed - planned gives {unplanned!r}")
+             f"{found.mandatory_unplanned!r}, owed - planned gives {unplanned!r}")
 
 
 def check_distribution(fail: Fail, summary: Summary, instance: Instance,
@@ -212,26 +216,29 @@ def check_distribution(fail: Fail, summary: Summary, instance: Instance,
     reaches the target; the smallest coverage ratio of coverage.csv."""
     config = instance.config.distribution
     found = summary.distribution
-    if list(found.get("sar_states") or []) != list(config.sar_states):
+    if found is None:
+        fail("summary.json", 0, "distribution", "missing")
+        return
+    if found.sar_states != list(config.sar_states):
         fail("summary.json", 0, "distribution.sar_states", "differs from instance.toml")
-    if found.get("sar_share") != config.sar_share:
+    if found.sar_share != config.sar_share:
         fail("summary.json", 0, "distribution.sar_share", "differs from instance.toml")
     active = has_flows and config.sar_share > 0
     target = config.sar_share * math.fsum(plan_values.values()) if active else 0.0
     got = math.fsum(v for b, v in received_by.items() if b in config.sar_states) \
         if active else 0.0
-    if not _near(found.get("sar_target_value"), target):
+    if not _near(found.sar_target_value, target):
         fail("summary.json", 0, "distribution.sar_target_value",
-             f"{found.get('sar_target_value')!r}, sar_share x the plan's value is {target:g}")
-    if not _near(found.get("sar_received_value"), got):
+             f"{found.sar_target_value!r}, sar_share x the plan's value is {target:g}")
+    if not _near(found.sar_received_value, got):
         fail("summary.json", 0, "distribution.sar_received_value",
-             f"{found.get('sar_received_value')!r}, distribution.csv sends the SAR states "
+             f"{found.sar_received_value!r}, distribution.csv sends the SAR states "
              f"{got:g}")
-    if found.get("sar_met") is not (got >= target - TOL):
-        fail("summary.json", 0, "distribution.sar_met", f"{found.get('sar_met')!r}, but "
+    if found.sar_met is not (got >= target - TOL):
+        fail("summary.json", 0, "distribution.sar_met", f"{found.sar_met!r}, but "
              f"received {got:g} against the target {target:g}")
     smallest = min(ratios, default=None)
-    written = found.get("min_coverage")
+    written = found.min_coverage
     if (smallest is None) != (written is None) or (
             smallest is not None and not _near(written, smallest)):
         fail("summary.json", 0, "distribution.min_coverage", f"{written!r}, coverage.csv's "

@@ -88,7 +88,7 @@ import math
 import os
 from collections.abc import Callable, Mapping
 from pathlib import Path
-from typing import Annotated, TypeVar
+from typing import Annotated, Any, TypeVar
 
 import numpy as np
 import pandas as pd
@@ -125,7 +125,7 @@ from planner.verifier.rules import (
 )
 
 M = TypeVar("M", bound=BaseModel)
-Table = dict[str, np.ndarray]  # a column per field, and `line`
+Columns = dict[str, np.ndarray]  # a column per field, and `line`
 Files = Path | Mapping[str, bytes]  # a results folder, or file name -> the file's bytes
 
 VALUE_TOL = 1e-6  # relocation-equivalents
@@ -206,7 +206,7 @@ class Outputs:
                     self.fail(name, line, str(error["loc"][0]), error["msg"])
         return rows
 
-    def _table(self, name: str, model: type[BaseModel], present: bool) -> Table:
+    def _table(self, name: str, model: type[BaseModel], present: bool) -> Columns:
         """A large table (`line` and a column per field, in line order) validated a column at
         a time by each field's own schema (a validation per row took 0.7 s at 27,500 persons).
         Any doubt (a cell that fails, a row of the wrong length) sends the file through
@@ -216,7 +216,7 @@ class Outputs:
         flat = self._plain_cells(name, model) if present else []
         if flat is not None:  # row i is flat[i * width:(i + 1) * width], at line i + 2
             body = None
-            cells = [flat[n::width] for n in range(width)]
+            cells: list[list[str]] | None = [flat[n::width] for n in range(width)]
         else:
             body = self._cells(name, model) or []
             uniform = set(map(len, body)) <= {width}
@@ -225,12 +225,14 @@ class Outputs:
         columns = None if cells is None else _parse_columns(model, cells)
         if columns is None:
             if body is None:
+                assert flat is not None  # body is None only where the cells were read plainly
                 body = [flat[i:i + width] for i in range(0, len(flat), width)]
             rows = self._validate_rows(name, model, body)
             lines = np.array([line for line, _ in rows], dtype=np.int64)
             columns = {f: [getattr(row, f) for _, row in rows] for f in model.model_fields}
         else:
-            lines = np.arange(2, len(cells[0]) + 2, dtype=np.int64)
+            rows_read = len(cells[0]) if cells is not None else 0  # cells gave the columns
+            lines = np.arange(2, rows_read + 2, dtype=np.int64)
         # fromiter: a tuple stays one object (np.array would make a 2-D array of them).
         return {"line": lines, **{f: np.fromiter(v, dtype=object, count=len(v))
                                   for f, v in columns.items()}}
@@ -325,7 +327,8 @@ def expected_obligations(instance: Instance) -> pd.DataFrame:
                        for s in instance.states]).set_index("code")
     pledging = {p.state for p in instance.pledges}
     part = df[df["participates"]]
-    computed = sum(w * part[c] / part[c].sum() for c, w in cfg.key.weights.items())
+    computed = sum((w * part[c] / part[c].sum() for c, w in cfg.key.weights.items()),
+                   pd.Series(0.0, index=part.index))
     df["share_computed"] = computed.reindex(df.index).fillna(0.0)
     df["share_used"] = df["share"].where(df["share"].notna(), df["share_computed"])
     contributor = df["participates"] & ~df["benefitting"]
@@ -360,7 +363,7 @@ def _key(out: Outputs, instance: Instance) -> pd.DataFrame:
     return out.cache["key"]  # type: ignore[return-value]
 
 
-def _offsets(out: Outputs, instance: Instance) -> dict[str, object]:
+def _offsets(out: Outputs, instance: Instance) -> dict[str, Any]:
     if "offsets" not in out.cache:
         out.cache["offsets"] = expected_offsets(instance, _key(out, instance))
     return out.cache["offsets"]  # type: ignore[return-value]
@@ -372,20 +375,21 @@ def _needs(out: Outputs, instance: Instance) -> dict[tuple[str, Measure], float]
     return out.cache["needs"]  # type: ignore[return-value]
 
 
-def _check_mandatory_offsets(out: Outputs, offsets: dict[str, object]) -> None:
+def _check_mandatory_offsets(out: Outputs, offsets: dict[str, Any]) -> None:
     """allocation.csv's mandatory_offset: the planned part of each state's owed mandatory
     offsets (Art. 63(3)): summary.json's owed parts (checked against the key's exact spread
     by verify_summary.check_offsets) within what the state's offset rows hold; without a
     readable summary, each within the exact spread's floor and ceiling."""
     written = _mandatory(out)
-    owed = out.summary.offsets.get("mandatory_owed") if out.summary is not None else None
+    found = out.summary.offsets if out.summary is not None else None
+    owed = found.mandatory_owed if found is not None else None
     line_of = {r.state: n for n, r in out.allocation}
-    if not isinstance(owed, dict):
-        check_mandatory(out.fail, written, offsets["mandatory"],  # type: ignore[arg-type]
-                        int(offsets["remaining_gap"]), "allocation.csv",  # type: ignore[call-overload]
+    if owed is None:
+        check_mandatory(out.fail, written, offsets["mandatory"],
+                        int(offsets["remaining_gap"]), "allocation.csv",
                         lambda s: line_of.get(s, 0), "mandatory_offset")
         return
-    planned = planned_mandatory(owed, offsets["room"])  # type: ignore[arg-type]
+    planned = planned_mandatory(owed, offsets["room"])
     for state in sorted(set(written) | set(planned)):
         if abs(written.get(state, 0.0) - planned.get(state, 0)) > VALUE_TOL:
             out.fail("allocation.csv", line_of.get(state, 0), "mandatory_offset",
@@ -425,7 +429,7 @@ def check_plan(out: Outputs, instance: Instance) -> None:
                   "pledge_id", "pledge")
     offsets = _offsets(out, instance)
     restricted = instance.config.offsets.enforce_voluntary and not offsets["voluntary_allowed"]
-    allowed = set(offsets["voluntary_allowed_states"])  # type: ignore[call-overload]
+    allowed = set(offsets["voluntary_allowed_states"])
     # The planned mandatory offsets as allocation.csv writes them (checked against the owed
     # parts and the rows' room by _check_mandatory_offsets).
     mandatory = _mandatory(out)
@@ -441,7 +445,8 @@ def check_plan(out: Outputs, instance: Instance) -> None:
                   ("preference", row.preference, p.preference),
                   ("beneficiary", row.beneficiary, p.beneficiary))
         for column, written, given in echoes:
-            if written != given and not (isinstance(written, float) and given is not None
+            if written != given and not (isinstance(written, float)
+                                         and isinstance(given, int | float)
                                          and _close(written, float(given), p.measure)):
                 shown = [_fmt(v) if column in ("min", "max") else ";".join(v)  # type: ignore
                          if column == "beneficiary" else str(v) for v in (written, given)]
@@ -477,7 +482,7 @@ def check_plan(out: Outputs, instance: Instance) -> None:
         if flow.measure is Measure.offset and flow.beneficiary:
             pair = (flow.contributor, flow.beneficiary)
             paired[pair] = paired.get(pair, 0.0) + flow.amount
-    voluntary = set(offsets["voluntary_states"])  # type: ignore[call-overload]
+    voluntary = set(offsets["voluntary_states"])
     for worse, better in preference_swaps(instance, amounts, _mandatory(out),
                                           paired, voluntary):
         line = next(n for n, r in out.plan if r.pledge_id == worse)
@@ -492,8 +497,9 @@ def check_allocation(out: Outputs, instance: Instance) -> None:
     rate = instance.config.pool.rate
     expected = _key(out, instance)
     given: dict[tuple[str, Measure], float] = {}
-    for _, row in out.plan:
-        given[(row.state, row.measure)] = given.get((row.state, row.measure), 0.0) + row.amount
+    for _, planned in out.plan:
+        given[(planned.state, planned.measure)] = given.get((planned.state, planned.measure),
+                                                            0.0) + planned.amount
     listed = _twice(out, "allocation.csv", [(line, row.state) for line, row in out.allocation],
                     "state", "state")
     for code in expected.index[expected["listed"]]:
@@ -582,7 +588,7 @@ def _check_state_rules(out: Outputs, instance: Instance, line: int, row: Allocat
 def fair_share(out: Outputs, instance: Instance, state: str) -> float:
     """Rules section 4 [interp]: what a benefitting state's implemented pledge counts
     against, its share x pool.relocations, rounded up (exact under rounding `none`)."""
-    exact = round(float(_key(out, instance).at[state, "share_used"])
+    exact = round(float(_key(out, instance)["share_used"][state])
                   * instance.config.pool.relocations, 9)
     return exact if instance.config.pool.rounding == "none" else float(math.ceil(exact))
 
@@ -639,7 +645,7 @@ def check_distribution(out: Outputs, instance: Instance) -> None:
     benefitting = set(instance.benefitting)
     needs = _needs(out, instance)
     offsets = _offsets(out, instance)
-    voluntary = set(offsets["voluntary_states"])  # type: ignore[call-overload]
+    voluntary = set(offsets["voluntary_states"])
     persons = responsibility_persons(instance)
     paired: dict[tuple[str, str], list[int]] = {}
     sums: dict[str, float] = {}
@@ -686,11 +692,11 @@ def check_distribution(out: Outputs, instance: Instance) -> None:
                      f" persons {b} is responsible for on {state}'s territory (Art. 63)")
     if not benefitting:
         return
-    for line, row in out.plan:
-        if not _close(sums.get(row.pledge_id, 0.0), row.amount, row.measure):
-            out.fail("distribution.csv", 0, "amount", f"flows of {row.pledge_id} sum to "
-                     f"{sums.get(row.pledge_id, 0.0):.2f}, plan.csv line {line} says "
-                     f"{row.amount:.2f}")
+    for line, planned in out.plan:
+        if not _close(sums.get(planned.pledge_id, 0.0), planned.amount, planned.measure):
+            out.fail("distribution.csv", 0, "amount", f"flows of {planned.pledge_id} sum to "
+                     f"{sums.get(planned.pledge_id, 0.0):.2f}, plan.csv line {line} says "
+                     f"{planned.amount:.2f}")
     flows = [(row.pledge_id, row.beneficiary, row.amount) for _, row in out.distribution]
     for measure, high, low, r_high, r_low in (leximin_violations(
             instance, flows, needs, voluntary, joint_floors(out, instance))
@@ -727,11 +733,11 @@ def check_coverage(out: Outputs, instance: Instance) -> None:
     received from distribution.csv, need and need_stated from needs.csv, ratio = received /
     need."""
     got: dict[tuple[str, Measure], float] = {}
-    for _, row in out.distribution:
-        if not row.beneficiary:
+    for _, flow in out.distribution:
+        if not flow.beneficiary:
             continue  # an offset assigned to no benefitting state: no coverage row
-        key = (row.beneficiary, row.measure)
-        got[key] = got.get(key, 0.0) + row.amount
+        key = (flow.beneficiary, flow.measure)
+        got[key] = got.get(key, 0.0) + flow.amount
     stated = {(n.state, n.measure): n.amount for n in instance.needs if n.amount > 0}
     wanted = set(_needs(out, instance)) | {k for k, v in got.items() if v > 0}
     listed = _twice(out, "coverage.csv", [(line, (row.beneficiary, row.measure))
@@ -801,7 +807,7 @@ def check_summary(out: Outputs, instance: Instance) -> None:
         if not row.beneficiary and row.measure is Measure.offset:
             unassigned[row.contributor] = unassigned.get(row.contributor, 0.0) + row.amount
     offsets = _offsets(out, instance)
-    vs.check_offsets(fail, summary, offsets, unassigned)  # type: ignore[arg-type]
+    vs.check_offsets(fail, summary, offsets, unassigned)
     rate = instance.config.pool.rate
     plan_values = {row.pledge_id: row.value for _, row in out.plan}
     received: dict[str, float] = {}
@@ -809,14 +815,14 @@ def check_summary(out: Outputs, instance: Instance) -> None:
     flows: dict[Measure, int] = {}
     for _, row in out.distribution:
         received[row.beneficiary] = received.get(row.beneficiary, 0.0) + row.value
-        key = (row.beneficiary, row.measure)
-        got[key] = got.get(key, 0.0) + row.amount / unit(row.measure, rate)
+        target = (row.beneficiary, row.measure)
+        got[target] = got.get(target, 0.0) + row.amount / unit(row.measure, rate)
         flows[row.measure] = flows.get(row.measure, 0) + 1
     stated = [row.ratio for _, row in out.coverage if row.ratio is not None]
     needs = _needs(out, instance)
     vs.check_distribution(fail, summary, instance, plan_values, received, stated, needs,
                           bool(out.distribution),
-                          set(offsets["voluntary_states"]),  # type: ignore[call-overload]
+                          set(offsets["voluntary_states"]),
                           joint_floors(out, instance))
 
     def slack(target: tuple[str, Measure]) -> float:
