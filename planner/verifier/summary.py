@@ -135,6 +135,26 @@ def check_offsets(fail: Fail, summary: Summary, offsets: dict[str, Any],
     (whole persons of the key's spread, within both caps) and what is left; the offsets
     assigned to no benefitting state, per state, from distribution.csv (`unassigned`)."""
     found = summary.offsets
+    _check_offset_figures(fail, found, offsets)
+    written = found.get("unassigned_to_benefitting")
+    want = {s: v for s, v in sorted(unassigned.items()) if v > 0}
+    if not isinstance(written, dict) or set(written) != set(want) or not all(
+            _near(written[s], v) for s, v in want.items()):
+        fail("summary.json", 0, "offsets.unassigned_to_benefitting", f"{written!r}, "
+             f"distribution.csv's offsets with an empty beneficiary are {want!r}")
+    owed = found.get("mandatory_owed")
+    if not isinstance(owed, dict) or not all(
+            isinstance(v, int) and not isinstance(v, bool) and v > 0 for v in owed.values()):
+        fail("summary.json", 0, "offsets.mandatory_owed", "not whole persons per state")
+        return
+    _check_owed_caps(fail, owed, offsets)
+    _check_owed_totals(fail, found, owed, offsets)
+
+
+def _check_offset_figures(fail: Fail, found: dict[str, Any], offsets: dict[str, Any]) -> None:
+    """The section's figures as the rules give them: flags, basis, gaps and the proposal's
+    number exactly; the state lists in order; the voluntary offsets (pledged offsets a state
+    may make voluntarily); thresholds and relocation figures within rounding."""
     for name in ("voluntary_allowed", "mandatory_basis", "mandatory_binding",
                  "mandatory_triggered", "gap", "remaining_gap", "proposal_relocations",
                  "responsibility_given"):
@@ -154,17 +174,12 @@ def check_offsets(fail: Fail, summary: Summary, offsets: dict[str, Any],
         if not _near(found.get(name), offsets[name]):
             fail("summary.json", 0, f"offsets.{name}", f"{found.get(name)!r}, the rules give "
                  f"{offsets[name]:g}")
-    written = found.get("unassigned_to_benefitting")
-    want = {s: v for s, v in sorted(unassigned.items()) if v > 0}
-    if not isinstance(written, dict) or set(written) != set(want) or not all(
-            _near(written[s], v) for s, v in want.items()):
-        fail("summary.json", 0, "offsets.unassigned_to_benefitting", f"{written!r}, "
-             f"distribution.csv's offsets with an empty beneficiary are {want!r}")
-    owed = found.get("mandatory_owed")
-    if not isinstance(owed, dict) or not all(
-            isinstance(v, int) and not isinstance(v, bool) and v > 0 for v in owed.values()):
-        fail("summary.json", 0, "offsets.mandatory_owed", "not whole persons per state")
-        return
+
+
+def _check_owed_caps(fail: Fail, owed: dict[str, int], offsets: dict[str, Any]) -> None:
+    """Each state's owed mandatory offsets (Art. 63(3), rules section 5): never a voluntary
+    state's offsets relabelled, at most its fair share minus its pledged relocations and, with
+    responsibility.csv, the persons the file places on its territory."""
     relabelled = sorted(set(owed) & set(offsets["voluntary_states"]))
     if relabelled:
         fail("summary.json", 0, "offsets.mandatory_owed", f"{', '.join(relabelled)}: voluntary "
@@ -179,6 +194,14 @@ def check_offsets(fail: Fail, summary: Summary, offsets: dict[str, Any],
             fail("summary.json", 0, "offsets.mandatory_owed", f"{state}: {amount} mandatory "
                  f"offsets, above the {held:g} persons responsibility.csv places on its "
                  "territory")
+
+
+def _check_owed_totals(fail: Fail, found: dict[str, Any], owed: dict[str, int],
+                       offsets: dict[str, Any]) -> None:
+    """The owed parts whole persons of the key's exact spread of the gap (check_mandatory),
+    together the gap left by the voluntary offsets within the states' caps; unallocated =
+    that gap - owed; the planned part (`mandatory`) each owed part within what the state's
+    offset rows hold, and the rest `mandatory_unplanned`."""
     check_mandatory(fail, {k: float(v) for k, v in owed.items()}, offsets["mandatory"],
                     offsets["remaining_gap"], "summary.json", lambda _: 0,
                     "offsets.mandatory_owed")
