@@ -29,10 +29,9 @@ if the check fails: HiGHS 1.16 with a MIP start and presolve returned the start 
 with the reduced problem's better objective on one random instance, so presolve never gets a
 start. The optimum is then fixed exactly for integral objectives (`>= best`, no slack: the
 next LP cannot gain from round-off, which had lifted its bound by 2e-3 and emptied the region).
-On the 30,000-person matching bench the fixed-row MIPs took 5-400 s per stage, 80% of it
-(profiled with perf) in HiGHS's domain propagation over the dense fix rows; now the LPs take
-up to 0.6 s, the regions up to 0.3 s, and 11 of the 12 stages are proven at the first target
-(IT's quality at z - 1: its LP bound 8682 is not reached, the optimum is 8681.67).
+Why: a stage solved as a plain MIP over the earlier stages' dense fix rows spent most of its
+time in HiGHS's domain propagation over those rows; the region is small, and the first target
+almost always holds the optimum (bench/README.md, "Moved from docstrings (issue 13)").
 
 Time limit (`time_limit_s`, per stage): a stage that runs out of time keeps the best feasible
 solution found (for a matching stage: the region's, the previous stage's, or placing nobody when
