@@ -20,7 +20,7 @@ from planner.optimise.solve import Solver
 from planner.pipeline import plan
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "bench"))
-from baselines import greedy, naive_all, outcome, places_of, same_optima  # noqa: E402
+from baselines import greedy, naive_all, outcome, places_of, same_optima
 
 STATES = [state("AA", 2_000_000, 20_000), state("BB"), state("CC"),
           state("DD", benefitting="true"), state("EE", benefitting="true")]
@@ -36,7 +36,7 @@ def ours(folder: Path, solver: str = "highs") -> tuple[dict[str, float], object,
     return stages, instance, places_of(instance, tables)
 
 
-def greedy_on(instance, found) -> list:  # noqa: ANN001
+def greedy_on(instance, found) -> list:
     places, split_places, split = found
     return greedy(instance, split_places, split.totals) if split else greedy(instance, places)
 

@@ -23,7 +23,7 @@ from planner.pipeline import RunResult, plan, run
 from planner.verifier.verify import verify
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "bench"))
-from baselines import naive_all, places_of, same_optima  # noqa: E402
+from baselines import naive_all, places_of, same_optima
 
 STATES = [state("AA", 2_000_000, 20_000), state("BB"), state("CC"),
           state("DD", benefitting="true"), state("EE", benefitting="true")]
@@ -284,9 +284,9 @@ def test_persons_never_fewer_than_with_the_fixed_split(tmp_path_factory, seed, r
     assert persons_relocated(joint) >= persons_relocated(fixed)
 
 
-def maker(root: Path):  # noqa: ANN201 - conftest's make_instance, outside a test's fixture
+def maker(root: Path):  # conftest's make_instance, outside a test's fixture
     def make(states, pledges, needs=None, relocations=100, financial=2_000_000,
-             rounding="ceil", extra_toml="", name="inst") -> Path:  # noqa: ANN001
+             rounding="ceil", extra_toml="", name="inst") -> Path:
         folder = root / name
         folder.mkdir()
         (folder / "instance.toml").write_text(BASE_TOML.format(

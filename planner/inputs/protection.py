@@ -34,6 +34,7 @@ import datetime as dt
 from dataclasses import dataclass
 
 from models.instance import InstanceConfig, MemberState
+from planner.inputs.reader import Reader
 
 # Case-level blocks of this rule, in precedence order (after security and consent).
 BLOCKS = ("protection_date_missing", "protection_expired", "protection_after_adoption")
@@ -97,7 +98,7 @@ def agreed_pairs(config: InstanceConfig) -> frozenset[tuple[str, str]]:
     return frozenset(tuple(p.split("-")) for p in config.relocation.bilateral_agreements)  # type: ignore[misc]
 
 
-def check_config(reader, config: InstanceConfig | None,  # noqa: ANN001 - planner.inputs.load.Reader
+def check_config(reader: Reader, config: InstanceConfig | None,
                  states: list[tuple[int, MemberState]], codes: set[str] | None) -> None:
     """instance.toml's agreements name known states, the first not benefitting, the second
     benefitting; pool.adopted lies from 1 January of the year before the cycle to its end,

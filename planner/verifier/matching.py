@@ -23,12 +23,12 @@ from dataclasses import dataclass, field
 from fractions import Fraction
 from itertools import repeat
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
 
-from models.instance import Instance, Measure
+from models.instance import Instance, Measure, Pledge
 from planner.verifier.matchability import (
     Group,
     Place,
@@ -39,6 +39,10 @@ from planner.verifier.matchability import (
     places_of,
 )
 from planner.verifier.rules import arcs, effective_needs
+
+if TYPE_CHECKING:  # verify imports this module: the annotation only
+    from models.results import Matching, Summary
+    from planner.verifier.verify import Outputs
 
 TRUE = {"true", "1", "yes", "y", "t"}
 OPTIONAL = ("status", "consent", "security_cleared", "nationality", "vulnerable",
@@ -224,7 +228,7 @@ def _protection(cells: np.ndarray, instance: Instance) -> np.ndarray:
     return np.array([table[c] for c in cells.tolist()], dtype=object)
 
 
-def check_matching(out, instance: Instance) -> None:  # noqa: ANN001 - verify.Outputs
+def check_matching(out: Outputs, instance: Instance) -> None:
     """Every person in exactly one table; each placed person's case, pledge row, transfer,
     blocks, rejections and profile; transfers kept; places respected; families whole; the
     reasons of the unplaced; the summary's counts. Failures come in the order a reader checks
@@ -263,9 +267,9 @@ def check_matching(out, instance: Instance) -> None:  # noqa: ANN001 - verify.Ou
                   len(assigned["line"]) + len(left["line"]), int(split.sum()))
     bound = max_flow(groups, places)
     if out.summary is not None:
-        _check_bound(ctx, places, groups, bound)
-        _check_matching_summary(out, instance, left, places, bound, assigned, codes,
-                                ctx.cases, quality, ctx.case_size)
+        _check_bound(ctx, places, groups, bound, out.summary.matching.bottlenecks)
+        _check_matching_summary(ctx, out.summary, left, places, bound, assigned, codes,
+                                quality)
 
 
 _Order = tuple[int, int, int]
@@ -277,7 +281,7 @@ class _Context:
     cases, and the failures so far, each with its place in the reading order (`_Order`:
     persons, then assignments.csv line by line, then the totals)."""
 
-    out: Any  # verify.Outputs (the verifier's reading; not imported: no cycle)
+    out: Outputs
     instance: Instance
     people: People
     cases: Cases
@@ -546,9 +550,11 @@ def _check_unplaced(ctx: _Context, left: dict[str, np.ndarray],
     return places, groups
 
 
-def _check_bound(ctx: _Context, places: list[Place], groups: list[Group], bound: int) -> None:
-    """matchability.csv (planner.verifier.matchability) against the recomputed bound; with
-    beneficiaries among the candidates, the gains of the rules on them (Art. 56(2)(a)(ii))."""
+def _check_bound(ctx: _Context, places: list[Place], groups: list[Group], bound: int,
+                 bottlenecks: list[str]) -> None:
+    """matchability.csv (planner.verifier.matchability) against the recomputed bound and
+    summary.json's `bottlenecks`; with beneficiaries among the candidates, the gains of the
+    rules on them (Art. 56(2)(a)(ii))."""
     cases, people = ctx.cases, ctx.people
     law = None
     if (_status(people.raw["status"]) == "beneficiary").any():
@@ -558,7 +564,7 @@ def _check_bound(ctx: _Context, places: list[Place], groups: list[Group], bound:
         law = law_gains(groups, period_groups, places, bound)
     check_matchability(ctx.out.fail, ctx.out.matchability, groups, places,
                        sum(g.persons for g in groups), bound,
-                       ctx.out.summary.matching.bottlenecks, law, ctx.agreed)
+                       bottlenecks, law, ctx.agreed)
 
 
 def _frame(table: dict[str, np.ndarray], columns: tuple[str, ...]) -> dict[str, np.ndarray]:
@@ -609,7 +615,7 @@ def _targets(codes: np.ndarray, pairs: np.ndarray, n_cases: int) -> np.ndarray:
     return np.bincount(keys // width, minlength=n_cases)
 
 
-def _profile_failures(rows: dict[str, np.ndarray], pledge  # noqa: ANN001
+def _profile_failures(rows: dict[str, np.ndarray], pledge: Pledge
                       ) -> list[tuple[np.ndarray, str]]:
     """A mask per profile criterion the row sets (rules section 7.5): the persons outside it."""
     never = np.zeros(len(rows["size"]), dtype=bool)
@@ -647,7 +653,7 @@ def _reason_failures(left: dict[str, np.ndarray], people: People, at: np.ndarray
                                        strict=True)]
 
 
-def _check_counts(out, persons: int, cases: int, total: int, splits: int  # noqa: ANN001
+def _check_counts(out: Outputs, persons: int, cases: int, total: int, splits: int
                   ) -> None:
     if out.summary is None:
         return
@@ -948,7 +954,7 @@ def _capacity_failures(left: dict[str, np.ndarray], people: People, at: np.ndarr
     return failures
 
 
-def joint_balance_states(out, instance: Instance, cases: Cases,  # noqa: ANN001
+def joint_balance_states(out: Outputs, instance: Instance, cases: Cases,
                          case_size: np.ndarray) -> dict[str, float]:
     """The joint split's balance (issue 18): the benefitting states with a positive relocation
     need and a placeable case that some relocation row allowed to serve the state may take
@@ -965,22 +971,22 @@ def joint_balance_states(out, instance: Instance, cases: Cases,  # noqa: ANN001
             if needs.get((g.location, Measure.relocation), 0.0) > 0 and g.eligible(offered)}
 
 
-def _check_matching_summary(out, instance: Instance, left: dict[str, np.ndarray],  # noqa: ANN001
+def _check_matching_summary(ctx: _Context, summary: Summary, left: dict[str, np.ndarray],
                             places: list[Place], bound: int, assigned: dict[str, np.ndarray],
-                            codes: np.ndarray, cases: Cases, quality: float,
-                            case_size: np.ndarray) -> None:
+                            codes: np.ndarray, quality: float) -> None:
     """summary.json's matching counts and stages from the tables: persons eligible, places,
     bound, unassigned by reason; persons relocated (at most the bound), the balance of persons
     relocated to places over benefitting states, vulnerable persons and waiting bands placed,
     and the placement quality (the sum of the expected scores)."""
-    m = out.summary.matching
+    out, instance, cases = ctx.out, ctx.instance, ctx.cases
+    m = summary.matching
     persons = len(assigned["line"])
     capacity: dict[str, int] = defaultdict(int)
     for place in places:
         capacity[place.location] += place.capacity
-    _check_matching_counts(out, left, persons, capacity, bound)
+    _check_matching_counts(out, m, left, persons, capacity, bound)
     stages: dict[str, float] = {"persons": float(persons)}
-    balance = _balance_stage(out, instance, assigned, cases, case_size, capacity)
+    balance = _balance_stage(out, instance, assigned, cases, ctx.case_size, capacity)
     if balance is not None:
         stages["balance"] = balance
     placed_cases = np.unique(codes[codes >= 0])
@@ -1005,11 +1011,11 @@ def _check_matching_summary(out, instance: Instance, left: dict[str, np.ndarray]
                      f"{value:.9g}")
 
 
-def _check_matching_counts(out, left: dict[str, np.ndarray], persons: int,  # noqa: ANN001
-                           capacity: dict[str, int], bound: int) -> None:
+def _check_matching_counts(out: Outputs, m: Matching, left: dict[str, np.ndarray],
+                           persons: int, capacity: dict[str, int], bound: int) -> None:
     """summary.json's persons eligible (placed or left for capacity), places, bound and
-    unassigned by reason from the tables; persons placed at most the bound."""
-    m = out.summary.matching
+    unassigned by reason (`m`: its matching section) from the tables; persons placed at most
+    the bound."""
     reasons: dict[str, int] = {}
     for reason in left["reason"].tolist():
         reasons[reason] = reasons.get(reason, 0) + 1
@@ -1026,7 +1032,7 @@ def _check_matching_counts(out, left: dict[str, np.ndarray], persons: int,  # no
                  f"more than the {bound} the places can take")
 
 
-def _balance_stage(out, instance: Instance, assigned: dict[str, np.ndarray],  # noqa: ANN001
+def _balance_stage(out: Outputs, instance: Instance, assigned: dict[str, np.ndarray],
                    cases: Cases, case_size: np.ndarray, capacity: dict[str, int]
                    ) -> float | None:
     """The balance stage's value from assignments.csv (None: no such stage). Joint split: the
