@@ -60,6 +60,9 @@ class _Column:
 
 
 def read_frame(reader: Reader) -> pd.DataFrame | None:
+    """candidates.csv as a frame of stripped text cells with each row's `_line`, blank rows
+    dropped and every optional column present; None (its problems reported) when the file
+    is absent, its header is wrong or a row is wider than the header or of spaces only."""
     text = reader.read_text(NAME, required=False)
     if text is None:
         return None
@@ -75,6 +78,22 @@ def read_frame(reader: Reader) -> pd.DataFrame | None:
         reader.problem(NAME, 1, column, message)
     if problems:
         return None
+    frame = _parse_frame(reader, text, sep, header)
+    if frame is None:
+        return None
+    frame = _rows_within_header(reader, frame, header)
+    if frame is not None:
+        for column in OPTIONAL:
+            if column not in frame.columns:
+                frame[column] = ""
+    return frame
+
+
+def _parse_frame(reader: Reader, text: str, sep: str, header: list[str]
+                 ) -> pd.DataFrame | None:
+    """The file's cells as text (blank lines kept as empty rows), with each row's line
+    (`_line`: the header is line 1); None when pandas cannot read it, with the line of a row
+    wider than the header where pandas names one."""
     try:
         frame = pd.read_csv(StringIO(text), dtype=str, keep_default_na=False, sep=sep,
                             skip_blank_lines=False)
@@ -92,8 +111,15 @@ def read_frame(reader: Reader) -> pd.DataFrame | None:
         reader.problem(NAME, 2, "-", f"row has {len(frame.columns) + frame.index.nlevels} "
                        f"fields, the header has {len(header)}")
         return None
-    # Line numbers: the header is line 1 and blank lines were kept as empty rows.
     frame["_line"] = frame.index + 2
+    return frame
+
+
+def _rows_within_header(reader: Reader, frame: pd.DataFrame, header: list[str]
+                        ) -> pd.DataFrame | None:
+    """The non-blank rows under the header's names, cells stripped; None when a row has
+    cells beyond the header's columns (under its dropped trailing empty names) or only
+    spaces (a person with no id, case or location), each reported."""
     cells = [c for c in frame.columns if c != "_line"]
     frame = frame[(frame[cells] != "").any(axis=1)]
     unnamed = cells[len(header):]
@@ -111,9 +137,6 @@ def read_frame(reader: Reader) -> pd.DataFrame | None:
         reader.problem(NAME, int(line), "-", "row of spaces only: delete it")
     if len(wide) or len(spaces):
         return None
-    for column in OPTIONAL:
-        if column not in frame.columns:
-            frame[column] = ""
     return frame
 
 

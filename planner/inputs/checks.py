@@ -72,49 +72,71 @@ def pledge_rows(reader: Reader, states: list[tuple[int, MemberState]],
     """Each pledge row against the others and the states. A benefitting state's pledge is
     accepted (rules section 4); implemented (`implement`: benefitting.implement_pledges), it
     needs another benefitting state to go to."""
-    known = {s.code: s for _, s in states}
-    benefitting = {code for code, s in known.items() if s.benefitting}
+    by_code = {s.code: s for _, s in states}  # a repeated code: its last row
+    known = set(by_code)
+    benefitting = {code for code, s in by_code.items() if s.benefitting}
     first: dict[str, int] = {}
     for line, pledge in pledges:
         if pledge.pledge_id in first:
             reader.problem(PLEDGES, line, "pledge_id", f"duplicate pledge id {pledge.pledge_id!r} "
                            f"(first on line {first[pledge.pledge_id]})")
         first.setdefault(pledge.pledge_id, line)
-        if codes is not None and pledge.state not in codes:
-            reader.problem(PLEDGES, line, "state", f"unknown state {pledge.state}")
-        elif implement and pledge.state in benefitting and not pledge.beneficiary \
-                and not benefitting - {pledge.state}:
-            # Accepted (rules section 4), but a row must be able to reach someone else.
-            reader.problem(PLEDGES, line, "state", f"{pledge.state} is the only benefitting "
-                           "state: its pledge could go to no other benefitting state")
+        _pledge_state(reader, line, pledge, codes, benefitting if implement else None)
         if pledge.max is not None and pledge.min > pledge.max:
             reader.problem(PLEDGES, line, "min",
                            f"min {pledge.min:g} is above max {pledge.max:g}")
-        for target in pledge.beneficiary:
-            if target == pledge.state:
-                reader.problem(PLEDGES, line, "beneficiary", f"{target} cannot receive its "
-                               "own pledge (a benefitting state's pledge goes to the others)")
-            elif codes is not None and target not in codes:
-                reader.problem(PLEDGES, line, "beneficiary", f"unknown state {target}")
-            elif target in known and target not in benefitting:
-                reader.problem(PLEDGES, line, "beneficiary", f"{target} is not benefitting")
+        _pledge_beneficiaries(reader, line, pledge, codes, known, benefitting)
         if pledge.measure.in_persons:
             for column in ("min", "max"):
                 persons_amount(reader, PLEDGES, line, column, pledge.measure,
                                getattr(pledge, column))
-        for status in pledge.statuses:
-            if status not in ("applicant", "beneficiary"):
-                reader.problem(PLEDGES, line, "statuses",
-                               f"{status!r} is not one of: applicant, beneficiary")
-        for code in pledge.nationalities:
-            if not ascii_letters(code, 3):
-                reader.problem(PLEDGES, line, "nationalities",
-                               f"{code!r} is not an ISO 3166-1 alpha-3 code")
-        if pledge.measure != "relocation":
-            for column in RELOCATION_ONLY:
-                if getattr(pledge, column):
-                    reader.problem(PLEDGES, line, column, "profile criteria apply to "
-                                   f"relocation rows, not {pledge.measure}")
+        _pledge_profile(reader, line, pledge)
+
+
+def _pledge_state(reader: Reader, line: int, pledge: Pledge, codes: set[str] | None,
+                  implemented: set[str] | None) -> None:
+    """The pledging state known; a benefitting state's implemented pledge (`implemented`:
+    the benefitting states when benefitting.implement_pledges, else None) without stated
+    beneficiaries needs another benefitting state to reach (rules section 4)."""
+    if codes is not None and pledge.state not in codes:
+        reader.problem(PLEDGES, line, "state", f"unknown state {pledge.state}")
+    elif implemented is not None and pledge.state in implemented and not pledge.beneficiary \
+            and not implemented - {pledge.state}:
+        # Accepted (rules section 4), but a row must be able to reach someone else.
+        reader.problem(PLEDGES, line, "state", f"{pledge.state} is the only benefitting "
+                       "state: its pledge could go to no other benefitting state")
+
+
+def _pledge_beneficiaries(reader: Reader, line: int, pledge: Pledge, codes: set[str] | None,
+                          known: set[str], benefitting: set[str]) -> None:
+    """Each stated beneficiary another state, known, and benefitting (where its row
+    parsed)."""
+    for target in pledge.beneficiary:
+        if target == pledge.state:
+            reader.problem(PLEDGES, line, "beneficiary", f"{target} cannot receive its "
+                           "own pledge (a benefitting state's pledge goes to the others)")
+        elif codes is not None and target not in codes:
+            reader.problem(PLEDGES, line, "beneficiary", f"unknown state {target}")
+        elif target in known and target not in benefitting:
+            reader.problem(PLEDGES, line, "beneficiary", f"{target} is not benefitting")
+
+
+def _pledge_profile(reader: Reader, line: int, pledge: Pledge) -> None:
+    """The profile criteria (rules section 7.5): statuses applicant or beneficiary,
+    nationalities ISO 3166-1 alpha-3 codes, and criteria on relocation rows only."""
+    for status in pledge.statuses:
+        if status not in ("applicant", "beneficiary"):
+            reader.problem(PLEDGES, line, "statuses",
+                           f"{status!r} is not one of: applicant, beneficiary")
+    for code in pledge.nationalities:
+        if not ascii_letters(code, 3):
+            reader.problem(PLEDGES, line, "nationalities",
+                           f"{code!r} is not an ISO 3166-1 alpha-3 code")
+    if pledge.measure != "relocation":
+        for column in RELOCATION_ONLY:
+            if getattr(pledge, column):
+                reader.problem(PLEDGES, line, column, "profile criteria apply to "
+                               f"relocation rows, not {pledge.measure}")
 
 
 def need_rows(reader: Reader, states: list[tuple[int, MemberState]],

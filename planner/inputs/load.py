@@ -119,14 +119,7 @@ def load_instance(folder: Path | str, variant: str | None = None) -> Instance:
     """Read and validate an instance folder, or one of its variants (`variants/NAME.toml`
     applied over it, see `planner.inputs.variants`); raise `InputError` with every problem found."""
 
-    reader = Reader(Path(folder))
-    if not reader.folder.is_dir():
-        raise InputError([Problem(str(reader.folder), 0, "-", "instance folder not found")])
-    if variant is not None:
-        reader.variant = read_variant(reader, variant)
-        if reader.variant is None:
-            raise InputError(reader.problems)
-        reader.files = dict(reader.variant.tables)
+    reader = _open(Path(folder), variant)
     config = read_config(reader)
     if config is not None:
         reader.numbers = number_format(config)
@@ -138,31 +131,8 @@ def load_instance(folder: Path | str, variant: str | None = None) -> Instance:
     pledges_table = reader.read_table("pledges.csv", True, ("state", "measure"),
                                       _columns(Pledge))
     needs_table = reader.read_table("needs.csv", False, ("state", "measure", "amount"))
-
-    states: list[tuple[int, MemberState]] = []
-    codes: set[str] | None = None
-    if states_table is not None and states_table.usable and reader.variant is not None:
-        apply_states(reader, reader.variant, states_table, (*_columns(MemberState), *extra))
-    if states_table is not None:
-        for column in extra:
-            if column not in states_table.header:
-                reader.problem("instance.toml", toml_line(reader, ("key", "weights")),
-                               f"key.weights.{column}",
-                               f"names column {column!r}, which member_states.csv does not have")
-        if states_table.usable and not states_table.named:
-            reader.problem("member_states.csv", 0, "-", "no states (one row per state is "
-                           "required)")
-        elif states_table.usable:
-            columns = tuple(c for c in extra if c in states_table.header)
-            states = parse_rows(reader, "member_states.csv", states_table, MemberState, columns)
-            codes = states_table.codes("code")
-    pledges: list[tuple[int, Pledge]] = []
-    if pledges_table is not None and pledges_table.usable:
-        if "pledge_id" not in pledges_table.header:
-            # Default pledge id: the row's line number (contract: "no (row number)").
-            for line, row in pledges_table.rows:
-                row["pledge_id"] = str(line)
-        pledges = parse_rows(reader, "pledges.csv", pledges_table, Pledge)
+    states, codes = _read_states(reader, states_table, extra)
+    pledges = _read_pledges(reader, pledges_table)
     needs = parse_rows(reader, "needs.csv", needs_table, Need) \
         if needs_table is not None and needs_table.usable else []
 
@@ -190,6 +160,55 @@ def load_instance(folder: Path | str, variant: str | None = None) -> Instance:
                                   reader.variant.file if reader.variant is not None else None),
         origin=Origin(folder=str(reader.folder), transfer_lines=transfer_lines),
     )
+
+
+def _open(folder: Path, variant: str | None) -> Reader:
+    """A reader of the instance folder, with its variant's file read and its replacement
+    tables named; `InputError` when the folder or the variant cannot be read."""
+    reader = Reader(folder)
+    if not reader.folder.is_dir():
+        raise InputError([Problem(str(reader.folder), 0, "-", "instance folder not found")])
+    if variant is not None:
+        reader.variant = read_variant(reader, variant)
+        if reader.variant is None:
+            raise InputError(reader.problems)
+        reader.files = dict(reader.variant.tables)
+    return reader
+
+
+def _read_states(reader: Reader, table: CsvTable | None, extra: tuple[str, ...]
+                 ) -> tuple[list[tuple[int, MemberState]], set[str] | None]:
+    """member_states.csv's rows (a variant's changes applied) with the key's extra weight
+    columns (`extra`, each required in the file), and every state code it names (None when
+    not known: file missing or broken, or a code that is not one)."""
+    if table is None:
+        return [], None
+    if table.usable and reader.variant is not None:
+        apply_states(reader, reader.variant, table, (*_columns(MemberState), *extra))
+    for column in extra:
+        if column not in table.header:
+            reader.problem("instance.toml", toml_line(reader, ("key", "weights")),
+                           f"key.weights.{column}",
+                           f"names column {column!r}, which member_states.csv does not have")
+    if table.usable and not table.named:
+        reader.problem("member_states.csv", 0, "-", "no states (one row per state is "
+                       "required)")
+    elif table.usable:
+        columns = tuple(c for c in extra if c in table.header)
+        return (parse_rows(reader, "member_states.csv", table, MemberState, columns),
+                table.codes("code"))
+    return [], None
+
+
+def _read_pledges(reader: Reader, table: CsvTable | None) -> list[tuple[int, Pledge]]:
+    """pledges.csv's rows; without a pledge_id column, each row's id is its line number
+    (contract: "no (row number)")."""
+    if table is None or not table.usable:
+        return []
+    if "pledge_id" not in table.header:
+        for line, row in table.rows:
+            row["pledge_id"] = str(line)
+    return parse_rows(reader, "pledges.csv", table, Pledge)
 
 
 def read_responsibility(reader: Reader, states: list[tuple[int, MemberState]],

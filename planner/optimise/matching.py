@@ -40,20 +40,17 @@ The split of places over benefitting states (issue 18, `matching.split`, Art. 60
           that every back-end takes the same split. The split chosen (persons per row and
           state) becomes the places of the later stages, solved per state as with a fixed
           split (`fixed_split`): stages (iii) and (iv) are optimal for that split, not over
-          every split as good in (i)-(ii) (at 100,000 bench persons two such splits gave
-          quality 51,751 and 70,723: bench/README.md). The
-          distribution then takes those persons as floors and spreads each row's places left
-          empty by its own rules, so distribution.csv reports the split used.
-  Measured (10,000 persons, places growing with persons, `bench/scenarios.growing`): the
-  fully joint model (every stage on one model of every state) took 100-210 s, most stages
-  whole-model MIPs: its LP relaxation is degenerate (a row's places move freely between
-  states), so reduced-cost fixing fixed nothing; a balance stage of the smallest coverage
-  ratio (an integer level) took 64 s alone. Two phases: 5.6 s, the split 3.2 s of it.
-  Speed (bench/README.md, "Speed of the joint split"): 30,000 persons 8.2 -> 4.3 s, 300,000
-  88.6 -> 27.0 s, the same optima: the split's optimum fixed as two rows (persons, covered
-  persons; `Model.replace_fix`), the later stages on full places (`_Location.full`: capacity
-  rows as equalities, the first priority term fixed alone), classes merged on the split
-  chosen (`fixed_split`), the states' later stages two at a time (`MATCHING_THREADS`).
+          every split as good in (i)-(ii) (two such splits can differ widely in quality).
+          The distribution then takes those persons as floors and spreads each row's places
+          left empty by its own rules, so distribution.csv reports the split used.
+  Why two phases: the fully joint model (every stage on one model of every state) has a
+  degenerate LP relaxation (a row's places move freely between states), so reduced-cost
+  fixing fixes nothing and its stages are whole-model MIPs, many times slower. For speed the
+  split's optimum is fixed as two rows (persons, covered persons; `Model.replace_fix`), the
+  later stages run on full places (`_Location.full`: capacity rows as equalities, the first
+  priority term fixed alone), classes are merged on the split chosen (`fixed_split`) and the
+  states' later stages run two at a time (`MATCHING_THREADS`). The measurements: bench/
+  README.md, "Moved from docstrings (issue 13)" and "Speed of the joint split".
 
 How the stages are solved, all exactly (every stage proven optimal, no time-limit shortcut):
 - per benefitting state: the states' problems share nothing (`solve_counts`);
@@ -69,23 +66,13 @@ How the stages are solved, all exactly (every stage proven optimal, no time-limi
 - stage (iv) has a column for every (class, group) pair (leaving out those that reduced-cost
   fixing called unused parted the back-ends' tie-breaks: issue 12).
 
-Measured on the 30,000-person bench (`bench/bench_matching.py` instance: 22 receiving states,
-15,771 places, 5,564 classes; 2 cores), seconds per stage (i)+vulnerable / waiting / quality:
-  before (PuLP + HiGHS, one column per (class, place), fix rows, presolve off):
-      EL 0.40 / 6.3 / 4.2, ES 0.35 / 6.4 / 15.7, IT 3.5 / 396 / 223 (the plan: 658 s);
-  the previous stage's solution as a MIP start (highspy arrays, same model): EL 0.6 / 7.2 /
-      3.2 against 0.7 / 9.9 / 0.6 without, ES 20-33 s in all: no gain. perf shows 80% of the
-      time in HiGHS's domain propagation at the root node (the dense fix rows), not in finding
-      a first solution; and HiGHS 1.16 with a MIP start and presolve once returned the start as
-      "optimal" (planner.optimise.highs_stages keeps starts away from presolve);
-  grouped places and kinds alone (same MIPs): EL 0.16 / 2.2 / 8.1, ES 1.3 / 1.5 / 25,
-      IT 0.9 / 1.8 / 35 (IT: 1,170 and 9,445 columns instead of 30,383);
-  LP bound and reduced-cost fixing alone (full model): 22 s for the four states (IT 19 s);
-  both (this module): EL 0.05 / 0.07 / 0.20, ES 0.01 / 0.02 / 0.29, IT 0.05 / 0.05 / 1.0:
-      1.8 s of solving, `match` 2.6 s, `planner run` 9 s; the same stage optima.
-At 300,000 persons (24,679 classes, the same 15,771 places; issue 6): the placement LPs took
-  10 s (IT 7.5 s); leaving out the pairs no optimal selection uses (about 85% of them) brought
-  the whole plan from 20 s to 9 s, the same stage optima (bench/README.md).
+Why grouping and reduced-cost fixing together: the plain MIPs (one column per (class,
+place), the earlier stages fixed as dense rows) spent most of their time in HiGHS's domain
+propagation over those rows; each device alone helped, both together solve every stage at
+30,000 persons in about a second, with the same stage optima. A MIP start from the previous
+stage gained nothing (and HiGHS 1.16 with a MIP start and presolve once returned the start as
+"optimal": planner.optimise.solve keeps starts away from presolve). The measurements, stage
+by stage: bench/README.md, "Moved from docstrings (issue 13)".
 Symmetry among identical places: once grouped, only a group's size counts are symmetric, and
 HiGHS's symmetry detection on or off changed nothing measurable, so no constraints were added.
 """

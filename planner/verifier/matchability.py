@@ -235,6 +235,19 @@ def check_matchability(fail: Fail, rows: list[tuple[int, MatchabilityRow]],
     counts; each bottleneck's figures (see the module's docstring); a restriction row per
     criterion of each row with places, its value the recomputed gain; `law` (None: no
     beneficiary among the candidates): a law row per rule on beneficiaries, its gain."""
+    _check_bound_row(fail, rows, places, placeable, bound)
+    _check_bottlenecks(fail, rows, groups, places, (placeable, bound), agreed)
+    texts = [row.text for _, row in rows if row.kind == "bottleneck"]
+    if texts != list(summary_bottlenecks):
+        fail("summary.json", 0, "matching.bottlenecks", "differ from matchability.csv")
+    _check_restrictions(fail, rows, groups, places)
+    _check_law(fail, rows, law or {})
+
+
+def _check_bound_row(fail: Fail, rows: list[tuple[int, MatchabilityRow]], places: list[Place],
+                     placeable: int, bound: int) -> None:
+    """One bound row, first: its value the maximum flow of persons to places recomputed here,
+    its text the counts (persons placeable, places)."""
     name = "matchability.csv"
     capacity = sum(p.capacity for p in places)
     bound_rows = [(line, r) for line, r in rows if r.kind == "bound"]
@@ -248,7 +261,12 @@ def check_matchability(fail: Fail, rows: list[tuple[int, MatchabilityRow]],
                  f"{bound}" if row.value is not None else "missing")
         elif row.text != text:
             fail(name, line, "text", f"expected {text!r}")
-    by_key = {p.key: p for p in places}
+
+
+def _eligible_counts(groups: list[Group], places: list[Place]
+                     ) -> tuple[dict[int, int], dict[str, int]]:
+    """The persons eligible for each place (by its index) and, per location, the persons
+    with no eligible place."""
     eligible: dict[int, int] = defaultdict(int)
     no_place: dict[str, int] = defaultdict(int)
     for group in groups:
@@ -257,13 +275,24 @@ def check_matchability(fail: Fail, rows: list[tuple[int, MatchabilityRow]],
             eligible[i] += group.persons
         if not own:
             no_place[group.location] += group.persons
-    left_out, said_no_place = 0, set()
-    texts = []
+    return eligible, no_place
+
+
+def _check_bottlenecks(fail: Fail, rows: list[tuple[int, MatchabilityRow]],
+                       groups: list[Group], places: list[Place], counts: tuple[int, int],
+                       agreed: frozenset[tuple[str, str]]) -> None:
+    """Each bottleneck row one the planner states, its value and figures recomputed; every
+    location with beneficiaries' cases lacking an agreement and every location with persons
+    of no eligible place stated; together the bottlenecks leave out exactly the placeable
+    persons the bound does (`counts`: the persons placeable, the bound)."""
+    name = "matchability.csv"
+    eligible, no_place = _eligible_counts(groups, places)
     agreements = _agreement_sentences(groups, places, agreed)
+    by_key = {p.key: p for p in places}
+    left_out, said_no_place = 0, set()
     for line, row in rows:
         if row.kind != "bottleneck":
             continue
-        texts.append(row.text)
         found, figures = _bottleneck(row, by_key, eligible, places, no_place)
         if found is None and row.criterion == AGREEMENT:
             found, figures = _agreement_bottleneck(row, agreements)
@@ -287,11 +316,18 @@ def check_matchability(fail: Fail, rows: list[tuple[int, MatchabilityRow]],
     for location in sorted(set(no_place) - said_no_place):
         fail(name, 0, "text", f"{location}: the {no_place[location]} persons with no eligible "
              "place are not stated")
+    placeable, bound = counts
     if left_out != placeable - bound:
         fail(name, 0, "value", f"the bottlenecks leave out {left_out} persons, the bound "
              f"leaves out {placeable - bound} of the {placeable} placeable")
-    if texts != list(summary_bottlenecks):
-        fail("summary.json", 0, "matching.bottlenecks", "differ from matchability.csv")
+
+
+def _check_restrictions(fail: Fail, rows: list[tuple[int, MatchabilityRow]],
+                        groups: list[Group], places: list[Place]) -> None:
+    """A restriction row per criterion of each pledge row with places, none other: its value
+    the persons the bound gains without that criterion (restriction_gains), its text that
+    value."""
+    name = "matchability.csv"
     gains = restriction_gains(groups, places)
     listed = set()
     for line, row in rows:
@@ -310,7 +346,6 @@ def check_matchability(fail: Fail, rows: list[tuple[int, MatchabilityRow]],
             fail(name, line, "text", "does not state its value")
     for pid, criterion in sorted(set(gains) - listed):
         fail(name, 0, "criterion", f"no restriction row for {pid}'s {criterion} criterion")
-    _check_law(fail, rows, law or {})
 
 
 def _check_law(fail: Fail, rows: list[tuple[int, MatchabilityRow]], law: dict[str, int]

@@ -40,7 +40,8 @@ from planner.verifier.matchability import (
 )
 from planner.verifier.rules import arcs, effective_needs
 
-if TYPE_CHECKING:  # verify imports this module
+if TYPE_CHECKING:  # verify imports this module: the annotation only
+    from models.results import Matching, Summary
     from planner.verifier.verify import Outputs
 
 TRUE = {"true", "1", "yes", "y", "t"}
@@ -236,175 +237,335 @@ def check_matching(out: Outputs, instance: Instance) -> None:
     if instance.cases is None:
         return
     people = read_people(instance)
-    failures: list[tuple[tuple[int, int, int], str, int, str, str]] = []
-
-    def fail(order: tuple[int, int, int], name: str, line: int, column: str, text: str) -> None:
-        failures.append((order, name, line, column, text))
-
     # A person listed twice counts once, at the last line (as a mapping by person would).
     assigned = _frame(out.assignments, ("person_id", "case_id", "from_state", "to_state",
                                         "pledge_id", "score", "reasons"))
     left = _frame(out.unassigned, ("person_id", "case_id", "location", "reason"))
+    ctx = _Context(out, instance, people, case_table(people, instance),
+                   np.bincount(people.case_code[people.case_code >= 0],
+                               minlength=len(people.cases)),
+                   agreed_pairs(instance))
     # Each listed person who is a candidate (position in the table, row in `people`).
     joined_assigned = _join(assigned["person_id"], people)
     joined_left = _join(left["person_id"], people)
-    in_assigned, strangers = _listed(people, assigned["person_id"], *joined_assigned)
-    in_left, strangers_left = _listed(people, left["person_id"], *joined_left)
+    _check_listed(ctx, assigned["person_id"], joined_assigned, left["person_id"], joined_left)
+    transferred = _Transferred.of(people, instance)
+    placed = _Placed(ctx, assigned, joined_assigned)
+    quality, targets, used = _check_placed(placed, transferred)
+    _check_transfers_kept(ctx, transferred, targets)
+    used_by = _check_places(ctx, placed, used)
+    # Persons placed per case, counted by the case_id assignments.csv gives them.
+    codes = np.fromiter(map(transferred.case_at.get, assigned["case_id"], repeat(-1)),
+                        dtype=np.int64, count=len(assigned["case_id"]))
+    per_case, split = _check_splits(ctx, codes, targets)
+    places, groups = _check_unplaced(ctx, left, joined_left, used_by)
+    for _, name, line, column, text in sorted(ctx.failures, key=lambda f: f[0]):
+        out.fail(name, line, column, text)
+    # Distinct cases placed: those of candidates' cases, and any others named.
+    cases_assigned = int((per_case > 0).sum()) \
+        + len(set(assigned["case_id"][codes < 0].tolist()))
+    _check_counts(out, len(assigned["line"]), cases_assigned,
+                  len(assigned["line"]) + len(left["line"]), int(split.sum()))
+    bound = max_flow(groups, places)
+    if out.summary is not None:
+        _check_bound(ctx, places, groups, bound, out.summary.matching.bottlenecks)
+        _check_matching_summary(ctx, out.summary, left, places, bound, assigned, codes,
+                                quality)
+
+
+_Order = tuple[int, int, int]
+
+
+@dataclass
+class _Context:
+    """What the matching checks share: the outputs, the inputs, the candidates and their
+    cases, and the failures so far, each with its place in the reading order (`_Order`:
+    persons, then assignments.csv line by line, then the totals)."""
+
+    out: Outputs
+    instance: Instance
+    people: People
+    cases: Cases
+    case_size: np.ndarray  # persons per case number
+    agreed: frozenset[tuple[str, str]]
+    failures: list[tuple[_Order, str, int, str, str]] = field(default_factory=list)
+
+    def fail(self, order: _Order, name: str, line: int, column: str, text: str) -> None:
+        self.failures.append((order, name, line, column, text))
+
+
+def _check_listed(ctx: _Context, assigned_ids: np.ndarray,
+                  joined_assigned: tuple[np.ndarray, np.ndarray], left_ids: np.ndarray,
+                  joined_left: tuple[np.ndarray, np.ndarray]) -> None:
+    """Every candidate in exactly one of assignments.csv and unassigned.csv, and no person in
+    either who is not a candidate."""
+    in_assigned, strangers = _listed(ctx.people, assigned_ids, *joined_assigned)
+    in_left, strangers_left = _listed(ctx.people, left_ids, *joined_left)
     wrong = in_assigned == in_left
     for both in in_assigned[wrong]:
-        fail((0, 0, 0), "assignments.csv", 0, "person_id",
-             f"a candidate is {'in both tables' if both else 'in neither'}")
+        ctx.fail((0, 0, 0), "assignments.csv", 0, "person_id",
+                 f"a candidate is {'in both tables' if both else 'in neither'}")
     for _ in range(len(strangers | strangers_left)):
-        fail((1, 0, 0), "assignments.csv", 0, "person_id", "a person not in candidates.csv")
-    n_cases = len(people.cases)
-    case_size = np.bincount(people.case_code[people.case_code >= 0], minlength=n_cases)
+        ctx.fail((1, 0, 0), "assignments.csv", 0, "person_id", "a person not in candidates.csv")
+
+
+class _Placed:
+    """The placed persons who are candidates, a column per attribute (assignments.csv's and
+    their candidate's row `found`, case number `code`, pledge row, receiving and benefitting
+    state as numbers). Each check reports its failing rows by line (`each`); some narrow the
+    rows the later checks see (`keep`)."""
+
+    def __init__(self, ctx: _Context, assigned: dict[str, np.ndarray],
+                 joined: tuple[np.ndarray, np.ndarray]) -> None:
+        self.ctx = ctx
+        at, found = joined
+        # `at` is every position when each listed person is a candidate, once.
+        everyone = ctx.people.unique and len(at) == len(assigned["line"])
+        rows = {c: v if everyone else v[at] for c, v in assigned.items()}
+        rows["found"], rows["code"] = found, ctx.people.case_code[found]
+        rows["pledge"], self.pledge_ids = pd.factorize(rows["pledge_id"])  # grouped below
+        rows["to"] = pd.factorize(rows["to_state"])[0]
+        rows["from"], self.from_states = pd.factorize(rows["from_state"])
+        self.rows = rows
+
+    def each(self, mask: np.ndarray, check: int, column: str, text: str) -> None:
+        for line in self.rows["line"][mask].tolist():
+            self.ctx.fail((2, line, check), "assignments.csv", line, column, text)
+
+    def keep(self, mask: np.ndarray) -> None:
+        if not mask.all():
+            for column, values in self.rows.items():
+                self.rows[column] = values[mask]
+
+
+def _check_placed(placed: _Placed, transferred: _Transferred
+                  ) -> tuple[float, np.ndarray, np.ndarray]:
+    """assignments.csv row by row: case and location as in candidates.csv, score and reasons,
+    a relocation row of to_state, transferred cases where they were moved, no blocked,
+    unprotected, unagreed or rejected case, the pledge row's profile. The placement quality
+    (the sum of the expected scores), the distinct (to_state, pledge row) pairs per case
+    number, and the persons per (pledge row, location) number."""
+    ctx, rows = placed.ctx, placed.rows
+    people = ctx.people
+    found = rows["found"]
+    placed.each((rows["case_id"] != people.case_id[found])
+                | (rows["from_state"] != people.location[found]), 0,
+                "case_id", "case or location differs from input")
+    quality = _check_scores(placed)
+    targets = _targets(rows["code"], rows["to"] * len(placed.pledge_ids) + rows["pledge"],
+                       len(people.cases))
+    _check_relocation_rows(placed)
+    rows = placed.rows
+    used = np.bincount(rows["pledge"] * len(placed.from_states) + rows["from"],
+                       minlength=len(placed.pledge_ids) * len(placed.from_states))
+    _check_moved(placed, transferred)
+    _check_blocks(placed)
+    _check_profiles(placed)
+    return quality, targets, used
+
+
+def _check_scores(placed: _Placed) -> float:
+    """Each placed person's score and reasons recomputed (the case's links, languages,
+    preferences, transfer and the person's own vulnerable and unaccompanied_minor cells); the
+    sum of the expected scores."""
+    rows = placed.rows
+    own = placed.ctx.people.profile(rows["found"])  # each placed person's own flags
+    rows["own_vulnerable"], rows["own_minor"] = own["vuln"], own["minor"]
+    for check, (mask, column, text) in enumerate(_score_failures(rows, placed.ctx.cases,
+                                                                 placed.ctx.instance)):
+        placed.each(mask, 10 + check, column, text)
+    return float(rows.pop("expected_score").sum())
+
+
+def _check_relocation_rows(placed: _Placed) -> None:
+    """The pledge row a relocation row of to_state; the rows that are not are left out of
+    the later checks."""
+    rows = placed.rows
+    state_of = {p: pledge.state for p, pledge in placed.ctx.instance.pledges_by_id.items()
+                if pledge.measure is Measure.relocation}
+    good = np.array([state_of.get(p) for p in placed.pledge_ids], dtype=object)[rows["pledge"]] \
+        == rows["to_state"]
+    placed.each(~good, 1, "pledge_id", "not a relocation row of to_state")
+    placed.keep(good)
+
+
+@dataclass
+class _Transferred:
+    """transfers.csv against the candidates: each case's number (`case_at`), the numbers of
+    the transferred cases (-1: not a candidate's case; `known` the others) and, per case
+    number, the state it was transferred to (None: not transferred)."""
+
+    transfers: dict[str, str]
+    case_at: dict[object, int]
+    code: np.ndarray
+    known: np.ndarray
+    moved: np.ndarray
+
+    @classmethod
+    def of(cls, people: People, instance: Instance) -> _Transferred:
+        transfers = dict(instance.transfers)
+        n_cases = len(people.cases)
+        case_at = dict(zip(people.cases.tolist(), range(n_cases), strict=True))
+        code = np.fromiter(map(case_at.get, transfers, repeat(-1)), dtype=np.int64,
+                           count=len(transfers))
+        known = code >= 0
+        moved = np.full(n_cases + 1, None, dtype=object)
+        moved[code[known]] = np.fromiter(transfers.values(), dtype=object,
+                                         count=len(transfers))[known]
+        return cls(transfers, case_at, code, known, moved)
+
+
+def _check_moved(placed: _Placed, transferred: _Transferred) -> None:
+    """A transferred case placed only where it was transferred; its rows are left out of the
+    later checks (a transfer overrides blocks, rejections and profiles)."""
+    rows = placed.rows
+    moved_to = transferred.moved[rows["code"]]
+    is_moved = (transferred.moved != None)[rows["code"]]  # noqa: E711 - elementwise
+    placed.each(is_moved & (moved_to != rows["to_state"]), 2, "to_state",
+                "a transferred case was moved")
+    placed.keep(~is_moved)
+
+
+def _check_blocks(placed: _Placed) -> None:
+    """No case placed that the inputs block: security or consent, a beneficiary's protection
+    out of date (Art. 56(2)(a)(ii)), a beneficiary's case without a bilateral agreement
+    between the receiving and benefitting states, a case the receiving state rejected."""
+    ctx, rows = placed.ctx, placed.rows
+    people, instance = ctx.people, ctx.instance
     blocked = people.blocked_security | people.blocked_consent
     protected = people.protection != ""
-    agreed = agreed_pairs(instance)
-    transfers = dict(instance.transfers)
-    rejected = set(instance.rejections)
-    pledges = instance.pledges_by_id
-    room: dict[tuple[str, str], float] = {}
-    for _, row in out.distribution:
-        if row.measure is Measure.relocation:
-            room[(row.pledge_id, row.beneficiary)] = row.amount
-    # The placed persons who are candidates; each check below filters `rows` further.
-    at, found = joined_assigned
-    everyone = people.unique and len(at) == len(assigned["line"])  # `at` is every position
-    rows = {c: v if everyone else v[at] for c, v in assigned.items()}
-    rows["found"], rows["code"] = found, people.case_code[found]
-    rows["pledge"], pledge_ids = pd.factorize(rows["pledge_id"])  # numbers: grouped below
-    rows["to"], to_states = pd.factorize(rows["to_state"])
-    rows["from"], from_states = pd.factorize(rows["from_state"])
-
-    def each(mask: np.ndarray, check: int, column: str, text: str) -> None:
-        for line in rows["line"][mask].tolist():
-            fail((2, line, check), "assignments.csv", line, column, text)
-
-    def keep(mask: np.ndarray) -> None:
-        if not mask.all():
-            for column, values in rows.items():
-                rows[column] = values[mask]
-
-    each((rows["case_id"] != people.case_id[found])
-         | (rows["from_state"] != people.location[found]), 0,
-         "case_id", "case or location differs from input")
-    cases = case_table(people, instance)
-    own = people.profile(rows["found"])  # each placed person's own flags: its reasons
-    rows["own_vulnerable"], rows["own_minor"] = own["vuln"], own["minor"]
-    for check, (mask, column, text) in enumerate(_score_failures(rows, cases, instance)):
-        each(mask, 10 + check, column, text)
-    quality = float(rows.pop("expected_score").sum())
-    targets = _targets(rows["code"], rows["to"] * len(pledge_ids) + rows["pledge"], n_cases)
-    state_of = {p: pledge.state for p, pledge in pledges.items()
-                if pledge.measure is Measure.relocation}
-    good = np.array([state_of.get(p) for p in pledge_ids], dtype=object)[rows["pledge"]] \
-        == rows["to_state"]
-    each(~good, 1, "pledge_id", "not a relocation row of to_state")
-    keep(good)
-    used = np.bincount(rows["pledge"] * len(from_states) + rows["from"],
-                       minlength=len(pledge_ids) * len(from_states))
-    # The state each transferred case went to, per case number (None: not transferred).
-    case_at = dict(zip(people.cases.tolist(), range(n_cases), strict=True))
-    transferred_code = np.fromiter(map(case_at.get, transfers, repeat(-1)), dtype=np.int64,
-                                   count=len(transfers))
-    known = transferred_code >= 0
-    moved = np.full(n_cases + 1, None, dtype=object)
-    moved[transferred_code[known]] = np.fromiter(transfers.values(), dtype=object,
-                                                 count=len(transfers))[known]
-    moved_to = moved[rows["code"]]
-    transferred = (moved != None)[rows["code"]]  # noqa: E711 - elementwise
-    each(transferred & (moved_to != rows["to_state"]), 2, "to_state",
-         "a transferred case was moved")
-    keep(~transferred)
-    each(blocked[rows["code"]], 3, "person_id",
-         "a blocked case (security or consent) was placed")
-    each(protected[rows["code"]] & ~blocked[rows["code"]], 3, "person_id",
-         "a beneficiary's case was placed although protection was not granted less than "
-         f"{instance.config.relocation.protection_max_years} years before the Council act's "
-         "adoption (or its date is missing): Art. 56(2)(a)(ii)")
-    with_beneficiary = np.zeros(n_cases + 1, dtype=bool)
+    placed.each(blocked[rows["code"]], 3, "person_id",
+                "a blocked case (security or consent) was placed")
+    placed.each(protected[rows["code"]] & ~blocked[rows["code"]], 3, "person_id",
+                "a beneficiary's case was placed although protection was not granted less "
+                f"than {instance.config.relocation.protection_max_years} years before the "
+                "Council act's adoption (or its date is missing): Art. 56(2)(a)(ii)")
+    with_beneficiary = np.zeros(len(people.cases) + 1, dtype=bool)
     with_beneficiary[people.case_code[_status(people.raw["status"]) == "beneficiary"]] = True
-    each(with_beneficiary[rows["code"]] & ~np.fromiter(
-        map(agreed.__contains__, zip(rows["to_state"].tolist(), rows["from_state"].tolist(),
-                                     strict=True)), dtype=bool, count=len(rows["line"])), 4,
-         "to_state", "a beneficiary's case placed where the receiving and benefitting states "
-         "have no bilateral agreement: Art. 56(2)(a)(ii)")
-    each(np.fromiter(map(rejected.__contains__, zip(people.case_id[rows["found"]],
-                                                    rows["to_state"], strict=True)),
-                     dtype=bool, count=len(rows["line"])), 4,
-         "to_state", "the receiving state rejected this case")
-    profile = people.profile(rows["found"])
-    profile["size"] = np.append(case_size.astype(float), np.nan)[rows["code"]]  # none: NaN
+    agreed = np.fromiter(map(ctx.agreed.__contains__,
+                             zip(rows["to_state"].tolist(), rows["from_state"].tolist(),
+                                 strict=True)), dtype=bool, count=len(rows["line"]))
+    placed.each(with_beneficiary[rows["code"]] & ~agreed, 4, "to_state",
+                "a beneficiary's case placed where the receiving and benefitting states have "
+                "no bilateral agreement: Art. 56(2)(a)(ii)")
+    rejected = set(instance.rejections)
+    placed.each(np.fromiter(map(rejected.__contains__, zip(people.case_id[rows["found"]],
+                                                           rows["to_state"], strict=True)),
+                            dtype=bool, count=len(rows["line"])), 4,
+                "to_state", "the receiving state rejected this case")
+
+
+def _check_profiles(placed: _Placed) -> None:
+    """Each placed person within its pledge row's profile (rules section 7.5): nationality,
+    status, case size, vulnerable persons, unaccompanied minors."""
+    rows = placed.rows
+    pledges = placed.ctx.instance.pledges_by_id
+    profile = placed.ctx.people.profile(rows["found"])
+    # A person without a case has no size: NaN, which no maximum rejects.
+    profile["size"] = np.append(placed.ctx.case_size.astype(float), np.nan)[rows["code"]]
     for pledge_id in sorted(set(rows["pledge_id"].tolist())):
         mine = rows["pledge_id"] == pledge_id
         for n, (mask, text) in enumerate(_profile_failures(profile, pledges[pledge_id])):
-            each(mine & mask, 5 + n, "pledge_id", text)
+            placed.each(mine & mask, 5 + n, "pledge_id", text)
+
+
+def _check_transfers_kept(ctx: _Context, transferred: _Transferred, targets: np.ndarray
+                          ) -> None:
+    """Every transferred case placed (rules section 7: transfers are kept)."""
+    transfers = transferred.transfers
+    known = transferred.known
     not_kept = np.ones(len(transfers), dtype=bool)
-    not_kept[known] = targets[transferred_code[known]] == 0
+    not_kept[known] = targets[transferred.code[known]] == 0
     for case in sorted(np.fromiter(transfers, dtype=object, count=len(transfers))[not_kept]
                        .tolist()):
-        fail((3, 0, 0), "assignments.csv", 0, "case_id", f"transferred case {case} is not kept")
-    width = len(from_states)
-    used_by = {(pledge_ids[k // width], from_states[k % width]): int(used[k])
+        ctx.fail((3, 0, 0), "assignments.csv", 0, "case_id",
+                 f"transferred case {case} is not kept")
+
+
+def _check_places(ctx: _Context, placed: _Placed, used: np.ndarray
+                  ) -> dict[tuple[str, str], int]:
+    """Rules 7.4: the persons a pledge row takes from a location within its places there
+    (distribution.csv), and from every location together within its amount (plan.csv: the
+    joint split decides a row's states with the matching). The persons per (pledge row,
+    location)."""
+    places: dict[tuple[str, str], float] = {}
+    for _, row in ctx.out.distribution:
+        if row.measure is Measure.relocation:
+            places[(row.pledge_id, row.beneficiary)] = row.amount
+    width = len(placed.from_states)
+    used_by = {(placed.pledge_ids[k // width], placed.from_states[k % width]): int(used[k])
                for k in np.flatnonzero(used).tolist()}
     for (pledge_id, location), persons in sorted(used_by.items()):
-        have = room.get((pledge_id, location), 0)
+        have = places.get((pledge_id, location), 0)
         if persons > have + 1e-9:
-            fail((4, 0, 0), "assignments.csv", 0, "pledge_id", f"{pledge_id} takes {persons} "
-                 f"persons from {location}, it has {have:g} places there")
-    # Rules 7.4 per row as well (the joint split decides a row's states with the matching):
-    # a row's persons from every state together within the plan's amount.
-    planned = {row.pledge_id: row.amount for _, row in out.plan}
+            ctx.fail((4, 0, 0), "assignments.csv", 0, "pledge_id", f"{pledge_id} takes "
+                     f"{persons} persons from {location}, it has {have:g} places there")
+    planned = {row.pledge_id: row.amount for _, row in ctx.out.plan}
     per_row: dict[str, int] = defaultdict(int)
     for (pledge_id, _), persons in used_by.items():
         per_row[pledge_id] += persons
     for pledge_id, persons in sorted(per_row.items()):
         if persons > planned.get(pledge_id, 0.0) + 1e-9:
-            fail((4, 0, 1), "assignments.csv", 0, "pledge_id", f"{pledge_id} takes {persons} "
-                 f"persons in all, plan.csv gives it {planned.get(pledge_id, 0.0):g}")
-    # Persons placed per case, counted by the case_id assignments.csv gives them.
-    codes = np.fromiter(map(case_at.get, assigned["case_id"], repeat(-1)), dtype=np.int64,
-                        count=len(assigned["case_id"]))
-    placed = np.bincount(codes[codes >= 0], minlength=n_cases)
-    split = (targets > 1) | ((targets > 0) & (placed != case_size))
-    for case in sorted(people.cases[split].tolist()):
-        fail((5, 0, 0), "assignments.csv", 0, "case_id", f"case {case} is split")
-    for line, text in _reason_failures(left, people, *joined_left, instance):
-        fail((6, line, 0), "unassigned.csv", line, "reason", text)
+            ctx.fail((4, 0, 1), "assignments.csv", 0, "pledge_id", f"{pledge_id} takes "
+                     f"{persons} persons in all, plan.csv gives it "
+                     f"{planned.get(pledge_id, 0.0):g}")
+    return used_by
+
+
+def _check_splits(ctx: _Context, codes: np.ndarray, targets: np.ndarray
+                  ) -> tuple[np.ndarray, np.ndarray]:
+    """Families whole (rules section 7.3): a case placed with one (to_state, pledge row) and
+    all of its persons (`codes`: each assignments.csv row's case number). Per case number,
+    its persons placed and whether it is split."""
+    placed = np.bincount(codes[codes >= 0], minlength=len(ctx.people.cases))
+    split = (targets > 1) | ((targets > 0) & (placed != ctx.case_size))
+    for case in sorted(ctx.people.cases[split].tolist()):
+        ctx.fail((5, 0, 0), "assignments.csv", 0, "case_id", f"case {case} is split")
+    return placed, split
+
+
+def _check_unplaced(ctx: _Context, left: dict[str, np.ndarray],
+                    joined_left: tuple[np.ndarray, np.ndarray],
+                    used_by: dict[tuple[str, str], int]) -> tuple[list[Place], list[Group]]:
+    """unassigned.csv row by row: the blocking reasons exactly where the inputs block the
+    case, case and location as in candidates.csv, no_eligible_place (or
+    no_bilateral_agreement) exactly when no place may take the case, else capacity, and no
+    capacity case that fits in free places. The places and the groups of placeable cases."""
+    people, cases, out = ctx.people, ctx.cases, ctx.out
+    for line, text in _reason_failures(left, people, *joined_left, ctx.instance):
+        ctx.fail((6, line, 0), "unassigned.csv", line, "reason", text)
     at_left, found_left = joined_left
     for line in left["line"][at_left][(left["case_id"][at_left] != people.case_id[found_left])
                                       | (left["location"][at_left]
                                          != people.location[found_left])].tolist():
-        fail((6, line, 1), "unassigned.csv", line, "case_id", "case or location differs from "
-             "input")
-    places = places_of(instance, [(r.pledge_id, r.beneficiary, r.measure, r.amount)
-                                  for _, r in out.distribution])
-    groups = groups_of(places, cases.location, case_size, cases.profile, cases.placeable,
-                       cases.refused, cases.transfer, agreed)
+        ctx.fail((6, line, 1), "unassigned.csv", line, "case_id", "case or location differs "
+                 "from input")
+    places = places_of(ctx.instance, [(r.pledge_id, r.beneficiary, r.measure, r.amount)
+                                      for _, r in out.distribution])
+    groups = groups_of(places, cases.location, ctx.case_size, cases.profile, cases.placeable,
+                       cases.refused, cases.transfer, ctx.agreed)
     group_of = {case: g for g, group in enumerate(groups) for case in group.cases}
     for line, text in _capacity_failures(left, people, at_left, found_left, groups, group_of,
                                          places, used_by, out.proven):
-        fail((6, line, 2), "unassigned.csv", line, "reason", text)
-    for _, name, line, column, text in sorted(failures, key=lambda f: f[0]):
-        out.fail(name, line, column, text)
-    # Distinct cases placed: those of candidates' cases, and any others named.
-    cases_assigned = int((placed > 0).sum()) + len(set(assigned["case_id"][codes < 0].tolist()))
-    _check_counts(out, len(assigned["line"]), cases_assigned,
-                  len(assigned["line"]) + len(left["line"]), int(split.sum()))
-    bound = max_flow(groups, places)
-    placeable = sum(g.persons for g in groups)
-    if out.summary is not None:
-        law = None
-        if (_status(people.raw["status"]) == "beneficiary").any():
-            period_groups = groups_of(places, cases.location, case_size, cases.profile,
-                                      cases.placeable | cases.period_blocked, cases.refused,
-                                      cases.transfer, agreed)
-            law = law_gains(groups, period_groups, places, bound)
-        check_matchability(out.fail, out.matchability, groups, places, placeable, bound,
-                           out.summary.matching.bottlenecks, law, agreed)
-        _check_matching_summary(out, instance, left, places, bound, assigned, codes, cases,
-                                quality, case_size)
+        ctx.fail((6, line, 2), "unassigned.csv", line, "reason", text)
+    return places, groups
+
+
+def _check_bound(ctx: _Context, places: list[Place], groups: list[Group], bound: int,
+                 bottlenecks: list[str]) -> None:
+    """matchability.csv (planner.verifier.matchability) against the recomputed bound and
+    summary.json's `bottlenecks`; with beneficiaries among the candidates, the gains of the
+    rules on them (Art. 56(2)(a)(ii))."""
+    cases, people = ctx.cases, ctx.people
+    law = None
+    if (_status(people.raw["status"]) == "beneficiary").any():
+        period_groups = groups_of(places, cases.location, ctx.case_size, cases.profile,
+                                  cases.placeable | cases.period_blocked, cases.refused,
+                                  cases.transfer, ctx.agreed)
+        law = law_gains(groups, period_groups, places, bound)
+    check_matchability(ctx.out.fail, ctx.out.matchability, groups, places,
+                       sum(g.persons for g in groups), bound,
+                       bottlenecks, law, ctx.agreed)
 
 
 def _frame(table: dict[str, np.ndarray], columns: tuple[str, ...]) -> dict[str, np.ndarray]:
@@ -812,52 +973,25 @@ def joint_balance_states(out: Outputs, instance: Instance, cases: Cases,
             if needs.get((g.location, Measure.relocation), 0.0) > 0 and g.eligible(offered)}
 
 
-def _check_matching_summary(out: Outputs, instance: Instance, left: dict[str, np.ndarray],
+def _check_matching_summary(ctx: _Context, summary: Summary, left: dict[str, np.ndarray],
                             places: list[Place], bound: int, assigned: dict[str, np.ndarray],
-                            codes: np.ndarray, cases: Cases, quality: float,
-                            case_size: np.ndarray) -> None:
+                            codes: np.ndarray, quality: float) -> None:
     """summary.json's matching counts and stages from the tables: persons eligible, places,
     bound, unassigned by reason; persons relocated (at most the bound), the balance of persons
     relocated to places over benefitting states, vulnerable persons and waiting bands placed,
     and the placement quality (the sum of the expected scores)."""
-    if out.summary is None:  # check_matching calls this only with a readable summary
-        return
-    m = out.summary.matching
-    reasons: dict[str, int] = {}
-    for reason in left["reason"].tolist():
-        reasons[reason] = reasons.get(reason, 0) + 1
+    out, instance, cases = ctx.out, ctx.instance, ctx.cases
+    m = summary.matching
     persons = len(assigned["line"])
     capacity: dict[str, int] = defaultdict(int)
     for place in places:
         capacity[place.location] += place.capacity
-    expected: dict[str, object] = {
-        "persons_eligible": persons + reasons.get("capacity", 0),
-        "places": sum(capacity.values()), "bound": bound,
-        "unassigned_by_reason": dict(sorted(reasons.items()))}
-    for key, value in expected.items():
-        if getattr(m, key) != value:
-            out.fail("summary.json", 0, f"matching.{key}", f"{getattr(m, key)}, the files "
-                     f"give {value}")
-    if persons > bound:
-        out.fail("summary.json", 0, "matching.persons_assigned", f"{persons} persons placed, "
-                 f"more than the {bound} the places can take")
-    placed_cases = np.unique(codes[codes >= 0])
-    from_location: dict[str, int] = defaultdict(int)
-    for state in assigned["from_state"].tolist():
-        from_location[state] += 1
+    _check_matching_counts(out, m, left, persons, capacity, bound)
     stages: dict[str, float] = {"persons": float(persons)}
-    if instance.config.matching.split == "joint":
-        # The persons relocated within each balanced state's share (in proportion to its
-        # relocation need, rounded down) of the balanced states' persons relocated.
-        needs = joint_balance_states(out, instance, cases, case_size)
-        if needs:
-            total = sum(from_location.get(b, 0) for b in needs)
-            whole = sum(Fraction(n) for n in needs.values())
-            stages["balance"] = float(sum(
-                min(from_location.get(b, 0), math.floor(total * Fraction(n) / whole))
-                for b, n in needs.items()))
-    elif capacity:
-        stages["balance"] = min(from_location.get(b, 0) / c for b, c in capacity.items() if c)
+    balance = _balance_stage(out, instance, assigned, cases, ctx.case_size, capacity)
+    if balance is not None:
+        stages["balance"] = balance
+    placed_cases = np.unique(codes[codes >= 0])
     sizes = np.bincount(codes[codes >= 0], minlength=len(cases.location))
     terms = {"vulnerable": float(cases.vulnerable[placed_cases].sum()),
              "minors": float(cases.minors[placed_cases].sum()),
@@ -877,3 +1011,47 @@ def _check_matching_summary(out: Outputs, instance: Instance, left: dict[str, np
         if got is None or abs(got - value) > 1e-6 * max(1.0, abs(value)):
             out.fail("summary.json", 0, f"matching.stages.{name}", f"{got!r}, the files give "
                      f"{value:.9g}")
+
+
+def _check_matching_counts(out: Outputs, m: Matching, left: dict[str, np.ndarray],
+                           persons: int, capacity: dict[str, int], bound: int) -> None:
+    """summary.json's persons eligible (placed or left for capacity), places, bound and
+    unassigned by reason (`m`: its matching section) from the tables; persons placed at most
+    the bound."""
+    reasons: dict[str, int] = {}
+    for reason in left["reason"].tolist():
+        reasons[reason] = reasons.get(reason, 0) + 1
+    expected: dict[str, object] = {
+        "persons_eligible": persons + reasons.get("capacity", 0),
+        "places": sum(capacity.values()), "bound": bound,
+        "unassigned_by_reason": dict(sorted(reasons.items()))}
+    for key, value in expected.items():
+        if getattr(m, key) != value:
+            out.fail("summary.json", 0, f"matching.{key}", f"{getattr(m, key)}, the files "
+                     f"give {value}")
+    if persons > bound:
+        out.fail("summary.json", 0, "matching.persons_assigned", f"{persons} persons placed, "
+                 f"more than the {bound} the places can take")
+
+
+def _balance_stage(out: Outputs, instance: Instance, assigned: dict[str, np.ndarray],
+                   cases: Cases, case_size: np.ndarray, capacity: dict[str, int]
+                   ) -> float | None:
+    """The balance stage's value from assignments.csv (None: no such stage). Joint split: the
+    persons relocated within each balanced state's share (in proportion to its relocation
+    need, rounded down) of the balanced states' persons relocated; otherwise the smallest
+    share of a location's places filled."""
+    from_location: dict[str, int] = defaultdict(int)
+    for state in assigned["from_state"].tolist():
+        from_location[state] += 1
+    if instance.config.matching.split == "joint":
+        needs = joint_balance_states(out, instance, cases, case_size)
+        if not needs:
+            return None
+        total = sum(from_location.get(b, 0) for b in needs)
+        whole = sum(Fraction(n) for n in needs.values())
+        return float(sum(min(from_location.get(b, 0), math.floor(total * Fraction(n) / whole))
+                         for b, n in needs.items()))
+    if capacity:
+        return min(from_location.get(b, 0) / c for b, c in capacity.items() if c)
+    return None

@@ -21,6 +21,7 @@ from __future__ import annotations
 import math
 from collections import defaultdict
 from collections.abc import Callable, Hashable
+from dataclasses import dataclass
 from typing import Any
 
 import networkx as nx
@@ -305,53 +306,23 @@ def leximin_violations(instance: Instance, flows: list[tuple[str, str, float]],
     voluntary); offsets assigned to no benefitting state (empty beneficiary) are left out.
     `floors`: the joint split's persons placed per (pledge row, state) (assignments.csv):
     those cannot move, only a flow's places left empty can."""
-    floors = floors or {}
     rate = instance.config.pool.rate
-    pledges = instance.pledges_by_id
     sar = set(instance.config.distribution.sar_states) \
         if instance.config.distribution.sar_share > 0 else set()
-    got: dict[tuple[str, Measure], float] = defaultdict(float)
-    serving: dict[str, set[tuple[str, Measure]]] = defaultdict(set)  # row -> its targets
-    count: dict[Measure, int] = defaultdict(int)
-    paired: dict[tuple[str, str], float] = defaultdict(float)  # offsets per (state, b)
-    for pid, b, amount in flows:
-        p = pledges.get(pid)
-        if p is None or amount <= 0 or not b:
-            continue
-        got[(b, p.measure)] += amount / unit(p.measure, rate)
-        if amount > floors.get((pid, b), 0.0):
-            serving[pid].add((b, p.measure))
-        count[p.measure] += 1
-        if p.measure is Measure.offset:
-            paired[(p.state, b)] += amount
-    persons = responsibility_persons(instance)
-    # j -> i: a row sends to j and may send to i (an offset: a person left on the pair).
-    step: dict[tuple[str, Measure], set[tuple[str, Measure]]] = defaultdict(set)
-    for pid, targets in serving.items():
-        p = pledges[pid]
-        reach = {(b, p.measure) for b in arcs(p, instance.benefitting, needs, instance,
-                                              voluntary)
-                 if p.measure is not Measure.offset
-                 or paired[(p.state, b)] <= persons.get((p.state, b), 0.0) - 1 + 1e-9}
-        for j in targets:
-            step[j] |= reach
+    served = _Served.of(instance, flows, floors or {})
+    step = _exchange_steps(instance, served, needs, voluntary)
     found = []
     for j in sorted(step, key=lambda t: (t[1].value, t[0])):
         if needs.get(j, 0.0) <= 0:
             continue
-        seen, todo = {j}, [j]
-        while todo:
-            for i in step.get(todo.pop(), ()):
-                if i not in seen:
-                    seen.add(i)
-                    todo.append(i)
         measure = j[1]
         # Rounding after the balance: a person per target, or a cent per flow; and the
         # solver's own accuracy on the stages' values (measured: EUR 1 of a EUR 1 pledge left
         # on one side by HiGHS), SOLVER_SLACK relocation-equivalents.
-        slack = (1.0 if measure.in_persons else 0.01 * (count[measure] + 1) / rate) \
+        slack = (1.0 if measure.in_persons else 0.01 * (served.count[measure] + 1) / rate) \
             + SOLVER_SLACK
-        for i in sorted(seen - {j}, key=lambda t: t[0]):
+        got = served.got
+        for i in sorted(_reachable(step, j) - {j}, key=lambda t: t[0]):
             if needs.get(i, 0.0) <= 0 or (j[0] in sar and i[0] not in sar):
                 continue
             high = (got[j] - slack) / needs[j]
@@ -359,6 +330,68 @@ def leximin_violations(instance: Instance, flows: list[tuple[str, str, float]],
             if high > low + PROBE_EPS:
                 found.append((measure, j[0], i[0], got[j] / needs[j], got[i] / needs[i]))
     return found
+
+
+@dataclass
+class _Served:
+    """What the flows to benefitting states give: relocation-equivalents per target (state,
+    measure), the targets each row serves beyond its floor (value that may move), flows per
+    measure (the cents rounding may move), offsets per (state, beneficiary) pair."""
+
+    got: dict[tuple[str, Measure], float]
+    serving: dict[str, set[tuple[str, Measure]]]  # row -> its targets
+    count: dict[Measure, int]
+    paired: dict[tuple[str, str], float]
+
+    @classmethod
+    def of(cls, instance: Instance, flows: list[tuple[str, str, float]],
+           floors: dict[tuple[str, str], float]) -> _Served:
+        rate = instance.config.pool.rate
+        pledges = instance.pledges_by_id
+        served = cls(defaultdict(float), defaultdict(set), defaultdict(int),
+                     defaultdict(float))
+        for pid, b, amount in flows:
+            p = pledges.get(pid)
+            if p is None or amount <= 0 or not b:
+                continue
+            served.got[(b, p.measure)] += amount / unit(p.measure, rate)
+            if amount > floors.get((pid, b), 0.0):
+                served.serving[pid].add((b, p.measure))
+            served.count[p.measure] += 1
+            if p.measure is Measure.offset:
+                served.paired[(p.state, b)] += amount
+        return served
+
+
+def _exchange_steps(instance: Instance, served: _Served,
+                    needs: dict[tuple[str, Measure], float], voluntary: set[str] | None
+                    ) -> dict[tuple[str, Measure], set[tuple[str, Measure]]]:
+    """j -> the targets i value may move to in one step: a row sends to j and may send to i
+    (an offset row: a person left on the pair, Art. 63)."""
+    pledges = instance.pledges_by_id
+    persons = responsibility_persons(instance)
+    step: dict[tuple[str, Measure], set[tuple[str, Measure]]] = defaultdict(set)
+    for pid, targets in served.serving.items():
+        p = pledges[pid]
+        reach = {(b, p.measure) for b in arcs(p, instance.benefitting, needs, instance,
+                                              voluntary)
+                 if p.measure is not Measure.offset
+                 or served.paired[(p.state, b)] <= persons.get((p.state, b), 0.0) - 1 + 1e-9}
+        for j in targets:
+            step[j] |= reach
+    return step
+
+
+def _reachable(step: dict[tuple[str, Measure], set[tuple[str, Measure]]],
+               j: tuple[str, Measure]) -> set[tuple[str, Measure]]:
+    """The targets value may move to from j in any number of steps (j included)."""
+    seen, todo = {j}, [j]
+    while todo:
+        for i in step.get(todo.pop(), ()):
+            if i not in seen:
+                seen.add(i)
+                todo.append(i)
+    return seen
 
 
 def sar_reachable(instance: Instance, values: dict[str, float],

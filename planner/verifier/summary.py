@@ -13,7 +13,7 @@ from typing import Any
 import pandas as pd
 
 from models.instance import Instance, Measure
-from models.results import Summary
+from models.results import OffsetsSummary, Summary
 from planner.verifier.rules import check_mandatory, planned_mandatory, sar_reachable
 
 Fail = Callable[[str, int, str, str], None]
@@ -140,6 +140,25 @@ def check_offsets(fail: Fail, summary: Summary, offsets: dict[str, Any],
     if found is None:
         fail("summary.json", 0, "offsets", "missing")
         return
+    _check_offset_figures(fail, found, offsets)
+    written = found.unassigned_to_benefitting
+    want = {s: v for s, v in sorted(unassigned.items()) if v > 0}
+    if set(written) != set(want) or not all(_near(written[s], v) for s, v in want.items()):
+        fail("summary.json", 0, "offsets.unassigned_to_benefitting", f"{written!r}, "
+             f"distribution.csv's offsets with an empty beneficiary are {want!r}")
+    owed = found.mandatory_owed
+    if not all(v > 0 for v in owed.values()):
+        fail("summary.json", 0, "offsets.mandatory_owed", "not whole persons per state")
+        return
+    _check_owed_caps(fail, owed, offsets)
+    _check_owed_totals(fail, found, owed, offsets)
+
+
+def _check_offset_figures(fail: Fail, found: OffsetsSummary, offsets: dict[str, Any]
+                          ) -> None:
+    """The section's figures as the rules give them: flags, basis, gaps and the proposal's
+    number exactly; the state lists in order; the voluntary offsets (pledged offsets a state
+    may make voluntarily); thresholds and relocation figures within rounding."""
     for name in ("voluntary_allowed", "mandatory_basis", "mandatory_binding",
                  "mandatory_triggered", "gap", "remaining_gap", "proposal_relocations",
                  "responsibility_given"):
@@ -159,16 +178,12 @@ def check_offsets(fail: Fail, summary: Summary, offsets: dict[str, Any],
         if not _near(getattr(found, name), offsets[name]):
             fail("summary.json", 0, f"offsets.{name}", f"{getattr(found, name)!r}, the rules "
                  f"give {offsets[name]:g}")
-    written = found.unassigned_to_benefitting
-    want = {s: v for s, v in sorted(unassigned.items()) if v > 0}
-    if set(written) != set(want) or not all(
-            _near(written[s], v) for s, v in want.items()):
-        fail("summary.json", 0, "offsets.unassigned_to_benefitting", f"{written!r}, "
-             f"distribution.csv's offsets with an empty beneficiary are {want!r}")
-    owed = found.mandatory_owed
-    if not all(v > 0 for v in owed.values()):
-        fail("summary.json", 0, "offsets.mandatory_owed", "not whole persons per state")
-        return
+
+
+def _check_owed_caps(fail: Fail, owed: dict[str, int], offsets: dict[str, Any]) -> None:
+    """Each state's owed mandatory offsets (Art. 63(3), rules section 5): never a voluntary
+    state's offsets relabelled, at most its fair share minus its pledged relocations and, with
+    responsibility.csv, the persons the file places on its territory."""
     relabelled = sorted(set(owed) & set(offsets["voluntary_states"]))
     if relabelled:
         fail("summary.json", 0, "offsets.mandatory_owed", f"{', '.join(relabelled)}: voluntary "
@@ -183,6 +198,14 @@ def check_offsets(fail: Fail, summary: Summary, offsets: dict[str, Any],
             fail("summary.json", 0, "offsets.mandatory_owed", f"{state}: {amount} mandatory "
                  f"offsets, above the {held:g} persons responsibility.csv places on its "
                  "territory")
+
+
+def _check_owed_totals(fail: Fail, found: OffsetsSummary, owed: dict[str, int],
+                       offsets: dict[str, Any]) -> None:
+    """The owed parts whole persons of the key's exact spread of the gap (check_mandatory),
+    together the gap left by the voluntary offsets within the states' caps; unallocated =
+    that gap - owed; the planned part (`mandatory`) each owed part within what the state's
+    offset rows hold, and the rest `mandatory_unplanned`."""
     check_mandatory(fail, {k: float(v) for k, v in owed.items()}, offsets["mandatory"],
                     offsets["remaining_gap"], "summary.json", lambda _: 0,
                     "offsets.mandatory_owed")

@@ -87,18 +87,16 @@ import json
 import math
 import os
 from collections.abc import Callable, Mapping
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Annotated, Any, TypeVar
+from typing import Annotated, Any, TypeVar, cast
 
 import numpy as np
 import pandas as pd
 from pydantic import BaseModel, TypeAdapter, ValidationError
 
 from models.instance import Instance, Measure, Pledge
-from models.results import (
-    AllocationRow,
-    Summary,
-)
+from models.results import AllocationRow, PlanRow, Summary
 from planner.errors import PlanError, Problem
 from planner.outputs.registry import (
     ALLOCATION,
@@ -427,33 +425,70 @@ def check_plan(out: Outputs, instance: Instance) -> None:
     pledges = instance.pledges_by_id
     seen = _twice(out, "plan.csv", [(line, row.pledge_id) for line, row in out.plan],
                   "pledge_id", "pledge")
-    offsets = _offsets(out, instance)
-    restricted = instance.config.offsets.enforce_voluntary and not offsets["voluntary_allowed"]
-    allowed = set(offsets["voluntary_allowed_states"])
-    # The planned mandatory offsets as allocation.csv writes them (checked against the owed
-    # parts and the rows' room by _check_mandatory_offsets).
-    mandatory = _mandatory(out)
-    idle = set() if instance.config.benefitting.implement_pledges else set(instance.benefitting)
+    limits = _AmountLimits.of(out, instance)
     for line, row in out.plan:
         p = pledges.get(row.pledge_id)
         if p is None:
             out.fail("plan.csv", line, "pledge_id", f"no pledge {row.pledge_id!r} in the input")
             continue
-        if (row.state, row.measure) != (p.state, p.measure):
-            out.fail("plan.csv", line, "state", "state or measure differs from the pledge")
-        echoes = (("min", row.min, p.min), ("max", row.max, p.max),
-                  ("preference", row.preference, p.preference),
-                  ("beneficiary", row.beneficiary, p.beneficiary))
-        for column, written, given in echoes:
-            if written != given and not (isinstance(written, float)
-                                         and isinstance(given, int | float)
-                                         and _close(written, float(given), p.measure)):
-                shown = [_fmt(v) if column in ("min", "max") else ";".join(v)  # type: ignore
-                         if column == "beneficiary" else str(v) for v in (written, given)]
-                out.fail("plan.csv", line, column, f"{shown[0]} differs from pledges.csv "
-                         f"({shown[1]})")
+        _check_plan_echoes(out, line, row, p)
+        limits.check(out, line, row, p)
+        _check_units(out, "plan.csv", line, row.amount, p.measure)
+        if not _close(row.value, row.amount / unit(p.measure, rate)):
+            out.fail("plan.csv", line, "value", "value is not amount / unit (Art. 56(2))")
+    for pid in sorted(set(pledges) - seen):
+        out.fail("plan.csv", 0, "pledge_id", f"pledge {pid!r} is missing from the plan")
+    if seen == set(pledges) and out.proven:
+        _check_preferences(out, instance)
+
+
+def _check_plan_echoes(out: Outputs, line: int, row: PlanRow, p: Pledge) -> None:
+    """plan.csv repeats the pledge row's state, measure, min, max, preference and beneficiary
+    as pledges.csv gives them (numbers within rounding)."""
+    if (row.state, row.measure) != (p.state, p.measure):
+        out.fail("plan.csv", line, "state", "state or measure differs from the pledge")
+    echoes = (("min", row.min, p.min), ("max", row.max, p.max),
+              ("preference", row.preference, p.preference),
+              ("beneficiary", row.beneficiary, p.beneficiary))
+    for column, written, given in echoes:
+        if written != given and not (isinstance(written, float)
+                                     and isinstance(given, int | float)
+                                     and _close(written, float(given), p.measure)):
+            shown = [_fmt(v) if column in ("min", "max") else ";".join(v)  # type: ignore
+                     if column == "beneficiary" else str(v) for v in (written, given)]
+            out.fail("plan.csv", line, column, f"{shown[0]} differs from pledges.csv "
+                     f"({shown[1]})")
+
+
+@dataclass(frozen=True)
+class _AmountLimits:
+    """What bounds a plan row's amount: nothing implemented for a benefitting state's pledge
+    unless benefitting.implement_pledges (rules section 4); the row's [min, max]; under
+    offsets.enforce_voluntary, before Art. 63 allows voluntary offsets, a state's offsets up
+    to its planned mandatory offsets (or its own minimum) only."""
+
+    idle: set[str]  # benefitting states whose pledges are accepted, not implemented
+    restricted: bool  # offsets limited to the mandatory ones (Art. 63)
+    allowed: set[str]  # states that may offset voluntarily all the same
+    # The planned mandatory offsets as allocation.csv writes them (checked against the owed
+    # parts and the rows' room by _check_mandatory_offsets).
+    mandatory: dict[str, float]
+
+    @classmethod
+    def of(cls, out: Outputs, instance: Instance) -> _AmountLimits:
+        offsets = _offsets(out, instance)
+        return cls(
+            idle=set() if instance.config.benefitting.implement_pledges
+            else set(instance.benefitting),
+            restricted=instance.config.offsets.enforce_voluntary
+            and not offsets["voluntary_allowed"],
+            allowed=set(offsets["voluntary_allowed_states"]),
+            mandatory=_mandatory(out))
+
+    def check(self, out: Outputs, line: int, row: PlanRow, p: Pledge) -> None:
+        """The row's amount within its limits (one failure at most, the first limit broken)."""
         tol = VALUE_TOL if p.measure.in_persons else EUR_TOL
-        if p.state in idle:
+        if p.state in self.idle:
             if abs(row.amount) > tol:
                 out.fail("plan.csv", line, "amount", f"{row.amount:g}, but {p.state} is "
                          "benefitting: its pledge is accepted, not implemented (rules section "
@@ -461,21 +496,26 @@ def check_plan(out: Outputs, instance: Instance) -> None:
         elif row.amount < p.min - tol or (p.max is not None and row.amount > p.max + tol):
             out.fail("plan.csv", line, "amount", f"{row.amount:g} outside the pledge's bounds "
                      f"[{p.min:g}, {_fmt(p.max)}]")
-        elif restricted and p.measure is Measure.offset and p.state not in allowed:
-            top = max(p.min, float(mandatory.get(p.state, 0)))
+        elif self.restricted and p.measure is Measure.offset and p.state not in self.allowed:
+            top = max(p.min, float(self.mandatory.get(p.state, 0)))
             if row.amount > top + tol:
                 out.fail("plan.csv", line, "amount", f"{row.amount:g} offsets, but {p.state} "
                          f"may not offset voluntarily: at most {top:g} (Art. 63)")
-        if p.measure.in_persons and row.amount != int(row.amount):
-            out.fail("plan.csv", line, "amount", "persons must be whole")
-        if not p.measure.in_persons and abs(row.amount * 100 - round(row.amount * 100)) > 1e-6:
-            out.fail("plan.csv", line, "amount", "EUR amounts are to the cent")
-        if not _close(row.value, row.amount / unit(p.measure, rate)):
-            out.fail("plan.csv", line, "value", "value is not amount / unit (Art. 56(2))")
-    for pid in sorted(set(pledges) - seen):
-        out.fail("plan.csv", 0, "pledge_id", f"pledge {pid!r} is missing from the plan")
-    if seen != set(pledges) or not out.proven:
-        return
+
+
+def _check_units(out: Outputs, name: str, line: int, amount: float, measure: Measure) -> None:
+    """An amount in whole persons (relocations, offsets) or in EUR to the cent."""
+    if measure.in_persons and amount != int(amount):
+        out.fail(name, line, "amount", "persons must be whole")
+    if not measure.in_persons and abs(amount * 100 - round(amount * 100)) > 1e-6:
+        out.fail(name, line, "amount", "EUR amounts are to the cent")
+
+
+def _check_preferences(out: Outputs, instance: Instance) -> None:
+    """Stage (ii) optimal: no state could move value from a row it ranks lower to a row it
+    ranks higher with room left (the swap certificate, planner.verifier.rules); an offset
+    row's room with responsibility.csv is the persons left on its pairs."""
+    offsets = _offsets(out, instance)
     amounts = {row.pledge_id: row.amount for _, row in out.plan}
     paired: dict[tuple[str, str], float] = {}
     for _, flow in out.distribution:
@@ -498,15 +538,14 @@ def check_allocation(out: Outputs, instance: Instance) -> None:
     expected = _key(out, instance)
     given: dict[tuple[str, Measure], float] = {}
     for _, planned in out.plan:
-        given[(planned.state, planned.measure)] = given.get((planned.state, planned.measure),
-                                                            0.0) + planned.amount
+        pair = (planned.state, planned.measure)
+        given[pair] = given.get(pair, 0.0) + planned.amount
     listed = _twice(out, "allocation.csv", [(line, row.state) for line, row in out.allocation],
                     "state", "state")
     for code in expected.index[expected["listed"]]:
         if code not in listed:
             out.fail("allocation.csv", 0, "state", f"{code} is missing")
-    offsets = _offsets(out, instance)
-    _check_mandatory_offsets(out, offsets)
+    _check_mandatory_offsets(out, _offsets(out, instance))
     # Plain values per state: a pandas row lookup per allocation row cost more than the key.
     key = expected[["obligation", "share_used", "share_computed", "share", "deduction",
                     "participates", "benefitting", "listed", "name"]].to_dict("index")
@@ -514,47 +553,70 @@ def check_allocation(out: Outputs, instance: Instance) -> None:
         if row.state not in key:
             out.fail("allocation.csv", line, "state", f"unknown state {row.state}")
             continue
-        exp = key[row.state]
-        if not exp["listed"]:
-            out.fail("allocation.csv", line, "state", f"{row.state} neither participates nor "
-                     "pledges")
-        role = "benefitting" if exp["benefitting"] else "contributor" if exp["participates"] \
-            else "ad_hoc"
-        if row.role != role:
-            out.fail("allocation.csv", line, "role", f"{row.role}, the inputs make it {role}")
-        if row.name != exp["name"]:
-            out.fail("allocation.csv", line, "name", "differs from member_states.csv")
-        if not _close(row.obligation, float(exp["obligation"])):
-            out.fail("allocation.csv", line, "obligation",
-                     f"{row.obligation:g}, expected {float(exp['obligation']):g}")
-        if not _close(row.obligation_eur, row.obligation * rate, Measure.financial):
-            out.fail("allocation.csv", line, "obligation_eur", "is not obligation x EUR per "
-                     "relocation (Art. 56(2))")
-        if not _close(row.share, float(exp["share_used"])):
-            out.fail("allocation.csv", line, "share", "differs from the key")
-        if not _close(row.share_computed, float(exp["share_computed"])):
-            out.fail("allocation.csv", line, "share_computed", "differs from the key (Annex I)")
-        official = None if pd.isna(exp["share"]) else float(exp["share"])
-        if (row.share_official is None) != (official is None) or (
-                official is not None and not _close(row.share_official or 0.0, official)):
-            out.fail("allocation.csv", line, "share_official", "differs from member_states.csv")
-        deduction = float(exp["deduction"]) if role == "contributor" else 0.0
-        if not _close(row.deduction, deduction):
-            out.fail("allocation.csv", line, "deduction", f"{row.deduction:g}, expected "
-                     f"{deduction:g}")
-        columns = {Measure.relocation: row.relocation, Measure.offset: row.offset,
-                   Measure.financial: row.financial_eur, Measure.alternative: row.alternative_eur}
-        for measure, amount in columns.items():
-            if not _close(amount, given.get((row.state, measure), 0.0), measure):
-                out.fail("allocation.csv", line, measure.value, "differs from plan.csv")
-        value = math.fsum(a / unit(m, rate) for m, a in columns.items())
-        if not _close(row.value, value):
-            out.fail("allocation.csv", line, "value", "is not the sum of the measures' values")
-        if not _close(row.balance, row.value - row.obligation):
-            out.fail("allocation.csv", line, "balance", "is not value - obligation")
-        if not _close(row.shortfall, max(0.0, row.obligation - row.value)):
-            out.fail("allocation.csv", line, "shortfall", "is not max(0, obligation - value)")
+        exp = cast("dict[str, Any]", key[row.state])  # a row of to_dict('index')
+        role = _check_identity(out, line, row, exp)
+        _check_key_columns(out, line, row, exp, role, rate)
+        _check_measures(out, line, row, given, rate)
         _check_state_rules(out, instance, line, row)
+
+
+def _check_identity(out: Outputs, line: int, row: AllocationRow, exp: dict[str, Any]) -> str:
+    """The state listed (it participates or pledges), its role (benefitting, contributor or
+    ad_hoc, from member_states.csv) and name; the role the inputs give."""
+    if not exp["listed"]:
+        out.fail("allocation.csv", line, "state", f"{row.state} neither participates nor "
+                 "pledges")
+    role = "benefitting" if exp["benefitting"] else "contributor" if exp["participates"] \
+        else "ad_hoc"
+    if row.role != role:
+        out.fail("allocation.csv", line, "role", f"{row.role}, the inputs make it {role}")
+    if row.name != exp["name"]:
+        out.fail("allocation.csv", line, "name", "differs from member_states.csv")
+    return role
+
+
+def _check_key_columns(out: Outputs, line: int, row: AllocationRow, exp: dict[str, Any],
+                       role: str, rate: float) -> None:
+    """The key's columns as recomputed (Art. 66, Annex I): obligation, obligation_eur =
+    obligation x rate (Art. 56(2)), share used, computed and official, and the deduction (a
+    contributor's only)."""
+    if not _close(row.obligation, float(exp["obligation"])):
+        out.fail("allocation.csv", line, "obligation",
+                 f"{row.obligation:g}, expected {float(exp['obligation']):g}")
+    if not _close(row.obligation_eur, row.obligation * rate, Measure.financial):
+        out.fail("allocation.csv", line, "obligation_eur", "is not obligation x EUR per "
+                 "relocation (Art. 56(2))")
+    if not _close(row.share, float(exp["share_used"])):
+        out.fail("allocation.csv", line, "share", "differs from the key")
+    if not _close(row.share_computed, float(exp["share_computed"])):
+        out.fail("allocation.csv", line, "share_computed", "differs from the key (Annex I)")
+    official = None if pd.isna(exp["share"]) else float(exp["share"])
+    if (row.share_official is None) != (official is None) or (
+            official is not None and not _close(row.share_official or 0.0, official)):
+        out.fail("allocation.csv", line, "share_official", "differs from member_states.csv")
+    deduction = float(exp["deduction"]) if role == "contributor" else 0.0
+    if not _close(row.deduction, deduction):
+        out.fail("allocation.csv", line, "deduction", f"{row.deduction:g}, expected "
+                 f"{deduction:g}")
+
+
+def _check_measures(out: Outputs, line: int, row: AllocationRow,
+                    given: dict[tuple[str, Measure], float], rate: float) -> None:
+    """Each measure's total as plan.csv's rows of the state sum it; value = the measures'
+    values (Art. 56(2)), balance = value - obligation, shortfall = max(0, obligation -
+    value)."""
+    columns = {Measure.relocation: row.relocation, Measure.offset: row.offset,
+               Measure.financial: row.financial_eur, Measure.alternative: row.alternative_eur}
+    for measure, amount in columns.items():
+        if not _close(amount, given.get((row.state, measure), 0.0), measure):
+            out.fail("allocation.csv", line, measure.value, "differs from plan.csv")
+    value = math.fsum(a / unit(m, rate) for m, a in columns.items())
+    if not _close(row.value, value):
+        out.fail("allocation.csv", line, "value", "is not the sum of the measures' values")
+    if not _close(row.balance, row.value - row.obligation):
+        out.fail("allocation.csv", line, "balance", "is not value - obligation")
+    if not _close(row.shortfall, max(0.0, row.obligation - row.value)):
+        out.fail("allocation.csv", line, "shortfall", "is not max(0, obligation - value)")
 
 
 def _check_state_rules(out: Outputs, instance: Instance, line: int, row: AllocationRow) -> None:
@@ -642,11 +704,8 @@ def check_distribution(out: Outputs, instance: Instance) -> None:
     state), and only offsets have an empty beneficiary."""
     rate = instance.config.pool.rate
     pledges = instance.pledges_by_id
-    benefitting = set(instance.benefitting)
     needs = _needs(out, instance)
-    offsets = _offsets(out, instance)
-    voluntary = set(offsets["voluntary_states"])
-    persons = responsibility_persons(instance)
+    voluntary = set(_offsets(out, instance)["voluntary_states"])
     paired: dict[tuple[str, str], list[int]] = {}
     sums: dict[str, float] = {}
     _twice(out, "distribution.csv", [(line, (row.pledge_id, row.beneficiary))
@@ -663,25 +722,43 @@ def check_distribution(out: Outputs, instance: Instance) -> None:
         if p.measure is Measure.offset:
             _check_offset_flow(out, instance, line, row.beneficiary, p, voluntary, paired)
         else:
-            allowed = [b for b in (list(p.beneficiary) or sorted(benefitting)) if b != p.state]
-            if row.beneficiary not in benefitting or row.beneficiary not in allowed:
-                out.fail("distribution.csv", line, "beneficiary",
-                         f"{row.beneficiary or 'empty'} is not a beneficiary this pledge may "
-                         "serve")
-            needing = [b for b in allowed if needs.get((b, p.measure), 0.0) > 0]
-            if needing and row.beneficiary not in needing:
-                out.fail("distribution.csv", line, "beneficiary",
-                         f"{row.beneficiary} states no need for {p.measure}, others do")
-        if p.measure.in_persons and row.amount != int(row.amount):
-            out.fail("distribution.csv", line, "amount", "persons must be whole")
-        if not p.measure.in_persons and abs(row.amount * 100 - round(row.amount * 100)) > 1e-6:
-            out.fail("distribution.csv", line, "amount", "EUR amounts are to the cent")
+            _check_flow_target(out, instance, line, row.beneficiary, p, needs)
+        _check_units(out, "distribution.csv", line, row.amount, p.measure)
         if row.amount < 0:
             out.fail("distribution.csv", line, "amount", "negative flow")
         elif row.amount == 0:
             out.fail("distribution.csv", line, "amount", "a flow of 0 is not listed")
         if not _close(row.value, row.amount / unit(p.measure, rate)):
             out.fail("distribution.csv", line, "value", "value is not amount / unit")
+    _check_pair_persons(out, instance, paired)
+    if instance.benefitting:
+        _check_flow_sums(out, sums)
+        _check_balance(out, instance, needs, voluntary)
+
+
+def _check_flow_target(out: Outputs, instance: Instance, line: int, beneficiary: str,
+                       pledge: Pledge, needs: dict[tuple[str, Measure], float]) -> None:
+    """A flow of a relocation, financial or alternative row (rules sections 4 and 6): to a
+    benefitting state the row may serve (its beneficiaries, or any; never the pledging state),
+    and to one that needs the measure when any of those does."""
+    benefitting = set(instance.benefitting)
+    allowed = [b for b in (list(pledge.beneficiary) or sorted(benefitting))
+               if b != pledge.state]
+    if beneficiary not in benefitting or beneficiary not in allowed:
+        out.fail("distribution.csv", line, "beneficiary",
+                 f"{beneficiary or 'empty'} is not a beneficiary this pledge may serve")
+    needing = [b for b in allowed if needs.get((b, pledge.measure), 0.0) > 0]
+    if needing and beneficiary not in needing:
+        out.fail("distribution.csv", line, "beneficiary",
+                 f"{beneficiary} states no need for {pledge.measure}, others do")
+
+
+def _check_pair_persons(out: Outputs, instance: Instance,
+                        paired: dict[tuple[str, str], list[int]]) -> None:
+    """Art. 63 with responsibility.csv: the offsets a state sends toward a benefitting state
+    (`paired`: the lines of each (state, beneficiary) pair) within the persons the file
+    places on its territory for that state."""
+    persons = responsibility_persons(instance)
     amount_of = {(row.pledge_id, row.beneficiary): row.amount for _, row in out.distribution}
     for (state, b), lines in sorted(paired.items()):
         sent = math.fsum(amount_of[(r.pledge_id, r.beneficiary)] for n, r in out.distribution
@@ -690,17 +767,27 @@ def check_distribution(out: Outputs, instance: Instance) -> None:
             out.fail("distribution.csv", lines[-1], "amount", f"{state}'s offsets toward {b} "
                      f"sum to {sent:g}, responsibility.csv places {persons.get((state, b), 0):g}"
                      f" persons {b} is responsible for on {state}'s territory (Art. 63)")
-    if not benefitting:
+
+
+def _check_flow_sums(out: Outputs, sums: dict[str, float]) -> None:
+    """Each plan row's flows sum to its amount (`sums`: the flows per pledge row)."""
+    for line, row in out.plan:
+        if not _close(sums.get(row.pledge_id, 0.0), row.amount, row.measure):
+            out.fail("distribution.csv", 0, "amount", f"flows of {row.pledge_id} sum to "
+                     f"{sums.get(row.pledge_id, 0.0):.2f}, plan.csv line {line} says "
+                     f"{row.amount:.2f}")
+
+
+def _check_balance(out: Outputs, instance: Instance, needs: dict[tuple[str, Measure], float],
+                   voluntary: set[str]) -> None:
+    """The balance (Art. 60(2)) leximin, for proven optima: no exchange along the flows from
+    a better covered to a worse covered state beyond rounding (the exchange certificate,
+    planner.verifier.rules.leximin_violations)."""
+    if not out.proven:
         return
-    for line, planned in out.plan:
-        if not _close(sums.get(planned.pledge_id, 0.0), planned.amount, planned.measure):
-            out.fail("distribution.csv", 0, "amount", f"flows of {planned.pledge_id} sum to "
-                     f"{sums.get(planned.pledge_id, 0.0):.2f}, plan.csv line {line} says "
-                     f"{planned.amount:.2f}")
     flows = [(row.pledge_id, row.beneficiary, row.amount) for _, row in out.distribution]
-    for measure, high, low, r_high, r_low in (leximin_violations(
-            instance, flows, needs, voluntary, joint_floors(out, instance))
-            if out.proven else []):
+    for measure, high, low, r_high, r_low in leximin_violations(
+            instance, flows, needs, voluntary, joint_floors(out, instance)):
         out.fail("distribution.csv", 0, "amount", f"not balanced (Art. 60(2)): {measure.value} "
                  f"could move from {high} (coverage {r_high:.6g}) to {low} ({r_low:.6g})")
 
@@ -768,6 +855,27 @@ def check_summary(out: Outputs, instance: Instance) -> None:
     summary = out.summary
     if summary is None:
         return
+    _check_totals(out, summary)
+    if summary.input_sha256 != instance.input_sha256:
+        out.fail("summary.json", 0, "input_sha256", "does not match the inputs")
+    if summary.instance != instance.name:
+        out.fail("summary.json", 0, "instance", f"{summary.instance!r}, the inputs are "
+                 f"{instance.name!r}")
+    vs.check_status(out.fail, summary)
+    _check_state_warnings(out, summary, instance)
+    vs.check_key(out.fail, summary, instance, _key(out, instance))
+    vs.check_proposal(out.fail, summary, instance)
+    unassigned: dict[str, float] = {}
+    for _, row in out.distribution:
+        if not row.beneficiary and row.measure is Measure.offset:
+            unassigned[row.contributor] = unassigned.get(row.contributor, 0.0) + row.amount
+    vs.check_offsets(out.fail, summary, _offsets(out, instance), unassigned)
+    _check_coverage_sections(out, summary, instance)
+
+
+def _check_totals(out: Outputs, summary: Summary) -> None:
+    """summary.json's totals: each the sum of its allocation.csv column; surplus the sum of
+    the positive balances."""
     totals = summary.totals.model_dump()
     columns = {"obligation": "obligation", "relocation": "relocation", "offset": "offset",
                "financial_eur": "financial_eur", "alternative_eur": "alternative_eur",
@@ -781,48 +889,44 @@ def check_summary(out: Outputs, instance: Instance) -> None:
     if abs(summary.totals.surplus - surplus) > EUR_TOL:
         out.fail("summary.json", 0, "totals.surplus", f"{summary.totals.surplus:g} but "
                  f"the allocation's positive balances sum to {surplus:g}")
-    if summary.input_sha256 != instance.input_sha256:
-        out.fail("summary.json", 0, "input_sha256", "does not match the inputs")
-    if summary.instance != instance.name:
-        out.fail("summary.json", 0, "instance", f"{summary.instance!r}, the inputs are "
-                 f"{instance.name!r}")
-    fail = out.fail
-    vs.check_status(fail, summary)
+
+
+def _check_state_warnings(out: Outputs, summary: Summary, instance: Instance) -> None:
+    """The warnings the inputs call for (rules section 4): a deduction without a migratory
+    status or with `at_risk` only (a deduction needs a significant situation or pressure,
+    Arts 61-62), and a benefitting state that pledged."""
     warned = {(w.code, w.subject) for w in summary.warning_details}
     for s in instance.states:
-        # Rules section 4: a deduction needs a significant situation or pressure (Arts 61-62).
         if s.deduction > 0 and s.status in ("none", "at_risk") and not any(
                 w.startswith(f"{s.code}: deduction ") for w in summary.warnings):
-            fail("summary.json", 0, "warnings", f"no warning for {s.code}'s deduction "
-                 + ("without a migratory status" if s.status == "none"
-                    else "while only at risk of migratory pressure"))
+            out.fail("summary.json", 0, "warnings", f"no warning for {s.code}'s deduction "
+                     + ("without a migratory status" if s.status == "none"
+                        else "while only at risk of migratory pressure"))
     for state in sorted({p.state for p in instance.pledges} & set(instance.benefitting)):
         if ("benefitting_pledge", state) not in warned:
-            fail("summary.json", 0, "warnings", f"no warning that {state}, benefitting, "
-                 "pledged (rules section 4)")
-    vs.check_key(fail, summary, instance, _key(out, instance))
-    vs.check_proposal(fail, summary, instance)
-    unassigned: dict[str, float] = {}
-    for _, row in out.distribution:
-        if not row.beneficiary and row.measure is Measure.offset:
-            unassigned[row.contributor] = unassigned.get(row.contributor, 0.0) + row.amount
-    offsets = _offsets(out, instance)
-    vs.check_offsets(fail, summary, offsets, unassigned)
+            out.fail("summary.json", 0, "warnings", f"no warning that {state}, benefitting, "
+                     "pledged (rules section 4)")
+
+
+def _check_coverage_sections(out: Outputs, summary: Summary, instance: Instance) -> None:
+    """The sections that follow from the distribution and coverage: `distribution` (the SAR
+    share, min_coverage), the balance's levels (proven optima only) and the objectives, each
+    level within what rounding after the balance moves a target's coverage."""
     rate = instance.config.pool.rate
     plan_values = {row.pledge_id: row.value for _, row in out.plan}
     received: dict[str, float] = {}
     got: dict[tuple[str, Measure], float] = {}
     flows: dict[Measure, int] = {}
-    for _, row in out.distribution:
-        received[row.beneficiary] = received.get(row.beneficiary, 0.0) + row.value
-        target = (row.beneficiary, row.measure)
-        got[target] = got.get(target, 0.0) + row.amount / unit(row.measure, rate)
-        flows[row.measure] = flows.get(row.measure, 0) + 1
-    stated = [row.ratio for _, row in out.coverage if row.ratio is not None]
+    for _, flow in out.distribution:
+        received[flow.beneficiary] = received.get(flow.beneficiary, 0.0) + flow.value
+        key = (flow.beneficiary, flow.measure)
+        got[key] = got.get(key, 0.0) + flow.amount / unit(flow.measure, rate)
+        flows[flow.measure] = flows.get(flow.measure, 0) + 1
+    stated = [c.ratio for _, c in out.coverage if c.ratio is not None]
     needs = _needs(out, instance)
-    vs.check_distribution(fail, summary, instance, plan_values, received, stated, needs,
+    vs.check_distribution(out.fail, summary, instance, plan_values, received, stated, needs,
                           bool(out.distribution),
-                          set(offsets["voluntary_states"]),
+                          set(_offsets(out, instance)["voluntary_states"]),
                           joint_floors(out, instance))
 
     def slack(target: tuple[str, Measure]) -> float:
@@ -831,10 +935,10 @@ def check_summary(out: Outputs, instance: Instance) -> None:
         return moved / needs[target]
 
     if out.proven:  # the levels and the coverage bound hold for proven optima only
-        vs.check_levels(fail, summary, {t: (got.get(t, 0.0) / n, slack(t))
-                                        for t, n in needs.items() if n > 0})
+        vs.check_levels(out.fail, summary, {t: (got.get(t, 0.0) / n, slack(t))
+                                            for t, n in needs.items() if n > 0})
     stated_slack = max((slack(t) for t in needs if needs[t] > 0), default=0.0)
-    vs.check_objectives(fail, summary, instance, plan_values,
+    vs.check_objectives(out.fail, summary, instance, plan_values,
                         min(stated, default=None) if out.proven else None, stated_slack)
 
 
