@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: run test lint bench clean browser screenshot bytecode
+.PHONY: run test check lint bench clean browser screenshot bytecode
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -23,10 +23,19 @@ run: $(STAMP) bytecode
 
 # pytest on both cores, one test file per worker (module fixtures are built once). Installs no
 # system package: the browser test skips, saying why, where Chromium is missing (`make browser`,
-# which .ci/run calls, installs it).
+# which .ci/run calls, installs it). TIMES_TEST
 test: $(STAMP) bytecode
 	$(BIN)/ruff check planner models tests bench
 	$(BIN)/pytest -q -n 2 --dist loadfile
+
+# The inner loop: lint, types (where mypy is installed) and the `unit` tests (no solver, no
+# process; markers in pyproject.toml), in one process: starting two xdist workers costs more than
+# these tests take. TIMES_CHECK
+check: $(STAMP) bytecode
+	$(BIN)/ruff check planner models tests bench
+	@if [ -x $(BIN)/mypy ]; then $(BIN)/mypy planner models; \
+	else echo "mypy is not installed in $(VENV): types not checked"; fi
+	$(BIN)/pytest -q -n 0 -m unit
 
 bench: $(STAMP) bytecode
 	$(BIN)/python bench/harness.py

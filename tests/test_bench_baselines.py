@@ -19,6 +19,8 @@ from planner.inputs.synthetic import SyntheticSpec, generate
 from planner.optimise.solve import Solver
 from planner.pipeline import plan
 
+pytestmark = pytest.mark.solver
+
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "bench"))
 from baselines import greedy, naive_all, outcome, places_of, same_optima  # noqa: E402
 

@@ -26,6 +26,8 @@ from planner.cli import app
 from planner.outputs.export import FILES, PERSONAL, fmt
 from planner.outputs.formats import PARQUET_HINT, RUN_TABLES, FormatError, write_formats
 
+pytestmark = [pytest.mark.solver, pytest.mark.cli]
+
 REPO = Path(__file__).resolve().parents[1]
 EU_2026 = REPO / "instances" / "eu-2026"
 PLANNER = Path(sys.executable).parent / "planner"

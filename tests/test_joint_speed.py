@@ -16,6 +16,8 @@ from planner.optimise.eligibility import Place
 from planner.optimise.solve import Model, Solver
 from planner.pipeline import plan, run
 
+pytestmark = pytest.mark.solver
+
 
 def case(case_id: str, registered: dt.date) -> Case:
     return Case(case_id, "DD", (f"{case_id}-1",), frozenset(), frozenset(), frozenset(), 0, 0,

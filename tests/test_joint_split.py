@@ -22,6 +22,8 @@ from planner.optimise.solve import Solver
 from planner.pipeline import RunResult, plan, run
 from planner.verifier.verify import verify
 
+pytestmark = pytest.mark.solver
+
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "bench"))
 from baselines import naive_all, places_of, same_optima  # noqa: E402
 

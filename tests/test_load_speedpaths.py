@@ -22,6 +22,8 @@ import planner.inputs.reader
 from planner.inputs.candidates import BOOLEANS, Case, build_cases
 from planner.inputs.reader import Reader, Unreadable, _records
 
+pytestmark = pytest.mark.unit
+
 HEADER = "case_id,state"
 
 

@@ -38,6 +38,8 @@ from planner.pipeline import run
 from planner.report.html import write_report
 from planner.report.html_compare import write_comparison_report
 
+pytestmark = [pytest.mark.solver, pytest.mark.cli]
+
 REPO = Path(__file__).resolve().parents[1]
 EU_2026 = REPO / "instances" / "eu-2026"
 

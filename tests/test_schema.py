@@ -2,7 +2,11 @@
 
 from pathlib import Path
 
+import pytest
+
 from models.schema import schema_texts
+
+pytestmark = pytest.mark.unit
 
 
 def test_committed_schemas_are_current():

@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Literal
 
 import numpy as np
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from pydantic import BaseModel, ConfigDict
@@ -16,6 +17,8 @@ from pydantic import BaseModel, ConfigDict
 from models.instance import Measure
 from models.results import AssignmentRow
 from planner.outputs.export import fmt, fmt_column, write_csv
+
+pytestmark = pytest.mark.unit
 
 
 class Row(BaseModel):
