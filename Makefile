@@ -23,14 +23,16 @@ run: $(STAMP) bytecode
 
 # pytest on both cores, one test file per worker (module fixtures are built once). Installs no
 # system package: the browser test skips, saying why, where Chromium is missing (`make browser`,
-# which .ci/run calls, installs it). TIMES_TEST
+# which .ci/run calls, installs it). Measured 2026-12-04 on this machine, shared with other
+# agents (load 5-17): 10 min 47 s wall before issue 13, 6 min 11 s after; about 5 min of CPU,
+# so about 3 min on a quiet machine (bench/README.md, "Issue 13: test suite").
 test: $(STAMP) bytecode
 	$(BIN)/ruff check planner models tests bench
 	$(BIN)/pytest -q -n 2 --dist loadfile
 
 # The inner loop: lint, types (where mypy is installed) and the `unit` tests (no solver, no
 # process; markers in pyproject.toml), in one process: starting two xdist workers costs more than
-# these tests take. TIMES_CHECK
+# these tests take. About 9 s without mypy (2026-12-04, busy machine).
 check: $(STAMP) bytecode
 	$(BIN)/ruff check planner models tests bench
 	@if [ -x $(BIN)/mypy ]; then $(BIN)/mypy planner models; \
