@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: run test lint bench clean browser screenshot bytecode
+.PHONY: run test check lint bench clean browser screenshot bytecode
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -23,11 +23,21 @@ run: $(STAMP) bytecode
 
 # pytest on both cores, one test file per worker (module fixtures are built once). Installs no
 # system package: the browser test skips, saying why, where Chromium is missing (`make browser`,
-# which .ci/run calls, installs it).
+# which .ci/run calls, installs it). Measured 2026-12-04 on this machine, shared with other
+# agents (load 5-17): 10 min 47 s wall before issue 13, 6 min 11 s after; about 5 min of CPU,
+# so about 3 min on a quiet machine (bench/README.md, "Issue 13: test suite").
 test: $(STAMP) bytecode
 	$(BIN)/ruff check planner models tests bench
 	$(BIN)/mypy
 	$(BIN)/pytest -q -n 2 --dist loadfile
+
+# The inner loop: lint, types and the `unit` tests (no solver, no
+# process; markers in pyproject.toml), in one process: starting two xdist workers costs more than
+# these tests take. About 9 s without mypy (2026-12-04, busy machine).
+check: $(STAMP) bytecode
+	$(BIN)/ruff check planner models tests bench
+	$(BIN)/mypy
+	$(BIN)/pytest -q -n 0 -m unit
 
 bench: $(STAMP) bytecode
 	$(BIN)/python bench/harness.py

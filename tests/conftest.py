@@ -163,3 +163,65 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
 # The one time limit of the suite: a guard against a hang (a child that never ends, a file that
 # never comes), never a speed check (speed is bench/'s): far above any run on a busy machine.
 HANG_S = 1800.0
+
+
+# --- markers: every test file says what it needs (pyproject.toml [tool.pytest.ini_options]) ---
+
+# `unit`: no solver and no process, the inner loop (`make check`); `solver`: builds and solves a
+# model; `cli`: starts the `planner` command (or another Python) as a process; `browser`: drives
+# Chromium; `slow`: the large ones. A file may carry several (module-level `pytestmark`).
+KINDS = ("unit", "solver", "cli", "browser", "slow")
+
+
+@pytest.hookimpl(tryfirst=True)  # before `-m` deselects: every collected test is seen
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """A test without one of KINDS fails the collection, naming its file: `-m unit` would
+    otherwise skip it silently, or run a slow test in the inner loop."""
+    unmarked = sorted({str(item.path.relative_to(REPO)) for item in items
+                       if not any(item.get_closest_marker(kind) for kind in KINDS)})
+    if unmarked:
+        raise pytest.UsageError(
+            f"test files without a marker ({', '.join(KINDS)}): {', '.join(unmarked)}; add "
+            "one at the top, e.g. `pytestmark = pytest.mark.unit`")
+    items.sort(key=heaviest_first)
+
+
+# The order in which files start (slow, then processes, then solves, then the rest): `make
+# test` hands whole files to its two workers in collection order, so the longest files go
+# first and the short ones fill the gaps at the end, instead of test_signals.py (about a
+# third of the suite's time on one worker) starting last while the other worker idles.
+WEIGHT = {"slow": 0, "browser": 1, "cli": 2, "solver": 3}
+
+
+def heaviest_first(item: pytest.Item) -> int:
+    """The sort key of a test (`list.sort` is stable: within a file, and among files of the
+    same weight, the order stays as collected)."""
+    return min((w for kind, w in WEIGHT.items() if item.get_closest_marker(kind)),
+               default=len(WEIGHT))
+
+
+class NotAUnitTest(AssertionError):
+    """A `unit` test started a process or a HiGHS solve: mark its file `cli` or `solver`."""
+
+
+@pytest.fixture(autouse=True)
+def _unit_tests_stay_in_process(request: pytest.FixtureRequest,
+                                monkeypatch: pytest.MonkeyPatch) -> None:
+    """Keep the `unit` marker honest: in a `unit` test, starting a process (subprocess, fork:
+    CBC too runs as a process) or running HiGHS raises NotAUnitTest."""
+    if request.node.get_closest_marker("unit") is None:
+        return
+
+    def refuse(*_: object, **__: object) -> None:
+        raise NotAUnitTest(f"{request.node.nodeid} is marked `unit` but started a process or "
+                           "a solve: mark its file `cli` or `solver`")
+
+    import subprocess
+
+    monkeypatch.setattr(subprocess.Popen, "__init__", refuse)
+    monkeypatch.setattr(os, "fork", refuse)
+    with contextlib.suppress(ImportError):
+        import highspy
+
+        for method in ("run", "solve"):  # `solve` calls the base class's run directly
+            monkeypatch.setattr(highspy.Highs, method, refuse)

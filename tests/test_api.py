@@ -33,6 +33,8 @@ from planner.outputs.outdir import OutFolderError
 from planner.outputs.registry import KPIS, STATES
 from planner.verifier.verify import verify as verify_folder
 
+pytestmark = pytest.mark.cli
+
 REPO = Path(__file__).resolve().parents[1]
 EU = REPO / "instances" / "eu-2026"
 VARIANT = "beneficiary-agreements"  # changes the matching: which pairs may place whom

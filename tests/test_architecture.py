@@ -10,6 +10,9 @@ import ast
 from pathlib import Path
 
 import networkx as nx
+import pytest
+
+pytestmark = pytest.mark.unit
 
 ROOT = Path(__file__).resolve().parents[1]
 

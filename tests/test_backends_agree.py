@@ -19,6 +19,8 @@ from planner.inputs.synthetic import SyntheticSpec, generate
 from planner.optimise.solve import SolverOptions
 from planner.pipeline import run
 
+pytestmark = pytest.mark.solver
+
 REPO = Path(__file__).resolve().parents[1]
 EU = REPO / "instances" / "eu-2026"
 TABLES = ("plan", "allocation", "distribution", "coverage", "assignments", "unassigned")

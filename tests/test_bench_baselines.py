@@ -22,6 +22,8 @@ from planner.pipeline import plan_with
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "bench"))
 from baselines import greedy, naive_all, outcome, places_of, same_optima
 
+pytestmark = pytest.mark.solver
+
 STATES = [state("AA", 2_000_000, 20_000), state("BB"), state("CC"),
           state("DD", benefitting="true"), state("EE", benefitting="true")]
 

@@ -27,6 +27,8 @@ from planner.pipeline import RunResult, run
 from planner.verifier.matching import _expired
 from planner.verifier.verify import verify
 
+pytestmark = pytest.mark.solver
+
 STATES = [state("AA", 2_000_000, 20_000), state("BB"), state("CC"),
           state("DD", benefitting="true"), state("EE", benefitting="true")]
 PLEDGES = [pledge("a", "AA", "relocation", 2, 2, beneficiary="DD"),

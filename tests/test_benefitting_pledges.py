@@ -27,6 +27,8 @@ from planner.optimise.solve import SolverOptions
 from planner.pipeline import run
 from planner.verifier.verify import verify
 
+pytestmark = pytest.mark.solver
+
 STATES = [state("AA", 2_000_000, 20_000), state("IT", benefitting="true", status="pressure"),
           state("EL", benefitting="true", status="pressure")]
 PLEDGES = [pledge("a1", "AA", "relocation", 0, 50),

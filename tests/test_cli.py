@@ -13,6 +13,8 @@ from pathlib import Path
 import pytest
 from conftest import HANG_S
 
+pytestmark = [pytest.mark.solver, pytest.mark.cli]
+
 REPO = Path(__file__).resolve().parents[1]
 EU_2026 = REPO / "instances" / "eu-2026"
 PLANNER = Path(sys.executable).parent / "planner"

@@ -16,6 +16,8 @@ from conftest import HANG_S, MakeInstance, pledge, state, write_csv
 from planner.comparison import compare_into, gini
 from planner.outputs.registry import COMPARISON_TABLES, tables_of
 
+pytestmark = [pytest.mark.solver, pytest.mark.cli]
+
 PLANNER = Path(sys.executable).parent / "planner"
 
 # Shares: AT 0.2, BE 0.6 (IT 0.2, benefitting). Every pledge is fixed, so the plan is forced:

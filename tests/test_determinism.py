@@ -21,6 +21,8 @@ from conftest import pledge, state, write_csv
 from planner.optimise.solve import SolverOptions
 from planner.pipeline import run
 
+pytestmark = pytest.mark.solver
+
 REPO = Path(__file__).resolve().parents[1]
 TABLES = ("member_states.csv", "pledges.csv", "needs.csv", "candidates.csv", "transfers.csv",
           "rejections.csv")

@@ -27,6 +27,8 @@ from planner.outputs.fileio import TableError, fmt
 from planner.outputs.formats import PARQUET_HINT, FormatError, write_formats
 from planner.outputs.registry import ASSIGNMENTS, RUN_TABLES, UNASSIGNED, OutputFile
 
+pytestmark = [pytest.mark.solver, pytest.mark.cli]
+
 REPO = Path(__file__).resolve().parents[1]
 EU_2026 = REPO / "instances" / "eu-2026"
 PLANNER = Path(sys.executable).parent / "planner"

@@ -19,6 +19,8 @@ from planner.inputs.load import load_instance
 from planner.optimise.solve import SolverOptions
 from planner.pipeline import run
 
+pytestmark = [pytest.mark.solver, pytest.mark.cli]
+
 PLANNER = Path(sys.executable).parent / "planner"
 STATES = [state("DE", 83_000_000, 4_000_000), state("FR", 68_000_000, 2_800_000),
           state("IT", 59_000_000, 2_100_000, benefitting="true", status="pressure")]

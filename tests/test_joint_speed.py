@@ -6,6 +6,7 @@ from __future__ import annotations
 import datetime as dt
 import math
 
+import pytest
 from test_joint_split import UNDIRECTED, random_folder
 
 import planner.optimise.matching as matching
@@ -15,6 +16,8 @@ from planner.optimise.eligibility import Place
 from planner.optimise.highs_stages import Model
 from planner.optimise.solve import Solver, SolverOptions
 from planner.pipeline import plan_with, run
+
+pytestmark = pytest.mark.solver
 
 
 def case(case_id: str, registered: dt.date) -> Case:

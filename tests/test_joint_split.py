@@ -25,6 +25,8 @@ from planner.verifier.verify import verify
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "bench"))
 from baselines import naive_all, places_of, same_optima
 
+pytestmark = pytest.mark.solver
+
 STATES = [state("AA", 2_000_000, 20_000), state("BB"), state("CC"),
           state("DD", benefitting="true"), state("EE", benefitting="true")]
 EQUAL = [{"state": "DD", "measure": "relocation", "amount": 10},

@@ -9,6 +9,8 @@ from models.instance import Rounding
 from planner.inputs.load import load_instance
 from planner.optimise.key import compute_key, round_obligations
 
+pytestmark = pytest.mark.unit
+
 # Shares by construction: A 0.4, B 0.2, C 0.2, D 0.2 (D benefitting).
 STATES = [state("AA", 2_000_000, 20_000), state("BB"), state("CC"),
           state("DD", benefitting="true", status="pressure")]

@@ -16,6 +16,8 @@ from pathlib import Path
 
 import pytest
 
+pytestmark = [pytest.mark.cli, pytest.mark.slow]
+
 ROOT = Path(__file__).resolve().parents[1]
 ROWS = 1_000_000
 LIMIT_MB = 2048

@@ -25,6 +25,8 @@ from planner.errors import PlanError
 from planner.optimise.solve import Solver, SolverOptions
 from planner.pipeline import RunResult, run
 
+pytestmark = [pytest.mark.solver, pytest.mark.cli]
+
 REPO = Path(__file__).resolve().parents[1]
 PLANNER = Path(sys.executable).parent / "planner"
 TINY = 1e-9  # seconds: HiGHS stops at once, before any solution

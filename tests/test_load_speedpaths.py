@@ -23,6 +23,8 @@ from models.cases import Case
 from planner.inputs.candidates import BOOLEANS, build_cases
 from planner.inputs.reader import Reader, Unreadable, _records
 
+pytestmark = pytest.mark.unit
+
 HEADER = "case_id,state"
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import random
 
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -22,6 +23,8 @@ from planner.optimise.matchability import (
 )
 from planner.optimise.matching import match
 from planner.optimise.solve import Solver, SolverOptions
+
+pytestmark = pytest.mark.solver
 
 
 def case(case_id: str, size: int = 1, location: str = "IT", nationality: str = "SYR",

@@ -4,10 +4,13 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
 from conftest import pledge, state, write_csv
 
 from planner.optimise.solve import SolverOptions
 from planner.pipeline import RunResult, run
+
+pytestmark = pytest.mark.solver
 
 STATES = [state("AA", 2_000_000, 20_000), state("BB"), state("CC"),
           state("DD", benefitting="true"), state("EE", benefitting="true")]

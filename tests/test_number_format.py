@@ -22,6 +22,8 @@ from planner.inputs.numbers import NumberError, NumberFormat
 from planner.optimise.solve import SolverOptions
 from planner.pipeline import run
 
+pytestmark = pytest.mark.solver
+
 REPO = Path(__file__).resolve().parents[1]
 EU = REPO / "instances" / "eu-2026"
 NUMERIC = {  # the number columns of each file eu-2026 has

@@ -23,6 +23,8 @@ from planner.inputs.load import load_instance
 from planner.optimise.solve import SolverOptions
 from planner.pipeline import run
 
+pytestmark = [pytest.mark.solver, pytest.mark.cli]
+
 PLANNER = Path(sys.executable).parent / "planner"
 LONG = "Ünïcödé " * 1_250  # 10,000 characters
 NAMES = {

@@ -23,6 +23,8 @@ from planner.pipeline import RunResult, run
 from planner.report.terminal import terminal_text
 from planner.verifier.verify import verify
 
+pytestmark = pytest.mark.solver
+
 STATES = [state("AA", 2_000_000, 20_000), state("BB"), state("CC"),
           state("DD", benefitting="true", status="pressure")]
 TWO = [*STATES, state("EE", benefitting="true", status="pressure")]

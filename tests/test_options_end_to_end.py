@@ -41,6 +41,8 @@ from planner.inputs.load import load_instance
 from planner.optimise.solve import SolverOptions
 from planner.verifier.verify import verify
 
+pytestmark = [pytest.mark.solver, pytest.mark.cli]
+
 REPO = Path(__file__).resolve().parents[1]
 EU_2026 = REPO / "instances" / "eu-2026"
 PLANNER = Path(sys.executable).with_name("planner")  # the command a user runs

@@ -27,6 +27,8 @@ from conftest import HANG_S
 
 from planner.outputs import export
 
+pytestmark = [pytest.mark.solver, pytest.mark.cli]
+
 MARKER = ".planner-results"  # planner.outputs.outdir.MARKER
 
 REPO = Path(__file__).resolve().parents[1]

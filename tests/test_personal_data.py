@@ -20,6 +20,8 @@ from pathlib import Path
 import pytest
 from conftest import HANG_S, write_csv
 
+pytestmark = [pytest.mark.solver, pytest.mark.cli]
+
 REPO = Path(__file__).resolve().parents[1]
 PLANNER = Path(sys.executable).parent / "planner"
 EU_2026 = REPO / "instances" / "eu-2026"

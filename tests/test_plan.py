@@ -10,6 +10,8 @@ from conftest import pledge, state
 from planner.optimise.solve import SolverOptions
 from planner.pipeline import RunResult, run
 
+pytestmark = pytest.mark.solver
+
 # Shares A 0.4, B 0.2, C 0.2, D 0.2; 100 relocations or EUR 2,000,000: rate EUR 20,000.
 THREE_PLUS_ONE = [state("AA", 2_000_000, 20_000), state("BB"), state("CC"),
                   state("DD", benefitting="true", status="pressure")]

@@ -18,6 +18,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from unittest import mock
 
+import pytest
 from conftest import BASE_TOML, STATE_COLUMNS, write_csv
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -36,6 +37,8 @@ from planner.optimise.assignments import run_matching
 from planner.optimise.key import compute_key
 from planner.optimise.solve import Solver, SolverOptions
 from planner.pipeline import RunResult, run
+
+pytestmark = pytest.mark.solver
 
 CONTRIBUTORS = ("AA", "BB", "CC")
 BENEFITTING = ("DD", "EE")

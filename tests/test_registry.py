@@ -18,6 +18,8 @@ from planner.outputs.registry import FILES, RUN_TABLES, STAGES, SUMMARY, TABLES,
 from planner.pipeline import run
 from planner.verifier.verify import verify
 
+pytestmark = pytest.mark.cli
+
 REPO = Path(__file__).resolve().parents[1]
 EU_2026 = REPO / "instances" / "eu-2026"
 CANDIDATE_IDS = {"person_id", "case_id"}

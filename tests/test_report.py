@@ -43,6 +43,8 @@ from planner.pipeline import run
 from planner.report.html import write_report
 from planner.report.html_compare import write_comparison_report
 
+pytestmark = [pytest.mark.solver, pytest.mark.cli]
+
 REPO = Path(__file__).resolve().parents[1]
 # The key section of a hand-made summary: only the rate matters to the report (EUR amounts
 # shown as relocation-equivalents).

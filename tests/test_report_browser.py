@@ -21,6 +21,8 @@ import pytest
 from models.results import Summary
 from planner.outputs.fileio import fmt
 
+pytestmark = [pytest.mark.browser, pytest.mark.solver, pytest.mark.cli]
+
 
 @pytest.fixture(scope="module")
 def shown(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, browser.Page, Path]:

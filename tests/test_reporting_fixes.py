@@ -10,12 +10,15 @@ import json
 import shutil
 from pathlib import Path
 
+import pytest
 from conftest import MakeInstance, pledge, state
 
 from planner.inputs.load import load_instance
 from planner.optimise.solve import SolverOptions
 from planner.pipeline import run
 from planner.verifier.verify import verify
+
+pytestmark = pytest.mark.solver
 
 
 def test_sar_received_is_counted_after_persons_are_made_whole(make_instance: MakeInstance,

@@ -24,6 +24,8 @@ from planner.report.display import visible
 from planner.report.html import write_report
 from planner.report.terminal import terminal_text
 
+pytestmark = pytest.mark.cli
+
 ESC = "\x1b"
 RED = f"{ESC}[31mRED{ESC}[0m"  # an ANSI colour
 TITLE = f"{ESC}]0;pwned\x07"  # an OSC sequence: retitles the terminal window

@@ -2,8 +2,12 @@
 
 from pathlib import Path
 
+import pytest
+
 from models.schema import schema_texts
 from planner.outputs.registry import output_schemas
+
+pytestmark = pytest.mark.unit
 
 
 def test_committed_schemas_are_current():

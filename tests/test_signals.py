@@ -22,6 +22,8 @@ from pathlib import Path
 import pytest
 from conftest import HANG_S
 
+pytestmark = [pytest.mark.solver, pytest.mark.cli, pytest.mark.slow]
+
 REPO = Path(__file__).resolve().parents[1]
 PLANNER = Path(sys.executable).parent / "planner"
 EU_2026 = REPO / "instances" / "eu-2026"

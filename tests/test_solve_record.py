@@ -14,6 +14,8 @@ from planner.optimise.highs_stages import Model
 from planner.optimise.solve import Solver, SolverOptions
 from planner.pipeline import run
 
+pytestmark = pytest.mark.solver
+
 
 def test_options_are_frozen_and_checked():
     options = SolverOptions("cbc", 5.0)

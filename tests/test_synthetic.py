@@ -20,6 +20,8 @@ from planner.inputs.synthetic import (
     write_candidates,
 )
 
+pytestmark = pytest.mark.unit
+
 CONTRACT_COLUMNS = ["person_id", "case_id", "location", "status", "consent", "security_cleared",
                     "nationality", "languages", "vulnerable", "unaccompanied_minor",
                     "family_links", "other_links", "preferences", "registered",

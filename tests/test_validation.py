@@ -17,6 +17,8 @@ from models.instance import Instance
 from planner.errors import InputError
 from planner.inputs.load import load_instance
 
+pytestmark = pytest.mark.unit
+
 REPO = Path(__file__).resolve().parents[1]
 
 # DE, FR and SE contribute (SE pledges nothing, so breaking its row touches no other file);

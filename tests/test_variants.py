@@ -15,6 +15,8 @@ from planner.inputs.load import input_sha256, load_instance
 from planner.inputs.variants import variant_names
 from planner.optimise.key import compute_key
 
+pytestmark = pytest.mark.unit
+
 REPO = Path(__file__).resolve().parents[1]
 EU_2026 = REPO / "instances" / "eu-2026"
 

@@ -15,6 +15,8 @@ from planner.optimise.solve import SolverOptions
 from planner.pipeline import run
 from planner.verifier.verify import verify
 
+pytestmark = pytest.mark.solver
+
 STATES = [state("AA", 2_000_000, 20_000), state("BB"), state("CC"),
           state("DD", benefitting="true"), state("EE", benefitting="true")]
 

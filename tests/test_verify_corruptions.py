@@ -33,6 +33,8 @@ from planner.optimise.solve import SolverOptions
 from planner.pipeline import run
 from planner.verifier.verify import recheck, verify
 
+pytestmark = pytest.mark.solver
+
 
 def build(folder: Path) -> None:
     folder.mkdir(parents=True)

@@ -25,6 +25,8 @@ from models.results import (
 from planner.errors import Problem
 from planner.verifier.verify import Outputs, _cell_adapter
 
+pytestmark = pytest.mark.unit
+
 ASSIGNMENTS = "person_id,case_id,from_state,to_state,pledge_id,score,reasons\n"
 UNASSIGNED = "person_id,case_id,location,reason\n"
 

@@ -7,11 +7,14 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import pytest
 from conftest import MakeInstance, pledge, state, write_csv
 
 from planner.optimise.solve import SolverOptions
 from planner.pipeline import RunResult, run
 from planner.report.terminal import terminal_text
+
+pytestmark = pytest.mark.solver
 
 # Shares AA 0.4, BB 0.2, CC 0.2, DD 0.2 (benefitting); 100 relocations at EUR 20,000: the
 # obligations are 40, 20 and 20.

@@ -28,6 +28,8 @@ from planner.outputs.fileio import (
 )
 from planner.outputs.registry import ASSIGNMENTS, MATCHABILITY, PLAN, UNASSIGNED, OutputFile
 
+pytestmark = pytest.mark.unit
+
 
 class Row(BaseModel):
     model_config = ConfigDict(frozen=True)
