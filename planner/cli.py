@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import sys
 from pathlib import Path
 from typing import Annotated
@@ -245,15 +246,25 @@ def _leave(code: int) -> None:
     os._exit(code)
 
 
-def main() -> None:
-    import gc
+# The young generation of the cyclic collector is collected once 50,000 more container
+# objects are alive (Python's default: 700). A run holds hundreds of thousands of rows and
+# cells; at 700, its passes over them cost about 0.4 s CPU of a monthly re-run (5 full
+# collections), at 50,000 about 0.15 s. The collector stays on: the cycles a run leaves
+# (matplotlib's figures among them) are freed while later runs go (`compare --jobs 1`), where
+# the former `gc.disable()` kept every run's (bench/README.md, issue 13).
+YOUNG_THRESHOLD = 50_000
 
+
+def collector() -> None:
+    """The cyclic collector as every command runs with it: on, with `YOUNG_THRESHOLD`."""
+    gc.enable()
+    gc.set_threshold(YOUNG_THRESHOLD)
+
+
+def main() -> None:
     from planner.interrupts import Interrupted, ignore, install
 
-    # No cyclic garbage collector while a command runs: its passes over the hundreds of
-    # thousands of objects a large run holds cost up to a second, and the planner makes
-    # few reference cycles (measured: peak memory unchanged, bench/README.md).
-    gc.disable()
+    collector()
     install(Interrupted)  # the first SIGINT or SIGTERM: Interrupted; any later one: ignored
     code = 0
     try:
