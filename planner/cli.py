@@ -285,3 +285,7 @@ def main() -> None:
     finally:
         ignore()  # once the command has finished, a signal changes nothing
     _leave(code)
+
+
+if __name__ == "__main__":  # `python -m planner.cli` (with -X importtime, say), as `planner`
+    main()
