@@ -234,9 +234,11 @@ def _exit_code(exc: SystemExit) -> int:
 
 def _leave(code: int) -> None:
     """Flush and end the process without tearing the interpreter down: freeing every module
-    and object of a run (pandas, the solver, hundreds of thousands of rows) took about 0.8 s,
-    a quarter of a monthly re-run. Every file is closed by then (written in `with` blocks, the
-    staging folder published or discarded) and no command leaves work to atexit handlers."""
+    and object of a run (pandas, the solver, hundreds of thousands of rows) took 0.4 s CPU of
+    a run of eu-2026 or of a monthly re-run (bench/README.md, issue 13). Every file is closed
+    by then (written in `with` blocks, the staging folder published or discarded) and no
+    command leaves work to atexit handlers. A stdout that cannot be written any more (a
+    closed pipe) changes neither the exit code nor stderr."""
     import contextlib
     import os
 
