@@ -1,9 +1,9 @@
 """One `planner run` in process, with the seconds of every stage (a child of the harness).
 
-`planner.pipeline.run` is called as the command calls it (without the cyclic garbage
-collector, as planner.cli.main runs). The writing, verifying, exporting and publishing
-functions are wrapped with timers (the pipeline itself is unchanged), and summary.json's
-`timings_s` gives the stages before them.
+`planner.pipeline.run` is called as the command calls it (the cyclic garbage collector set
+as planner.cli.main sets it: `planner.cli.collector`). The writing, verifying, exporting and
+publishing functions are wrapped with timers (the pipeline itself is unchanged), and
+summary.json's `timings_s` gives the stages before them.
 Prints one JSON object: the stage seconds, the wall time, the peak memory of this process and
 the matching's figures.
 
@@ -12,7 +12,6 @@ the matching's figures.
 
 from __future__ import annotations
 
-import gc
 import json
 import resource
 import sys
@@ -22,10 +21,12 @@ from pathlib import Path
 from typing import Any
 
 STARTED = time.perf_counter()
-gc.disable()  # as `planner` does (planner.cli.main)
 ROOT = Path(__file__).resolve().parents[1]
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
+from planner.cli import collector  # noqa: E402
+
+collector()  # as `planner` runs (planner.cli.main)
 
 WRAPPED = {"write_tables": "write", "verify_or_raise": "verify", "write_formats": "export",
            "write_report": "export", "publish": "publish"}

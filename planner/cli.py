@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import sys
 from pathlib import Path
 from typing import Annotated
@@ -234,9 +235,11 @@ def _exit_code(exc: SystemExit) -> int:
 
 def _leave(code: int) -> None:
     """Flush and end the process without tearing the interpreter down: freeing every module
-    and object of a run (pandas, the solver, hundreds of thousands of rows) took about 0.8 s,
-    a quarter of a monthly re-run. Every file is closed by then (written in `with` blocks, the
-    staging folder published or discarded) and no command leaves work to atexit handlers."""
+    and object of a run (pandas, the solver, hundreds of thousands of rows) took 0.4 s CPU of
+    a run of eu-2026 or of a monthly re-run (bench/README.md, issue 13). Every file is closed
+    by then (written in `with` blocks, the staging folder published or discarded) and no
+    command leaves work to atexit handlers. A stdout that cannot be written any more (a
+    closed pipe) changes neither the exit code nor stderr."""
     import contextlib
     import os
 
@@ -246,15 +249,25 @@ def _leave(code: int) -> None:
     os._exit(code)
 
 
-def main() -> None:
-    import gc
+# The young generation of the cyclic collector is collected once 50,000 more container
+# objects are alive (Python's default: 700). A run holds hundreds of thousands of rows and
+# cells; at 700, its passes over them cost about 0.4 s CPU of a monthly re-run (5 full
+# collections), at 50,000 about 0.15 s. The collector stays on: the cycles a run leaves
+# (matplotlib's figures among them) are freed while later runs go (`compare --jobs 1`), where
+# the former `gc.disable()` kept every run's (bench/README.md, issue 13).
+YOUNG_THRESHOLD = 50_000
 
+
+def collector() -> None:
+    """The cyclic collector as every command runs with it: on, with `YOUNG_THRESHOLD`."""
+    gc.enable()
+    gc.set_threshold(YOUNG_THRESHOLD)
+
+
+def main() -> None:
     from planner.interrupts import Interrupted, ignore, install
 
-    # No cyclic garbage collector while a command runs: its passes over the hundreds of
-    # thousands of objects a large run holds cost up to a second, and the planner makes
-    # few reference cycles (measured: peak memory unchanged, bench/README.md).
-    gc.disable()
+    collector()
     install(Interrupted)  # the first SIGINT or SIGTERM: Interrupted; any later one: ignored
     code = 0
     try:
@@ -275,3 +288,7 @@ def main() -> None:
     finally:
         ignore()  # once the command has finished, a signal changes nothing
     _leave(code)
+
+
+if __name__ == "__main__":  # `python -m planner.cli` (with -X importtime, say), as `planner`
+    main()

@@ -267,7 +267,7 @@ def test_readme_example_runs_and_matches_planner_run(tmp_path: Path,
     namespace: dict[str, object] = {}
     printed = io.StringIO()
     with redirect_stdout(printed):
-        exec(compile(readme_example(), "README.md", "exec"), namespace)  # noqa: S102
+        exec(compile(readme_example(), "README.md", "exec"), namespace)
 
     summary = json.loads(cli["summary.json"])
     relocations = sum(float(row["amount"]) for row in csv.DictReader(

@@ -1,88 +1,104 @@
-"""The loader's fast paths give what the general paths give.
+"""How the loader reads CSV rows, and its one fast path: building cases column by column.
 
-`planner.inputs.load` splits a plain CSV text (no quote, no whitespace but newlines) itself instead
-of
-going through `csv.reader`; `planner.inputs.candidates.build_cases` builds cases column by column.
-Each is compared here with the general path (forced) or with a row-by-row reference written
-from the rules, on texts made to hit every branch, and one small case list is checked by hand.
+`planner.inputs.reader` reads every CSV text with `csv.reader` (the hand-rolled splitter for
+plain texts is gone, issue 13): rows, cells stripped, blank rows skipped, the line of every
+row, a spreadsheet's trailing separators, and rows of the wrong width, checked here by hand.
+`planner.inputs.candidates.build_cases` builds cases column by column; it is compared with a
+row-by-row reference written from the rules, and one small case list is checked by hand.
 """
 
 from __future__ import annotations
 
+import csv
 import datetime as dt
 import random
-import re
 from io import StringIO
 from pathlib import Path
 
 import pandas as pd
 import pytest
 
-import planner.inputs.reader
 from models.cases import Case
 from planner.inputs.candidates import BOOLEANS, build_cases
-from planner.inputs.reader import Reader, Unreadable, _records
+from planner.inputs.reader import Reader
 
 pytestmark = pytest.mark.unit
 
 HEADER = "case_id,state"
+C1_FR = {"case_id": "C1", "state": "FR"}
+C2_DE = {"case_id": "C2", "state": "DE"}
 
 
-def table(folder: Path, text: str, monkeypatch: pytest.MonkeyPatch | None = None):
-    """read_table's rows, named cells and problems for `text`; with `monkeypatch`, the
-    general csv path is forced (a `_NOT_PLAIN` that matches every text)."""
-    (folder / "transfers.csv").write_text(text, encoding="utf-8")
-    with pytest.MonkeyPatch.context() as patch:
-        if monkeypatch is not None:
-            patch.setattr(planner.inputs.reader, "_NOT_PLAIN", re.compile(""))
-        reader = Reader(folder)
-        found = reader.read_table("transfers.csv", False, ("case_id", "state"))
+def table(folder: Path, text: str):
+    """read_table's rows, named cells, usability and problems (line, column, message)."""
+    (folder / "transfers.csv").write_text(text, encoding="utf-8", newline="")
+    reader = Reader(folder)
+    found = reader.read_table("transfers.csv", False, ("case_id", "state"))
     assert found is not None
-    return found.rows, found.named, found.usable, reader.problems
+    return (found.rows, found.named, found.usable,
+            [(p.line, p.column, p.message) for p in reader.problems])
 
 
-PLAIN = [
-    f"{HEADER}\nC1,FR\nC2,DE\n",
-    f"{HEADER}\nC1,FR\n\nC2,DE",  # blank line, no final newline
-    f"{HEADER}\nC1,FR\n,\n,,\nC2\nC3,DE,\nC4,DE,x\n,FR\nC5,\n",  # separators only, widths
-    f"{HEADER},,\nC1,FR,,\nC2,DE,\nC3,IT,,,\nC4,ES,x,\n",  # a spreadsheet's trailing commas
-    "case_id;state\nC1;FR\nC2;DE;\nC3,DE\n",  # `;` separator
-    f"{HEADER}\nC1,FR\nC1,FR\nC2,XX\nC3,de\n",
-]
-
-
-@pytest.mark.parametrize("text", PLAIN)
-def test_plain_text_splits_as_csv_reader_does(tmp_path: Path, text: str) -> None:
-    assert planner.inputs.reader._NOT_PLAIN.search(text) is None  # the fast path is the one taken
-    assert table(tmp_path, text) == table(tmp_path, text, pytest.MonkeyPatch())
+def width(line: int, fields: int) -> tuple[int, str, str]:
+    return (line, "-", f"row has {fields} fields, the header has 2")
 
 
 @pytest.mark.parametrize("text", [
-    f'{HEADER}\n"C1",FR\n"C,2",DE\n',  # quotes
+    f"{HEADER}\nC1,FR\nC2,DE\n",
     f"{HEADER}\r\nC1,FR\r\nC2,DE\r\n",  # CRLF
-    f"{HEADER}\nC1 ,FR\n  ,  \nC2,\tDE\n",  # cells to strip, a row of spaces
+    f'{HEADER}\n"C1",FR\n"C2",DE',  # quotes, no final newline
+    f"{HEADER}\nC1 ,FR\n  ,  \nC2,\tDE\n",  # cells to strip, a row of spaces (blank)
     f"{HEADER}\nC1,FR\x0bC2,DE\n",  # a line boundary of str.splitlines that is not \n
+    f"{HEADER},,\nC1,FR,,\nC2,DE,\n",  # a spreadsheet's trailing separators
+    "case_id;state\nC1;FR\nC2;DE\n",  # `;` separator, header without a comma
 ])
-def test_other_texts_take_the_csv_reader(tmp_path: Path, text: str) -> None:
-    assert planner.inputs.reader._NOT_PLAIN.search(text) is not None
-    assert table(tmp_path, text) == table(tmp_path, text, pytest.MonkeyPatch())
+def test_the_same_two_rows_however_written(tmp_path: Path, text: str) -> None:
+    rows, named, usable, problems = table(tmp_path, text)
+    lines = [2, 4] if "  ," in text else [2, 3]
+    assert rows == [(lines[0], C1_FR), (lines[1], C2_DE)]
+    assert named == [C1_FR, C2_DE]
+    assert (usable, problems) == (True, [])
 
 
-def test_plain_path_line_numbers_and_problems(tmp_path: Path) -> None:
-    rows, named, usable, problems = table(tmp_path, f"{HEADER}\nC1,FR\n\n,\nC2,DE,x\nC3,IT\n")
+def test_rows_of_the_wrong_width_are_named_but_not_rows(tmp_path: Path) -> None:
+    text = f"{HEADER}\nC1,FR\n,\n,,\nC2\nC3,DE,\nC4,DE,x\n,FR\nC5,\n\nC6,IT\n"
+    rows, named, usable, problems = table(tmp_path, text)
+    assert rows == [(2, C1_FR), (8, {"case_id": "", "state": "FR"}),
+                    (9, {"case_id": "C5", "state": ""}), (11, {"case_id": "C6", "state": "IT"})]
+    # Separators only are blank rows; a short row names what it has; extra cells are dropped.
+    assert named[1:4] == [{"case_id": "C2"}, {"case_id": "C3", "state": "DE"},
+                          {"case_id": "C4", "state": "DE"}]
     assert usable
-    assert rows == [(2, {"case_id": "C1", "state": "FR"}), (6, {"case_id": "C3", "state": "IT"})]
-    assert named[1] == {"case_id": "C2", "state": "DE"}
-    assert [(p.line, p.column, p.message) for p in problems] == [
-        (5, "-", "row has 3 fields, the header has 2")]
+    assert problems == [width(5, 1), width(6, 3), width(7, 3)]
 
 
-def test_records_of_a_field_over_the_csv_limit_go_through_csv(tmp_path: Path) -> None:
-    import csv
+def test_trailing_separators_only_up_to_the_header_s_own(tmp_path: Path) -> None:
+    rows, named, _, problems = table(tmp_path, f"{HEADER},,\nC1,FR,,\nC3,IT,,,\nC4,ES,x,\n")
+    assert rows == [(2, C1_FR)]
+    assert named[1:] == [{"case_id": "C3", "state": "IT"}, {"case_id": "C4", "state": "ES"}]
+    assert problems == [width(3, 5), width(4, 3)]
+    # With `;`, an unquoted `IT,ES` is one cell: the row has the header's width...
+    _, named, _, problems = table(tmp_path, "case_id;state\nC1;IT,ES\nC2;DE;\n")
+    assert named == [{"case_id": "C1", "state": "IT,ES"}, C2_DE]
+    # ...and a separator too many is an error even when its cell is empty.
+    assert problems == [width(3, 3)]
+
+
+def test_quoted_cells_keep_separators_and_newlines(tmp_path: Path) -> None:
+    rows, _, _, problems = table(tmp_path, f'{HEADER}\n"C,1",FR\n"C1\nstill C1",FR\nC2,DE\n')
+    # A record over two lines has the line it ends on.
+    assert rows == [(2, {"case_id": "C,1", "state": "FR"}),
+                    (4, {"case_id": "C1\nstill C1", "state": "FR"}), (5, C2_DE)]
+    assert problems == []
+
+
+def test_a_field_over_the_csv_limit_is_a_problem_not_a_crash(tmp_path: Path) -> None:
     long = "x" * (csv.field_size_limit() + 1)
-    with pytest.raises(Unreadable):  # csv.reader's error: the plain path must not hide it
-        list(_records(f"{HEADER}\nC1,{long}\n", ","))
-    assert all(plain for _, _, plain in _records(f"{HEADER}\nC1,FR\n", ","))
+    rows, _, usable, problems = table(tmp_path, f"{HEADER}\nC1,FR\nC2,{long}\nC3,IT\n")
+    assert not usable
+    assert rows == [(2, C1_FR)]
+    assert problems == [(3, "-", "not a readable CSV file: field larger than field limit "
+                         f"({csv.field_size_limit()})")]
 
 
 @pytest.mark.parametrize("text", ["", "\n\n", " \r\n\t", "\r\nC1,FR\n"])

@@ -19,6 +19,7 @@ from test_report import THREE_RUNS, allocation, hand_comparison, hand_made, pars
 
 from models.results import CoverageRow, MatchabilityRow, Matching, SolverInfo, Summary, Totals
 from planner import comparison as compare
+from planner.optimise.tables import Tables
 from planner.outputs import registry
 from planner.report.display import visible
 from planner.report.html import write_report
@@ -50,18 +51,17 @@ def test_visible_escapes_only_what_acts() -> None:
         assert visible(kept) == kept
 
 
-class Injected:
+def injected() -> Tables:
     """A run's tables with input text injected in every text the terminal shows."""
-
-    def __init__(self) -> None:
-        state = allocation(f"X{RED}", "contributor", 10, relocation=4)
-        other = allocation(MARKUP, "benefitting", 0)
-        self.allocation = [state, other]
-        self.coverage = [CoverageRow(beneficiary=f"{MARKUP}{CLEAR}", measure="relocation",
-                                     need=10, need_stated=True, received=4, ratio=0.4)]
-        self.matchability = [MatchabilityRow(kind="restriction", subject=f"P{TITLE}",
-                                             criterion="nationalities", value=2,
-                                             text=f"pledge P{TITLE} {MARKUP}: 2 persons")]
+    return Tables(
+        plan=[], distribution=[], totals=injected_summary().totals,
+        allocation=[allocation(f"X{RED}", "contributor", 10, relocation=4),
+                    allocation(MARKUP, "benefitting", 0)],
+        coverage=[CoverageRow(beneficiary=f"{MARKUP}{CLEAR}", measure="relocation", need=10,
+                              need_stated=True, received=4, ratio=0.4)],
+        matchability=[MatchabilityRow(kind="restriction", subject=f"P{TITLE}",
+                                      criterion="nationalities", value=2,
+                                      text=f"pledge P{TITLE} {MARKUP}: 2 persons")])
 
 
 def injected_summary() -> Summary:
@@ -80,7 +80,7 @@ def test_terminal_table_shows_injected_text_inert(monkeypatch: pytest.MonkeyPatc
     for name in ("NO_COLOR", "FORCE_COLOR", "TTY_COMPATIBLE", "TTY_INTERACTIVE"):
         monkeypatch.delenv(name, raising=False)
     monkeypatch.setenv("TERM", "xterm-256color")
-    text = terminal_text(Injected(), injected_summary(), f"/tmp/out{RED}", tty, "utf-8")
+    text = terminal_text(injected(), injected_summary(), f"/tmp/out{RED}", tty, "utf-8")
     # A terminal gets rich's own colours (SGR sequences) and nothing else that acts.
     own = re.sub(f"{ESC}\\[[0-9;]*m", "", text) if tty else text
     assert hidden(own) == set()

@@ -14,7 +14,7 @@ import difflib
 import functools
 import re
 import tomllib
-from collections.abc import Iterator
+from collections.abc import Container, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Annotated, Any, TypeVar, get_args, get_origin
@@ -176,15 +176,15 @@ class Reader:
     def _read_records(self, name: str, table: CsvTable, text: str, delimiter: str, width: int
                       ) -> None:
         header = table.header
-        for line, cells, plain in _records(text, delimiter):
-            if not (any(cells) if plain else any(cell.strip() for cell in cells)):
+        for line, cells in _records(text, delimiter):
+            cells = [cell.strip() for cell in cells]
+            if not any(cells):
                 continue
             # Only up to the header's own trailing separators: a row with one field too many
             # whose last cell is empty (`IT,ES` unquoted in a `;`-list) is still an error.
-            while len(header) < len(cells) <= width and not cells[-1].strip():
+            while len(header) < len(cells) <= width and not cells[-1]:
                 cells.pop()
-            named = dict(zip(header, cells, strict=False)) if plain else \
-                {h: c.strip() for h, c in zip(header, cells, strict=False)}
+            named = dict(zip(header, cells, strict=False))
             table.named.append(named)
             if len(cells) != len(header):
                 self.problem(
@@ -196,29 +196,16 @@ class Reader:
 
 _NOT_SPACE = re.compile(r"\S")
 _FIRST_LINE = re.compile("[^\n\r\x0b\x0c\x1c\x1d\x1e\x85\u2028\u2029]*")
-# What makes a text other than plain lines of cells: a quote, a NUL (the csv module's
-# concern), or any whitespace but the newline (a cell to strip, or a line boundary of
-# `str.splitlines` other than \n, such as \r).
-_NOT_PLAIN = re.compile(r'["\x00]|[^\S\n]')
 
 
-def _records(text: str, delimiter: str) -> Iterator[tuple[int, list[str], bool]]:
-    """The records after the header, each with its line number and whether its cells are
-    known to need no strip. A plain text (`_NOT_PLAIN`, and no field over the csv module's
-    size limit) is one record per line, split at the delimiter: what `csv.reader` gives for
-    it (a blank line aside, [] there and [''] here: both are skipped as blank), in a third
-    of the time; any other text goes through `csv.reader`."""
-    if _NOT_PLAIN.search(text) is None:
-        lines = text.split("\n")
-        if max(map(len, lines)) <= csv.field_size_limit():
-            for number, line in enumerate(lines[1:], start=2):
-                yield number, line.split(delimiter), True
-            return
+def _records(text: str, delimiter: str) -> Iterator[tuple[int, list[str]]]:
+    """The records after the header (the csv module's), each with its line number (the last
+    line of a record that spans several)."""
     reader = csv.reader(text.splitlines(keepends=True), delimiter=delimiter)
     try:
         next(reader)
         for cells in reader:
-            yield reader.line_num, cells, False
+            yield reader.line_num, cells
     except csv.Error as exc:  # a field over the size limit, a NUL in a quoted cell...
         raise Unreadable(reader.line_num, str(exc)) from exc
 
@@ -282,55 +269,90 @@ def parse_rows(reader: Reader, name: str, table: CsvTable, model: type[M],
     Number cells (the model's number fields and the key's `extra` columns) are read by the
     instance's one number rule (`planner.inputs.numbers`) before pydantic sees them; a cell a
     variant set from a TOML number is written plainly (`1e-05`, `0.5`) and read so."""
-    fields = set(model.model_fields)
-    numeric = {c for c, info in model.model_fields.items() if numeric_annotation(info.annotation)}
-    numbers, delimiter = reader.numbers, table.delimiter
-    canonical = reader.variant.cells if reader.variant is not None and name == "member_states.csv" \
-        else {}
+    cells = _Cells(reader, name, table, model, extra)
     parsed: list[tuple[int, M]] = []
     for line, row in table.rows:
-        data: dict[str, Any] = {}
-        failed: set[str] = set()
-        for column, value in row.items():
-            if value == "":
-                continue
-            if column in numeric or column in extra:
-                try:
-                    number: Any = (PLAIN if (line, column) in canonical else numbers).parse(
-                        value, delimiter)
-                except NumberError as exc:
-                    reader.problem(name, line, column, str(exc))
-                    failed.add(column)
-                    continue
-                if column in extra:
-                    data.setdefault("indicators", {})[column] = number
-                    continue
-                value = number
-            if column in fields:
-                data[column] = value
-        for column in extra:
-            if row.get(column, "") == "":
-                reader.problem(name, line, column, "required value is empty (a key.weights "
-                               "column)")
-                failed.add(column)
-        if extra:
-            data.setdefault("indicators", {})
+        data, failed = cells.data(line, row)
         try:
             model_row = model.model_validate(data)
         except ValidationError as exc:
-            for error in exc.errors():
-                column = str(error["loc"][0]) if error["loc"] else "-"
-                if column in failed:  # a number cell already reported, not 'empty'
-                    continue
-                message = cell_message(error)
-                if error["type"] == "int_parsing_size":  # beyond 64 bits: give the range
-                    message = f"must be at most {_limit(_maximum(model, column))}, got " \
-                              f"{_num(error.get('input'))}"
-                reader.problem(name, line, column, message)
+            _report(reader, name, line, model, exc, failed)
             continue
         if not failed:
             parsed.append((line, model_row))
     return parsed
+
+
+@dataclass
+class _Cells:
+    """One table's rows as the data `parse_rows` validates: number cells read by the number
+    rule, the key's `extra` columns gathered under `indicators`, problems reported on the way."""
+
+    reader: Reader
+    name: str
+    table: CsvTable
+    model: type[BaseModel]
+    extra: tuple[str, ...]
+    fields: set[str] = field(init=False)
+    numeric: set[str] = field(init=False)
+    canonical: Container[tuple[int, str]] = field(init=False)  # cells a variant set
+
+    def __post_init__(self) -> None:
+        info = self.model.model_fields
+        self.fields = set(info)
+        self.numeric = {c for c, i in info.items() if numeric_annotation(i.annotation)}
+        variant = self.reader.variant
+        self.canonical = variant.cells if variant is not None and \
+            self.name == "member_states.csv" else {}
+
+    def data(self, line: int, row: dict[str, str]) -> tuple[dict[str, Any], set[str]]:
+        """The row's data for the model, and the columns whose problem is already reported."""
+        data: dict[str, Any] = {"indicators": {}} if self.extra else {}
+        failed: set[str] = set()
+        for column, value in row.items():
+            if value == "":
+                continue
+            if column not in self.numeric and column not in self.extra:
+                if column in self.fields:
+                    data[column] = value
+                continue
+            number = self.number(line, column, value)
+            if number is None:
+                failed.add(column)
+            elif column in self.extra:
+                data["indicators"][column] = number
+            elif column in self.fields:
+                data[column] = number
+        for column in self.extra:
+            if row.get(column, "") == "":
+                self.reader.problem(self.name, line, column, "required value is empty (a "
+                                    "key.weights column)")
+                failed.add(column)
+        return data, failed
+
+    def number(self, line: int, column: str, value: str) -> Any:
+        """A number cell read by the instance's number rule (a variant's own cells plainly),
+        or None with the problem reported."""
+        rule = PLAIN if (line, column) in self.canonical else self.reader.numbers
+        try:
+            return rule.parse(value, self.table.delimiter)
+        except NumberError as exc:
+            self.reader.problem(self.name, line, column, str(exc))
+            return None
+
+
+def _report(reader: Reader, name: str, line: int, model: type[BaseModel],
+            exc: ValidationError, failed: set[str]) -> None:
+    """A problem per pydantic error of a row, but for the cells already reported."""
+    for error in exc.errors():
+        column = str(error["loc"][0]) if error["loc"] else "-"
+        if column in failed:  # a number cell already reported, not 'empty'
+            continue
+        message = cell_message(error)
+        if error["type"] == "int_parsing_size":  # beyond 64 bits: give the range
+            message = f"must be at most {_limit(_maximum(model, column))}, got " \
+                      f"{_num(error.get('input'))}"
+        reader.problem(name, line, column, message)
 
 
 @functools.cache

@@ -8,25 +8,16 @@ from __future__ import annotations
 
 import io
 from collections.abc import Sequence
-from typing import Protocol
+from typing import TYPE_CHECKING
 
 from rich.console import Console
 from rich.table import Table
 
-from models.results import AllocationRow, CoverageRow, MatchabilityRow, Summary
+from models.results import AllocationRow, CoverageRow, MatchabilityRow, Matching, Summary
 from planner.report.display import literal
 
-
-class PlanTables(Protocol):
-    """What the terminal shows of a run's tables (planner.optimise.tables.Tables, or the verified
-    files as planner.report.html.WrittenRun reads them)."""
-
-    @property
-    def allocation(self) -> Sequence[AllocationRow]: ...
-    @property
-    def coverage(self) -> Sequence[CoverageRow]: ...
-    @property
-    def matchability(self) -> Sequence[MatchabilityRow]: ...
+if TYPE_CHECKING:
+    from planner.optimise.tables import Tables
 
 
 class _Text(io.StringIO):
@@ -42,7 +33,7 @@ class _Text(io.StringIO):
         return self._encoding
 
 
-def terminal_text(tables: PlanTables, summary: Summary, out: str, tty: bool,
+def terminal_text(tables: Tables, summary: Summary, out: str, tty: bool,
                   encoding: str) -> str:
     """`print_plan`'s output for a stream that is a terminal (`tty`) or not, of `encoding`,
     with the width `planner run` uses; colours as rich would choose them there (the same
@@ -108,20 +99,39 @@ def proposal_and_offsets(summary: Summary) -> list[str]:
     return lines
 
 
-def print_plan(console: Console, tables: PlanTables, summary: Summary, out: str) -> None:
+def print_plan(console: Console, tables: Tables, summary: Summary, out: str) -> None:
     """The allocation, coverage, offsets, matching and warnings. Text from the inputs (state
     codes, names, bottlenecks naming pledge ids, warnings, the folder) goes through
-    `planner.report.display.literal`: escaped, never markup, whatever `console` parses. Shortfall
-    and surplus have a column each, and a total each: one state's surplus does not make up for
-    another's shortfall, as a net balance would suggest."""
+    `planner.report.display.literal`: escaped, never markup, whatever `console` parses."""
+    console.print(allocation_table(tables.allocation, summary))
+    console.print(coverage_table(tables.coverage))
+    t, off = summary.totals, summary.offsets
+    voluntary = "allowed" if off is not None and off.voluntary_allowed \
+        else "not allowed pool-wide"
+    mandatory = f"triggered, gap {off.gap}" if off is not None and off.mandatory_triggered \
+        else "not triggered"
+    lines = [f"shortfall {t.shortfall:,.2f} and surplus {t.surplus:,.2f} "
+             f"relocation-equivalents; voluntary offsets {voluntary}; mandatory offsets "
+             f"{mandatory}", *proposal_and_offsets(summary)]
+    if summary.matching.ran:
+        lines += matching_lines(summary.matching, tables.matchability)
+    lines += [f"warning: {warning}" for warning in summary.warnings]
+    for line in lines:
+        console.print(literal(line))
+    console.print(literal(f"status {summary.status}; results in {out}"), soft_wrap=True)
+
+
+def allocation_table(rows: Sequence[AllocationRow], summary: Summary) -> Table:
+    """Per state: share, obligation, each measure, value, shortfall and surplus, and the
+    totals. Shortfall and surplus have a column each, and a total each: one state's surplus
+    does not make up for another's shortfall, as a net balance would suggest."""
     table = Table(title=literal(f"{summary.instance}: obligations and plan "
                                 "(relocation-equivalents; money in EUR million)"))
     # "altern.": ten columns, "CY (benefitting)" whole, within the 120 characters.
     for column in ("state", "share %", "obligation", "relocation", "offset", "financial",
                    "altern.", "value", "shortfall", "surplus"):
         table.add_column(column, justify="left" if column == "state" else "right")
-    for row in tables.allocation:
-        style = "red" if row.shortfall > 1e-6 else None
+    for row in rows:
         table.add_row(
             literal(row.state if row.role == "contributor" else f"{row.state} ({row.role})"),
             f"{row.share * 100:.4f}", _num(row.obligation, 2 if row.obligation % 1 else 0),
@@ -129,53 +139,43 @@ def print_plan(console: Console, tables: PlanTables, summary: Summary, out: str)
             _num(row.offset) if row.offset else "-",
             _meur(row.financial_eur), _meur(row.alternative_eur),
             _num(row.value, 2), _amount(row.shortfall), _amount(max(0.0, row.balance)),
-            style=style)
+            style="red" if row.shortfall > 1e-6 else None)
     t = summary.totals
     table.add_row("total", "", _num(t.obligation, 2), _num(t.relocation), _num(t.offset),
                   _meur(t.financial_eur), _meur(t.alternative_eur), _num(t.value, 2),
                   _num(t.shortfall, 2), _num(t.surplus, 2), style="bold")
-    console.print(table)
+    return table
+
+
+def coverage_table(rows: Sequence[CoverageRow]) -> Table:
+    """Per benefitting state and measure: the stated need, what it receives, the ratio."""
     cov = Table(title="coverage of needs per benefitting state")
     for column in ("beneficiary", "measure", "need", "received", "ratio"):
         cov.add_column(column, justify="left" if column in ("beneficiary", "measure") else "right")
-    for need in tables.coverage:
-        eur = not need.measure.in_persons
-        cov.add_row(literal(need.beneficiary), need.measure.value,
-                    (_meur(need.need) if eur else _num(need.need)) if need.need_stated else "-",
-                    _meur(need.received) if eur else _num(need.received),
-                    f"{need.ratio:.1%}" if need.ratio is not None else "-")
-    console.print(cov)
-    off = summary.offsets
-    voluntary = "allowed" if off is not None and off.voluntary_allowed \
-        else "not allowed pool-wide"
-    mandatory = f"triggered, gap {off.gap}" if off is not None and off.mandatory_triggered \
-        else "not triggered"
-    console.print(literal(f"shortfall {t.shortfall:,.2f} and surplus {t.surplus:,.2f} "
-                          f"relocation-equivalents; voluntary offsets {voluntary}; mandatory "
-                          f"offsets {mandatory}"))
-    for line in proposal_and_offsets(summary):
-        console.print(literal(line))
-    m = summary.matching
-    if m.ran:
-        console.print(literal(
-            f"matching: {m.persons_assigned} of {m.persons_total} persons placed in "
-            f"{m.cases_assigned} cases ({m.places} places; at most {m.bound} can be "
-            f"placed); family splits {m.family_splits}; not placed: "
-            + (", ".join(f"{k} {v}" for k, v in m.unassigned_by_reason.items()) or "none")))
-        for line in m.bottlenecks[:10]:
-            console.print(literal(f"  bottleneck: {line}"))
-        if len(m.bottlenecks) > 10:
-            console.print(literal(f"  ... {len(m.bottlenecks) - 10} more in matchability.csv"))
-        costly = sorted((r for r in tables.matchability
-                         if r.kind == "restriction" and (r.value or 0) > 0),
-                        key=lambda r: (-(r.value or 0), r.subject, r.criterion))
-        for cost in costly[:5]:
-            console.print(literal(f"  restriction cost: {cost.text}"))
-        # The rules on beneficiaries (Art. 56(2)(a)(ii)) are the law, not a state's profile
-        # choice: their cost is shown apart, every rule that costs persons.
-        for law in tables.matchability:
-            if law.kind == "law" and (law.value or 0) > 0:
-                console.print(literal(f"  cost of the law: {law.text}"))
-    for warning in summary.warnings:
-        console.print(literal(f"warning: {warning}"))
-    console.print(literal(f"status {summary.status}; results in {out}"), soft_wrap=True)
+    for row in rows:
+        eur = not row.measure.in_persons
+        cov.add_row(literal(row.beneficiary), row.measure.value,
+                    (_meur(row.need) if eur else _num(row.need)) if row.need_stated else "-",
+                    _meur(row.received) if eur else _num(row.received),
+                    f"{row.ratio:.1%}" if row.ratio is not None else "-")
+    return cov
+
+
+def matching_lines(m: Matching, matchability: Sequence[MatchabilityRow]) -> list[str]:
+    """The matching's outcome, its first ten bottlenecks, the five costliest restrictions,
+    and every rule of the law that costs persons."""
+    lines = [f"matching: {m.persons_assigned} of {m.persons_total} persons placed in "
+             f"{m.cases_assigned} cases ({m.places} places; at most {m.bound} can be "
+             f"placed); family splits {m.family_splits}; not placed: "
+             + (", ".join(f"{k} {v}" for k, v in m.unassigned_by_reason.items()) or "none")]
+    lines += [f"  bottleneck: {line}" for line in m.bottlenecks[:10]]
+    if len(m.bottlenecks) > 10:
+        lines.append(f"  ... {len(m.bottlenecks) - 10} more in matchability.csv")
+    costly = sorted((r for r in matchability if r.kind == "restriction" and (r.value or 0) > 0),
+                    key=lambda r: (-(r.value or 0), r.subject, r.criterion))
+    lines += [f"  restriction cost: {row.text}" for row in costly[:5]]
+    # The rules on beneficiaries (Art. 56(2)(a)(ii)) are the law, not a state's profile
+    # choice: their cost is shown apart, every rule that costs persons.
+    lines += [f"  cost of the law: {row.text}" for row in matchability
+              if row.kind == "law" and (row.value or 0) > 0]
+    return lines
