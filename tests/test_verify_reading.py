@@ -174,8 +174,8 @@ def test_a_column_is_validated_as_the_row_validates_it(model):
     "p1,c1,EL,FR,FR-1,1,a;b\np1,c1,EL,FR,FR-1,0,\n",  # good, a person twice
 ])
 def test_plain_and_csv_readings_agree(tmp_path, body):
-    """A file the planner writes is split with str.split; the same rows with carriage returns,
-    a quoted cell or a blank line go through csv.reader: the same values and problems."""
+    """The same rows written as the planner writes them, or with carriage returns, a quoted
+    cell or a blank line (as a spreadsheet may save them): the same values and problems."""
     plain = same_as_row_by_row(results_folder(tmp_path / "plain", ASSIGNMENTS + body,
                                               UNASSIGNED + "p9,c9,EL,lazy\n"))
     for n, text in enumerate([(ASSIGNMENTS + body).replace("\n", "\r\n"),

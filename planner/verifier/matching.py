@@ -15,7 +15,9 @@ bilateral agreements.
 
 from __future__ import annotations
 
+import csv
 import datetime as dt
+import io
 import math
 from collections import defaultdict
 from collections.abc import Callable
@@ -791,11 +793,8 @@ def _official_languages() -> dict[str, frozenset[str]]:
     from importlib import resources
 
     text = resources.files("planner").joinpath("data/official_languages.csv").read_text("utf-8")
-    lines = text.splitlines()
-    head = lines[0].split(",")
-    code, languages = head.index("code"), head.index("languages")
-    return {cells[code]: frozenset(cells[languages].split(";"))
-            for cells in (line.split(",") for line in lines[1:] if line)}
+    rows = csv.DictReader(io.StringIO(text))
+    return {row["code"]: frozenset(row["languages"].split(";")) for row in rows}
 
 
 class _Wishes:

@@ -82,7 +82,6 @@ import csv
 import errno
 import functools
 import io
-import itertools
 import json
 import math
 import os
@@ -211,52 +210,20 @@ class Outputs:
         `_validate_rows`, which reports every failure with its line exactly as the row-wise
         reading does."""
         width = len(model.model_fields)
-        flat = self._plain_cells(name, model) if present else []
-        if flat is not None:  # row i is flat[i * width:(i + 1) * width], at line i + 2
-            body = None
-            cells: list[list[str]] | None = [flat[n::width] for n in range(width)]
-        else:
-            body = self._cells(name, model) or []
-            uniform = set(map(len, body)) <= {width}
-            cells = [list(c) for c in zip(*body, strict=True)] if uniform and body \
-                else [[] for _ in range(width)] if uniform else None
+        body = (self._cells(name, model) or []) if present else []
+        uniform = set(map(len, body)) <= {width}
+        cells = [list(c) for c in zip(*body, strict=True)] if uniform and body \
+            else [[] for _ in range(width)] if uniform else None
         columns = None if cells is None else _parse_columns(model, cells)
         if columns is None:
-            if body is None:
-                assert flat is not None  # body is None only where the cells were read plainly
-                body = [flat[i:i + width] for i in range(0, len(flat), width)]
             rows = self._validate_rows(name, model, body)
             lines = np.array([line for line, _ in rows], dtype=np.int64)
             columns = {f: [getattr(row, f) for _, row in rows] for f in model.model_fields}
         else:
-            rows_read = len(cells[0]) if cells is not None else 0  # cells gave the columns
-            lines = np.arange(2, rows_read + 2, dtype=np.int64)
+            lines = np.arange(2, len(body) + 2, dtype=np.int64)
         # fromiter: a tuple stays one object (np.array would make a 2-D array of them).
         return {"line": lines, **{f: np.fromiter(v, dtype=object, count=len(v))
                                   for f, v in columns.items()}}
-
-    def _plain_cells(self, name: str, model: type[BaseModel]) -> list[str] | None:
-        """The data rows' cells one after the other, when `str.split` reads the file exactly
-        as `csv.reader` does: no quote, carriage return or NUL, no blank line, no field over
-        csv's size limit, every row as wide as the schema (a file the planner wrote). None
-        otherwise: `_cells` reads it (the csv module took 0.05 s for 25,000 rows). A file
-        missing or with another header is reported here and has no cells."""
-        data = self._present(name)
-        if data is None:
-            return []
-        text = data.decode("utf-8")
-        if '"' in text or "\r" in text or "\0" in text:
-            return None
-        head, _, body = text.partition("\n")
-        if head.split(",") != list(model.model_fields):
-            self.fail(name, 1, "-", "columns differ from the schema")
-            return []
-        lines = body.removesuffix("\n").split("\n") if body.removesuffix("\n") else []
-        commas = len(model.model_fields) - 1
-        if lines and (set(map(str.count, lines, itertools.repeat(","))) != {commas}
-                      or not all(lines) or max(map(len, lines)) > csv.field_size_limit()):
-            return None
-        return ",".join(lines).split(",") if lines else []
 
     def _summary(self) -> Summary | None:
         try:
