@@ -16,8 +16,10 @@ import pytest
 from conftest import HANG_S
 
 from planner.cli import YOUNG_THRESHOLD, collector
-from planner.optimise.solve import Solver
+from planner.optimise.solve import SolverOptions
 from planner.pipeline import run
+
+pytestmark = pytest.mark.cli
 
 REPO = Path(__file__).resolve().parents[1]
 PLANNER = Path(sys.executable).parent / "planner"
@@ -60,14 +62,14 @@ def test_repeated_runs_in_one_process_do_not_keep_their_garbage(
     # What one run leaves in reference cycles (matplotlib's figures among them), counted
     # with the collector off: what every run would add to the process under gc.disable().
     gc.disable()
-    run(plain, tmp_path / "first", Solver())
+    run(plain, tmp_path / "first", SolverOptions())
     left = gc.collect()
     assert left > 1_000  # the runs do make cycles: else this test would prove nothing
     collector()
     assert gc.isenabled()
     assert gc.get_threshold()[0] == YOUNG_THRESHOLD
     for n in range(RUNS):
-        run(plain, tmp_path / str(n), Solver())
+        run(plain, tmp_path / str(n), SolverOptions())
     gc.disable()
     pending = gc.collect()  # the garbage the runs left that the collector has not freed yet
     # At most the young generation's worth and a run's: not RUNS runs' worth.
