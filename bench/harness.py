@@ -54,7 +54,7 @@ STAGES = (("imports", "imports"), ("load", "load and validate"), ("pool_plan", "
           ("matching_solve_waiting", "solve waiting"),
           ("matching_solve_quality", "solve quality"), ("matching_rows", "rows"),
           ("write", "write"), ("verify", "verify"),
-          ("export", "export (waited for: made by the child meanwhile)"),
+          ("export", "export (formats and report.html)"),
           ("publish", "publish"))
 
 
