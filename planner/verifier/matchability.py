@@ -22,12 +22,16 @@ import re
 from collections import defaultdict
 from collections.abc import Callable, Hashable
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 import networkx as nx
 import numpy as np
 
 from models.instance import Instance, Measure, Pledge
 from models.results import MatchabilityRow
+
+if TYPE_CHECKING:  # matching imports this module: the annotation only
+    from planner.verifier.matching import Cases
 
 Fail = Callable[[str, int, str, str], None]
 CRITERIA = ("nationality", "status", "case_size", "vulnerable", "unaccompanied_minor")
@@ -109,22 +113,20 @@ def failed_criteria(pledge: Pledge, statuses: frozenset[str], nationalities: fro
 Profile = tuple[frozenset[str], frozenset[str], bool, bool]
 
 
-def groups_of(places: list[Place], case_location: list[str], size: np.ndarray,
-              profile: list[Profile],
-              placeable: np.ndarray, refused: dict[int, frozenset[str]],
-              transfer: dict[int, str], agreed: frozenset[tuple[str, str]] = frozenset()
-              ) -> list[Group]:
-    """The placeable cases (not blocked, or transferred) grouped, each group's criteria failed
-    per place of its location (`bilateral_agreement` for a beneficiary's case where the
-    (receiving, benefitting) pair is not in `agreed`)."""
+def groups_of(places: list[Place], cases: Cases, agreed: frozenset[tuple[str, str]],
+              placeable: np.ndarray | None = None) -> list[Group]:
+    """The placeable cases (not blocked, or transferred; `placeable` instead of the cases' own)
+    grouped, each group's criteria failed per place of its location (`bilateral_agreement` for
+    a beneficiary's case where the (receiving, benefitting) pair is not in `agreed`)."""
+    profile, transfer = cases.profile, cases.transfer
     at: dict[str, list[int]] = defaultdict(list)
     for i, place in enumerate(places):
         at[place.location].append(i)
     # (location, size, transfer state, profile unless transferred, states that refused)
     groups: dict[tuple[str, int, str | None, Profile | None, frozenset[str] | None], Group] = {}
-    for case in np.flatnonzero(placeable).tolist():
-        key = (case_location[case], int(size[case]), transfer.get(case),
-               profile[case] if case not in transfer else None, refused.get(case))
+    for case in np.flatnonzero(cases.placeable if placeable is None else placeable).tolist():
+        key = (cases.location[case], int(cases.size[case]), transfer.get(case),
+               profile[case] if case not in transfer else None, cases.refused.get(case))
         group = groups.get(key)
         if group is None:
             group = groups[key] = Group(key[0], key[1],

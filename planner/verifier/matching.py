@@ -20,7 +20,6 @@ import datetime as dt
 import io
 import math
 from collections import defaultdict
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from fractions import Fraction
 from itertools import repeat
@@ -53,39 +52,22 @@ OPTIONAL = ("status", "consent", "security_cleared", "nationality", "vulnerable"
 WISHES = ("family_links", "other_links", "languages", "preferences")
 
 
-def _flag_of(default: bool) -> Callable[[object], object]:
-    def flag(cell: object) -> bool:
-        text = cell.strip().lower() if isinstance(cell, str) else ""
-        return text in TRUE if text != "" else default
-    return flag
-
-
 def _text(values: np.ndarray, upper: bool = False) -> np.ndarray:
     """The cells stripped (and upper-cased); a cell that is not text is kept as it is. The
     str methods mapped in C: a Python call per cell cost more than the file's parsing."""
     try:
         cells = list(map(str.strip, values))
-        if upper:
-            cells = list(map(str.upper, cells))
-        return np.array(cells, dtype=object)
+        return np.array(list(map(str.upper, cells)) if upper else cells, dtype=object)
     except TypeError:  # a cell that is not text: none from read_csv(keep_default_na=False)
-        return np.array([_upper(_strip(v)) if upper else _strip(v) for v in values],
-                        dtype=object)
+        return np.array([(v.strip().upper() if upper else v.strip()) if isinstance(v, str)
+                         else v for v in values], dtype=object)
 
 
 def _flags(values: np.ndarray, default: bool) -> np.ndarray:
-    """The flag of each cell (stripped by the flag itself), computed once per distinct cell."""
-    flag = _flag_of(default)
-    table = {cell: bool(flag(cell)) for cell in set(values)}
+    """The flag of each cell (stripped), computed once per distinct cell."""
+    texts = {cell: cell.strip().lower() if isinstance(cell, str) else "" for cell in set(values)}
+    table = {cell: text in TRUE if text else default for cell, text in texts.items()}
     return np.fromiter(map(table.__getitem__, values), dtype=bool, count=len(values))
-
-
-def _strip(cell: object) -> object:
-    return cell.strip() if isinstance(cell, str) else cell
-
-
-def _upper(cell: object) -> object:
-    return cell.upper() if isinstance(cell, str) else cell
 
 
 @dataclass(frozen=True)
@@ -243,21 +225,17 @@ def check_matching(out: Outputs, instance: Instance) -> None:
     assigned = _frame(out.assignments, ("person_id", "case_id", "from_state", "to_state",
                                         "pledge_id", "score", "reasons"))
     left = _frame(out.unassigned, ("person_id", "case_id", "location", "reason"))
-    ctx = _Context(out, instance, people, case_table(people, instance),
-                   np.bincount(people.case_code[people.case_code >= 0],
-                               minlength=len(people.cases)),
-                   agreed_pairs(instance))
+    ctx = _Context(out, instance, people, case_table(people, instance), agreed_pairs(instance))
     # Each listed person who is a candidate (position in the table, row in `people`).
     joined_assigned = _join(assigned["person_id"], people)
     joined_left = _join(left["person_id"], people)
     _check_listed(ctx, assigned["person_id"], joined_assigned, left["person_id"], joined_left)
-    transferred = _Transferred.of(people, instance)
     placed = _Placed(ctx, assigned, joined_assigned)
-    quality, targets, used = _check_placed(placed, transferred)
-    _check_transfers_kept(ctx, transferred, targets)
+    quality, targets, used = _check_placed(placed)
+    _check_transfers_kept(ctx, targets)
     used_by = _check_places(ctx, placed, used)
     # Persons placed per case, counted by the case_id assignments.csv gives them.
-    codes = np.fromiter(map(transferred.case_at.get, assigned["case_id"], repeat(-1)),
+    codes = np.fromiter(map(ctx.cases.case_at.get, assigned["case_id"], repeat(-1)),
                         dtype=np.int64, count=len(assigned["case_id"]))
     per_case, split = _check_splits(ctx, codes, targets)
     places, groups = _check_unplaced(ctx, left, joined_left, used_by)
@@ -288,7 +266,6 @@ class _Context:
     instance: Instance
     people: People
     cases: Cases
-    case_size: np.ndarray  # persons per case number
     agreed: frozenset[tuple[str, str]]
     failures: list[tuple[_Order, str, int, str, str]] = field(default_factory=list)
 
@@ -340,8 +317,7 @@ class _Placed:
                 self.rows[column] = values[mask]
 
 
-def _check_placed(placed: _Placed, transferred: _Transferred
-                  ) -> tuple[float, np.ndarray, np.ndarray]:
+def _check_placed(placed: _Placed) -> tuple[float, np.ndarray, np.ndarray]:
     """assignments.csv row by row: case and location as in candidates.csv, score and reasons,
     a relocation row of to_state, transferred cases where they were moved, no blocked,
     unprotected, unagreed or rejected case, the pledge row's profile. The placement quality
@@ -360,7 +336,7 @@ def _check_placed(placed: _Placed, transferred: _Transferred
     rows = placed.rows
     used = np.bincount(rows["pledge"] * len(placed.from_states) + rows["from"],
                        minlength=len(placed.pledge_ids) * len(placed.from_states))
-    _check_moved(placed, transferred)
+    _check_moved(placed)
     _check_blocks(placed)
     _check_profiles(placed)
     return quality, targets, used
@@ -391,39 +367,14 @@ def _check_relocation_rows(placed: _Placed) -> None:
     placed.keep(good)
 
 
-@dataclass
-class _Transferred:
-    """transfers.csv against the candidates: each case's number (`case_at`), the numbers of
-    the transferred cases (-1: not a candidate's case; `known` the others) and, per case
-    number, the state it was transferred to (None: not transferred)."""
-
-    transfers: dict[str, str]
-    case_at: dict[object, int]
-    code: np.ndarray
-    known: np.ndarray
-    moved: np.ndarray
-
-    @classmethod
-    def of(cls, people: People, instance: Instance) -> _Transferred:
-        transfers = dict(instance.transfers)
-        n_cases = len(people.cases)
-        case_at = dict(zip(people.cases.tolist(), range(n_cases), strict=True))
-        code = np.fromiter(map(case_at.get, transfers, repeat(-1)), dtype=np.int64,
-                           count=len(transfers))
-        known = code >= 0
-        moved = np.full(n_cases + 1, None, dtype=object)
-        moved[code[known]] = np.fromiter(transfers.values(), dtype=object,
-                                         count=len(transfers))[known]
-        return cls(transfers, case_at, code, known, moved)
-
-
-def _check_moved(placed: _Placed, transferred: _Transferred) -> None:
+def _check_moved(placed: _Placed) -> None:
     """A transferred case placed only where it was transferred; its rows are left out of the
     later checks (a transfer overrides blocks, rejections and profiles)."""
-    rows = placed.rows
-    moved_to = transferred.moved[rows["code"]]
-    is_moved = (transferred.moved != None)[rows["code"]]  # noqa: E711 - elementwise
-    placed.each(is_moved & (moved_to != rows["to_state"]), 2, "to_state",
+    rows, transfer = placed.rows, placed.ctx.cases.transfer
+    moved = np.full(len(placed.ctx.people.cases) + 1, None, dtype=object)  # per case number
+    moved[list(transfer)] = list(transfer.values())
+    is_moved = (moved != None)[rows["code"]]  # noqa: E711 - elementwise
+    placed.each(is_moved & (moved[rows["code"]] != rows["to_state"]), 2, "to_state",
                 "a transferred case was moved")
     placed.keep(~is_moved)
 
@@ -464,24 +415,20 @@ def _check_profiles(placed: _Placed) -> None:
     pledges = placed.ctx.instance.pledges_by_id
     profile = placed.ctx.people.profile(rows["found"])
     # A person without a case has no size: NaN, which no maximum rejects.
-    profile["size"] = np.append(placed.ctx.case_size.astype(float), np.nan)[rows["code"]]
+    profile["size"] = np.append(placed.ctx.cases.size.astype(float), np.nan)[rows["code"]]
     for pledge_id in sorted(set(rows["pledge_id"].tolist())):
         mine = rows["pledge_id"] == pledge_id
         for n, (mask, text) in enumerate(_profile_failures(profile, pledges[pledge_id])):
             placed.each(mine & mask, 5 + n, "pledge_id", text)
 
 
-def _check_transfers_kept(ctx: _Context, transferred: _Transferred, targets: np.ndarray
-                          ) -> None:
+def _check_transfers_kept(ctx: _Context, targets: np.ndarray) -> None:
     """Every transferred case placed (rules section 7: transfers are kept)."""
-    transfers = transferred.transfers
-    known = transferred.known
-    not_kept = np.ones(len(transfers), dtype=bool)
-    not_kept[known] = targets[transferred.code[known]] == 0
-    for case in sorted(np.fromiter(transfers, dtype=object, count=len(transfers))[not_kept]
-                       .tolist()):
-        ctx.fail((3, 0, 0), "assignments.csv", 0, "case_id",
-                 f"transferred case {case} is not kept")
+    case_at = ctx.cases.case_at
+    for case in sorted({c for c, _ in ctx.instance.transfers}):
+        if case not in case_at or targets[case_at[case]] == 0:
+            ctx.fail((3, 0, 0), "assignments.csv", 0, "case_id",
+                     f"transferred case {case} is not kept")
 
 
 def _check_places(ctx: _Context, placed: _Placed, used: np.ndarray
@@ -520,7 +467,7 @@ def _check_splits(ctx: _Context, codes: np.ndarray, targets: np.ndarray
     all of its persons (`codes`: each assignments.csv row's case number). Per case number,
     its persons placed and whether it is split."""
     placed = np.bincount(codes[codes >= 0], minlength=len(ctx.people.cases))
-    split = (targets > 1) | ((targets > 0) & (placed != ctx.case_size))
+    split = (targets > 1) | ((targets > 0) & (placed != ctx.cases.size))
     for case in sorted(ctx.people.cases[split].tolist()):
         ctx.fail((5, 0, 0), "assignments.csv", 0, "case_id", f"case {case} is split")
     return placed, split
@@ -533,9 +480,8 @@ def _check_unplaced(ctx: _Context, left: dict[str, np.ndarray],
     case, case and location as in candidates.csv, no_eligible_place (or
     no_bilateral_agreement) exactly when no place may take the case, else capacity, and no
     capacity case that fits in free places. The places and the groups of placeable cases."""
-    people, cases, out = ctx.people, ctx.cases, ctx.out
-    for line, text in _reason_failures(left, people, *joined_left, ctx.instance):
-        ctx.fail((6, line, 0), "unassigned.csv", line, "reason", text)
+    people = ctx.people
+    _check_reasons(ctx, left, *joined_left)
     at_left, found_left = joined_left
     for line in left["line"][at_left][(left["case_id"][at_left] != people.case_id[found_left])
                                       | (left["location"][at_left]
@@ -543,13 +489,9 @@ def _check_unplaced(ctx: _Context, left: dict[str, np.ndarray],
         ctx.fail((6, line, 1), "unassigned.csv", line, "case_id", "case or location differs "
                  "from input")
     places = places_of(ctx.instance, [(r.pledge_id, r.beneficiary, r.measure, r.amount)
-                                      for _, r in out.distribution])
-    groups = groups_of(places, cases.location, ctx.case_size, cases.profile, cases.placeable,
-                       cases.refused, cases.transfer, ctx.agreed)
-    group_of = {case: g for g, group in enumerate(groups) for case in group.cases}
-    for line, text in _capacity_failures(left, people, at_left, found_left, groups, group_of,
-                                         places, used_by, out.proven):
-        ctx.fail((6, line, 2), "unassigned.csv", line, "reason", text)
+                                      for _, r in ctx.out.distribution])
+    groups = groups_of(places, ctx.cases, ctx.agreed)
+    _check_capacity(ctx, left, at_left, found_left, groups, places, used_by)
     return places, groups
 
 
@@ -561,9 +503,8 @@ def _check_bound(ctx: _Context, places: list[Place], groups: list[Group], bound:
     cases, people = ctx.cases, ctx.people
     law = None
     if (_status(people.raw["status"]) == "beneficiary").any():
-        period_groups = groups_of(places, cases.location, ctx.case_size, cases.profile,
-                                  cases.placeable | cases.period_blocked, cases.refused,
-                                  cases.transfer, ctx.agreed)
+        period_groups = groups_of(places, cases, ctx.agreed,
+                                  cases.placeable | cases.period_blocked)
         law = law_gains(groups, period_groups, places, bound)
     check_matchability(ctx.out.fail, ctx.out.matchability, groups, places,
                        sum(g.persons for g in groups), bound,
@@ -640,20 +581,21 @@ def _profile_failures(rows: dict[str, np.ndarray], pledge: Pledge
     ]
 
 
-def _reason_failures(left: dict[str, np.ndarray], people: People, at: np.ndarray,
-                     found: np.ndarray, instance: Instance | None = None
-                     ) -> list[tuple[int, str]]:
+def _check_reasons(ctx: _Context, left: dict[str, np.ndarray], at: np.ndarray,
+                   found: np.ndarray) -> None:
     """Security, consent and protection reasons exactly where the inputs block the case
     (in that order; Art. 56(2)(a)(ii) for protection)."""
+    people = ctx.people
     codes = people.case_code[found]
     expected = np.where(people.blocked_security[codes], "security",
                         np.where(people.blocked_consent[codes], "consent",
                                  people.protection[codes]))
     reason = left["reason"][at]
     wrong = np.where(expected != "", reason != expected, np.isin(reason, BLOCKS))
-    return [(int(line), f"should be {want}" if want else f"{got} without cause")
-            for line, want, got in zip(left["line"][at][wrong], expected[wrong], reason[wrong],
-                                       strict=True)]
+    for line, want, got in zip(left["line"][at][wrong].tolist(), expected[wrong],
+                               reason[wrong], strict=True):
+        ctx.fail((6, line, 0), "unassigned.csv", line, "reason",
+                 f"should be {want}" if want else f"{got} without cause")
 
 
 def _check_counts(out: Outputs, persons: int, cases: int, total: int, splits: int
@@ -681,6 +623,7 @@ class Cases:
     blocked, or transferred), the states that refused it and the state it was transferred to."""
 
     location: list[str]
+    size: np.ndarray  # persons
     profile: list[tuple[frozenset[str], frozenset[str], bool, bool]]
     vulnerable: np.ndarray
     minors: np.ndarray
@@ -690,6 +633,7 @@ class Cases:
     placeable: np.ndarray
     refused: dict[int, frozenset[str]]
     transfer: dict[int, str]
+    case_at: dict[object, int]  # case id -> its number
     # Blocked only by the rule on the date of protection (placeable without it).
     period_blocked: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=bool))
 
@@ -760,10 +704,11 @@ def case_table(people: People, instance: Instance) -> Cases:
     period = (people.protection != "")[:n]
     placeable = ~blocked & ~period
     placeable[list(transfer)] = True
-    return Cases(location=people.location[first].tolist(), profile=profiles,
+    return Cases(location=people.location[first].tolist(), size=size, profile=profiles,
                  vulnerable=vulnerable, minors=minors, bands=bands, wish=wish, wishes=wishes,
                  placeable=placeable,
                  refused={c: frozenset(s) for c, s in refusals.items()}, transfer=transfer,
+                 case_at=case_at,
                  period_blocked=~blocked & period & ~placeable)
 
 
@@ -913,22 +858,24 @@ def _score_failures(rows: dict[str, np.ndarray], cases: Cases, instance: Instanc
              "transfer and vulnerability")]
 
 
-def _capacity_failures(left: dict[str, np.ndarray], people: People, at: np.ndarray,
-                       found: np.ndarray, groups: list[Group], group_of: dict[int, int],
-                       places: list[Place], used: dict[tuple[str, str], int],
-                       proven: bool = True) -> list[tuple[int, str]]:
+def _check_capacity(ctx: _Context, left: dict[str, np.ndarray], at: np.ndarray,
+                    found: np.ndarray, groups: list[Group], places: list[Place],
+                    used: dict[tuple[str, str], int]) -> None:
     """`no_eligible_place` exactly for the placeable cases no place of their location may
     take; a `capacity` case that fits in the free places of a place it may take: stage (i)
     (persons relocated) was not optimal. A case's first line only."""
-    failures, seen = [], set()
-    codes = people.case_code[found]
-    for line, code, reason in zip(left["line"][at].tolist(), codes.tolist(),
+    seen = set()
+    group_of = {case: group for group in groups for case in group.cases}
+
+    def fail(line: int, text: str) -> None:
+        ctx.fail((6, line, 2), "unassigned.csv", line, "reason", text)
+
+    for line, code, reason in zip(left["line"][at].tolist(), ctx.people.case_code[found].tolist(),
                                   left["reason"][at].tolist(), strict=True):
-        g = group_of.get(code)
-        if g is None or code in seen or reason in BLOCKS:
+        group = group_of.get(code)
+        if group is None or code in seen or reason in BLOCKS:
             continue
         seen.add(code)
-        group = groups[g]
         if not group.eligible(places, fit=False):
             # Art. 56(2)(a)(ii): a beneficiary's case that a place would take with an
             # agreement.
@@ -936,27 +883,24 @@ def _capacity_failures(left: dict[str, np.ndarray], people: People, at: np.ndarr
                                                               agreement=False) \
                 else "no_eligible_place"
             if reason != want:
-                failures.append((line, f"should be {want}: no place in {group.location} may "
-                                 "take the case" + (" without a bilateral agreement"
-                                                    if want != "no_eligible_place" else "")))
+                fail(line, f"should be {want}: no place in {group.location} may take the case"
+                     + (" without a bilateral agreement" if want != "no_eligible_place" else ""))
             continue
         if reason != "capacity":
-            failures.append((line, "should be capacity: a place may take the case"))
+            fail(line, "should be capacity: a place may take the case")
             continue
-        if not proven:
+        if not ctx.out.proven:
             continue  # a stage stopped at its time limit: not the most persons, maybe
         for i in group.eligible(places):
             free = places[i].capacity - used.get((places[i].pledge.pledge_id,
                                                   places[i].location), 0)
             if free >= group.size:
-                failures.append((line, f"the case fits in the {free} free places of "
-                                 f"{places[i].key}: not the most persons relocated"))
+                fail(line, f"the case fits in the {free} free places of {places[i].key}: not "
+                     "the most persons relocated")
                 break
-    return failures
 
 
-def joint_balance_states(out: Outputs, instance: Instance, cases: Cases,
-                         case_size: np.ndarray) -> dict[str, float]:
+def joint_balance_states(out: Outputs, instance: Instance, cases: Cases) -> dict[str, float]:
     """The joint split's balance (issue 18): the benefitting states with a positive relocation
     need and a placeable case that some relocation row allowed to serve the state may take
     (profile, rejections, transfer, the row's whole amount as its capacity); their needs."""
@@ -966,8 +910,7 @@ def joint_balance_states(out: Outputs, instance: Instance, cases: Cases,
              if row.measure is Measure.relocation and row.pledge_id in pledges
              for b in arcs(pledges[row.pledge_id], instance.benefitting, needs)]
     offered = places_of(instance, flows)
-    groups = groups_of(offered, cases.location, case_size, cases.profile, cases.placeable,
-                       cases.refused, cases.transfer, agreed_pairs(instance))
+    groups = groups_of(offered, cases, agreed_pairs(instance))
     return {g.location: needs[(g.location, Measure.relocation)] for g in groups
             if needs.get((g.location, Measure.relocation), 0.0) > 0 and g.eligible(offered)}
 
@@ -987,7 +930,7 @@ def _check_matching_summary(ctx: _Context, summary: Summary, left: dict[str, np.
         capacity[place.location] += place.capacity
     _check_matching_counts(out, m, left, persons, capacity, bound)
     stages: dict[str, float] = {"persons": float(persons)}
-    balance = _balance_stage(out, instance, assigned, cases, ctx.case_size, capacity)
+    balance = _balance_stage(out, instance, assigned, cases, capacity)
     if balance is not None:
         stages["balance"] = balance
     placed_cases = np.unique(codes[codes >= 0])
@@ -1034,8 +977,7 @@ def _check_matching_counts(out: Outputs, m: Matching, left: dict[str, np.ndarray
 
 
 def _balance_stage(out: Outputs, instance: Instance, assigned: dict[str, np.ndarray],
-                   cases: Cases, case_size: np.ndarray, capacity: dict[str, int]
-                   ) -> float | None:
+                   cases: Cases, capacity: dict[str, int]) -> float | None:
     """The balance stage's value from assignments.csv (None: no such stage). Joint split: the
     persons relocated within each balanced state's share (in proportion to its relocation
     need, rounded down) of the balanced states' persons relocated; otherwise the smallest
@@ -1044,7 +986,7 @@ def _balance_stage(out: Outputs, instance: Instance, assigned: dict[str, np.ndar
     for state in assigned["from_state"].tolist():
         from_location[state] += 1
     if instance.config.matching.split == "joint":
-        needs = joint_balance_states(out, instance, cases, case_size)
+        needs = joint_balance_states(out, instance, cases)
         if not needs:
             return None
         total = sum(from_location.get(b, 0) for b in needs)
