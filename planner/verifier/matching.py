@@ -19,7 +19,7 @@ import csv
 import datetime as dt
 import io
 import math
-from collections import defaultdict
+from collections import Counter, defaultdict
 from dataclasses import dataclass, field
 from fractions import Fraction
 from itertools import repeat
@@ -40,6 +40,7 @@ from planner.verifier.matchability import (
     places_of,
 )
 from planner.verifier.rules import arcs, effective_needs
+from planner.verifier.summary import check_fields
 
 if TYPE_CHECKING:  # verify imports this module: the annotation only
     from models.results import Matching, Summary
@@ -229,7 +230,8 @@ def check_matching(out: Outputs, instance: Instance) -> None:
     # Each listed person who is a candidate (position in the table, row in `people`).
     joined_assigned = _join(assigned["person_id"], people)
     joined_left = _join(left["person_id"], people)
-    _check_listed(ctx, assigned["person_id"], joined_assigned, left["person_id"], joined_left)
+    _check_listed(ctx, (assigned["person_id"], *joined_assigned),
+                  (left["person_id"], *joined_left))
     placed = _Placed(ctx, assigned, joined_assigned)
     quality, targets, used = _check_placed(placed)
     _check_transfers_kept(ctx, targets)
@@ -244,10 +246,12 @@ def check_matching(out: Outputs, instance: Instance) -> None:
     # Distinct cases placed: those of candidates' cases, and any others named.
     cases_assigned = int((per_case > 0).sum()) \
         + len(set(assigned["case_id"][codes < 0].tolist()))
-    _check_counts(out, len(assigned["line"]), cases_assigned,
-                  len(assigned["line"]) + len(left["line"]), int(split.sum()))
     bound = max_flow(groups, places)
     if out.summary is not None:
+        check_fields(out.fail, out.summary.matching, {
+            "persons_assigned": len(assigned["line"]), "cases_assigned": cases_assigned,
+            "persons_total": len(assigned["line"]) + len(left["line"]),
+            "family_splits": int(split.sum())}, "matching", "the tables say")
         _check_bound(ctx, places, groups, bound, out.summary.matching.bottlenecks)
         _check_matching_summary(ctx, out.summary, left, places, bound, assigned, codes,
                                 quality)
@@ -273,18 +277,21 @@ class _Context:
         self.failures.append((order, name, line, column, text))
 
 
-def _check_listed(ctx: _Context, assigned_ids: np.ndarray,
-                  joined_assigned: tuple[np.ndarray, np.ndarray], left_ids: np.ndarray,
-                  joined_left: tuple[np.ndarray, np.ndarray]) -> None:
+def _check_listed(ctx: _Context, *tables: tuple[np.ndarray, np.ndarray, np.ndarray]) -> None:
     """Every candidate in exactly one of assignments.csv and unassigned.csv, and no person in
-    either who is not a candidate."""
-    in_assigned, strangers = _listed(ctx.people, assigned_ids, *joined_assigned)
-    in_left, strangers_left = _listed(ctx.people, left_ids, *joined_left)
-    wrong = in_assigned == in_left
-    for both in in_assigned[wrong]:
+    either who is not a candidate (`tables`: each one's person ids, and its positions `at`
+    that are candidates, at their rows `found`)."""
+    listed, strangers = [], set()
+    for ids, at, found in tables:
+        listed.append(np.zeros(len(ctx.people.person_id), dtype=bool))
+        listed[-1][found] = True
+        stranger = np.ones(len(ids), dtype=bool)
+        stranger[at] = False
+        strangers |= set(ids[stranger].tolist())
+    for both in listed[0][listed[0] == listed[1]]:
         ctx.fail((0, 0, 0), "assignments.csv", 0, "person_id",
                  f"a candidate is {'in both tables' if both else 'in neither'}")
-    for _ in range(len(strangers | strangers_left)):
+    for _ in range(len(strangers)):
         ctx.fail((1, 0, 0), "assignments.csv", 0, "person_id", "a person not in candidates.csv")
 
 
@@ -539,17 +546,6 @@ def _join(ids: np.ndarray, people: People) -> tuple[np.ndarray, np.ndarray]:
             np.array([n for _, n in pairs], dtype=np.int64))
 
 
-def _listed(people: People, ids: np.ndarray, at: np.ndarray, found: np.ndarray
-            ) -> tuple[np.ndarray, set[object]]:
-    """Per candidate, whether the table (its person `ids`, joined at `at` to `found`) lists
-    it; and the persons it lists who are not candidates."""
-    listed = np.zeros(len(people.person_id), dtype=bool)
-    listed[found] = True
-    stranger = np.ones(len(ids), dtype=bool)
-    stranger[at] = False
-    return listed, set(ids[stranger].tolist())
-
-
 def _targets(codes: np.ndarray, pairs: np.ndarray, n_cases: int) -> np.ndarray:
     """Per case number, how many distinct (to_state, pledge_id) pairs (numbered) the placed
     rows give it (a row without a case counts for none)."""
@@ -596,19 +592,6 @@ def _check_reasons(ctx: _Context, left: dict[str, np.ndarray], at: np.ndarray,
                                reason[wrong], strict=True):
         ctx.fail((6, line, 0), "unassigned.csv", line, "reason",
                  f"should be {want}" if want else f"{got} without cause")
-
-
-def _check_counts(out: Outputs, persons: int, cases: int, total: int, splits: int
-                  ) -> None:
-    if out.summary is None:
-        return
-    m = out.summary.matching
-    expected = {"persons_assigned": persons, "cases_assigned": cases, "persons_total": total,
-                "family_splits": splits}
-    for key, count in expected.items():
-        if getattr(m, key) != count:
-            out.fail("summary.json", 0, f"matching.{key}", f"{getattr(m, key)}, the tables "
-                     f"say {count}")
 
 
 # --- cases, scores, reasons and the matching's stages -------------------------------------
@@ -960,17 +943,11 @@ def _check_matching_counts(out: Outputs, m: Matching, left: dict[str, np.ndarray
     """summary.json's persons eligible (placed or left for capacity), places, bound and
     unassigned by reason (`m`: its matching section) from the tables; persons placed at most
     the bound."""
-    reasons: dict[str, int] = {}
-    for reason in left["reason"].tolist():
-        reasons[reason] = reasons.get(reason, 0) + 1
-    expected: dict[str, object] = {
-        "persons_eligible": persons + reasons.get("capacity", 0),
-        "places": sum(capacity.values()), "bound": bound,
-        "unassigned_by_reason": dict(sorted(reasons.items()))}
-    for key, value in expected.items():
-        if getattr(m, key) != value:
-            out.fail("summary.json", 0, f"matching.{key}", f"{getattr(m, key)}, the files "
-                     f"give {value}")
+    reasons = Counter(left["reason"].tolist())
+    check_fields(out.fail, m, {"persons_eligible": persons + reasons.get("capacity", 0),
+                               "places": sum(capacity.values()), "bound": bound,
+                               "unassigned_by_reason": dict(sorted(reasons.items()))},
+                 "matching", "the files give")
     if persons > bound:
         out.fail("summary.json", 0, "matching.persons_assigned", f"{persons} persons placed, "
                  f"more than the {bound} the places can take")
@@ -982,9 +959,7 @@ def _balance_stage(out: Outputs, instance: Instance, assigned: dict[str, np.ndar
     persons relocated within each balanced state's share (in proportion to its relocation
     need, rounded down) of the balanced states' persons relocated; otherwise the smallest
     share of a location's places filled."""
-    from_location: dict[str, int] = defaultdict(int)
-    for state in assigned["from_state"].tolist():
-        from_location[state] += 1
+    from_location = Counter(assigned["from_state"].tolist())
     if instance.config.matching.split == "joint":
         needs = joint_balance_states(out, instance, cases)
         if not needs:
