@@ -85,8 +85,8 @@ import io
 import json
 import math
 import os
+from collections import Counter
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Annotated, Any, TypeVar, cast
 
@@ -165,22 +165,15 @@ class Outputs:
             raise FileNotFoundError(errno.ENOENT, os.strerror(errno.ENOENT), name)
         return self.files[name]
 
-    def _present(self, name: str) -> bytes | None:
-        """A table's bytes, or None (reported `missing`) when it is not a file there."""
-        there = (self.files / name).is_file() if isinstance(self.files, Path) \
-            else name in self.files
-        if not there:
+    def _cells(self, name: str, model: type[BaseModel]) -> list[list[str]] | None:
+        """The data rows' cells once the file exists (else `missing`) and its header is the
+        schema's; blank lines skipped, as csv.DictReader skips them (row i of the list is at
+        line i + 2)."""
+        if not ((self.files / name).is_file() if isinstance(self.files, Path)
+                else name in self.files):
             self.fail(name, 0, "-", "missing")
             return None
-        return self._bytes(name)
-
-    def _cells(self, name: str, model: type[BaseModel]) -> list[list[str]] | None:
-        """The data rows' cells once the file exists and its header is the schema's; blank
-        lines skipped, as csv.DictReader skips them (row i of the list is at line i + 2)."""
-        data = self._present(name)
-        if data is None:
-            return None
-        reader = csv.reader(io.StringIO(data.decode("utf-8"), newline=""))
+        reader = csv.reader(io.StringIO(self._bytes(name).decode("utf-8"), newline=""))
         if next(reader, []) != list(model.model_fields):
             self.fail(name, 1, "-", "columns differ from the schema")
             return None
@@ -392,14 +385,14 @@ def check_plan(out: Outputs, instance: Instance) -> None:
     pledges = instance.pledges_by_id
     seen = _twice(out, "plan.csv", [(line, row.pledge_id) for line, row in out.plan],
                   "pledge_id", "pledge")
-    limits = _AmountLimits.of(out, instance)
+    check_amount = _amount_check(out, instance)
     for line, row in out.plan:
         p = pledges.get(row.pledge_id)
         if p is None:
             out.fail("plan.csv", line, "pledge_id", f"no pledge {row.pledge_id!r} in the input")
             continue
         _check_plan_echoes(out, line, row, p)
-        limits.check(out, line, row, p)
+        check_amount(line, row, p)
         _check_units(out, "plan.csv", line, row.amount, p.measure)
         if not _close(row.value, row.amount / unit(p.measure, rate)):
             out.fail("plan.csv", line, "value", "value is not amount / unit (Art. 56(2))")
@@ -427,35 +420,23 @@ def _check_plan_echoes(out: Outputs, line: int, row: PlanRow, p: Pledge) -> None
                      f"({shown[1]})")
 
 
-@dataclass(frozen=True)
-class _AmountLimits:
+def _amount_check(out: Outputs, instance: Instance) -> Callable[[int, PlanRow, Pledge], None]:
     """What bounds a plan row's amount: nothing implemented for a benefitting state's pledge
     unless benefitting.implement_pledges (rules section 4); the row's [min, max]; under
     offsets.enforce_voluntary, before Art. 63 allows voluntary offsets, a state's offsets up
-    to its planned mandatory offsets (or its own minimum) only."""
+    to its planned mandatory offsets (or its own minimum) only. The check of a row: one failure
+    at most, the first limit broken."""
+    offsets = _offsets(out, instance)
+    idle = set() if instance.config.benefitting.implement_pledges else set(instance.benefitting)
+    # Offsets limited to the mandatory ones (Art. 63), but for states that may offset
+    # voluntarily all the same; the planned mandatory offsets as allocation.csv writes them
+    # (checked against the owed parts and the rows' room by _check_mandatory_offsets).
+    restricted = instance.config.offsets.enforce_voluntary and not offsets["voluntary_allowed"]
+    allowed, mandatory = set(offsets["voluntary_allowed_states"]), _mandatory(out)
 
-    idle: set[str]  # benefitting states whose pledges are accepted, not implemented
-    restricted: bool  # offsets limited to the mandatory ones (Art. 63)
-    allowed: set[str]  # states that may offset voluntarily all the same
-    # The planned mandatory offsets as allocation.csv writes them (checked against the owed
-    # parts and the rows' room by _check_mandatory_offsets).
-    mandatory: dict[str, float]
-
-    @classmethod
-    def of(cls, out: Outputs, instance: Instance) -> _AmountLimits:
-        offsets = _offsets(out, instance)
-        return cls(
-            idle=set() if instance.config.benefitting.implement_pledges
-            else set(instance.benefitting),
-            restricted=instance.config.offsets.enforce_voluntary
-            and not offsets["voluntary_allowed"],
-            allowed=set(offsets["voluntary_allowed_states"]),
-            mandatory=_mandatory(out))
-
-    def check(self, out: Outputs, line: int, row: PlanRow, p: Pledge) -> None:
-        """The row's amount within its limits (one failure at most, the first limit broken)."""
+    def check(line: int, row: PlanRow, p: Pledge) -> None:
         tol = VALUE_TOL if p.measure.in_persons else EUR_TOL
-        if p.state in self.idle:
+        if p.state in idle:
             if abs(row.amount) > tol:
                 out.fail("plan.csv", line, "amount", f"{row.amount:g}, but {p.state} is "
                          "benefitting: its pledge is accepted, not implemented (rules section "
@@ -463,11 +444,13 @@ class _AmountLimits:
         elif row.amount < p.min - tol or (p.max is not None and row.amount > p.max + tol):
             out.fail("plan.csv", line, "amount", f"{row.amount:g} outside the pledge's bounds "
                      f"[{p.min:g}, {_fmt(p.max)}]")
-        elif self.restricted and p.measure is Measure.offset and p.state not in self.allowed:
-            top = max(p.min, float(self.mandatory.get(p.state, 0)))
+        elif restricted and p.measure is Measure.offset and p.state not in allowed:
+            top = max(p.min, float(mandatory.get(p.state, 0)))
             if row.amount > top + tol:
                 out.fail("plan.csv", line, "amount", f"{row.amount:g} offsets, but {p.state} "
                          f"may not offset voluntarily: at most {top:g} (Art. 63)")
+
+    return check
 
 
 def _check_units(out: Outputs, name: str, line: int, amount: float, measure: Measure) -> None:
@@ -603,15 +586,19 @@ def _check_state_rules(out: Outputs, instance: Instance, line: int, row: Allocat
     if row.offset < row.mandatory_offset - VALUE_TOL:
         out.fail("allocation.csv", line, "offset", "below the state's mandatory offsets")
     if row.shortfall > VALUE_TOL:
-        taken = {r.pledge_id: r.amount for _, r in out.plan if r.state == row.state}
         restricted = instance.config.offsets.enforce_voluntary
-        for p in rows:
-            if p.measure is Measure.offset and restricted:
-                continue
-            tol = VALUE_TOL if p.measure.in_persons else EUR_TOL
-            if p.max is None or taken.get(p.pledge_id, 0.0) < p.max - tol:
-                out.fail("allocation.csv", line, "shortfall",
-                         f"shortfall although pledge {p.pledge_id} has room left")
+        for p in _with_room(out, row.state, [p for p in rows if not (
+                p.measure is Measure.offset and restricted)]):
+            out.fail("allocation.csv", line, "shortfall",
+                     f"shortfall although pledge {p.pledge_id} has room left")
+
+
+def _with_room(out: Outputs, state: str, rows: list[Pledge]) -> list[Pledge]:
+    """The pledge rows (`state`'s) that plan.csv's rows of the state leave below their
+    maximum."""
+    taken = {r.pledge_id: r.amount for _, r in out.plan if r.state == state}
+    return [p for p in rows if p.max is None or taken.get(p.pledge_id, 0.0)
+            < p.max - (VALUE_TOL if p.measure.in_persons else EUR_TOL)]
 
 
 def fair_share(out: Outputs, instance: Instance, state: str) -> float:
@@ -638,13 +625,10 @@ def _check_benefitting(out: Outputs, instance: Instance, line: int, row: Allocat
         out.fail("allocation.csv", line, "value", f"{row.value:g} exceeds {row.state}'s fair "
                  f"share {target:g} beyond its own minimums (rules section 4)")
     if row.value < target - VALUE_TOL:
-        taken = {r.pledge_id: r.amount for _, r in out.plan if r.state == row.state}
-        for p in rows:
-            tol = VALUE_TOL if p.measure.in_persons else EUR_TOL
-            if p.max is None or taken.get(p.pledge_id, 0.0) < p.max - tol:
-                out.fail("allocation.csv", line, "value", f"{row.value:g}, below {row.state}'s "
-                         f"fair share {target:g} although pledge {p.pledge_id} has room left "
-                         "(benefitting.implement_pledges)")
+        for p in _with_room(out, row.state, rows):
+            out.fail("allocation.csv", line, "value", f"{row.value:g}, below {row.state}'s "
+                     f"fair share {target:g} although pledge {p.pledge_id} has room left "
+                     "(benefitting.implement_pledges)")
 
 
 def joint_floors(out: Outputs, instance: Instance) -> dict[tuple[str, str], float]:
@@ -654,11 +638,9 @@ def joint_floors(out: Outputs, instance: Instance) -> dict[tuple[str, str], floa
     if instance.cases is None or instance.config.matching.split != "joint" \
             or not out.assignments or not len(out.assignments["line"]):
         return {}
-    used: dict[tuple[str, str], float] = {}
-    for pid, b in zip(out.assignments["pledge_id"].tolist(),
-                      out.assignments["from_state"].tolist(), strict=True):
-        used[(pid, b)] = used.get((pid, b), 0.0) + 1.0
-    return used
+    return {pair: float(n) for pair, n in Counter(zip(
+        out.assignments["pledge_id"].tolist(), out.assignments["from_state"].tolist(),
+        strict=True)).items()}
 
 
 def check_distribution(out: Outputs, instance: Instance) -> None:
@@ -844,11 +826,9 @@ def _check_totals(out: Outputs, summary: Summary) -> None:
     """summary.json's totals: each the sum of its allocation.csv column; surplus the sum of
     the positive balances."""
     totals = summary.totals.model_dump()
-    columns = {"obligation": "obligation", "relocation": "relocation", "offset": "offset",
-               "financial_eur": "financial_eur", "alternative_eur": "alternative_eur",
-               "value": "value", "shortfall": "shortfall"}
-    for key, column in columns.items():
-        total = math.fsum(getattr(r, column) for _, r in out.allocation)
+    for key in ("obligation", "relocation", "offset", "financial_eur", "alternative_eur",
+                "value", "shortfall"):
+        total = math.fsum(getattr(r, key) for _, r in out.allocation)
         if abs(totals[key] - total) > EUR_TOL:
             out.fail("summary.json", 0, f"totals.{key}", f"{totals[key]:g} but the allocation "
                      f"sums to {total:g}")
