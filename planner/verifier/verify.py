@@ -601,14 +601,6 @@ def _with_room(out: Outputs, state: str, rows: list[Pledge]) -> list[Pledge]:
             < p.max - (VALUE_TOL if p.measure.in_persons else EUR_TOL)]
 
 
-def fair_share(out: Outputs, instance: Instance, state: str) -> float:
-    """Rules section 4 [interp]: what a benefitting state's implemented pledge counts
-    against, its share x pool.relocations, rounded up (exact under rounding `none`)."""
-    exact = round(float(_key(out, instance)["share_used"][state])
-                  * instance.config.pool.relocations, 9)
-    return exact if instance.config.pool.rounding == "none" else float(math.ceil(exact))
-
-
 def _check_benefitting(out: Outputs, instance: Instance, line: int, row: AllocationRow,
                        rows: list[Pledge], forced: float) -> None:
     """A benefitting state's pledge (rules section 4): nothing implemented by default (plan.csv
@@ -620,7 +612,11 @@ def _check_benefitting(out: Outputs, instance: Instance, line: int, row: Allocat
             out.fail("allocation.csv", line, "value", f"{row.value:g}, but {row.state}'s "
                      "pledge is not implemented (rules section 4): 0")
         return
-    target = fair_share(out, instance, row.state)
+    # Rules section 4 [interp]: what a benefitting state's implemented pledge counts against,
+    # its fair share: share x pool.relocations, rounded up (exact under rounding `none`).
+    exact = round(float(_key(out, instance)["share_used"][row.state])
+                  * instance.config.pool.relocations, 9)
+    target = exact if instance.config.pool.rounding == "none" else float(math.ceil(exact))
     if row.value > max(target, forced) + VALUE_TOL:
         out.fail("allocation.csv", line, "value", f"{row.value:g} exceeds {row.state}'s fair "
                  f"share {target:g} beyond its own minimums (rules section 4)")
@@ -936,10 +932,8 @@ def _checked(folder: Path) -> int:
 def _instance_folders(results: Path, name: str) -> list[Path]:
     """Where a results folder's instance may be: ./instances/NAME, beside the results tree
     (results/NAME/... -> instances/NAME) and the bundled instances."""
-    found = [Path("instances") / name]
-    for parent in results.resolve().parents:
-        found.append(parent / "instances" / name)
-    found.append(Path(__file__).resolve().parents[2] / "instances" / name)
+    found = [Path("instances") / name, *(p / "instances" / name for p in results.resolve().parents),
+             Path(__file__).resolve().parents[2] / "instances" / name]
     return [p for p in dict.fromkeys(found) if p.is_dir()]
 
 
