@@ -514,8 +514,7 @@ def _check_bound(ctx: _Context, places: list[Place], groups: list[Group], bound:
                                   cases.placeable | cases.period_blocked)
         law = law_gains(groups, period_groups, places, bound)
     check_matchability(ctx.out.fail, ctx.out.matchability, groups, places,
-                       sum(g.persons for g in groups), bound,
-                       bottlenecks, law, ctx.agreed)
+                       sum(g.persons for g in groups), bound, bottlenecks, law, ctx.agreed)
 
 
 def _frame(table: dict[str, np.ndarray], columns: tuple[str, ...]) -> dict[str, np.ndarray]:
@@ -672,10 +671,8 @@ def case_table(people: People, instance: Instance) -> Cases:
             number = families[ids] = len(wishes)
             wishes.append(tuple(wishes[i][0] for i in ids))
         wish[case] = number
-    vulnerable = np.bincount(people.case_code[has], weights=vuln[has], minlength=n
-                             ).astype(np.int64)
-    minors = np.bincount(people.case_code[has], weights=minor[has], minlength=n
-                         ).astype(np.int64)
+    vulnerable, minors = (np.bincount(people.case_code[has], weights=flags[has], minlength=n)
+                          .astype(np.int64) for flags in (vuln, minor))
     bands = _waiting_bands(people, instance, rows, starts)
     case_at = dict(zip(people.cases.tolist(), range(n), strict=True))
     transfer = {case_at[c]: s for c, s in instance.transfers if c in case_at}
@@ -812,12 +809,11 @@ def _score_failures(rows: dict[str, np.ndarray], cases: Cases, instance: Instanc
     if not count or not len(cases.location):
         rows["expected_score"] = np.zeros(count)
         return []
-    key = ((cases.wish[code] * 2 + transferred[code]) * 4 + flags) \
-        * max(len(names), 1) + states
+    width = max(len(names), 1)
+    key = ((cases.wish[code] * 2 + transferred[code]) * 4 + flags) * width + states
     distinct, inverse = np.unique(key, return_inverse=True)
     reason_ids: dict[tuple[str, ...], int] = {}
     scores, reasons = [], []
-    width = max(len(names), 1)
     for k in distinct.tolist():
         wish, state = divmod(k, width)
         wish, own = divmod(wish, 4)

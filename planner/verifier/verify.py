@@ -86,7 +86,7 @@ import json
 import math
 import os
 from collections import Counter
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from pathlib import Path
 from typing import Annotated, Any, TypeVar, cast
 
@@ -122,6 +122,7 @@ from planner.verifier.rules import (
 )
 
 M = TypeVar("M", bound=BaseModel)
+K = TypeVar("K")
 Columns = dict[str, np.ndarray]  # a column per field, and `line`
 Files = Path | Mapping[str, bytes]  # a results folder, or file name -> the file's bytes
 
@@ -271,6 +272,14 @@ def _parse_columns(model: type[BaseModel], cells: list[list[str]]
             values = list(map(dict(zip(distinct, values, strict=True)).__getitem__, column))
         columns[field] = values
     return columns
+
+
+def _sums(pairs: Iterable[tuple[K, float]]) -> dict[K, float]:
+    """The values summed per key, in order (keys in the order first seen)."""
+    sums: dict[K, float] = {}
+    for key, value in pairs:
+        sums[key] = sums.get(key, 0.0) + value
+    return sums
 
 
 def _close(a: float, b: float, measure: Measure | None = None) -> bool:
@@ -467,11 +476,8 @@ def _check_preferences(out: Outputs, instance: Instance) -> None:
     row's room with responsibility.csv is the persons left on its pairs."""
     offsets = _offsets(out, instance)
     amounts = {row.pledge_id: row.amount for _, row in out.plan}
-    paired: dict[tuple[str, str], float] = {}
-    for _, flow in out.distribution:
-        if flow.measure is Measure.offset and flow.beneficiary:
-            pair = (flow.contributor, flow.beneficiary)
-            paired[pair] = paired.get(pair, 0.0) + flow.amount
+    paired = _sums(((f.contributor, f.beneficiary), f.amount) for _, f in out.distribution
+                   if f.measure is Measure.offset and f.beneficiary)
     voluntary = set(offsets["voluntary_states"])
     for worse, better in preference_swaps(instance, amounts, _mandatory(out),
                                           paired, voluntary):
@@ -486,10 +492,7 @@ def check_allocation(out: Outputs, instance: Instance) -> None:
     plan.csv; value, balance and shortfall from them; the state rules."""
     rate = instance.config.pool.rate
     expected = _key(out, instance)
-    given: dict[tuple[str, Measure], float] = {}
-    for _, planned in out.plan:
-        pair = (planned.state, planned.measure)
-        given[pair] = given.get(pair, 0.0) + planned.amount
+    given = _sums(((r.state, r.measure), r.amount) for _, r in out.plan)
     listed = _twice(out, "allocation.csv", [(line, row.state) for line, row in out.allocation],
                     "state", "state")
     for code in expected.index[expected["listed"]]:
@@ -764,12 +767,9 @@ def check_coverage(out: Outputs, instance: Instance) -> None:
     """A row per (benefitting state, measure) the balance covers or that receives flows, once;
     received from distribution.csv, need and need_stated from needs.csv, ratio = received /
     need."""
-    got: dict[tuple[str, Measure], float] = {}
-    for _, flow in out.distribution:
-        if not flow.beneficiary:
-            continue  # an offset assigned to no benefitting state: no coverage row
-        key = (flow.beneficiary, flow.measure)
-        got[key] = got.get(key, 0.0) + flow.amount
+    # An offset assigned to no benefitting state (no beneficiary): no coverage row.
+    got = _sums(((f.beneficiary, f.measure), f.amount) for _, f in out.distribution
+                if f.beneficiary)
     stated = {(n.state, n.measure): n.amount for n in instance.needs if n.amount > 0}
     wanted = set(_needs(out, instance)) | {k for k, v in got.items() if v > 0}
     listed = _twice(out, "coverage.csv", [(line, (row.beneficiary, row.measure))
@@ -810,10 +810,8 @@ def check_summary(out: Outputs, instance: Instance) -> None:
     _check_state_warnings(out, summary, instance)
     vs.check_key(out.fail, summary, instance, _key(out, instance))
     vs.check_proposal(out.fail, summary, instance)
-    unassigned: dict[str, float] = {}
-    for _, row in out.distribution:
-        if not row.beneficiary and row.measure is Measure.offset:
-            unassigned[row.contributor] = unassigned.get(row.contributor, 0.0) + row.amount
+    unassigned = _sums((f.contributor, f.amount) for _, f in out.distribution
+                       if not f.beneficiary and f.measure is Measure.offset)
     vs.check_offsets(out.fail, summary, _offsets(out, instance), unassigned)
     _check_coverage_sections(out, summary, instance)
 
@@ -857,14 +855,10 @@ def _check_coverage_sections(out: Outputs, summary: Summary, instance: Instance)
     level within what rounding after the balance moves a target's coverage."""
     rate = instance.config.pool.rate
     plan_values = {row.pledge_id: row.value for _, row in out.plan}
-    received: dict[str, float] = {}
-    got: dict[tuple[str, Measure], float] = {}
-    flows: dict[Measure, int] = {}
-    for _, flow in out.distribution:
-        received[flow.beneficiary] = received.get(flow.beneficiary, 0.0) + flow.value
-        key = (flow.beneficiary, flow.measure)
-        got[key] = got.get(key, 0.0) + flow.amount / unit(flow.measure, rate)
-        flows[flow.measure] = flows.get(flow.measure, 0) + 1
+    received = _sums((f.beneficiary, f.value) for _, f in out.distribution)
+    got = _sums(((f.beneficiary, f.measure), f.amount / unit(f.measure, rate))
+                for _, f in out.distribution)
+    flows = Counter(f.measure for _, f in out.distribution)
     stated = [c.ratio for _, c in out.coverage if c.ratio is not None]
     needs = _needs(out, instance)
     vs.check_distribution(out.fail, summary, instance, plan_values, received, stated, needs,
