@@ -197,20 +197,20 @@ def _protection(cells: np.ndarray, instance: Instance) -> np.ndarray:
     missing date counts. Each distinct cell worked out once."""
     adopted = instance.config.pool.adopted
     rules = instance.config.relocation
-    table = {}
-    for cell in set(cells.tolist()):
+
+    def reason(cell: str) -> str:
         if cell == "":
-            table[cell] = "protection_date_missing"
-            continue
+            return "protection_date_missing"
         granted = dt.date.fromisoformat(cell)
         if adopted is None:
-            table[cell] = ""
-        elif granted <= adopted and _expired(granted, adopted, rules.protection_max_years):
-            table[cell] = "protection_expired"
-        elif granted > adopted and not rules.protection_after_adoption:
-            table[cell] = "protection_after_adoption"
-        else:
-            table[cell] = ""
+            return ""
+        if granted <= adopted and _expired(granted, adopted, rules.protection_max_years):
+            return "protection_expired"
+        if granted > adopted and not rules.protection_after_adoption:
+            return "protection_after_adoption"
+        return ""
+
+    table = {cell: reason(cell) for cell in set(cells.tolist())}
     return np.array([table[c] for c in cells.tolist()], dtype=object)
 
 
@@ -917,8 +917,7 @@ def _check_matching_summary(ctx: _Context, summary: Summary, left: dict[str, np.
     terms = {"vulnerable": float(cases.vulnerable[placed_cases].sum()),
              "minors": float(cases.minors[placed_cases].sum()),
              "waiting": float((cases.bands[placed_cases] * sizes[placed_cases]).sum())}
-    for term in instance.config.matching.priority:
-        stages[term] = terms[term]
+    stages.update({term: terms[term] for term in instance.config.matching.priority})
     stages["quality"] = quality
     # The tie-break's value weighs the solver's columns by position (planner.optimise.matching
     # tie_weights): a model-internal number, not a property of the files, so only its name is
