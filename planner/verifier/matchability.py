@@ -22,6 +22,7 @@ import re
 from collections import defaultdict
 from collections.abc import Callable, Hashable
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 import networkx as nx
 import numpy as np
@@ -29,7 +30,11 @@ import numpy as np
 from models.instance import Instance, Measure, Pledge
 from models.results import MatchabilityRow
 
+if TYPE_CHECKING:  # matching imports this module: the annotation only
+    from planner.verifier.matching import Cases
+
 Fail = Callable[[str, int, str, str], None]
+FILE = "matchability.csv"
 CRITERIA = ("nationality", "status", "case_size", "vulnerable", "unaccompanied_minor")
 AGREEMENT = "bilateral_agreement"
 LAW_SUBJECT = "Art. 56(2)(a)(ii)"
@@ -109,22 +114,20 @@ def failed_criteria(pledge: Pledge, statuses: frozenset[str], nationalities: fro
 Profile = tuple[frozenset[str], frozenset[str], bool, bool]
 
 
-def groups_of(places: list[Place], case_location: list[str], size: np.ndarray,
-              profile: list[Profile],
-              placeable: np.ndarray, refused: dict[int, frozenset[str]],
-              transfer: dict[int, str], agreed: frozenset[tuple[str, str]] = frozenset()
-              ) -> list[Group]:
-    """The placeable cases (not blocked, or transferred) grouped, each group's criteria failed
-    per place of its location (`bilateral_agreement` for a beneficiary's case where the
-    (receiving, benefitting) pair is not in `agreed`)."""
+def groups_of(places: list[Place], cases: Cases, agreed: frozenset[tuple[str, str]],
+              placeable: np.ndarray | None = None) -> list[Group]:
+    """The placeable cases (not blocked, or transferred; `placeable` instead of the cases' own)
+    grouped, each group's criteria failed per place of its location (`bilateral_agreement` for
+    a beneficiary's case where the (receiving, benefitting) pair is not in `agreed`)."""
+    profile, transfer = cases.profile, cases.transfer
     at: dict[str, list[int]] = defaultdict(list)
     for i, place in enumerate(places):
         at[place.location].append(i)
     # (location, size, transfer state, profile unless transferred, states that refused)
     groups: dict[tuple[str, int, str | None, Profile | None, frozenset[str] | None], Group] = {}
-    for case in np.flatnonzero(placeable).tolist():
-        key = (case_location[case], int(size[case]), transfer.get(case),
-               profile[case] if case not in transfer else None, refused.get(case))
+    for case in np.flatnonzero(cases.placeable if placeable is None else placeable).tolist():
+        key = (cases.location[case], int(cases.size[case]), transfer.get(case),
+               profile[case] if case not in transfer else None, cases.refused.get(case))
         group = groups.get(key)
         if group is None:
             group = groups[key] = Group(key[0], key[1],
@@ -248,19 +251,18 @@ def _check_bound_row(fail: Fail, rows: list[tuple[int, MatchabilityRow]], places
                      placeable: int, bound: int) -> None:
     """One bound row, first: its value the maximum flow of persons to places recomputed here,
     its text the counts (persons placeable, places)."""
-    name = "matchability.csv"
     capacity = sum(p.capacity for p in places)
     bound_rows = [(line, r) for line, r in rows if r.kind == "bound"]
     if not rows or rows[0][1].kind != "bound" or len(bound_rows) != 1:
-        fail(name, 0, "kind", "one bound row, first, is expected")
+        fail(FILE, 0, "kind", "one bound row, first, is expected")
     for line, row in bound_rows:
         text = (f"at most {bound} of {_n(placeable, 'person')} can be relocated to "
                 f"{_n(capacity, 'place')}")
         if row.value != bound or row.subject != "persons_relocated":
-            fail(name, line, "value", f"{row.value:g} persons, the places can take "
+            fail(FILE, line, "value", f"{row.value:g} persons, the places can take "
                  f"{bound}" if row.value is not None else "missing")
         elif row.text != text:
-            fail(name, line, "text", f"expected {text!r}")
+            fail(FILE, line, "text", f"expected {text!r}")
 
 
 def _eligible_counts(groups: list[Group], places: list[Place]
@@ -285,7 +287,6 @@ def _check_bottlenecks(fail: Fail, rows: list[tuple[int, MatchabilityRow]],
     location with beneficiaries' cases lacking an agreement and every location with persons
     of no eligible place stated; together the bottlenecks leave out exactly the placeable
     persons the bound does (`counts`: the persons placeable, the bound)."""
-    name = "matchability.csv"
     eligible, no_place = _eligible_counts(groups, places)
     agreements = _agreement_sentences(groups, places, agreed)
     by_key = {p.key: p for p in places}
@@ -297,12 +298,12 @@ def _check_bottlenecks(fail: Fail, rows: list[tuple[int, MatchabilityRow]],
         if found is None and row.criterion == AGREEMENT:
             found, figures = _agreement_bottleneck(row, agreements)
         if found is None:
-            fail(name, line, "text", "not a bottleneck the planner states")
+            fail(FILE, line, "text", "not a bottleneck the planner states")
             continue
         if row.value != found:
-            fail(name, line, "value", f"{_g(row.value)}, its text gives {found}")
+            fail(FILE, line, "value", f"{_g(row.value)}, its text gives {found}")
         if figures:
-            fail(name, line, "text", figures)
+            fail(FILE, line, "text", figures)
         match = NO_PLACE.fullmatch(row.text)
         if match or OPEN.fullmatch(row.text):
             left_out += found
@@ -311,14 +312,14 @@ def _check_bottlenecks(fail: Fail, rows: list[tuple[int, MatchabilityRow]],
     said = {row.subject for _, row in rows if row.kind == "bottleneck"
             and row.criterion == AGREEMENT}
     for location in sorted(set(agreements) - said):
-        fail(name, 0, "text", f"{location}: the beneficiaries' cases without an agreement "
+        fail(FILE, 0, "text", f"{location}: the beneficiaries' cases without an agreement "
              "are not stated")
     for location in sorted(set(no_place) - said_no_place):
-        fail(name, 0, "text", f"{location}: the {no_place[location]} persons with no eligible "
+        fail(FILE, 0, "text", f"{location}: the {no_place[location]} persons with no eligible "
              "place are not stated")
     placeable, bound = counts
     if left_out != placeable - bound:
-        fail(name, 0, "value", f"the bottlenecks leave out {left_out} persons, the bound "
+        fail(FILE, 0, "value", f"the bottlenecks leave out {left_out} persons, the bound "
              f"leaves out {placeable - bound} of the {placeable} placeable")
 
 
@@ -327,7 +328,6 @@ def _check_restrictions(fail: Fail, rows: list[tuple[int, MatchabilityRow]],
     """A restriction row per criterion of each pledge row with places, none other: its value
     the persons the bound gains without that criterion (restriction_gains), its text that
     value."""
-    name = "matchability.csv"
     gains = restriction_gains(groups, places)
     listed = set()
     for line, row in rows:
@@ -336,40 +336,39 @@ def _check_restrictions(fail: Fail, rows: list[tuple[int, MatchabilityRow]],
         pair = (row.subject, row.criterion)
         listed.add(pair)
         if pair not in gains:
-            fail(name, line, "criterion", f"{row.subject} sets no {row.criterion} criterion "
+            fail(FILE, line, "criterion", f"{row.subject} sets no {row.criterion} criterion "
                  "on a row with places")
         elif row.value != gains[pair]:
-            fail(name, line, "value", f"{_g(row.value)}, without that criterion the bound gains "
+            fail(FILE, line, "value", f"{_g(row.value)}, without that criterion the bound gains "
                  f"{gains[pair]}")
         elif row.text != (f"{row.subject}: {_n(gains[pair], 'more person')} could be placed "
                           f"without its {row.criterion} criterion"):
-            fail(name, line, "text", "does not state its value")
+            fail(FILE, line, "text", "does not state its value")
     for pid, criterion in sorted(set(gains) - listed):
-        fail(name, 0, "criterion", f"no restriction row for {pid}'s {criterion} criterion")
+        fail(FILE, 0, "criterion", f"no restriction row for {pid}'s {criterion} criterion")
 
 
 def _check_law(fail: Fail, rows: list[tuple[int, MatchabilityRow]], law: dict[str, int]
                ) -> None:
     """A `law` row per rule on beneficiaries (when there are beneficiaries), its value the
     recomputed gain and its text that value."""
-    name = "matchability.csv"
     listed = set()
     for line, row in rows:
         if row.kind != "law":
             continue
         listed.add(row.criterion)
         if row.criterion not in law or row.subject != LAW_SUBJECT:
-            fail(name, line, "criterion", f"{row.subject} {row.criterion}: not a rule on "
+            fail(FILE, line, "criterion", f"{row.subject} {row.criterion}: not a rule on "
                  "beneficiaries of protection" + ("" if law else " (no beneficiary among the "
                                                   "candidates)"))
         elif row.value != law[row.criterion]:
-            fail(name, line, "value", f"{_g(row.value)}, without it the bound gains "
+            fail(FILE, line, "value", f"{_g(row.value)}, without it the bound gains "
                  f"{law[row.criterion]}")
         elif row.text != (f"law ({LAW_SUBJECT}): {_n(law[row.criterion], 'more person')} "
                           f"could be placed {LAW_TEXT[row.criterion]}"):
-            fail(name, line, "text", "does not state its value")
+            fail(FILE, line, "text", "does not state its value")
     for rules in sorted(set(law) - listed):
-        fail(name, 0, "criterion", f"no law row for {rules}")
+        fail(FILE, 0, "criterion", f"no law row for {rules}")
 
 
 def _agreement_sentences(groups: list[Group], places: list[Place],

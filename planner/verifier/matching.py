@@ -19,8 +19,7 @@ import csv
 import datetime as dt
 import io
 import math
-from collections import defaultdict
-from collections.abc import Callable
+from collections import Counter, defaultdict
 from dataclasses import dataclass, field
 from fractions import Fraction
 from itertools import repeat
@@ -41,6 +40,7 @@ from planner.verifier.matchability import (
     places_of,
 )
 from planner.verifier.rules import arcs, effective_needs
+from planner.verifier.summary import check_fields
 
 if TYPE_CHECKING:  # verify imports this module: the annotation only
     from models.results import Matching, Summary
@@ -53,39 +53,22 @@ OPTIONAL = ("status", "consent", "security_cleared", "nationality", "vulnerable"
 WISHES = ("family_links", "other_links", "languages", "preferences")
 
 
-def _flag_of(default: bool) -> Callable[[object], object]:
-    def flag(cell: object) -> bool:
-        text = cell.strip().lower() if isinstance(cell, str) else ""
-        return text in TRUE if text != "" else default
-    return flag
-
-
 def _text(values: np.ndarray, upper: bool = False) -> np.ndarray:
     """The cells stripped (and upper-cased); a cell that is not text is kept as it is. The
     str methods mapped in C: a Python call per cell cost more than the file's parsing."""
     try:
         cells = list(map(str.strip, values))
-        if upper:
-            cells = list(map(str.upper, cells))
-        return np.array(cells, dtype=object)
+        return np.array(list(map(str.upper, cells)) if upper else cells, dtype=object)
     except TypeError:  # a cell that is not text: none from read_csv(keep_default_na=False)
-        return np.array([_upper(_strip(v)) if upper else _strip(v) for v in values],
-                        dtype=object)
+        return np.array([(v.strip().upper() if upper else v.strip()) if isinstance(v, str)
+                         else v for v in values], dtype=object)
 
 
 def _flags(values: np.ndarray, default: bool) -> np.ndarray:
-    """The flag of each cell (stripped by the flag itself), computed once per distinct cell."""
-    flag = _flag_of(default)
-    table = {cell: bool(flag(cell)) for cell in set(values)}
+    """The flag of each cell (stripped), computed once per distinct cell."""
+    texts = {cell: cell.strip().lower() if isinstance(cell, str) else "" for cell in set(values)}
+    table = {cell: text in TRUE if text else default for cell, text in texts.items()}
     return np.fromiter(map(table.__getitem__, values), dtype=bool, count=len(values))
-
-
-def _strip(cell: object) -> object:
-    return cell.strip() if isinstance(cell, str) else cell
-
-
-def _upper(cell: object) -> object:
-    return cell.upper() if isinstance(cell, str) else cell
 
 
 @dataclass(frozen=True)
@@ -214,20 +197,20 @@ def _protection(cells: np.ndarray, instance: Instance) -> np.ndarray:
     missing date counts. Each distinct cell worked out once."""
     adopted = instance.config.pool.adopted
     rules = instance.config.relocation
-    table = {}
-    for cell in set(cells.tolist()):
+
+    def reason(cell: str) -> str:
         if cell == "":
-            table[cell] = "protection_date_missing"
-            continue
+            return "protection_date_missing"
         granted = dt.date.fromisoformat(cell)
         if adopted is None:
-            table[cell] = ""
-        elif granted <= adopted and _expired(granted, adopted, rules.protection_max_years):
-            table[cell] = "protection_expired"
-        elif granted > adopted and not rules.protection_after_adoption:
-            table[cell] = "protection_after_adoption"
-        else:
-            table[cell] = ""
+            return ""
+        if granted <= adopted and _expired(granted, adopted, rules.protection_max_years):
+            return "protection_expired"
+        if granted > adopted and not rules.protection_after_adoption:
+            return "protection_after_adoption"
+        return ""
+
+    table = {cell: reason(cell) for cell in set(cells.tolist())}
     return np.array([table[c] for c in cells.tolist()], dtype=object)
 
 
@@ -243,21 +226,18 @@ def check_matching(out: Outputs, instance: Instance) -> None:
     assigned = _frame(out.assignments, ("person_id", "case_id", "from_state", "to_state",
                                         "pledge_id", "score", "reasons"))
     left = _frame(out.unassigned, ("person_id", "case_id", "location", "reason"))
-    ctx = _Context(out, instance, people, case_table(people, instance),
-                   np.bincount(people.case_code[people.case_code >= 0],
-                               minlength=len(people.cases)),
-                   agreed_pairs(instance))
+    ctx = _Context(out, instance, people, case_table(people, instance), agreed_pairs(instance))
     # Each listed person who is a candidate (position in the table, row in `people`).
     joined_assigned = _join(assigned["person_id"], people)
     joined_left = _join(left["person_id"], people)
-    _check_listed(ctx, assigned["person_id"], joined_assigned, left["person_id"], joined_left)
-    transferred = _Transferred.of(people, instance)
+    _check_listed(ctx, (assigned["person_id"], *joined_assigned),
+                  (left["person_id"], *joined_left))
     placed = _Placed(ctx, assigned, joined_assigned)
-    quality, targets, used = _check_placed(placed, transferred)
-    _check_transfers_kept(ctx, transferred, targets)
+    quality, targets, used = _check_placed(placed)
+    _check_transfers_kept(ctx, targets)
     used_by = _check_places(ctx, placed, used)
     # Persons placed per case, counted by the case_id assignments.csv gives them.
-    codes = np.fromiter(map(transferred.case_at.get, assigned["case_id"], repeat(-1)),
+    codes = np.fromiter(map(ctx.cases.case_at.get, assigned["case_id"], repeat(-1)),
                         dtype=np.int64, count=len(assigned["case_id"]))
     per_case, split = _check_splits(ctx, codes, targets)
     places, groups = _check_unplaced(ctx, left, joined_left, used_by)
@@ -266,10 +246,12 @@ def check_matching(out: Outputs, instance: Instance) -> None:
     # Distinct cases placed: those of candidates' cases, and any others named.
     cases_assigned = int((per_case > 0).sum()) \
         + len(set(assigned["case_id"][codes < 0].tolist()))
-    _check_counts(out, len(assigned["line"]), cases_assigned,
-                  len(assigned["line"]) + len(left["line"]), int(split.sum()))
     bound = max_flow(groups, places)
     if out.summary is not None:
+        check_fields(out.fail, out.summary.matching, {
+            "persons_assigned": len(assigned["line"]), "cases_assigned": cases_assigned,
+            "persons_total": len(assigned["line"]) + len(left["line"]),
+            "family_splits": int(split.sum())}, "matching", "the tables say")
         _check_bound(ctx, places, groups, bound, out.summary.matching.bottlenecks)
         _check_matching_summary(ctx, out.summary, left, places, bound, assigned, codes,
                                 quality)
@@ -288,7 +270,6 @@ class _Context:
     instance: Instance
     people: People
     cases: Cases
-    case_size: np.ndarray  # persons per case number
     agreed: frozenset[tuple[str, str]]
     failures: list[tuple[_Order, str, int, str, str]] = field(default_factory=list)
 
@@ -296,18 +277,21 @@ class _Context:
         self.failures.append((order, name, line, column, text))
 
 
-def _check_listed(ctx: _Context, assigned_ids: np.ndarray,
-                  joined_assigned: tuple[np.ndarray, np.ndarray], left_ids: np.ndarray,
-                  joined_left: tuple[np.ndarray, np.ndarray]) -> None:
+def _check_listed(ctx: _Context, *tables: tuple[np.ndarray, np.ndarray, np.ndarray]) -> None:
     """Every candidate in exactly one of assignments.csv and unassigned.csv, and no person in
-    either who is not a candidate."""
-    in_assigned, strangers = _listed(ctx.people, assigned_ids, *joined_assigned)
-    in_left, strangers_left = _listed(ctx.people, left_ids, *joined_left)
-    wrong = in_assigned == in_left
-    for both in in_assigned[wrong]:
+    either who is not a candidate (`tables`: each one's person ids, and its positions `at`
+    that are candidates, at their rows `found`)."""
+    listed, strangers = [], set()
+    for ids, at, found in tables:
+        listed.append(np.zeros(len(ctx.people.person_id), dtype=bool))
+        listed[-1][found] = True
+        stranger = np.ones(len(ids), dtype=bool)
+        stranger[at] = False
+        strangers |= set(ids[stranger].tolist())
+    for both in listed[0][listed[0] == listed[1]]:
         ctx.fail((0, 0, 0), "assignments.csv", 0, "person_id",
                  f"a candidate is {'in both tables' if both else 'in neither'}")
-    for _ in range(len(strangers | strangers_left)):
+    for _ in range(len(strangers)):
         ctx.fail((1, 0, 0), "assignments.csv", 0, "person_id", "a person not in candidates.csv")
 
 
@@ -340,8 +324,7 @@ class _Placed:
                 self.rows[column] = values[mask]
 
 
-def _check_placed(placed: _Placed, transferred: _Transferred
-                  ) -> tuple[float, np.ndarray, np.ndarray]:
+def _check_placed(placed: _Placed) -> tuple[float, np.ndarray, np.ndarray]:
     """assignments.csv row by row: case and location as in candidates.csv, score and reasons,
     a relocation row of to_state, transferred cases where they were moved, no blocked,
     unprotected, unagreed or rejected case, the pledge row's profile. The placement quality
@@ -360,7 +343,7 @@ def _check_placed(placed: _Placed, transferred: _Transferred
     rows = placed.rows
     used = np.bincount(rows["pledge"] * len(placed.from_states) + rows["from"],
                        minlength=len(placed.pledge_ids) * len(placed.from_states))
-    _check_moved(placed, transferred)
+    _check_moved(placed)
     _check_blocks(placed)
     _check_profiles(placed)
     return quality, targets, used
@@ -391,39 +374,14 @@ def _check_relocation_rows(placed: _Placed) -> None:
     placed.keep(good)
 
 
-@dataclass
-class _Transferred:
-    """transfers.csv against the candidates: each case's number (`case_at`), the numbers of
-    the transferred cases (-1: not a candidate's case; `known` the others) and, per case
-    number, the state it was transferred to (None: not transferred)."""
-
-    transfers: dict[str, str]
-    case_at: dict[object, int]
-    code: np.ndarray
-    known: np.ndarray
-    moved: np.ndarray
-
-    @classmethod
-    def of(cls, people: People, instance: Instance) -> _Transferred:
-        transfers = dict(instance.transfers)
-        n_cases = len(people.cases)
-        case_at = dict(zip(people.cases.tolist(), range(n_cases), strict=True))
-        code = np.fromiter(map(case_at.get, transfers, repeat(-1)), dtype=np.int64,
-                           count=len(transfers))
-        known = code >= 0
-        moved = np.full(n_cases + 1, None, dtype=object)
-        moved[code[known]] = np.fromiter(transfers.values(), dtype=object,
-                                         count=len(transfers))[known]
-        return cls(transfers, case_at, code, known, moved)
-
-
-def _check_moved(placed: _Placed, transferred: _Transferred) -> None:
+def _check_moved(placed: _Placed) -> None:
     """A transferred case placed only where it was transferred; its rows are left out of the
     later checks (a transfer overrides blocks, rejections and profiles)."""
-    rows = placed.rows
-    moved_to = transferred.moved[rows["code"]]
-    is_moved = (transferred.moved != None)[rows["code"]]  # noqa: E711 - elementwise
-    placed.each(is_moved & (moved_to != rows["to_state"]), 2, "to_state",
+    rows, transfer = placed.rows, placed.ctx.cases.transfer
+    moved = np.full(len(placed.ctx.people.cases) + 1, None, dtype=object)  # per case number
+    moved[list(transfer)] = list(transfer.values())
+    is_moved = (moved != None)[rows["code"]]  # noqa: E711 - elementwise
+    placed.each(is_moved & (moved[rows["code"]] != rows["to_state"]), 2, "to_state",
                 "a transferred case was moved")
     placed.keep(~is_moved)
 
@@ -464,24 +422,20 @@ def _check_profiles(placed: _Placed) -> None:
     pledges = placed.ctx.instance.pledges_by_id
     profile = placed.ctx.people.profile(rows["found"])
     # A person without a case has no size: NaN, which no maximum rejects.
-    profile["size"] = np.append(placed.ctx.case_size.astype(float), np.nan)[rows["code"]]
+    profile["size"] = np.append(placed.ctx.cases.size.astype(float), np.nan)[rows["code"]]
     for pledge_id in sorted(set(rows["pledge_id"].tolist())):
         mine = rows["pledge_id"] == pledge_id
         for n, (mask, text) in enumerate(_profile_failures(profile, pledges[pledge_id])):
             placed.each(mine & mask, 5 + n, "pledge_id", text)
 
 
-def _check_transfers_kept(ctx: _Context, transferred: _Transferred, targets: np.ndarray
-                          ) -> None:
+def _check_transfers_kept(ctx: _Context, targets: np.ndarray) -> None:
     """Every transferred case placed (rules section 7: transfers are kept)."""
-    transfers = transferred.transfers
-    known = transferred.known
-    not_kept = np.ones(len(transfers), dtype=bool)
-    not_kept[known] = targets[transferred.code[known]] == 0
-    for case in sorted(np.fromiter(transfers, dtype=object, count=len(transfers))[not_kept]
-                       .tolist()):
-        ctx.fail((3, 0, 0), "assignments.csv", 0, "case_id",
-                 f"transferred case {case} is not kept")
+    case_at = ctx.cases.case_at
+    for case in sorted({c for c, _ in ctx.instance.transfers}):
+        if case not in case_at or targets[case_at[case]] == 0:
+            ctx.fail((3, 0, 0), "assignments.csv", 0, "case_id",
+                     f"transferred case {case} is not kept")
 
 
 def _check_places(ctx: _Context, placed: _Placed, used: np.ndarray
@@ -520,7 +474,7 @@ def _check_splits(ctx: _Context, codes: np.ndarray, targets: np.ndarray
     all of its persons (`codes`: each assignments.csv row's case number). Per case number,
     its persons placed and whether it is split."""
     placed = np.bincount(codes[codes >= 0], minlength=len(ctx.people.cases))
-    split = (targets > 1) | ((targets > 0) & (placed != ctx.case_size))
+    split = (targets > 1) | ((targets > 0) & (placed != ctx.cases.size))
     for case in sorted(ctx.people.cases[split].tolist()):
         ctx.fail((5, 0, 0), "assignments.csv", 0, "case_id", f"case {case} is split")
     return placed, split
@@ -533,9 +487,8 @@ def _check_unplaced(ctx: _Context, left: dict[str, np.ndarray],
     case, case and location as in candidates.csv, no_eligible_place (or
     no_bilateral_agreement) exactly when no place may take the case, else capacity, and no
     capacity case that fits in free places. The places and the groups of placeable cases."""
-    people, cases, out = ctx.people, ctx.cases, ctx.out
-    for line, text in _reason_failures(left, people, *joined_left, ctx.instance):
-        ctx.fail((6, line, 0), "unassigned.csv", line, "reason", text)
+    people = ctx.people
+    _check_reasons(ctx, left, *joined_left)
     at_left, found_left = joined_left
     for line in left["line"][at_left][(left["case_id"][at_left] != people.case_id[found_left])
                                       | (left["location"][at_left]
@@ -543,13 +496,9 @@ def _check_unplaced(ctx: _Context, left: dict[str, np.ndarray],
         ctx.fail((6, line, 1), "unassigned.csv", line, "case_id", "case or location differs "
                  "from input")
     places = places_of(ctx.instance, [(r.pledge_id, r.beneficiary, r.measure, r.amount)
-                                      for _, r in out.distribution])
-    groups = groups_of(places, cases.location, ctx.case_size, cases.profile, cases.placeable,
-                       cases.refused, cases.transfer, ctx.agreed)
-    group_of = {case: g for g, group in enumerate(groups) for case in group.cases}
-    for line, text in _capacity_failures(left, people, at_left, found_left, groups, group_of,
-                                         places, used_by, out.proven):
-        ctx.fail((6, line, 2), "unassigned.csv", line, "reason", text)
+                                      for _, r in ctx.out.distribution])
+    groups = groups_of(places, ctx.cases, ctx.agreed)
+    _check_capacity(ctx, left, at_left, found_left, groups, places, used_by)
     return places, groups
 
 
@@ -561,13 +510,11 @@ def _check_bound(ctx: _Context, places: list[Place], groups: list[Group], bound:
     cases, people = ctx.cases, ctx.people
     law = None
     if (_status(people.raw["status"]) == "beneficiary").any():
-        period_groups = groups_of(places, cases.location, ctx.case_size, cases.profile,
-                                  cases.placeable | cases.period_blocked, cases.refused,
-                                  cases.transfer, ctx.agreed)
+        period_groups = groups_of(places, cases, ctx.agreed,
+                                  cases.placeable | cases.period_blocked)
         law = law_gains(groups, period_groups, places, bound)
     check_matchability(ctx.out.fail, ctx.out.matchability, groups, places,
-                       sum(g.persons for g in groups), bound,
-                       bottlenecks, law, ctx.agreed)
+                       sum(g.persons for g in groups), bound, bottlenecks, law, ctx.agreed)
 
 
 def _frame(table: dict[str, np.ndarray], columns: tuple[str, ...]) -> dict[str, np.ndarray]:
@@ -596,17 +543,6 @@ def _join(ids: np.ndarray, people: People) -> tuple[np.ndarray, np.ndarray]:
     pairs = [(i, n) for i, person in enumerate(ids.tolist()) for n in every.get(person, ())]
     return (np.array([i for i, _ in pairs], dtype=np.int64),
             np.array([n for _, n in pairs], dtype=np.int64))
-
-
-def _listed(people: People, ids: np.ndarray, at: np.ndarray, found: np.ndarray
-            ) -> tuple[np.ndarray, set[object]]:
-    """Per candidate, whether the table (its person `ids`, joined at `at` to `found`) lists
-    it; and the persons it lists who are not candidates."""
-    listed = np.zeros(len(people.person_id), dtype=bool)
-    listed[found] = True
-    stranger = np.ones(len(ids), dtype=bool)
-    stranger[at] = False
-    return listed, set(ids[stranger].tolist())
 
 
 def _targets(codes: np.ndarray, pairs: np.ndarray, n_cases: int) -> np.ndarray:
@@ -640,33 +576,21 @@ def _profile_failures(rows: dict[str, np.ndarray], pledge: Pledge
     ]
 
 
-def _reason_failures(left: dict[str, np.ndarray], people: People, at: np.ndarray,
-                     found: np.ndarray, instance: Instance | None = None
-                     ) -> list[tuple[int, str]]:
+def _check_reasons(ctx: _Context, left: dict[str, np.ndarray], at: np.ndarray,
+                   found: np.ndarray) -> None:
     """Security, consent and protection reasons exactly where the inputs block the case
     (in that order; Art. 56(2)(a)(ii) for protection)."""
+    people = ctx.people
     codes = people.case_code[found]
     expected = np.where(people.blocked_security[codes], "security",
                         np.where(people.blocked_consent[codes], "consent",
                                  people.protection[codes]))
     reason = left["reason"][at]
     wrong = np.where(expected != "", reason != expected, np.isin(reason, BLOCKS))
-    return [(int(line), f"should be {want}" if want else f"{got} without cause")
-            for line, want, got in zip(left["line"][at][wrong], expected[wrong], reason[wrong],
-                                       strict=True)]
-
-
-def _check_counts(out: Outputs, persons: int, cases: int, total: int, splits: int
-                  ) -> None:
-    if out.summary is None:
-        return
-    m = out.summary.matching
-    expected = {"persons_assigned": persons, "cases_assigned": cases, "persons_total": total,
-                "family_splits": splits}
-    for key, count in expected.items():
-        if getattr(m, key) != count:
-            out.fail("summary.json", 0, f"matching.{key}", f"{getattr(m, key)}, the tables "
-                     f"say {count}")
+    for line, want, got in zip(left["line"][at][wrong].tolist(), expected[wrong],
+                               reason[wrong], strict=True):
+        ctx.fail((6, line, 0), "unassigned.csv", line, "reason",
+                 f"should be {want}" if want else f"{got} without cause")
 
 
 # --- cases, scores, reasons and the matching's stages -------------------------------------
@@ -681,6 +605,7 @@ class Cases:
     blocked, or transferred), the states that refused it and the state it was transferred to."""
 
     location: list[str]
+    size: np.ndarray  # persons
     profile: list[tuple[frozenset[str], frozenset[str], bool, bool]]
     vulnerable: np.ndarray
     minors: np.ndarray
@@ -690,6 +615,7 @@ class Cases:
     placeable: np.ndarray
     refused: dict[int, frozenset[str]]
     transfer: dict[int, str]
+    case_at: dict[object, int]  # case id -> its number
     # Blocked only by the rule on the date of protection (placeable without it).
     period_blocked: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=bool))
 
@@ -745,10 +671,8 @@ def case_table(people: People, instance: Instance) -> Cases:
             number = families[ids] = len(wishes)
             wishes.append(tuple(wishes[i][0] for i in ids))
         wish[case] = number
-    vulnerable = np.bincount(people.case_code[has], weights=vuln[has], minlength=n
-                             ).astype(np.int64)
-    minors = np.bincount(people.case_code[has], weights=minor[has], minlength=n
-                         ).astype(np.int64)
+    vulnerable, minors = (np.bincount(people.case_code[has], weights=flags[has], minlength=n)
+                          .astype(np.int64) for flags in (vuln, minor))
     bands = _waiting_bands(people, instance, rows, starts)
     case_at = dict(zip(people.cases.tolist(), range(n), strict=True))
     transfer = {case_at[c]: s for c, s in instance.transfers if c in case_at}
@@ -760,10 +684,11 @@ def case_table(people: People, instance: Instance) -> Cases:
     period = (people.protection != "")[:n]
     placeable = ~blocked & ~period
     placeable[list(transfer)] = True
-    return Cases(location=people.location[first].tolist(), profile=profiles,
+    return Cases(location=people.location[first].tolist(), size=size, profile=profiles,
                  vulnerable=vulnerable, minors=minors, bands=bands, wish=wish, wishes=wishes,
                  placeable=placeable,
                  refused={c: frozenset(s) for c, s in refusals.items()}, transfer=transfer,
+                 case_at=case_at,
                  period_blocked=~blocked & period & ~placeable)
 
 
@@ -884,12 +809,11 @@ def _score_failures(rows: dict[str, np.ndarray], cases: Cases, instance: Instanc
     if not count or not len(cases.location):
         rows["expected_score"] = np.zeros(count)
         return []
-    key = ((cases.wish[code] * 2 + transferred[code]) * 4 + flags) \
-        * max(len(names), 1) + states
+    width = max(len(names), 1)
+    key = ((cases.wish[code] * 2 + transferred[code]) * 4 + flags) * width + states
     distinct, inverse = np.unique(key, return_inverse=True)
     reason_ids: dict[tuple[str, ...], int] = {}
     scores, reasons = [], []
-    width = max(len(names), 1)
     for k in distinct.tolist():
         wish, state = divmod(k, width)
         wish, own = divmod(wish, 4)
@@ -913,22 +837,24 @@ def _score_failures(rows: dict[str, np.ndarray], cases: Cases, instance: Instanc
              "transfer and vulnerability")]
 
 
-def _capacity_failures(left: dict[str, np.ndarray], people: People, at: np.ndarray,
-                       found: np.ndarray, groups: list[Group], group_of: dict[int, int],
-                       places: list[Place], used: dict[tuple[str, str], int],
-                       proven: bool = True) -> list[tuple[int, str]]:
+def _check_capacity(ctx: _Context, left: dict[str, np.ndarray], at: np.ndarray,
+                    found: np.ndarray, groups: list[Group], places: list[Place],
+                    used: dict[tuple[str, str], int]) -> None:
     """`no_eligible_place` exactly for the placeable cases no place of their location may
     take; a `capacity` case that fits in the free places of a place it may take: stage (i)
     (persons relocated) was not optimal. A case's first line only."""
-    failures, seen = [], set()
-    codes = people.case_code[found]
-    for line, code, reason in zip(left["line"][at].tolist(), codes.tolist(),
+    seen = set()
+    group_of = {case: group for group in groups for case in group.cases}
+
+    def fail(line: int, text: str) -> None:
+        ctx.fail((6, line, 2), "unassigned.csv", line, "reason", text)
+
+    for line, code, reason in zip(left["line"][at].tolist(), ctx.people.case_code[found].tolist(),
                                   left["reason"][at].tolist(), strict=True):
-        g = group_of.get(code)
-        if g is None or code in seen or reason in BLOCKS:
+        group = group_of.get(code)
+        if group is None or code in seen or reason in BLOCKS:
             continue
         seen.add(code)
-        group = groups[g]
         if not group.eligible(places, fit=False):
             # Art. 56(2)(a)(ii): a beneficiary's case that a place would take with an
             # agreement.
@@ -936,27 +862,24 @@ def _capacity_failures(left: dict[str, np.ndarray], people: People, at: np.ndarr
                                                               agreement=False) \
                 else "no_eligible_place"
             if reason != want:
-                failures.append((line, f"should be {want}: no place in {group.location} may "
-                                 "take the case" + (" without a bilateral agreement"
-                                                    if want != "no_eligible_place" else "")))
+                fail(line, f"should be {want}: no place in {group.location} may take the case"
+                     + (" without a bilateral agreement" if want != "no_eligible_place" else ""))
             continue
         if reason != "capacity":
-            failures.append((line, "should be capacity: a place may take the case"))
+            fail(line, "should be capacity: a place may take the case")
             continue
-        if not proven:
+        if not ctx.out.proven:
             continue  # a stage stopped at its time limit: not the most persons, maybe
         for i in group.eligible(places):
             free = places[i].capacity - used.get((places[i].pledge.pledge_id,
                                                   places[i].location), 0)
             if free >= group.size:
-                failures.append((line, f"the case fits in the {free} free places of "
-                                 f"{places[i].key}: not the most persons relocated"))
+                fail(line, f"the case fits in the {free} free places of {places[i].key}: not "
+                     "the most persons relocated")
                 break
-    return failures
 
 
-def joint_balance_states(out: Outputs, instance: Instance, cases: Cases,
-                         case_size: np.ndarray) -> dict[str, float]:
+def joint_balance_states(out: Outputs, instance: Instance, cases: Cases) -> dict[str, float]:
     """The joint split's balance (issue 18): the benefitting states with a positive relocation
     need and a placeable case that some relocation row allowed to serve the state may take
     (profile, rejections, transfer, the row's whole amount as its capacity); their needs."""
@@ -966,8 +889,7 @@ def joint_balance_states(out: Outputs, instance: Instance, cases: Cases,
              if row.measure is Measure.relocation and row.pledge_id in pledges
              for b in arcs(pledges[row.pledge_id], instance.benefitting, needs)]
     offered = places_of(instance, flows)
-    groups = groups_of(offered, cases.location, case_size, cases.profile, cases.placeable,
-                       cases.refused, cases.transfer, agreed_pairs(instance))
+    groups = groups_of(offered, cases, agreed_pairs(instance))
     return {g.location: needs[(g.location, Measure.relocation)] for g in groups
             if needs.get((g.location, Measure.relocation), 0.0) > 0 and g.eligible(offered)}
 
@@ -987,7 +909,7 @@ def _check_matching_summary(ctx: _Context, summary: Summary, left: dict[str, np.
         capacity[place.location] += place.capacity
     _check_matching_counts(out, m, left, persons, capacity, bound)
     stages: dict[str, float] = {"persons": float(persons)}
-    balance = _balance_stage(out, instance, assigned, cases, ctx.case_size, capacity)
+    balance = _balance_stage(out, instance, assigned, cases, capacity)
     if balance is not None:
         stages["balance"] = balance
     placed_cases = np.unique(codes[codes >= 0])
@@ -995,8 +917,7 @@ def _check_matching_summary(ctx: _Context, summary: Summary, left: dict[str, np.
     terms = {"vulnerable": float(cases.vulnerable[placed_cases].sum()),
              "minors": float(cases.minors[placed_cases].sum()),
              "waiting": float((cases.bands[placed_cases] * sizes[placed_cases]).sum())}
-    for term in instance.config.matching.priority:
-        stages[term] = terms[term]
+    stages.update({term: terms[term] for term in instance.config.matching.priority})
     stages["quality"] = quality
     # The tie-break's value weighs the solver's columns by position (planner.optimise.matching
     # tie_weights): a model-internal number, not a property of the files, so only its name is
@@ -1017,34 +938,25 @@ def _check_matching_counts(out: Outputs, m: Matching, left: dict[str, np.ndarray
     """summary.json's persons eligible (placed or left for capacity), places, bound and
     unassigned by reason (`m`: its matching section) from the tables; persons placed at most
     the bound."""
-    reasons: dict[str, int] = {}
-    for reason in left["reason"].tolist():
-        reasons[reason] = reasons.get(reason, 0) + 1
-    expected: dict[str, object] = {
-        "persons_eligible": persons + reasons.get("capacity", 0),
-        "places": sum(capacity.values()), "bound": bound,
-        "unassigned_by_reason": dict(sorted(reasons.items()))}
-    for key, value in expected.items():
-        if getattr(m, key) != value:
-            out.fail("summary.json", 0, f"matching.{key}", f"{getattr(m, key)}, the files "
-                     f"give {value}")
+    reasons = Counter(left["reason"].tolist())
+    check_fields(out.fail, m, {"persons_eligible": persons + reasons.get("capacity", 0),
+                               "places": sum(capacity.values()), "bound": bound,
+                               "unassigned_by_reason": dict(sorted(reasons.items()))},
+                 "matching", "the files give")
     if persons > bound:
         out.fail("summary.json", 0, "matching.persons_assigned", f"{persons} persons placed, "
                  f"more than the {bound} the places can take")
 
 
 def _balance_stage(out: Outputs, instance: Instance, assigned: dict[str, np.ndarray],
-                   cases: Cases, case_size: np.ndarray, capacity: dict[str, int]
-                   ) -> float | None:
+                   cases: Cases, capacity: dict[str, int]) -> float | None:
     """The balance stage's value from assignments.csv (None: no such stage). Joint split: the
     persons relocated within each balanced state's share (in proportion to its relocation
     need, rounded down) of the balanced states' persons relocated; otherwise the smallest
     share of a location's places filled."""
-    from_location: dict[str, int] = defaultdict(int)
-    for state in assigned["from_state"].tolist():
-        from_location[state] += 1
+    from_location = Counter(assigned["from_state"].tolist())
     if instance.config.matching.split == "joint":
-        needs = joint_balance_states(out, instance, cases, case_size)
+        needs = joint_balance_states(out, instance, cases)
         if not needs:
             return None
         total = sum(from_location.get(b, 0) for b in needs)

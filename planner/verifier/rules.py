@@ -310,9 +310,9 @@ def leximin_violations(instance: Instance, flows: list[tuple[str, str, float]],
     sar = set(instance.config.distribution.sar_states) \
         if instance.config.distribution.sar_share > 0 else set()
     served = _Served.of(instance, flows, floors or {})
-    step = _exchange_steps(instance, served, needs, voluntary)
+    graph = _exchange_graph(instance, served, needs, voluntary)
     found = []
-    for j in sorted(step, key=lambda t: (t[1].value, t[0])):
+    for j in sorted(graph, key=lambda t: (t[1].value, t[0])):
         if needs.get(j, 0.0) <= 0:
             continue
         measure = j[1]
@@ -322,7 +322,8 @@ def leximin_violations(instance: Instance, flows: list[tuple[str, str, float]],
         slack = (1.0 if measure.in_persons else 0.01 * (served.count[measure] + 1) / rate) \
             + SOLVER_SLACK
         got = served.got
-        for i in sorted(_reachable(step, j) - {j}, key=lambda t: t[0]):
+        # The targets value may move to from j in any number of steps.
+        for i in sorted(nx.descendants(graph, j), key=lambda t: t[0]):
             if needs.get(i, 0.0) <= 0 or (j[0] in sar and i[0] not in sar):
                 continue
             high = (got[j] - slack) / needs[j]
@@ -363,35 +364,22 @@ class _Served:
         return served
 
 
-def _exchange_steps(instance: Instance, served: _Served,
+def _exchange_graph(instance: Instance, served: _Served,
                     needs: dict[tuple[str, Measure], float], voluntary: set[str] | None
-                    ) -> dict[tuple[str, Measure], set[tuple[str, Measure]]]:
-    """j -> the targets i value may move to in one step: a row sends to j and may send to i
-    (an offset row: a person left on the pair, Art. 63)."""
+                    ) -> nx.DiGraph[tuple[str, Measure]]:
+    """An arc j -> i for each target i value may move to from target j in one step: a row
+    sends to j and may send to i (an offset row: a person left on the pair, Art. 63)."""
     pledges = instance.pledges_by_id
     persons = responsibility_persons(instance)
-    step: dict[tuple[str, Measure], set[tuple[str, Measure]]] = defaultdict(set)
+    graph: nx.DiGraph[tuple[str, Measure]] = nx.DiGraph()
     for pid, targets in served.serving.items():
         p = pledges[pid]
         reach = {(b, p.measure) for b in arcs(p, instance.benefitting, needs, instance,
                                               voluntary)
                  if p.measure is not Measure.offset
                  or served.paired[(p.state, b)] <= persons.get((p.state, b), 0.0) - 1 + 1e-9}
-        for j in targets:
-            step[j] |= reach
-    return step
-
-
-def _reachable(step: dict[tuple[str, Measure], set[tuple[str, Measure]]],
-               j: tuple[str, Measure]) -> set[tuple[str, Measure]]:
-    """The targets value may move to from j in any number of steps (j included)."""
-    seen, todo = {j}, [j]
-    while todo:
-        for i in step.get(todo.pop(), ()):
-            if i not in seen:
-                seen.add(i)
-                todo.append(i)
-    return seen
+        graph.add_edges_from((j, i) for j in targets for i in reach)
+    return graph
 
 
 def sar_reachable(instance: Instance, values: dict[str, float],

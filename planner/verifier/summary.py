@@ -26,6 +26,15 @@ def _near(a: object, b: float, scale: float = 1.0) -> bool:
         and abs(float(a) - b) <= TOL * max(1.0, abs(b)) * scale
 
 
+def check_fields(fail: Fail, found: object, expected: dict[str, object], section: str,
+                 source: str) -> None:
+    """Each field of a summary.json section (`found`) as `source` gives it (`expected`)."""
+    for name, value in expected.items():
+        if getattr(found, name) != value:
+            fail("summary.json", 0, f"{section}.{name}", f"{getattr(found, name)!r}, {source} "
+                 f"{value!r}")
+
+
 def check_status(fail: Fail, summary: Summary) -> None:
     """`optimal` exactly when no stage stopped at a time limit; `gap` the largest of `gaps`
     (null when one is unknown); a note per stopped stage and for a fallback back-end."""
@@ -72,10 +81,7 @@ def check_key(fail: Fail, summary: Summary, instance: Instance, key: pd.DataFram
     expected: dict[str, object] = {
         "weights": dict(config.key.weights), "redistribute": config.key.redistribute,
         "rounding": config.pool.rounding.value, "eur_per_relocation": config.pool.rate}
-    for name, value in expected.items():
-        if getattr(found, name) != value:
-            fail("summary.json", 0, f"key.{name}", f"{getattr(found, name)!r}, instance.toml gives "
-                 f"{value!r}")
+    check_fields(fail, found, expected, "key", "instance.toml gives")
     listed = key[key["listed"] & key["share"].notna()]
     shares = found.official_shares
     wanted = {str(code): (float(row["share_computed"]), float(row["share"]),
@@ -116,10 +122,7 @@ def check_proposal(fail: Fail, summary: Summary, instance: Instance) -> None:
         "pool_financial_eur": config.pool.financial_eur,
         "floor_relocations": floor_relocations, "floor_financial_eur": floor_eur,
         "proposal_below_floor": proposal_low, "pool_below_floor": pool_low}
-    for name, value in expected.items():
-        if getattr(found, name) != value:
-            fail("summary.json", 0, f"proposal.{name}", f"{getattr(found, name)!r}, the "
-                 f"inputs give {value!r}")
+    check_fields(fail, found, expected, "proposal", "the inputs give")
     if bool(found.information) != pool_low:
         fail("summary.json", 0, "proposal.information", "an information line exactly when "
              "the Council's pool is below the Art. 12(2) floors")
@@ -159,16 +162,10 @@ def _check_offset_figures(fail: Fail, found: OffsetsSummary, offsets: dict[str, 
     """The section's figures as the rules give them: flags, basis, gaps and the proposal's
     number exactly; the state lists in order; the voluntary offsets (pledged offsets a state
     may make voluntarily); thresholds and relocation figures within rounding."""
-    for name in ("voluntary_allowed", "mandatory_basis", "mandatory_binding",
-                 "mandatory_triggered", "gap", "remaining_gap", "proposal_relocations",
-                 "responsibility_given"):
-        if getattr(found, name) != offsets[name]:
-            fail("summary.json", 0, f"offsets.{name}", f"{getattr(found, name)!r}, the rules "
-                 f"give {offsets[name]!r}")
-    for name in ("voluntary_allowed_states", "voluntary_states", "refused_by"):
-        if getattr(found, name) != offsets[name]:
-            fail("summary.json", 0, f"offsets.{name}", f"{getattr(found, name)!r}, the rules "
-                 f"give {offsets[name]!r}")
+    check_fields(fail, found, {name: offsets[name] for name in (
+        "voluntary_allowed", "mandatory_basis", "mandatory_binding", "mandatory_triggered", "gap",
+        "remaining_gap", "proposal_relocations", "responsibility_given",
+        "voluntary_allowed_states", "voluntary_states", "refused_by")}, "offsets", "the rules give")
     if found.voluntary != offsets["voluntary"]:
         fail("summary.json", 0, "offsets.voluntary", f"{found.voluntary!r}, the rules "
              f"give {offsets['voluntary']!r} (pledged offsets a state may make voluntarily)")

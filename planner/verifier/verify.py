@@ -85,8 +85,8 @@ import io
 import json
 import math
 import os
-from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from collections import Counter
+from collections.abc import Callable, Iterable, Mapping
 from pathlib import Path
 from typing import Annotated, Any, TypeVar, cast
 
@@ -122,6 +122,7 @@ from planner.verifier.rules import (
 )
 
 M = TypeVar("M", bound=BaseModel)
+K = TypeVar("K")
 Columns = dict[str, np.ndarray]  # a column per field, and `line`
 Files = Path | Mapping[str, bytes]  # a results folder, or file name -> the file's bytes
 
@@ -165,22 +166,15 @@ class Outputs:
             raise FileNotFoundError(errno.ENOENT, os.strerror(errno.ENOENT), name)
         return self.files[name]
 
-    def _present(self, name: str) -> bytes | None:
-        """A table's bytes, or None (reported `missing`) when it is not a file there."""
-        there = (self.files / name).is_file() if isinstance(self.files, Path) \
-            else name in self.files
-        if not there:
+    def _cells(self, name: str, model: type[BaseModel]) -> list[list[str]] | None:
+        """The data rows' cells once the file exists (else `missing`) and its header is the
+        schema's; blank lines skipped, as csv.DictReader skips them (row i of the list is at
+        line i + 2)."""
+        if not ((self.files / name).is_file() if isinstance(self.files, Path)
+                else name in self.files):
             self.fail(name, 0, "-", "missing")
             return None
-        return self._bytes(name)
-
-    def _cells(self, name: str, model: type[BaseModel]) -> list[list[str]] | None:
-        """The data rows' cells once the file exists and its header is the schema's; blank
-        lines skipped, as csv.DictReader skips them (row i of the list is at line i + 2)."""
-        data = self._present(name)
-        if data is None:
-            return None
-        reader = csv.reader(io.StringIO(data.decode("utf-8"), newline=""))
+        reader = csv.reader(io.StringIO(self._bytes(name).decode("utf-8"), newline=""))
         if next(reader, []) != list(model.model_fields):
             self.fail(name, 1, "-", "columns differ from the schema")
             return None
@@ -278,6 +272,14 @@ def _parse_columns(model: type[BaseModel], cells: list[list[str]]
             values = list(map(dict(zip(distinct, values, strict=True)).__getitem__, column))
         columns[field] = values
     return columns
+
+
+def _sums(pairs: Iterable[tuple[K, float]]) -> dict[K, float]:
+    """The values summed per key, in order (keys in the order first seen)."""
+    sums: dict[K, float] = {}
+    for key, value in pairs:
+        sums[key] = sums.get(key, 0.0) + value
+    return sums
 
 
 def _close(a: float, b: float, measure: Measure | None = None) -> bool:
@@ -392,14 +394,14 @@ def check_plan(out: Outputs, instance: Instance) -> None:
     pledges = instance.pledges_by_id
     seen = _twice(out, "plan.csv", [(line, row.pledge_id) for line, row in out.plan],
                   "pledge_id", "pledge")
-    limits = _AmountLimits.of(out, instance)
+    check_amount = _amount_check(out, instance)
     for line, row in out.plan:
         p = pledges.get(row.pledge_id)
         if p is None:
             out.fail("plan.csv", line, "pledge_id", f"no pledge {row.pledge_id!r} in the input")
             continue
         _check_plan_echoes(out, line, row, p)
-        limits.check(out, line, row, p)
+        check_amount(line, row, p)
         _check_units(out, "plan.csv", line, row.amount, p.measure)
         if not _close(row.value, row.amount / unit(p.measure, rate)):
             out.fail("plan.csv", line, "value", "value is not amount / unit (Art. 56(2))")
@@ -427,35 +429,23 @@ def _check_plan_echoes(out: Outputs, line: int, row: PlanRow, p: Pledge) -> None
                      f"({shown[1]})")
 
 
-@dataclass(frozen=True)
-class _AmountLimits:
+def _amount_check(out: Outputs, instance: Instance) -> Callable[[int, PlanRow, Pledge], None]:
     """What bounds a plan row's amount: nothing implemented for a benefitting state's pledge
     unless benefitting.implement_pledges (rules section 4); the row's [min, max]; under
     offsets.enforce_voluntary, before Art. 63 allows voluntary offsets, a state's offsets up
-    to its planned mandatory offsets (or its own minimum) only."""
+    to its planned mandatory offsets (or its own minimum) only. The check of a row: one failure
+    at most, the first limit broken."""
+    offsets = _offsets(out, instance)
+    idle = set() if instance.config.benefitting.implement_pledges else set(instance.benefitting)
+    # Offsets limited to the mandatory ones (Art. 63), but for states that may offset
+    # voluntarily all the same; the planned mandatory offsets as allocation.csv writes them
+    # (checked against the owed parts and the rows' room by _check_mandatory_offsets).
+    restricted = instance.config.offsets.enforce_voluntary and not offsets["voluntary_allowed"]
+    allowed, mandatory = set(offsets["voluntary_allowed_states"]), _mandatory(out)
 
-    idle: set[str]  # benefitting states whose pledges are accepted, not implemented
-    restricted: bool  # offsets limited to the mandatory ones (Art. 63)
-    allowed: set[str]  # states that may offset voluntarily all the same
-    # The planned mandatory offsets as allocation.csv writes them (checked against the owed
-    # parts and the rows' room by _check_mandatory_offsets).
-    mandatory: dict[str, float]
-
-    @classmethod
-    def of(cls, out: Outputs, instance: Instance) -> _AmountLimits:
-        offsets = _offsets(out, instance)
-        return cls(
-            idle=set() if instance.config.benefitting.implement_pledges
-            else set(instance.benefitting),
-            restricted=instance.config.offsets.enforce_voluntary
-            and not offsets["voluntary_allowed"],
-            allowed=set(offsets["voluntary_allowed_states"]),
-            mandatory=_mandatory(out))
-
-    def check(self, out: Outputs, line: int, row: PlanRow, p: Pledge) -> None:
-        """The row's amount within its limits (one failure at most, the first limit broken)."""
+    def check(line: int, row: PlanRow, p: Pledge) -> None:
         tol = VALUE_TOL if p.measure.in_persons else EUR_TOL
-        if p.state in self.idle:
+        if p.state in idle:
             if abs(row.amount) > tol:
                 out.fail("plan.csv", line, "amount", f"{row.amount:g}, but {p.state} is "
                          "benefitting: its pledge is accepted, not implemented (rules section "
@@ -463,11 +453,13 @@ class _AmountLimits:
         elif row.amount < p.min - tol or (p.max is not None and row.amount > p.max + tol):
             out.fail("plan.csv", line, "amount", f"{row.amount:g} outside the pledge's bounds "
                      f"[{p.min:g}, {_fmt(p.max)}]")
-        elif self.restricted and p.measure is Measure.offset and p.state not in self.allowed:
-            top = max(p.min, float(self.mandatory.get(p.state, 0)))
+        elif restricted and p.measure is Measure.offset and p.state not in allowed:
+            top = max(p.min, float(mandatory.get(p.state, 0)))
             if row.amount > top + tol:
                 out.fail("plan.csv", line, "amount", f"{row.amount:g} offsets, but {p.state} "
                          f"may not offset voluntarily: at most {top:g} (Art. 63)")
+
+    return check
 
 
 def _check_units(out: Outputs, name: str, line: int, amount: float, measure: Measure) -> None:
@@ -484,11 +476,8 @@ def _check_preferences(out: Outputs, instance: Instance) -> None:
     row's room with responsibility.csv is the persons left on its pairs."""
     offsets = _offsets(out, instance)
     amounts = {row.pledge_id: row.amount for _, row in out.plan}
-    paired: dict[tuple[str, str], float] = {}
-    for _, flow in out.distribution:
-        if flow.measure is Measure.offset and flow.beneficiary:
-            pair = (flow.contributor, flow.beneficiary)
-            paired[pair] = paired.get(pair, 0.0) + flow.amount
+    paired = _sums(((f.contributor, f.beneficiary), f.amount) for _, f in out.distribution
+                   if f.measure is Measure.offset and f.beneficiary)
     voluntary = set(offsets["voluntary_states"])
     for worse, better in preference_swaps(instance, amounts, _mandatory(out),
                                           paired, voluntary):
@@ -503,10 +492,7 @@ def check_allocation(out: Outputs, instance: Instance) -> None:
     plan.csv; value, balance and shortfall from them; the state rules."""
     rate = instance.config.pool.rate
     expected = _key(out, instance)
-    given: dict[tuple[str, Measure], float] = {}
-    for _, planned in out.plan:
-        pair = (planned.state, planned.measure)
-        given[pair] = given.get(pair, 0.0) + planned.amount
+    given = _sums(((r.state, r.measure), r.amount) for _, r in out.plan)
     listed = _twice(out, "allocation.csv", [(line, row.state) for line, row in out.allocation],
                     "state", "state")
     for code in expected.index[expected["listed"]]:
@@ -603,23 +589,19 @@ def _check_state_rules(out: Outputs, instance: Instance, line: int, row: Allocat
     if row.offset < row.mandatory_offset - VALUE_TOL:
         out.fail("allocation.csv", line, "offset", "below the state's mandatory offsets")
     if row.shortfall > VALUE_TOL:
-        taken = {r.pledge_id: r.amount for _, r in out.plan if r.state == row.state}
         restricted = instance.config.offsets.enforce_voluntary
-        for p in rows:
-            if p.measure is Measure.offset and restricted:
-                continue
-            tol = VALUE_TOL if p.measure.in_persons else EUR_TOL
-            if p.max is None or taken.get(p.pledge_id, 0.0) < p.max - tol:
-                out.fail("allocation.csv", line, "shortfall",
-                         f"shortfall although pledge {p.pledge_id} has room left")
+        for p in _with_room(out, row.state, [p for p in rows if not (
+                p.measure is Measure.offset and restricted)]):
+            out.fail("allocation.csv", line, "shortfall",
+                     f"shortfall although pledge {p.pledge_id} has room left")
 
 
-def fair_share(out: Outputs, instance: Instance, state: str) -> float:
-    """Rules section 4 [interp]: what a benefitting state's implemented pledge counts
-    against, its share x pool.relocations, rounded up (exact under rounding `none`)."""
-    exact = round(float(_key(out, instance)["share_used"][state])
-                  * instance.config.pool.relocations, 9)
-    return exact if instance.config.pool.rounding == "none" else float(math.ceil(exact))
+def _with_room(out: Outputs, state: str, rows: list[Pledge]) -> list[Pledge]:
+    """The pledge rows (`state`'s) that plan.csv's rows of the state leave below their
+    maximum."""
+    taken = {r.pledge_id: r.amount for _, r in out.plan if r.state == state}
+    return [p for p in rows if p.max is None or taken.get(p.pledge_id, 0.0)
+            < p.max - (VALUE_TOL if p.measure.in_persons else EUR_TOL)]
 
 
 def _check_benefitting(out: Outputs, instance: Instance, line: int, row: AllocationRow,
@@ -633,18 +615,19 @@ def _check_benefitting(out: Outputs, instance: Instance, line: int, row: Allocat
             out.fail("allocation.csv", line, "value", f"{row.value:g}, but {row.state}'s "
                      "pledge is not implemented (rules section 4): 0")
         return
-    target = fair_share(out, instance, row.state)
+    # Rules section 4 [interp]: what a benefitting state's implemented pledge counts against,
+    # its fair share: share x pool.relocations, rounded up (exact under rounding `none`).
+    exact = round(float(_key(out, instance)["share_used"][row.state])
+                  * instance.config.pool.relocations, 9)
+    target = exact if instance.config.pool.rounding == "none" else float(math.ceil(exact))
     if row.value > max(target, forced) + VALUE_TOL:
         out.fail("allocation.csv", line, "value", f"{row.value:g} exceeds {row.state}'s fair "
                  f"share {target:g} beyond its own minimums (rules section 4)")
     if row.value < target - VALUE_TOL:
-        taken = {r.pledge_id: r.amount for _, r in out.plan if r.state == row.state}
-        for p in rows:
-            tol = VALUE_TOL if p.measure.in_persons else EUR_TOL
-            if p.max is None or taken.get(p.pledge_id, 0.0) < p.max - tol:
-                out.fail("allocation.csv", line, "value", f"{row.value:g}, below {row.state}'s "
-                         f"fair share {target:g} although pledge {p.pledge_id} has room left "
-                         "(benefitting.implement_pledges)")
+        for p in _with_room(out, row.state, rows):
+            out.fail("allocation.csv", line, "value", f"{row.value:g}, below {row.state}'s "
+                     f"fair share {target:g} although pledge {p.pledge_id} has room left "
+                     "(benefitting.implement_pledges)")
 
 
 def joint_floors(out: Outputs, instance: Instance) -> dict[tuple[str, str], float]:
@@ -654,11 +637,9 @@ def joint_floors(out: Outputs, instance: Instance) -> dict[tuple[str, str], floa
     if instance.cases is None or instance.config.matching.split != "joint" \
             or not out.assignments or not len(out.assignments["line"]):
         return {}
-    used: dict[tuple[str, str], float] = {}
-    for pid, b in zip(out.assignments["pledge_id"].tolist(),
-                      out.assignments["from_state"].tolist(), strict=True):
-        used[(pid, b)] = used.get((pid, b), 0.0) + 1.0
-    return used
+    return {pair: float(n) for pair, n in Counter(zip(
+        out.assignments["pledge_id"].tolist(), out.assignments["from_state"].tolist(),
+        strict=True)).items()}
 
 
 def check_distribution(out: Outputs, instance: Instance) -> None:
@@ -786,12 +767,9 @@ def check_coverage(out: Outputs, instance: Instance) -> None:
     """A row per (benefitting state, measure) the balance covers or that receives flows, once;
     received from distribution.csv, need and need_stated from needs.csv, ratio = received /
     need."""
-    got: dict[tuple[str, Measure], float] = {}
-    for _, flow in out.distribution:
-        if not flow.beneficiary:
-            continue  # an offset assigned to no benefitting state: no coverage row
-        key = (flow.beneficiary, flow.measure)
-        got[key] = got.get(key, 0.0) + flow.amount
+    # An offset assigned to no benefitting state (no beneficiary): no coverage row.
+    got = _sums(((f.beneficiary, f.measure), f.amount) for _, f in out.distribution
+                if f.beneficiary)
     stated = {(n.state, n.measure): n.amount for n in instance.needs if n.amount > 0}
     wanted = set(_needs(out, instance)) | {k for k, v in got.items() if v > 0}
     listed = _twice(out, "coverage.csv", [(line, (row.beneficiary, row.measure))
@@ -832,10 +810,8 @@ def check_summary(out: Outputs, instance: Instance) -> None:
     _check_state_warnings(out, summary, instance)
     vs.check_key(out.fail, summary, instance, _key(out, instance))
     vs.check_proposal(out.fail, summary, instance)
-    unassigned: dict[str, float] = {}
-    for _, row in out.distribution:
-        if not row.beneficiary and row.measure is Measure.offset:
-            unassigned[row.contributor] = unassigned.get(row.contributor, 0.0) + row.amount
+    unassigned = _sums((f.contributor, f.amount) for _, f in out.distribution
+                       if not f.beneficiary and f.measure is Measure.offset)
     vs.check_offsets(out.fail, summary, _offsets(out, instance), unassigned)
     _check_coverage_sections(out, summary, instance)
 
@@ -844,11 +820,9 @@ def _check_totals(out: Outputs, summary: Summary) -> None:
     """summary.json's totals: each the sum of its allocation.csv column; surplus the sum of
     the positive balances."""
     totals = summary.totals.model_dump()
-    columns = {"obligation": "obligation", "relocation": "relocation", "offset": "offset",
-               "financial_eur": "financial_eur", "alternative_eur": "alternative_eur",
-               "value": "value", "shortfall": "shortfall"}
-    for key, column in columns.items():
-        total = math.fsum(getattr(r, column) for _, r in out.allocation)
+    for key in ("obligation", "relocation", "offset", "financial_eur", "alternative_eur",
+                "value", "shortfall"):
+        total = math.fsum(getattr(r, key) for _, r in out.allocation)
         if abs(totals[key] - total) > EUR_TOL:
             out.fail("summary.json", 0, f"totals.{key}", f"{totals[key]:g} but the allocation "
                      f"sums to {total:g}")
@@ -881,14 +855,10 @@ def _check_coverage_sections(out: Outputs, summary: Summary, instance: Instance)
     level within what rounding after the balance moves a target's coverage."""
     rate = instance.config.pool.rate
     plan_values = {row.pledge_id: row.value for _, row in out.plan}
-    received: dict[str, float] = {}
-    got: dict[tuple[str, Measure], float] = {}
-    flows: dict[Measure, int] = {}
-    for _, flow in out.distribution:
-        received[flow.beneficiary] = received.get(flow.beneficiary, 0.0) + flow.value
-        key = (flow.beneficiary, flow.measure)
-        got[key] = got.get(key, 0.0) + flow.amount / unit(flow.measure, rate)
-        flows[flow.measure] = flows.get(flow.measure, 0) + 1
+    received = _sums((f.beneficiary, f.value) for _, f in out.distribution)
+    got = _sums(((f.beneficiary, f.measure), f.amount / unit(f.measure, rate))
+                for _, f in out.distribution)
+    flows = Counter(f.measure for _, f in out.distribution)
     stated = [c.ratio for _, c in out.coverage if c.ratio is not None]
     needs = _needs(out, instance)
     vs.check_distribution(out.fail, summary, instance, plan_values, received, stated, needs,
@@ -956,10 +926,8 @@ def _checked(folder: Path) -> int:
 def _instance_folders(results: Path, name: str) -> list[Path]:
     """Where a results folder's instance may be: ./instances/NAME, beside the results tree
     (results/NAME/... -> instances/NAME) and the bundled instances."""
-    found = [Path("instances") / name]
-    for parent in results.resolve().parents:
-        found.append(parent / "instances" / name)
-    found.append(Path(__file__).resolve().parents[2] / "instances" / name)
+    found = [Path("instances") / name, *(p / "instances" / name for p in results.resolve().parents),
+             Path(__file__).resolve().parents[2] / "instances" / name]
     return [p for p in dict.fromkeys(found) if p.is_dir()]
 
 
