@@ -226,35 +226,16 @@ def offsets_section(offsets: OffsetsReport, tables: Tables) -> OffsetsSummary:
     for row in tables.distribution:
         if not row.beneficiary and row.measure is Measure.offset:
             unassigned[row.contributor] = unassigned.get(row.contributor, 0.0) + row.amount
-    return OffsetsSummary(
-        proposal_relocations=offsets.proposal_relocations,
-        voluntary_share=offsets.voluntary_share,
-        voluntary_threshold=offsets.voluntary_threshold,
-        pledged_relocations=offsets.pledged_relocations,
-        voluntary_allowed=offsets.voluntary_allowed,
-        voluntary_allowed_states=list(offsets.voluntary_allowed_states),
-        refused_by=list(offsets.refused_by),
-        voluntary_states=list(offsets.voluntary_states),
-        voluntary=offsets.voluntary,
-        mandatory_basis=offsets.mandatory_basis,
-        relocation_needs=offsets.relocation_needs,
-        mandatory_share=offsets.mandatory_share,
-        mandatory_threshold_needs=offsets.threshold_needs,
-        mandatory_proposal_share=offsets.mandatory_proposal_share,
-        mandatory_threshold_proposal=offsets.threshold_proposal,
-        mandatory_binding=offsets.mandatory_binding,
-        mandatory_threshold=offsets.mandatory_threshold,
-        mandatory_triggered=offsets.mandatory_triggered,
-        gap=offsets.gap,
-        remaining_gap=offsets.remaining_gap,
-        mandatory_owed=offsets.owed,
-        mandatory=offsets.mandatory,
-        mandatory_unplanned=offsets.unplanned,
-        caps=offsets.caps,
-        unallocated=offsets.unallocated,
-        responsibility_given=offsets.responsibility_given,
-        unassigned_to_benefitting={k: v for k, v in sorted(unassigned.items()) if v > 0},
-    )
+    report = {field: getattr(offsets, _OFFSETS_RENAMED.get(field, field))
+              for field in OffsetsSummary.model_fields if field != "unassigned_to_benefitting"}
+    return OffsetsSummary(**report, unassigned_to_benefitting={
+        k: v for k, v in sorted(unassigned.items()) if v > 0})
+
+
+# OffsetsSummary's fields named otherwise in OffsetsReport; every other field has its name.
+_OFFSETS_RENAMED = {"mandatory_threshold_needs": "threshold_needs",
+                    "mandatory_threshold_proposal": "threshold_proposal",
+                    "mandatory_owed": "owed", "mandatory_unplanned": "unplanned"}
 
 
 def plan(instance: Instance, *, solver: str = "", time_limit: float | None = None,
