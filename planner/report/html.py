@@ -211,21 +211,20 @@ def unit_text(rate: float) -> str:
             else "relocation-equivalents")
 
 
+# The key figures of summary.json's `totals`: label, field, unit.
+TOTAL_CARDS = (("Obligations", "obligation", RE), ("Planned contributions", "value", RE),
+               ("Shortfall", "shortfall", f"{RE} owed and not planned"),
+               ("Surplus", "surplus", f"{RE} planned beyond obligations"),
+               ("Relocation places", "relocation", "persons, in the plan"),
+               ("Responsibility offsets", "offset", "persons"),
+               ("Financial contributions", "financial_eur", "EUR"),
+               ("Alternative measures", "alternative_eur", "EUR"))
+
+
 def key_figures(run: WrittenRun) -> str:
     s, t, m = run.summary, run.summary.totals, run.summary.matching
-    cards = [kpi("Obligations", "summary", "totals", "obligation", t.obligation, RE),
-             kpi("Planned contributions", "summary", "totals", "value", t.value, RE),
-             kpi("Shortfall", "summary", "totals", "shortfall", t.shortfall,
-                 f"{RE} owed and not planned"),
-             kpi("Surplus", "summary", "totals", "surplus", t.surplus,
-                 f"{RE} planned beyond obligations"),
-             kpi("Relocation places", "summary", "totals", "relocation", t.relocation,
-                 "persons, in the plan"),
-             kpi("Responsibility offsets", "summary", "totals", "offset", t.offset, "persons"),
-             kpi("Financial contributions", "summary", "totals", "financial_eur",
-                 t.financial_eur, "EUR"),
-             kpi("Alternative measures", "summary", "totals", "alternative_eur",
-                 t.alternative_eur, "EUR")]
+    cards = [kpi(label, "summary", "totals", column, getattr(t, column), unit)
+             for label, column, unit in TOTAL_CARDS]
     if s.proposal is not None:
         cards.append(kpi("Commission proposal (Art. 12)", "summary", "proposal", "relocations",
                          s.proposal.relocations, f"relocations; the Council's pool: "
