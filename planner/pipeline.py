@@ -14,6 +14,7 @@ from __future__ import annotations
 import sys
 import time
 from collections.abc import Callable, Sequence
+from contextlib import nullcontext
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -374,9 +375,7 @@ def run(instance_dir: Path, out: Path, options: SolverOptions, variant: str = "b
     that `out` may be replaced and hold it for the run (planner.outputs.outdir:
     OutFolderError, before anything is read); off only where the caller holds a folder around
     `out` (planner compare's runs)."""
-    if not guard:
-        return _run(instance_dir, out, options, variant, progress, formats)
-    with claimed(out, instance_dir, RUN):
+    with claimed(out, instance_dir, RUN) if guard else nullcontext():
         return _run(instance_dir, out, options, variant, progress, formats)
 
 

@@ -183,17 +183,13 @@ GROUP_FACTORS: dict[str, dict[str, float]] = {
 }
 
 
-def _default_locations() -> dict[str, float]:
-    return dict(DEFAULT_LOCATIONS)
-
-
 @dataclass(frozen=True)
 class SyntheticSpec:
     """What to generate. `locations` are shares of persons and must sum to 1."""
 
     persons: int
     seed: int = 1
-    locations: dict[str, float] = field(default_factory=_default_locations)
+    locations: dict[str, float] = field(default_factory=lambda: dict(DEFAULT_LOCATIONS))
     receiving: tuple[str, ...] = DEFAULT_RECEIVING
     start: date = date(2025, 6, 1)
     end: date = date(2026, 11, 1)
@@ -308,12 +304,9 @@ def _state_pickers(location: str, group: str,
                    receiving: Sequence[str]) -> dict[str, _Picker[str]]:
     """Weighted receiving states (never `location`) for each kind of link, for one group."""
     factors = GROUP_FACTORS.get(group, {})
-    pickers: dict[str, _Picker[str]] = {}
-    for kind, weights in LINK_WEIGHTS.items():
-        pickers[kind] = _Picker(
-            (code, weights.get(code, weights["default"]) * factors.get(code, 1.0))
-            for code in receiving if code != location)
-    return pickers
+    return {kind: _Picker((code, weights.get(code, weights["default"]) * factors.get(code, 1.0))
+                          for code in receiving if code != location)
+            for kind, weights in LINK_WEIGHTS.items()}
 
 
 @dataclass(frozen=True)

@@ -33,7 +33,7 @@ from zipfile import ZIP_DEFLATED, ZipFile, ZipInfo
 from pydantic import BaseModel
 
 from planner.errors import PlanError
-from planner.outputs.fileio import create_file, fmt, read_table
+from planner.outputs.fileio import fmt, read_table, write_file
 from planner.outputs.registry import RUN_TABLES, SUMMARY, OutputFile
 
 FORMATS = ("csv", "xlsx", "json", "parquet")
@@ -258,12 +258,6 @@ def parquet_bytes(table: ExportTable) -> bytes:
 
 
 # --- writing --------------------------------------------------------------------------------
-
-def write_file(path: Path, data: bytes, private: bool) -> None:
-    """Create `path`; a private one is 0600 from its creation, never readable by others."""
-    with open(create_file(path, private), "wb") as handle:
-        handle.write(data)
-
 
 def check_formats(formats: Sequence[str]) -> list[str]:
     """Why `formats` cannot be written, one message each (none: they can)."""

@@ -145,11 +145,8 @@ def table(name: str, cols: Sequence[Col], rows: Iterable[tuple[str, dict[str, ob
 
 def model_rows(rows: Iterable[BaseModel], key: Sequence[str]
                ) -> list[tuple[str, dict[str, object]]]:
-    out = []
-    for row in rows:
-        values = row.model_dump()
-        out.append(("/".join(fmt(values[k]) for k in key), values))
-    return out
+    dumped = [row.model_dump() for row in rows]
+    return [("/".join(fmt(values[k]) for k in key), values) for values in dumped]
 
 
 def kpi(label: str, table_name: str, row: str, col: str, value: object, unit: str,

@@ -121,11 +121,8 @@ def read_comparison(folder: Path) -> Comparison:
     states = read_table(folder / STATES.file, STATES)
     kpis = read_table(folder / KPIS.file, KPIS)
     runs = list(dict.fromkeys([*(r.variant for r in states), *(r.variant for r in kpis)]))
-    summaries = {}
-    for name in runs:
-        path = folder.parent / name / SUMMARY.file
-        if path.is_file():
-            summaries[name] = read_summary(path)
+    paths = {name: folder.parent / name / SUMMARY.file for name in runs}
+    summaries = {name: read_summary(path) for name, path in paths.items() if path.is_file()}
     return Comparison(folder, runs, {(r.variant, r.state): r for r in states}, kpis, summaries)
 
 
