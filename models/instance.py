@@ -48,9 +48,7 @@ def parse_list(value: object) -> object:
 
 def parse_upper_list(value: object) -> object:
     parsed = parse_list(value)
-    if isinstance(parsed, tuple):
-        return tuple(part.upper() for part in parsed)
-    return parsed
+    return tuple(part.upper() for part in parsed) if isinstance(parsed, tuple) else parsed
 
 
 # The allowed ranges (README, "Number format and allowed values"): magnitudes the solver

@@ -284,10 +284,6 @@ class _InProcess(Executor):
         return future
 
 
-def _exit_code(signum: int) -> SystemExit:
-    return SystemExit(128 + signum)
-
-
 def _worker_signals() -> None:
     """In a worker, SIGINT and SIGTERM end the process quietly: SystemExit still runs the
     run's `finally` (its staging folder goes), and, unlike the parent's exception, it ends an
@@ -295,7 +291,7 @@ def _worker_signals() -> None:
     where it cannot break pandas (planner.interrupts), as in the parent."""
     from planner.interrupts import install
 
-    install(_exit_code)
+    install(lambda signum: SystemExit(128 + signum))
 
 
 def _executor(jobs: int) -> Executor:

@@ -128,10 +128,6 @@ def read_comparison(folder: Path) -> Comparison:
 
 # --- sections --------------------------------------------------------------------------------
 
-def _kind(unit: str) -> str:
-    return {"ratio": "ratio", "index": "index"}.get(unit, "num")
-
-
 def _run_headers(cmp: Comparison) -> list[str]:
     """A column per run, and after each variant's its change against the base."""
     base = cmp.runs[0] if cmp.runs else BASE
@@ -146,7 +142,7 @@ def kpi_grid(cmp: Comparison, rows: Sequence[tuple[str, str]], name: str, captio
     lines = []
     for kpi, subject in rows:
         unit = next((r.unit for r in cmp.kpis if (r.kpi, r.subject) == (kpi, subject)), "")
-        kind = _kind(unit)
+        kind = unit if unit in ("ratio", "index") else "num"
         label = subject if subject and not unit_column else KPI_LABELS.get(kpi, kpi)
         cells = [Cell(label, "text")] + ([Cell(unit, "text")] if unit_column else [])
         for i, run in enumerate(cmp.runs):
