@@ -324,22 +324,6 @@ def verify(plan: Plan, instance: Instance | None = None) -> list[Problem]:
     return verify_files(render(plan), plan.instance if instance is None else instance)
 
 
-def write_and_verify(instance: Instance, tables: Tables, summary: Summary, staged: Path,
-                     out: Path, progress: Progress = _quiet, formats: Sequence[str] = ("csv",)
-                     ) -> None:
-    """Write the files into the staging folder `staged` (planner.outputs.export.staging_folder;
-    the caller discards it), verify them independently, add the other formats and the report
-    (made from the verified CSVs, so every format holds the same numbers), then move them into
-    place at `out`."""
-    write_tables(staged, run_files(tables, summary.matching.ran), summary)
-    progress("verifying the written plan")
-    verify_or_raise(staged, instance)
-    progress("exports and report")
-    write_formats(staged, formats)
-    write_report(staged)
-    publish(staged, out)
-
-
 def write(plan: Plan, out: Path | str, formats: Sequence[str] = ("csv",),
           progress: Progress | None = None) -> Path:
     """Write the plan into the folder `out` as `planner run --out` does and return it: the
@@ -354,12 +338,21 @@ def write(plan: Plan, out: Path | str, formats: Sequence[str] = ("csv",),
 
 
 def _publish(plan: Plan, out: Path, progress: Progress, formats: Sequence[str]) -> None:
-    """Stage, write, verify and publish `plan` into `out`, which the caller holds."""
+    """Stage, write, verify and publish `plan` into `out`, which the caller holds: the files
+    are written into a staging folder beside it (planner.outputs.export.staging_folder,
+    discarded whatever happens), verified independently, the other formats and the report
+    added (made from the verified CSVs, so every format holds the same numbers), then moved
+    into place at `out`."""
     staged: Path | None = None
     try:
         staged = staging_folder(out)
-        write_and_verify(plan.instance, plan.tables, plan.summary, staged, out, progress,
-                         formats)
+        write_tables(staged, run_files(plan.tables, plan.summary.matching.ran), plan.summary)
+        progress("verifying the written plan")
+        verify_or_raise(staged, plan.instance)
+        progress("exports and report")
+        write_formats(staged, formats)
+        write_report(staged)
+        publish(staged, out)
     except OSError as exc:
         raise PlanError(f"cannot write results to {out}: {exc.strerror}") from exc
     finally:

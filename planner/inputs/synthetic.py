@@ -527,7 +527,7 @@ class _Parser(argparse.ArgumentParser):
         raise _UsageError(message)
 
 
-def _parser() -> argparse.ArgumentParser:
+def main(argv: list[str] | None = None) -> int:
     parser = _Parser(prog="python -m planner.inputs.synthetic",
                      description="Write synthetic relocation candidates (candidates.csv).")
     parser.add_argument("--persons", type=int, required=True, help="target number of persons")
@@ -537,11 +537,6 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument("--receiving", help="comma-separated states that may appear in links "
                         "and preferences (default: the 22 EU states of the 2026 pool)")
     parser.add_argument("--out", type=Path, required=True, help="CSV file to write")
-    return parser
-
-
-def main(argv: list[str] | None = None) -> int:
-    parser = _parser()
     try:
         args = parser.parse_args(argv)
         locations = (parse_shares(args.locations) if args.locations is not None
