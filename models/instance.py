@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 import re
+from contextlib import suppress
 from enum import StrEnum
 from typing import Annotated, Literal
 
@@ -137,14 +138,9 @@ def _toml_date(value: object) -> object:
         raise ValueError(f"a date without a time is expected: write {value.date().isoformat()}")
     if isinstance(value, dt.date):
         return value
-    try:
-        return dt.date.fromisoformat(value) if isinstance(value, str) and len(value) == 10 \
-            else _not_a_date(value)
-    except ValueError:
-        return _not_a_date(value)
-
-
-def _not_a_date(value: object) -> object:
+    if isinstance(value, str) and len(value) == 10:
+        with suppress(ValueError):
+            return dt.date.fromisoformat(value)
     raise ValueError(f"not a date: {value!r}; write a TOML date such as 2025-12-08")
 
 

@@ -216,7 +216,7 @@ def _check_locations(reader: Reader, frame: pd.DataFrame, states: set[str] | Non
 
 def _check_values(reader: Reader, frame: pd.DataFrame, states: set[str] | None,
                   cycle: int | None) -> None:
-    def report(column: str, bad: np.ndarray, message: str) -> None:
+    def report(column: str, bad: np.ndarray, message: str | pd.Series) -> None:
         col = _Column(reader, column)
         if bad.any():
             col.report(frame.loc[bad, "_line"], message)
@@ -234,15 +234,11 @@ def _check_values(reader: Reader, frame: pd.DataFrame, states: set[str] | None,
     report("languages", ~ok.astype(bool)[codes], "not a ;-list of ISO 639-1 codes")
     known = states if states is not None else set()
     for column in STATE_LISTS if states is not None else ():
-        col = _Column(reader, column)
         codes, unknown = per_value_codes(frame[column], lambda v: ", ".join(
             c for c in _codes(v) if c not in known))
         named = unknown[codes]
         found = named != ""
-        if found.any():
-            col.report(frame.loc[found, "_line"],
-                       "unknown state " + pd.Series(named[found], dtype=object))
-        col.close()
+        report(column, found, "unknown state " + pd.Series(named[found], dtype=object))
 
     def not_iso(dates: pd.Series) -> pd.Series:
         # Exactly YYYY-MM-DD (pandas would also take 2026-2-3, which `date.fromisoformat`
