@@ -230,7 +230,8 @@ def _check_values(reader: Reader, frame: pd.DataFrame, states: set[str] | None,
         report(column, ~ok.astype(bool)[codes], "not a boolean (true/false, yes/no, 1/0)")
     report("nationality", _distinct(frame["nationality"], lambda v: (v != "") & ~v.str.fullmatch(
         r"[A-Za-z]{3}")), "not an ISO 3166-1 alpha-3 code")
-    codes, ok = per_value_codes(frame["languages"], _language_list)
+    codes, ok = per_value_codes(frame["languages"],
+                                lambda v: all(ascii_letters(c, 2) for c in _codes(v)))
     report("languages", ~ok.astype(bool)[codes], "not a ;-list of ISO 639-1 codes")
     known = states if states is not None else set()
     for column in STATE_LISTS if states is not None else ():
@@ -272,10 +273,6 @@ def _check_values(reader: Reader, frame: pd.DataFrame, states: set[str] | None,
 
 def _codes(value: str) -> list[str]:
     return [part.strip().upper() for part in value.split(";") if part.strip()]
-
-
-def _language_list(value: str) -> bool:
-    return all(ascii_letters(c, 2) for c in _codes(value))
 
 
 def read_candidates(reader: Reader, states: set[str] | None, benefitting: set[str],

@@ -74,14 +74,19 @@ def entries(folder: Path) -> set[str]:
     return found
 
 
+def _json(path: Path) -> Any:
+    """The JSON a file holds; None when it cannot be read as JSON."""
+    try:
+        return json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, ValueError):
+        return None
+
+
 def _marker(folder: Path) -> dict[str, Any] | None:
     path = folder / MARKER
     if path.is_symlink() or not path.is_file():
         return None
-    try:
-        data = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError, ValueError):
-        return None
+    data = _json(path)
     ok = isinstance(data, dict) and data.get("kind") in (RUN, COMPARE) \
         and isinstance(data.get("files"), list)
     return data if ok else None
@@ -89,10 +94,7 @@ def _marker(folder: Path) -> dict[str, Any] | None:
 
 def _legacy_summary(path: Path) -> bool:
     """A summary.json of a run by an earlier version (it has `version`)."""
-    try:
-        data = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError, ValueError):
-        return False
+    data = _json(path)
     return isinstance(data, dict) and "version" in data
 
 
