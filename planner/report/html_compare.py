@@ -219,19 +219,14 @@ def per_state(cmp: Comparison) -> str:
     return '<section id="tables"><h2>Per state</h2>' + "".join(parts) + "</section>"
 
 
-def colours(runs: Sequence[str]) -> dict[str, str]:
-    """One colour per run, by its place in the comparison (base first), for every chart."""
-    from planner.report.charts import SERIES_COLOURS
-
-    return {run: SERIES_COLOURS[i % len(SERIES_COLOURS)] for i, run in enumerate(runs)}
-
-
 def comparison_charts(cmp: Comparison) -> str:
     from planner.report import charts as ch
 
     if not cmp.states:
         return '<p class="empty">No states to chart (states.csv is empty).</p>'
-    base, paint = cmp.runs[0], colours(cmp.runs)
+    base, series = cmp.runs[0], ch.SERIES_COLOURS
+    # One colour per run, by its place in the comparison (base first), in every chart.
+    paint = {run: series[i % len(series)] for i, run in enumerate(cmp.runs)}
     parts = []
     for column, title, what in (("obligation", "Obligation", "obligation"),
                                 ("value", "Contribution", "planned contribution (value)")):
