@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 import re
+from contextlib import suppress
 from enum import StrEnum
 from typing import Annotated, Literal
 
@@ -48,9 +49,7 @@ def parse_list(value: object) -> object:
 
 def parse_upper_list(value: object) -> object:
     parsed = parse_list(value)
-    if isinstance(parsed, tuple):
-        return tuple(part.upper() for part in parsed)
-    return parsed
+    return tuple(part.upper() for part in parsed) if isinstance(parsed, tuple) else parsed
 
 
 # The allowed ranges (README, "Number format and allowed values"): magnitudes the solver
@@ -139,14 +138,9 @@ def _toml_date(value: object) -> object:
         raise ValueError(f"a date without a time is expected: write {value.date().isoformat()}")
     if isinstance(value, dt.date):
         return value
-    try:
-        return dt.date.fromisoformat(value) if isinstance(value, str) and len(value) == 10 \
-            else _not_a_date(value)
-    except ValueError:
-        return _not_a_date(value)
-
-
-def _not_a_date(value: object) -> object:
+    if isinstance(value, str) and len(value) == 10:
+        with suppress(ValueError):
+            return dt.date.fromisoformat(value)
     raise ValueError(f"not a date: {value!r}; write a TOML date such as 2025-12-08")
 
 

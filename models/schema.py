@@ -40,8 +40,7 @@ def schema_texts(outputs: Mapping[str, type[BaseModel]]) -> dict[str, str]:
 
 def write_schemas(folder: Path, outputs: Mapping[str, type[BaseModel]]) -> list[Path]:
     folder.mkdir(parents=True, exist_ok=True)
-    written = []
-    for name, text in schema_texts(outputs).items():
+    texts = schema_texts(outputs)
+    for name, text in texts.items():
         (folder / name).write_text(text, encoding="utf-8")
-        written.append(folder / name)
-    return written
+    return [folder / name for name in texts]

@@ -5,7 +5,7 @@ from __future__ import annotations
 import gc
 import sys
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, NoReturn
 
 import typer
 
@@ -33,7 +33,7 @@ def _instance(path: Path | None) -> Path:
     return Path(__file__).resolve().parents[1] / DEFAULT_INSTANCE
 
 
-def _fail(exc: Exception) -> None:
+def _fail(exc: Exception) -> NoReturn:
     """Bad input: every problem, one per line (exit 2); no plan: the reason (exit 3)."""
     from planner.errors import InputError
     from planner.outputs.outdir import OutFolderError
@@ -100,7 +100,6 @@ def run(
                               formats=wanted)
     except (InputError, PlanError, OutFolderError) as exc:
         _fail(exc)
-        return
     from planner.report.terminal import terminal_text
 
     sys.stdout.write(terminal_text(result.tables, result.summary, out=str(target),
@@ -141,7 +140,6 @@ def compare(
         runs = run_compare(folder, names, target, solver or "", time_limit, jobs, wanted, quiet)
     except (InputError, PlanError, OutFolderError) as exc:
         _fail(exc)
-        return
     print_comparison(Console(width=120), runs, str(target))
 
 
@@ -159,7 +157,6 @@ def validate(instance: InstanceArg = None, variant: Annotated[str | None, typer.
         loaded = load_instance(folder, variant)
     except InputError as exc:
         _fail(exc)
-        return
     if not quiet:
         name = f"{folder} (variant {variant})" if variant else str(folder)
         print(f"{visible(name)}: valid ({len(loaded.states)} states, "

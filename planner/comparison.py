@@ -284,10 +284,6 @@ class _InProcess(Executor):
         return future
 
 
-def _exit_code(signum: int) -> SystemExit:
-    return SystemExit(128 + signum)
-
-
 def _worker_signals() -> None:
     """In a worker, SIGINT and SIGTERM end the process quietly: SystemExit still runs the
     run's `finally` (its staging folder goes), and, unlike the parent's exception, it ends an
@@ -295,7 +291,7 @@ def _worker_signals() -> None:
     where it cannot break pandas (planner.interrupts), as in the parent."""
     from planner.interrupts import install
 
-    install(_exit_code)
+    install(lambda signum: SystemExit(128 + signum))
 
 
 def _executor(jobs: int) -> Executor:
@@ -341,46 +337,40 @@ def compare_into(instance_dir: Path, variants: Sequence[str], out: Path, solver:
     of all, `out` must be a folder a comparison may replace, and is held for the comparison
     (planner.outputs.outdir: OutFolderError)."""
     with claimed(out, instance_dir, COMPARE):
-        return _compare(instance_dir, variants, out, solver, time_limit, jobs, formats, quiet)
-
-
-def _compare(instance_dir: Path, variants: Sequence[str], out: Path, solver: str,
-             time_limit: float | None, jobs: int | None, formats: Sequence[str],
-             quiet: bool) -> list[ComparedRun]:
-    names = [BASE, *dict.fromkeys(variants)]
-    say = stage_lines(quiet, "compare")
-    jobs = default_jobs(len(names) - 1) if jobs is None else jobs
-    staged: Path | None = None
-    try:
-        # Leaving this block waits for every started run, so that none is still writing
-        # into the staging folder when it is discarded after a failure.
-        with _executor(jobs) as pool:
-            futures: list[Future[Any]] = []
-            try:
-                say(f"validating {', '.join(names)} ({jobs} process{'es' if jobs > 1 else ''})")
-                futures = [pool.submit(validate_one, instance_dir, name) for name in names]
-                problems = [p for check in futures for p in check.result()]
-                if problems:
-                    raise InputError(problems)
-                staged = staging_folder(out)
-                futures = [pool.submit(plan_one, instance_dir, name, staged / name, solver,
-                                       time_limit, tuple(formats), quiet) for name in names]
-                runs = [_result(future, futures) for future in futures]
-            except (InputError, PlanError):
-                raise
-            except BaseException:
-                if isinstance(pool, ProcessPoolExecutor):
-                    _stop_workers(futures)
-                raise
-        say("comparison tables")
-        write_comparison(staged / "comparison", runs, formats)
-        publish(staged, out, COMPARE)
-    except OSError as exc:
-        raise PlanError(f"cannot write results to {out}: {exc.strerror}") from exc
-    finally:
-        if staged is not None:
-            discard(staged)
-    return runs
+        names = [BASE, *dict.fromkeys(variants)]
+        say = stage_lines(quiet, "compare")
+        jobs = default_jobs(len(names) - 1) if jobs is None else jobs
+        staged: Path | None = None
+        try:
+            # Leaving this block waits for every started run, so that none is still writing
+            # into the staging folder when it is discarded after a failure.
+            with _executor(jobs) as pool:
+                futures: list[Future[Any]] = []
+                try:
+                    say(f"validating {', '.join(names)} ({jobs} process{'es' if jobs > 1 else ''})")
+                    futures = [pool.submit(validate_one, instance_dir, name) for name in names]
+                    problems = [p for check in futures for p in check.result()]
+                    if problems:
+                        raise InputError(problems)
+                    staged = staging_folder(out)
+                    futures = [pool.submit(plan_one, instance_dir, name, staged / name, solver,
+                                           time_limit, tuple(formats), quiet) for name in names]
+                    runs = [_result(future, futures) for future in futures]
+                except (InputError, PlanError):
+                    raise
+                except BaseException:
+                    if isinstance(pool, ProcessPoolExecutor):
+                        _stop_workers(futures)
+                    raise
+            say("comparison tables")
+            write_comparison(staged / "comparison", runs, formats)
+            publish(staged, out, COMPARE)
+        except OSError as exc:
+            raise PlanError(f"cannot write results to {out}: {exc.strerror}") from exc
+        finally:
+            if staged is not None:
+                discard(staged)
+        return runs
 
 
 def print_comparison(console: Any, runs: Sequence[ComparedRun], out: str) -> None:

@@ -14,6 +14,7 @@ from __future__ import annotations
 import sys
 import time
 from collections.abc import Callable, Sequence
+from contextlib import nullcontext
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -226,35 +227,16 @@ def offsets_section(offsets: OffsetsReport, tables: Tables) -> OffsetsSummary:
     for row in tables.distribution:
         if not row.beneficiary and row.measure is Measure.offset:
             unassigned[row.contributor] = unassigned.get(row.contributor, 0.0) + row.amount
-    return OffsetsSummary(
-        proposal_relocations=offsets.proposal_relocations,
-        voluntary_share=offsets.voluntary_share,
-        voluntary_threshold=offsets.voluntary_threshold,
-        pledged_relocations=offsets.pledged_relocations,
-        voluntary_allowed=offsets.voluntary_allowed,
-        voluntary_allowed_states=list(offsets.voluntary_allowed_states),
-        refused_by=list(offsets.refused_by),
-        voluntary_states=list(offsets.voluntary_states),
-        voluntary=offsets.voluntary,
-        mandatory_basis=offsets.mandatory_basis,
-        relocation_needs=offsets.relocation_needs,
-        mandatory_share=offsets.mandatory_share,
-        mandatory_threshold_needs=offsets.threshold_needs,
-        mandatory_proposal_share=offsets.mandatory_proposal_share,
-        mandatory_threshold_proposal=offsets.threshold_proposal,
-        mandatory_binding=offsets.mandatory_binding,
-        mandatory_threshold=offsets.mandatory_threshold,
-        mandatory_triggered=offsets.mandatory_triggered,
-        gap=offsets.gap,
-        remaining_gap=offsets.remaining_gap,
-        mandatory_owed=offsets.owed,
-        mandatory=offsets.mandatory,
-        mandatory_unplanned=offsets.unplanned,
-        caps=offsets.caps,
-        unallocated=offsets.unallocated,
-        responsibility_given=offsets.responsibility_given,
-        unassigned_to_benefitting={k: v for k, v in sorted(unassigned.items()) if v > 0},
-    )
+    report = {field: getattr(offsets, _OFFSETS_RENAMED.get(field, field))
+              for field in OffsetsSummary.model_fields if field != "unassigned_to_benefitting"}
+    return OffsetsSummary(**report, unassigned_to_benefitting={
+        k: v for k, v in sorted(unassigned.items()) if v > 0})
+
+
+# OffsetsSummary's fields named otherwise in OffsetsReport; every other field has its name.
+_OFFSETS_RENAMED = {"mandatory_threshold_needs": "threshold_needs",
+                    "mandatory_threshold_proposal": "threshold_proposal",
+                    "mandatory_owed": "owed", "mandatory_unplanned": "unplanned"}
 
 
 def plan(instance: Instance, *, solver: str = "", time_limit: float | None = None,
@@ -342,22 +324,6 @@ def verify(plan: Plan, instance: Instance | None = None) -> list[Problem]:
     return verify_files(render(plan), plan.instance if instance is None else instance)
 
 
-def write_and_verify(instance: Instance, tables: Tables, summary: Summary, staged: Path,
-                     out: Path, progress: Progress = _quiet, formats: Sequence[str] = ("csv",)
-                     ) -> None:
-    """Write the files into the staging folder `staged` (planner.outputs.export.staging_folder;
-    the caller discards it), verify them independently, add the other formats and the report
-    (made from the verified CSVs, so every format holds the same numbers), then move them into
-    place at `out`."""
-    write_tables(staged, run_files(tables, summary.matching.ran), summary)
-    progress("verifying the written plan")
-    verify_or_raise(staged, instance)
-    progress("exports and report")
-    write_formats(staged, formats)
-    write_report(staged)
-    publish(staged, out)
-
-
 def write(plan: Plan, out: Path | str, formats: Sequence[str] = ("csv",),
           progress: Progress | None = None) -> Path:
     """Write the plan into the folder `out` as `planner run --out` does and return it: the
@@ -372,12 +338,21 @@ def write(plan: Plan, out: Path | str, formats: Sequence[str] = ("csv",),
 
 
 def _publish(plan: Plan, out: Path, progress: Progress, formats: Sequence[str]) -> None:
-    """Stage, write, verify and publish `plan` into `out`, which the caller holds."""
+    """Stage, write, verify and publish `plan` into `out`, which the caller holds: the files
+    are written into a staging folder beside it (planner.outputs.export.staging_folder,
+    discarded whatever happens), verified independently, the other formats and the report
+    added (made from the verified CSVs, so every format holds the same numbers), then moved
+    into place at `out`."""
     staged: Path | None = None
     try:
         staged = staging_folder(out)
-        write_and_verify(plan.instance, plan.tables, plan.summary, staged, out, progress,
-                         formats)
+        write_tables(staged, run_files(plan.tables, plan.summary.matching.ran), plan.summary)
+        progress("verifying the written plan")
+        verify_or_raise(staged, plan.instance)
+        progress("exports and report")
+        write_formats(staged, formats)
+        write_report(staged)
+        publish(staged, out)
     except OSError as exc:
         raise PlanError(f"cannot write results to {out}: {exc.strerror}") from exc
     finally:
@@ -393,9 +368,7 @@ def run(instance_dir: Path, out: Path, options: SolverOptions, variant: str = "b
     that `out` may be replaced and hold it for the run (planner.outputs.outdir:
     OutFolderError, before anything is read); off only where the caller holds a folder around
     `out` (planner compare's runs)."""
-    if not guard:
-        return _run(instance_dir, out, options, variant, progress, formats)
-    with claimed(out, instance_dir, RUN):
+    with claimed(out, instance_dir, RUN) if guard else nullcontext():
         return _run(instance_dir, out, options, variant, progress, formats)
 
 

@@ -216,7 +216,7 @@ def _check_locations(reader: Reader, frame: pd.DataFrame, states: set[str] | Non
 
 def _check_values(reader: Reader, frame: pd.DataFrame, states: set[str] | None,
                   cycle: int | None) -> None:
-    def report(column: str, bad: np.ndarray, message: str) -> None:
+    def report(column: str, bad: np.ndarray, message: str | pd.Series) -> None:
         col = _Column(reader, column)
         if bad.any():
             col.report(frame.loc[bad, "_line"], message)
@@ -230,19 +230,16 @@ def _check_values(reader: Reader, frame: pd.DataFrame, states: set[str] | None,
         report(column, ~ok.astype(bool)[codes], "not a boolean (true/false, yes/no, 1/0)")
     report("nationality", _distinct(frame["nationality"], lambda v: (v != "") & ~v.str.fullmatch(
         r"[A-Za-z]{3}")), "not an ISO 3166-1 alpha-3 code")
-    codes, ok = per_value_codes(frame["languages"], _language_list)
+    codes, ok = per_value_codes(frame["languages"],
+                                lambda v: all(ascii_letters(c, 2) for c in _codes(v)))
     report("languages", ~ok.astype(bool)[codes], "not a ;-list of ISO 639-1 codes")
     known = states if states is not None else set()
     for column in STATE_LISTS if states is not None else ():
-        col = _Column(reader, column)
         codes, unknown = per_value_codes(frame[column], lambda v: ", ".join(
             c for c in _codes(v) if c not in known))
         named = unknown[codes]
         found = named != ""
-        if found.any():
-            col.report(frame.loc[found, "_line"],
-                       "unknown state " + pd.Series(named[found], dtype=object))
-        col.close()
+        report(column, found, "unknown state " + pd.Series(named[found], dtype=object))
 
     def not_iso(dates: pd.Series) -> pd.Series:
         # Exactly YYYY-MM-DD (pandas would also take 2026-2-3, which `date.fromisoformat`
@@ -276,10 +273,6 @@ def _check_values(reader: Reader, frame: pd.DataFrame, states: set[str] | None,
 
 def _codes(value: str) -> list[str]:
     return [part.strip().upper() for part in value.split(";") if part.strip()]
-
-
-def _language_list(value: str) -> bool:
-    return all(ascii_letters(c, 2) for c in _codes(value))
 
 
 def read_candidates(reader: Reader, states: set[str] | None, benefitting: set[str],

@@ -51,7 +51,7 @@ class NumberFormat:
         ambiguous."""
         if not self.declared:
             if delimiter == ";" and _GROUPED_BY_DOT.fullmatch(text):
-                return self._ambiguous(text)
+                return self._dot_grouped(text, ambiguous=True)
             if "," in text and _DIGITS.fullmatch(text):
                 raise NumberError(
                     f"',' in the number {text!r}: numbers are read with '.' as the decimal "
@@ -67,14 +67,14 @@ class NumberFormat:
             raise NumberError(f"{text!r} is not a number in the format instance.toml declares "
                               f"([input]: {self.describe()})")
         if not self.declared and _GROUPED_BY_DOT.fullmatch(text):
-            raise NumberError(f"{text!r} groups thousands with '.': write it without a "
-                              "thousands separator, or declare the files' format in "
-                              "instance.toml ([input] decimal = \",\" and thousands = \".\")")
+            self._dot_grouped(text, ambiguous=False)
         raise NumberError(f"not a number: {text!r}")
 
-    def _ambiguous(self, text: str) -> NoReturn:
+    def _dot_grouped(self, text: str, ambiguous: bool) -> NoReturn:
+        """`494.000` under no declared format: ambiguous in a `;` file (`ambiguous`), else
+        (and 1.234.567, only a thousands separator, always) a thousands separator."""
         whole, _, fraction = text.partition(".")
-        if "." in fraction:  # 1.234.567: only a thousands separator
+        if not ambiguous or "." in fraction:
             raise NumberError(f"{text!r} groups thousands with '.': write it without a "
                               "thousands separator, or declare the files' format in "
                               "instance.toml ([input] decimal = \",\" and thousands = \".\")")

@@ -45,10 +45,8 @@ def formula_problem(value: str) -> str | None:
 def text_problem(value: str) -> str | None:
     """A text cell written back to the outputs (a state's name): no formula start, no control
     character but a tab or line break inside."""
-    if _ASCII_SAFE.fullmatch(value):
-        return formula_problem(value)
     found = formula_problem(value)
-    if found is None:
+    if found is None and not _ASCII_SAFE.fullmatch(value):
         for char in value:
             if unicodedata.category(char) == "Cc" and char not in "\t\n\r":
                 return f"holds the control character {char!r}: delete it"
@@ -58,10 +56,8 @@ def text_problem(value: str) -> str | None:
 def id_problem(value: str) -> str | None:
     """An id (pledge, person, case): `text_problem`, no control or invisible character at
     all, and one script."""
-    if _ASCII_SAFE.fullmatch(value):
-        return formula_problem(value)
     found = formula_problem(value)
-    if found is not None:
+    if found is not None or _ASCII_SAFE.fullmatch(value):
         return found
     scripts: dict[str, str] = {}
     for char in value:

@@ -183,17 +183,13 @@ GROUP_FACTORS: dict[str, dict[str, float]] = {
 }
 
 
-def _default_locations() -> dict[str, float]:
-    return dict(DEFAULT_LOCATIONS)
-
-
 @dataclass(frozen=True)
 class SyntheticSpec:
     """What to generate. `locations` are shares of persons and must sum to 1."""
 
     persons: int
     seed: int = 1
-    locations: dict[str, float] = field(default_factory=_default_locations)
+    locations: dict[str, float] = field(default_factory=lambda: dict(DEFAULT_LOCATIONS))
     receiving: tuple[str, ...] = DEFAULT_RECEIVING
     start: date = date(2025, 6, 1)
     end: date = date(2026, 11, 1)
@@ -308,12 +304,9 @@ def _state_pickers(location: str, group: str,
                    receiving: Sequence[str]) -> dict[str, _Picker[str]]:
     """Weighted receiving states (never `location`) for each kind of link, for one group."""
     factors = GROUP_FACTORS.get(group, {})
-    pickers: dict[str, _Picker[str]] = {}
-    for kind, weights in LINK_WEIGHTS.items():
-        pickers[kind] = _Picker(
-            (code, weights.get(code, weights["default"]) * factors.get(code, 1.0))
-            for code in receiving if code != location)
-    return pickers
+    return {kind: _Picker((code, weights.get(code, weights["default"]) * factors.get(code, 1.0))
+                          for code in receiving if code != location)
+            for kind, weights in LINK_WEIGHTS.items()}
 
 
 @dataclass(frozen=True)
@@ -534,7 +527,7 @@ class _Parser(argparse.ArgumentParser):
         raise _UsageError(message)
 
 
-def _parser() -> argparse.ArgumentParser:
+def main(argv: list[str] | None = None) -> int:
     parser = _Parser(prog="python -m planner.inputs.synthetic",
                      description="Write synthetic relocation candidates (candidates.csv).")
     parser.add_argument("--persons", type=int, required=True, help="target number of persons")
@@ -544,11 +537,6 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument("--receiving", help="comma-separated states that may appear in links "
                         "and preferences (default: the 22 EU states of the 2026 pool)")
     parser.add_argument("--out", type=Path, required=True, help="CSV file to write")
-    return parser
-
-
-def main(argv: list[str] | None = None) -> int:
-    parser = _parser()
     try:
         args = parser.parse_args(argv)
         locations = (parse_shares(args.locations) if args.locations is not None

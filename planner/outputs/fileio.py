@@ -100,9 +100,14 @@ def table_bytes(table: OutputFile[M], rows: Sequence[M]) -> bytes:
     return buffer.getvalue().encode("utf-8")
 
 
+def write_file(path: Path, data: bytes, private: bool) -> None:
+    """Create `path`; a private one is 0600 from its creation, never readable by others."""
+    with open(create_file(path, private), "wb") as handle:
+        handle.write(data)
+
+
 def write_table(path: Path, table: OutputFile[M], rows: Sequence[M]) -> None:
-    with open(create_file(path, table.personal), "wb") as handle:
-        handle.write(table_bytes(table, rows))
+    write_file(path, table_bytes(table, rows), table.personal)
 
 
 def _rows(path: Path, table: OutputFile[Any]) -> Iterator[list[str]]:

@@ -30,10 +30,8 @@ from pathlib import Path
 from typing import Any, Literal, Union, cast, get_args, get_origin
 from zipfile import ZIP_DEFLATED, ZipFile, ZipInfo
 
-from pydantic import BaseModel
-
 from planner.errors import PlanError
-from planner.outputs.fileio import create_file, fmt, read_table
+from planner.outputs.fileio import fmt, read_table, write_file
 from planner.outputs.registry import RUN_TABLES, SUMMARY, OutputFile
 
 FORMATS = ("csv", "xlsx", "json", "parquet")
@@ -85,10 +83,6 @@ def column(name: str, annotation: object) -> Column:
     raise TypeError(f"no export type for column {name}: {annotation!r}")
 
 
-def columns_of(model: type[BaseModel]) -> tuple[Column, ...]:
-    return tuple(column(name, f.annotation) for name, f in model.model_fields.items())
-
-
 def typed(value: object, kind: Kind) -> Cell:
     if value is None:
         return None
@@ -101,7 +95,7 @@ def typed(value: object, kind: Kind) -> Cell:
 
 def export_table(path: Path, table: OutputFile[Any]) -> ExportTable:
     """A verified CSV, each row validated by the table's model and typed by its columns."""
-    cols = columns_of(table.model)
+    cols = tuple(column(name, f.annotation) for name, f in table.model.model_fields.items())
     rows = [tuple(typed(getattr(record, c.name), c.kind) for c in cols)
             for record in read_table(path, table)]
     return ExportTable(table.name, cols, rows, table.personal)
@@ -258,12 +252,6 @@ def parquet_bytes(table: ExportTable) -> bytes:
 
 
 # --- writing --------------------------------------------------------------------------------
-
-def write_file(path: Path, data: bytes, private: bool) -> None:
-    """Create `path`; a private one is 0600 from its creation, never readable by others."""
-    with open(create_file(path, private), "wb") as handle:
-        handle.write(data)
-
 
 def check_formats(formats: Sequence[str]) -> list[str]:
     """Why `formats` cannot be written, one message each (none: they can)."""

@@ -74,14 +74,19 @@ def entries(folder: Path) -> set[str]:
     return found
 
 
+def _json(path: Path) -> Any:
+    """The JSON a file holds; None when it cannot be read as JSON."""
+    try:
+        return json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, ValueError):
+        return None
+
+
 def _marker(folder: Path) -> dict[str, Any] | None:
     path = folder / MARKER
     if path.is_symlink() or not path.is_file():
         return None
-    try:
-        data = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError, ValueError):
-        return None
+    data = _json(path)
     ok = isinstance(data, dict) and data.get("kind") in (RUN, COMPARE) \
         and isinstance(data.get("files"), list)
     return data if ok else None
@@ -89,10 +94,7 @@ def _marker(folder: Path) -> dict[str, Any] | None:
 
 def _legacy_summary(path: Path) -> bool:
     """A summary.json of a run by an earlier version (it has `version`)."""
-    try:
-        data = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError, ValueError):
-        return False
+    data = _json(path)
     return isinstance(data, dict) and "version" in data
 
 
@@ -166,19 +168,11 @@ def _other_kind(out: Path, found: str, kind: str) -> OutFolderError:
                           "choose another --out, or remove that folder first")
 
 
-def lock_path(out: Path) -> Path:
-    return out.parent / f".{out.name}.lock"
-
-
-def _leftover(name: str) -> re.Pattern[str]:
-    """The names of `name`'s staging and old folders (tempfile.mkdtemp: 8 of [a-z0-9_])."""
-    return re.compile(rf"\.{re.escape(name)}\.[a-z0-9_]{{8}}\.(?:tmp|old)")
-
-
 def clean_leftovers(out: Path) -> list[Path]:
     """Remove the staging and old folders beside `out` (call it holding the lock); the
     removed."""
-    pattern = _leftover(out.name)
+    # The names of its staging and old folders (tempfile.mkdtemp: 8 of [a-z0-9_]).
+    pattern = re.compile(rf"\.{re.escape(out.name)}\.[a-z0-9_]{{8}}\.(?:tmp|old)")
     removed = []
     with suppress(FileNotFoundError):
         for path in sorted(out.parent.iterdir()):
@@ -196,7 +190,7 @@ def _locked(out: Path) -> Iterator[None]:
     except ImportError:  # no flock (Windows): no lock, the other checks still apply
         yield
         return
-    path = lock_path(out)
+    path = out.parent / f".{out.name}.lock"
     while True:
         fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
         try:

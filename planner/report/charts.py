@@ -12,7 +12,7 @@ import io
 import re
 import warnings
 from collections.abc import Callable, Mapping, Sequence
-from typing import TYPE_CHECKING, ParamSpec, TypeVar
+from typing import TYPE_CHECKING, Literal, ParamSpec, TypeVar
 
 if TYPE_CHECKING:
     from matplotlib.axes import Axes
@@ -41,21 +41,20 @@ RC: dict[RcKeyType, object] = {
     "axes.titleweight": "bold", "legend.fontsize": 8, "legend.frameon": False}
 
 
-def _figure(width: float, height: float) -> Figure:
+def _axes(width: float, height: float, left: float, right: float, top: float, bottom: float
+          ) -> tuple[Figure, Axes]:
+    """A figure of `width` x `height` inches and its one axes, with margins in inches, set by
+    hand: a layout engine or a tight bounding box draws the figure twice, and the report is to
+    take well under a second."""
     import matplotlib
 
     matplotlib.use("Agg")
     from matplotlib.figure import Figure
 
-    return Figure(figsize=(width, height))
-
-
-def _frame(fig: Figure, left: float, right: float, top: float, bottom: float) -> None:
-    """Margins in inches, set by hand: a layout engine or a tight bounding box draws the
-    figure twice, and the report is to take well under a second."""
-    width, height = fig.get_size_inches()
+    fig = Figure(figsize=(width, height))
     fig.subplots_adjust(left=left / width, right=1 - right / width, top=1 - top / height,
                         bottom=bottom / height)
+    return fig, fig.add_subplot()
 
 
 def _thousands(axis: Axis) -> None:
@@ -129,12 +128,18 @@ def _styled(draw: Callable[P, R]) -> Callable[P, R]:
     return wrapper
 
 
-def _legend_below(ax: Axes, columns: int) -> None:
-    """The legend along the figure's bottom edge, under the axis label, in the margin left
-    for it (figure coordinates: independent of the plot's height)."""
+def _finish(fig: Figure, ax: Axes, axis: Literal["x", "y"], unit: str, title: str, columns: int,
+            prefix: str) -> str:
+    """The value axis (`axis`, x or y) labelled `unit` and gridded, the title, and the legend
+    along the figure's bottom edge, under the axis label, in the margin left for it (figure
+    coordinates: independent of the plot's height); the figure as SVG."""
+    (ax.set_xlabel if axis == "x" else ax.set_ylabel)(unit)
+    ax.set_title(title, gid="title")
+    ax.grid(axis=axis, color="#dddddd", linewidth=0.6)
+    ax.set_axisbelow(True)
     handles, labels = ax.get_legend_handles_labels()
-    ax.figure.legend(handles, labels, loc="lower center", bbox_to_anchor=(0.5, 0.02),
-                     ncols=columns)
+    fig.legend(handles, labels, loc="lower center", bbox_to_anchor=(0.5, 0.02), ncols=columns)
+    return to_svg(fig, prefix)
 
 
 @_styled
@@ -143,9 +148,7 @@ def mix_chart(states: Sequence[str], mix: Mapping[str, Sequence[float]],
     """Each contributor's plan by measure (stacked), its obligation, and any shortfall."""
     if not states:
         return None
-    fig = _figure(WIDTH, 1.5 + 0.27 * len(states))
-    _frame(fig, _label_width(states), 0.2, 0.35, 1.0)
-    ax = fig.add_subplot()
+    fig, ax = _axes(WIDTH, 1.5 + 0.27 * len(states), _label_width(states), 0.2, 0.35, 1.0)
     y = list(range(len(states)))[::-1]  # first state at the top
     left = [0.0] * len(states)
     for measure, values in mix.items():
@@ -162,12 +165,8 @@ def mix_chart(states: Sequence[str], mix: Mapping[str, Sequence[float]],
                label="obligation")
     ax.set_yticks(y, _short(states))
     _thousands(ax.xaxis)
-    ax.set_xlabel(unit)
-    ax.set_title("Each contributor's plan against its obligation", gid="title")
-    ax.grid(axis="x", color="#dddddd", linewidth=0.6)
-    ax.set_axisbelow(True)
-    _legend_below(ax, len(mix) + 2)
-    return to_svg(fig, "chart-mix")
+    return _finish(fig, ax, "x", unit, "Each contributor's plan against its obligation",
+                   len(mix) + 2, "chart-mix")
 
 
 @_styled
@@ -177,9 +176,7 @@ def coverage_chart(beneficiaries: Sequence[str], ratios: Mapping[str, Sequence[f
     measures = [m for m, values in ratios.items() if any(v is not None for v in values)]
     if not beneficiaries or not measures:
         return None
-    fig = _figure(WIDTH, 3.6)
-    _frame(fig, 0.7, 0.2, 0.35, 1.0)
-    ax = fig.add_subplot()
+    fig, ax = _axes(WIDTH, 3.6, 0.7, 0.2, 0.35, 1.0)
     width = 0.8 / len(measures)
     for i, measure in enumerate(measures):
         x = [j + (i - (len(measures) - 1) / 2) * width for j in range(len(beneficiaries))]
@@ -187,12 +184,8 @@ def coverage_chart(beneficiaries: Sequence[str], ratios: Mapping[str, Sequence[f
         bars = ax.bar(x, values, width=width, label=measure, color=MEASURE_COLOURS.get(measure))
         ax.bar_label(bars, fmt="%.1f", fontsize=7, padding=1)
     ax.set_xticks(range(len(beneficiaries)), _short(beneficiaries))
-    ax.set_ylabel("% of the stated need covered")
-    ax.set_title("Coverage of needs per benefitting state", gid="title")
-    ax.grid(axis="y", color="#dddddd", linewidth=0.6)
-    ax.set_axisbelow(True)
-    _legend_below(ax, len(measures))
-    return to_svg(fig, "chart-coverage")
+    return _finish(fig, ax, "y", "% of the stated need covered",
+                   "Coverage of needs per benefitting state", len(measures), "chart-coverage")
 
 
 @_styled
@@ -201,9 +194,8 @@ def flow_chart(contributors: Sequence[str], beneficiaries: Sequence[str],
     """Contributors (rows) to benefitting states (columns): value of the flows, as a heat map."""
     if not contributors or not beneficiaries:
         return None
-    fig = _figure(2.4 + 1.1 * len(beneficiaries), 1.2 + 0.27 * len(contributors))
-    _frame(fig, 0.9, 0.2, 0.85, 0.2)
-    ax = fig.add_subplot()
+    fig, ax = _axes(2.4 + 1.1 * len(beneficiaries), 1.2 + 0.27 * len(contributors),
+                    0.9, 0.2, 0.85, 0.2)
     top = max((v for row in values for v in row), default=0.0) or 1.0
     # Vector cells (pcolormesh), not a raster image: the SVG stays text and exact.
     mesh = ax.pcolormesh(values, cmap="Blues", vmin=0, vmax=top, edgecolors="white",
@@ -233,9 +225,7 @@ def stacked_counts(labels: Sequence[str], parts: Mapping[str, Sequence[float]], 
     """Horizontal stacked bars of counts (the matching outcome per benefitting state)."""
     if not labels:
         return None
-    fig = _figure(WIDTH, 1.5 + 0.32 * len(labels))
-    _frame(fig, _label_width(labels), 0.2, 0.35, 1.0)
-    ax = fig.add_subplot()
+    fig, ax = _axes(WIDTH, 1.5 + 0.32 * len(labels), _label_width(labels), 0.2, 0.35, 1.0)
     y = list(range(len(labels)))[::-1]
     left = [0.0] * len(labels)
     wide = 0.04 * max(sum(v) for v in zip(*parts.values(), strict=True))  # room for a number
@@ -248,12 +238,7 @@ def stacked_counts(labels: Sequence[str], parts: Mapping[str, Sequence[float]], 
                      label_type="center", fontsize=7)
         left = [a + b for a, b in zip(left, values, strict=True)]
     ax.set_yticks(y, _short(labels))
-    ax.set_xlabel(unit)
-    ax.set_title(title, gid="title")
-    ax.grid(axis="x", color="#dddddd", linewidth=0.6)
-    ax.set_axisbelow(True)
-    _legend_below(ax, len(parts))
-    return to_svg(fig, prefix)
+    return _finish(fig, ax, "x", unit, title, len(parts), prefix)
 
 
 @_styled
@@ -262,19 +247,12 @@ def bar_list(labels: Sequence[str], values: Sequence[float], title: str, unit: s
     """One horizontal bar per labelled item, with its value (the bottlenecks)."""
     if not labels:
         return None
-    fig = _figure(WIDTH, 1.5 + 0.3 * len(labels))
-    _frame(fig, _label_width(labels), 0.3, 0.35, 1.0)
-    ax = fig.add_subplot()
+    fig, ax = _axes(WIDTH, 1.5 + 0.3 * len(labels), _label_width(labels), 0.3, 0.35, 1.0)
     y = list(range(len(labels)))[::-1]
     bars = ax.barh(y, values, height=0.6, color=colour, label=unit)
     ax.bar_label(bars, fmt="{:,.0f}", fontsize=7, padding=2)
     ax.set_yticks(y, _short(labels))
-    ax.set_xlabel(unit)
-    ax.set_title(title, gid="title")
-    ax.grid(axis="x", color="#dddddd", linewidth=0.6)
-    ax.set_axisbelow(True)
-    _legend_below(ax, 1)
-    return to_svg(fig, prefix)
+    return _finish(fig, ax, "x", unit, title, 1, prefix)
 
 
 @_styled
@@ -284,9 +262,7 @@ def grouped_bars(categories: Sequence[str], series: Mapping[str, Sequence[float]
     `colours` one per series (a run keeps its colour from chart to chart), else in turn."""
     if not categories or not series:
         return None
-    fig = _figure(WIDTH, 4.0)
-    _frame(fig, 0.8, 0.2, 0.35, 1.2 if len(categories) > 20 else 1.0)
-    ax = fig.add_subplot()
+    fig, ax = _axes(WIDTH, 4.0, 0.8, 0.2, 0.35, 1.2 if len(categories) > 20 else 1.0)
     width = 0.8 / len(series)
     for i, (name, values) in enumerate(series.items()):
         x = [j + (i - (len(series) - 1) / 2) * width for j in range(len(categories))]
@@ -296,9 +272,4 @@ def grouped_bars(categories: Sequence[str], series: Mapping[str, Sequence[float]
     _thousands(ax.yaxis)
     ax.set_xticks(range(len(categories)), _short(categories, 12),
                   rotation=90 if len(categories) > 20 else 0)
-    ax.set_ylabel(unit)
-    ax.set_title(title, gid="title")
-    ax.grid(axis="y", color="#dddddd", linewidth=0.6)
-    ax.set_axisbelow(True)
-    _legend_below(ax, min(len(series), 6))
-    return to_svg(fig, prefix)
+    return _finish(fig, ax, "y", unit, title, min(len(series), 6), prefix)

@@ -145,11 +145,8 @@ def table(name: str, cols: Sequence[Col], rows: Iterable[tuple[str, dict[str, ob
 
 def model_rows(rows: Iterable[BaseModel], key: Sequence[str]
                ) -> list[tuple[str, dict[str, object]]]:
-    out = []
-    for row in rows:
-        values = row.model_dump()
-        out.append(("/".join(fmt(values[k]) for k in key), values))
-    return out
+    dumped = [row.model_dump() for row in rows]
+    return [("/".join(fmt(values[k]) for k in key), values) for values in dumped]
 
 
 def kpi(label: str, table_name: str, row: str, col: str, value: object, unit: str,
@@ -211,21 +208,20 @@ def unit_text(rate: float) -> str:
             else "relocation-equivalents")
 
 
+# The key figures of summary.json's `totals`: label, field, unit.
+TOTAL_CARDS = (("Obligations", "obligation", RE), ("Planned contributions", "value", RE),
+               ("Shortfall", "shortfall", f"{RE} owed and not planned"),
+               ("Surplus", "surplus", f"{RE} planned beyond obligations"),
+               ("Relocation places", "relocation", "persons, in the plan"),
+               ("Responsibility offsets", "offset", "persons"),
+               ("Financial contributions", "financial_eur", "EUR"),
+               ("Alternative measures", "alternative_eur", "EUR"))
+
+
 def key_figures(run: WrittenRun) -> str:
     s, t, m = run.summary, run.summary.totals, run.summary.matching
-    cards = [kpi("Obligations", "summary", "totals", "obligation", t.obligation, RE),
-             kpi("Planned contributions", "summary", "totals", "value", t.value, RE),
-             kpi("Shortfall", "summary", "totals", "shortfall", t.shortfall,
-                 f"{RE} owed and not planned"),
-             kpi("Surplus", "summary", "totals", "surplus", t.surplus,
-                 f"{RE} planned beyond obligations"),
-             kpi("Relocation places", "summary", "totals", "relocation", t.relocation,
-                 "persons, in the plan"),
-             kpi("Responsibility offsets", "summary", "totals", "offset", t.offset, "persons"),
-             kpi("Financial contributions", "summary", "totals", "financial_eur",
-                 t.financial_eur, "EUR"),
-             kpi("Alternative measures", "summary", "totals", "alternative_eur",
-                 t.alternative_eur, "EUR")]
+    cards = [kpi(label, "summary", "totals", column, getattr(t, column), unit)
+             for label, column, unit in TOTAL_CARDS]
     if s.proposal is not None:
         cards.append(kpi("Commission proposal (Art. 12)", "summary", "proposal", "relocations",
                          s.proposal.relocations, f"relocations; the Council's pool: "
@@ -383,56 +379,37 @@ def _number(value: object) -> float:
     return float(value) if isinstance(value, int | float) else 0.0
 
 
-def pool_charts(run: WrittenRun) -> tuple[str | None, str | None, str | None]:
-    """The charts of the pool's tables alone: mix, coverage, flows."""
+def charts(run: WrittenRun) -> str:
+    """The charts of the pool's tables (mix, coverage, flows), then, when the matching ran,
+    its outcome per benefitting state and its bottlenecks."""
     from planner.report import charts as ch
 
     unit = unit_text(run.rate)
-    return (ch.mix_chart(*mix_data(run), unit), ch.coverage_chart(*coverage_data(run)),
-            ch.flow_chart(*flow_data(run), unit))
-
-
-# The matching charts' numbers: labels and persons by outcome per benefitting state, then the
-# bottlenecks' texts and persons.
-ChartData = tuple[list[str], dict[str, list[float]], list[str], list[float]]
-
-
-def matching_chart_data(run: WrittenRun) -> ChartData:
-    rows = outcome_by_location(run)
-    necks = [r for r in run.matchability if r.kind == "bottleneck"]
-    return ([k for k, _ in rows], {p: [_number(v[p]) for _, v in rows]
-                                   for p in ("assigned", *REASONS)},
-            [r.text for r in necks], [float(r.value or 0.0) for r in necks])
-
-
-def matching_charts(data: ChartData) -> tuple[str | None, str | None]:
-    """The matching outcome per benefitting state, and the bottlenecks."""
-    from planner.report import charts as ch
-
-    labels, parts, necks, persons = data
-    return (ch.stacked_counts(labels, parts, "Matching outcome per benefitting state",
-                              "persons", "chart-matching"),
-            ch.bar_list(necks, persons, "Matching bottlenecks", "persons who cannot be placed",
-                        "chart-bottlenecks"))
-
-
-def charts(run: WrittenRun) -> str:
-    mix, coverage, flows = pool_charts(run)
-    parts = [figure(mix, "Stacked bars: what each contributor gives, by measure, in "
-                    "relocation-equivalents; the black tick is its obligation, hatching a "
-                    "shortfall.", "No contributor has an obligation or a contribution."),
-             figure(coverage, "Received as a share of each stated need (coverage.csv).",
-                    "No benefitting state stated a need."),
-             figure(flows, "Value of everything each contributor sends to each benefitting "
-                    "state (distribution.csv), all measures together.", "No flows.")]
+    parts = [figure(ch.mix_chart(*mix_data(run), unit), "Stacked bars: what each contributor "
+                    "gives, by measure, in relocation-equivalents; the black tick is its "
+                    "obligation, hatching a shortfall.",
+                    "No contributor has an obligation or a contribution."),
+             figure(ch.coverage_chart(*coverage_data(run)), "Received as a share of each "
+                    "stated need (coverage.csv).", "No benefitting state stated a need."),
+             figure(ch.flow_chart(*flow_data(run), unit), "Value of everything each "
+                    "contributor sends to each benefitting state (distribution.csv), all "
+                    "measures together.", "No flows.")]
     if run.summary.matching.ran:
-        outcome, bottlenecks = matching_charts(matching_chart_data(run))
+        rows = outcome_by_location(run)
+        outcome = {p: [_number(v[p]) for _, v in rows] for p in ("assigned", *REASONS)}
+        necks = [r for r in run.matchability if r.kind == "bottleneck"]
         parts.append(figure(
-            outcome, "Candidates per benefitting state where they are: relocated, or not "
-            "and why.", "No candidates."))
+            ch.stacked_counts([k for k, _ in rows], outcome,
+                              "Matching outcome per benefitting state", "persons",
+                              "chart-matching"),
+            "Candidates per benefitting state where they are: relocated, or not and why.",
+            "No candidates."))
         parts.append(figure(
-            bottlenecks, "Where the places cannot take the eligible persons "
-            "(matchability.csv).", "No bottleneck: every eligible person fits the places."))
+            ch.bar_list([r.text for r in necks], [float(r.value or 0.0) for r in necks],
+                        "Matching bottlenecks", "persons who cannot be placed",
+                        "chart-bottlenecks"),
+            "Where the places cannot take the eligible persons (matchability.csv).",
+            "No bottleneck: every eligible person fits the places."))
     return '<section id="charts"><h2>Charts</h2>' + "".join(parts) + "</section>"
 
 

@@ -121,19 +121,12 @@ def read_comparison(folder: Path) -> Comparison:
     states = read_table(folder / STATES.file, STATES)
     kpis = read_table(folder / KPIS.file, KPIS)
     runs = list(dict.fromkeys([*(r.variant for r in states), *(r.variant for r in kpis)]))
-    summaries = {}
-    for name in runs:
-        path = folder.parent / name / SUMMARY.file
-        if path.is_file():
-            summaries[name] = read_summary(path)
+    paths = {name: folder.parent / name / SUMMARY.file for name in runs}
+    summaries = {name: read_summary(path) for name, path in paths.items() if path.is_file()}
     return Comparison(folder, runs, {(r.variant, r.state): r for r in states}, kpis, summaries)
 
 
 # --- sections --------------------------------------------------------------------------------
-
-def _kind(unit: str) -> str:
-    return {"ratio": "ratio", "index": "index"}.get(unit, "num")
-
 
 def _run_headers(cmp: Comparison) -> list[str]:
     """A column per run, and after each variant's its change against the base."""
@@ -149,7 +142,7 @@ def kpi_grid(cmp: Comparison, rows: Sequence[tuple[str, str]], name: str, captio
     lines = []
     for kpi, subject in rows:
         unit = next((r.unit for r in cmp.kpis if (r.kpi, r.subject) == (kpi, subject)), "")
-        kind = _kind(unit)
+        kind = unit if unit in ("ratio", "index") else "num"
         label = subject if subject and not unit_column else KPI_LABELS.get(kpi, kpi)
         cells = [Cell(label, "text")] + ([Cell(unit, "text")] if unit_column else [])
         for i, run in enumerate(cmp.runs):
@@ -226,19 +219,14 @@ def per_state(cmp: Comparison) -> str:
     return '<section id="tables"><h2>Per state</h2>' + "".join(parts) + "</section>"
 
 
-def colours(runs: Sequence[str]) -> dict[str, str]:
-    """One colour per run, by its place in the comparison (base first), for every chart."""
-    from planner.report.charts import SERIES_COLOURS
-
-    return {run: SERIES_COLOURS[i % len(SERIES_COLOURS)] for i, run in enumerate(runs)}
-
-
 def comparison_charts(cmp: Comparison) -> str:
     from planner.report import charts as ch
 
     if not cmp.states:
         return '<p class="empty">No states to chart (states.csv is empty).</p>'
-    base, paint = cmp.runs[0], colours(cmp.runs)
+    base, series = cmp.runs[0], ch.SERIES_COLOURS
+    # One colour per run, by its place in the comparison (base first), in every chart.
+    paint = {run: series[i % len(series)] for i, run in enumerate(cmp.runs)}
     parts = []
     for column, title, what in (("obligation", "Obligation", "obligation"),
                                 ("value", "Contribution", "planned contribution (value)")):
