@@ -21,7 +21,14 @@ from models.results import (
     UnassignedRow,
 )
 from planner.errors import InputError, Problem
-from planner.optimise.eligibility import Place, may_take, places_from, unplaced_reason
+from planner.optimise.eligibility import (
+    Place,
+    may_take,
+    places_from,
+    profile,
+    refusals,
+    unplaced_reason,
+)
 from planner.optimise.matchability import assess, rows
 from planner.optimise.matching import Assignment, MatchResult, match
 from planner.optimise.solve import Solver
@@ -128,21 +135,17 @@ def explain_unplaced(unassigned: list[tuple[Case, str]], places: list[Place],
     at: dict[str, list[Place]] = defaultdict(list)
     for place in places:
         at[place.location].append(place)
-    refused: dict[str, set[str]] = defaultdict(set)
-    for case_id, state in rejected:
-        refused[case_id].add(state)
+    refused = refusals(rejected)
     known: dict[tuple[object, ...], str] = {}
     out = []
     for case, reason in unassigned:
         if (reason == "no_eligible_place" and "beneficiary" in case.statuses) or \
                 (recheck and reason == "capacity"):
-            profile = (case.location, case.statuses, case.nationalities, case.size,
-                       case.vulnerable > 0, case.minors > 0,
-                       frozenset(refused.get(case.case_id, ())))
-            found = known.get(profile)
+            key = profile(case, refused)
+            found = known.get(key)
             if found is None:
                 here = at[case.location]
-                found = known[profile] = "capacity" if any(
+                found = known[key] = "capacity" if any(
                     may_take(case, p, rejected) for p in here) \
                     else unplaced_reason(case, here, rejected)
             reason = found

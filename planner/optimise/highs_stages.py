@@ -40,6 +40,7 @@ import math
 import os
 import sys
 import time
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -100,7 +101,7 @@ class Model:
         for name, lower, columns, coefs in rows:
             self.row(name, lower, math.inf, columns, coefs)
 
-    def dense(self, cost: dict[int, float]) -> np.ndarray:
+    def dense(self, cost: Mapping[int, float]) -> np.ndarray:
         vector = np.zeros(len(self.upper))
         for column, coef in cost.items():
             vector[column] = coef

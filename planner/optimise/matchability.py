@@ -31,7 +31,14 @@ import networkx as nx
 from models.cases import Case
 from models.instance import Pledge
 from planner.inputs.protection import AGREEMENT, BLOCKS, LAW_SUBJECT, PERIOD
-from planner.optimise.eligibility import CRITERIA, Place, failed_criteria, needs_agreement
+from planner.optimise.eligibility import (
+    CRITERIA,
+    Place,
+    failed_criteria,
+    needs_agreement,
+    profile,
+    refusals,
+)
 
 SOURCE, SINK = "source", "sink"
 COLUMNS = ("kind", "subject", "criterion", "value", "text")
@@ -66,10 +73,7 @@ def _atoms(cases: list[Case], rejected: set[tuple[str, str]], transfers: dict[st
     """Cases reduced to atoms (`_Index`): per atom key, [persons, cases, a sample case]. A
     transferred case's key is its location, size and state (its profile does not matter); a
     blocked case has none, unless `period` is off and the rule on the date blocks it."""
-    refused_sets: dict[str, set[str]] = defaultdict(set)
-    for case_id, state in rejected:
-        refused_sets[case_id].add(state)
-    refused = {case_id: frozenset(states) for case_id, states in refused_sets.items()}
+    refused = refusals(rejected)
     none: frozenset[str] = frozenset()
     counts: dict[AtomKey, list] = {}
     for case in cases:
@@ -81,9 +85,7 @@ def _atoms(cases: list[Case], rejected: set[tuple[str, str]], transfers: dict[st
             key: AtomKey = (case.location, none, none, len(case.persons), False, False,
                             None, transfer)
         else:
-            key = (case.location, case.statuses, case.nationalities, len(case.persons),
-                   case.vulnerable > 0, case.minors > 0, refused.get(case.case_id, none),
-                   None)
+            key = (*profile(case, refused), None)
         entry = counts.get(key)
         if entry is None:
             entry = counts[key] = [0, 0, case]

@@ -84,7 +84,7 @@ import os
 import threading
 import time
 from collections import defaultdict
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Collection, Iterable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -94,7 +94,14 @@ import numpy as np
 
 from models.cases import Case
 from models.instance import Instance
-from planner.optimise.eligibility import Place, may_take, official_languages, quality
+from planner.optimise.eligibility import (
+    Place,
+    may_take,
+    official_languages,
+    profile,
+    quality,
+    refusals,
+)
 from planner.optimise.highs_stages import Model
 from planner.optimise.solve import Solver
 
@@ -213,9 +220,7 @@ class _EligiblePlaces:
         self.by_location: dict[str, list[int]] = defaultdict(list)
         for index, place in enumerate(places):
             self.by_location[place.location].append(index)
-        self.refused: dict[str, set[str]] = defaultdict(set)
-        for case_id, state in rejected:
-            self.refused[case_id].add(state)
+        self.refused = refusals(rejected)
         self.profiles: dict[tuple[object, ...], tuple[int, ...]] = {}
         self.transferred_to: dict[tuple[str, str], tuple[int, ...]] = {}  # a state's places
 
@@ -239,12 +244,10 @@ class _EligiblePlaces:
         return known
 
     def _eligible(self, case: Case) -> tuple[int, ...]:
-        profile = (case.location, case.statuses, case.nationalities, len(case.persons),
-                   case.vulnerable > 0, case.minors > 0,
-                   frozenset(self.refused.get(case.case_id, ())))
-        found = self.profiles.get(profile)
+        key = profile(case, self.refused)
+        found = self.profiles.get(key)
         if found is None:
-            found = self.profiles[profile] = tuple(
+            found = self.profiles[key] = tuple(
                 i for i in self.by_location[case.location]
                 if may_take(case, self.places[i], self.rejected))
         return found
@@ -275,10 +278,14 @@ def build_classes(instance: Instance, cases: list[Case], places: list[Place],
                                                  for i in eligible)
         _join_class(classes, case, eligible, scores, _waiting_bands(case, today, band),
                     case.case_id in transfers)
-    for cls in classes.values():
+    return _in_order(classes.values()), left_out
+
+
+def _in_order(classes: Collection[CaseClass]) -> list[CaseClass]:
+    """Each class's cases by `registered` then case id; the classes by their first case."""
+    for cls in classes:
         cls.cases.sort(key=lambda c: (c.registered or dt.date.max, c.case_id))
-    ordered = sorted(classes.values(), key=lambda c: c.cases[0].case_id)
-    return ordered, left_out
+    return sorted(classes, key=lambda c: c.cases[0].case_id)
 
 
 def _join_class(classes: dict[ClassKey, CaseClass], case: Case, eligible: tuple[int, ...],
@@ -385,6 +392,30 @@ class _Location:
     def label(self, g: int) -> str:
         """A group by its first place (groups share no place)."""
         return self.places[self.groups[g][0]].key
+
+
+def _location(classes: list[CaseClass], members: Iterable[int], places: list[Place],
+              totals: dict[str, int] | None = None, full: bool = False) -> _Location | None:
+    """The problem of `members` (classes) on `places`: each class's places it fits in (None
+    when no class fits anywhere)."""
+    eligible = {k: own for k in members
+                if (own := [i for i in classes[k].places
+                            if classes[k].size <= places[i].capacity])}
+    if not eligible:
+        return None
+    return _Location(classes, sorted(eligible), eligible, places, place_groups(eligible),
+                     totals or {}, full)
+
+
+def _kinds(loc: _Location, priority: bool) -> list[list[int]]:
+    """Classes alike but for their scores (and, unless `priority`, their priority terms), in
+    class order: one kind each."""
+    kinds: dict[ClassKey, list[int]] = defaultdict(list)
+    for k in loc.members:
+        c = loc.classes[k]
+        terms = (c.minors, c.vulnerable, c.waiting) if priority else ()
+        kinds[(c.size, *terms, tuple(loc.class_groups(k)), c.fixed)].append(k)
+    return list(kinds.values())
 
 
 def define_sizes(model: Model, loc: _Location, cases: dict[tuple[int, int], list[int]]
@@ -537,8 +568,12 @@ def solve_counts(instance: Instance, classes: list[CaseClass], places: list[Plac
         relocated[location] = values.get("persons", 0.0)
     if capacity:
         stages["balance"] = min(relocated[b] / capacity[b] for b in capacity if capacity[b])
+    return counts, _stage_order(instance, stages)
+
+
+def _stage_order(instance: Instance, stages: dict[str, float]) -> dict[str, float]:
     order = ["persons", "balance", *instance.config.matching.priority, "quality", "tie_break"]
-    return counts, {name: stages[name] for name in order if name in stages}
+    return {name: stages[name] for name in order if name in stages}
 
 
 def balanced(classes: list[CaseClass], places: list[Place], split: Split) -> list[str]:
@@ -569,7 +604,7 @@ def _add_shares(model: Model, columns: list[tuple[int, str, float]], needs: dict
     covered = []
     for b, need in needs.items():
         mine = [(c, w) for c, state, w in columns if state == b]
-        column = model.column(f"covered[{b}]", _most(mine, model))
+        column = model.column(f"covered[{b}]", math.fsum(model.upper[c] * w for c, w in mine))
         model.row(f"own[{b}]", -math.inf, 0.0, [column] + [c for c, _ in mine],
                   [1.0] + [-w for _, w in mine])
         # Fractional coefficients: the row's slack need not be whole, so reduced-cost fixing
@@ -581,11 +616,6 @@ def _add_shares(model: Model, columns: list[tuple[int, str, float]], needs: dict
     return covered
 
 
-def _most(columns: list[tuple[int, float]], model: Model) -> float:
-    """The most persons `columns` can hold (their upper bounds)."""
-    return math.fsum(model.upper[c] * w for c, w in columns)
-
-
 def choose_split(classes: list[CaseClass], places: list[Place], solver: Solver,
                  split: Split, clock: Clock) -> dict[int, int]:
     """Stages (i) and (ii) with the joint split, on one model of every state (a row's places
@@ -595,18 +625,10 @@ def choose_split(classes: list[CaseClass], places: list[Place], solver: Solver,
     every later stage an exact-fill MIP of 35-100 s at 10,000 persons). Then, when small,
     the tie-break, so that every back-end chooses the same split. Returns the persons placed
     per (joint) place: the split."""
-    eligible = {k: [i for i in cls.places if cls.size <= places[i].capacity]
-                for k, cls in enumerate(classes)}
-    eligible = {k: own for k, own in eligible.items() if own}
-    if not eligible:
+    loc = _location(classes, range(len(classes)), places, totals=split.totals)
+    if loc is None:
         return {}
-    loc = _Location(classes, sorted(eligible), eligible, places, place_groups(eligible),
-                    split.totals)
-    kinds_by_key: dict[ClassKey, list[int]] = defaultdict(list)
-    for k in loc.members:
-        c = classes[k]
-        kinds_by_key[(c.size, tuple(loc.class_groups(k)), c.fixed)].append(k)
-    kinds = list(kinds_by_key.values())
+    kinds = _kinds(loc, priority=False)
     model = Model("matching_split")
     needs = {b: split.needs[b] for b in balanced(classes, places, split)}
     with clock("matching_build"):
@@ -669,29 +691,18 @@ def fixed_split(classes: list[CaseClass], places: list[Place], persons: dict[int
         found.cases += cls.cases
         for term, amount in cls.constant.items():
             found.constant[term] += amount
-    for cls in merged.values():
-        cls.cases.sort(key=lambda c: (c.registered or dt.date.max, c.case_id))
-    return sorted(merged.values(), key=lambda c: c.cases[0].case_id), new_places
+    return _in_order(merged.values()), new_places
 
 
 def _solve_location(instance: Instance, classes: list[CaseClass], members: list[int],
                     places: list[Place], solver: Solver, location: str, clock: Clock,
                     full: bool = False
                     ) -> tuple[dict[tuple[int, int], int], dict[str, float]]:
-    eligible = {k: [i for i in classes[k].places if classes[k].size <= places[i].capacity]
-                for k in members}
-    eligible = {k: own for k, own in eligible.items() if own}
-    if not eligible:
+    loc = _location(classes, members, places, full=full)
+    if loc is None:
         return {}, {}
-    loc = _Location(classes, sorted(eligible), eligible, places, place_groups(eligible),
-                    full=full)
     # Stages (i) and (iii) look at cases only: classes alike but for their scores are one kind.
-    kinds_by_key: dict[ClassKey, list[int]] = defaultdict(list)
-    for k in loc.members:
-        c = classes[k]
-        kinds_by_key[(c.size, c.minors, c.vulnerable, c.waiting, tuple(loc.class_groups(k)),
-                      c.fixed)].append(k)
-    kinds = list(kinds_by_key.values())
+    kinds = _kinds(loc, priority=True)
     selection = Model(f"matching_{location}")
     with clock("matching_build"):
         take, size_columns = define_selection(selection, loc, kinds)
@@ -811,13 +822,9 @@ def _place(solver: Solver, loc: _Location, location: str,
             used = [(column, weight[k]) for (k, _), column in into.items() if weight[k]]
             model.row(f"fix_{name}", best, math.inf, [c for c, _ in used],
                       [w for _, w in used])
-    start = np.zeros(len(model.upper))
-    for key, count in start_into.items():
-        start[into[key]] = count
-    for key, count in start_sizes.items():
-        if count:  # a size column exists wherever the start places a case
-            start[size_columns[key]] = count
-    model.solution = start
+    # A size column exists wherever the start places a case.
+    model.solution = model.dense({into[key]: n for key, n in start_into.items()}
+                                 | {size_columns[key]: n for key, n in start_sizes.items() if n})
     with clock("matching_solve_quality"):
         best = solver.maximise(model, f"quality_{location}", quality)
     with clock("matching_solve_tie_break"):
@@ -893,9 +900,7 @@ def match(instance: Instance, cases: list[Case], places: list[Place],
                            {b: split.needs[b] for b in states})
             # The split's value, unless a later stage stopped at a time limit short of it.
             stages["balance"] = float(sum(min(relocated[b], share[b]) for b in states))
-        order = ["persons", "balance", *instance.config.matching.priority, "quality",
-                 "tie_break"]
-        stages = {name: stages[name] for name in order if name in stages}
+        stages = _stage_order(instance, stages)
     assignments: list[Assignment] = []
     unassigned = list(left_out)
     for k, cls in enumerate(classes):
