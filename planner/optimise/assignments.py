@@ -21,14 +21,7 @@ from models.results import (
     UnassignedRow,
 )
 from planner.errors import InputError, Problem
-from planner.optimise.eligibility import (
-    Place,
-    may_take,
-    places_from,
-    profile,
-    refusals,
-    unplaced_reason,
-)
+from planner.optimise.eligibility import Place, may_take, places_from, profiles, unplaced_reason
 from planner.optimise.matchability import assess, rows
 from planner.optimise.matching import Assignment, MatchResult, match
 from planner.optimise.solve import Solver
@@ -135,13 +128,13 @@ def explain_unplaced(unassigned: list[tuple[Case, str]], places: list[Place],
     at: dict[str, list[Place]] = defaultdict(list)
     for place in places:
         at[place.location].append(place)
-    refused = refusals(rejected)
+    profile = profiles(rejected)
     known: dict[tuple[object, ...], str] = {}
     out = []
     for case, reason in unassigned:
         if (reason == "no_eligible_place" and "beneficiary" in case.statuses) or \
                 (recheck and reason == "capacity"):
-            key = profile(case, refused)
+            key = profile(case)
             found = known.get(key)
             if found is None:
                 here = at[case.location]

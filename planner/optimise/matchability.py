@@ -31,14 +31,7 @@ import networkx as nx
 from models.cases import Case
 from models.instance import Pledge
 from planner.inputs.protection import AGREEMENT, BLOCKS, LAW_SUBJECT, PERIOD
-from planner.optimise.eligibility import (
-    CRITERIA,
-    Place,
-    failed_criteria,
-    needs_agreement,
-    profile,
-    refusals,
-)
+from planner.optimise.eligibility import CRITERIA, Place, failed_criteria, needs_agreement, profiles
 
 SOURCE, SINK = "source", "sink"
 COLUMNS = ("kind", "subject", "criterion", "value", "text")
@@ -73,7 +66,7 @@ def _atoms(cases: list[Case], rejected: set[tuple[str, str]], transfers: dict[st
     """Cases reduced to atoms (`_Index`): per atom key, [persons, cases, a sample case]. A
     transferred case's key is its location, size and state (its profile does not matter); a
     blocked case has none, unless `period` is off and the rule on the date blocks it."""
-    refused = refusals(rejected)
+    profile = profiles(rejected)
     none: frozenset[str] = frozenset()
     counts: dict[AtomKey, list] = {}
     for case in cases:
@@ -85,7 +78,7 @@ def _atoms(cases: list[Case], rejected: set[tuple[str, str]], transfers: dict[st
             key: AtomKey = (case.location, none, none, len(case.persons), False, False,
                             None, transfer)
         else:
-            key = (*profile(case, refused), None)
+            key = (*profile(case), None)
         entry = counts.get(key)
         if entry is None:
             entry = counts[key] = [0, 0, case]

@@ -94,14 +94,7 @@ import numpy as np
 
 from models.cases import Case
 from models.instance import Instance
-from planner.optimise.eligibility import (
-    Place,
-    may_take,
-    official_languages,
-    profile,
-    quality,
-    refusals,
-)
+from planner.optimise.eligibility import Place, may_take, official_languages, profiles, quality
 from planner.optimise.highs_stages import Model
 from planner.optimise.solve import Solver
 
@@ -220,7 +213,7 @@ class _EligiblePlaces:
         self.by_location: dict[str, list[int]] = defaultdict(list)
         for index, place in enumerate(places):
             self.by_location[place.location].append(index)
-        self.refused = refusals(rejected)
+        self.profile = profiles(rejected)
         self.profiles: dict[tuple[object, ...], tuple[int, ...]] = {}
         self.transferred_to: dict[tuple[str, str], tuple[int, ...]] = {}  # a state's places
 
@@ -244,7 +237,7 @@ class _EligiblePlaces:
         return known
 
     def _eligible(self, case: Case) -> tuple[int, ...]:
-        key = profile(case, self.refused)
+        key = self.profile(case)
         found = self.profiles.get(key)
         if found is None:
             found = self.profiles[key] = tuple(
