@@ -103,8 +103,7 @@ class Model:
 
     def dense(self, cost: Mapping[int, float]) -> np.ndarray:
         vector = np.zeros(len(self.upper))
-        for column, coef in cost.items():
-            vector[column] = coef
+        vector[list(cost)] = list(cost.values())
         return vector
 
 

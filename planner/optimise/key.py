@@ -44,15 +44,9 @@ def computed_shares(instance: Instance) -> dict[str, float]:
 
 def _roles(instance: Instance) -> dict[str, str]:
     pledging = {p.state for p in instance.pledges}
-    roles = {}
-    for state in instance.states:
-        if state.benefitting:
-            roles[state.code] = BENEFITTING
-        elif state.participates:
-            roles[state.code] = CONTRIBUTOR
-        else:
-            roles[state.code] = AD_HOC if state.code in pledging else NOT_PARTICIPATING
-    return roles
+    return {s.code: BENEFITTING if s.benefitting else CONTRIBUTOR if s.participates
+            else AD_HOC if s.code in pledging else NOT_PARTICIPATING
+            for s in instance.states}
 
 
 def round_obligations(exact: dict[str, float], rounding: Rounding) -> dict[str, float]:

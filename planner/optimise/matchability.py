@@ -223,19 +223,12 @@ def set_criteria(pledge: Pledge) -> tuple[str, ...]:
 
 def criteria_text(pledge: Pledge) -> str:
     """The row's profile criteria in words, e.g. `nationality SYR, no vulnerable persons`."""
-    words = []
-    for criterion in set_criteria(pledge):
-        if criterion == "nationality":
-            words.append("nationality " + " or ".join(sorted(pledge.nationalities)))
-        elif criterion == "status":
-            words.append("status " + " or ".join(sorted(pledge.statuses)))
-        elif criterion == "case_size":
-            words.append(f"cases of at most {_n(pledge.max_case_size or 0, 'person')}")
-        elif criterion == "vulnerable":
-            words.append("no vulnerable persons")
-        else:
-            words.append("no unaccompanied minors")
-    return ", ".join(words)
+    words = {"nationality": "nationality " + " or ".join(sorted(pledge.nationalities)),
+             "status": "status " + " or ".join(sorted(pledge.statuses)),
+             "case_size": f"cases of at most {_n(pledge.max_case_size or 0, 'person')}",
+             "vulnerable": "no vulnerable persons",
+             "unaccompanied_minor": "no unaccompanied minors"}
+    return ", ".join(words[criterion] for criterion in set_criteria(pledge))
 
 
 def _n(count: int, noun: str) -> str:

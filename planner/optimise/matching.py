@@ -202,48 +202,32 @@ def scorer(instance: Instance) -> Scorer:
     return score
 
 
-class _EligiblePlaces:
-    """Which places a case may take (indices into `places`), or why none: computed once per
-    distinct profile, since eligibility depends on a few attributes only, shared by many cases
-    (at 300,000 persons, once per case took 10 s)."""
+def eligible_places(places: list[Place], transfers: dict[str, str],
+                    rejected: set[tuple[str, str]]) -> Callable[[Case], tuple[int, ...] | str]:
+    """Which places a case may take (indices into `places`; a transferred case: its state's
+    places at its location), or the reason code of a case left out (blocked, or no eligible
+    place). Computed once per distinct profile (or location and transfer state), since
+    eligibility depends on a few attributes only, shared by many cases (at 300,000 persons,
+    once per case took 10 s)."""
+    by_location: dict[str, list[int]] = defaultdict(list)
+    for index, place in enumerate(places):
+        by_location[place.location].append(index)
+    profile = profiles(rejected)
+    known: dict[tuple[object, ...], tuple[int, ...]] = {}
 
-    def __init__(self, places: list[Place], transfers: dict[str, str],
-                 rejected: set[tuple[str, str]]) -> None:
-        self.places, self.transfers, self.rejected = places, transfers, rejected
-        self.by_location: dict[str, list[int]] = defaultdict(list)
-        for index, place in enumerate(places):
-            self.by_location[place.location].append(index)
-        self.profile = profiles(rejected)
-        self.profiles: dict[tuple[object, ...], tuple[int, ...]] = {}
-        self.transferred_to: dict[tuple[str, str], tuple[int, ...]] = {}  # a state's places
-
-    def __call__(self, case: Case) -> tuple[int, ...] | str:
-        """The case's places (a transferred case: its state's places at its location), or the
-        reason code of a case left out (blocked, or no eligible place)."""
-        state = self.transfers.get(case.case_id)
-        if state is not None:
-            eligible = self._transferred(case.location, state)
-        elif case.blocked:
+    def eligible(case: Case) -> tuple[int, ...] | str:
+        state = transfers.get(case.case_id)
+        if state is None and case.blocked:
             return case.blocked
-        else:
-            eligible = self._eligible(case)
-        return eligible or "no_eligible_place"
-
-    def _transferred(self, location: str, state: str) -> tuple[int, ...]:
-        known = self.transferred_to.get((location, state))
-        if known is None:
-            known = self.transferred_to[(location, state)] = tuple(
-                i for i in self.by_location[location] if self.places[i].state == state)
-        return known
-
-    def _eligible(self, case: Case) -> tuple[int, ...]:
-        key = self.profile(case)
-        found = self.profiles.get(key)
+        key = profile(case) if state is None else (case.location, state)
+        found = known.get(key)
         if found is None:
-            found = self.profiles[key] = tuple(
-                i for i in self.by_location[case.location]
-                if may_take(case, self.places[i], self.rejected))
-        return found
+            found = known[key] = tuple(
+                i for i in by_location[case.location]
+                if (may_take(case, places[i], rejected) if state is None
+                    else places[i].state == state))
+        return found or "no_eligible_place"
+    return eligible
 
 
 def build_classes(instance: Instance, cases: list[Case], places: list[Place],
@@ -253,7 +237,7 @@ def build_classes(instance: Instance, cases: list[Case], places: list[Place],
     dates = [c.registered for c in cases if c.registered is not None]
     today = max(dates) + dt.timedelta(days=1) if dates else dt.date(instance.config.cycle, 1, 1)
     band = instance.config.matching.waiting_band_days
-    eligible_of = _EligiblePlaces(places, transfers, rejected)
+    eligible_of = eligible_places(places, transfers, rejected)
     classes: dict[ClassKey, CaseClass] = {}
     left_out: list[tuple[Case, str]] = []
     # Scores, like eligibility, are computed once per distinct value; wishes key them by value

@@ -77,14 +77,10 @@ class OffsetsReport:
 
 
 def pledged_relocations(instance: Instance, key: dict[str, KeyRow]) -> dict[str, float]:
-    pledged: dict[str, float] = {}
+    # A benefitting state's pledge counts only when implemented (rules section 4); then as an
+    # ad hoc contributor's does (no obligation: its fixed minimum).
     idle = set() if instance.config.benefitting.implement_pledges else set(instance.benefitting)
-    for pledge in instance.pledges:
-        # A benefitting state's pledge counts only when implemented (rules section 4); then
-        # as an ad hoc contributor's does (no obligation: its fixed minimum).
-        if pledge.measure is Measure.relocation and pledge.state not in idle:
-            top = pledge.max if pledge.max is not None else math.inf
-            pledged[pledge.state] = pledged.get(pledge.state, 0.0) + top
+    pledged = _maxima(instance, Measure.relocation, idle)
     return {code: min(amount, max(key[code].obligation, _fixed(instance, code)))
             for code, amount in sorted(pledged.items())}
 
@@ -93,13 +89,15 @@ def _fixed(instance: Instance, state: str, measure: Measure = Measure.relocation
     return sum(p.min for p in instance.pledges if p.state == state and p.measure is measure)
 
 
-def offset_capacity(instance: Instance) -> dict[str, float]:
-    capacity: dict[str, float] = {}
+def _maxima(instance: Instance, measure: Measure, idle: Collection[str] = ()
+            ) -> dict[str, float]:
+    """Per state (but `idle` ones), the sum of its `measure` rows' maxima (inf: no maximum)."""
+    total: dict[str, float] = {}
     for pledge in instance.pledges:
-        if pledge.measure is Measure.offset:
+        if pledge.measure is measure and pledge.state not in idle:
             top = pledge.max if pledge.max is not None else math.inf
-            capacity[pledge.state] = capacity.get(pledge.state, 0.0) + top
-    return capacity
+            total[pledge.state] = total.get(pledge.state, 0.0) + top
+    return total
 
 
 def pair_persons(instance: Instance) -> dict[tuple[str, str], int]:
@@ -189,7 +187,7 @@ def assess_offsets(instance: Instance, key: dict[str, KeyRow]) -> OffsetsReport:
     )
     persons = pair_persons(instance)
     given = instance.responsibility is not None
-    capacity = offset_capacity(instance)
+    capacity = _maxima(instance, Measure.offset)
     agreeing = set(instance.benefitting) - set(config.refused_by)
 
     def persons_toward(code: str, targets: set[str]) -> float:
