@@ -482,11 +482,9 @@ def rows(m: Matchability) -> list[dict[str, str]]:
             "value": str(m.bound),
             "text": f"at most {m.bound} of {_n(m.persons_placeable, 'person')} can be "
                     f"relocated to {_n(m.places, 'place')}"}]
-    known = len(m.bottleneck_rows) == len(m.bottlenecks)
-    for n, text in enumerate(m.bottlenecks):
-        subject, criteria, value = m.bottleneck_rows[n] if known else ("", "", None)
+    for (subject, criteria, value), text in zip(m.bottleneck_rows, m.bottlenecks, strict=True):
         out.append({"kind": "bottleneck", "subject": subject, "criterion": criteria,
-                    "value": "" if value is None else str(value), "text": text})
+                    "value": str(value), "text": text})
     for pledge_id, criterion, cost in m.costs:
         out.append({"kind": "restriction", "subject": pledge_id, "criterion": criterion,
                     "value": str(cost),

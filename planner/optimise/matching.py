@@ -87,7 +87,7 @@ from collections import defaultdict
 from collections.abc import Callable, Collection, Iterable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from fractions import Fraction
 
 import numpy as np
@@ -172,13 +172,6 @@ class CaseClass:
         return self.minors if term == "minors" else self.vulnerable
 
 
-def _waiting_bands(case: Case, today: dt.date, band: int) -> int:
-    """Whole bands of `band` days waited (0 when the date is unknown)."""
-    if case.registered is None:
-        return 0
-    return max((today - case.registered).days, 0) // band
-
-
 Scorer = Callable[[Case, str], tuple[float, tuple[str, ...]]]
 
 
@@ -253,8 +246,9 @@ def build_classes(instance: Instance, cases: list[Case], places: list[Place],
         if scores is None:
             scores = score_cache[wanted] = tuple(score(case, places[i].state)[0]
                                                  for i in eligible)
-        _join_class(classes, case, eligible, scores, _waiting_bands(case, today, band),
-                    case.case_id in transfers)
+        # Whole bands of `band` days waited (0 when the date is unknown).
+        waiting = 0 if case.registered is None else max((today - case.registered).days, 0) // band
+        _join_class(classes, case, eligible, scores, waiting, case.case_id in transfers)
     return _in_order(classes.values()), left_out
 
 
@@ -610,11 +604,11 @@ def choose_split(classes: list[CaseClass], places: list[Place], solver: Solver,
     needs = {b: split.needs[b] for b in balanced(classes, places, split)}
     with clock("matching_build"):
         take, size_columns = define_selection(model, loc, kinds)
-        covered = _add_shares(model, [(column, classes[kinds[n][0]].location,
-                                       float(classes[kinds[n][0]].size))
-                                      for (n, _), column in take.items()], needs)
+        firsts = [(column, classes[kinds[n][0]]) for (n, _), column in take.items()]
+        covered = _add_shares(model, [(c, cls.location, float(cls.size)) for c, cls in firsts],
+                              needs)
     big = float(sum(split.totals.values()) + 1)
-    cost = {column: big * classes[kinds[n][0]].size for (n, _), column in take.items()}
+    cost = {c: big * cls.size for c, cls in firsts}
     cost.update(dict.fromkeys(covered, 1.0))
     with clock("matching_solve_split"):
         solver.maximise(model, "split", cost)
@@ -625,7 +619,7 @@ def choose_split(classes: list[CaseClass], places: list[Place], solver: Solver,
         # 1.9 s -> 0.7 s; the same optimum).
         chosen = model.solution
         assert chosen is not None
-        weights = [(column, float(classes[kinds[n][0]].size)) for (n, _), column in take.items()]
+        weights = [(c, float(cls.size)) for c, cls in firsts]
         model.replace_fix("split", [
             ("fix_split_persons", float(sum(w * round(chosen[c]) for c, w in weights)),
              [c for c, _ in weights], [w for _, w in weights]),
@@ -659,12 +653,8 @@ def fixed_split(classes: list[CaseClass], places: list[Place], persons: dict[int
         eligible, scores = tuple(i for i, _ in own), tuple(sc for _, sc in own)
         key = (cls.location, cls.size, eligible, scores, cls.minors, cls.vulnerable,
                cls.waiting, cls.fixed)
-        found = merged.get(key)
-        if found is None:
-            merged[key] = CaseClass(key, cls.location, cls.size, cls.minors, cls.vulnerable,
-                                    cls.waiting, eligible, scores, cls.fixed, list(cls.cases),
-                                    dict(cls.constant))
-            continue
+        found = merged.setdefault(key, replace(cls, key=key, places=eligible, scores=scores,
+                                               cases=[], constant=dict.fromkeys(cls.constant, 0)))
         found.cases += cls.cases
         for term, amount in cls.constant.items():
             found.constant[term] += amount

@@ -40,7 +40,7 @@ from planner.optimise.distribution import (
 )
 from planner.optimise.key import BENEFITTING, CONTRIBUTOR, KeyRow, benefitting_targets
 from planner.optimise.offsets import OffsetsReport
-from planner.optimise.solve import Solver, new_problem, value
+from planner.optimise.solve import Solver, value
 from planner.optimise.tiebreak import tie_break
 
 
@@ -155,7 +155,7 @@ def define_offset_rules(prob: pulp.LpProblem, instance: Instance, key: dict[str,
 def plan_pool(instance: Instance, key: dict[str, KeyRow], offsets: OffsetsReport,
               solver: Solver) -> PoolPlan:
     rate = instance.config.pool.rate
-    prob = new_problem("pool_plan")
+    prob = pulp.LpProblem("pool_plan", pulp.LpMinimize)
     values = define_values(prob, instance, offsets)
     cap = caps(instance, key, offsets)
     shortfall = define_obligations(prob, instance, key, values, cap)
