@@ -64,18 +64,17 @@ def check_transfers(instance: Instance, places: list[Place],
                     f"transfers to {state} from {location} need {total} places, the plan gives "
                     f"{state} {capacity[(state, location)]} there"))
     if totals is not None:
-        problems += _beyond_totals(instance, totals, used, capacity)
+        problems += _beyond_totals(instance, source, totals, used, capacity)
     if problems:
         raise InputError(sorted(problems))
 
 
-def _beyond_totals(instance: Instance, totals: dict[str, int],
+def _beyond_totals(instance: Instance, source: str, totals: dict[str, int],
                    used: dict[tuple[str, str], list[tuple[int, int]]],
                    capacity: dict[tuple[str, str], int]) -> list[Problem]:
     """The joint split's check (`check_transfers`): the transfers to a state from all
     locations together against its rows' totals, reported only where each location's
     transfers fit (else those are reported already)."""
-    source = str(Path(instance.origin.folder) / "transfers.csv")
     owned: dict[str, int] = defaultdict(int)
     for pid, total in totals.items():
         owned[instance.pledges_by_id[pid].state] += total

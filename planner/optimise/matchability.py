@@ -374,9 +374,7 @@ def _costs(index: _Index, eligible: list[tuple[int, ...]], graph: nx.DiGraph, fl
             placed[data["location"]] += flow[node][SINK]
             capacity[data["location"]] += data["capacity"]
     atom_group: dict[int, str] = graph.graph["atom_group"]
-    pledges: dict[str, Pledge] = {}
-    for place in places:
-        pledges.setdefault(place.pledge_id, place.pledge)
+    pledges = {place.pledge_id: place.pledge for place in places}
     costs = []
     for pledge_id in sorted(pledges):
         for criterion in sorted(set_criteria(pledges[pledge_id])):

@@ -588,20 +588,20 @@ def _add_shares(model: Model, columns: list[tuple[int, str, float]], needs: dict
 
 
 def choose_split(classes: list[CaseClass], places: list[Place], solver: Solver,
-                 split: Split, clock: Clock) -> dict[int, int]:
+                 split: Split, states: list[str], clock: Clock) -> dict[int, int]:
     """Stages (i) and (ii) with the joint split, on one model of every state (a row's places
     are shared by its states): persons relocated, then the balance, in one exact weighted
     objective M x persons + covered (covered <= persons < M, so the most persons come first;
     fixing persons as a row and then maximising the balance is the same optimum, but made
     every later stage an exact-fill MIP of 35-100 s at 10,000 persons). Then, when small,
     the tie-break, so that every back-end chooses the same split. Returns the persons placed
-    per (joint) place: the split."""
+    per (joint) place: the split. `states`: the balanced ones (`balanced`)."""
     loc = _location(classes, range(len(classes)), places, totals=split.totals)
     if loc is None:
         return {}
     kinds = _kinds(loc, priority=False)
     model = Model("matching_split")
-    needs = {b: split.needs[b] for b in balanced(classes, places, split)}
+    needs = {b: split.needs[b] for b in states}
     with clock("matching_build"):
         take, size_columns = define_selection(model, loc, kinds)
         firsts = [(column, classes[kinds[n][0]]) for (n, _), column in take.items()]
@@ -677,8 +677,8 @@ def _solve_location(instance: Instance, classes: list[CaseClass], members: list[
     def per_kind(weight: dict[int, float]) -> dict[int, float]:
         return {column: weight[kinds[n][0]] for (n, _), column in take.items()}
 
-    stages, fixed = _selection_stages(instance, classes, members, loc, selection, per_kind,
-                                      solver, location, clock)
+    stages, fixed = _selection_stages(instance, members, loc, selection, per_kind, solver,
+                                      location, clock)
     cases = sum(len(classes[k].cases) for k in loc.members)
     scored = any(classes[k].scores[classes[k].places.index(i)] for k in loc.members
                  for i in loc.eligible[k])
@@ -710,13 +710,13 @@ def _solve_location(instance: Instance, classes: list[CaseClass], members: list[
     return _realise(loc, into, at, sizes), stages
 
 
-def _selection_stages(instance: Instance, classes: list[CaseClass], members: list[int],
-                      loc: _Location, selection: Model,
+def _selection_stages(instance: Instance, members: list[int], loc: _Location, selection: Model,
                       per_kind: Callable[[dict[int, float]], dict[int, float]], solver: Solver,
                       location: str, clock: Clock
                       ) -> tuple[dict[str, float], list[tuple[str, dict[int, float], float]]]:
     """Stages (i) and (iii) of a location on its selection model: the persons placed and the
     priority terms. Returns the stages' values and the optima the placement model fixes."""
+    classes = loc.classes
     persons = {k: float(classes[k].size) for k in members}
     weights = {term: {k: float(classes[k].weight(term)) for k in members}
                for term in instance.config.matching.priority}
@@ -848,7 +848,7 @@ def match(instance: Instance, cases: list[Case], places: list[Place],
         # Stages (i) and (ii) on every state at once choose the split; the later stages then
         # run per state on it, exactly as with a split fixed beforehand.
         states = balanced(classes, places, split)
-        persons = choose_split(classes, places, solver, split, clock)
+        persons = choose_split(classes, places, solver, split, states, clock)
         classes, places = fixed_split(classes, places, persons)
     # Full places make placing nobody infeasible, a time-limited stage's last resort
     # (planner.optimise.highs_stages): with a time limit the places keep `<=` rows (slower, the same

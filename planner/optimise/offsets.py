@@ -162,12 +162,10 @@ def mandatory_thresholds(instance: Instance) -> tuple[float, float, float, float
     needs = math.fsum(n.amount for n in instance.needs if n.measure is Measure.relocation)
     a = config.mandatory_share * needs
     b = config.mandatory_proposal_share * instance.config.proposal_relocations
-    if config.mandatory_basis == "needs":
-        return needs, a, b, a, "needs"
-    if config.mandatory_basis == "proposal":
-        return needs, a, b, b, "proposal"
-    binding = "needs" if a > b else "proposal" if b > a else "both"
-    return needs, a, b, max(a, b), binding
+    binding: str = config.mandatory_basis
+    if binding == "higher":
+        binding = "needs" if a > b else "proposal" if b > a else "both"
+    return needs, a, b, {"needs": a, "proposal": b, "both": a}[binding], binding
 
 
 def assess_offsets(instance: Instance, key: dict[str, KeyRow]) -> OffsetsReport:
