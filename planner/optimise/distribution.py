@@ -135,11 +135,6 @@ def add_pair_caps(prob: pulp.LpProblem, instance: Instance, flows: dict[Arc, pul
         prob += pulp.lpSum(members[pair]) <= persons.get(pair, 0), f"{prefix}_{n}"
 
 
-def flow_order(flows: dict[Arc, pulp.LpVariable]) -> list[pulp.LpVariable]:
-    """The flows in (pledge id, benefitting state) order: the tie-break's order."""
-    return [flows[arc] for arc in sorted(flows)]
-
-
 def received(instance: Instance, flows: dict[Arc, pulp.LpVariable]
              ) -> dict[Target, pulp.LpAffineExpression]:
     """What each (benefitting state, measure) receives, in relocation-equivalents."""
@@ -251,7 +246,8 @@ def distribute(instance: Instance, amounts: dict[str, float], solver: Solver,
     sar_target = _sar_stage(prob, solver, instance, flows, values)
     levels = leximin(prob, solver, inflow, needs) if flows else {}
     if flows:
-        tie_break(solver, prob, flow_order(flows), "tie_break_flows")
+        # The flows in (pledge id, benefitting state) order: the tie-break's order.
+        tie_break(solver, prob, [flows[arc] for arc in sorted(flows)], "tie_break_flows")
     result = {arc: value(var) for arc, var in flows.items()}
     persons = {p.pledge_id for p in instance.pledges if p.measure.in_persons}
     flows_out = _whole_persons(instance, result, amounts, persons, solver, floors or {})

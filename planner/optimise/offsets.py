@@ -76,11 +76,16 @@ class OffsetsReport:
     unplanned: dict[str, int] = field(default_factory=dict)
 
 
+def not_implemented(instance: Instance) -> set[str]:
+    """The benefitting states whose pledges are accepted, not implemented (rules section 4 [law];
+    all of them unless `benefitting.implement_pledges`)."""
+    return set() if instance.config.benefitting.implement_pledges else set(instance.benefitting)
+
+
 def pledged_relocations(instance: Instance, key: dict[str, KeyRow]) -> dict[str, float]:
     # A benefitting state's pledge counts only when implemented (rules section 4); then as an
     # ad hoc contributor's does (no obligation: its fixed minimum).
-    idle = set() if instance.config.benefitting.implement_pledges else set(instance.benefitting)
-    pledged = _maxima(instance, Measure.relocation, idle)
+    pledged = _maxima(instance, Measure.relocation, not_implemented(instance))
     return {code: min(amount, max(key[code].obligation, _fixed(instance, code)))
             for code, amount in sorted(pledged.items())}
 

@@ -39,7 +39,7 @@ from planner.optimise.distribution import (
     unit,
 )
 from planner.optimise.key import BENEFITTING, CONTRIBUTOR, KeyRow, benefitting_targets
-from planner.optimise.offsets import OffsetsReport
+from planner.optimise.offsets import OffsetsReport, not_implemented
 from planner.optimise.solve import Solver, value
 from planner.optimise.tiebreak import tie_break
 
@@ -68,22 +68,15 @@ def caps(instance: Instance, key: dict[str, KeyRow], offsets: OffsetsReport) -> 
     """Per pledging state: the most value the plan may take, max(obligation, forced minimum);
     a benefitting state's pledge (rules section 4) takes 0, or with
     `benefitting.implement_pledges` max(its fair share, forced minimum)."""
-    states = sorted({p.state for p in instance.pledges})
     targets = benefitting_targets(instance, key)
     cap = {}
-    for s in states:
+    for s in sorted({p.state for p in instance.pledges}):
         forced = forced_value(instance, s, offsets.mandatory.get(s, 0))
         if key[s].role == BENEFITTING:
             cap[s] = max(targets[s], forced) if s in targets else 0.0
         else:
             cap[s] = max(key[s].obligation, forced)
     return cap
-
-
-def not_implemented(instance: Instance) -> set[str]:
-    """The benefitting states whose pledges are accepted, not implemented (rules section 4 [law];
-    all of them unless `benefitting.implement_pledges`)."""
-    return set() if instance.config.benefitting.implement_pledges else set(instance.benefitting)
 
 
 def define_values(prob: pulp.LpProblem, instance: Instance, offsets: OffsetsReport
