@@ -682,11 +682,10 @@ def _solve_location(instance: Instance, classes: list[CaseClass], members: list[
     cases = sum(len(classes[k].cases) for k in loc.members)
     scored = any(classes[k].scores[classes[k].places.index(i)] for k in loc.members
                  for i in loc.eligible[k])
+    tied = None
     if not scored:  # the selection is the last model: its tie-break
         with clock("matching_solve_tie_break"):
             tied = tie_break(solver, selection, location, cases, 2)
-        if tied is not None:
-            stages["tie_break"] = tied
     chosen = selection.solution
     assert chosen is not None  # the stages above solved the model
     sizes = {key: int(chosen[column]) for key, column in size_columns.items()}
@@ -700,8 +699,8 @@ def _solve_location(instance: Instance, classes: list[CaseClass], members: list[
         # and PuLP-HiGHS found), so the back-ends parted; see git history for that code.
         into, at, sizes, stages["quality"], tied = _place(
             solver, loc, location, fixed, into, sizes, clock, cases)
-        if tied is not None:
-            stages["tie_break"] = tied
+    if tied is not None:
+        stages["tie_break"] = tied
     for term in instance.config.matching.priority:
         # Transferred cases' terms: the same in every solution, so left out of the model.
         constant = sum(classes[k].constant[term] for k in loc.members)
