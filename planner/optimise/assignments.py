@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import time
 from collections import Counter, defaultdict
 from collections.abc import Iterable
 from operator import attrgetter
@@ -21,9 +20,9 @@ from models.results import (
     UnassignedRow,
 )
 from planner.errors import InputError, Problem
-from planner.optimise.eligibility import Place, may_take, places_from, unplaced_reason
+from planner.optimise.eligibility import Place, may_take, places_from, profiles, unplaced_reason
 from planner.optimise.matchability import assess, rows
-from planner.optimise.matching import Assignment, MatchResult, match
+from planner.optimise.matching import Assignment, Clock, MatchResult, match
 from planner.optimise.solve import Solver
 
 R = TypeVar("R", bound=BaseModel)
@@ -65,18 +64,17 @@ def check_transfers(instance: Instance, places: list[Place],
                     f"transfers to {state} from {location} need {total} places, the plan gives "
                     f"{state} {capacity[(state, location)]} there"))
     if totals is not None:
-        problems += _beyond_totals(instance, totals, used, capacity)
+        problems += _beyond_totals(instance, source, totals, used, capacity)
     if problems:
         raise InputError(sorted(problems))
 
 
-def _beyond_totals(instance: Instance, totals: dict[str, int],
+def _beyond_totals(instance: Instance, source: str, totals: dict[str, int],
                    used: dict[tuple[str, str], list[tuple[int, int]]],
                    capacity: dict[tuple[str, str], int]) -> list[Problem]:
     """The joint split's check (`check_transfers`): the transfers to a state from all
     locations together against its rows' totals, reported only where each location's
     transfers fit (else those are reported already)."""
-    source = str(Path(instance.origin.folder) / "transfers.csv")
     owned: dict[str, int] = defaultdict(int)
     for pid, total in totals.items():
         owned[instance.pledges_by_id[pid].state] += total
@@ -128,21 +126,17 @@ def explain_unplaced(unassigned: list[tuple[Case, str]], places: list[Place],
     at: dict[str, list[Place]] = defaultdict(list)
     for place in places:
         at[place.location].append(place)
-    refused: dict[str, set[str]] = defaultdict(set)
-    for case_id, state in rejected:
-        refused[case_id].add(state)
+    profile = profiles(rejected)
     known: dict[tuple[object, ...], str] = {}
     out = []
     for case, reason in unassigned:
         if (reason == "no_eligible_place" and "beneficiary" in case.statuses) or \
                 (recheck and reason == "capacity"):
-            profile = (case.location, case.statuses, case.nationalities, case.size,
-                       case.vulnerable > 0, case.minors > 0,
-                       frozenset(refused.get(case.case_id, ())))
-            found = known.get(profile)
+            key = profile(case)
+            found = known.get(key)
             if found is None:
                 here = at[case.location]
-                found = known[profile] = "capacity" if any(
+                found = known[key] = "capacity" if any(
                     may_take(case, p, rejected) for p in here) \
                     else unplaced_reason(case, here, rejected)
             reason = found
@@ -197,14 +191,17 @@ def run_matching(instance: Instance, flows: list[DistributionRow], solver: Solve
                             Matching]:
     """Places from the distribution, matchability (max-flow bound and its explanation), then
     the matching itself. `timings` gets the seconds of each step (`matching_*` keys)."""
-    timings = {} if timings is None else timings
-    started = time.perf_counter()
-    places = places_from(instance, [(r.pledge_id, r.beneficiary, r.amount) for r in flows])
-    check_transfers(instance, places)
-    timings["matching_places"] = time.perf_counter() - started
+    clock = Clock({} if timings is None else timings)
+    with clock("matching_places"):
+        places = _places(instance, flows)
+        check_transfers(instance, places)
     result = match(instance, list(instance.cases or ()), places, *_fixed(instance), solver,
-                   timings)
-    return report_matching(instance, places, result, timings)
+                   clock.seconds)
+    return report_matching(instance, places, result, clock)
+
+
+def _places(instance: Instance, flows: list[DistributionRow]) -> list[Place]:
+    return places_from(instance, [(r.pledge_id, r.beneficiary, r.amount) for r in flows])
 
 
 def _fixed(instance: Instance) -> tuple[dict[str, str], set[tuple[str, str]]]:
@@ -220,13 +217,12 @@ def match_joint(instance: Instance, amounts: dict[str, float], solver: Solver,
     persons placed per (pledge row, benefitting state), the distribution's floors."""
     from planner.optimise.distribution import joint_split
 
-    timings = {} if timings is None else timings
-    started = time.perf_counter()
-    places, split = joint_split(instance, amounts)
-    check_transfers(instance, places, split.totals)
-    timings["matching_places"] = time.perf_counter() - started
+    clock = Clock({} if timings is None else timings)
+    with clock("matching_places"):
+        places, split = joint_split(instance, amounts)
+        check_transfers(instance, places, split.totals)
     result = match(instance, list(instance.cases or ()), places, *_fixed(instance), solver,
-                   timings, split)
+                   clock.seconds, split)
     used: dict[tuple[str, str], float] = defaultdict(float)
     for a in result.assignments:
         used[(a.place.pledge_id, a.place.location)] += a.case.size
@@ -240,39 +236,30 @@ def finish_joint(instance: Instance, flows: list[DistributionRow], result: Match
     """After the joint split's distribution: the places are distribution.csv's (the split
     used, places left empty included), and an unplaced case is `no_eligible_place` when none
     of them at its location may take it (else `capacity`), as with a fixed split."""
-    timings = {} if timings is None else timings
-    places = places_from(instance, [(r.pledge_id, r.beneficiary, r.amount) for r in flows])
-    return report_matching(instance, places, result, timings, recheck=True)
+    return report_matching(instance, _places(instance, flows), result,
+                           Clock({} if timings is None else timings), recheck=True)
 
 
 def report_matching(instance: Instance, places: list[Place], result: MatchResult,
-                    timings: dict[str, float], recheck: bool = False
+                    clock: Clock, recheck: bool = False
                     ) -> tuple[list[AssignmentRow], list[UnassignedRow], list[MatchabilityRow],
                                Matching]:
     """Matchability on the plan's places (max-flow bound and its explanation) and the
     matching's rows and summary; the unplaced cases' reasons on those places
     (`explain_unplaced`; `recheck`: the joint split's `capacity` cases too)."""
     transfers, rejected = _fixed(instance)
-    started = time.perf_counter()
-    explained = assess(list(instance.cases or ()), places, rejected, transfers)
-    timings["matching_matchability"] = time.perf_counter() - started
+    with clock("matching_matchability"):
+        explained = assess(list(instance.cases or ()), places, rejected, transfers)
     result.unassigned = explain_unplaced(result.unassigned, places, rejected, recheck)
-    started = time.perf_counter()
-    assigned, left = assignment_rows(result)
-    timings["matching_rows"] = time.perf_counter() - started
+    with clock("matching_rows"):
+        assigned, left = assignment_rows(result)
     summary = Matching(
-        ran=True,
-        persons_total=len(assigned) + len(left),
+        ran=True, persons_total=len(assigned) + len(left),
         persons_eligible=len(assigned) + sum(1 for r in left if r.reason == "capacity"),
-        persons_assigned=len(assigned),
-        cases_assigned=len(result.assignments),
-        family_splits=family_splits(assigned, instance),
-        places=sum(p.capacity for p in places),
-        bound=explained.bound,
-        bottlenecks=list(explained.bottlenecks),
+        persons_assigned=len(assigned), cases_assigned=len(result.assignments),
+        family_splits=family_splits(assigned, instance), places=sum(p.capacity for p in places),
+        bound=explained.bound, bottlenecks=list(explained.bottlenecks),
         unassigned_by_reason=dict(sorted(Counter(r.reason for r in left).items())),
-        classes=result.classes,
-        stages=result.stages,
-    )
+        classes=result.classes, stages=result.stages)
     matchability = [MatchabilityRow.model_validate(row) for row in rows(explained)]
     return assigned, left, matchability, summary

@@ -34,7 +34,7 @@ from planner.inputs.protection import agreed_pairs
 from planner.optimise.eligibility import Place
 from planner.optimise.matching import Split
 from planner.optimise.offsets import offset_targets, pair_persons
-from planner.optimise.solve import Solver, new_problem, value
+from planner.optimise.solve import Solver, value
 from planner.optimise.tiebreak import tie_break
 
 Arc = tuple[str, str]  # (pledge_id, benefitting state)
@@ -133,11 +133,6 @@ def add_pair_caps(prob: pulp.LpProblem, instance: Instance, flows: dict[Arc, pul
     persons = pair_persons(instance)
     for n, pair in enumerate(sorted(members)):
         prob += pulp.lpSum(members[pair]) <= persons.get(pair, 0), f"{prefix}_{n}"
-
-
-def flow_order(flows: dict[Arc, pulp.LpVariable]) -> list[pulp.LpVariable]:
-    """The flows in (pledge id, benefitting state) order: the tie-break's order."""
-    return [flows[arc] for arc in sorted(flows)]
 
 
 def received(instance: Instance, flows: dict[Arc, pulp.LpVariable]
@@ -245,13 +240,14 @@ def distribute(instance: Instance, amounts: dict[str, float], solver: Solver,
     needs = effective_needs(instance)
     units = {p.pledge_id: unit(p.measure, rate) for p in instance.pledges}
     values = {pid: amounts[pid] / units[pid] for pid in amounts}
-    prob = new_problem("distribution")
+    prob = pulp.LpProblem("distribution", pulp.LpMinimize)
     flows = add_flows(prob, instance, needs, values, voluntary, floors=floors)
     inflow = received(instance, flows)
     sar_target = _sar_stage(prob, solver, instance, flows, values)
     levels = leximin(prob, solver, inflow, needs) if flows else {}
     if flows:
-        tie_break(solver, prob, flow_order(flows), "tie_break_flows")
+        # The flows in (pledge id, benefitting state) order: the tie-break's order.
+        tie_break(solver, prob, [flows[arc] for arc in sorted(flows)], "tie_break_flows")
     result = {arc: value(var) for arc, var in flows.items()}
     persons = {p.pledge_id for p in instance.pledges if p.measure.in_persons}
     flows_out = _whole_persons(instance, result, amounts, persons, solver, floors or {})
@@ -303,7 +299,7 @@ def _whole_persons(instance: Instance, flows: dict[Arc, float], amounts: dict[st
     arcs = {arc: round(v, 9) for arc, v in flows.items() if arc[0] in persons}
     if not arcs:
         return {}
-    prob = new_problem("whole_persons")
+    prob = pulp.LpProblem("whole_persons", pulp.LpMinimize)
     row_of = {p.pledge_id: n for n, p in enumerate(instance.pledges)}
     state_of = {b: n for n, b in enumerate(sorted(instance.benefitting))}
     # Never below a floor (persons placed there), even by the LP's round-off.

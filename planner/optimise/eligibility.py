@@ -12,6 +12,8 @@ preferences, per person placed.
 from __future__ import annotations
 
 import csv
+from collections import defaultdict
+from collections.abc import Callable
 from dataclasses import dataclass
 from importlib import resources
 
@@ -96,6 +98,23 @@ def unplaced_reason(case: Case, places: list[Place], rejected: set[tuple[str, st
             if place.location == case.location):
         return NO_AGREEMENT
     return "no_eligible_place"
+
+
+Profile = tuple[str, frozenset[str], frozenset[str], int, bool, bool, frozenset[str]]
+
+
+def profiles(rejected: set[tuple[str, str]]) -> Callable[[Case], Profile]:
+    """What a case's eligibility depends on beyond its location's places: the key of the
+    per-profile caches (many cases share one), the states that rejected it included."""
+    states: dict[str, set[str]] = defaultdict(set)
+    for case_id, state in rejected:
+        states[case_id].add(state)
+    refused = {case_id: frozenset(own) for case_id, own in states.items()}
+
+    def profile(case: Case) -> Profile:
+        return (case.location, case.statuses, case.nationalities, case.size,
+                case.vulnerable > 0, case.minors > 0, refused.get(case.case_id, frozenset()))
+    return profile
 
 
 def official_languages() -> dict[str, frozenset[str]]:

@@ -40,6 +40,7 @@ import math
 import os
 import sys
 import time
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -100,10 +101,9 @@ class Model:
         for name, lower, columns, coefs in rows:
             self.row(name, lower, math.inf, columns, coefs)
 
-    def dense(self, cost: dict[int, float]) -> np.ndarray:
+    def dense(self, cost: Mapping[int, float]) -> np.ndarray:
         vector = np.zeros(len(self.upper))
-        for column, coef in cost.items():
-            vector[column] = coef
+        vector[list(cost)] = list(cost.values())
         return vector
 
 
@@ -303,7 +303,9 @@ class Stage:
             for presolve in ("on", "off"):
                 if presolve == "off" and start is not None and np.all(start >= lower) \
                         and np.all(start <= upper):
-                    h.setSolution(highs_solution(start))
+                    solution = highspy.HighsSolution()
+                    solution.col_value, solution.value_valid = start.tolist(), True
+                    h.setSolution(solution)
                 result = self.run(presolve)
                 x = np.round(np.array(h.getSolution().col_value))
                 if result == highspy.HighsModelStatus.kTimeLimit:
@@ -338,15 +340,6 @@ def relative_gap(value: float, bound: float) -> float | None:
     if not (math.isfinite(value) and math.isfinite(bound)):
         return None
     return max(bound - value, 0.0) / max(1.0, abs(value))
-
-
-def highs_solution(values: np.ndarray) -> Any:
-    import highspy
-
-    solution = highspy.HighsSolution()
-    solution.col_value = values.tolist()
-    solution.value_valid = True
-    return solution
 
 
 _BANNER_DONE = False

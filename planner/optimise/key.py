@@ -44,15 +44,9 @@ def computed_shares(instance: Instance) -> dict[str, float]:
 
 def _roles(instance: Instance) -> dict[str, str]:
     pledging = {p.state for p in instance.pledges}
-    roles = {}
-    for state in instance.states:
-        if state.benefitting:
-            roles[state.code] = BENEFITTING
-        elif state.participates:
-            roles[state.code] = CONTRIBUTOR
-        else:
-            roles[state.code] = AD_HOC if state.code in pledging else NOT_PARTICIPATING
-    return roles
+    return {s.code: BENEFITTING if s.benefitting else CONTRIBUTOR if s.participates
+            else AD_HOC if s.code in pledging else NOT_PARTICIPATING
+            for s in instance.states}
 
 
 def round_obligations(exact: dict[str, float], rounding: Rounding) -> dict[str, float]:
@@ -98,19 +92,11 @@ def compute_key(instance: Instance) -> dict[str, KeyRow]:
         if base > 0:
             exact = {c: v + deducted * v / base for c, v in exact.items()}
     rounded = round_obligations(exact, config.pool.rounding)
-    return {
-        s.code: KeyRow(
-            state=s.code,
-            role=roles[s.code],
-            share_computed=computed[s.code],
-            share_official=s.share,
-            share=used[s.code],
-            deduction=deduction[s.code],
-            obligation_exact=exact[s.code],
-            obligation=rounded[s.code],
-        )
-        for s in instance.states
-    }
+    return {s.code: KeyRow(state=s.code, role=roles[s.code], share_computed=computed[s.code],
+                           share_official=s.share, share=used[s.code],
+                           deduction=deduction[s.code], obligation_exact=exact[s.code],
+                           obligation=rounded[s.code])
+            for s in instance.states}
 
 
 def benefitting_targets(instance: Instance, key: dict[str, KeyRow]) -> dict[str, float]:

@@ -31,7 +31,7 @@ import networkx as nx
 from models.cases import Case
 from models.instance import Pledge
 from planner.inputs.protection import AGREEMENT, BLOCKS, LAW_SUBJECT, PERIOD
-from planner.optimise.eligibility import CRITERIA, Place, failed_criteria, needs_agreement
+from planner.optimise.eligibility import CRITERIA, Place, failed_criteria, needs_agreement, profiles
 
 SOURCE, SINK = "source", "sink"
 COLUMNS = ("kind", "subject", "criterion", "value", "text")
@@ -66,10 +66,7 @@ def _atoms(cases: list[Case], rejected: set[tuple[str, str]], transfers: dict[st
     """Cases reduced to atoms (`_Index`): per atom key, [persons, cases, a sample case]. A
     transferred case's key is its location, size and state (its profile does not matter); a
     blocked case has none, unless `period` is off and the rule on the date blocks it."""
-    refused_sets: dict[str, set[str]] = defaultdict(set)
-    for case_id, state in rejected:
-        refused_sets[case_id].add(state)
-    refused = {case_id: frozenset(states) for case_id, states in refused_sets.items()}
+    profile = profiles(rejected)
     none: frozenset[str] = frozenset()
     counts: dict[AtomKey, list] = {}
     for case in cases:
@@ -81,9 +78,7 @@ def _atoms(cases: list[Case], rejected: set[tuple[str, str]], transfers: dict[st
             key: AtomKey = (case.location, none, none, len(case.persons), False, False,
                             None, transfer)
         else:
-            key = (case.location, case.statuses, case.nationalities, len(case.persons),
-                   case.vulnerable > 0, case.minors > 0, refused.get(case.case_id, none),
-                   None)
+            key = (*profile(case), None)
         entry = counts.get(key)
         if entry is None:
             entry = counts[key] = [0, 0, case]
@@ -228,19 +223,12 @@ def set_criteria(pledge: Pledge) -> tuple[str, ...]:
 
 def criteria_text(pledge: Pledge) -> str:
     """The row's profile criteria in words, e.g. `nationality SYR, no vulnerable persons`."""
-    words = []
-    for criterion in set_criteria(pledge):
-        if criterion == "nationality":
-            words.append("nationality " + " or ".join(sorted(pledge.nationalities)))
-        elif criterion == "status":
-            words.append("status " + " or ".join(sorted(pledge.statuses)))
-        elif criterion == "case_size":
-            words.append(f"cases of at most {_n(pledge.max_case_size or 0, 'person')}")
-        elif criterion == "vulnerable":
-            words.append("no vulnerable persons")
-        else:
-            words.append("no unaccompanied minors")
-    return ", ".join(words)
+    words = {"nationality": "nationality " + " or ".join(sorted(pledge.nationalities)),
+             "status": "status " + " or ".join(sorted(pledge.statuses)),
+             "case_size": f"cases of at most {_n(pledge.max_case_size or 0, 'person')}",
+             "vulnerable": "no vulnerable persons",
+             "unaccompanied_minor": "no unaccompanied minors"}
+    return ", ".join(words[criterion] for criterion in set_criteria(pledge))
 
 
 def _n(count: int, noun: str) -> str:
@@ -386,9 +374,7 @@ def _costs(index: _Index, eligible: list[tuple[int, ...]], graph: nx.DiGraph, fl
             placed[data["location"]] += flow[node][SINK]
             capacity[data["location"]] += data["capacity"]
     atom_group: dict[int, str] = graph.graph["atom_group"]
-    pledges: dict[str, Pledge] = {}
-    for place in places:
-        pledges.setdefault(place.pledge_id, place.pledge)
+    pledges = {place.pledge_id: place.pledge for place in places}
     costs = []
     for pledge_id in sorted(pledges):
         for criterion in sorted(set_criteria(pledges[pledge_id])):
@@ -476,16 +462,12 @@ def assess(cases: list[Case], places: list[Place], rejected: set[tuple[str, str]
     reach, rest = _cut(graph)
     explained = _explain(graph, reach, rest, _agreements(index))
     return Matchability(
-        bound=bound,
-        places=sum(p.capacity for p in places),
-        persons_placeable=sum(c.size for c in cases
-                              if not c.blocked or c.case_id in transfers),
+        bound=bound, places=sum(p.capacity for p in places),
+        persons_placeable=sum(c.size for c in cases if not c.blocked or c.case_id in transfers),
         bottlenecks=tuple(text for *_, text in explained),
         costs=tuple(_costs(index, eligible, graph, flow, reach)),
-        bottleneck_rows=tuple((subject, criteria, value)
-                              for subject, criteria, value, _ in explained),
-        law=tuple(law_costs(cases, places, rejected, transfers, bound)),
-    )
+        bottleneck_rows=tuple(item[:3] for item in explained),
+        law=tuple(law_costs(cases, places, rejected, transfers, bound)))
 
 
 def rows(m: Matchability) -> list[dict[str, str]]:
@@ -494,11 +476,9 @@ def rows(m: Matchability) -> list[dict[str, str]]:
             "value": str(m.bound),
             "text": f"at most {m.bound} of {_n(m.persons_placeable, 'person')} can be "
                     f"relocated to {_n(m.places, 'place')}"}]
-    known = len(m.bottleneck_rows) == len(m.bottlenecks)
-    for n, text in enumerate(m.bottlenecks):
-        subject, criteria, value = m.bottleneck_rows[n] if known else ("", "", None)
+    for (subject, criteria, value), text in zip(m.bottleneck_rows, m.bottlenecks, strict=True):
         out.append({"kind": "bottleneck", "subject": subject, "criterion": criteria,
-                    "value": "" if value is None else str(value), "text": text})
+                    "value": str(value), "text": text})
     for pledge_id, criterion, cost in m.costs:
         out.append({"kind": "restriction", "subject": pledge_id, "criterion": criterion,
                     "value": str(cost),

@@ -84,17 +84,17 @@ import os
 import threading
 import time
 from collections import defaultdict
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Collection, Iterable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from fractions import Fraction
 
 import numpy as np
 
 from models.cases import Case
 from models.instance import Instance
-from planner.optimise.eligibility import Place, may_take, official_languages, quality
+from planner.optimise.eligibility import Place, may_take, official_languages, profiles, quality
 from planner.optimise.highs_stages import Model
 from planner.optimise.solve import Solver
 
@@ -172,13 +172,6 @@ class CaseClass:
         return self.minors if term == "minors" else self.vulnerable
 
 
-def _waiting_bands(case: Case, today: dt.date, band: int) -> int:
-    """Whole bands of `band` days waited (0 when the date is unknown)."""
-    if case.registered is None:
-        return 0
-    return max((today - case.registered).days, 0) // band
-
-
 Scorer = Callable[[Case, str], tuple[float, tuple[str, ...]]]
 
 
@@ -202,52 +195,32 @@ def scorer(instance: Instance) -> Scorer:
     return score
 
 
-class _EligiblePlaces:
-    """Which places a case may take (indices into `places`), or why none: computed once per
-    distinct profile, since eligibility depends on a few attributes only, shared by many cases
-    (at 300,000 persons, once per case took 10 s)."""
+def eligible_places(places: list[Place], transfers: dict[str, str],
+                    rejected: set[tuple[str, str]]) -> Callable[[Case], tuple[int, ...] | str]:
+    """Which places a case may take (indices into `places`; a transferred case: its state's
+    places at its location), or the reason code of a case left out (blocked, or no eligible
+    place). Computed once per distinct profile (or location and transfer state), since
+    eligibility depends on a few attributes only, shared by many cases (at 300,000 persons,
+    once per case took 10 s)."""
+    by_location: dict[str, list[int]] = defaultdict(list)
+    for index, place in enumerate(places):
+        by_location[place.location].append(index)
+    profile = profiles(rejected)
+    known: dict[tuple[object, ...], tuple[int, ...]] = {}
 
-    def __init__(self, places: list[Place], transfers: dict[str, str],
-                 rejected: set[tuple[str, str]]) -> None:
-        self.places, self.transfers, self.rejected = places, transfers, rejected
-        self.by_location: dict[str, list[int]] = defaultdict(list)
-        for index, place in enumerate(places):
-            self.by_location[place.location].append(index)
-        self.refused: dict[str, set[str]] = defaultdict(set)
-        for case_id, state in rejected:
-            self.refused[case_id].add(state)
-        self.profiles: dict[tuple[object, ...], tuple[int, ...]] = {}
-        self.transferred_to: dict[tuple[str, str], tuple[int, ...]] = {}  # a state's places
-
-    def __call__(self, case: Case) -> tuple[int, ...] | str:
-        """The case's places (a transferred case: its state's places at its location), or the
-        reason code of a case left out (blocked, or no eligible place)."""
-        state = self.transfers.get(case.case_id)
-        if state is not None:
-            eligible = self._transferred(case.location, state)
-        elif case.blocked:
+    def eligible(case: Case) -> tuple[int, ...] | str:
+        state = transfers.get(case.case_id)
+        if state is None and case.blocked:
             return case.blocked
-        else:
-            eligible = self._eligible(case)
-        return eligible or "no_eligible_place"
-
-    def _transferred(self, location: str, state: str) -> tuple[int, ...]:
-        known = self.transferred_to.get((location, state))
-        if known is None:
-            known = self.transferred_to[(location, state)] = tuple(
-                i for i in self.by_location[location] if self.places[i].state == state)
-        return known
-
-    def _eligible(self, case: Case) -> tuple[int, ...]:
-        profile = (case.location, case.statuses, case.nationalities, len(case.persons),
-                   case.vulnerable > 0, case.minors > 0,
-                   frozenset(self.refused.get(case.case_id, ())))
-        found = self.profiles.get(profile)
+        key = profile(case) if state is None else (case.location, state)
+        found = known.get(key)
         if found is None:
-            found = self.profiles[profile] = tuple(
-                i for i in self.by_location[case.location]
-                if may_take(case, self.places[i], self.rejected))
-        return found
+            found = known[key] = tuple(
+                i for i in by_location[case.location]
+                if (may_take(case, places[i], rejected) if state is None
+                    else places[i].state == state))
+        return found or "no_eligible_place"
+    return eligible
 
 
 def build_classes(instance: Instance, cases: list[Case], places: list[Place],
@@ -257,7 +230,7 @@ def build_classes(instance: Instance, cases: list[Case], places: list[Place],
     dates = [c.registered for c in cases if c.registered is not None]
     today = max(dates) + dt.timedelta(days=1) if dates else dt.date(instance.config.cycle, 1, 1)
     band = instance.config.matching.waiting_band_days
-    eligible_of = _EligiblePlaces(places, transfers, rejected)
+    eligible_of = eligible_places(places, transfers, rejected)
     classes: dict[ClassKey, CaseClass] = {}
     left_out: list[tuple[Case, str]] = []
     # Scores, like eligibility, are computed once per distinct value; wishes key them by value
@@ -273,12 +246,17 @@ def build_classes(instance: Instance, cases: list[Case], places: list[Place],
         if scores is None:
             scores = score_cache[wanted] = tuple(score(case, places[i].state)[0]
                                                  for i in eligible)
-        _join_class(classes, case, eligible, scores, _waiting_bands(case, today, band),
-                    case.case_id in transfers)
-    for cls in classes.values():
+        # Whole bands of `band` days waited (0 when the date is unknown).
+        waiting = 0 if case.registered is None else max((today - case.registered).days, 0) // band
+        _join_class(classes, case, eligible, scores, waiting, case.case_id in transfers)
+    return _in_order(classes.values()), left_out
+
+
+def _in_order(classes: Collection[CaseClass]) -> list[CaseClass]:
+    """Each class's cases by `registered` then case id; the classes by their first case."""
+    for cls in classes:
         cls.cases.sort(key=lambda c: (c.registered or dt.date.max, c.case_id))
-    ordered = sorted(classes.values(), key=lambda c: c.cases[0].case_id)
-    return ordered, left_out
+    return sorted(classes, key=lambda c: c.cases[0].case_id)
 
 
 def _join_class(classes: dict[ClassKey, CaseClass], case: Case, eligible: tuple[int, ...],
@@ -385,6 +363,30 @@ class _Location:
     def label(self, g: int) -> str:
         """A group by its first place (groups share no place)."""
         return self.places[self.groups[g][0]].key
+
+
+def _location(classes: list[CaseClass], members: Iterable[int], places: list[Place],
+              totals: dict[str, int] | None = None, full: bool = False) -> _Location | None:
+    """The problem of `members` (classes) on `places`: each class's places it fits in (None
+    when no class fits anywhere)."""
+    eligible = {k: own for k in members
+                if (own := [i for i in classes[k].places
+                            if classes[k].size <= places[i].capacity])}
+    if not eligible:
+        return None
+    return _Location(classes, sorted(eligible), eligible, places, place_groups(eligible),
+                     totals or {}, full)
+
+
+def _kinds(loc: _Location, priority: bool) -> list[list[int]]:
+    """Classes alike but for their scores (and, unless `priority`, their priority terms), in
+    class order: one kind each."""
+    kinds: dict[ClassKey, list[int]] = defaultdict(list)
+    for k in loc.members:
+        c = loc.classes[k]
+        terms = (c.minors, c.vulnerable, c.waiting) if priority else ()
+        kinds[(c.size, *terms, tuple(loc.class_groups(k)), c.fixed)].append(k)
+    return list(kinds.values())
 
 
 def define_sizes(model: Model, loc: _Location, cases: dict[tuple[int, int], list[int]]
@@ -537,8 +539,12 @@ def solve_counts(instance: Instance, classes: list[CaseClass], places: list[Plac
         relocated[location] = values.get("persons", 0.0)
     if capacity:
         stages["balance"] = min(relocated[b] / capacity[b] for b in capacity if capacity[b])
+    return counts, _stage_order(instance, stages)
+
+
+def _stage_order(instance: Instance, stages: dict[str, float]) -> dict[str, float]:
     order = ["persons", "balance", *instance.config.matching.priority, "quality", "tie_break"]
-    return counts, {name: stages[name] for name in order if name in stages}
+    return {name: stages[name] for name in order if name in stages}
 
 
 def balanced(classes: list[CaseClass], places: list[Place], split: Split) -> list[str]:
@@ -569,7 +575,7 @@ def _add_shares(model: Model, columns: list[tuple[int, str, float]], needs: dict
     covered = []
     for b, need in needs.items():
         mine = [(c, w) for c, state, w in columns if state == b]
-        column = model.column(f"covered[{b}]", _most(mine, model))
+        column = model.column(f"covered[{b}]", math.fsum(model.upper[c] * w for c, w in mine))
         model.row(f"own[{b}]", -math.inf, 0.0, [column] + [c for c, _ in mine],
                   [1.0] + [-w for _, w in mine])
         # Fractional coefficients: the row's slack need not be whole, so reduced-cost fixing
@@ -581,41 +587,28 @@ def _add_shares(model: Model, columns: list[tuple[int, str, float]], needs: dict
     return covered
 
 
-def _most(columns: list[tuple[int, float]], model: Model) -> float:
-    """The most persons `columns` can hold (their upper bounds)."""
-    return math.fsum(model.upper[c] * w for c, w in columns)
-
-
 def choose_split(classes: list[CaseClass], places: list[Place], solver: Solver,
-                 split: Split, clock: Clock) -> dict[int, int]:
+                 split: Split, states: list[str], clock: Clock) -> dict[int, int]:
     """Stages (i) and (ii) with the joint split, on one model of every state (a row's places
     are shared by its states): persons relocated, then the balance, in one exact weighted
     objective M x persons + covered (covered <= persons < M, so the most persons come first;
     fixing persons as a row and then maximising the balance is the same optimum, but made
     every later stage an exact-fill MIP of 35-100 s at 10,000 persons). Then, when small,
     the tie-break, so that every back-end chooses the same split. Returns the persons placed
-    per (joint) place: the split."""
-    eligible = {k: [i for i in cls.places if cls.size <= places[i].capacity]
-                for k, cls in enumerate(classes)}
-    eligible = {k: own for k, own in eligible.items() if own}
-    if not eligible:
+    per (joint) place: the split. `states`: the balanced ones (`balanced`)."""
+    loc = _location(classes, range(len(classes)), places, totals=split.totals)
+    if loc is None:
         return {}
-    loc = _Location(classes, sorted(eligible), eligible, places, place_groups(eligible),
-                    split.totals)
-    kinds_by_key: dict[ClassKey, list[int]] = defaultdict(list)
-    for k in loc.members:
-        c = classes[k]
-        kinds_by_key[(c.size, tuple(loc.class_groups(k)), c.fixed)].append(k)
-    kinds = list(kinds_by_key.values())
+    kinds = _kinds(loc, priority=False)
     model = Model("matching_split")
-    needs = {b: split.needs[b] for b in balanced(classes, places, split)}
+    needs = {b: split.needs[b] for b in states}
     with clock("matching_build"):
         take, size_columns = define_selection(model, loc, kinds)
-        covered = _add_shares(model, [(column, classes[kinds[n][0]].location,
-                                       float(classes[kinds[n][0]].size))
-                                      for (n, _), column in take.items()], needs)
+        firsts = [(column, classes[kinds[n][0]]) for (n, _), column in take.items()]
+        covered = _add_shares(model, [(c, cls.location, float(cls.size)) for c, cls in firsts],
+                              needs)
     big = float(sum(split.totals.values()) + 1)
-    cost = {column: big * classes[kinds[n][0]].size for (n, _), column in take.items()}
+    cost = {c: big * cls.size for c, cls in firsts}
     cost.update(dict.fromkeys(covered, 1.0))
     with clock("matching_solve_split"):
         solver.maximise(model, "split", cost)
@@ -626,7 +619,7 @@ def choose_split(classes: list[CaseClass], places: list[Place], solver: Solver,
         # 1.9 s -> 0.7 s; the same optimum).
         chosen = model.solution
         assert chosen is not None
-        weights = [(column, float(classes[kinds[n][0]].size)) for (n, _), column in take.items()]
+        weights = [(c, float(cls.size)) for c, cls in firsts]
         model.replace_fix("split", [
             ("fix_split_persons", float(sum(w * round(chosen[c]) for c, w in weights)),
              [c for c, _ in weights], [w for _, w in weights]),
@@ -660,38 +653,23 @@ def fixed_split(classes: list[CaseClass], places: list[Place], persons: dict[int
         eligible, scores = tuple(i for i, _ in own), tuple(sc for _, sc in own)
         key = (cls.location, cls.size, eligible, scores, cls.minors, cls.vulnerable,
                cls.waiting, cls.fixed)
-        found = merged.get(key)
-        if found is None:
-            merged[key] = CaseClass(key, cls.location, cls.size, cls.minors, cls.vulnerable,
-                                    cls.waiting, eligible, scores, cls.fixed, list(cls.cases),
-                                    dict(cls.constant))
-            continue
+        found = merged.setdefault(key, replace(cls, key=key, places=eligible, scores=scores,
+                                               cases=[], constant=dict.fromkeys(cls.constant, 0)))
         found.cases += cls.cases
         for term, amount in cls.constant.items():
             found.constant[term] += amount
-    for cls in merged.values():
-        cls.cases.sort(key=lambda c: (c.registered or dt.date.max, c.case_id))
-    return sorted(merged.values(), key=lambda c: c.cases[0].case_id), new_places
+    return _in_order(merged.values()), new_places
 
 
 def _solve_location(instance: Instance, classes: list[CaseClass], members: list[int],
                     places: list[Place], solver: Solver, location: str, clock: Clock,
                     full: bool = False
                     ) -> tuple[dict[tuple[int, int], int], dict[str, float]]:
-    eligible = {k: [i for i in classes[k].places if classes[k].size <= places[i].capacity]
-                for k in members}
-    eligible = {k: own for k, own in eligible.items() if own}
-    if not eligible:
+    loc = _location(classes, members, places, full=full)
+    if loc is None:
         return {}, {}
-    loc = _Location(classes, sorted(eligible), eligible, places, place_groups(eligible),
-                    full=full)
     # Stages (i) and (iii) look at cases only: classes alike but for their scores are one kind.
-    kinds_by_key: dict[ClassKey, list[int]] = defaultdict(list)
-    for k in loc.members:
-        c = classes[k]
-        kinds_by_key[(c.size, c.minors, c.vulnerable, c.waiting, tuple(loc.class_groups(k)),
-                      c.fixed)].append(k)
-    kinds = list(kinds_by_key.values())
+    kinds = _kinds(loc, priority=True)
     selection = Model(f"matching_{location}")
     with clock("matching_build"):
         take, size_columns = define_selection(selection, loc, kinds)
@@ -699,16 +677,15 @@ def _solve_location(instance: Instance, classes: list[CaseClass], members: list[
     def per_kind(weight: dict[int, float]) -> dict[int, float]:
         return {column: weight[kinds[n][0]] for (n, _), column in take.items()}
 
-    stages, fixed = _selection_stages(instance, classes, members, loc, selection, per_kind,
-                                      solver, location, clock)
+    stages, fixed = _selection_stages(instance, members, loc, selection, per_kind, solver,
+                                      location, clock)
     cases = sum(len(classes[k].cases) for k in loc.members)
     scored = any(classes[k].scores[classes[k].places.index(i)] for k in loc.members
                  for i in loc.eligible[k])
+    tied = None
     if not scored:  # the selection is the last model: its tie-break
         with clock("matching_solve_tie_break"):
             tied = tie_break(solver, selection, location, cases, 2)
-        if tied is not None:
-            stages["tie_break"] = tied
     chosen = selection.solution
     assert chosen is not None  # the stages above solved the model
     sizes = {key: int(chosen[column]) for key, column in size_columns.items()}
@@ -722,8 +699,8 @@ def _solve_location(instance: Instance, classes: list[CaseClass], members: list[
         # and PuLP-HiGHS found), so the back-ends parted; see git history for that code.
         into, at, sizes, stages["quality"], tied = _place(
             solver, loc, location, fixed, into, sizes, clock, cases)
-        if tied is not None:
-            stages["tie_break"] = tied
+    if tied is not None:
+        stages["tie_break"] = tied
     for term in instance.config.matching.priority:
         # Transferred cases' terms: the same in every solution, so left out of the model.
         constant = sum(classes[k].constant[term] for k in loc.members)
@@ -732,13 +709,13 @@ def _solve_location(instance: Instance, classes: list[CaseClass], members: list[
     return _realise(loc, into, at, sizes), stages
 
 
-def _selection_stages(instance: Instance, classes: list[CaseClass], members: list[int],
-                      loc: _Location, selection: Model,
+def _selection_stages(instance: Instance, members: list[int], loc: _Location, selection: Model,
                       per_kind: Callable[[dict[int, float]], dict[int, float]], solver: Solver,
                       location: str, clock: Clock
                       ) -> tuple[dict[str, float], list[tuple[str, dict[int, float], float]]]:
     """Stages (i) and (iii) of a location on its selection model: the persons placed and the
     priority terms. Returns the stages' values and the optima the placement model fixes."""
+    classes = loc.classes
     persons = {k: float(classes[k].size) for k in members}
     weights = {term: {k: float(classes[k].weight(term)) for k in members}
                for term in instance.config.matching.priority}
@@ -811,13 +788,9 @@ def _place(solver: Solver, loc: _Location, location: str,
             used = [(column, weight[k]) for (k, _), column in into.items() if weight[k]]
             model.row(f"fix_{name}", best, math.inf, [c for c, _ in used],
                       [w for _, w in used])
-    start = np.zeros(len(model.upper))
-    for key, count in start_into.items():
-        start[into[key]] = count
-    for key, count in start_sizes.items():
-        if count:  # a size column exists wherever the start places a case
-            start[size_columns[key]] = count
-    model.solution = start
+    # A size column exists wherever the start places a case.
+    model.solution = model.dense({into[key]: n for key, n in start_into.items()}
+                                 | {size_columns[key]: n for key, n in start_sizes.items() if n})
     with clock("matching_solve_quality"):
         best = solver.maximise(model, f"quality_{location}", quality)
     with clock("matching_solve_tie_break"):
@@ -874,7 +847,7 @@ def match(instance: Instance, cases: list[Case], places: list[Place],
         # Stages (i) and (ii) on every state at once choose the split; the later stages then
         # run per state on it, exactly as with a split fixed beforehand.
         states = balanced(classes, places, split)
-        persons = choose_split(classes, places, solver, split, clock)
+        persons = choose_split(classes, places, solver, split, states, clock)
         classes, places = fixed_split(classes, places, persons)
     # Full places make placing nobody infeasible, a time-limited stage's last resort
     # (planner.optimise.highs_stages): with a time limit the places keep `<=` rows (slower, the same
@@ -893,9 +866,7 @@ def match(instance: Instance, cases: list[Case], places: list[Place],
                            {b: split.needs[b] for b in states})
             # The split's value, unless a later stage stopped at a time limit short of it.
             stages["balance"] = float(sum(min(relocated[b], share[b]) for b in states))
-        order = ["persons", "balance", *instance.config.matching.priority, "quality",
-                 "tie_break"]
-        stages = {name: stages[name] for name in order if name in stages}
+        stages = _stage_order(instance, stages)
     assignments: list[Assignment] = []
     unassigned = list(left_out)
     for k, cls in enumerate(classes):

@@ -76,15 +76,16 @@ class OffsetsReport:
     unplanned: dict[str, int] = field(default_factory=dict)
 
 
+def not_implemented(instance: Instance) -> set[str]:
+    """The benefitting states whose pledges are accepted, not implemented (rules section 4 [law];
+    all of them unless `benefitting.implement_pledges`)."""
+    return set() if instance.config.benefitting.implement_pledges else set(instance.benefitting)
+
+
 def pledged_relocations(instance: Instance, key: dict[str, KeyRow]) -> dict[str, float]:
-    pledged: dict[str, float] = {}
-    idle = set() if instance.config.benefitting.implement_pledges else set(instance.benefitting)
-    for pledge in instance.pledges:
-        # A benefitting state's pledge counts only when implemented (rules section 4); then
-        # as an ad hoc contributor's does (no obligation: its fixed minimum).
-        if pledge.measure is Measure.relocation and pledge.state not in idle:
-            top = pledge.max if pledge.max is not None else math.inf
-            pledged[pledge.state] = pledged.get(pledge.state, 0.0) + top
+    # A benefitting state's pledge counts only when implemented (rules section 4); then as an
+    # ad hoc contributor's does (no obligation: its fixed minimum).
+    pledged = _maxima(instance, Measure.relocation, not_implemented(instance))
     return {code: min(amount, max(key[code].obligation, _fixed(instance, code)))
             for code, amount in sorted(pledged.items())}
 
@@ -93,13 +94,15 @@ def _fixed(instance: Instance, state: str, measure: Measure = Measure.relocation
     return sum(p.min for p in instance.pledges if p.state == state and p.measure is measure)
 
 
-def offset_capacity(instance: Instance) -> dict[str, float]:
-    capacity: dict[str, float] = {}
+def _maxima(instance: Instance, measure: Measure, idle: Collection[str] = ()
+            ) -> dict[str, float]:
+    """Per state (but `idle` ones), the sum of its `measure` rows' maxima (inf: no maximum)."""
+    total: dict[str, float] = {}
     for pledge in instance.pledges:
-        if pledge.measure is Measure.offset:
+        if pledge.measure is measure and pledge.state not in idle:
             top = pledge.max if pledge.max is not None else math.inf
-            capacity[pledge.state] = capacity.get(pledge.state, 0.0) + top
-    return capacity
+            total[pledge.state] = total.get(pledge.state, 0.0) + top
+    return total
 
 
 def pair_persons(instance: Instance) -> dict[tuple[str, str], int]:
@@ -164,12 +167,10 @@ def mandatory_thresholds(instance: Instance) -> tuple[float, float, float, float
     needs = math.fsum(n.amount for n in instance.needs if n.measure is Measure.relocation)
     a = config.mandatory_share * needs
     b = config.mandatory_proposal_share * instance.config.proposal_relocations
-    if config.mandatory_basis == "needs":
-        return needs, a, b, a, "needs"
-    if config.mandatory_basis == "proposal":
-        return needs, a, b, b, "proposal"
-    binding = "needs" if a > b else "proposal" if b > a else "both"
-    return needs, a, b, max(a, b), binding
+    binding: str = config.mandatory_basis
+    if binding == "higher":
+        binding = "needs" if a > b else "proposal" if b > a else "both"
+    return needs, a, b, {"needs": a, "proposal": b, "both": a}[binding], binding
 
 
 def assess_offsets(instance: Instance, key: dict[str, KeyRow]) -> OffsetsReport:
@@ -189,7 +190,7 @@ def assess_offsets(instance: Instance, key: dict[str, KeyRow]) -> OffsetsReport:
     )
     persons = pair_persons(instance)
     given = instance.responsibility is not None
-    capacity = offset_capacity(instance)
+    capacity = _maxima(instance, Measure.offset)
     agreeing = set(instance.benefitting) - set(config.refused_by)
 
     def persons_toward(code: str, targets: set[str]) -> float:
@@ -238,31 +239,16 @@ def assess_offsets(instance: Instance, key: dict[str, KeyRow]) -> OffsetsReport:
         if held > 0:
             mandatory[code] = held
     return OffsetsReport(
-        voluntary_share=config.voluntary_share,
-        voluntary_threshold=voluntary_threshold,
-        pledged_relocations=total,
-        voluntary_allowed=pool_allowed,
-        voluntary_allowed_states=allowed_states,
-        mandatory_share=config.mandatory_share,
-        mandatory_basis=config.mandatory_basis,
-        mandatory_threshold=threshold,
-        mandatory_triggered=triggered,
-        gap=gap,
-        mandatory=mandatory,
-        unallocated=remaining - sum(owed.values()),
-        owed=owed,
-        unplanned={c: n - mandatory.get(c, 0) for c, n in owed.items()
-                   if n > mandatory.get(c, 0)},
-        proposal_relocations=proposal,
-        refused_by=tuple(config.refused_by),
-        voluntary_states=tuple(voluntary_states),
-        voluntary=voluntary,
-        remaining_gap=remaining,
+        voluntary_share=config.voluntary_share, voluntary_threshold=voluntary_threshold,
+        pledged_relocations=total, voluntary_allowed=pool_allowed,
+        voluntary_allowed_states=allowed_states, voluntary_states=tuple(voluntary_states),
+        voluntary=voluntary, refused_by=tuple(config.refused_by),
+        mandatory_share=config.mandatory_share, mandatory_basis=config.mandatory_basis,
         mandatory_proposal_share=config.mandatory_proposal_share,
-        relocation_needs=needs,
-        threshold_needs=a,
-        threshold_proposal=b,
-        mandatory_binding=binding,
-        caps={c: n for c, n in sorted(caps.items()) if n > 0},
-        responsibility_given=given,
-    )
+        proposal_relocations=proposal, relocation_needs=needs, threshold_needs=a,
+        threshold_proposal=b, mandatory_binding=binding, mandatory_threshold=threshold,
+        mandatory_triggered=triggered, gap=gap, remaining_gap=remaining,
+        caps={c: n for c, n in sorted(caps.items()) if n > 0}, owed=owed, mandatory=mandatory,
+        unallocated=remaining - sum(owed.values()),
+        unplanned={c: n - mandatory.get(c, 0) for c, n in owed.items() if n > mandatory.get(c, 0)},
+        responsibility_given=given)

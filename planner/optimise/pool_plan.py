@@ -39,8 +39,8 @@ from planner.optimise.distribution import (
     unit,
 )
 from planner.optimise.key import BENEFITTING, CONTRIBUTOR, KeyRow, benefitting_targets
-from planner.optimise.offsets import OffsetsReport
-from planner.optimise.solve import Solver, new_problem, value
+from planner.optimise.offsets import OffsetsReport, not_implemented
+from planner.optimise.solve import Solver, value
 from planner.optimise.tiebreak import tie_break
 
 
@@ -68,24 +68,15 @@ def caps(instance: Instance, key: dict[str, KeyRow], offsets: OffsetsReport) -> 
     """Per pledging state: the most value the plan may take, max(obligation, forced minimum);
     a benefitting state's pledge (rules section 4) takes 0, or with
     `benefitting.implement_pledges` max(its fair share, forced minimum)."""
-    states = sorted({p.state for p in instance.pledges})
     targets = benefitting_targets(instance, key)
     cap = {}
-    for s in states:
+    for s in sorted({p.state for p in instance.pledges}):
         forced = forced_value(instance, s, offsets.mandatory.get(s, 0))
         if key[s].role == BENEFITTING:
             cap[s] = max(targets[s], forced) if s in targets else 0.0
         else:
             cap[s] = max(key[s].obligation, forced)
     return cap
-
-
-def not_implemented(instance: Instance) -> set[str]:
-    """The benefitting states whose pledges are accepted, not implemented (rules section 4 [law];
-    all of them unless `benefitting.implement_pledges`)."""
-    if instance.config.benefitting.implement_pledges:
-        return set()
-    return set(instance.benefitting)
 
 
 def define_values(prob: pulp.LpProblem, instance: Instance, offsets: OffsetsReport
@@ -98,20 +89,17 @@ def define_values(prob: pulp.LpProblem, instance: Instance, offsets: OffsetsRepo
     idle = not_implemented(instance)
     for n, p in enumerate(instance.pledges):
         u = unit(p.measure, rate)
-        upper = None if p.max is None else p.max / u
+        lower, upper = p.min / u, None if p.max is None else p.max / u
         if p.state in idle:
             # A benefitting state's pledge: accepted and reported, not implemented (s. 4).
-            values[p.pledge_id] = prob.add_variable(
-                f"value_{n}", lowBound=0, upBound=0,
-                cat=pulp.LpInteger if p.measure.in_persons else pulp.LpContinuous)
-            continue
-        if restricted and p.measure is Measure.offset and \
+            lower = upper = 0
+        elif restricted and p.measure is Measure.offset and \
                 p.state not in offsets.voluntary_allowed_states:
             # Offsets not yet allowed voluntarily: only the row's own minimum (rules s. 5);
             # mandatory offsets are added by `define_offset_rules`.
             upper = max(p.min, float(offsets.mandatory.get(p.state, 0)))
         values[p.pledge_id] = prob.add_variable(
-            f"value_{n}", lowBound=p.min / u, upBound=upper,
+            f"value_{n}", lowBound=lower, upBound=upper,
             cat=pulp.LpInteger if p.measure.in_persons else pulp.LpContinuous)
     return values
 
@@ -160,7 +148,7 @@ def define_offset_rules(prob: pulp.LpProblem, instance: Instance, key: dict[str,
 def plan_pool(instance: Instance, key: dict[str, KeyRow], offsets: OffsetsReport,
               solver: Solver) -> PoolPlan:
     rate = instance.config.pool.rate
-    prob = new_problem("pool_plan")
+    prob = pulp.LpProblem("pool_plan", pulp.LpMinimize)
     values = define_values(prob, instance, offsets)
     cap = caps(instance, key, offsets)
     shortfall = define_obligations(prob, instance, key, values, cap)
@@ -195,13 +183,8 @@ def plan_pool(instance: Instance, key: dict[str, KeyRow], offsets: OffsetsReport
                                                               inflow, needs)
     objectives["tie_break"] = float(tie_break(
         solver, prob, [values[p.pledge_id] for p in instance.pledges]))
-    amounts = {}
-    for p in instance.pledges:
-        v = value(values[p.pledge_id])
-        amounts[p.pledge_id] = float(round(v)) if p.measure.in_persons else round(v * rate, 2)
-    return PoolPlan(
-        amounts=amounts,
-        shortfall={s: max(0.0, round(value(v), 9)) for s, v in shortfall.items()},
-        cap=cap,
-        objectives=objectives,
-    )
+    amounts = {p.pledge_id: (float(round(value(values[p.pledge_id]))) if p.measure.in_persons
+                             else round(value(values[p.pledge_id]) * rate, 2))
+               for p in instance.pledges}
+    return PoolPlan(amounts, {s: max(0.0, round(value(v), 9)) for s, v in shortfall.items()},
+                    cap, objectives)

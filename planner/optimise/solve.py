@@ -54,7 +54,7 @@ SOLVERS = ("highs", "cbc")
 CBC_TOL = 1e-7
 
 __all__ = ["SOLVERS", "Model", "SolveRecord", "Solver", "SolverOptions", "available_solvers",
-           "new_problem", "value"]
+           "value"]
 
 
 @dataclass(frozen=True)
@@ -329,7 +329,7 @@ def available_solvers() -> tuple[str, ...]:
 def _maximise_pulp(solver: Solver, model: Model, name: str, cost: dict[int, float]) -> float:
     """CBC (or any PuLP back-end): the model as a PuLP problem, each stage a plain MIP."""
     if model.backend is None:
-        prob = new_problem(model.name)
+        prob = pulp.LpProblem(model.name, pulp.LpMinimize)
         # Named by position, never by `model.names` (which hold pledge ids: ids that differ
         # only by a space, `-` or `_` are one PuLP name).
         columns = [prob.add_variable(f"x{j}", 0, u, cat=pulp.LpInteger)
@@ -375,10 +375,6 @@ def _version(name: str) -> str:
     if name == "highs":
         return "HiGHS (highspy " + metadata.version("highspy") + ")"
     return "CBC (bundled with PuLP " + pulp.__version__ + ")"
-
-
-def new_problem(name: str) -> pulp.LpProblem:
-    return pulp.LpProblem(name, pulp.LpMinimize)
 
 
 def value(expr: Any) -> float:

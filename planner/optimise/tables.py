@@ -93,13 +93,10 @@ def coverage_rows(instance: Instance, dist: Distribution,
     # state receives is never left out of the table.
     targets = sorted(set(dist.needs) | {k for k, amount in got.items() if amount > 0})
     for b, m in targets:
-        measure = Measure(m)
-        is_stated = (b, m) in stated
-        need_amount = stated.get((b, m), 0.0)
-        received = got.get((b, m), 0.0)
-        rows.append(CoverageRow(beneficiary=b, measure=measure, need=need_amount,
-                                need_stated=is_stated, received=received,
-                                ratio=received / need_amount if need_amount > 0 else None))
+        need, received = stated.get((b, m), 0.0), got.get((b, m), 0.0)
+        rows.append(CoverageRow(beneficiary=b, measure=Measure(m), need=need,
+                                need_stated=(b, m) in stated, received=received,
+                                ratio=received / need if need > 0 else None))
     return rows
 
 
@@ -108,14 +105,8 @@ def build_tables(instance: Instance, key: dict[str, KeyRow], offsets: OffsetsRep
     plan_table = plan_rows(instance, plan)
     allocation = allocation_rows(instance, key, plan_table, offsets)
     flows = distribution_rows(instance, dist)
-    totals = Totals(
-        obligation=math.fsum(r.obligation for r in allocation),
-        relocation=math.fsum(r.relocation for r in allocation),
-        offset=math.fsum(r.offset for r in allocation),
-        financial_eur=math.fsum(r.financial_eur for r in allocation),
-        alternative_eur=math.fsum(r.alternative_eur for r in allocation),
-        value=math.fsum(r.value for r in allocation),
-        shortfall=math.fsum(r.shortfall for r in allocation),
-        surplus=math.fsum(max(0.0, r.balance) for r in allocation),
-    )
+    summed = ("obligation", "relocation", "offset", "financial_eur", "alternative_eur", "value",
+              "shortfall")
+    totals = Totals(**{name: math.fsum(getattr(r, name) for r in allocation) for name in summed},
+                    surplus=math.fsum(max(0.0, r.balance) for r in allocation))
     return Tables(plan_table, allocation, flows, coverage_rows(instance, dist, flows), totals)
