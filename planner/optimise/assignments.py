@@ -254,12 +254,18 @@ def report_matching(instance: Instance, places: list[Place], result: MatchResult
     with clock("matching_rows"):
         assigned, left = assignment_rows(result)
     summary = Matching(
-        ran=True, persons_total=len(assigned) + len(left),
+        ran=True,
+        persons_total=len(assigned) + len(left),
         persons_eligible=len(assigned) + sum(1 for r in left if r.reason == "capacity"),
-        persons_assigned=len(assigned), cases_assigned=len(result.assignments),
-        family_splits=family_splits(assigned, instance), places=sum(p.capacity for p in places),
-        bound=explained.bound, bottlenecks=list(explained.bottlenecks),
+        persons_assigned=len(assigned),
+        cases_assigned=len(result.assignments),
+        family_splits=family_splits(assigned, instance),
+        places=sum(p.capacity for p in places),
+        bound=explained.bound,
+        bottlenecks=list(explained.bottlenecks),
         unassigned_by_reason=dict(sorted(Counter(r.reason for r in left).items())),
-        classes=result.classes, stages=result.stages)
+        classes=result.classes,
+        stages=result.stages,
+    )
     matchability = [MatchabilityRow.model_validate(row) for row in rows(explained)]
     return assigned, left, matchability, summary

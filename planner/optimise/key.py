@@ -92,11 +92,19 @@ def compute_key(instance: Instance) -> dict[str, KeyRow]:
         if base > 0:
             exact = {c: v + deducted * v / base for c, v in exact.items()}
     rounded = round_obligations(exact, config.pool.rounding)
-    return {s.code: KeyRow(state=s.code, role=roles[s.code], share_computed=computed[s.code],
-                           share_official=s.share, share=used[s.code],
-                           deduction=deduction[s.code], obligation_exact=exact[s.code],
-                           obligation=rounded[s.code])
-            for s in instance.states}
+    return {
+        s.code: KeyRow(
+            state=s.code,
+            role=roles[s.code],
+            share_computed=computed[s.code],
+            share_official=s.share,
+            share=used[s.code],
+            deduction=deduction[s.code],
+            obligation_exact=exact[s.code],
+            obligation=rounded[s.code],
+        )
+        for s in instance.states
+    }
 
 
 def benefitting_targets(instance: Instance, key: dict[str, KeyRow]) -> dict[str, float]:

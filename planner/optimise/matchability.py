@@ -462,12 +462,16 @@ def assess(cases: list[Case], places: list[Place], rejected: set[tuple[str, str]
     reach, rest = _cut(graph)
     explained = _explain(graph, reach, rest, _agreements(index))
     return Matchability(
-        bound=bound, places=sum(p.capacity for p in places),
-        persons_placeable=sum(c.size for c in cases if not c.blocked or c.case_id in transfers),
+        bound=bound,
+        places=sum(p.capacity for p in places),
+        persons_placeable=sum(c.size for c in cases
+                              if not c.blocked or c.case_id in transfers),
         bottlenecks=tuple(text for *_, text in explained),
         costs=tuple(_costs(index, eligible, graph, flow, reach)),
-        bottleneck_rows=tuple(item[:3] for item in explained),
-        law=tuple(law_costs(cases, places, rejected, transfers, bound)))
+        bottleneck_rows=tuple((subject, criteria, value)
+                              for subject, criteria, value, _ in explained),
+        law=tuple(law_costs(cases, places, rejected, transfers, bound)),
+    )
 
 
 def rows(m: Matchability) -> list[dict[str, str]]:
