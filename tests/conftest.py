@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import contextlib
 import csv
+import functools
 import getpass
 import os
 import sys
@@ -177,12 +178,18 @@ KINDS = ("unit", "solver", "cli", "browser", "slow")
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
     """A test without one of KINDS fails the collection, naming its file: `-m unit` would
     otherwise skip it silently, or run a slow test in the inner loop."""
-    unmarked = sorted({str(item.path.relative_to(REPO)) for item in items
-                       if not any(item.get_closest_marker(kind) for kind in KINDS)})
+    bare = [item for item in items
+            if not any(item.get_closest_marker(kind) for kind in KINDS)]
+    unmarked = sorted({str(item.path.relative_to(REPO)) for item in bare})
     if unmarked:
-        raise pytest.UsageError(
-            f"test files without a marker ({', '.join(KINDS)}): {', '.join(unmarked)}; add "
-            "one at the top, e.g. `pytestmark = pytest.mark.unit`")
+        message = (f"test files without a marker ({', '.join(KINDS)}): {', '.join(unmarked)}; "
+                   "add one at the top, e.g. `pytestmark = pytest.mark.unit`")
+        if not hasattr(config, "workerinput"):
+            raise pytest.UsageError(message)
+        # An xdist worker: a UsageError ends it with an INTERNALERROR that does not say why,
+        # so each unmarked test fails with the message instead.
+        for item in bare:
+            item.runtest = functools.partial(pytest.fail, message, pytrace=False)
     items.sort(key=heaviest_first)
 
 

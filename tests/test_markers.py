@@ -40,6 +40,16 @@ def test_a_file_without_a_marker_fails_the_collection() -> None:
                                              item("tests/test_c.py")])
 
 
+def test_on_an_xdist_worker_an_unmarked_test_fails_saying_why() -> None:
+    """A UsageError would end the worker with an INTERNALERROR that names no file."""
+    config: Any = SimpleNamespace(workerinput={})
+    bare = SimpleNamespace(path=REPO / "tests/test_c.py", get_closest_marker=lambda name: None,
+                           runtest=lambda: None)
+    pytest_collection_modifyitems(config, [item("tests/test_a.py", "unit"), bare])
+    with pytest.raises(pytest.fail.Exception, match=r"without a marker .*: tests/test_c\.py;"):
+        bare.runtest()
+
+
 def test_the_suite_is_marked(request: pytest.FixtureRequest) -> None:
     assert request.node.get_closest_marker("unit") is not None
     for path in sorted(Path(REPO / "tests").glob("test_*.py")):
