@@ -39,6 +39,18 @@ def write_csv(path: Path, rows: list[dict[str, object]], columns: list[str] | No
             writer.writerow({k: "" if v is None else v for k, v in row.items()})
 
 
+def csv_rows(path: Path) -> list[list[str]]:
+    """A CSV file's rows, header first, as lists of cells (to corrupt and `save_rows`)."""
+    with path.open(encoding="utf-8", newline="") as handle:
+        return list(csv.reader(handle))
+
+
+def save_rows(path: Path, table: list[list[str]]) -> None:
+    """Write rows back as the planner writes its tables (`\n` line ends)."""
+    with path.open("w", encoding="utf-8", newline="") as handle:
+        csv.writer(handle, lineterminator="\n").writerows(table)
+
+
 def state(code: str, population: float = 1_000_000, gdp: float = 10_000, **extra: object
           ) -> dict[str, object]:
     return {"code": code, "name": f"State {code}", "population": population,

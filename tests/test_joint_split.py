@@ -6,13 +6,20 @@ property), the naive model's optima, and both back-ends."""
 
 from __future__ import annotations
 
-import csv
 import shutil
 import sys
 from pathlib import Path
 
 import pytest
-from conftest import BASE_TOML, STATE_COLUMNS, pledge, state, write_csv
+from conftest import (
+    BASE_TOML,
+    STATE_COLUMNS,
+    csv_rows,
+    pledge,
+    save_rows,
+    state,
+    write_csv,
+)
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -148,16 +155,6 @@ def test_a_directed_row_stays_with_its_state(make_instance, backend):
 # --- the verifier's checks, each caught when broken -------------------------------------
 
 
-def rows(path: Path) -> list[list[str]]:
-    with path.open(encoding="utf-8", newline="") as handle:
-        return list(csv.reader(handle))
-
-
-def save(path: Path, table: list[list[str]]) -> None:
-    with path.open("w", encoding="utf-8", newline="") as handle:
-        csv.writer(handle, lineterminator="\n").writerows(table)
-
-
 # Row a (AA, 4 places) refuses vulnerable persons, row b (BB, 4) takes anyone, both for DD
 # or EE (equal needs); DD's four are vulnerable, EE's four are not: a takes EE's, b DD's.
 ROWS2 = [pledge("a", "AA", "relocation", 4, 4, vulnerable="false"),
@@ -187,12 +184,12 @@ def test_a_row_over_its_total_is_caught(joint_run):
     # plan.csv gives a 3 persons where assignments.csv places 4 of them (EE): the row's
     # total is broken whatever distribution.csv says.
     instance, out = joint_run
-    table = rows(out / "plan.csv")
+    table = csv_rows(out / "plan.csv")
     head = table[0]
     for row in table[1:]:
         if row[head.index("pledge_id")] == "a":
             row[head.index("amount")] = "3"
-    save(out / "plan.csv", table)
+    save_rows(out / "plan.csv", table)
     found = [str(p) for p in verify(out, instance)]
     assert "assignments.csv:0: pledge_id: a takes 4 persons in all, plan.csv gives it 3" \
         in found
@@ -201,13 +198,13 @@ def test_a_row_over_its_total_is_caught(joint_run):
 def test_a_pair_over_its_places_is_caught(joint_run):
     # distribution.csv gives b 3 places at DD (and 1 at EE) where 4 of DD's persons use b.
     instance, out = joint_run
-    table = rows(out / "distribution.csv")
+    table = csv_rows(out / "distribution.csv")
     head = table[0]
     for row in table[1:]:
         if (row[head.index("pledge_id")], row[head.index("beneficiary")]) == ("b", "DD"):
             row[head.index("amount")] = row[head.index("value")] = "3"
     table.append(["BB", "EE", "relocation", "1", "b", "1"])
-    save(out / "distribution.csv", table)
+    save_rows(out / "distribution.csv", table)
     found = [str(p) for p in verify(out, instance)]
     assert "assignments.csv:0: pledge_id: b takes 4 persons from DD, it has 3 places there" \
         in found
@@ -231,14 +228,14 @@ def test_moving_an_empty_place_from_the_balance_is_caught(make_instance, tmp_pat
                                [person("d0", "DD"), person("d1", "DD")]))
     out = tmp_path / "copy"
     shutil.copytree(result.out, out)
-    table = rows(out / "distribution.csv")
+    table = csv_rows(out / "distribution.csv")
     head = table[0]
     for row in table[1:]:
         pair = (row[head.index("pledge_id")], row[head.index("beneficiary")])
         if pair in (("a", "DD"), ("a", "EE")):
             row[head.index("amount")] = row[head.index("value")] = \
                 "5" if pair[1] == "DD" else "1"
-    save(out / "distribution.csv", table)
+    save_rows(out / "distribution.csv", table)
     found = [str(p) for p in verify(out, load_instance(result.instance.origin.folder))]
     assert any(p.startswith("distribution.csv:0: amount: not balanced (Art. 60(2)): "
                             "relocation could move from DD") for p in found), found

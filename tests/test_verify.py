@@ -8,7 +8,7 @@ import shutil
 from pathlib import Path
 
 import pytest
-from conftest import pledge, state
+from conftest import csv_rows, pledge, state
 
 from planner.inputs.load import load_instance
 from planner.optimise.solve import SolverOptions
@@ -167,10 +167,6 @@ def matched(make_instance, tmp_path):
     return load_instance(folder), out
 
 
-def rows_of(path: Path) -> list[list[str]]:
-    return list(csv.reader(path.open()))
-
-
 def test_real_matchings_pass(matched):
     instance, out = matched
     assert messages(instance, out) == []
@@ -178,7 +174,7 @@ def test_real_matchings_pass(matched):
 
 def test_matching_corruption_is_caught(matched):
     instance, out = matched
-    rows = rows_of(out / "assignments.csv")
+    rows = csv_rows(out / "assignments.csv")
     head = rows[0]
     line = next(i + 1 for i, r in enumerate(rows) if r[head.index("person_id")] == "s1")
     edit(out / "assignments.csv", line, "pledge_id", "a")  # AFG into the SYR-only row
@@ -189,13 +185,13 @@ def test_matching_corruption_is_caught(matched):
 
 def test_split_family_and_blocked_person_are_caught(matched):
     instance, out = matched
-    rows = rows_of(out / "assignments.csv")
+    rows = csv_rows(out / "assignments.csv")
     head = rows[0]
     line = next(i + 1 for i, r in enumerate(rows) if r[head.index("person_id")] == "f0")
     edit(out / "assignments.csv", line, "pledge_id", "b")
     edit(out / "assignments.csv", line, "to_state", "BB")
     # The security-blocked person moved from unassigned.csv into assignments.csv.
-    left = rows_of(out / "unassigned.csv")
+    left = csv_rows(out / "unassigned.csv")
     x = next(r for r in left[1:] if r[0] == "x1")
     with (out / "unassigned.csv").open("w", newline="") as handle:
         csv.writer(handle, lineterminator="\n").writerows([r for r in left if r is not x])
@@ -214,8 +210,8 @@ def test_a_repeated_candidate_is_matched_at_each_row(matched):
     neither row is "in neither"; b's two places hold s1's two rows."""
     instance, out = matched
     path = Path(instance.origin.folder) / "candidates.csv"
-    rows = rows_of(path)
-    assert [r[:5] for r in rows_of(out / "assignments.csv")[1:]] == [
+    rows = csv_rows(path)
+    assert [r[:5] for r in csv_rows(out / "assignments.csv")[1:]] == [
         ["f0", "F", "DD", "AA", "a"], ["f1", "F", "DD", "AA", "a"], ["f2", "F", "DD", "AA", "a"],
         ["s1", "S", "DD", "BB", "b"]]
     with path.open("a", newline="") as handle:
@@ -252,7 +248,7 @@ def test_sar_figures_are_recomputed_from_the_files(make_instance, tmp_path, monk
     out = tmp_path / "out"
     run(folder, out, SolverOptions())
     instance = load_instance(folder)
-    assert sorted(tuple(r[1:4]) for r in rows_of(out / "distribution.csv")[1:]) == [
+    assert sorted(tuple(r[1:4]) for r in csv_rows(out / "distribution.csv")[1:]) == [
         ("DD", "financial", "100000"), ("DD", "relocation", "5"),
         ("EE", "financial", "100000"), ("EE", "relocation", "5")]
     data = json.loads((out / "summary.json").read_text())

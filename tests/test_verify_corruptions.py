@@ -19,14 +19,21 @@ fractions tie, and the tie-break rounds up the earlier flow, DD's).
 
 from __future__ import annotations
 
-import csv
 import json
 import shutil
 from collections.abc import Callable
 from pathlib import Path
 
 import pytest
-from conftest import BASE_TOML, STATE_COLUMNS, pledge, state, write_csv
+from conftest import (
+    BASE_TOML,
+    STATE_COLUMNS,
+    csv_rows,
+    pledge,
+    save_rows,
+    state,
+    write_csv,
+)
 
 from planner.inputs.load import load_instance
 from planner.optimise.solve import SolverOptions
@@ -101,28 +108,18 @@ def copy(finished, tmp_path):
     return instance, target
 
 
-def rows(path: Path) -> list[list[str]]:
-    with path.open(encoding="utf-8", newline="") as handle:
-        return list(csv.reader(handle))
-
-
-def save(path: Path, table: list[list[str]]) -> None:
-    with path.open("w", encoding="utf-8", newline="") as handle:
-        csv.writer(handle, lineterminator="\n").writerows(table)
-
-
 def line_of(path: Path, first: str) -> int:
     """The line of the row whose first cell is `first`."""
-    return next(n for n, row in enumerate(rows(path), start=1) if row[0] == first)
+    return next(n for n, row in enumerate(csv_rows(path), start=1) if row[0] == first)
 
 
 def cell(name: str, line: int | str, column: str, value: str) -> Callable[[Path], None]:
     """Set one cell; `line` a number or the first cell of the row."""
     def edit(out: Path) -> None:
-        table = rows(out / name)
+        table = csv_rows(out / name)
         n = line if isinstance(line, int) else line_of(out / name, line)
         table[n - 1][table[0].index(column)] = value
-        save(out / name, table)
+        save_rows(out / name, table)
     return edit
 
 
@@ -130,25 +127,25 @@ def reasons_of(person: str, change: Callable[[list[str]], list[str]]
                ) -> Callable[[Path], None]:
     """Rewrite one person's reasons in assignments.csv from its written ones."""
     def edit(out: Path) -> None:
-        table = rows(out / "assignments.csv")
+        table = csv_rows(out / "assignments.csv")
         column = table[0].index("reasons")
         row = table[line_of(out / "assignments.csv", person) - 1]
         row[column] = ";".join(change([c for c in row[column].split(";") if c]))
-        save(out / "assignments.csv", table)
+        save_rows(out / "assignments.csv", table)
     return edit
 
 
 def delete(name: str, line: int) -> Callable[[Path], None]:
     def edit(out: Path) -> None:
-        table = rows(out / name)
-        save(out / name, table[:line - 1] + table[line:])
+        table = csv_rows(out / name)
+        save_rows(out / name, table[:line - 1] + table[line:])
     return edit
 
 
 def repeat(name: str, line: int) -> Callable[[Path], None]:
     def edit(out: Path) -> None:
-        table = rows(out / name)
-        save(out / name, [*table, table[line - 1]])
+        table = csv_rows(out / name)
+        save_rows(out / name, [*table, table[line - 1]])
     return edit
 
 
@@ -262,13 +259,13 @@ CORRUPTIONS = {
         cell("unassigned.csv", "P08", "location", "EE"),
         "unassigned.csv:{P08}: case_id: case or location differs from input"),
     "a placed person dropped for capacity with a place free": (
-        both(lambda out: save(out / "assignments.csv", [
-            r for r in rows(out / "assignments.csv") if r[0] != "P01"]),
-             lambda out: save(out / "unassigned.csv", sorted(
-                 rows(out / "unassigned.csv")[1:] + [["P01", "K01", "DD", "capacity"]],
+        both(lambda out: save_rows(out / "assignments.csv", [
+            r for r in csv_rows(out / "assignments.csv") if r[0] != "P01"]),
+             lambda out: save_rows(out / "unassigned.csv", sorted(
+                 csv_rows(out / "unassigned.csv")[1:] + [["P01", "K01", "DD", "capacity"]],
                  key=lambda r: (r[1], r[0]))),
-             lambda out: save(out / "unassigned.csv", [
-                 ["person_id", "case_id", "location", "reason"]] + rows(
+             lambda out: save_rows(out / "unassigned.csv", [
+                 ["person_id", "case_id", "location", "reason"]] + csv_rows(
                      out / "unassigned.csv"))),
         "unassigned.csv:{P01}: reason: the case fits in the 1 free places of b@DD: not the "
         "most persons relocated"),
@@ -368,7 +365,7 @@ def test_coverage_lists_a_state_receiving_without_a_need(finished):
     """d sends EUR 100,000 to EE, which states no alternative need (DD does): EE's row is
     there, need 0, not stated, no ratio."""
     _, out = finished
-    assert ["EE", "alternative", "0", "false", "100000", ""] in rows(out / "coverage.csv")
+    assert ["EE", "alternative", "0", "false", "100000", ""] in csv_rows(out / "coverage.csv")
 
 
 def test_there_are_at_least_30_corruptions():
