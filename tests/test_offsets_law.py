@@ -172,18 +172,24 @@ def test_mandatory_trigger_where_the_needs_bind(make_instance: MakeInstance) -> 
     assert amounts(result)["b2"] == 0  # BB ranks money first, but its offsets are mandatory
 
 
-def test_mandatory_trigger_where_the_proposal_binds(make_instance: MakeInstance) -> None:
-    """(a) 0.6 x 50 needs = 30 < (b) 0.5 x 128 = 64: the proposal binds. Pledged relocations
-    40 (AA's 45, capped at its obligation, so AA's cap is 0): gap 24, by key 12 to BB and 12
-    to CC (the old reading, 0.6 x the pool's 100 = 60: gap 20). CC's row offers 5: 5 planned,
-    7 owed and not planned; CC's missing offsets are not passed on to BB."""
-    folder = make_instance(STATES, [
+def proposal_binds(make_instance: MakeInstance) -> Path:
+    """(a) 0.6 x 50 needs = 30 < (b) 0.5 x the proposal's 128 = 64; AA pledges 45
+    relocations, BB offsets without limit, CC at most 5."""
+    return make_instance(STATES, [
         pledge("a", "AA", "relocation", 0, 45),
         pledge("b", "BB", "offset", 0, ""),
         pledge("c", "CC", "offset", 0, 5)],
         needs=[{"state": "DD", "measure": "relocation", "amount": 50}],
         extra_toml="[proposal]\nrelocations = 128\n"
                    "[offsets]\nenforce_voluntary = true\nmandatory_proposal_share = 0.5\n")
+
+
+def test_mandatory_trigger_where_the_proposal_binds(make_instance: MakeInstance) -> None:
+    """(a) 0.6 x 50 needs = 30 < (b) 0.5 x 128 = 64: the proposal binds. Pledged relocations
+    40 (AA's 45, capped at its obligation, so AA's cap is 0): gap 24, by key 12 to BB and 12
+    to CC (the old reading, 0.6 x the pool's 100 = 60: gap 20). CC's row offers 5: 5 planned,
+    7 owed and not planned; CC's missing offsets are not passed on to BB."""
+    folder = proposal_binds(make_instance)
     off = offsets(plan(folder))
     assert (off["mandatory_threshold_needs"], off["mandatory_threshold_proposal"]) == (30, 64)
     assert (off["mandatory_binding"], off["gap"]) == ("proposal", 24)
@@ -207,13 +213,7 @@ def test_mandatory_offsets_capped_by_responsibility(make_instance: MakeInstance)
     unbounded offer aside) and CC owes the other 14 (within its fair share 20 and its 50
     persons); CC's row offers 5 of them (9 owed, not planned). Every offset counts toward DD,
     the state of the pairs."""
-    folder = make_instance(STATES, [
-        pledge("a", "AA", "relocation", 0, 45),
-        pledge("b", "BB", "offset", 0, ""),
-        pledge("c", "CC", "offset", 0, 5)],
-        needs=[{"state": "DD", "measure": "relocation", "amount": 50}],
-        extra_toml="[proposal]\nrelocations = 128\n"
-                   "[offsets]\nenforce_voluntary = true\nmandatory_proposal_share = 0.5\n")
+    folder = proposal_binds(make_instance)
     responsibility(folder, [("BB", "DD", 10), ("CC", "DD", 50)])
     result = plan(folder)
     off = offsets(result)
