@@ -270,6 +270,13 @@ AgreementPair = Annotated[str, BeforeValidator(_pair),
                           Field(json_schema_extra={"pattern": "^[A-Z]{2}-[A-Z]{2}$"})]
 
 
+def _no_repeats(value: tuple[str, ...], what: str) -> None:
+    """Refuse a list naming an item twice, naming every such item."""
+    twice = sorted({item for item in value if value.count(item) > 1})
+    if twice:
+        raise ValueError(f"each {what} at most once; given more than once: {', '.join(twice)}")
+
+
 class RelocationConfig(BaseModel):
     """[relocation] in instance.toml: beneficiaries of international protection
     (Art. 56(2)(a)(ii), rules section 7.2; planner.inputs.protection). [law] A beneficiary is
@@ -287,9 +294,7 @@ class RelocationConfig(BaseModel):
     @field_validator("bilateral_agreements")
     @classmethod
     def _once_each(cls, value: tuple[str, ...]) -> tuple[str, ...]:
-        twice = sorted({pair for pair in value if value.count(pair) > 1})
-        if twice:
-            raise ValueError(f"each pair at most once; given more than once: {', '.join(twice)}")
+        _no_repeats(value, "pair")
         same = sorted({pair for pair in value if pair[:2] == pair[3:]})
         if same:
             raise ValueError(f"a state cannot agree with itself: {', '.join(same)}")
@@ -355,9 +360,7 @@ class MatchingConfig(BaseModel):
     @field_validator("priority")
     @classmethod
     def _once_each(cls, value: tuple[str, ...]) -> tuple[str, ...]:
-        twice = sorted({term for term in value if value.count(term) > 1})
-        if twice:
-            raise ValueError(f"each term at most once; given more than once: {', '.join(twice)}")
+        _no_repeats(value, "term")
         if "minors" not in value and "vulnerable" in value:
             # Files written before minors were a term of their own: their `vulnerable` counted
             # unaccompanied minors too, so minors keep that rank, just before it.
