@@ -70,7 +70,7 @@ class Plan:
     tables: Tables
     summary: Summary
     instance: Instance = field(repr=False)
-    solve: SolveRecord | None = field(default=None, repr=False, compare=False)
+    solve: SolveRecord = field(repr=False)
 
     @property
     def name(self) -> str:
@@ -122,7 +122,7 @@ class RunResult:
         return self.summary.warnings
 
     @property
-    def solve(self) -> SolveRecord | None:
+    def solve(self) -> SolveRecord:
         return self.plan.solve
 
 
