@@ -53,6 +53,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from models.instance import Instance
 from models.results import AllocationRow, CoverageRow, KpiRow, StateComparisonRow, Summary
 from planner.errors import InputError, PlanError, Problem
 from planner.outputs.export import discard, publish, staging_folder
@@ -229,33 +230,35 @@ def compare(instance_dir: Path | str, variants: Sequence[str] | None = None, *,
     a comparison is `planner compare`'s job). `variants`: names of `variants/NAME.toml`
     (default: every one the instance ships). Every input is validated first: InputError with
     the problems of all of them. `solver`, `time_limit` and `progress` as for `planner.plan`."""
-    from planner.inputs.load import load_instance
     from planner.inputs.variants import variant_names
 
     folder = Path(instance_dir)
     names = [BASE, *dict.fromkeys(variant_names(folder) if variants is None else variants)]
-    loaded, problems = [], []
-    for name in names:
-        try:
-            loaded.append(load_instance(folder, None if name == BASE else name))
-        except InputError as exc:
-            problems += exc.problems
+    loaded = [load_one(folder, name) for name in names]
+    problems = [p for found in loaded if isinstance(found, list) for p in found]
     if problems:
         raise InputError(problems)
+    instances = [found for found in loaded if not isinstance(found, list)]  # all of them
     return comparison_of([plan(instance, solver=solver, time_limit=time_limit, variant=name,
-                               progress=progress) for name, instance in zip(names, loaded,
-                                                                            strict=True)])
+                               progress=progress)
+                          for name, instance in zip(names, instances, strict=True)])
 
 
-def validate_one(instance_dir: Path, name: str) -> list[Problem]:
-    """The input problems of the base or one variant (empty: valid)."""
+def load_one(instance_dir: Path, name: str) -> Instance | list[Problem]:
+    """The base or one variant loaded, or its input problems."""
     from planner.inputs.load import load_instance
 
     try:
-        load_instance(instance_dir, None if name == BASE else name)
+        return load_instance(instance_dir, None if name == BASE else name)
     except InputError as exc:
         return list(exc.problems)
-    return []
+
+
+def validate_one(instance_dir: Path, name: str) -> list[Problem]:
+    """The input problems of the base or one variant (empty: valid); run in a worker, so only
+    the problems travel back."""
+    found = load_one(instance_dir, name)
+    return found if isinstance(found, list) else []
 
 
 def plan_one(instance_dir: Path, name: str, out: Path, solver: str, time_limit: float | None,
