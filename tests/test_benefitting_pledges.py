@@ -18,8 +18,8 @@ import shutil
 from pathlib import Path
 
 import pytest
-from conftest import MakeInstance, pledge, state
-from test_verify_corruptions import cell, rows, save
+from conftest import MakeInstance, csv_rows, pledge, save_rows, state
+from test_verify_corruptions import cell
 
 from planner.errors import InputError
 from planner.inputs.load import load_instance
@@ -183,11 +183,11 @@ def test_the_verifier_rejects_an_implemented_pledge_by_default(planned, tmp_path
 
 def test_the_verifier_rejects_a_pledge_sent_to_its_own_state(planned, tmp_path):
     def home(out: Path) -> None:
-        data = rows(out / "distribution.csv")
+        data = csv_rows(out / "distribution.csv")
         for row in data:
             if row[4] == "it2":
                 row[1] = "IT"
-        save(out / "distribution.csv", data)
+        save_rows(out / "distribution.csv", data)
     found = corrupt(planned, "implement", tmp_path, home)
     assert any(f.endswith("beneficiary: IT is not a beneficiary this pledge may serve")
                for f in found)
