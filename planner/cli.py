@@ -5,9 +5,12 @@ from __future__ import annotations
 import gc
 import sys
 from pathlib import Path
-from typing import Annotated, NoReturn
+from typing import TYPE_CHECKING, Annotated, NoReturn
 
 import typer
+
+if TYPE_CHECKING:
+    from models.instance import Instance
 
 app = typer.Typer(add_completion=False, no_args_is_help=True,
                   help="Plan the EU Annual Solidarity Pool (Regulation (EU) 2024/1351).")
@@ -157,10 +160,21 @@ def validate(instance: InstanceArg = None, variant: Annotated[str | None, typer.
         loaded = load_instance(folder, variant)
     except InputError as exc:
         _fail(exc)
+    _ledger_warnings(loaded)
     if not quiet:
         name = f"{folder} (variant {variant})" if variant else str(folder)
         print(f"{visible(name)}: valid ({len(loaded.states)} states, "
               f"{len(loaded.pledges)} pledges, {len(loaded.needs)} needs)")
+
+
+def _ledger_warnings(instance: Instance) -> None:
+    """The ledger's warnings (more implemented than pledged, planner.inputs.ledger) on
+    stderr: they do not stop anything."""
+    from planner.inputs.ledger import ledger_warnings
+    from planner.report.display import visible_lines
+
+    for problem in ledger_warnings(instance):
+        print(visible_lines(f"warning: {problem}"), file=sys.stderr)
 
 
 @app.command()
