@@ -385,6 +385,16 @@ class InputConfig(BaseModel):
         return self
 
 
+class TrackingConfig(BaseModel):
+    """[tracking] in instance.toml (issue 15, `planner track`): `tolerance` is how far, in
+    share points of the planned value (0.1 = 10 points), a contributor or one of its measures
+    may lag before it is warned about: behind the calendar's pro-rata target, behind its own
+    pace (Art. 60(3) reading (a)) or behind the pool's (reading (b)) [interp]."""
+
+    model_config = _STRICT
+    tolerance: Fraction = 0.1
+
+
 class InstanceConfig(BaseModel):
     """instance.toml: the proposal and the rules' parameters."""
 
@@ -402,6 +412,7 @@ class InstanceConfig(BaseModel):
     matching: MatchingConfig = MatchingConfig()
     relocation: RelocationConfig = RelocationConfig()
     input: InputConfig = InputConfig()
+    tracking: TrackingConfig = TrackingConfig()
 
     @property
     def proposal_relocations(self) -> int:

@@ -237,6 +237,54 @@ def schema(out: Annotated[Path, typer.Option("--out", help="Folder for the schem
         print(path)
 
 
+@app.command()
+def track(
+    instance: InstanceArg = None,
+    as_of: Annotated[str, typer.Option(
+        "--as-of", help="The date to track at, YYYY-MM-DD, within the cycle.")] = "",
+    out: Annotated[Path | None, typer.Option(
+        "--out", help="The tracking's folder (default results/<instance>/track-<date>).")
+    ] = None,
+    plan_dir: Annotated[Path | None, typer.Option(
+        "--plan", help="The run's results to track against (default results/<instance>/base "
+        "when current, else the year is planned in memory).")] = None,
+    since: Annotated[Path | None, typer.Option(
+        "--since", help="An earlier tracking (or run) folder: write what changed since.")
+    ] = None,
+    tolerance: Annotated[float | None, typer.Option(
+        "--tolerance", help="Warn beyond this many share points of the planned value "
+        "(0.1 = 10 points; default [tracking] tolerance, 0.1).")] = None,
+    quiet: Quiet = False,
+) -> None:
+    """Where the year stands at a date (Art. 60(3)): tracking.csv, who is behind, report.html."""
+    from planner.errors import InputError, PlanError
+    from planner.outputs.outdir import OutFolderError
+    from planner.pipeline import stage_lines
+    from planner.report.display import visible_lines
+    from planner.tracking import OptionError, track_to
+
+    if not as_of:
+        print("--as-of: required (YYYY-MM-DD)", file=sys.stderr)
+        raise typer.Exit(2)
+    if tolerance is not None and not 0 <= tolerance <= 1:  # `not <=` also catches nan
+        print(f"--tolerance: {tolerance:g} is not a share between 0 and 1", file=sys.stderr)
+        raise typer.Exit(2)
+    folder = _instance(instance)
+    target = out or Path("results") / folder.name / f"track-{as_of}"
+    try:
+        result = track_to(folder, target, as_of, plan_dir, since, tolerance, stage_lines(quiet))
+    except OptionError as exc:
+        print(visible_lines(str(exc)), file=sys.stderr)
+        raise typer.Exit(2) from None
+    except (InputError, PlanError, OutFolderError) as exc:
+        _fail(exc)
+    from planner.report.tracking_terminal import tracking_text
+
+    sys.stdout.write(tracking_text(result.tracking, result.changes, str(target),
+                                   tty=sys.stdout.isatty(),
+                                   encoding=sys.stdout.encoding or "utf-8"))
+
+
 def _exit_code(exc: SystemExit) -> int:
     if exc.code is None or isinstance(exc.code, int):
         return exc.code or 0

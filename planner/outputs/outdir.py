@@ -38,6 +38,7 @@ from typing import Any
 
 MARKER = ".planner-results"
 RUN, COMPARE = "run", "compare"
+TRACK = "track"  # planner track's folder (issue 15)
 # Files an operating system's file browser drops into any folder it shows: not the user's work.
 LITTER = frozenset({".DS_Store", "Thumbs.db", "desktop.ini"})
 # What versions before the marker wrote into a run's folder.
@@ -117,7 +118,8 @@ def _listing(paths: list[str]) -> str:
 def check_target(out: Path, instance: Path, kind: str) -> None:
     """OutFolderError unless `out` is absent, an empty folder, or results of `kind` the planner
     wrote (holding nothing else)."""
-    default = f"results/{instance.resolve().name}/{'base' if kind == RUN else 'compare'}"
+    default = f"results/{instance.resolve().name}/" \
+        f"{ {RUN: 'base', COMPARE: 'compare'}.get(kind, 'track-DATE')}"
     if out.is_symlink():
         raise OutFolderError(f"{out} is a symbolic link: the planner does not replace links; "
                              "give the folder itself, or a new folder")
@@ -163,7 +165,8 @@ def check_target(out: Path, instance: Path, kind: str) -> None:
 
 
 def _other_kind(out: Path, found: str, kind: str) -> OutFolderError:
-    names = {RUN: "a run's results (planner run)", COMPARE: "a comparison (planner compare)"}
+    names = {RUN: "a run's results (planner run)", COMPARE: "a comparison (planner compare)",
+             TRACK: "a tracking (planner track)"}
     return OutFolderError(f"{out} holds {names[found]}, not {names[kind].split(' (')[0]}: "
                           "choose another --out, or remove that folder first")
 
