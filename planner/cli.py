@@ -220,9 +220,14 @@ def doctor() -> None:
                               "help_option_names": []})
 def generate(ctx: typer.Context) -> None:
     """Synthetic candidates.csv, deterministic by seed: --persons N --out PATH [--seed S]
-    [--locations "CY=0.05,EL=0.2,IT=0.35,ES=0.4"] (see `planner generate --help`)."""
+    [--locations "CY=0.05,EL=0.2,IT=0.35,ES=0.4"] (see `planner generate --help`); or a
+    synthetic ledger: --ledger --instance DIR --as-of DATE --out DIR [--seed S] [--transfers]."""
     from planner.inputs.synthetic import main as generate_main
 
+    if "--ledger" in ctx.args:  # issue 15: a synthetic ledger (planner.synthetic_ledger)
+        from planner.synthetic_ledger import main as ledger_main
+
+        raise typer.Exit(ledger_main(list(ctx.args)))
     raise typer.Exit(generate_main(list(ctx.args)))
 
 

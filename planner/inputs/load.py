@@ -19,6 +19,7 @@ from models.cases import Case
 from models.instance import (
     Instance,
     InstanceConfig,
+    Ledger,
     MemberState,
     Need,
     Origin,
@@ -145,7 +146,10 @@ def load_instance(folder: Path | str, variant: str | None = None) -> Instance:
     dates: dict[str, dt.date] = {}
     cases, transfers, rejections, transfer_lines = read_matching_inputs(reader, states, codes,
                                                                         cycle, config, dates)
-    ledger = read_ledger(reader, states, pledges, codes, cycle, dates, bool(transfers))
+    # The ledger records the adopted pool's year; a variant is another proposal, so it is
+    # neither read nor checked against the variant's pledges (planner.inputs.ledger).
+    ledger = read_ledger(reader, states, pledges, codes, cycle, dates, bool(transfers)) \
+        if reader.variant is None else Ledger(transfer_dates=dates)
     if reader.variant is not None:
         reader.problems = reader.variant.relocate(reader.problems, reader)
     if reader.problems or config is None:
