@@ -287,7 +287,8 @@ def track(
 
     sys.stdout.write(tracking_text(result.tracking, result.changes, str(target),
                                    tty=sys.stdout.isatty(),
-                                   encoding=sys.stdout.encoding or "utf-8"))
+                                   encoding=sys.stdout.encoding or "utf-8",
+                                   warnings=result.warnings))
 
 
 def _exit_code(exc: SystemExit) -> int:

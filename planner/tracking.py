@@ -45,6 +45,7 @@ class TrackResult:
     changes: list[ChangeRow] | None
     out: Path
     plan_source: str
+    warnings: list[str]  # the ledger's, then the tracking's (tracking_summary.json)
 
 
 class OptionError(Exception):
@@ -118,22 +119,29 @@ def track_to(instance_dir: Path, out: Path, as_of_text: str, plan_dir: Path | No
 
             found = changes(since, result)
         _publish(instance, result, flows, found, source, out, progress)
-        return TrackResult(result, found, out, source)
+        return TrackResult(result, found, out, source, all_warnings(instance, result))
+
+
+def all_warnings(instance: Instance, t: Tracking) -> list[str]:
+    """The ledger's warnings (more implemented than pledged, with their line), then the
+    tracking's (behind beyond the tolerance, beyond the plan)."""
+    from planner.inputs.ledger import ledger_warnings
+
+    return [f"ledger: {w.message} ({Path(w.file).name} line {w.line})"
+            for w in ledger_warnings(instance)] + t.warnings
 
 
 def tracking_files(instance: Instance, t: Tracking, changes: list[ChangeRow] | None,
                    source: str) -> dict[str, bytes]:
     """File name -> bytes of the tracking's tables and tracking_summary.json."""
     from planner import __version__
-    from planner.inputs.ledger import ledger_warnings
 
     files = {TRACKING.file: table_bytes(TRACKING, t.rows),
              TRACKING_CONTRIBUTORS.file: table_bytes(TRACKING_CONTRIBUTORS, t.contributors),
              TRACKING_RECEIVED.file: table_bytes(TRACKING_RECEIVED, t.received)}
     if changes is not None:
         files[TRACKING_CHANGES.file] = table_bytes(TRACKING_CHANGES, changes)
-    warnings = [f"ledger: {w.message} ({Path(w.file).name} line {w.line})"
-                for w in ledger_warnings(instance)] + t.warnings
+    warnings = all_warnings(instance, t)
     summary = TrackingSummary(
         instance=instance.name, cycle=instance.config.cycle, as_of=t.as_of, elapsed=t.elapsed,
         tolerance=t.tolerance, pool=t.pool, ledger_rows=t.ledger_rows,

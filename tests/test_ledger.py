@@ -117,3 +117,16 @@ def test_a_pledge_without_max_has_no_limit(tmp_path: Path) -> None:
     pledges.write_text(pledges.read_text().replace("BE-2,BE,financial,0,200000,",
                                                    "BE-2,BE,financial,0,,"))
     assert ledger_warnings(load_instance(folder)) == []
+
+
+def test_validate_prints_the_ledgers_warnings_and_succeeds(tmp_path: Path) -> None:
+    from typer.testing import CliRunner
+
+    from planner.cli import app
+
+    folder = _instance(tmp_path, HEADER + "2026-02-10,BE,financial,250000,IT,\n")
+    result = CliRunner().invoke(app, ["validate", str(folder)])
+    assert result.exit_code == 0
+    assert result.stderr == (f"warning: {folder / 'implementation.csv'}:2: amount: BE has "
+                             "implemented 250,000 of financial by here, more than the 200,000 "
+                             "it pledged\n")

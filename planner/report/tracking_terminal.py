@@ -12,8 +12,9 @@ from planner.report.tracking import Tracking
 
 
 def tracking_text(t: Tracking, changes: list[ChangeRow] | None, out: str, tty: bool,
-                  encoding: str) -> str:
-    """The terminal text for a tracking, as `terminal_text` renders a run's."""
+                  encoding: str, warnings: list[str] | None = None) -> str:
+    """The terminal text for a tracking, as `terminal_text` renders a run's; `warnings`: all of
+    them (the ledger's too), default the tracking's."""
     buffer = _Text(encoding)
     console = Console(file=buffer, width=120, force_terminal=True if tty else None,
                       markup=False, emoji=False)
@@ -23,7 +24,7 @@ def tracking_text(t: Tracking, changes: list[ChangeRow] | None, out: str, tty: b
     console.print(literal(f"pool: {p.implemented_value:,.2f} of {p.planned_value:,.2f} "
                           f"relocation-equivalents implemented ({share}); pro-rata target "
                           f"{p.target_value:,.2f} ({100 * t.elapsed:.1f} % of the year)"))
-    for warning in t.warnings:
+    for warning in t.warnings if warnings is None else warnings:
         console.print(literal(f"warning: {warning}"))
     if changes is not None:
         console.print(literal(f"changes since the previous tracking: {len(changes)} (see "
