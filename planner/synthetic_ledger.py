@@ -89,7 +89,7 @@ def _split(rng: Random, amount: float, count: int, whole: bool) -> list[float]:
 def ledger_entries(instance: Instance, flows: Sequence[DistributionRow], as_of: dt.date,
                    seed: int) -> list[Entry]:
     """The synthetic ledger to `as_of`: entries in date, state, measure, benefitting order."""
-    from planner.report.tracking import elapsed_fraction
+    from planner.inputs.ledger import elapsed_fraction
 
     rng = Random(seed)
     elapsed = elapsed_fraction(instance.config.cycle, as_of)

@@ -30,9 +30,41 @@ from planner.errors import Problem
 from planner.inputs.checks import persons_amount
 from planner.inputs.reader import CsvTable, Reader, cell_message, parse_rows
 
+Key = tuple[str, Measure, str]  # contributor, measure, benefitting ("" = none in particular)
 LEDGER = "implementation.csv"
 TRANSFERS = "transfers.csv"
 COLUMNS = ("date", "state", "measure", "amount", "benefitting", "reference")
+
+
+def elapsed_fraction(cycle: int, as_of: dt.date) -> float:
+    """The share of the cycle's days up to `as_of`, that day included: 1 on 31 December."""
+    first = dt.date(cycle, 1, 1)
+    days = (dt.date(cycle, 12, 31) - first).days + 1
+    return ((as_of - first).days + 1) / days
+
+
+def implemented_amounts(instance: Instance, as_of: dt.date) -> tuple[dict[Key, float], int, int]:
+    """What the ledger and the transfers record up to `as_of` (included), per contributor,
+    measure and benefitting state (a transfer counts its case's persons for the case's
+    location; an undated one at any date); with the number of ledger rows and of transfers
+    counted. Tracking (planner.report.tracking) and the re-plan of the rest of the year read
+    it; the verifier has its own."""
+    done: dict[Key, float] = defaultdict(float)
+    ledger = instance.ledger
+    rows = 0
+    for entry in ledger.entries:
+        if entry.date <= as_of:
+            done[(entry.state, entry.measure, entry.benefitting or "")] += entry.amount
+            rows += 1
+    location = {c.case_id: (c.location, c.size) for c in instance.cases or ()}
+    transfers = 0
+    for case_id, state in instance.transfers:
+        date = ledger.transfer_dates.get(case_id)
+        if (date is None or date <= as_of) and case_id in location:
+            where, persons = location[case_id]
+            done[(state, Measure.relocation, where)] += persons
+            transfers += 1
+    return done, rows, transfers
 
 
 def cycle_bounds(cycle: int) -> tuple[dt.date, dt.date]:

@@ -22,8 +22,10 @@ from dataclasses import dataclass
 from models.instance import Instance, Measure
 from models.results import DistributionRow
 from models.tracking import ContributorRow, PoolTotals, ReceivedRow, TrackingRow
+from planner.inputs.ledger import Key, elapsed_fraction, implemented_amounts
 
-Key = tuple[str, Measure, str]  # contributor, measure, benefitting ("" = none in particular)
+__all__ = ["EPS", "Key", "Tracking", "elapsed_fraction", "implemented_amounts", "track",
+           "unit_value"]
 EPS = 1e-9
 
 
@@ -43,13 +45,6 @@ class Tracking:
     transfers_counted: int  # transfers dated up to as_of or undated
 
 
-def elapsed_fraction(cycle: int, as_of: dt.date) -> float:
-    """The share of the cycle's days up to `as_of`, that day included: 1 on 31 December."""
-    first = dt.date(cycle, 1, 1)
-    days = (dt.date(cycle, 12, 31) - first).days + 1
-    return ((as_of - first).days + 1) / days
-
-
 def unit_value(instance: Instance, measure: Measure) -> float:
     """Relocation-equivalents per unit of a measure: 1 per person, 1 / rate per EUR (rules
     section 3: all measures of equal value)."""
@@ -62,27 +57,6 @@ def planned_amounts(distribution: Iterable[DistributionRow]) -> dict[Key, float]
     for row in distribution:
         planned[(row.contributor, row.measure, row.beneficiary)] += row.amount
     return planned
-
-
-def implemented_amounts(instance: Instance, as_of: dt.date) -> tuple[dict[Key, float], int, int]:
-    """What the ledger and the transfers record up to `as_of` (included), per contributor,
-    measure and benefitting state; with the number of ledger rows and of transfers counted."""
-    done: dict[Key, float] = defaultdict(float)
-    ledger = instance.ledger
-    rows = 0
-    for entry in ledger.entries:
-        if entry.date <= as_of:
-            done[(entry.state, entry.measure, entry.benefitting or "")] += entry.amount
-            rows += 1
-    location = {c.case_id: (c.location, c.size) for c in instance.cases or ()}
-    transfers = 0
-    for case_id, state in instance.transfers:
-        date = ledger.transfer_dates.get(case_id)
-        if (date is None or date <= as_of) and case_id in location:
-            where, persons = location[case_id]
-            done[(state, Measure.relocation, where)] += persons
-            transfers += 1
-    return done, rows, transfers
 
 
 def _share(part: float, whole: float) -> float | None:
