@@ -130,3 +130,22 @@ def test_refusals(planned, tmp_path: Path) -> None:
     assert (code, err) == (2, f"{run}:0: --plan: was planned from other inputs (summary.json "
                               "input_sha256 or variant differ): plan again with planner run\n")
     assert not (tmp_path / "x").exists() and not (tmp_path / "y").exists()
+
+
+def test_a_tracking_folder_is_replaced_by_the_next_tracking_only(planned, tmp_path: Path
+                                                                 ) -> None:
+    """The folder's marker says `track`: the next tracking into it replaces it (a monthly
+    routine), a run may not, and a run's folder is not a tracking's."""
+    instance, run = planned
+    out = tmp_path / "monthly"
+    for as_of in ("2026-02-28", "2026-03-31"):
+        code, _, err = planner("track", instance, "--as-of", as_of, "--plan", run, "--out",
+                               out, "-q")
+        assert code == 0, err
+    assert '"as_of": "2026-03-31"' in (out / "tracking_summary.json").read_text()
+    assert planner("run", instance, "--out", out, "-q")[::2] == (
+        2, f"--out: {out} holds a tracking (planner track), not a run's results: choose "
+           "another --out, or remove that folder first\n")
+    assert planner("track", instance, "--as-of", "2026-03-31", "--out", run, "-q")[::2] == (
+        2, f"--out: {run} holds a run's results (planner run), not a tracking: choose "
+           "another --out, or remove that folder first\n")

@@ -88,7 +88,7 @@ def _marker(folder: Path) -> dict[str, Any] | None:
     if path.is_symlink() or not path.is_file():
         return None
     data = _json(path)
-    ok = isinstance(data, dict) and data.get("kind") in (RUN, COMPARE) \
+    ok = isinstance(data, dict) and data.get("kind") in (RUN, COMPARE, TRACK) \
         and isinstance(data.get("files"), list)
     return data if ok else None
 
