@@ -8,8 +8,8 @@ refuses (`OutFolderError`, exit 2) what the planner must not replace:
 * the instance folder, or a folder that contains it (its inputs would go), the current folder
   or one above it (a shell would be left in a deleted folder);
 * an existing folder that is not empty and is not a results folder of the same kind: results
-  folders carry a marker, `.planner-results` (JSON: `kind` run or compare, `version`, and the
-  `files` the planner wrote, written at publication), and one holding anything not in that
+  folders carry a marker, `.planner-results` (JSON: `kind` run, compare or track, `version`,
+  and the `files` the planner wrote, written at publication), and one holding anything not in that
   list (a note the user saved there) is refused too, naming what would be lost. Results of
   versions before the marker are recognised by their `summary.json` with a `version` key (a
   run; a comparison: `comparison/` and `base/summary.json`) and names the planner writes.
