@@ -13,7 +13,7 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from models.instance import Bool, CodeList, StateCode, TextList
+from models.instance import Bool, CodeList, IsoDate, StateCode, TextList
 
 _STRICT = ConfigDict(extra="forbid", frozen=True)
 
@@ -49,3 +49,14 @@ class CasePair(BaseModel):
     case_id: Annotated[str, Field(min_length=1)]
     state: StateCode
 
+
+
+class Transfer(BaseModel):
+    """A row of transfers.csv: the case went to `state`, on `date` when given (issue 15: the
+    transfer date, which tracking counts as the day the relocation was implemented; undated
+    transfers count as implemented at any date)."""
+
+    model_config = _STRICT
+    case_id: Annotated[str, Field(min_length=1)]
+    state: StateCode
+    date: IsoDate | None = None

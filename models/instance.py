@@ -385,6 +385,16 @@ class InputConfig(BaseModel):
         return self
 
 
+class TrackingConfig(BaseModel):
+    """[tracking] in instance.toml (issue 15, `planner track`): `tolerance` is how far, in
+    share points of the planned value (0.1 = 10 points), a contributor or one of its measures
+    may lag before it is warned about: behind the calendar's pro-rata target, behind its own
+    pace (Art. 60(3) reading (a)) or behind the pool's (reading (b)) [interp]."""
+
+    model_config = _STRICT
+    tolerance: Fraction = 0.1
+
+
 class InstanceConfig(BaseModel):
     """instance.toml: the proposal and the rules' parameters."""
 
@@ -402,6 +412,7 @@ class InstanceConfig(BaseModel):
     matching: MatchingConfig = MatchingConfig()
     relocation: RelocationConfig = RelocationConfig()
     input: InputConfig = InputConfig()
+    tracking: TrackingConfig = TrackingConfig()
 
     @property
     def proposal_relocations(self) -> int:
@@ -518,6 +529,9 @@ class Instance(BaseModel):
     rejections: tuple[tuple[str, str], ...] = ()
     input_sha256: str = ""
     origin: Origin = Origin()
+    # implementation.csv and the transfers' dates (issue 15); read by planner track and the
+    # re-plan, not by the annual plan.
+    ledger: Ledger = Field(default_factory=lambda: Ledger())
 
     @property
     def pledges_by_id(self) -> dict[str, Pledge]:
@@ -526,3 +540,56 @@ class Instance(BaseModel):
     @property
     def benefitting(self) -> tuple[str, ...]:
         return tuple(s.code for s in self.states if s.benefitting)
+
+
+def _iso_date(value: object) -> object:
+    """A date cell written exactly YYYY-MM-DD (as candidates.csv's dates): `2026-3-5` or
+    `05/03/2026` could be read several ways, so they are refused rather than guessed."""
+    if isinstance(value, str):
+        if not re.fullmatch(r"\d{4}-\d{2}-\d{2}", value.strip()):
+            raise ValueError("not an ISO date (YYYY-MM-DD)")
+        try:
+            return dt.date.fromisoformat(value.strip())
+        except ValueError:
+            raise ValueError("not an ISO date (YYYY-MM-DD)") from None
+    return value
+
+
+IsoDate = Annotated[dt.date, BeforeValidator(_iso_date)]
+
+
+class Implementation(BaseModel):
+    """One row of implementation.csv, the ledger of what was implemented (issue 15, Art.
+    60(3)): on `date`, contributor `state` implemented `amount` of `measure` (in the measure's
+    unit: persons for relocation and offset, EUR for financial and alternative) for the
+    benefitting state `benefitting` (empty: not for one benefitting state, as an offset without
+    responsibility.csv). `reference` identifies the entry (a payment order, a transfer decision)
+    and is unique when given. Relocations of persons are recorded in transfers.csv when the
+    instance has candidates' transfers; a `relocation` row here records persons relocated in
+    aggregate (an instance without person-level transfers). Cross-row checks:
+    planner.inputs.ledger."""
+
+    model_config = _STRICT
+    date: IsoDate
+    state: StateCode
+    measure: Measure
+    amount: Amount
+    benefitting: Annotated[StateCode, Field()] | None = None
+    reference: str = ""
+
+
+class Ledger(BaseModel):
+    """What was implemented, as loaded (planner.inputs.ledger): implementation.csv's rows in
+    the file's order, each row's line, and the dates of the dated transfers (case_id -> date;
+    transfers.csv's optional `date` column). Tracking (planner track) and the re-plan of the
+    rest of the year read it; the annual plan does not."""
+
+    model_config = _STRICT
+    entries: tuple[Implementation, ...] = ()
+    lines: tuple[int, ...] = ()
+    transfer_dates: dict[str, dt.date] = Field(default_factory=dict)
+    # Whether implementation.csv exists (an empty ledger and none are told apart in messages).
+    has_file: bool = False
+
+
+Instance.model_rebuild()  # `ledger` names Ledger, defined after Instance

@@ -12,8 +12,15 @@ from pathlib import Path
 
 from pydantic import BaseModel
 
-from models.candidates import Candidate, CasePair
-from models.instance import InstanceConfig, MemberState, Need, Pledge, Responsibility
+from models.candidates import Candidate, CasePair, Transfer
+from models.instance import (
+    Implementation,
+    InstanceConfig,
+    MemberState,
+    Need,
+    Pledge,
+    Responsibility,
+)
 
 # The inputs' files; the outputs' are declared with the rest of each output file in
 # planner.outputs.registry (`output_schemas`), which the command line passes in (models/
@@ -25,8 +32,9 @@ INPUT_SCHEMAS: dict[str, type[BaseModel]] = {
     "needs.csv": Need,
     "responsibility.csv": Responsibility,
     "candidates.csv": Candidate,
-    "transfers.csv": CasePair,
+    "transfers.csv": Transfer,
     "rejections.csv": CasePair,
+    "implementation.csv": Implementation,
 }
 
 

@@ -5,9 +5,12 @@ from __future__ import annotations
 import gc
 import sys
 from pathlib import Path
-from typing import Annotated, NoReturn
+from typing import TYPE_CHECKING, Annotated, NoReturn
 
 import typer
+
+if TYPE_CHECKING:
+    from models.instance import Instance
 
 app = typer.Typer(add_completion=False, no_args_is_help=True,
                   help="Plan the EU Annual Solidarity Pool (Regulation (EU) 2024/1351).")
@@ -157,10 +160,21 @@ def validate(instance: InstanceArg = None, variant: Annotated[str | None, typer.
         loaded = load_instance(folder, variant)
     except InputError as exc:
         _fail(exc)
+    _ledger_warnings(loaded)
     if not quiet:
         name = f"{folder} (variant {variant})" if variant else str(folder)
         print(f"{visible(name)}: valid ({len(loaded.states)} states, "
               f"{len(loaded.pledges)} pledges, {len(loaded.needs)} needs)")
+
+
+def _ledger_warnings(instance: Instance) -> None:
+    """The ledger's warnings (more implemented than pledged, planner.inputs.ledger) on
+    stderr: they do not stop anything."""
+    from planner.inputs.ledger import ledger_warnings
+    from planner.report.display import visible_lines
+
+    for problem in ledger_warnings(instance):
+        print(visible_lines(f"warning: {problem}"), file=sys.stderr)
 
 
 @app.command()
@@ -206,9 +220,14 @@ def doctor() -> None:
                               "help_option_names": []})
 def generate(ctx: typer.Context) -> None:
     """Synthetic candidates.csv, deterministic by seed: --persons N --out PATH [--seed S]
-    [--locations "CY=0.05,EL=0.2,IT=0.35,ES=0.4"] (see `planner generate --help`)."""
+    [--locations "CY=0.05,EL=0.2,IT=0.35,ES=0.4"] (see `planner generate --help`); or a
+    synthetic ledger: --ledger --instance DIR --as-of DATE --out DIR [--seed S] [--transfers]."""
     from planner.inputs.synthetic import main as generate_main
 
+    if "--ledger" in ctx.args:  # issue 15: a synthetic ledger (planner.synthetic_ledger)
+        from planner.synthetic_ledger import main as ledger_main
+
+        raise typer.Exit(ledger_main(list(ctx.args)))
     raise typer.Exit(generate_main(list(ctx.args)))
 
 
@@ -221,6 +240,55 @@ def schema(out: Annotated[Path, typer.Option("--out", help="Folder for the schem
 
     for path in write_schemas(out, output_schemas()):
         print(path)
+
+
+@app.command()
+def track(
+    instance: InstanceArg = None,
+    as_of: Annotated[str, typer.Option(
+        "--as-of", help="The date to track at, YYYY-MM-DD, within the cycle.")] = "",
+    out: Annotated[Path | None, typer.Option(
+        "--out", help="The tracking's folder (default results/<instance>/track-<date>).")
+    ] = None,
+    plan_dir: Annotated[Path | None, typer.Option(
+        "--plan", help="The run's results to track against (default results/<instance>/base "
+        "when current, else the year is planned in memory).")] = None,
+    since: Annotated[Path | None, typer.Option(
+        "--since", help="An earlier tracking (or run) folder: write what changed since.")
+    ] = None,
+    tolerance: Annotated[float | None, typer.Option(
+        "--tolerance", help="Warn beyond this many share points of the planned value "
+        "(0.1 = 10 points; default [tracking] tolerance, 0.1).")] = None,
+    quiet: Quiet = False,
+) -> None:
+    """Where the year stands at a date (Art. 60(3)): tracking.csv, who is behind, report.html."""
+    from planner.errors import InputError, PlanError
+    from planner.outputs.outdir import OutFolderError
+    from planner.pipeline import stage_lines
+    from planner.report.display import visible_lines
+    from planner.tracking import OptionError, track_to
+
+    if not as_of:
+        print("--as-of: required (YYYY-MM-DD)", file=sys.stderr)
+        raise typer.Exit(2)
+    if tolerance is not None and not 0 <= tolerance <= 1:  # `not <=` also catches nan
+        print(f"--tolerance: {tolerance:g} is not a share between 0 and 1", file=sys.stderr)
+        raise typer.Exit(2)
+    folder = _instance(instance)
+    target = out or Path("results") / folder.name / f"track-{as_of}"
+    try:
+        result = track_to(folder, target, as_of, plan_dir, since, tolerance, stage_lines(quiet))
+    except OptionError as exc:
+        print(visible_lines(str(exc)), file=sys.stderr)
+        raise typer.Exit(2) from None
+    except (InputError, PlanError, OutFolderError) as exc:
+        _fail(exc)
+    from planner.report.tracking_terminal import tracking_text
+
+    sys.stdout.write(tracking_text(result.tracking, result.changes, str(target),
+                                   tty=sys.stdout.isatty(),
+                                   encoding=sys.stdout.encoding or "utf-8",
+                                   warnings=result.warnings))
 
 
 def _exit_code(exc: SystemExit) -> int:

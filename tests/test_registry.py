@@ -70,7 +70,10 @@ def test_schemas_cover_every_file_and_nothing_else() -> None:
     assert outputs == {f.schema_name: f.model for f in FILES}
     assert set(outputs) == {"plan.csv", "allocation.csv", "distribution.csv", "coverage.csv",
                             "assignments.csv", "unassigned.csv", "matchability.csv",
-                            "summary.json", "comparison-states.csv", "comparison-kpis.csv"}
+                            "summary.json", "comparison-states.csv", "comparison-kpis.csv",
+                            "tracking.csv", "tracking_contributors.csv",
+                            "tracking_received.csv", "tracking_changes.csv",
+                            "tracking_summary.json"}
     assert not set(outputs) & set(INPUT_SCHEMAS)
     committed = {p.name for p in (REPO / "schemas").iterdir()}
     assert committed == set(schema_texts(outputs))

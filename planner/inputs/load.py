@@ -7,6 +7,7 @@ caller raises one `InputError` with all of them.
 
 from __future__ import annotations
 
+import datetime as dt
 import hashlib
 from collections.abc import Iterator
 from pathlib import Path
@@ -18,6 +19,7 @@ from models.cases import Case
 from models.instance import (
     Instance,
     InstanceConfig,
+    Ledger,
     MemberState,
     Need,
     Origin,
@@ -27,6 +29,7 @@ from models.instance import (
 from planner.errors import InputError, Problem
 from planner.inputs import checks
 from planner.inputs.candidates import build_cases, read_candidates
+from planner.inputs.ledger import read_ledger, transfer_dates
 from planner.inputs.numbers import NumberFormat
 from planner.inputs.protection import rule_of
 from planner.inputs.reader import (
@@ -139,9 +142,14 @@ def load_instance(folder: Path | str, variant: str | None = None) -> Instance:
     checks.run_all(reader, config, states, pledges, needs, codes)
     responsibility = read_responsibility(reader, states, pledges, codes)
     checks.refused_by(reader, config, states, codes)
+    cycle = config.cycle if config else None
+    dates: dict[str, dt.date] = {}
     cases, transfers, rejections, transfer_lines = read_matching_inputs(reader, states, codes,
-                                                        config.cycle if config else None,
-                                                        config)
+                                                                        cycle, config, dates)
+    # The ledger records the adopted pool's year; a variant is another proposal, so it is
+    # neither read nor checked against the variant's pledges (planner.inputs.ledger).
+    ledger = read_ledger(reader, states, pledges, codes, cycle, dates, bool(transfers)) \
+        if reader.variant is None else Ledger(transfer_dates=dates)
     if reader.variant is not None:
         reader.problems = reader.variant.relocate(reader.problems, reader)
     if reader.problems or config is None:
@@ -159,6 +167,7 @@ def load_instance(folder: Path | str, variant: str | None = None) -> Instance:
         input_sha256=input_sha256(reader.folder, reader.files,
                                   reader.variant.file if reader.variant is not None else None),
         origin=Origin(folder=str(reader.folder), transfer_lines=transfer_lines),
+        ledger=ledger,
     )
 
 
@@ -244,7 +253,8 @@ Pairs = tuple[tuple[str, str], ...]  # (case_id, state)
 
 def read_matching_inputs(reader: Reader, states: list[tuple[int, MemberState]],
                          codes: set[str] | None, cycle: int | None = None,
-                         config: InstanceConfig | None = None
+                         config: InstanceConfig | None = None,
+                         dates: dict[str, dt.date] | None = None
                          ) -> tuple[tuple[Case, ...] | None, Pairs, Pairs, dict[str, int]]:
     """candidates.csv (column-wise), transfers.csv and rejections.csv, cross-checked: the
     cases, the transfers (in the file's order), the rejections, and each transferred case's
@@ -252,8 +262,9 @@ def read_matching_inputs(reader: Reader, states: list[tuple[int, MemberState]],
 
     `codes` are all the state codes member_states.csv names, None when they are not known
     (file missing or broken, or a code that is not one); `states` are the rows that parsed,
-    the only ones whose benefitting status is known."""
-    from models.candidates import CasePair
+    the only ones whose benefitting status is known. `dates`, when given, receives the
+    transfers' dates (transfers.csv's optional `date` column, planner.inputs.ledger)."""
+    from models.candidates import CasePair, Transfer
 
     benefitting = {s.code for _, s in states if s.benefitting}
     others = {s.code for _, s in states if not s.benefitting}
@@ -262,10 +273,13 @@ def read_matching_inputs(reader: Reader, states: list[tuple[int, MemberState]],
     known_cases = set(frame["case_id"].tolist()) if frame is not None else set()
     pairs: dict[str, list[tuple[str, str, int]]] = {}
     for name in ("transfers.csv", "rejections.csv"):
-        table = reader.read_table(name, False, ("case_id", "state"), _columns(CasePair))
+        table = reader.read_table(name, False, ("case_id", "state"),
+                                  _columns(Transfer if name == "transfers.csv" else CasePair))
         pairs[name] = []
         if table is None or not table.usable:
             continue
+        if name == "transfers.csv" and dates is not None:
+            dates.update(transfer_dates(reader, table, cycle))
         if table.rows and not (reader.folder / "candidates.csv").exists():
             reader.problem(name, 0, "-", "names cases, but the instance has no candidates.csv")
             continue
@@ -278,6 +292,18 @@ def read_matching_inputs(reader: Reader, states: list[tuple[int, MemberState]],
             if frame is not None and case_id not in known_cases:
                 reader.problem(name, line, "case_id", f"unknown case {case_id!r}")
             pairs[name].append((case_id, state, line))
+    _check_repeats(reader, pairs)
+    # Beneficiaries' protection dates against pool.adopted (Art. 56(2)(a)(ii)).
+    cases = tuple(build_cases(frame, rule_of(config))) if frame is not None else None
+    # In file order, so that problems found later about transfers (places) come line by line.
+    transfers = sorted(pairs["transfers.csv"], key=lambda p: p[2])
+    return (cases, tuple((case_id, state) for case_id, state, _ in transfers),
+            tuple((case_id, state) for case_id, state, _ in sorted(pairs["rejections.csv"])),
+            {case_id: line for case_id, _, line in transfers})
+
+
+def _check_repeats(reader: Reader, pairs: dict[str, list[tuple[str, str, int]]]) -> None:
+    """A case transferred once only, and never refused by the state it was transferred to."""
     first: dict[str, tuple[str, int]] = {}
     for case_id, state, line in pairs["transfers.csv"]:
         if case_id in first:
@@ -289,13 +315,6 @@ def read_matching_inputs(reader: Reader, states: list[tuple[int, MemberState]],
             reader.problem("rejections.csv", line, "state", f"case {case_id!r} was transferred "
                            f"to {state} (transfers.csv line {first[case_id][1]}), so {state} "
                            "cannot have refused it")
-    # Beneficiaries' protection dates against pool.adopted (Art. 56(2)(a)(ii)).
-    cases = tuple(build_cases(frame, rule_of(config))) if frame is not None else None
-    # In file order, so that problems found later about transfers (places) come line by line.
-    transfers = sorted(pairs["transfers.csv"], key=lambda p: p[2])
-    return (cases, tuple((case_id, state) for case_id, state, _ in transfers),
-            tuple((case_id, state) for case_id, state, _ in sorted(pairs["rejections.csv"])),
-            {case_id: line for case_id, _, line in transfers})
 
 
 def parse_pairs(reader: Reader, name: str, table: CsvTable) -> list[tuple[int, str, str]]:

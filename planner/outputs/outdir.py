@@ -8,8 +8,8 @@ refuses (`OutFolderError`, exit 2) what the planner must not replace:
 * the instance folder, or a folder that contains it (its inputs would go), the current folder
   or one above it (a shell would be left in a deleted folder);
 * an existing folder that is not empty and is not a results folder of the same kind: results
-  folders carry a marker, `.planner-results` (JSON: `kind` run or compare, `version`, and the
-  `files` the planner wrote, written at publication), and one holding anything not in that
+  folders carry a marker, `.planner-results` (JSON: `kind` run, compare or track, `version`,
+  and the `files` the planner wrote, written at publication), and one holding anything not in that
   list (a note the user saved there) is refused too, naming what would be lost. Results of
   versions before the marker are recognised by their `summary.json` with a `version` key (a
   run; a comparison: `comparison/` and `base/summary.json`) and names the planner writes.
@@ -38,6 +38,7 @@ from typing import Any
 
 MARKER = ".planner-results"
 RUN, COMPARE = "run", "compare"
+TRACK = "track"  # planner track's folder (issue 15)
 # Files an operating system's file browser drops into any folder it shows: not the user's work.
 LITTER = frozenset({".DS_Store", "Thumbs.db", "desktop.ini"})
 # What versions before the marker wrote into a run's folder.
@@ -87,7 +88,7 @@ def _marker(folder: Path) -> dict[str, Any] | None:
     if path.is_symlink() or not path.is_file():
         return None
     data = _json(path)
-    ok = isinstance(data, dict) and data.get("kind") in (RUN, COMPARE) \
+    ok = isinstance(data, dict) and data.get("kind") in (RUN, COMPARE, TRACK) \
         and isinstance(data.get("files"), list)
     return data if ok else None
 
@@ -117,7 +118,8 @@ def _listing(paths: list[str]) -> str:
 def check_target(out: Path, instance: Path, kind: str) -> None:
     """OutFolderError unless `out` is absent, an empty folder, or results of `kind` the planner
     wrote (holding nothing else)."""
-    default = f"results/{instance.resolve().name}/{'base' if kind == RUN else 'compare'}"
+    default = f"results/{instance.resolve().name}/" \
+        f"{ {RUN: 'base', COMPARE: 'compare'}.get(kind, 'track-DATE')}"
     if out.is_symlink():
         raise OutFolderError(f"{out} is a symbolic link: the planner does not replace links; "
                              "give the folder itself, or a new folder")
@@ -163,7 +165,8 @@ def check_target(out: Path, instance: Path, kind: str) -> None:
 
 
 def _other_kind(out: Path, found: str, kind: str) -> OutFolderError:
-    names = {RUN: "a run's results (planner run)", COMPARE: "a comparison (planner compare)"}
+    names = {RUN: "a run's results (planner run)", COMPARE: "a comparison (planner compare)",
+             TRACK: "a tracking (planner track)"}
     return OutFolderError(f"{out} holds {names[found]}, not {names[kind].split(' (')[0]}: "
                           "choose another --out, or remove that folder first")
 

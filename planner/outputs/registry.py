@@ -5,8 +5,9 @@ whether it holds personal data. Everything else derives from here: the writer
 comparison (planner.comparison) and the verifier's list of files (planner.verifier.verify).
 
 Stages: `pool` files are written by every run, `matching` files by a run whose matching ran
-(it has candidates), `comparison` files by `planner compare` in `DIR/comparison/`. The
-order of `TABLES` is the order of the exports (xlsx sheets, json keys, parquet files).
+(it has candidates), `comparison` files by `planner compare` in `DIR/comparison/`, `tracking`
+files by `planner track` (issue 15). The order of `TABLES` is the order of the exports
+(xlsx sheets, json keys, parquet files).
 """
 
 from __future__ import annotations
@@ -28,10 +29,11 @@ from models.results import (
     Summary,
     UnassignedRow,
 )
+from models.tracking import ChangeRow, ContributorRow, ReceivedRow, TrackingRow, TrackingSummary
 
 M = TypeVar("M", bound=BaseModel)
-Stage = Literal["pool", "matching", "comparison"]
-STAGES: tuple[Stage, ...] = ("pool", "matching", "comparison")
+Stage = Literal["pool", "matching", "comparison", "tracking"]
+STAGES: tuple[Stage, ...] = ("pool", "matching", "comparison", "tracking")
 
 
 @dataclass(frozen=True)
@@ -68,6 +70,12 @@ MATCHABILITY = OutputFile("matchability.csv", MatchabilityRow, "matching")
 STATES = OutputFile("states.csv", StateComparisonRow, "comparison")
 KPIS = OutputFile("kpis.csv", KpiRow, "comparison")
 SUMMARY = OutputFile("summary.json", Summary, "pool")  # every run's; not a table
+# `planner track`'s folder (issue 15); tracking_changes.csv only with --since.
+TRACKING = OutputFile("tracking.csv", TrackingRow, "tracking")
+TRACKING_CONTRIBUTORS = OutputFile("tracking_contributors.csv", ContributorRow, "tracking")
+TRACKING_RECEIVED = OutputFile("tracking_received.csv", ReceivedRow, "tracking")
+TRACKING_CHANGES = OutputFile("tracking_changes.csv", ChangeRow, "tracking")
+TRACKING_SUMMARY = OutputFile("tracking_summary.json", TrackingSummary, "tracking")  # not a table
 
 TABLES: tuple[OutputFile[Any], ...] = (PLAN, ALLOCATION, DISTRIBUTION, COVERAGE, ASSIGNMENTS,
                                        UNASSIGNED, MATCHABILITY, STATES, KPIS)
@@ -81,7 +89,10 @@ def tables_of(*stages: Stage) -> tuple[OutputFile[Any], ...]:
 RUN_TABLES = tables_of("pool", "matching")  # a run folder's tables
 COMPARISON_TABLES = tables_of("comparison")  # DIR/comparison's tables
 # Every output file, summary.json after the run's tables (the order of `planner schema`).
-FILES: tuple[OutputFile[Any], ...] = (*RUN_TABLES, SUMMARY, *COMPARISON_TABLES)
+TRACKING_TABLES: tuple[OutputFile[Any], ...] = (TRACKING, TRACKING_CONTRIBUTORS,
+                                                TRACKING_RECEIVED, TRACKING_CHANGES)
+FILES: tuple[OutputFile[Any], ...] = (*RUN_TABLES, SUMMARY, *COMPARISON_TABLES,
+                                      *TRACKING_TABLES, TRACKING_SUMMARY)
 
 
 def output_schemas() -> dict[str, type[BaseModel]]:
