@@ -278,7 +278,8 @@ def plan_with(instance: Instance, options: SolverOptions, variant: str = "base",
     joint = instance.cases is not None and instance.config.matching.split == "joint"
     floors, joined = None, None
     caps = placement_caps(instance, pool.amounts, pacing) if pacing and joint else {}
-    paced = paced_places(instance, pool.amounts, caps) if caps else None
+    paced = paced_places(instance, pool.amounts, caps, pacing.as_of) \
+        if pacing and joint else None
     if joint:
         # Issue 18: the relocation rows' split over the benefitting states is decided with the
         # matching; the distribution then takes the persons placed as floors and spreads the

@@ -187,3 +187,21 @@ def test_replans_are_deterministic(tmp_path: Path) -> None:
     first = _untimed(render(replan(instance, JUNE, pacing=1.0)))
     assert _untimed(render(replan(load_instance(instance.origin.folder), JUNE,
                                   pacing=1.0))) == first
+
+
+def test_relocations_recorded_in_aggregate_are_not_matched_again(tmp_path: Path,
+                                                                 backend: str) -> None:
+    """No transfers; DE relocated 8 persons by April (ledger): DE-1's minimum becomes 8 (it
+    gives its 10 places, as in the annual plan), and the matching, unpaced, fills only the 2
+    places left (the annual plan of these files places C06 and C09, 4 persons, with DE; C05
+    goes to BE-1, which serves ES too)."""
+    instance = load_instance(_folder(tmp_path, "2026-04-01,DE,relocation,8,ES,DE-R1\n",
+                                     transfers="case_id,state\n"))
+    result = replan(instance, JUNE, pacing=0, solver=backend)
+    assert verify(result) == []
+    assert _rows(result, "plan")["DE-1"]["min"] == 8
+    assert _rows(result, "plan")["DE-1"]["amount"] == 10
+    assert _new_placements(plan(instance, solver=backend))["DE"] == 4
+    assert _new_placements(result)["DE"] == 2
+    assert result.summary.replan is not None
+    assert result.summary.replan.places_paced == {"DE-1": 2}

@@ -113,7 +113,7 @@ def test_pacing_caps_by_hand(tmp_path: Path) -> None:
     assert transferred_persons(instance) == {"AT": 1}
     caps = placement_caps(instance, amounts, Pacing(JUNE, 1.0, 31))
     assert caps == {"AT": 1, "BE": 2, "DE": 2}
-    assert paced_places(instance, amounts, caps) == {"AT-1": 2, "BE-1": 2, "DE-1": 2}
+    assert paced_places(instance, amounts, caps, JUNE) == {"AT-1": 2, "BE-1": 2, "DE-1": 2}
     # 2.5 x: AT ceil(1.68) = 2, BE ceil(2.53) = 3, DE ceil(4.21) = 5.
     assert placement_caps(instance, amounts, Pacing(JUNE, 2.5, 31)) == {
         "AT": 2, "BE": 3, "DE": 5}
@@ -136,3 +136,19 @@ def test_the_flows_are_cut_to_the_paced_places_keeping_the_persons_placed() -> N
     # first: 1 more, up to its 3; then IT 2). R-2 paced at 0; X-1 not paced.
     assert cut_flows(flows, {"R-1": 5, "R-2": 0}, {("R-1", "ES"): 2}) == [
         ("R-1", "ES", 3.0), ("R-1", "IT", 2.0), ("R-2", "IT", 0.0), ("X-1", "ES", 9.0)]
+
+
+def test_relocations_recorded_in_aggregate_leave_the_matching(tmp_path: Path) -> None:
+    """No transfers; the ledger records 4 persons relocated by DE in April. DE's 10 places
+    less those 4 leave 6: at pacing 1 ceil(6 x 31/184 = 1.01) = 2 new placements; without
+    pacing the matching still sees only the 6 places not used (AT ceil(5 x 31/184) = 1, BE
+    2 as before)."""
+    folder = _folder(tmp_path, ledger="date,state,measure,amount,benefitting,reference\n"
+                     "2026-04-01,DE,relocation,4,ES,DE-R1\n", transfers="case_id,state\n")
+    instance = as_of_instance(load_instance(folder), JUNE)
+    amounts = {"AT-1": 5.0, "BE-1": 6.0, "DE-1": 10.0}
+    caps = placement_caps(instance, amounts, Pacing(JUNE, 1.0, 31))
+    assert caps == {"AT": 1, "BE": 2, "DE": 2}
+    assert paced_places(instance, amounts, caps, JUNE) == {"AT-1": 1, "BE-1": 2, "DE-1": 2}
+    assert paced_places(instance, amounts, {}, JUNE) == {"DE-1": 6}
+    assert paced_places(instance, amounts, {}, dt.date(2026, 3, 31)) == {}

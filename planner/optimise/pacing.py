@@ -15,6 +15,9 @@ of the contributor's relocation rows are then its transferred persons plus the c
 over its rows in pledge-id order up to each row's places (`paced_places`): the year's places
 stay in plan.csv and distribution.csv, only the matching sees the paced ones. `pacing = 0` is
 the neutral value (no cap), and so is the last day of the year (nothing is left to pace).
+Persons implementation.csv records as relocated in aggregate (an instance without
+transfers.csv) used their places: remaining leaves them out, and the matching never gets
+them, paced or not.
 
 The pacing applies to the joint split (`[matching] split = "joint"`, the default), where the
 matching decides each row's split; a fixed split is not paced. The verifier recomputes the
@@ -29,6 +32,7 @@ from collections import defaultdict
 from dataclasses import dataclass
 
 from models.instance import Instance, Measure
+from planner.inputs.asof import implemented
 
 # Slack against the round-off of remaining x period / days left (a whole number of persons
 # must not be rounded up to the next one).
@@ -59,40 +63,57 @@ def transferred_persons(instance: Instance) -> dict[str, int]:
     return dict(sorted(persons.items()))
 
 
+def relocated_in_aggregate(instance: Instance, as_of: dt.date) -> dict[str, int]:
+    """Persons implementation.csv records as relocated by `as_of`, per contributor (an
+    instance without transfers.csv: planner.inputs.ledger refuses both): those places are
+    used, the matching does not fill them again."""
+    return {state: int(amount) for (state, measure), amount in implemented(instance, as_of).items()
+            if measure == Measure.relocation.value}
+
+
+def _places(instance: Instance, amounts: dict[str, float]) -> dict[str, float]:
+    places: dict[str, float] = defaultdict(float)
+    for p in instance.pledges:
+        if p.measure is Measure.relocation:
+            places[p.state] += amounts.get(p.pledge_id, 0.0)
+    return {s: v for s, v in sorted(places.items()) if v >= 1}
+
+
 def placement_caps(instance: Instance, amounts: dict[str, float], pacing: Pacing
                    ) -> dict[str, int]:
     """Per contributor with relocation places: the most new persons the matching may place
-    in the coming period; empty when the pacing is neutral."""
+    in the coming period; empty when the pacing is neutral. Its remaining places are those
+    of plan.csv less the persons transferred to it or relocated in aggregate."""
     left = days_left(instance.config.cycle, pacing.as_of)
     if pacing.pacing == 0 or left <= 0:
         return {}
     period = min(pacing.period_days, left)
     moved = transferred_persons(instance)
-    places: dict[str, float] = defaultdict(float)
-    for p in instance.pledges:
-        if p.measure is Measure.relocation:
-            places[p.state] += amounts.get(p.pledge_id, 0.0)
+    done = relocated_in_aggregate(instance, pacing.as_of)
     caps = {}
-    for state, total in sorted(places.items()):
-        if total >= 1:
-            remaining = max(0.0, total - moved.get(state, 0))
-            caps[state] = math.ceil(pacing.pacing * remaining * period / left - ROUND_TOL)
+    for state, total in _places(instance, amounts).items():
+        remaining = max(0.0, total - moved.get(state, 0) - done.get(state, 0))
+        caps[state] = math.ceil(pacing.pacing * remaining * period / left - ROUND_TOL)
     return caps
 
 
-def paced_places(instance: Instance, amounts: dict[str, float], caps: dict[str, int]
-                 ) -> dict[str, float]:
+def paced_places(instance: Instance, amounts: dict[str, float], caps: dict[str, int],
+                 as_of: dt.date) -> dict[str, float]:
     """The matching's places per relocation row: per contributor, its transferred persons
-    plus its cap, spread over its rows in pledge-id order up to each row's places; rows of
-    contributors without a cap keep theirs."""
+    plus its cap (no cap: every place), never more than its places less those relocated in
+    aggregate, spread over its rows in pledge-id order up to each row's places; rows of
+    contributors with neither a cap nor aggregate relocations keep theirs (empty: the
+    matching sees plan.csv's places, as in the annual plan)."""
     moved = transferred_persons(instance)
-    allowed = {s: moved.get(s, 0) + cap for s, cap in caps.items()}
+    done = relocated_in_aggregate(instance, as_of)
+    allowed = {s: min(total - done.get(s, 0), moved.get(s, 0) + caps.get(s, math.inf))
+               for s, total in _places(instance, amounts).items() if s in caps or s in done}
     paced = {}
     for p in instance.pledges:  # in pledge-id order
         if p.measure is not Measure.relocation or p.state not in allowed:
             continue
-        take = min(amounts.get(p.pledge_id, 0.0), float(allowed[p.state]))
-        allowed[p.state] -= int(take)
+        take = max(0.0, min(amounts.get(p.pledge_id, 0.0), allowed[p.state]))
+        allowed[p.state] -= take
         paced[p.pledge_id] = take
     return paced
 

@@ -63,26 +63,29 @@ def _fixed(instance: Instance, as_of: dt.date) -> dict[str, dict[str, float]]:
 
 def caps_of(out: Outputs, instance: Instance, replan: ReplanSummary, as_of: dt.date
             ) -> tuple[dict[str, int], dict[str, int]]:
-    """The placement caps and the paced places per relocation row, from plan.csv, the
-    transfers and the pacing recorded (joint split only; none at pacing 0 or year's end)."""
-    left = (dt.date(instance.config.cycle, 12, 31) - as_of).days
-    if replan.pacing == 0 or left <= 0 or instance.cases is None \
-            or instance.config.matching.split != "joint":
+    """The placement caps and the matching's places per relocation row, from plan.csv, the
+    transfers, the relocations the ledger records in aggregate and the pacing recorded (joint
+    split only; no caps at pacing 0 or on the last day)."""
+    if instance.cases is None or instance.config.matching.split != "joint":
         return {}, {}
+    left = (dt.date(instance.config.cycle, 12, 31) - as_of).days
     moved = _persons(instance)
+    done = {s: m["relocation"] for s, m in _fixed(instance, as_of).items() if "relocation" in m}
     rows = sorted((row.pledge_id, row.state, row.amount) for _, row in out.plan
                   if row.measure is Measure.relocation)
     places: dict[str, float] = defaultdict(float)
     for _, state, amount in rows:
         places[state] += amount
-    caps = {s: math.ceil(replan.pacing * max(0.0, total - moved.get(s, 0))
-                         * min(replan.period_days, left) / left - 1e-9)
-            for s, total in places.items() if total >= 1}
-    allowed = {s: moved.get(s, 0) + cap for s, cap in caps.items()}
+    caps = {} if replan.pacing == 0 or left <= 0 else {
+        s: math.ceil(replan.pacing * max(0.0, total - moved.get(s, 0) - done.get(s, 0))
+                     * min(replan.period_days, left) / left - 1e-9)
+        for s, total in places.items() if total >= 1}
+    allowed = {s: min(total - done.get(s, 0), moved.get(s, 0) + caps.get(s, math.inf))
+               for s, total in places.items() if total >= 1 and (s in caps or s in done)}
     paced = {}
     for pid, state, amount in rows:
         if state in allowed:
-            paced[pid] = int(min(amount, allowed[state]))
+            paced[pid] = int(max(0.0, min(amount, allowed[state])))
             allowed[state] -= paced[pid]
     return dict(sorted(caps.items())), dict(sorted(paced.items()))
 
