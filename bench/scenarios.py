@@ -15,6 +15,11 @@ split fixed before the matching can send wholly to a state whose candidates it c
 that the year's places hold everyone already transferred), candidates for `transferred + new`
 persons, and transfers.csv naming the earliest-registered cases of a first plan's assignments
 until `transferred` persons: those keep their places, the `new` persons compete for the rest.
+
+`replan(folder, persons, seed)` (issue 15): a re-plan of the rest of the year at `AS_OF`: the
+monthly re-run's instance with half of `persons` in transferred cases, each transfer dated
+(one of the first six months, by the case's position: deterministic), planned by `planner run
+--as-of AS_OF` with the default pacing.
 """
 
 from __future__ import annotations
@@ -111,3 +116,20 @@ def monthly(folder: Path, transferred: int = 25_000, new: int = 2_500, seed: int
         writer.writerow(["case_id", "state"])
         writer.writerows(sorted(chosen))
     return persons
+
+
+AS_OF = "2026-06-30"
+
+
+def replan(folder: Path, persons: int = 30_000, seed: int = 1) -> int:
+    """Build the re-plan scenario (module docstring); return the persons transferred."""
+    moved = monthly(folder, persons // 2, persons - persons // 2, seed)
+    path = folder / "transfers.csv"
+    with path.open(encoding="utf-8") as handle:
+        rows = list(csv.DictReader(handle))
+    with path.open("w", encoding="utf-8", newline="") as handle:
+        writer = csv.writer(handle, lineterminator="\n")
+        writer.writerow(["case_id", "state", "date"])
+        writer.writerows((r["case_id"], r["state"], f"2026-{n % 6 + 1:02d}-15")
+                         for n, r in enumerate(rows))
+    return moved

@@ -369,6 +369,18 @@ class MatchingConfig(BaseModel):
         return value
 
 
+class ReplanConfig(BaseModel):
+    """[replan] in instance.toml: the re-plan of the rest of the year (`planner run --as-of`,
+    issue 15, Art. 60(3)). [interp] `pacing` caps each contributor's new placements of the
+    matching in the coming period (`period_days` after the as-of date) at `pacing` times its
+    pro-rata share of the relocations that remain to it: remaining x period / days left in
+    the year, rounded up (planner.optimise.pacing). 0 is the neutral value: no cap."""
+
+    model_config = _STRICT
+    pacing: Annotated[float, Field(ge=0, le=1000, allow_inf_nan=False)] = 1.25
+    period_days: Annotated[int, Field(ge=1, le=366)] = 31
+
+
 class InputConfig(BaseModel):
     """[input] in instance.toml: the number format of the instance's CSV files
     (`planner.inputs.numbers`). Declaring it (either key) also lifts the ambiguity rule for
@@ -413,6 +425,7 @@ class InstanceConfig(BaseModel):
     relocation: RelocationConfig = RelocationConfig()
     input: InputConfig = InputConfig()
     tracking: TrackingConfig = TrackingConfig()
+    replan: ReplanConfig = ReplanConfig()
 
     @property
     def proposal_relocations(self) -> int:

@@ -276,6 +276,30 @@ class DistributionSummary(BaseModel):
     min_coverage: float | None
 
 
+class ReplanSummary(BaseModel):
+    """summary.json `replan`, only in a re-plan (`planner run --as-of DATE`, issue 15): the
+    as-of date and what was fixed at it, the pacing of the coming period
+    (planner.optimise.pacing). `fixed`: per contributor and measure, what implementation.csv
+    records up to the date (the floor of its rows in plan.csv's `min`); `transferred`: persons
+    of the cases transferred to each contributor by the date (dated on or before it, or
+    undated); `transfers_after`: transfers.csv rows dated after it, treated as not transferred.
+    `placements_cap`: per contributor with relocation places, the most new persons the
+    matching may place in the coming period (absent with pacing 0); `places_paced`: its
+    relocation rows' places the matching used (transferred plus capped new ones), per row."""
+
+    model_config = ConfigDict(extra="forbid")
+    as_of: str
+    cycle_end: str
+    days_left: int
+    period_days: int
+    pacing: float
+    fixed: dict[str, dict[str, float]] = Field(default_factory=dict)
+    transferred: dict[str, int] = Field(default_factory=dict)
+    transfers_after: int = 0
+    placements_cap: dict[str, int] = Field(default_factory=dict)
+    places_paced: dict[str, int] = Field(default_factory=dict)
+
+
 class Summary(BaseModel):
     """summary.json: status, totals and provenance of one run."""
 
@@ -300,6 +324,8 @@ class Summary(BaseModel):
     version: str
     solver: SolverInfo
     timings_s: dict[str, float] = Field(default_factory=dict)
+    # Only in a re-plan (`planner run --as-of`); absent (not null) from an annual plan's file.
+    replan: ReplanSummary | None = None
 
 
 class StateComparisonRow(BaseModel):

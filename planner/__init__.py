@@ -7,7 +7,8 @@ The library API, each step usable alone and none but `write` writing anything:
 `load_instance(folder, variant=None) -> Instance`, `plan(instance, ...) -> Plan` (tables and
 summary in memory), `verify(plan) -> list[Problem]` (the independent verifier, in memory),
 `write(plan, out) -> Path` (written, verified and published as `planner run` does) and
-`compare(folder, variants=None, ...) -> Comparison` (the base and variants planned in memory).
+`compare(folder, variants=None, ...) -> Comparison` (the base and variants planned in memory);
+`replan(instance, as_of, ...) -> Plan` re-plans the rest of the year at a date (issue 15).
 
 Importing `planner` stays cheap (the command line imports it for `__version__`): each name is
 imported from its module on first use (`__getattr__`). No name here may equal a submodule's
@@ -23,7 +24,7 @@ if TYPE_CHECKING:
     from planner.comparison import Comparison, compare
     from planner.errors import InputError, PlanError, Problem
     from planner.inputs.load import load_instance
-    from planner.pipeline import Plan, plan, render, verify, write
+    from planner.pipeline import Plan, plan, render, replan, verify, write
 
 __version__ = "0.1.0"
 
@@ -31,13 +32,13 @@ __version__ = "0.1.0"
 _HOMES = {
     "load_instance": "planner.inputs.load",
     "plan": "planner.pipeline", "Plan": "planner.pipeline", "render": "planner.pipeline",
-    "verify": "planner.pipeline", "write": "planner.pipeline",
+    "verify": "planner.pipeline", "write": "planner.pipeline", "replan": "planner.pipeline",
     "compare": "planner.comparison", "Comparison": "planner.comparison",
     "InputError": "planner.errors", "PlanError": "planner.errors", "Problem": "planner.errors",
 }
 
 __all__ = ["Comparison", "InputError", "Plan", "PlanError", "Problem", "__version__", "compare",
-           "load_instance", "plan", "render", "verify", "write"]
+           "load_instance", "plan", "render", "replan", "verify", "write"]
 
 
 def __getattr__(name: str) -> object:

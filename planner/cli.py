@@ -11,6 +11,7 @@ import typer
 
 if TYPE_CHECKING:
     from models.instance import Instance
+    from planner.pipeline import AsOf
 
 app = typer.Typer(add_completion=False, no_args_is_help=True,
                   help="Plan the EU Annual Solidarity Pool (Regulation (EU) 2024/1351).")
@@ -86,6 +87,14 @@ def run(
     time_limit: TimeLimit = None,
     formats: Formats = None,
     quiet: Quiet = False,
+    as_of: Annotated[str | None, typer.Option(
+        "--as-of", help="Re-plan the rest of the year at this date (YYYY-MM-DD): what the "
+        "ledger and transfers record by then is fixed, only what remains is planned.")
+    ] = None,
+    pacing: Annotated[float | None, typer.Option(
+        "--pacing", help="With --as-of: cap each contributor's new placements in the coming "
+        "period at this many times its pro-rata share of what remains (0: no cap; default "
+        "[replan] pacing).")] = None,
 ) -> None:
     """Plan one proposal: obligations, each state's mix, the distribution; write and verify."""
     from planner.errors import InputError, PlanError
@@ -95,12 +104,13 @@ def run(
     from planner.pipeline import stage_lines
 
     wanted = _options(solver, time_limit, formats)
+    replan = _as_of(as_of, pacing)
     folder = _instance(instance)
     target = out or Path("results") / folder.name / (variant or "base")
     try:
         result = run_pipeline(folder, target, SolverOptions(solver or "", time_limit),
                               variant=variant or "base", progress=stage_lines(quiet),
-                              formats=wanted)
+                              formats=wanted, as_of=replan)
     except (InputError, PlanError, OutFolderError) as exc:
         _fail(exc)
     from planner.report.terminal import terminal_text
@@ -357,3 +367,33 @@ def main() -> None:
 
 if __name__ == "__main__":  # `python -m planner.cli` (with -X importtime, say), as `planner`
     main()
+
+
+def _as_of(as_of: str | None, pacing: float | None) -> AsOf | None:
+    """`run --as-of DATE [--pacing X]` checked before anything is read (exit 2, every problem
+    at once): an ISO date, a pacing factor from 0 to 1000, and --pacing only with --as-of."""
+    import datetime as dt
+    import math
+    import re
+
+    from planner.pipeline import AsOf
+    from planner.report.display import visible
+
+    problems = []
+    date = None
+    if as_of is not None:
+        try:
+            if not re.fullmatch(r"\d{4}-\d{2}-\d{2}", as_of):
+                raise ValueError
+            date = dt.date.fromisoformat(as_of)
+        except ValueError:
+            problems.append(f"--as-of: {as_of!r} is not an ISO date (YYYY-MM-DD)")
+    if pacing is not None and not (math.isfinite(pacing) and 0 <= pacing <= 1000):
+        problems.append(f"--pacing: {pacing:g} is not a factor from 0 (no cap) to 1000")
+    if pacing is not None and as_of is None:
+        problems.append("--pacing: only with --as-of (the pacing of a re-plan)")
+    for problem in problems:
+        print(visible(problem), file=sys.stderr)
+    if problems:
+        raise typer.Exit(2)
+    return None if date is None else AsOf(date, pacing)

@@ -11,6 +11,7 @@ its own `Solver` record, so calls share no state.
 
 from __future__ import annotations
 
+import datetime as dt
 import sys
 import time
 from collections.abc import Callable, Sequence
@@ -25,17 +26,26 @@ from models.results import (
     OfficialShare,
     OffsetsSummary,
     ProposalSummary,
+    ReplanSummary,
     SolverInfo,
     Summary,
     WarningItem,
 )
 from planner import __version__
 from planner.errors import PlanError, Problem
+from planner.inputs.asof import as_of_instance, implemented
 from planner.inputs.load import load_instance
 from planner.optimise.assignments import finish_joint, match_joint, run_matching
 from planner.optimise.distribution import Distribution, distribute
 from planner.optimise.key import compute_key
 from planner.optimise.offsets import OffsetsReport, assess_offsets
+from planner.optimise.pacing import (
+    Pacing,
+    days_left,
+    paced_places,
+    placement_caps,
+    transferred_persons,
+)
 from planner.optimise.pool_plan import plan_pool
 from planner.optimise.solve import Solver, SolveRecord, SolverOptions
 from planner.optimise.tables import Tables, build_tables
@@ -251,10 +261,11 @@ def plan(instance: Instance, *, solver: str = "", time_limit: float | None = Non
 
 
 def plan_with(instance: Instance, options: SolverOptions, variant: str = "base",
-              progress: Progress = _quiet, timings: dict[str, float] | None = None) -> Plan:
+              progress: Progress = _quiet, timings: dict[str, float] | None = None,
+              pacing: Pacing | None = None) -> Plan:
     """`plan` with the caller's solver options (the command line; tests that forbid the
     fallback back-end), laid over the instance's [solver] settings; `timings` may hold stages
-    timed before (`load`)."""
+    timed before (`load`). `pacing`: a re-plan (`replan`) of an instance as of its date."""
     timings = {} if timings is None else timings
     solver = Solver(options.over(instance.config.solver))
     started = time.perf_counter()
@@ -266,13 +277,18 @@ def plan_with(instance: Instance, options: SolverOptions, variant: str = "base",
     timings["pool_plan"] = time.perf_counter() - started
     joint = instance.cases is not None and instance.config.matching.split == "joint"
     floors, joined = None, None
+    caps = placement_caps(instance, pool.amounts, pacing) if pacing and joint else {}
+    paced = paced_places(instance, pool.amounts, caps, pacing.as_of) \
+        if pacing and joint else None
     if joint:
         # Issue 18: the relocation rows' split over the benefitting states is decided with the
         # matching; the distribution then takes the persons placed as floors and spreads the
-        # rest (places left empty) by its own rules.
+        # rest (places left empty) by its own rules. A paced re-plan matches on the paced
+        # places (planner.optimise.pacing).
         progress("matching candidates to places, splitting the rows (Arts 60(2), 67-68)")
         started = time.perf_counter()
-        joined, floors = match_joint(instance, pool.amounts, solver, timings)
+        joined, floors = match_joint(instance, {**pool.amounts, **(paced or {})}, solver,
+                                     timings)
         timings["matching"] = time.perf_counter() - started
     matched_stages = set(solver.stages)
     progress("distribution over benefitting states (Art. 60(2))")
@@ -288,7 +304,7 @@ def plan_with(instance: Instance, options: SolverOptions, variant: str = "base",
     if joined is not None:
         started = time.perf_counter()
         tables.assignments, tables.unassigned, tables.matchability, matching = finish_joint(
-            instance, tables.distribution, joined, timings)
+            instance, tables.distribution, joined, timings, paced)
         timings["matching"] += time.perf_counter() - started
     elif instance.cases is not None:
         progress("matching candidates to places (Arts 67-68)")
@@ -303,7 +319,48 @@ def plan_with(instance: Instance, options: SolverOptions, variant: str = "base",
     summary = summarise(instance, variant, tables, offsets, dist, solve, objectives, timings)
     if matching is not None:
         summary.matching = matching
+    if pacing is not None:
+        summary.replan = replan_section(instance, pacing, caps, paced or {})
     return Plan(tables, summary, instance, solve)
+
+
+def replan_section(instance: Instance, pacing: Pacing, caps: dict[str, int],
+                   paced: dict[str, float]) -> ReplanSummary:
+    """summary.json's `replan` (issue 15): the as-of date, the fixed part (the ledger up to
+    it, the persons transferred by it, the transfers dated after it), and the pacing of the
+    coming period (planner.optimise.pacing)."""
+    fixed: dict[str, dict[str, float]] = {}
+    for (state, measure), amount in implemented(instance, pacing.as_of).items():
+        fixed.setdefault(state, {})[measure] = amount
+    dates = instance.ledger.transfer_dates
+    return ReplanSummary(
+        as_of=pacing.as_of.isoformat(),
+        cycle_end=dt.date(instance.config.cycle, 12, 31).isoformat(),
+        days_left=days_left(instance.config.cycle, pacing.as_of),
+        period_days=pacing.period_days, pacing=pacing.pacing, fixed=fixed,
+        transferred=transferred_persons(instance),
+        transfers_after=sum(1 for d in dates.values() if d > pacing.as_of),
+        placements_cap=caps, places_paced={k: int(v) for k, v in sorted(paced.items())})
+
+
+def replan(instance: Instance, as_of: dt.date, *, pacing: float | None = None,
+           solver: str = "", time_limit: float | None = None, variant: str = "base",
+           progress: Progress | None = None) -> Plan:
+    """Re-plan the rest of the year at `as_of` (`planner run --as-of`, issue 15): the
+    instance as of the date (planner.inputs.asof: the ledger and the transfers up to it
+    fixed, only what remains planned), its matching paced (planner.optimise.pacing;
+    `pacing` overrides `[replan] pacing`, 0 = none). The Plan's `instance` is the instance
+    as of the date (what `verify` and `write` check against); summary.json records the date
+    (`replan`). InputError when the date is outside the cycle. Writes nothing."""
+    return plan_with(as_of_instance(instance, as_of),
+                     SolverOptions(name=solver, time_limit_s=time_limit), variant,
+                     progress or _quiet, pacing=pacing_of(instance, as_of, pacing))
+
+
+def pacing_of(instance: Instance, as_of: dt.date, pacing: float | None) -> Pacing:
+    """The re-plan's pacing: `pacing` when given, else the instance's `[replan]`."""
+    config = instance.config.replan
+    return Pacing(as_of, config.pacing if pacing is None else pacing, config.period_days)
 
 
 def render(plan: Plan) -> dict[str, bytes]:
@@ -360,26 +417,40 @@ def _publish(plan: Plan, out: Path, progress: Progress, formats: Sequence[str]) 
             discard(staged)  # whatever happened; once published, nothing is left to remove
 
 
+@dataclass(frozen=True)
+class AsOf:
+    """A re-plan's request (`planner run --as-of DATE [--pacing X]`): the date, and the
+    pacing factor when the command line overrides `[replan] pacing`."""
+
+    date: dt.date
+    pacing: float | None = None
+
+
 def run(instance_dir: Path, out: Path, options: SolverOptions, variant: str = "base",
-        progress: Progress = _quiet, formats: Sequence[str] = ("csv",), guard: bool = True
-        ) -> RunResult:
+        progress: Progress = _quiet, formats: Sequence[str] = ("csv",), guard: bool = True,
+        as_of: AsOf | None = None) -> RunResult:
     """The whole job: load and validate, plan, write, verify, publish. `variant` other than
     "base" names `variants/NAME.toml` of the instance, applied over it. `guard`: first check
     that `out` may be replaced and hold it for the run (planner.outputs.outdir:
     OutFolderError, before anything is read); off only where the caller holds a folder around
-    `out` (planner compare's runs)."""
+    `out` (planner compare's runs). `as_of`: re-plan the rest of the year (`replan`)."""
     with claimed(out, instance_dir, RUN) if guard else nullcontext():
-        return _run(instance_dir, out, options, variant, progress, formats)
+        return _run(instance_dir, out, options, variant, progress, formats, as_of)
 
 
 def _run(instance_dir: Path, out: Path, options: SolverOptions, variant: str, progress: Progress,
-         formats: Sequence[str]) -> RunResult:
+         formats: Sequence[str], as_of: AsOf | None = None) -> RunResult:
     timings: dict[str, float] = {}
     started = time.perf_counter()
     progress(f"loading {instance_dir}")
     instance = load_instance(instance_dir, None if variant == "base" else variant)
+    pacing = None
+    if as_of is not None:
+        progress(f"re-plan as of {as_of.date.isoformat()}: the ledger and transfers fixed")
+        pacing = pacing_of(instance, as_of.date, as_of.pacing)
+        instance = as_of_instance(instance, as_of.date)
     timings["load"] = time.perf_counter() - started
-    planned = plan_with(instance, options, variant, progress, timings)
+    planned = plan_with(instance, options, variant, progress, timings, pacing)
     started = time.perf_counter()
     _publish(planned, out, progress, formats)
     spent = {**planned.summary.timings_s,

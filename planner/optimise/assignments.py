@@ -23,6 +23,7 @@ from planner.errors import InputError, Problem
 from planner.optimise.eligibility import Place, may_take, places_from, profiles, unplaced_reason
 from planner.optimise.matchability import assess, rows
 from planner.optimise.matching import Assignment, Clock, MatchResult, match
+from planner.optimise.pacing import cut_flows
 from planner.optimise.solve import Solver
 
 R = TypeVar("R", bound=BaseModel)
@@ -230,13 +231,21 @@ def match_joint(instance: Instance, amounts: dict[str, float], solver: Solver,
 
 
 def finish_joint(instance: Instance, flows: list[DistributionRow], result: MatchResult,
-                 timings: dict[str, float] | None = None
+                 timings: dict[str, float] | None = None, paced: dict[str, float] | None = None
                  ) -> tuple[list[AssignmentRow], list[UnassignedRow], list[MatchabilityRow],
                             Matching]:
     """After the joint split's distribution: the places are distribution.csv's (the split
     used, places left empty included), and an unplaced case is `no_eligible_place` when none
-    of them at its location may take it (else `capacity`), as with a fixed split."""
-    return report_matching(instance, _places(instance, flows), result,
+    of them at its location may take it (else `capacity`), as with a fixed split. A paced
+    re-plan (`paced`: the matching's places per relocation row, planner.optimise.pacing)
+    reports on those flows cut to the paced places."""
+    listed = [(r.pledge_id, r.beneficiary, r.amount) for r in flows]
+    if paced:
+        used: dict[tuple[str, str], float] = defaultdict(float)
+        for a in result.assignments:
+            used[(a.place.pledge_id, a.place.location)] += a.case.size
+        listed = cut_flows(listed, paced, used)
+    return report_matching(instance, places_from(instance, listed), result,
                            Clock({} if timings is None else timings), recheck=True)
 
 

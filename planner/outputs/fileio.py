@@ -183,7 +183,10 @@ def _validated(path: Path, table: OutputFile[Any], column: str, texts: list[str]
 
 
 def summary_bytes(summary: Summary) -> bytes:
-    text = json.dumps(summary.model_dump(mode="json"), indent=2, ensure_ascii=False)
+    # `replan` is written only by a re-plan: an annual plan's file stays as it was.
+    data = summary.model_dump(mode="json", exclude={"replan"} if summary.replan is None
+                              else None)
+    text = json.dumps(data, indent=2, ensure_ascii=False)
     return (text + "\n").encode("utf-8")
 
 

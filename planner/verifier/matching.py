@@ -39,6 +39,7 @@ from planner.verifier.matchability import (
     max_flow,
     places_of,
 )
+from planner.verifier.replan import paced_view
 from planner.verifier.rules import arcs, effective_needs
 from planner.verifier.summary import check_fields
 
@@ -221,6 +222,8 @@ def check_matching(out: Outputs, instance: Instance) -> None:
     them: persons, then assignments.csv line by line, then the per-case and per-row totals."""
     if instance.cases is None:
         return
+    # A paced re-plan (issue 15): the places the matching used (planner.verifier.replan).
+    out = paced_view(out, instance)
     people = read_people(instance)
     # A person listed twice counts once, at the last line (as a mapping by person would).
     assigned = _frame(out.assignments, ("person_id", "case_id", "from_state", "to_state",

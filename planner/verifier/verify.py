@@ -79,6 +79,7 @@ The terminal table and report.html are rendered from these verified files and su
 from __future__ import annotations
 
 import csv
+import datetime as dt
 import errno
 import functools
 import io
@@ -109,6 +110,7 @@ from planner.outputs.registry import (
 )
 from planner.verifier import summary as vs
 from planner.verifier.matching import check_matching
+from planner.verifier.replan import check_replan
 from planner.verifier.rules import (
     check_mandatory,
     effective_needs,
@@ -881,7 +883,7 @@ def _check_coverage_sections(out: Outputs, summary: Summary, instance: Instance)
 
 CHECKS: tuple[Callable[[Outputs, Instance], None], ...] = (
     check_plan, check_allocation, check_distribution, check_coverage, check_summary,
-    check_matching)
+    check_replan, check_matching)
 
 
 def verify(files: Files, instance: Instance) -> list[Problem]:
@@ -942,6 +944,7 @@ def recheck(results: Path, instance_dir: Path | None = None) -> tuple[int, list[
 
     if not results.is_dir():
         return 2, [f"{results}:0: -: results folder not found"]
+    data: Any = None
     try:
         data = json.loads((results / "summary.json").read_text(encoding="utf-8"))
         name, variant, digest = data["instance"], data["variant"], data["input_sha256"]
@@ -973,8 +976,34 @@ def recheck(results: Path, instance_dir: Path | None = None) -> tuple[int, list[
                    f"inputs than {where}" + (f" (variant {variant})" if variant != "base"
                                              else ""),
                    f"{results}: 1 failed check"]
-    problems = verify(results, loaded)
+    return _recheck_with(results, loaded, data)
+
+
+def _recheck_with(results: Path, loaded: Instance, data: object) -> tuple[int, list[str]]:
+    """`recheck` once the instance is found: a re-plan's against the instance as of its
+    date; the exit code and the lines to print."""
+    as_of = _as_of(loaded, data, results)
+    if isinstance(as_of, tuple):
+        return as_of
+    problems = verify(results, as_of)
     if problems:
         return 3, [str(p) for p in problems] + [
             f"{results}: {len(problems)} failed check{'s' if len(problems) > 1 else ''}"]
     return 0, [f"{results}: verified ({_checked(results)} checks)"]
+
+
+def _as_of(loaded: Instance, data: object, results: Path) -> Instance | tuple[int, list[str]]:
+    """A re-plan's results (summary.json `replan.as_of`, issue 15) are checked against the
+    instance as of that date (planner.inputs.asof); exit 2 when the date cannot be used."""
+    from planner.errors import InputError
+    from planner.inputs.asof import as_of_instance
+
+    replan = data.get("replan") if isinstance(data, dict) else None
+    if not isinstance(replan, dict):
+        return loaded
+    try:
+        return as_of_instance(loaded, dt.date.fromisoformat(str(replan.get("as_of"))))
+    except ValueError:
+        return 2, [f"{results / 'summary.json'}:0: replan.as_of: not an ISO date"]
+    except InputError as exc:
+        return 2, [str(p) for p in exc.problems]
