@@ -165,10 +165,13 @@ def test_the_verifier_rejects_a_replan_below_the_ledger(tmp_path: Path) -> None:
 
 def test_a_neutral_replan_on_an_empty_ledger_is_the_annual_plan_byte_for_byte(
         tmp_path: Path) -> None:
-    """eu-2026 and ok-base (with an undated transfer): every CSV byte for byte, summary.json
-    the same but for its `replan` section (and the timings); the same with an empty
-    implementation.csv."""
-    cases = [load_instance(REPO / "instances" / "eu-2026"),
+    """eu-2026 without its synthetic ledger and ok-base (with an undated transfer): every CSV
+    byte for byte, summary.json the same but for its `replan` section (and the timings); the
+    same with an empty implementation.csv."""
+    eu = tmp_path / "eu-2026"
+    shutil.copytree(REPO / "instances" / "eu-2026", eu)
+    (eu / "implementation.csv").unlink()
+    cases = [load_instance(eu),
              load_instance(_folder(tmp_path / "a")),
              load_instance(_folder(tmp_path / "b", ledger=""))]
     for instance in cases:
