@@ -23,6 +23,11 @@ TimeLimit = Annotated[float | None, typer.Option(
 Formats = Annotated[list[str] | None, typer.Option(
     "--format", help="Also export the tables as xlsx, json or parquet (repeatable); csv is "
     "always written.")]
+Sets = Annotated[list[str] | None, typer.Option(
+    "--set", metavar="KEY=VALUE", help="What-if without writing files (repeatable): a key of "
+    "instance.toml (pool.relocations=30000), a cell of member_states.csv "
+    "(member_states.PL.deduction=0) or of pledges.csv (pledges.FR-2.max=60000000), applied "
+    "over the instance or the --variant.")]
 
 
 def _instance(path: Path | None) -> Path:
@@ -83,9 +88,11 @@ def run(
     time_limit: TimeLimit = None,
     formats: Formats = None,
     quiet: Quiet = False,
+    sets: Sets = None,
 ) -> None:
     """Plan one proposal: obligations, each state's mix, the distribution; write and verify."""
     from planner.errors import InputError, PlanError
+    from planner.inputs.overrides import RunInputs
     from planner.optimise.solve import SolverOptions
     from planner.outputs.outdir import OutFolderError
     from planner.pipeline import run as run_pipeline
@@ -96,8 +103,8 @@ def run(
     target = out or Path("results") / folder.name / (variant or "base")
     try:
         result = run_pipeline(folder, target, SolverOptions(solver or "", time_limit),
-                              variant=variant or "base", progress=stage_lines(quiet),
-                              formats=wanted)
+                              variant=RunInputs.named(variant or "base", sets or ()),
+                              progress=stage_lines(quiet), formats=wanted)
     except (InputError, PlanError, OutFolderError) as exc:
         _fail(exc)
     from planner.report.terminal import terminal_text
@@ -122,22 +129,38 @@ def compare(
         "most one per CPU).")] = None,
     formats: Formats = None,
     quiet: Quiet = False,
+    sets: Annotated[list[str] | None, typer.Option(
+        "--set", metavar="KEY=VALUE", help="An override applied over the base and every "
+        "variant (repeatable; see `planner run --help`).")] = None,
+    variant_sets: Annotated[list[str] | None, typer.Option(
+        "--variant-set", metavar="NAME:KEY=VALUE", help="A what-if variant NAME made of "
+        "overrides (repeatable: the KEY=VALUE of one NAME together make that variant, e.g. "
+        "--variant-set big:pool.relocations=30000); with it, only the --variant given are "
+        "planned besides the base.")] = None,
 ) -> None:
     """Plan the base and each variant (DIR/base, DIR/NAME) and compare them (DIR/comparison)."""
     from rich.console import Console
 
+    from planner.comparison import check_names, print_comparison, run_inputs, split_groups
     from planner.comparison import compare_into as run_compare
-    from planner.comparison import print_comparison
     from planner.errors import InputError, PlanError
     from planner.inputs.variants import variant_names
     from planner.outputs.outdir import OutFolderError
+    from planner.report.display import visible_lines
 
     wanted = _options(solver, time_limit, formats)
     folder = _instance(instance)
-    names = variants if variants else variant_names(folder)
+    names = variants or ([] if variant_sets else variant_names(folder))
+    groups, problems = split_groups(variant_sets or ())
+    specs = run_inputs(names, sets or (), groups)
+    problems += check_names(folder, specs)
+    for problem in problems:
+        print(visible_lines(problem), file=sys.stderr)
+    if problems:
+        raise typer.Exit(2)
     target = out or Path("results") / folder.name / "compare"
     try:
-        runs = run_compare(folder, names, target, solver or "", time_limit, jobs, wanted, quiet)
+        runs = run_compare(folder, specs, target, solver or "", time_limit, jobs, wanted, quiet)
     except (InputError, PlanError, OutFolderError) as exc:
         _fail(exc)
     print_comparison(Console(width=120), runs, str(target))
@@ -146,7 +169,7 @@ def compare(
 @app.command()
 def validate(instance: InstanceArg = None, variant: Annotated[str | None, typer.Option(
         "--variant", help="Check variants/NAME.toml applied over the instance.")] = None,
-        quiet: Quiet = False) -> None:
+        quiet: Quiet = False, sets: Sets = None) -> None:
     """Check the inputs only: every problem as FILE:LINE: COLUMN: message (exit 2)."""
     from planner.errors import InputError
     from planner.inputs.load import load_instance
@@ -154,7 +177,7 @@ def validate(instance: InstanceArg = None, variant: Annotated[str | None, typer.
 
     folder = _instance(instance)
     try:
-        loaded = load_instance(folder, variant)
+        loaded = load_instance(folder, variant, sets or ())
     except InputError as exc:
         _fail(exc)
     if not quiet:
