@@ -56,13 +56,13 @@ def sets_variant(reader: Reader, name: str, given: Sequence[Assignment],
     for (_, written), line in zip(given, at, strict=True):
         key, sep, value = written.partition("=")
         key = key.strip()
-        parts = _parts(key)
+        parts = key_parts(key)
         if not sep or not key or not all(parts):
             reader.problem(SET_FILE, line, key or "-", "expected KEY=VALUE with a dotted KEY "
                            "such as pool.relocations=30000")
         elif key in seen:
             reader.problem(SET_FILE, line, key, f"set twice (first by {places[seen[key]]})")
-        elif not _put(raw, parts, _typed(parts, value.strip())):
+        elif not _put(raw, parts, typed_value(parts, value.strip())):
             reader.problem(SET_FILE, line, key, "conflicts with another KEY=VALUE that "
                            "sets a table above or inside this key")
         seen.setdefault(key, line)
@@ -76,7 +76,7 @@ def _text(given: Sequence[Assignment]) -> tuple[str, dict[int, str], list[int]]:
     line (`planner.inputs.reader.toml_text_line`): the top-level keys first, then two lines
     each, the table header of the key's parent and `key = value`. Also each line's place
     (the assignment as given, `--set pool.relocations=30000`) and each assignment's line."""
-    split = [(f"{label} {written}", _parts(written.partition("=")[0].strip()),
+    split = [(f"{label} {written}", key_parts(written.partition("=")[0].strip()),
               json.dumps(written.partition("=")[2].strip())) for label, written in given]
     lines: list[str] = []
     places: dict[int, str] = {}
@@ -94,7 +94,7 @@ def _text(given: Sequence[Assignment]) -> tuple[str, dict[int, str], list[int]]:
     return "\n".join(lines), places, [at[n] for n in range(len(split))]
 
 
-def _parts(key: str) -> tuple[str, ...]:
+def key_parts(key: str) -> tuple[str, ...]:
     """A dotted KEY's parts; TABLE.ROW.COLUMN keeps a row id with dots in it whole."""
     parts = tuple(part.strip() for part in key.split("."))
     if parts[0] in ROW_TABLES and len(parts) > 3:
@@ -125,7 +125,7 @@ def _toml_value(text: str) -> Any:
         return _NOT_TOML
 
 
-def _typed(parts: tuple[str, ...], text: str) -> Any:
+def typed_value(parts: tuple[str, ...], text: str) -> Any:
     """VALUE as the schema reads KEY (module docstring); a table's cell stays its text."""
     if parts[0] in ROW_TABLES or parts[0] == "tables":
         return text
