@@ -302,8 +302,8 @@ def check_names(folder: Path, runs: Sequence[RunInputs]) -> list[str]:
     problems = []
     files = set(variant_names(folder))
     taken = [run.name for run in runs]
-    for run in runs:
-        if run.variant is not None or run.name == BASE:
+    for run in runs[1:]:  # the first is the base
+        if run.variant is not None:
             continue
         if not NAME.fullmatch(run.name) or run.name in RESERVED:
             problems.append(f"--variant-set: {run.name!r} cannot name a run (letters, digits, "

@@ -28,7 +28,7 @@ from dataclasses import dataclass
 from enum import Enum
 from typing import Annotated, Any, Literal, Union, get_args, get_origin
 
-from pydantic import BaseModel
+from pydantic import BaseModel, BeforeValidator
 
 from models.instance import InstanceConfig
 from planner.inputs.reader import Reader
@@ -129,13 +129,25 @@ def typed_value(parts: tuple[str, ...], text: str) -> Any:
     """VALUE as the schema reads KEY (module docstring); a table's cell stays its text."""
     if parts[0] in ROW_TABLES or parts[0] == "tables":
         return text
-    bare = _bare(_annotation(parts))
+    annotation, metadata = _annotation(parts)
+    bare = _bare(annotation)
     value = _toml_value(text)
     if _textual(bare):
         return value if isinstance(value, str) else text
     if get_origin(bare) is tuple and value is _NOT_TOML:
+        if _reads_text(annotation, metadata):
+            return text  # the model's own `;`-list rule (models.instance.parse_list)
         return [part.strip() for part in text.split(";") if part.strip()]
     return text if value is _NOT_TOML else value
+
+
+def _reads_text(annotation: Any, metadata: list[Any]) -> bool:
+    """Whether the field reads a text itself (a BeforeValidator, such as the `;`-lists)."""
+    while get_origin(annotation) in (Union, types.UnionType):
+        annotation = next(a for a in get_args(annotation) if a is not type(None))
+    if get_origin(annotation) is Annotated:
+        metadata = [*metadata, *get_args(annotation)[1:]]
+    return any(isinstance(m, BeforeValidator) for m in metadata)
 
 
 def _textual(bare: Any) -> bool:
@@ -158,22 +170,24 @@ def _bare(annotation: Any) -> Any:
             return annotation
 
 
-def _annotation(parts: tuple[str, ...]) -> Any:
-    """The type instance.toml gives the dotted key, None when the schema has no such key."""
+def _annotation(parts: tuple[str, ...]) -> tuple[Any, list[Any]]:
+    """The type instance.toml gives the dotted key and its field's metadata (None, [] when
+    the schema has no such key)."""
     node: Any = InstanceConfig
     annotation: Any = None
+    metadata: list[Any] = []
     for part in parts:
         if isinstance(node, type) and issubclass(node, BaseModel):
             info = node.model_fields.get(part)
             if info is None:
-                return None
-            annotation = info.annotation
+                return None, []
+            annotation, metadata = info.annotation, list(info.metadata)
         elif get_origin(node) is dict:
-            annotation = get_args(node)[1]
+            annotation, metadata = get_args(node)[1], []
         else:
-            return None
+            return None, []
         node = _bare(annotation)
-    return annotation
+    return annotation, metadata
 
 
 @dataclass(frozen=True)
