@@ -93,7 +93,7 @@ def column_of(name: str, prop: dict[str, Any], defs: dict[str, Any], description
 
 
 def schema_columns(model: type[BaseModel], sheet: str) -> list[Column]:
-    schema = model.model_json_schema()
+    schema = model.model_json_schema(mode="serialization")  # keeps the state codes' pattern
     defs = schema.get("$defs", {})
     return [column_of(name, schema["properties"][name], defs,
                       help_text.COLUMNS[sheet].get(name, ""))
@@ -105,7 +105,7 @@ def setting_columns() -> list[Column]:
     found = []
     for key, info in setting_keys():
         parent = _model_at(key.split(".")[:-1])
-        schema = parent.model_json_schema()
+        schema = parent.model_json_schema(mode="serialization")
         column = column_of(key, schema["properties"][key.split(".")[-1]],
                            schema.get("$defs", {}), help_text.SETTINGS.get(key, ""))
         if column.default is None and info.default_factory is None and info.is_required():

@@ -193,12 +193,12 @@ class Book:
             return Problem(problem.file, problem.line, problem.column, message)
         if name in self.links:
             return Problem(str(self.links[name]), problem.line, problem.column, message)
-        if name in self.headers:
-            header = self.headers[name]
+        if name.removesuffix(".csv") in TABLES:
+            header = self.headers.get(name, [])
             column = header.index(problem.column) if problem.column in header else None
             if problem.line == 0 and message == "required file is missing":
                 message = "required sheet is missing"
-            place = self.cell(self.sheets[name], problem.line, column)
+            place = self.cell(name.removesuffix(".csv"), problem.line, column)
         else:
             sheet = VARIANTS if name.startswith("variants/") else self.sheets.get(name, name)
             place = self.lines.get((name, problem.line), self.cell(sheet, 0))
