@@ -114,9 +114,12 @@ def run(
     target = out or Path("results") / _name(given) / (variant or "base")
     try:
         with instance_folder(given) as folder:
+            say = stage_lines(quiet)
             result = run_pipeline(folder, target, SolverOptions(solver or "", time_limit),
                                   variant=RunInputs.named(variant or "base", sets or ()),
-                                  progress=stage_lines(quiet), formats=wanted)
+                                  progress=lambda line: say(line.replace(str(folder),
+                                                                         str(given))),
+                                  formats=wanted)
     except (InputError, PlanError, OutFolderError) as exc:
         _fail(exc)
     from planner.report.terminal import terminal_text
