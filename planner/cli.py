@@ -216,12 +216,15 @@ def verify(
     """Re-verify a results folder: every figure of every file recomputed or cross-checked
     (exit 0; 3 with every failed check; 2 when the folder or the instance is unreadable)."""
     from planner.errors import InputError
+    from planner.inputs.load import load_instance
     from planner.inputs.workbook import instance_folder
     from planner.report.display import visible_lines
     from planner.verifier.verify import recheck
 
     try:
         with instance_folder(instance) if instance is not None else nullcontext() as folder:
+            if folder is not None and folder != instance:
+                load_instance(folder)  # a workbook's problems, named by cell
             code, lines = recheck(results, folder)
     except InputError as exc:
         code, lines = 2, [str(p) for p in exc.problems]
