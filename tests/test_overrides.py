@@ -107,8 +107,8 @@ def test_a_variant_file_may_override_a_pledge_row(make_instance) -> None:
     assert (loaded.pledges[0].min, loaded.pledges[0].max) == (5, 25)
     (folder / "variants" / "id.toml").write_text('[pledges."A-1"]\npledge_id = "A-2"\n')
     assert problems(folder, [], "id") == [
-        f"{folder}/variants/id.toml:2: pledges.A-1.pledge_id: a variant cannot change the "
-        "pledge_id of a row"]
+        f"{folder}/variants/id.toml:2: pledges.A-1.pledge_id: a variant cannot change a "
+        "pledge's pledge_id"]
 
 
 def test_the_runs_of_a_comparison() -> None:

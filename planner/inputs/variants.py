@@ -290,7 +290,9 @@ def _apply_row(reader: Reader, variant: Variant, table: CsvTable, known: tuple[s
         loc = (where[0], where[1], column)
         text = _cell(value)
         if column == where[2]:
-            _problem(reader, variant, loc, f"a variant cannot change the {where[2]} of a row")
+            _problem(reader, variant, loc, "a variant cannot change a state's code"
+                     if where[0] == "member_states" else "a variant cannot change a pledge's "
+                     "pledge_id")
         elif column not in table.header and column not in known:
             meant = near_column(column, (*table.header, *known))
             hint = f": did you mean {meant!r}?" if meant else \
