@@ -282,6 +282,9 @@ def template(
         show_default=False)] = None,
     out: Annotated[Path, typer.Option("--out", help="The workbook to write (.xlsx).")] = Path(
         "instance.xlsx"),
+    variants: Annotated[bool, typer.Option(
+        "--variants/--no-variants", help="Write the instance's variants as rows of the "
+        "variants sheet.")] = True,
 ) -> None:
     """Write an instance as an input workbook: settings, member states, pledges, needs,
     responsibility and variants, with drop-downs, formats and a README sheet."""
@@ -300,7 +303,7 @@ def template(
             load_instance(instance)  # a template is written from a valid instance only
     except InputError as exc:
         _fail(exc)
-    for line in write_template(out, instance):
+    for line in write_template(out, instance, variants):
         print(visible_lines(line), file=sys.stderr)
     print(out)
 

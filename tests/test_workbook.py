@@ -211,6 +211,14 @@ def test_an_empty_template_names_what_is_required(tmp_path: Path) -> None:
     ]
 
 
+def test_variants_are_optional(tmp_path: Path) -> None:
+    out = tmp_path / "novariants.xlsx"
+    assert write_template(out, EU, variants=False) == []
+    assert load_workbook(out)["variants"].max_row == 1  # the header alone
+    assert problems(out, "commission-proposal")[0].startswith(
+        f"{out}:variants: -: variant 'commission-proposal' not found")
+
+
 def test_cells_as_text() -> None:
     assert [cell_text(v) for v in (21000.0, 0.21689, True, "", None, "a\nb", 1e-05)] == \
         ["21000", "0.21689", "true", "", "", "a b", "1e-05"]

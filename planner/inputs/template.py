@@ -155,8 +155,9 @@ def cell_value(value: Any) -> Any:
     return value.isoformat() if hasattr(value, "isoformat") else str(value)
 
 
-def read_content(folder: Path, book: Path) -> Content:
-    """The settings, rows and variants of a valid instance folder (`load_instance` passed)."""
+def read_content(folder: Path, book: Path, variants: bool = True) -> Content:
+    """The settings, rows and variants (unless not `variants`) of a valid instance folder
+    (`load_instance` passed)."""
     raw = tomllib.loads((folder / "instance.toml").read_text(encoding="utf-8-sig"))
     numbers = _numbers(raw)
     content = Content(settings=dict(leaves({k: v for k, v in raw.items() if k != "input"})))
@@ -179,7 +180,7 @@ def read_content(folder: Path, book: Path) -> Content:
         rows = [[_cell(row.get(c, ""), c in numeric, numbers, table.delimiter,
                        _is_bool(model, c)) for c in header] for _, row in table.rows]
         content.tables[sheet] = (header, rows)
-    for name in variant_names(folder):
+    for name in variant_names(folder) if variants else []:
         _variant(content, name, tomllib.loads((folder / variant_file(name)).read_text(
             encoding="utf-8-sig")))
     return content
@@ -228,10 +229,11 @@ def _variant(content: Content, name: str, raw: dict[str, Any]) -> None:
 
 # --- writing ------------------------------------------------------------------------------
 
-def write_template(out: Path, folder: Path | None) -> list[str]:
-    """Write the workbook (an instance's content, or an empty template) to `out`; return the
-    lines to tell the user (variants left out)."""
-    content = read_content(folder, out) if folder is not None else Content()
+def write_template(out: Path, folder: Path | None, variants: bool = True) -> list[str]:
+    """Write the workbook (an instance's content, or an empty template) to `out`, with the
+    instance's variants unless not `variants`; return the lines to tell the user (variants
+    left out)."""
+    content = read_content(folder, out, variants) if folder is not None else Content()
     book = Workbook()
     first = book.active
     assert first is not None
