@@ -226,23 +226,32 @@ def write_comparison(folder: Path, runs: Sequence[ComparedRun],
 
 def compare(instance_dir: Path | str, variants: Sequence[str] | None = None, *,
             solver: str = "", time_limit: float | None = None,
-            progress: Progress | None = None) -> Comparison:
+            progress: Progress | None = None, sets: Sequence[str] = (),
+            variant_sets: Sequence[tuple[str, str]] = ()) -> Comparison:
     """Plan the base and each variant in memory and compare them (nothing is written; writing
     a comparison is `planner compare`'s job). `variants`: names of `variants/NAME.toml`
-    (default: every one the instance ships). Every input is validated first: InputError with
-    the problems of all of them. `solver`, `time_limit` and `progress` as for `planner.plan`."""
+    (default: every one the instance ships, none when `variant_sets` are given). `sets`:
+    `KEY=VALUE` overrides of every run, `variant_sets`: (NAME, KEY=VALUE) pairs making what-if
+    runs (`run_inputs`, as `--set` and `--variant-set`). Every input is validated first:
+    InputError with the problems of all of them (ValueError for a run's name that cannot
+    be). `solver`, `time_limit` and `progress` as for `planner.plan`."""
     from planner.inputs.variants import variant_names
 
     folder = Path(instance_dir)
-    names = [BASE, *dict.fromkeys(variant_names(folder) if variants is None else variants)]
-    loaded = [load_one(folder, name) for name in names]
+    if variants is None:
+        variants = [] if variant_sets else variant_names(folder)
+    specs = run_inputs(variants, sets, variant_sets)
+    wrong = check_names(folder, specs)
+    if wrong:
+        raise ValueError("\n".join(wrong))
+    loaded = [load_one(folder, spec) for spec in specs]
     problems = [p for found in loaded if isinstance(found, list) for p in found]
     if problems:
         raise InputError(problems)
     instances = [found for found in loaded if not isinstance(found, list)]  # all of them
-    return comparison_of([plan(instance, solver=solver, time_limit=time_limit, variant=name,
-                               progress=progress)
-                          for name, instance in zip(names, instances, strict=True)])
+    return comparison_of([plan(instance, solver=solver, time_limit=time_limit,
+                               variant=spec.name, progress=progress)
+                          for spec, instance in zip(specs, instances, strict=True)])
 
 
 def load_one(instance_dir: Path, name: str | RunInputs) -> Instance | list[Problem]:

@@ -44,3 +44,15 @@ def test_set_plans_as_the_variant_file_saying_the_same() -> None:
     assert tables(by_sets) == tables(by_file)
     base = render(plan(load_instance(EU)))
     assert by_sets["allocation.csv"] != base["allocation.csv"]
+
+
+def test_compare_in_memory_with_variant_sets() -> None:
+    from planner.comparison import compare
+
+    found = compare(EU, variant_sets=[("big", "pool.relocations=30000"),
+                                      ("big", "pool.financial_eur=600000000")])
+    assert found.names == ("base", "big")
+    by_file = render(plan(load_instance(EU, "commission-proposal")))
+    assert tables(render(found.plans[1])) == tables(by_file)
+    pool = {(r.variant, r.kpi): r.value for r in found.kpis if r.kpi == "pool_relocations"}
+    assert pool == {("base", "pool_relocations"): 21000, ("big", "pool_relocations"): 30000}
