@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import gc
 import sys
+from contextlib import nullcontext
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, NoReturn
 
@@ -18,7 +19,8 @@ app = typer.Typer(add_completion=False, no_args_is_help=True,
 
 DEFAULT_INSTANCE = Path("instances/eu-2026")
 InstanceArg = Annotated[Path | None, typer.Argument(
-    help="Instance folder (default: the bundled instances/eu-2026).", show_default=False)]
+    help="Instance folder or input workbook BOOK.xlsx (`planner template`; default: the "
+    "bundled instances/eu-2026).", show_default=False)]
 Quiet = Annotated[bool, typer.Option("-q", "--quiet", help="No progress lines on stderr.")]
 SolverOption = Annotated[str | None, typer.Option(
     "--solver", help="highs (default) or cbc; overrides the solver named in instance.toml.")]
@@ -27,6 +29,19 @@ TimeLimit = Annotated[float | None, typer.Option(
 Formats = Annotated[list[str] | None, typer.Option(
     "--format", help="Also export the tables as xlsx, json or parquet (repeatable); csv is "
     "always written.")]
+Sets = Annotated[list[str] | None, typer.Option(
+    "--set", metavar="KEY=VALUE", help="What-if without writing files (repeatable): a key of "
+    "instance.toml (pool.relocations=30000), a cell of member_states.csv "
+    "(member_states.PL.deduction=0) or of pledges.csv (pledges.FR-2.max=60000000), applied "
+    "over the instance or the --variant.")]
+
+
+def _name(path: Path) -> str:
+    """The instance's name in the default results folder: the folder's, or the workbook's
+    without its suffix."""
+    from planner.inputs.workbook import is_workbook
+
+    return path.stem if is_workbook(path) else path.name
 
 
 def _instance(path: Path | None) -> Path:
@@ -95,9 +110,12 @@ def run(
         "--pacing", help="With --as-of: cap each contributor's new placements in the coming "
         "period at this many times its pro-rata share of what remains (0: no cap; default "
         "[replan] pacing).")] = None,
+    sets: Sets = None,
 ) -> None:
     """Plan one proposal: obligations, each state's mix, the distribution; write and verify."""
     from planner.errors import InputError, PlanError
+    from planner.inputs.overrides import RunInputs
+    from planner.inputs.workbook import instance_folder
     from planner.optimise.solve import SolverOptions
     from planner.outputs.outdir import OutFolderError
     from planner.pipeline import run as run_pipeline
@@ -105,12 +123,16 @@ def run(
 
     wanted = _options(solver, time_limit, formats)
     replan = _as_of(as_of, pacing)
-    folder = _instance(instance)
-    target = out or Path("results") / folder.name / (variant or "base")
+    given = _instance(instance)
+    target = out or Path("results") / _name(given) / (variant or "base")
     try:
-        result = run_pipeline(folder, target, SolverOptions(solver or "", time_limit),
-                              variant=variant or "base", progress=stage_lines(quiet),
-                              formats=wanted, as_of=replan)
+        with instance_folder(given) as folder:
+            say = stage_lines(quiet)
+            result = run_pipeline(folder, target, SolverOptions(solver or "", time_limit),
+                                  variant=RunInputs.named(variant or "base", sets or ()),
+                                  progress=lambda line: say(line.replace(str(folder),
+                                                                         str(given))),
+                                  formats=wanted, as_of=replan)
     except (InputError, PlanError, OutFolderError) as exc:
         _fail(exc)
     from planner.report.terminal import terminal_text
@@ -135,22 +157,41 @@ def compare(
         "most one per CPU).")] = None,
     formats: Formats = None,
     quiet: Quiet = False,
+    sets: Annotated[list[str] | None, typer.Option(
+        "--set", metavar="KEY=VALUE", help="An override applied over the base and every "
+        "variant (repeatable; see `planner run --help`).")] = None,
+    variant_sets: Annotated[list[str] | None, typer.Option(
+        "--variant-set", metavar="NAME:KEY=VALUE", help="A what-if variant NAME made of "
+        "overrides (repeatable: the KEY=VALUE of one NAME together make that variant, e.g. "
+        "--variant-set big:pool.relocations=30000); with it, only the --variant given are "
+        "planned besides the base.")] = None,
 ) -> None:
     """Plan the base and each variant (DIR/base, DIR/NAME) and compare them (DIR/comparison)."""
     from rich.console import Console
 
+    from planner.comparison import check_names, print_comparison, run_inputs, split_groups
     from planner.comparison import compare_into as run_compare
-    from planner.comparison import print_comparison
     from planner.errors import InputError, PlanError
     from planner.inputs.variants import variant_names
+    from planner.inputs.workbook import instance_folder
     from planner.outputs.outdir import OutFolderError
+    from planner.report.display import visible_lines
 
     wanted = _options(solver, time_limit, formats)
-    folder = _instance(instance)
-    names = variants if variants else variant_names(folder)
-    target = out or Path("results") / folder.name / "compare"
+    given = _instance(instance)
+    target = out or Path("results") / _name(given) / "compare"
     try:
-        runs = run_compare(folder, names, target, solver or "", time_limit, jobs, wanted, quiet)
+        with instance_folder(given) as folder:
+            names = variants or ([] if variant_sets else variant_names(folder))
+            groups, problems = split_groups(variant_sets or ())
+            specs = run_inputs(names, sets or (), groups)
+            problems += check_names(folder, specs)
+            for problem in problems:
+                print(visible_lines(problem), file=sys.stderr)
+            if problems:
+                raise typer.Exit(2)
+            runs = run_compare(folder, specs, target, solver or "", time_limit, jobs, wanted,
+                               quiet)
     except (InputError, PlanError, OutFolderError) as exc:
         _fail(exc)
     print_comparison(Console(width=120), runs, str(target))
@@ -159,20 +200,22 @@ def compare(
 @app.command()
 def validate(instance: InstanceArg = None, variant: Annotated[str | None, typer.Option(
         "--variant", help="Check variants/NAME.toml applied over the instance.")] = None,
-        quiet: Quiet = False) -> None:
+        quiet: Quiet = False, sets: Sets = None) -> None:
     """Check the inputs only: every problem as FILE:LINE: COLUMN: message (exit 2)."""
     from planner.errors import InputError
     from planner.inputs.load import load_instance
+    from planner.inputs.workbook import instance_folder
     from planner.report.display import visible
 
-    folder = _instance(instance)
+    given = _instance(instance)
     try:
-        loaded = load_instance(folder, variant)
+        with instance_folder(given) as folder:
+            loaded = load_instance(folder, variant, sets or ())
     except InputError as exc:
         _fail(exc)
     _ledger_warnings(loaded)
     if not quiet:
-        name = f"{folder} (variant {variant})" if variant else str(folder)
+        name = f"{given} (variant {variant})" if variant else str(given)
         print(f"{visible(name)}: valid ({len(loaded.states)} states, "
               f"{len(loaded.pledges)} pledges, {len(loaded.needs)} needs)")
 
@@ -191,15 +234,24 @@ def _ledger_warnings(instance: Instance) -> None:
 def verify(
     results: Annotated[Path, typer.Argument(help="A results folder (planner run --out).")],
     instance: Annotated[Path | None, typer.Option(
-        "--instance", help="The instance it was planned from (default: found by the name in "
-        "its summary.json).")] = None,
+        "--instance", help="The instance folder or workbook it was planned from (default: "
+        "found by the name in its summary.json).")] = None,
 ) -> None:
     """Re-verify a results folder: every figure of every file recomputed or cross-checked
     (exit 0; 3 with every failed check; 2 when the folder or the instance is unreadable)."""
+    from planner.errors import InputError
+    from planner.inputs.load import load_instance
+    from planner.inputs.workbook import instance_folder
     from planner.report.display import visible_lines
     from planner.verifier.verify import recheck
 
-    code, lines = recheck(results, instance)
+    try:
+        with instance_folder(instance) if instance is not None else nullcontext() as folder:
+            if folder is not None and folder != instance:
+                load_instance(folder)  # a workbook's problems, named by cell
+            code, lines = recheck(results, folder)
+    except InputError as exc:
+        code, lines = 2, [str(p) for p in exc.problems]
     for line in lines:
         print(visible_lines(line), file=sys.stdout if code == 0 else sys.stderr)
     raise typer.Exit(code)
@@ -299,6 +351,39 @@ def track(
                                    tty=sys.stdout.isatty(),
                                    encoding=sys.stdout.encoding or "utf-8",
                                    warnings=result.warnings))
+
+
+@app.command()
+def template(
+    instance: Annotated[Path | None, typer.Argument(
+        help="An instance folder to fill the workbook with (default: an empty template).",
+        show_default=False)] = None,
+    out: Annotated[Path, typer.Option("--out", help="The workbook to write (.xlsx).")] = Path(
+        "instance.xlsx"),
+    variants: Annotated[bool, typer.Option(
+        "--variants/--no-variants", help="Write the instance's variants as rows of the "
+        "variants sheet.")] = True,
+) -> None:
+    """Write an instance as an input workbook: settings, member states, pledges, needs,
+    responsibility and variants, with drop-downs, formats and a README sheet."""
+    from planner.errors import InputError
+    from planner.inputs.load import load_instance
+    from planner.inputs.template import write_template
+    from planner.inputs.workbook import is_workbook
+    from planner.report.display import visible_lines
+
+    if not is_workbook(out) or out.is_dir():
+        print(visible_lines(f"--out: {out} must name a workbook file ending in .xlsx"),
+              file=sys.stderr)
+        raise typer.Exit(2)
+    try:
+        if instance is not None:
+            load_instance(instance)  # a template is written from a valid instance only
+    except InputError as exc:
+        _fail(exc)
+    for line in write_template(out, instance, variants):
+        print(visible_lines(line), file=sys.stderr)
+    print(out)
 
 
 def _exit_code(exc: SystemExit) -> int:

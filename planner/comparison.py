@@ -56,6 +56,7 @@ from typing import Any
 from models.instance import Instance
 from models.results import AllocationRow, CoverageRow, KpiRow, StateComparisonRow, Summary
 from planner.errors import InputError, PlanError, Problem
+from planner.inputs.overrides import Assignment, RunInputs, assignments
 from planner.outputs.export import discard, publish, staging_folder
 from planner.outputs.fileio import write_table
 from planner.outputs.outdir import COMPARE, claimed
@@ -225,51 +226,116 @@ def write_comparison(folder: Path, runs: Sequence[ComparedRun],
 
 def compare(instance_dir: Path | str, variants: Sequence[str] | None = None, *,
             solver: str = "", time_limit: float | None = None,
-            progress: Progress | None = None) -> Comparison:
+            progress: Progress | None = None, sets: Sequence[str] = (),
+            variant_sets: Sequence[tuple[str, str]] = ()) -> Comparison:
     """Plan the base and each variant in memory and compare them (nothing is written; writing
     a comparison is `planner compare`'s job). `variants`: names of `variants/NAME.toml`
-    (default: every one the instance ships). Every input is validated first: InputError with
-    the problems of all of them. `solver`, `time_limit` and `progress` as for `planner.plan`."""
+    (default: every one the instance ships, none when `variant_sets` are given). `sets`:
+    `KEY=VALUE` overrides of every run, `variant_sets`: (NAME, KEY=VALUE) pairs making what-if
+    runs (`run_inputs`, as `--set` and `--variant-set`). Every input is validated first:
+    InputError with the problems of all of them (ValueError for a run's name that cannot
+    be). `solver`, `time_limit` and `progress` as for `planner.plan`."""
     from planner.inputs.variants import variant_names
 
     folder = Path(instance_dir)
-    names = [BASE, *dict.fromkeys(variant_names(folder) if variants is None else variants)]
-    loaded = [load_one(folder, name) for name in names]
+    if variants is None:
+        variants = [] if variant_sets else variant_names(folder)
+    specs = run_inputs(variants, sets, variant_sets)
+    wrong = check_names(folder, specs)
+    if wrong:
+        raise ValueError("\n".join(wrong))
+    loaded = [load_one(folder, spec) for spec in specs]
     problems = [p for found in loaded if isinstance(found, list) for p in found]
     if problems:
         raise InputError(problems)
     instances = [found for found in loaded if not isinstance(found, list)]  # all of them
-    return comparison_of([plan(instance, solver=solver, time_limit=time_limit, variant=name,
-                               progress=progress)
-                          for name, instance in zip(names, instances, strict=True)])
+    return comparison_of([plan(instance, solver=solver, time_limit=time_limit,
+                               variant=spec.name, progress=progress)
+                          for spec, instance in zip(specs, instances, strict=True)])
 
 
-def load_one(instance_dir: Path, name: str) -> Instance | list[Problem]:
-    """The base or one variant loaded, or its input problems."""
-    from planner.inputs.load import load_instance
+def load_one(instance_dir: Path, name: str | RunInputs) -> Instance | list[Problem]:
+    """The base or one variant (or a run's inputs with `--set` overrides) loaded, or its input
+    problems."""
+    from planner.inputs.load import load_inputs
 
     try:
-        return load_instance(instance_dir, None if name == BASE else name)
+        return load_inputs(instance_dir, _inputs(name))
     except InputError as exc:
         return list(exc.problems)
 
 
-def validate_one(instance_dir: Path, name: str) -> list[Problem]:
+def _inputs(name: str | RunInputs) -> RunInputs:
+    return name if isinstance(name, RunInputs) else RunInputs.named(name)
+
+
+def validate_one(instance_dir: Path, name: str | RunInputs) -> list[Problem]:
     """The input problems of the base or one variant (empty: valid); run in a worker, so only
     the problems travel back."""
     found = load_one(instance_dir, name)
     return found if isinstance(found, list) else []
 
 
-def plan_one(instance_dir: Path, name: str, out: Path, solver: str, time_limit: float | None,
-             formats: Sequence[str], quiet: bool) -> ComparedRun | Failure:
+def run_inputs(variants: Sequence[str], sets: Sequence[str] = (),
+               groups: Sequence[tuple[str, str]] = ()) -> list[RunInputs]:
+    """The runs of a comparison: the base, each variant file, then each `--variant-set NAME
+    KEY=VALUE` group (the assignments of one NAME, in the order given, over the instance);
+    the `--set` assignments apply over every run."""
+    common = tuple(assignments(sets))
+    named: dict[str, list[Assignment]] = {}
+    for name, written in groups:
+        named.setdefault(name, []).append((f"--variant-set {name}", written))
+    return [RunInputs.named(name, common) for name in [BASE, *dict.fromkeys(variants)]] + [
+        RunInputs(name, None, (*common, *own)) for name, own in named.items()]
+
+
+def split_groups(given: Sequence[str]) -> tuple[list[tuple[str, str]], list[str]]:
+    """`--variant-set NAME:KEY=VALUE` values as (NAME, KEY=VALUE), and the problem of each
+    value that is not of that form."""
+    groups, problems = [], []
+    for text in given:
+        name, sep, written = text.partition(":")
+        if not sep or "=" in name or not name.strip():
+            problems.append(f"--variant-set {text}: expected NAME:KEY=VALUE, e.g. "
+                            "big:pool.relocations=30000")
+        else:
+            groups.append((name.strip(), written))
+    return groups, problems
+
+
+def check_names(folder: Path, runs: Sequence[RunInputs]) -> list[str]:
+    """Problems of the runs' names (`--variant-set NAME`): a name a variant file or another
+    run already has, or one that cannot name a results folder."""
+    from planner.inputs.variants import NAME, RESERVED, variant_names
+
+    problems = []
+    files = set(variant_names(folder))
+    taken = [run.name for run in runs]
+    for run in runs[1:]:  # the first is the base
+        if run.variant is not None:
+            continue
+        if not NAME.fullmatch(run.name) or run.name in RESERVED:
+            problems.append(f"--variant-set: {run.name!r} cannot name a run (letters, digits, "
+                            f"'-', '_', '.'; not {' or '.join(RESERVED)})")
+        elif run.name in files or taken.count(run.name) > 1:
+            problems.append(f"--variant-set: {run.name!r} is already the name of a variant of "
+                            "the instance: choose another name")
+    return problems
+
+
+def plan_one(instance_dir: Path, name: str | RunInputs, out: Path, solver: str,
+             time_limit: float | None, formats: Sequence[str], quiet: bool
+             ) -> ComparedRun | Failure:
     """Plan, write, verify and publish one run into `out` (in a worker process)."""
     from planner.optimise.solve import SolverOptions
     from planner.pipeline import run as run_pipeline
 
+    inputs = _inputs(name)
+    name = inputs.name
     try:
         result = run_pipeline(instance_dir, out, SolverOptions(solver, time_limit),
-                              variant=name, progress=stage_lines(quiet, name), formats=formats,
+                              variant=inputs, progress=stage_lines(quiet, name),
+                              formats=formats,
                               guard=False)  # `out` is inside the comparison's staging folder
     except InputError as exc:  # not picklable as such: its problems are
         return Failure(name, problems=list(exc.problems))
@@ -332,15 +398,23 @@ def _result(future: Future[Any], futures: Sequence[Future[Any]]) -> ComparedRun:
     return result
 
 
-def compare_into(instance_dir: Path, variants: Sequence[str], out: Path, solver: str = "",
-                 time_limit: float | None = None, jobs: int | None = None,
+def compare_into(instance_dir: Path, variants: Sequence[str | RunInputs], out: Path,
+                 solver: str = "", time_limit: float | None = None, jobs: int | None = None,
                  formats: Sequence[str] = ("csv",), quiet: bool = False) -> list[ComparedRun]:
     """Validate the base and every variant, then plan each into `out`/NAME and write
     `out`/comparison; `out` is replaced as a whole, and only when everything succeeded. First
     of all, `out` must be a folder a comparison may replace, and is held for the comparison
-    (planner.outputs.outdir: OutFolderError)."""
+    (planner.outputs.outdir: OutFolderError). `variants`: names of variant files, or the runs'
+    inputs (`run_inputs`, the base first) where `--set` overrides make them."""
     with claimed(out, instance_dir, COMPARE):
-        names = [BASE, *dict.fromkeys(variants)]
+        specs = [_inputs(v) for v in variants]
+        if not specs or specs[0].name != BASE:
+            specs = [RunInputs.named(BASE), *specs]
+        unique: dict[str, RunInputs] = {}
+        for spec in specs:  # a name given twice: its first run
+            unique.setdefault(spec.name, spec)
+        specs = list(unique.values())
+        names = [spec.name for spec in specs]
         say = stage_lines(quiet, "compare")
         jobs = default_jobs(len(names) - 1) if jobs is None else jobs
         staged: Path | None = None
@@ -351,13 +425,14 @@ def compare_into(instance_dir: Path, variants: Sequence[str], out: Path, solver:
                 futures: list[Future[Any]] = []
                 try:
                     say(f"validating {', '.join(names)} ({jobs} process{'es' if jobs > 1 else ''})")
-                    futures = [pool.submit(validate_one, instance_dir, name) for name in names]
+                    futures = [pool.submit(validate_one, instance_dir, spec) for spec in specs]
                     problems = [p for check in futures for p in check.result()]
                     if problems:
                         raise InputError(problems)
                     staged = staging_folder(out)
-                    futures = [pool.submit(plan_one, instance_dir, name, staged / name, solver,
-                                           time_limit, tuple(formats), quiet) for name in names]
+                    futures = [pool.submit(plan_one, instance_dir, spec, staged / spec.name,
+                                           solver, time_limit, tuple(formats), quiet)
+                               for spec in specs]
                     runs = [_result(future, futures) for future in futures]
                 except (InputError, PlanError):
                     raise

@@ -21,15 +21,19 @@ class Problem:
 
     LINE counts the file's lines with the header as line 1; 0 means the file as a whole.
     Every part may quote user text (a path, a header, a TOML key, a cell): printed escaped.
+    `place`, when given, stands for `FILE:LINE` where the input is not a line of a file: a
+    workbook's cell (`BOOK.xlsx:pledges!E7`) or a command-line value (`--set KEY=VALUE`).
     """
 
     file: str
     line: int
     column: str
     message: str
+    place: str = ""
 
     def __str__(self) -> str:
-        return f"{escape(self.file)}:{self.line}: {escape(self.column)}: {escape(self.message)}"
+        where = escape(self.place) if self.place else f"{escape(self.file)}:{self.line}"
+        return f"{where}: {escape(self.column)}: {escape(self.message)}"
 
 
 class InputError(Exception):

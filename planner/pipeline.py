@@ -34,7 +34,8 @@ from models.results import (
 from planner import __version__
 from planner.errors import PlanError, Problem
 from planner.inputs.asof import as_of_instance, implemented
-from planner.inputs.load import load_instance
+from planner.inputs.load import load_inputs
+from planner.inputs.overrides import RunInputs
 from planner.optimise.assignments import finish_joint, match_joint, run_matching
 from planner.optimise.distribution import Distribution, distribute
 from planner.optimise.key import compute_key
@@ -426,31 +427,34 @@ class AsOf:
     pacing: float | None = None
 
 
-def run(instance_dir: Path, out: Path, options: SolverOptions, variant: str = "base",
-        progress: Progress = _quiet, formats: Sequence[str] = ("csv",), guard: bool = True,
+def run(instance_dir: Path, out: Path, options: SolverOptions,
+        variant: str | RunInputs = "base", progress: Progress = _quiet,
+        formats: Sequence[str] = ("csv",), guard: bool = True,
         as_of: AsOf | None = None) -> RunResult:
     """The whole job: load and validate, plan, write, verify, publish. `variant` other than
-    "base" names `variants/NAME.toml` of the instance, applied over it. `guard`: first check
+    "base" names `variants/NAME.toml` of the instance, applied over it, or is the run's inputs
+    with `--set` overrides (`planner.inputs.overrides.RunInputs`). `guard`: first check
     that `out` may be replaced and hold it for the run (planner.outputs.outdir:
     OutFolderError, before anything is read); off only where the caller holds a folder around
     `out` (planner compare's runs). `as_of`: re-plan the rest of the year (`replan`)."""
+    inputs = variant if isinstance(variant, RunInputs) else RunInputs.named(variant)
     with claimed(out, instance_dir, RUN) if guard else nullcontext():
-        return _run(instance_dir, out, options, variant, progress, formats, as_of)
+        return _run(instance_dir, out, options, inputs, progress, formats, as_of)
 
 
-def _run(instance_dir: Path, out: Path, options: SolverOptions, variant: str, progress: Progress,
-         formats: Sequence[str], as_of: AsOf | None = None) -> RunResult:
+def _run(instance_dir: Path, out: Path, options: SolverOptions, inputs: RunInputs,
+         progress: Progress, formats: Sequence[str], as_of: AsOf | None = None) -> RunResult:
     timings: dict[str, float] = {}
     started = time.perf_counter()
     progress(f"loading {instance_dir}")
-    instance = load_instance(instance_dir, None if variant == "base" else variant)
+    instance = load_inputs(instance_dir, inputs)
     pacing = None
     if as_of is not None:
         progress(f"re-plan as of {as_of.date.isoformat()}: the ledger and transfers fixed")
         pacing = pacing_of(instance, as_of.date, as_of.pacing)
         instance = as_of_instance(instance, as_of.date)
     timings["load"] = time.perf_counter() - started
-    planned = plan_with(instance, options, variant, progress, timings, pacing)
+    planned = plan_with(instance, options, inputs.name, progress, timings, pacing)
     started = time.perf_counter()
     _publish(planned, out, progress, formats)
     spent = {**planned.summary.timings_s,

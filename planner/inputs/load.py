@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any, get_args, get_origin
 
@@ -31,6 +31,7 @@ from planner.inputs import checks
 from planner.inputs.candidates import build_cases, read_candidates
 from planner.inputs.ledger import read_ledger, transfer_dates
 from planner.inputs.numbers import NumberFormat
+from planner.inputs.overrides import Assignment, RunInputs, assignments, sets_variant
 from planner.inputs.protection import rule_of
 from planner.inputs.reader import (
     CsvTable,
@@ -42,7 +43,7 @@ from planner.inputs.reader import (
     toml_line,
     toml_text_line,
 )
-from planner.inputs.variants import apply_states, read_variant
+from planner.inputs.variants import apply_pledges, apply_states, read_variant
 
 INSTANCE_FILES = ("instance.toml", "member_states.csv", "pledges.csv", "needs.csv",
                   "responsibility.csv", "candidates.csv", "transfers.csv", "rejections.csv")
@@ -104,9 +105,10 @@ def _get(raw: dict[str, Any], loc: tuple[str, ...]) -> Any:
 
 
 def input_sha256(folder: Path, files: dict[str, str] | None = None,
-                 variant: str | None = None) -> str:
+                 variant: str | None = None, overrides: str = "") -> str:
     """One digest over the instance's input files, by name then content (a variant's
-    replacement tables in place of the instance's, then the variant's own file)."""
+    replacement tables in place of the instance's, then the variant's own file, then the
+    `--set` overrides as given, when any)."""
     files = files or {}
     digest = hashlib.sha256()
     for name in INSTANCE_FILES:
@@ -115,14 +117,19 @@ def input_sha256(folder: Path, files: dict[str, str] | None = None,
             digest.update(name.encode() + b"\0" + path.read_bytes() + b"\0")
     if variant is not None:
         digest.update(variant.encode() + b"\0" + (folder / variant).read_bytes() + b"\0")
+    if overrides:
+        digest.update(b"--set\0" + overrides.encode() + b"\0")
     return digest.hexdigest()
 
 
-def load_instance(folder: Path | str, variant: str | None = None) -> Instance:
+def load_instance(folder: Path | str, variant: str | None = None,
+                  sets: Sequence[str | Assignment] = (), name: str = "") -> Instance:
     """Read and validate an instance folder, or one of its variants (`variants/NAME.toml`
-    applied over it, see `planner.inputs.variants`); raise `InputError` with every problem found."""
+    applied over it, see `planner.inputs.variants`), with the `sets` (`KEY=VALUE`,
+    `planner.inputs.overrides`) over them; raise `InputError` with every problem found.
+    `name`: the run's name where the sets make a variant of their own (`--variant-set`)."""
 
-    reader = _open(Path(folder), variant)
+    reader = _open(Path(folder), variant, sets, name)
     config = read_config(reader)
     if config is not None:
         reader.numbers = number_format(config)
@@ -164,16 +171,29 @@ def load_instance(folder: Path | str, variant: str | None = None) -> Instance:
         cases=cases,
         transfers=transfers,
         rejections=rejections,
-        input_sha256=input_sha256(reader.folder, reader.files,
-                                  reader.variant.file if reader.variant is not None else None),
+        input_sha256=_digest(reader),
         origin=Origin(folder=str(reader.folder), transfer_lines=transfer_lines),
         ledger=ledger,
     )
 
 
-def _open(folder: Path, variant: str | None) -> Reader:
-    """A reader of the instance folder, with its variant's file read and its replacement
-    tables named; `InputError` when the folder or the variant cannot be read."""
+def load_inputs(folder: Path | str, inputs: RunInputs) -> Instance:
+    """`load_instance` for one run's inputs (`planner.inputs.overrides.RunInputs`)."""
+    return load_instance(folder, inputs.variant, inputs.sets, inputs.name)
+
+
+def _digest(reader: Reader) -> str:
+    chain = reader.variant.chain() if reader.variant is not None else []
+    files = [v.file for v in chain if not v.places]
+    sets = "\n".join(v.text for v in chain if v.places)
+    return input_sha256(reader.folder, reader.files, files[0] if files else None, sets)
+
+
+def _open(folder: Path, variant: str | None, sets: Sequence[str | Assignment] = (),
+          name: str = "") -> Reader:
+    """A reader of the instance folder, with its variant's file read, the `sets` over it and
+    the replacement tables named; `InputError` when the folder or the variant cannot be
+    read."""
     reader = Reader(folder)
     if not reader.folder.is_dir():
         raise InputError([Problem(str(reader.folder), 0, "-", "instance folder not found")])
@@ -181,7 +201,11 @@ def _open(folder: Path, variant: str | None) -> Reader:
         reader.variant = read_variant(reader, variant)
         if reader.variant is None:
             raise InputError(reader.problems)
-        reader.files = dict(reader.variant.tables)
+    if sets:
+        reader.variant = sets_variant(reader, name or variant or "base", assignments(sets),
+                                      reader.variant)
+    if reader.variant is not None:
+        reader.files = {k: v for each in reader.variant.chain() for k, v in each.tables.items()}
     return reader
 
 
@@ -193,7 +217,8 @@ def _read_states(reader: Reader, table: CsvTable | None, extra: tuple[str, ...]
     if table is None:
         return [], None
     if table.usable and reader.variant is not None:
-        apply_states(reader, reader.variant, table, (*_columns(MemberState), *extra))
+        for variant in reader.variant.chain():
+            apply_states(reader, variant, table, (*_columns(MemberState), *extra))
     for column in extra:
         if column not in table.header:
             reader.problem("instance.toml", toml_line(reader, ("key", "weights")),
@@ -217,6 +242,9 @@ def _read_pledges(reader: Reader, table: CsvTable | None) -> list[tuple[int, Ple
     if "pledge_id" not in table.header:
         for line, row in table.rows:
             row["pledge_id"] = str(line)
+    if reader.variant is not None:
+        for variant in reader.variant.chain():
+            apply_pledges(reader, variant, table, _columns(Pledge))
     return parse_rows(reader, "pledges.csv", table, Pledge)
 
 
@@ -355,7 +383,8 @@ def _problem_order(problem: Problem, reader: Reader) -> tuple[int, int, str, int
     own file right after instance.toml), then line by line."""
     names = {reader.display(name): name for name in INSTANCE_FILES}
     if reader.variant is not None:
-        names[reader.display(reader.variant.file)] = "instance.toml"
+        for variant in reader.variant.chain():
+            names[reader.display(variant.file)] = names[variant.file] = "instance.toml"
     name = names.get(problem.file, Path(problem.file).name)
     rank = _FILE_ORDER.get(name, len(_FILE_ORDER))
     return (rank, int(name != Path(problem.file).name), problem.file, problem.line,

@@ -301,9 +301,13 @@ class _Cells:
         info = self.model.model_fields
         self.fields = set(info)
         self.numeric = {c for c, i in info.items() if numeric_annotation(i.annotation)}
-        variant = self.reader.variant
-        self.canonical = variant.cells if variant is not None and \
-            self.name == "member_states.csv" else {}
+        chain = self.reader.variant.chain() if self.reader.variant is not None else []
+        if self.name == "member_states.csv":
+            self.canonical = {cell for variant in chain for cell in variant.cells}
+        elif self.name == "pledges.csv":
+            self.canonical = {cell for variant in chain for cell in variant.pledge_cells}
+        else:
+            self.canonical = set()
 
     def data(self, line: int, row: dict[str, str]) -> tuple[dict[str, Any], set[str]]:
         """The row's data for the model, and the columns whose problem is already reported."""

@@ -7,6 +7,8 @@ A variant file holds three kinds of entries, each validated like the instance it
   the instance's value as a whole (so `[key] weights = {...}` is the variant's whole key);
 * `[member_states.XX]` tables: `column = value` overrides of one state's cells in
   member_states.csv (any column of that file, of its schema, or a key weight column);
+* `[pledges.ID]` tables: `column = value` overrides of the row of pledges.csv whose
+  pledge_id is ID (its replacement's, when `[tables]` replaces it);
 * `[tables]`: replacement files for `member_states`, `pledges`, `needs` and `responsibility`,
   relative to the instance folder and inside it (`pledges = "variants/pledges-x.csv"`; not an
   absolute path, a `..` above the folder or a link out of it). The person-level files
@@ -38,6 +40,7 @@ TABLES = {"member_states": "member_states.csv", "pledges": "pledges.csv",
           "needs": "needs.csv", "responsibility": "responsibility.csv"}
 PERSON_TABLES = ("candidates", "transfers", "rejections")
 STATES = "member_states.csv"
+PLEDGES = "pledges.csv"
 
 
 def variant_file(name: str) -> str:
@@ -63,13 +66,27 @@ class Variant:
     tables: dict[str, str] = field(default_factory=dict)  # "pledges.csv" -> replacement
     # (member_states.csv line, column) -> (variant line, dotted key) of each overridden cell
     cells: dict[tuple[int, str], tuple[int, str]] = field(default_factory=dict)
+    # `[pledges.ID]` tables: pledge_id -> (as written, column = value), and their cells
+    pledges: dict[str, tuple[str, dict[str, Any]]] = field(default_factory=dict)
+    pledge_cells: dict[tuple[int, str], tuple[int, str]] = field(default_factory=dict)
+    # Overrides given as KEY=VALUE (`--set`, planner.inputs.overrides): the variant file they
+    # apply over (None: the instance itself), and where each line of `text` was written.
+    under: Variant | None = None
+    places: dict[int, str] = field(default_factory=dict)
+
+    def chain(self) -> list[Variant]:
+        """The variants applied, the first applied first (a file variant, then `--set`)."""
+        return [*(self.under.chain() if self.under is not None else []), self]
 
     def merged(self, raw: dict[str, Any]) -> dict[str, Any]:
+        if self.under is not None:
+            raw = self.under.merged(raw)
         return merge(raw, self.config, InstanceConfig)
 
     def locate(self, column: str) -> tuple[str, int] | None:
         """(variant file, line) when the dotted instance.toml key `column` (or a table or value
-        above it) is set by the variant; None when it comes from instance.toml."""
+        above it) is set by the variant (the last applied first); None when it comes from
+        instance.toml."""
         if column in ("", "-"):
             return None
         node: Any = self.config
@@ -77,20 +94,26 @@ class Variant:
             if not isinstance(node, dict):
                 break  # a value the variant sets covers everything inside it
             if part not in node:
-                return None
+                return self.under.locate(column) if self.under is not None else None
             node = node[part]
         return self.file, toml_text_line(self.text, tuple(column.split(".")))
 
     def relocate(self, problems: list[Problem], reader: Reader) -> list[Problem]:
-        """Problems found in a member_states.csv cell the variant set, moved to the variant."""
-        states, own = reader.display(STATES), reader.display(self.file)
+        """Problems found in a member_states.csv or pledges.csv cell the variant set, moved to
+        the variant (the last applied first); a line of KEY=VALUE overrides named as given."""
+        own = reader.display(self.file)
         moved = []
         for problem in problems:
-            cell = self.cells.get((problem.line, problem.column))
-            if problem.file == states and cell is not None:
-                problem = Problem(own, cell[0], cell[1], problem.message)
+            for name, cells in ((reader.display(STATES), self.cells),
+                                (reader.display(PLEDGES), self.pledge_cells)):
+                cell = cells.get((problem.line, problem.column))
+                if problem.file == name and cell is not None:
+                    problem = Problem(own, cell[0], cell[1], problem.message)
+            if problem.file == own and self.places:
+                problem = Problem(self.file, problem.line, problem.column, problem.message,
+                                  self.places.get(problem.line, self.file))
             moved.append(problem)
-        return moved
+        return self.under.relocate(moved, reader) if self.under is not None else moved
 
 
 def merge(raw: dict[str, Any], overrides: dict[str, Any], model: type[BaseModel]
@@ -124,12 +147,26 @@ def read_variant(reader: Reader, name: str) -> Variant | None:
         reader.problem(file, 0, "-", f"variant {name!r} not found ({listed})")
         return None
     text = reader.read_text(file, required=True)
-    raw = None if text is None else parse_toml(reader, file, text)
-    if text is None or raw is None:
-        return None
+    return None if text is None else variant_of_text(reader, name, file, text)
+
+
+def variant_of_text(reader: Reader, name: str, file: str, text: str,
+                    places: dict[int, str] | None = None) -> Variant | None:
+    """A variant from its TOML text (`file` names it in problems; `places` names its lines
+    where they were not written in a file); None, with the problem, when it is not TOML."""
+    raw = parse_toml(reader, file, text)
+    return None if raw is None else variant_of_raw(reader, name, file, text, raw, places)
+
+
+def variant_of_raw(reader: Reader, name: str, file: str, text: str, raw: dict[str, Any],
+                   places: dict[int, str] | None = None) -> Variant:
+    """A variant from its parsed TOML `raw` (of `text`); problems of its entries are added and
+    the bad entries dropped."""
     variant = Variant(name, file, text, {k: v for k, v in raw.items()
-                                         if k not in ("member_states", "tables")})
+                                         if k not in ("member_states", "tables", "pledges")},
+                      places=places or {})
     _read_states(reader, variant, raw.get("member_states", {}))
+    _read_pledges(reader, variant, raw.get("pledges", {}))
     _read_tables(reader, variant, raw.get("tables", {}))
     return variant
 
@@ -153,6 +190,18 @@ def _read_states(reader: Reader, variant: Variant, raw: object) -> None:
                      "must be a table of column = value")
         else:
             variant.states[code] = (written, columns)
+
+
+def _read_pledges(reader: Reader, variant: Variant, raw: object) -> None:
+    """`[pledges.ID]` tables: `column = value` overrides of one row of pledges.csv."""
+    if not isinstance(raw, dict):
+        _problem(reader, variant, ("pledges",), "must be tables [pledges.ID] of column = value")
+        return
+    for written, columns in raw.items():
+        if not isinstance(columns, dict):
+            _problem(reader, variant, ("pledges", written), "must be a table of column = value")
+        else:
+            variant.pledges[written.strip()] = (written, columns)
 
 
 def _read_tables(reader: Reader, variant: Variant, raw: object) -> None:
@@ -210,21 +259,49 @@ def apply_states(reader: Reader, variant: Variant, table: CsvTable, known: tuple
                 _problem(reader, variant, ("member_states", written),
                          f"unknown state {code} (not in {reader.display(STATES)})")
             continue  # a row with a broken cell: its own problem is reported already
-        line, row = found
-        for column, value in columns.items():
-            loc = ("member_states", written, column)
-            text = _cell(value)
-            if column == "code":
-                _problem(reader, variant, loc, "a variant cannot change a state's code")
-            elif column not in table.header and column not in known:
-                meant = near_column(column, (*table.header, *known))
-                hint = f": did you mean {meant!r}?" if meant else \
-                    f" (member_states.csv has: {', '.join(table.header)})"
-                _problem(reader, variant, loc, f"unknown column{hint}")
-            elif text is None:
-                _problem(reader, variant, loc, "must be one value (text, number or boolean)")
-            else:
-                if column not in table.header:
-                    table.header.append(column)
-                row[column] = text
-                variant.cells[(line, column)] = (toml_text_line(variant.text, loc), ".".join(loc))
+        _apply_row(reader, variant, table, known, ("member_states", written, "code"), found,
+                   columns, variant.cells)
+
+
+def apply_pledges(reader: Reader, variant: Variant, table: CsvTable, known: tuple[str, ...]
+                  ) -> None:
+    """Write the variant's `[pledges.ID]` values into the rows of pledges.csv (the row whose
+    pledge_id is ID), remembering each cell as `apply_states` does."""
+    rows = {row.get("pledge_id", ""): (line, row) for line, row in reversed(table.rows)}
+    named = {row.get("pledge_id", "") for row in table.named}
+    for pledge_id, (written, columns) in sorted(variant.pledges.items()):
+        found = rows.get(pledge_id)
+        if found is None:
+            if pledge_id not in named:
+                _problem(reader, variant, ("pledges", written),
+                         f"unknown pledge {pledge_id!r} (not in {reader.display(PLEDGES)})")
+            continue  # a row with a broken cell: its own problem is reported already
+        _apply_row(reader, variant, table, known, ("pledges", written, "pledge_id"), found,
+                   columns, variant.pledge_cells)
+
+
+def _apply_row(reader: Reader, variant: Variant, table: CsvTable, known: tuple[str, ...],
+               where: tuple[str, str, str], found: tuple[int, dict[str, str]],
+               columns: dict[str, Any], cells: dict[tuple[int, str], tuple[int, str]]) -> None:
+    """Write `columns` into one row of `table`; `where` is (table, row as written, the
+    column that names the row, which cannot change)."""
+    line, row = found
+    for column, value in columns.items():
+        loc = (where[0], where[1], column)
+        text = _cell(value)
+        if column == where[2]:
+            _problem(reader, variant, loc, "a variant cannot change a state's code"
+                     if where[0] == "member_states" else "a variant cannot change a pledge's "
+                     "pledge_id")
+        elif column not in table.header and column not in known:
+            meant = near_column(column, (*table.header, *known))
+            hint = f": did you mean {meant!r}?" if meant else \
+                f" ({where[0]}.csv has: {', '.join(table.header)})"
+            _problem(reader, variant, loc, f"unknown column{hint}")
+        elif text is None:
+            _problem(reader, variant, loc, "must be one value (text, number or boolean)")
+        else:
+            if column not in table.header:
+                table.header.append(column)
+            row[column] = text
+            cells[(line, column)] = (toml_text_line(variant.text, loc), ".".join(loc))
