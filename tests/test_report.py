@@ -335,7 +335,9 @@ def test_report_is_byte_identical_across_processes(eu_run: Path, tmp_path: Path)
     env = {**os.environ, "PYTHONHASHSEED": "12345"}
     subprocess.run([sys.executable, "-c", "import sys; from pathlib import Path; "
                     "from planner.report.html import write_report; "
-                    "write_report(Path(sys.argv[1]))", str(copy)],
+                    "from planner.inputs.load import load_instance; "
+                    "write_report(Path(sys.argv[1]), load_instance(Path(sys.argv[2])))",
+                    str(copy), str(EU_2026)],
                    check=True, env=env, cwd=REPO, timeout=HANG_S)
     assert (copy / "report.html").read_bytes() == (eu_run / "report.html").read_bytes()
 
