@@ -210,3 +210,32 @@ def test_report_html_has_a_section_per_state(planned: Plan, tmp_path: Path) -> N
     assert "deduction 100% (Arts 61-62; status significant)" in at
     fr = section[section.index('id="explain-FR"'):section.index('id="explain-HR"')]
     assert "official share 16.002100% used as given" in fr
+
+
+def test_terminal_table_shows_the_pool_deductions_and_shortfall_apart(planned: Plan) -> None:
+    """After `run`: a deduction column, then the pool's numbers down to the obligations
+    (contributors' fair shares, the benefitting states' shares kept, deductions by state),
+    then shortfall and surplus each on its own."""
+    from planner.report.terminal import terminal_text
+
+    contributors = [c for c in PARTICIPANTS if STATES[c]["benefitting"] != "true"]
+    benefitting = [c for c in PARTICIPANTS if STATES[c]["benefitting"] == "true"]
+    fair = math.fsum(by_hand(c)["share"] * RELOCATIONS for c in contributors)
+    kept = math.fsum(by_hand(c)["share"] * RELOCATIONS for c in benefitting)
+    deducted = math.fsum(by_hand(c)["share"] * RELOCATIONS * by_hand(c)["deduction"]
+                         for c in contributors)
+    owed = sum(by_hand(c)["obligation"] for c in contributors)
+    given = sum(float(r["value"]) for r in rendered(planned, "plan.csv"))
+    short = sum(max(0.0, by_hand(c)["obligation"]
+                    - sum(float(r["value"]) for r in rendered(planned, "plan.csv")
+                          if r["state"] == c)) for c in contributors)
+    text = " ".join(terminal_text(planned.tables, planned.summary, "out", False,
+                                  "utf-8").split())
+    assert "state ┃ share % ┃ deduct. ┃ obligation" in text
+    assert "│ AT │ 2.4389 │ 100% │ 0 │" in text and "│ CY* │" in text
+    assert (f"pool (Council, Art. 57): 21,000 relocations or EUR 420,000,000; contributors' "
+            f"fair shares {fair:,.2f} (benefitting states' shares {kept:,.2f} not passed on); "
+            f"deductions (Arts 61-62) {deducted:,.2f} (AT 100%, CZ 100%, HR 100%, PL 100%); "
+            f"obligations after rounding (ceil) {owed:,.2f}; planned value {given:,.2f}") in text
+    assert f"shortfall {short:,.2f} and surplus 0.00 relocation-equivalents" in text
+    assert (owed, short) == (13_294, 685)
