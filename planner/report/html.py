@@ -191,12 +191,14 @@ details ul{margin:.2rem 0;font-size:.9rem}
 CSP = "default-src 'none'; style-src 'unsafe-inline'; img-src data:"
 
 
-def page(title: str, body: Sequence[str]) -> str:
+def page(title: str, body: Sequence[str], style: str = "") -> str:
+    """The page: `STYLE` and the page's own `style` rules in its head, then `body`."""
     return ("<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">"
             f'<meta http-equiv="Content-Security-Policy" content="{CSP}">'
             '<meta name="viewport" content="width=device-width, initial-scale=1">'
             f'<link rel="icon" href="data:,"><title>{esc(title)}</title>'
-            f"<style>{STYLE}</style></head>\n<body>\n" + "\n".join(body) + "\n</body></html>\n")
+            f"<style>{STYLE}{style}</style></head>\n<body>\n" + "\n".join(body)
+            + "\n</body></html>\n")
 
 
 def write_page(path: Path, text: str) -> None:
