@@ -239,3 +239,26 @@ def test_terminal_table_shows_the_pool_deductions_and_shortfall_apart(planned: P
             f"obligations after rounding (ceil) {owed:,.2f}; planned value {given:,.2f}") in text
     assert f"shortfall {short:,.2f} and surplus 0.00 relocation-equivalents" in text
     assert (owed, short) == (13_294, 685)
+
+
+def test_a_row_the_covered_need_leaves_unused(make_instance) -> None:
+    """Three equal states (shares 1/3): AA owes ceil(100 / 3) = 34. BB's fixed 5 relocations
+    cover IT's relocation need of 5, so AA's relocation row, ranked as its money row, is left
+    unused (no need left), and its money row gives all 34 (EUR 680,000 of 2,000,000)."""
+    from conftest import pledge, state
+
+    folder = make_instance(
+        [state("AA"), state("BB"), state("IT", benefitting="true")],
+        [pledge("AA-1", "AA", "relocation", 0, 40), pledge("AA-2", "AA", "financial", 0,
+                                                             2_000_000),
+         pledge("BB-1", "BB", "relocation", 5, 5)],
+        needs=[{"state": "IT", "measure": "relocation", "amount": 5},
+               {"state": "IT", "measure": "financial", "amount": 2_000_000}])
+    planned = plan(load_instance(folder))
+    e = explained(planned, "AA")
+    use = {u.row.pledge_id: u for u in e.rows}
+    assert (e.allocation.obligation, use["AA-2"].row.amount) == (34, 680_000)
+    assert (use["AA-1"].row.amount, use["AA-1"].reasons) == (0, ("cap", "no_need"))
+    assert use["AA-2"].reasons == ("cap",)
+    assert "no need left: the benefitting states this row may serve have their need for this " \
+           "measure covered" in explain_text(e)
