@@ -262,3 +262,29 @@ def test_a_row_the_covered_need_leaves_unused(make_instance) -> None:
     assert use["AA-2"].reasons == ("cap",)
     assert "no need left: the benefitting states this row may serve have their need for this " \
            "measure covered" in explain_text(e)
+
+
+@pytest.mark.parametrize("implement", [False, True])
+def test_a_benefitting_states_rows(make_instance, implement: bool) -> None:
+    """AA (population 2 m, GDP 20,000), IT and EL (1 m, 10,000): IT's share 0.25 of 100.
+    By default IT's rows are not implemented (amount 0). With benefitting.implement_pledges
+    they count up to its fair share, 25: it2 (rank 1) gives its 10 persons, it1 (rank 2) the
+    remaining 15 relocation-equivalents, EUR 300,000 of 600,000."""
+    from conftest import pledge, state
+
+    folder = make_instance(
+        [state("AA", 2_000_000, 20_000), state("IT", benefitting="true", status="pressure"),
+         state("EL", benefitting="true", status="pressure")],
+        [pledge("a1", "AA", "relocation", 0, 50),
+         pledge("it1", "IT", "financial", 0, 600_000, preference=2),
+         pledge("it2", "IT", "relocation", 5, 10, preference=1)],
+        extra_toml="[benefitting]\nimplement_pledges = true\n" if implement else "")
+    e = explained(plan(load_instance(folder)), "IT")
+    use = {u.row.pledge_id: (u.row.amount, u.full, u.reasons) for u in e.rows}
+    if implement:
+        assert use == {"it1": (300_000, False, ("fair_share", "preference")),
+                       "it2": (10, True, ())}
+        assert "count up to its fair share, 25.000000% x 100" in explain_text(e)
+    else:
+        assert use == {"it1": (0, False, ("not_implemented",)),
+                       "it2": (0, False, ("not_implemented",))}

@@ -48,6 +48,9 @@ REASONS = {
     "not_implemented": "a benefitting state's own pledges are accepted and reported, not "
                        "implemented (Arts 58-59; benefitting.implement_pledges = false)",
     "no_obligation": "the state owes nothing, so only its committed minimum is taken",
+    "fair_share": "cap at its fair share: a benefitting state's implemented pledges count up "
+                  "to its fair share, never more unless its own minimums force it "
+                  "(benefitting.implement_pledges)",
     "cap": "cap at the obligation: the state's obligation is met, and the plan takes no more "
            "than a state owes unless its own minimums force it",
     "preference": "preference rank: the rows the state ranked higher were taken first",
@@ -128,6 +131,7 @@ class Explanation:
     rounding: Rounding
     key_redistribute: bool
     deductions_redistribute: bool
+    implement_pledges: bool  # benefitting.implement_pledges (rules section 4)
     rows: tuple[RowUse, ...]
     flows: tuple[tuple[str, str, float, float], ...]  # beneficiary, measure, amount, value
     offsets: tuple[str, ...]
@@ -171,6 +175,7 @@ def explain(facts: RunFacts, state: str) -> Explanation:
         tuple(s.code for s in participants),
         allocation, config.pool.relocations, config.pool.rate, config.pool.rounding,
         config.key.redistribute, config.deductions.redistribute,
+        config.benefitting.implement_pledges,
         tuple(row_use(r, rows, allocation, facts) for r in rows),
         flows(facts.distribution, state),
         offsets_status(facts.summary.offsets, state, allocation),
@@ -195,13 +200,14 @@ def row_use(row: PlanRow, rows: Sequence[PlanRow], allocation: AllocationRow,
     if row.max is not None and row.amount >= row.max - EPS:
         return RowUse(row, True, (), higher)
     reasons: list[str] = []
-    if allocation.role == "benefitting" and not facts.instance.config.benefitting.implement_pledges:
-        reasons.append("not_implemented")
+    if allocation.role == "benefitting":
+        implemented = facts.instance.config.benefitting.implement_pledges
+        reasons.append("fair_share" if implemented else "not_implemented")
     elif allocation.obligation <= EPS and allocation.role != "benefitting":
         reasons.append("no_obligation" if allocation.role == "ad_hoc" else "cap")
     elif allocation.value >= allocation.obligation - EPS:
         reasons.append("cap")
-    if reasons[-1:] == ["cap"] and higher:
+    if reasons[-1:] in (["cap"], ["fair_share"]) and higher:
         reasons.append("preference")
     if _no_need_left(row, facts):
         reasons.append("no_need")
@@ -309,7 +315,11 @@ def share_lines(e: Explanation) -> list[str]:
 def obligation_lines(e: Explanation) -> list[str]:
     a = e.allocation
     if a.role == "benefitting":
-        return ["a benefitting state owes nothing this cycle: it receives (Art. 58); obligation 0"]
+        counted = (f"; its pledges are implemented and count up to its fair share, "
+                   f"{a.share:.6%} x {e.relocations:,} rounded as the pool rounds"
+                   if e.implement_pledges else "")
+        return ["a benefitting state owes nothing this cycle: it receives (Art. 58); "
+                f"obligation 0{counted}"]
     if a.role != "contributor":
         return ["no obligation (an ad hoc contributor, Art. 13(1)); its committed minimums count"]
     lines = [f"deduction {a.deduction:.0%} (Arts 61-62; status {e.status}): {a.share:.6%} x "
