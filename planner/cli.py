@@ -226,8 +226,9 @@ def schema(out: Annotated[Path, typer.Option("--out", help="Folder for the schem
 @app.command()
 def explain(
     args: Annotated[list[str], typer.Argument(
-        help="[INSTANCE] STATE: the instance folder (default: the bundled instances/eu-2026) "
-        "and a state code of its member_states.csv.", show_default=False)],
+        metavar="[INSTANCE] STATE", help="The instance folder (default: the bundled "
+        "instances/eu-2026) and a state code of its member_states.csv.",
+        show_default=False)],
     variant: Annotated[str | None, typer.Option(
         "--variant", help="Explain the plan of variants/NAME.toml over the instance.")] = None,
     solver: SolverOption = None,
@@ -256,7 +257,8 @@ def explain(
         planned = plan(instance, solver=solver or "", time_limit=time_limit,
                        variant=variant or "base", progress=stage_lines(quiet))
         text = explain_text(explain_state(
-            facts_of_tables(instance, planned.tables, planned.summary), args[-1]))
+            facts_of_tables(instance, planned.tables, planned.summary),
+            args[-1].strip().upper()))  # state codes are upper case, as the loader makes them
     except UnknownState as exc:
         print(visible_lines(f"STATE: {exc}"), file=sys.stderr)
         raise typer.Exit(2) from None
