@@ -48,9 +48,11 @@ bench: $(STAMP) bytecode
 browser: $(STAMP)
 	$(BIN)/python tests/browser.py install
 
-# docs/report.png for the README: the browser test's own code path on instances/eu-2026.
+# docs/report.png and docs/explain.png for the README: the browser tests' own code paths on
+# instances/eu-2026.
 screenshot: $(STAMP)
 	$(BIN)/python tests/browser.py screenshot docs/report.png
+	$(BIN)/python tests/browser.py screenshot-explain docs/explain.png
 
 clean:
 	rm -rf $(VENV) results .pytest_cache

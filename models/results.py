@@ -6,7 +6,7 @@ through these same models, so a file that does not fit its schema fails verifica
 
 from __future__ import annotations
 
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field
 
@@ -19,6 +19,22 @@ def _empty_none(value: object) -> object:
 
 OptFloat = Annotated[float | None, BeforeValidator(_empty_none)]
 Finite = Annotated[float, Field(allow_inf_nan=False)]
+
+
+def _unit(unit: str) -> Any:
+    """A column's unit (the JSON Schema's `unit`), from which the xlsx exports take their
+    number formats (planner.outputs.formats): `share` and `ratio` (fractions, shown as %),
+    `EUR`, `persons`, `relocation-equivalents`, or `measure` (persons or EUR by the row's
+    `measure`) and `unit` (by the row's `unit` column)."""
+    return Field(json_schema_extra={"unit": unit})
+
+
+Share = Annotated[Finite, _unit("share")]
+Ratio = Annotated[Finite, _unit("ratio")]
+Eur = Annotated[Finite, _unit("EUR")]
+Persons = Annotated[Finite, _unit("persons")]
+Equivalents = Annotated[Finite, _unit("relocation-equivalents")]
+InMeasure = Annotated[Finite, _unit("measure")]
 _ROW = ConfigDict(extra="forbid", frozen=True)
 
 
@@ -29,20 +45,20 @@ class AllocationRow(BaseModel):
     state: str
     name: str
     role: str
-    share: Finite
-    share_computed: Finite
-    share_official: OptFloat = None
-    deduction: Finite
-    obligation: Finite
-    obligation_eur: Finite
-    relocation: Finite
-    offset: Finite
-    financial_eur: Finite
-    alternative_eur: Finite
-    value: Finite
-    balance: Finite
-    shortfall: Finite
-    mandatory_offset: Finite
+    share: Share
+    share_computed: Share
+    share_official: Annotated[OptFloat, _unit("share")] = None
+    deduction: Ratio
+    obligation: Equivalents
+    obligation_eur: Eur
+    relocation: Persons
+    offset: Persons
+    financial_eur: Eur
+    alternative_eur: Eur
+    value: Equivalents
+    balance: Equivalents
+    shortfall: Equivalents
+    mandatory_offset: Persons
 
 
 class PlanRow(BaseModel):
@@ -52,10 +68,10 @@ class PlanRow(BaseModel):
     pledge_id: str
     state: str
     measure: Measure
-    amount: Finite
-    value: Finite
-    min: Finite
-    max: OptFloat = None
+    amount: InMeasure
+    value: Equivalents
+    min: InMeasure
+    max: Annotated[OptFloat, _unit("measure")] = None
     preference: int
     beneficiary: Annotated[tuple[str, ...], BeforeValidator(parse_list)] = ()
 
@@ -67,9 +83,9 @@ class DistributionRow(BaseModel):
     contributor: str
     beneficiary: str
     measure: Measure
-    amount: Finite
+    amount: InMeasure
     pledge_id: str
-    value: Finite
+    value: Equivalents
 
 
 class CoverageRow(BaseModel):
@@ -78,10 +94,10 @@ class CoverageRow(BaseModel):
     model_config = _ROW
     beneficiary: str
     measure: Measure
-    need: Finite
+    need: InMeasure
     need_stated: Bool
-    received: Finite
-    ratio: OptFloat = None
+    received: InMeasure
+    ratio: Annotated[OptFloat, _unit("ratio")] = None
 
 
 class AssignmentRow(BaseModel):
@@ -121,7 +137,7 @@ class MatchabilityRow(BaseModel):
     kind: Literal["bound", "bottleneck", "restriction", "law"]
     subject: str
     criterion: str
-    value: OptFloat = None
+    value: Annotated[OptFloat, _unit("persons")] = None
     text: str
 
 
@@ -336,24 +352,24 @@ class StateComparisonRow(BaseModel):
     variant: str
     state: str
     role: str
-    share: Finite
-    obligation: Finite
-    relocation: Finite
-    offset: Finite
-    financial_eur: Finite
-    alternative_eur: Finite
-    value: Finite
-    balance: Finite
-    fair_share: Finite
-    deviation: Finite
-    value_per_million: OptFloat = None
-    obligation_delta: Finite
-    relocation_delta: Finite
-    offset_delta: Finite
-    financial_eur_delta: Finite
-    alternative_eur_delta: Finite
-    value_delta: Finite
-    balance_delta: Finite
+    share: Share
+    obligation: Equivalents
+    relocation: Persons
+    offset: Persons
+    financial_eur: Eur
+    alternative_eur: Eur
+    value: Equivalents
+    balance: Equivalents
+    fair_share: Equivalents
+    deviation: Equivalents
+    value_per_million: Annotated[OptFloat, _unit("relocation-equivalents")] = None
+    obligation_delta: Equivalents
+    relocation_delta: Persons
+    offset_delta: Persons
+    financial_eur_delta: Eur
+    alternative_eur_delta: Eur
+    value_delta: Equivalents
+    balance_delta: Equivalents
 
 
 class KpiRow(BaseModel):
@@ -365,5 +381,5 @@ class KpiRow(BaseModel):
     kpi: str
     subject: str = ""
     unit: Literal["persons", "EUR", "relocation-equivalents", "ratio", "index"]
-    value: OptFloat = None
-    delta: OptFloat = None
+    value: Annotated[OptFloat, _unit("unit")] = None
+    delta: Annotated[OptFloat, _unit("unit")] = None

@@ -386,6 +386,50 @@ def template(
     print(out)
 
 
+@app.command()
+def explain(
+    args: Annotated[list[str], typer.Argument(
+        metavar="[INSTANCE] STATE", help="The instance folder (default: the bundled "
+        "instances/eu-2026) and a state code of its member_states.csv.",
+        show_default=False)],
+    variant: Annotated[str | None, typer.Option(
+        "--variant", help="Explain the plan of variants/NAME.toml over the instance.")] = None,
+    solver: SolverOption = None,
+    time_limit: TimeLimit = None,
+    quiet: Quiet = False,
+) -> None:
+    """Why a state owes what it owes: its share (population and GDP parts), deduction and
+    rounding, obligation, each pledge row and how the plan used it, where its contributions
+    go, its offsets status and, with candidates, its places. Plans in memory; writes nothing."""
+    from planner.errors import InputError, PlanError
+    from planner.inputs.load import load_instance
+    from planner.pipeline import plan, stage_lines
+    from planner.report.display import visible_lines
+    from planner.report.explain import UnknownState, explain_text, facts_of_tables
+    from planner.report.explain import explain as explain_state
+
+    if len(args) not in (1, 2):
+        print("explain: give [INSTANCE] STATE (one state code, an instance folder before it "
+              "optionally)", file=sys.stderr)
+        raise typer.Exit(2)
+    folder = _instance(Path(args[0]) if len(args) == 2 else None)
+    wanted = _options(solver, time_limit, None)
+    del wanted  # only checked: explain writes no files
+    try:
+        instance = load_instance(folder, variant)
+        planned = plan(instance, solver=solver or "", time_limit=time_limit,
+                       variant=variant or "base", progress=stage_lines(quiet))
+        text = explain_text(explain_state(
+            facts_of_tables(instance, planned.tables, planned.summary),
+            args[-1].strip().upper()))  # state codes are upper case, as the loader makes them
+    except UnknownState as exc:
+        print(visible_lines(f"STATE: {exc}"), file=sys.stderr)
+        raise typer.Exit(2) from None
+    except (InputError, PlanError) as exc:
+        _fail(exc)
+    sys.stdout.write(visible_lines(text))
+
+
 def _exit_code(exc: SystemExit) -> int:
     if exc.code is None or isinstance(exc.code, int):
         return exc.code or 0

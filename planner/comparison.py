@@ -218,7 +218,7 @@ def write_comparison(folder: Path, runs: Sequence[ComparedRun],
     folder.mkdir()
     write_table(folder / STATES.file, STATES, state_rows(runs))
     write_table(folder / KPIS.file, KPIS, kpi_rows(runs))
-    write_formats(folder, formats, COMPARISON_TABLES)
+    write_formats(folder, formats, COMPARISON_TABLES, [folder.parent / run.name for run in runs])
     write_comparison_report(folder)
 
 

@@ -409,7 +409,7 @@ def _publish(plan: Plan, out: Path, progress: Progress, formats: Sequence[str]) 
         verify_or_raise(staged, plan.instance)
         progress("exports and report")
         write_formats(staged, formats)
-        write_report(staged)
+        write_report(staged, plan.instance)
         publish(staged, out)
     except OSError as exc:
         raise PlanError(f"cannot write results to {out}: {exc.strerror}") from exc

@@ -168,23 +168,52 @@ def shoot_eu_2026(png: Path, work: Path) -> tuple[Path, Page]:
     return out, shoot(out / "report.html", png)
 
 
+def open_explanation(driver: Any, state: str) -> Any:
+    """Open `state`'s explanation in a loaded run report by a click on its summary, as a
+    reader does, and bring it to the top of the window; the <details> element."""
+    from selenium.webdriver.common.by import By
+
+    details = driver.find_element(By.ID, f"explain-{state}")
+    driver.execute_script("arguments[0].scrollIntoView()", details)
+    details.find_element(By.TAG_NAME, "summary").click()
+    driver.execute_script("arguments[0].scrollIntoView()", details)
+    return details
+
+
+def shoot_explanation(png: Path, work: Path, state: str = "FR") -> tuple[Path, Page]:
+    """Plan instances/eu-2026 with the `planner` command and shoot its report with `state`'s
+    explanation opened (the README's picture of the section, docs/explain.png)."""
+    out = work / "base"
+    planner = Path(sys.executable).with_name("planner")
+    subprocess.run([str(planner), "run", str(ROOT / "instances/eu-2026"), "--out", str(out),
+                    "-q"], check=True, cwd=ROOT, stdout=subprocess.DEVNULL)
+    with chromium(1100, 830) as driver:
+        page = load(driver, out / "report.html")
+        open_explanation(driver, state)
+        screenshot(driver, png)
+    return out, page
+
+
 def main(argv: list[str]) -> int:
     if argv[:1] == ["install"]:
         reason = ensure_installed()
         print(f"browser: {reason}; the browser test will skip" if reason else
               f"browser: {CHROMIUM} and {CHROMEDRIVER} ready")
         return 0  # never fails the build: the test skips and says why
-    if argv[:1] == ["screenshot"]:
+    if argv[:1] in (["screenshot"], ["screenshot-explain"]):
         reason = ensure_installed()
         if reason:
             print(f"screenshot: {reason}", file=sys.stderr)
             return 1
-        target = Path(argv[1]) if len(argv) > 1 else ROOT / "docs/report.png"
+        explain = argv[0] == "screenshot-explain"
+        default = "docs/explain.png" if explain else "docs/report.png"
+        target = Path(argv[1]) if len(argv) > 1 else ROOT / default
         with tempfile.TemporaryDirectory() as work:
-            shoot_eu_2026(target, Path(work))
+            (shoot_explanation if explain else shoot_eu_2026)(target, Path(work))
         print(f"screenshot: {target}")
         return 0
-    print("usage: python tests/browser.py install | screenshot [PNG]", file=sys.stderr)
+    print("usage: python tests/browser.py install | screenshot [PNG] | screenshot-explain [PNG]",
+          file=sys.stderr)
     return 2
 
 

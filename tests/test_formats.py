@@ -184,31 +184,41 @@ def test_xlsx_header_styling_frozen_and_widths(runs) -> None:
                 longest = max(len(fmt(c.value)) for c in column)  # the CSV's text
                 width = sheet.column_dimensions[column[0].column_letter].width
                 assert min(longest + 2, 60) <= width <= 60, (sheet.title, column[0].value)
-            assert all(not c.font.b for row in sheet.iter_rows(min_row=2) for c in row)
+            bold = [(c.column, sheet.cell(c.row, 2).value)
+                    for row in sheet.iter_rows(min_row=2) for c in row if c.font.b]
+            # Only the summary's section headings: first column, nothing beside them.
+            assert bool(bold) == (sheet.title == "summary"), sheet.title
+            assert all(where == (1, None) for where in bold), sheet.title
 
 
-def lookup(data: object, key: str) -> object:
-    """summary.json at a sheet key such as `key.official_shares.DE.computed` or `warnings[0]`."""
-    for part in re.findall(r"[^.\[\]]+|\[\d+\]", key):
-        data = data[int(part[1:-1])] if part.startswith("[") else data[part]  # type: ignore[index]
-    return data
-
-
-def test_summary_sheet_is_summary_json_without_timings(runs) -> None:
+def test_summary_sheet_is_readable_sections_with_units(runs) -> None:
+    """summary.json as labelled sections (no key/value dump, no timings), each figure a number
+    with its unit and the unit's number format, equal to summary.json's."""
     out, _ = runs
     data = json.loads((out / "summary.json").read_text(encoding="utf-8"))
-    rows = list(openpyxl.load_workbook(out / "tables.xlsx")["summary"].iter_rows(
-        values_only=True))
-    assert rows[0] == ("key", "value")
-    values = dict(rows[1:])
-    assert len(values) == len(rows) - 1
-    assert not [k for k in values if k.startswith("timings_s")]
-    for key, value in values.items():
-        want = lookup(data, key)
-        assert same(value, None if want in ([], {}) else want), key
-    assert values["status"] == "optimal" and values["matching.ran"] is True
-    assert same(values["totals.obligation"], float(data["totals"]["obligation"]))
-    assert same(values["matching.persons_assigned"], data["matching"]["persons_assigned"])
+    sheet = openpyxl.load_workbook(out / "tables.xlsx")["summary"]
+    rows = list(sheet.iter_rows(values_only=True))
+    assert rows[0] == ("item", "value", "unit")
+    headings = [r[0] for r in rows[1:] if r[1] is None and r[2] is None
+                and sheet.cell(rows.index(r) + 1, 1).font.b]
+    assert headings == ["Run", "Pool and key", "Totals", "Responsibility offsets (Art. 63)",
+                        "Distribution (Art. 60(2))", "Matching", "Warnings", "Information"]
+    values = {r[0]: (r[1], r[2]) for r in rows[1:]}
+    totals = data["totals"]
+    assert values["Obligations"] == (totals["obligation"], "relocation-equivalents")
+    assert values["Shortfall (owed, not planned)"] == (totals["shortfall"],
+                                                      "relocation-equivalents")
+    assert values["Financial contributions"] == (totals["financial_eur"], "EUR")
+    assert values["Council's pool (Art. 57): relocations"] == (21_000, "persons")
+    assert values["Placed"] == (data["matching"]["persons_assigned"], "persons")
+    assert values["Status"] == ("optimal", None)
+    assert [r[0] for r in rows if r[0] in data["warnings"]] == data["warnings"]
+    assert not any("timings" in str(r[0]).lower() for r in rows)
+    formats = {sheet.cell(i, 3).value: sheet.cell(i, 2).number_format
+               for i in range(2, sheet.max_row + 1) if sheet.cell(i, 3).value}
+    assert formats == {"persons": "#,##0", "EUR": '#,##0" EUR"', "share": "0.0000%",
+                       "relocation-equivalents": "#,##0.00", "ratio": "0.0%",
+                       "cases": "General"}
 
 
 def test_unknown_format_is_exit_2_before_planning(tmp_path) -> None:

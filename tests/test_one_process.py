@@ -129,9 +129,9 @@ import planner.pipeline as pipeline
 def seen(when):
     print(when, "matplotlib" in sys.modules, file=sys.stderr)
 
-def write_report(folder):
+def write_report(folder, instance=None):
     seen("report starts:")
-    report(folder)
+    report(folder, instance)
     seen("report written:")
 
 def leave(code):

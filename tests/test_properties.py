@@ -105,7 +105,7 @@ def instances(draw: st.DrawFn, singles: bool = False, transfers: bool = False) -
 
 @contextmanager
 def no_report() -> Iterator[None]:
-    with mock.patch("planner.pipeline.write_report", lambda staged: None):
+    with mock.patch("planner.pipeline.write_report", lambda staged, instance=None: None):
         yield
 
 

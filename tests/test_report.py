@@ -335,7 +335,9 @@ def test_report_is_byte_identical_across_processes(eu_run: Path, tmp_path: Path)
     env = {**os.environ, "PYTHONHASHSEED": "12345"}
     subprocess.run([sys.executable, "-c", "import sys; from pathlib import Path; "
                     "from planner.report.html import write_report; "
-                    "write_report(Path(sys.argv[1]))", str(copy)],
+                    "from planner.inputs.load import load_instance; "
+                    "write_report(Path(sys.argv[1]), load_instance(Path(sys.argv[2])))",
+                    str(copy), str(EU_2026)],
                    check=True, env=env, cwd=REPO, timeout=HANG_S)
     assert (copy / "report.html").read_bytes() == (eu_run / "report.html").read_bytes()
 
@@ -487,7 +489,8 @@ def test_comparison_report_of_a_real_comparison(make_instance, tmp_path: Path) -
     assert cells["kpis", "bigger/coverage/IT:relocation", "value"] == ("0.75", "75.0\u00a0%")
     assert cells["kpis", "deduct/coverage/IT:offset", "delta"] == ("0", "0")
     text = (comparison / "report.html").read_text(encoding="utf-8")
-    assert text.count("<tr>") == 2 + 18 + 3 * 4 + 3  # headers and rows: not the CSVs' 90
+    # Headers and rows, not the CSVs' 90; the state picker: per state a header and 8 rows.
+    assert text.count("<tr>") == 2 + 18 + 3 * 4 + 3 + 3 * (1 + 8)
     assert ("deduct: BE: planned value 54 exceeds its obligation 30: a surplus of 24 "
             "relocation-equivalents; forced by the minimums of pledge rows BE-1, BE-2") in text
 

@@ -55,13 +55,13 @@ def test_surplus_is_warned_and_kept_apart_from_the_shortfall(make_instance: Make
     totals = json.loads((result.out / "summary.json").read_text())["totals"]
     assert (totals["obligation"], totals["value"]) == (80, 65)
     assert (totals["shortfall"], totals["surplus"]) == (20, 5)
-    # The terminal: a column each, a total each, and the warning.
+    # The terminal: a column each, a total each (after the deduction column), and the warning.
     # (Gap 75: Art. 63(3)'s higher number is the proposal's 100 (no [proposal]: the pool's),
     # less BB's 25 pledged relocations.)
     printed = shown(result)
     lines = printed.splitlines()
     flat = " ".join(printed.split())  # lines are wrapped at 120 characters
-    rows = {line.split("│")[1].strip(): [c.strip() for c in line.split("│")[8:11]]
+    rows = {line.split("│")[1].strip(): [c.strip() for c in line.split("│")[9:12]]
             for line in lines if line.startswith("│")}
     assert rows["BB"] == ["25.00", "-", "5.00"]  # value, shortfall, surplus
     assert rows["CC"] == ["0.00", "20.00", "-"]

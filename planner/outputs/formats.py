@@ -6,9 +6,11 @@ exactly the CSV's values, typed by the model: numbers as numbers, booleans as bo
 cell as empty (null), `;`-lists as lists (as the CSV's `;` text in xlsx).
 
 Beside the CSVs:
-- xlsx: `tables.xlsx`, a `summary` sheet (summary.json flattened to key/value rows, without
-  `timings_s`, which change at every rerun) then one sheet per table; bold filled header row,
-  frozen, with a filter; column widths fitted to the text.
+- xlsx: `tables.xlsx`, a `summary` sheet (summary.json as labelled sections with units,
+  without the timings, which change at every rerun) then one sheet per table, and for a
+  comparison a `by_state` sheet (planner.outputs.sheets: the layout, the number formats taken
+  from the row models' units: thousands separators, EUR, % for shares and ratios); bold
+  filled header row, frozen, with a filter; column widths fitted to the text as shown.
 - json: `tables.json`, `{"TABLE": [record, ...], ...}`: tables in run order, one record per
   line, keys in column order (summary.json is already JSON).
 - parquet: `parquet/TABLE.parquet`, one file per table (the optional `parquet` extra: pyarrow).
@@ -30,14 +32,17 @@ from pathlib import Path
 from typing import Any, Literal, Union, cast, get_args, get_origin
 from zipfile import ZIP_DEFLATED, ZipFile, ZipInfo
 
+from pydantic.fields import FieldInfo
+
+from models.results import AllocationRow, Summary
 from planner.errors import PlanError
-from planner.outputs.fileio import fmt, read_table, write_file
-from planner.outputs.registry import RUN_TABLES, SUMMARY, OutputFile
+from planner.outputs.fileio import fmt, read_summary, read_table, write_file
+from planner.outputs.registry import ALLOCATION, RUN_TABLES, SUMMARY, OutputFile
+from planner.outputs.sheets import by_state_sheet, rows_sheet, summary_sheet, unit_format
 
 FORMATS = ("csv", "xlsx", "json", "parquet")
 PARQUET_HINT = "pip install 'solidarity-pool-planner[parquet]'"
 FIXED_TIME = datetime(1980, 1, 1)  # the earliest time a zip entry can hold
-MAX_WIDTH = 60
 
 Kind = Literal["float", "int", "bool", "str", "list"]
 Cell = float | int | bool | str | list[str] | None
@@ -52,6 +57,7 @@ class Column:
     name: str
     kind: Kind
     nullable: bool
+    unit: str | None = None  # the row model's unit (planner.outputs.sheets.UNIT_FORMATS)
 
 
 @dataclass(frozen=True)
@@ -64,7 +70,13 @@ class ExportTable:
     personal: bool
 
 
-def column(name: str, annotation: object) -> Column:
+def unit_of(field: FieldInfo) -> str | None:
+    """A row model's field's unit (models.results `_unit`), if it has one."""
+    extra = field.json_schema_extra
+    return str(extra["unit"]) if isinstance(extra, dict) and "unit" in extra else None
+
+
+def column(name: str, annotation: object, unit: str | None = None) -> Column:
     """The cell kind of a row model's field, from its type (Annotated metadata is stripped)."""
     nullable = False
     if get_origin(annotation) in (Union, types.UnionType):
@@ -73,7 +85,7 @@ def column(name: str, annotation: object) -> Column:
         annotation = args[0] if len(args) == 1 else annotation
     kinds: dict[object, Kind] = {bool: "bool", int: "int", float: "float", str: "str"}
     if annotation in kinds:
-        return Column(name, kinds[annotation], nullable)
+        return Column(name, kinds[annotation], nullable, unit)
     if get_origin(annotation) is Literal and all(isinstance(a, str) for a in get_args(annotation)):
         return Column(name, "str", nullable)
     if isinstance(annotation, type) and issubclass(annotation, str):  # a StrEnum
@@ -95,37 +107,17 @@ def typed(value: object, kind: Kind) -> Cell:
 
 def export_table(path: Path, table: OutputFile[Any]) -> ExportTable:
     """A verified CSV, each row validated by the table's model and typed by its columns."""
-    cols = tuple(column(name, f.annotation) for name, f in table.model.model_fields.items())
+    cols = tuple(column(name, f.annotation, unit_of(f))
+                 for name, f in table.model.model_fields.items())
     rows = [tuple(typed(getattr(record, c.name), c.kind) for c in cols)
             for record in read_table(path, table)]
     return ExportTable(table.name, cols, rows, table.personal)
 
 
-def flatten(key: str, value: object, out: list[tuple[str, Cell]]) -> None:
-    """summary.json as key/value rows: `totals.value`, `warnings[0]`; an empty list or
-    object is one row with an empty value."""
-    if isinstance(value, dict) and value:
-        for k, v in value.items():
-            flatten(f"{key}.{k}" if key else str(k), v, out)
-    elif isinstance(value, list) and value:
-        for i, v in enumerate(value):
-            flatten(f"{key}[{i}]", v, out)
-    elif isinstance(value, dict | list):
-        out.append((key, None))
-    else:
-        out.append((key, value))  # type: ignore[arg-type]
-
-
-def summary_cells(folder: Path) -> list[tuple[str, Cell]] | None:
-    """summary.json as key/value rows (None: the folder has none, as a comparison's)."""
+def summary_of(folder: Path) -> Summary | None:
+    """The run's summary.json (None: the folder has none, as a comparison's)."""
     path = folder / SUMMARY.file
-    if not path.is_file():
-        return None
-    data = json.loads(path.read_text(encoding="utf-8"))
-    data.pop("timings_s", None)  # wall-clock times: they would make every rerun differ
-    out: list[tuple[str, Cell]] = []
-    flatten("", data, out)
-    return out
+    return read_summary(path) if path.is_file() else None
 
 
 # --- xlsx -----------------------------------------------------------------------------------
@@ -142,37 +134,13 @@ def _number_text(original: Callable[[object], str]) -> Callable[[object], str]:
     return safe_string
 
 
-def _sheet(workbook: Any, title: str, header: Sequence[str],  # openpyxl has no types
-           rows: Sequence[Sequence[Cell]]) -> None:
-    from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
-    from openpyxl.styles import Font, PatternFill
-    from openpyxl.utils import get_column_letter
-
-    sheet = workbook.create_sheet(title[:31])  # Excel's limit on sheet names
-    widths = [len(h) for h in header]
-    for c, name in enumerate(header, start=1):
-        cell = sheet.cell(1, c, name)
-        cell.font = Font(bold=True)
-        cell.fill = PatternFill("solid", fgColor="DDEBF7")
-    for r, row in enumerate(rows, start=2):
-        for c, value in enumerate(row, start=1):
-            text = fmt(value)
-            widths[c - 1] = max(widths[c - 1], len(text))
-            if isinstance(value, list):
-                value = text  # a cell holds one value: the CSV's `;` text
-            if value is None or value == "":
-                continue  # empty stays empty
-            if isinstance(value, str):
-                # XML cannot hold control characters at all: the only change to any value.
-                value = ILLEGAL_CHARACTERS_RE.sub("\ufffd", value)
-            cell = sheet.cell(r, c, value)
-            if isinstance(value, str):
-                cell.data_type = "s"  # text, even "=1+1" or "#N/A": never a formula or error
-    sheet.freeze_panes = "A2"
-    last = get_column_letter(max(len(header), 1))
-    sheet.auto_filter.ref = f"A1:{last}{len(rows) + 1}"
-    for c, width in enumerate(widths, start=1):
-        sheet.column_dimensions[get_column_letter(c)].width = min(max(width + 2, 8), MAX_WIDTH)
+def _table_sheet(workbook: Any, table: ExportTable) -> None:
+    """One table's sheet, each number formatted by its column's unit (a `measure` column's
+    by the row's measure: persons or EUR)."""
+    names = [c.name for c in table.columns]
+    formats = [[unit_format(c.unit, dict(zip(names, row, strict=True))) for c in table.columns]
+               for row in table.rows]
+    rows_sheet(workbook, table.name, names, table.rows, lambda r, c: formats[r][c], fmt)
 
 
 def _repack(data: bytes) -> bytes:
@@ -187,7 +155,10 @@ def _repack(data: bytes) -> bytes:
     return out.getvalue()
 
 
-def xlsx_bytes(tables: Sequence[ExportTable], summary: list[tuple[str, Cell]] | None) -> bytes:
+def xlsx_bytes(tables: Sequence[ExportTable], summary: Summary | None,
+               by_state: Sequence[tuple[str, Sequence[AllocationRow]]] = ()) -> bytes:
+    """The workbook: the summary sheet (a run's), a sheet per table, then the comparison by
+    state (`by_state`: each run's name and allocation rows, the base first)."""
     import openpyxl.cell._writer as cell_writer
     from openpyxl import Workbook
     from openpyxl.writer.excel import ExcelWriter
@@ -196,9 +167,11 @@ def xlsx_bytes(tables: Sequence[ExportTable], summary: list[tuple[str, Cell]] | 
     if workbook.active is not None:  # a new workbook's one empty sheet
         workbook.remove(workbook.active)
     if summary is not None:
-        _sheet(workbook, "summary", ("key", "value"), summary)
+        summary_sheet(workbook, summary)
     for table in tables:
-        _sheet(workbook, table.name, [c.name for c in table.columns], table.rows)
+        _table_sheet(workbook, table)
+    if by_state:
+        by_state_sheet(workbook, by_state)
     props = workbook.properties
     props.creator, props.created, props.modified = "solidarity-pool-planner", FIXED_TIME, FIXED_TIME
     buffer = BytesIO()
@@ -263,9 +236,12 @@ def check_formats(formats: Sequence[str]) -> list[str]:
 
 
 def write_formats(folder: Path, formats: Sequence[str],
-                  tables: Sequence[OutputFile[Any]] = RUN_TABLES) -> None:
+                  tables: Sequence[OutputFile[Any]] = RUN_TABLES,
+                  runs: Sequence[Path] = ()) -> None:
     """Write `folder`'s verified CSV tables (those of `tables` present) again in each of
-    `formats`; csv is always there. Personal tables go to files of their own, mode 0600."""
+    `formats`; csv is always there. Personal tables go to files of their own, mode 0600.
+    `runs`: a comparison's run folders (the base first), whose allocation.csv files make the
+    by-state sheet of its tables.xlsx."""
     problems = check_formats(formats)
     if problems:
         raise FormatError("; ".join(problems))
@@ -275,10 +251,11 @@ def write_formats(folder: Path, formats: Sequence[str],
     read = [export_table(folder / t.file, t) for t in tables if (folder / t.file).is_file()]
     shared = [t for t in read if not t.personal]
     private = [t for t in read if t.personal]
-    summary = summary_cells(folder)
+    summary = summary_of(folder)
     if "xlsx" in wanted:
+        by_state = [(run.name, read_table(run / ALLOCATION.file, ALLOCATION)) for run in runs]
         if shared or summary is not None:
-            write_file(folder / "tables.xlsx", xlsx_bytes(shared, summary), False)
+            write_file(folder / "tables.xlsx", xlsx_bytes(shared, summary, by_state), False)
         if private:
             write_file(folder / "persons.xlsx", xlsx_bytes(private, None), True)
     if "json" in wanted:

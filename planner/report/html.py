@@ -21,6 +21,7 @@ from pathlib import Path
 
 from pydantic import BaseModel
 
+from models.instance import Instance
 from models.results import (
     AllocationRow,
     CoverageRow,
@@ -182,17 +183,22 @@ td.num,th.num{text-align:right;font-variant-numeric:tabular-nums}
 td.num{white-space:nowrap} th.text{text-align:left}
 dl{display:grid;grid-template-columns:max-content auto;gap:.2rem 1rem;font-size:.9rem}
 dt{color:#555} dd{margin:0} .empty{color:#666;font-style:italic} .wide{overflow-x:auto}
+details{border:1px solid #d0d7de;border-radius:6px;padding:.3rem .7rem;margin:.3rem 0}
+details[open]{background:#fbfcfd} summary{cursor:pointer} details h4{margin:.6rem 0 .2rem}
+details ul{margin:.2rem 0;font-size:.9rem}
 """
 # Nothing may be fetched: not a script, font, image or style from anywhere.
 CSP = "default-src 'none'; style-src 'unsafe-inline'; img-src data:"
 
 
-def page(title: str, body: Sequence[str]) -> str:
+def page(title: str, body: Sequence[str], style: str = "") -> str:
+    """The page: `STYLE` and the page's own `style` rules in its head, then `body`."""
     return ("<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">"
             f'<meta http-equiv="Content-Security-Policy" content="{CSP}">'
             '<meta name="viewport" content="width=device-width, initial-scale=1">'
             f'<link rel="icon" href="data:,"><title>{esc(title)}</title>'
-            f"<style>{STYLE}</style></head>\n<body>\n" + "\n".join(body) + "\n</body></html>\n")
+            f"<style>{STYLE}{style}</style></head>\n<body>\n" + "\n".join(body)
+            + "\n</body></html>\n")
 
 
 def write_page(path: Path, text: str) -> None:
@@ -466,18 +472,50 @@ def tables(run: WrittenRun) -> str:
     return '<section id="tables"><h2>Tables</h2>' + "".join(parts) + "</section>"
 
 
-def render_run(run: WrittenRun) -> str:
+def explanations(run: WrittenRun, instance: Instance) -> str:
+    """Why each state owes what it owes (planner.report.explain, as `planner explain` prints
+    it): one folded block per state of allocation.csv, opened by a click, no script."""
+    from planner.report.explain import RunFacts, explain, sections
+
+    placed: Counter[str] = Counter()
+    for (_, to_state, _), persons in run.placed.items():
+        placed[to_state] += persons
+    facts = RunFacts(instance, run.summary, run.plan, run.allocation, run.distribution,
+                     run.coverage, run.matchability, placed)
+    blocks = []
+    for row in run.allocation:
+        e = explain(facts, row.state)
+        body = "".join(f"<h4>{esc(title)}</h4><ul>{''.join(f'<li>{esc(x)}</li>' for x in lines)}"
+                       "</ul>" for title, lines in sections(e))
+        blocks.append(f'<details id="explain-{attr(row.state)}" data-state="{attr(row.state)}">'
+                      f"<summary><b>{esc(row.state)}</b> {esc(e.name)} ({esc(row.role)}): "
+                      f"obligation {esc(show(row.obligation, 'num'))} {RE}, "
+                      f"EUR {esc(show(row.obligation_eur, 'num'))}; share "
+                      f"{esc(show(row.share, 'share'))}, deduction "
+                      f"{esc(show(row.deduction, 'ratio'))}</summary>{body}</details>")
+    return ('<section id="explain"><h2>Why each state owes what it owes</h2><p>Open a state '
+            "to see its share (each part of the key, the totals and the states they sum "
+            "over), deduction and rounding, each pledge row and how the plan used it, where "
+            "its contributions go and its offsets; the same as <code>planner explain STATE"
+            "</code>.</p>" + "".join(blocks) + "</section>")
+
+
+def render_run(run: WrittenRun, instance: Instance | None = None) -> str:
     s = run.summary
     title = f"Solidarity Pool plan: {s.instance} / {s.variant}"
     head = (f"<header><h1>{esc(title)}</h1><p class=\"meta\">Annual Solidarity Pool "
             "(Regulation (EU) 2024/1351). Built from the verified files of this folder; "
             "obligations and values in relocation-equivalents "
             f"({esc(unit_text(run.rate))}).</p></header>")
-    return page(title, [head, key_figures(run), charts(run), tables(run), rules_applied(run)])
+    why = [explanations(run, instance)] if instance is not None else []
+    return page(title, [head, key_figures(run), *why, charts(run), tables(run),
+                        rules_applied(run)])
 
 
-def write_report(folder: Path) -> WrittenRun:
-    """Write `folder`/report.html from the run's verified tables and summary; the run read."""
+def write_report(folder: Path, instance: Instance | None = None) -> WrittenRun:
+    """Write `folder`/report.html from the run's verified tables and summary; the run read.
+    With the `instance` it was planned from, the page explains each state's figures (the key's
+    indicators are the instance's, not a file of the folder)."""
     run = load_run(folder)
-    write_page(folder / REPORT, render_run(run))
+    write_page(folder / REPORT, render_run(run, instance))
     return run

@@ -24,9 +24,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import quote
 
-from models.results import KpiRow, StateComparisonRow, Summary
+from models.results import AllocationRow, KpiRow, StateComparisonRow, Summary
 from planner.outputs.fileio import fmt, read_summary, read_table
-from planner.outputs.registry import KPIS, STATES, SUMMARY
+from planner.outputs.registry import ALLOCATION, KPIS, STATES, SUMMARY
+from planner.outputs.sheets import BY_STATE
 from planner.report.display import visible
 from planner.report.html import RE, REPORT, attr, esc, figure, page, show, write_page
 
@@ -107,6 +108,8 @@ class Comparison:
     states: dict[tuple[str, str], StateComparisonRow]  # (variant, state)
     kpis: list[KpiRow]
     summaries: dict[str, Summary]  # the runs beside the comparison folder that have one
+    # Each run's allocation.csv beside the comparison folder, by state (all runs or none).
+    allocations: dict[str, dict[str, AllocationRow]]
 
     @property
     def state_codes(self) -> list[str]:
@@ -123,7 +126,12 @@ def read_comparison(folder: Path) -> Comparison:
     runs = list(dict.fromkeys([*(r.variant for r in states), *(r.variant for r in kpis)]))
     paths = {name: folder.parent / name / SUMMARY.file for name in runs}
     summaries = {name: read_summary(path) for name, path in paths.items() if path.is_file()}
-    return Comparison(folder, runs, {(r.variant, r.state): r for r in states}, kpis, summaries)
+    tables = {name: folder.parent / name / ALLOCATION.file for name in runs}
+    allocations = {name: {r.state: r for r in read_table(path, ALLOCATION)}
+                   for name, path in tables.items()} \
+        if runs and all(p.is_file() for p in tables.values()) else {}
+    return Comparison(folder, runs, {(r.variant, r.state): r for r in states}, kpis, summaries,
+                      allocations)
 
 
 # --- sections --------------------------------------------------------------------------------
@@ -219,6 +227,68 @@ def per_state(cmp: Comparison) -> str:
     return '<section id="tables"><h2>Per state</h2>' + "".join(parts) + "</section>"
 
 
+# --- one state under each proposal (no script: radio buttons and CSS) --------------------------
+
+PICKER_STYLE = """.picker>input{position:absolute;opacity:0;pointer-events:none}
+.picker>label{display:inline-block;min-width:2.6em;text-align:center;margin:0 .2rem .3rem 0;
+ padding:.15rem .4rem;border:1px solid #d0d7de;border-radius:4px;cursor:pointer;
+ font-variant-numeric:tabular-nums} .picker>label:hover{background:#eef4fb}
+.picker>.panel{display:none;margin-top:.6rem}
+"""
+
+
+def state_panel(cmp: Comparison, code: str) -> str:
+    """One state's obligation (persons and EUR), mix and shortfall in each run (its
+    allocation.csv), and each variant's difference against the base (a missing row
+    counting 0, as states.csv counts it)."""
+    base = cmp.runs[0]
+    lines = []
+    for field, label, unit in BY_STATE:
+        kind = "share" if unit == "share" else "num"
+        before = cmp.allocations[base].get(code)
+        cells = [Cell(label, "text")]
+        for run in cmp.runs:
+            row = cmp.allocations[run].get(code)
+            cells.append(Cell(getattr(row, field) if row else None, kind,
+                              ref=("allocation", f"{run}/{code}", field) if row else None))
+            if run != base:
+                now = float(getattr(row, field)) if row else 0.0
+                was = float(getattr(before, field)) if before else 0.0
+                cells.append(Cell(now - was, kind, delta=True))
+        lines.append(cells)
+    name = next((r.name for a in cmp.allocations.values() for c, r in a.items() if c == code), "")
+    return grid(f"state-{code}", ["", *_run_headers(cmp)], lines,
+                f"{code} {name}: share, obligation, mix and shortfall under each proposal "
+                f"(each run's allocation.csv; {RE} unless stated), and each variant's "
+                f"difference against {base}")
+
+
+def picker_style(cmp: Comparison) -> str:
+    """The CSS that shows the checked state's panel (one rule per state code)."""
+    codes = sorted({c for a in cmp.allocations.values() for c in a})
+    return PICKER_STYLE + "".join(f"#pick-{c}:checked~#panel-{c}{{display:block}}"
+                                  f"#pick-{c}:checked+label{{background:#1f77b4;color:#fff}}\n"
+                                  for c in codes if c.isascii() and c.isalnum())
+
+
+def state_picker(cmp: Comparison) -> str:
+    """Pick a state, see it under every proposal side by side: a radio button per state and
+    a panel each, the checked one's panel shown by CSS alone (`picker_style`; works offline,
+    no script: the page's Content-Security-Policy allows none)."""
+    if not cmp.allocations or not cmp.runs:
+        return ""
+    codes = sorted({c for a in cmp.allocations.values() for c in a})
+    inputs = "".join(f'<input type="radio" name="pick-state" id="pick-{attr(c)}"'
+                     f'{" checked" if i == 0 else ""}><label for="pick-{attr(c)}">{esc(c)}'
+                     "</label>" for i, c in enumerate(codes))
+    panels = "".join(f'<div class="panel" id="panel-{attr(c)}" data-state="{attr(c)}">'
+                     f"{state_panel(cmp, c)}</div>" for c in codes)
+    return ('<section id="pick-a-state"><h2>One state under each proposal</h2><p>Pick a '
+            "state: its obligation in persons and EUR, its mix and its shortfall under each "
+            "proposal, side by side, with each variant's difference against the base.</p>"
+            f'<div class="picker">{inputs}{panels}</div></section>')
+
+
 def comparison_charts(cmp: Comparison) -> str:
     from planner.report import charts as ch
 
@@ -286,8 +356,9 @@ def render_comparison(folder: Path) -> str:
                       for n in cmp.runs if n in cmp.summaries)
     head = (f"<header><h1>{esc(title)}</h1><p class=\"meta\">Runs: {links or 'none'}. "
             "Built from the comparison's CSV files and each run's summary.json.</p></header>")
-    return page(title, [head, key_figures(cmp), warnings_section(cmp), comparison_charts(cmp),
-                        per_state(cmp), files_section(folder)])
+    return page(title, [head, key_figures(cmp), state_picker(cmp), warnings_section(cmp),
+                        comparison_charts(cmp), per_state(cmp), files_section(folder)],
+                picker_style(cmp))
 
 
 def write_comparison_report(folder: Path) -> None:

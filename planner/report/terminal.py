@@ -7,6 +7,7 @@ prints to.
 from __future__ import annotations
 
 import io
+import math
 from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
@@ -14,7 +15,7 @@ from rich.console import Console
 from rich.table import Table
 
 from models.results import AllocationRow, CoverageRow, MatchabilityRow, Matching, Summary
-from planner.report.display import literal
+from planner.report.display import literal, visible
 
 if TYPE_CHECKING:
     from planner.optimise.tables import Tables
@@ -110,7 +111,8 @@ def print_plan(console: Console, tables: Tables, summary: Summary, out: str) -> 
         else "not allowed pool-wide"
     mandatory = f"triggered, gap {off.gap}" if off is not None and off.mandatory_triggered \
         else "not triggered"
-    lines = [f"shortfall {t.shortfall:,.2f} and surplus {t.surplus:,.2f} "
+    lines = [*pool_lines(tables.allocation, summary),
+             f"shortfall {t.shortfall:,.2f} and surplus {t.surplus:,.2f} "
              f"relocation-equivalents; voluntary offsets {voluntary}; mandatory offsets "
              f"{mandatory}", *proposal_and_offsets(summary)]
     if summary.matching.ran:
@@ -121,27 +123,62 @@ def print_plan(console: Console, tables: Tables, summary: Summary, out: str) -> 
     console.print(literal(f"status {summary.status}; results in {out}"), soft_wrap=True)
 
 
+def pool_lines(rows: Sequence[AllocationRow], summary: Summary) -> list[str]:
+    """The pool's numbers down to the obligations: the Council's pool (Art. 57), the
+    contributors' fair shares of it (the benefitting states' shares are not passed on), what
+    deductions take off (Arts 61-62) and from whom, the obligations after rounding and the
+    plan's value (its shortfall and surplus follow on a line of their own, apart)."""
+    p = summary.proposal
+    if p is None:
+        return []
+    contributors = [r for r in rows if r.role == "contributor"]
+    fair = math.fsum(r.share * p.pool_relocations for r in contributors)
+    kept = math.fsum(r.share * p.pool_relocations for r in rows if r.role == "benefitting")
+    deducted = math.fsum(r.share * p.pool_relocations * r.deduction for r in contributors)
+    whom = ", ".join(f"{r.state} {r.deduction:.0%}" for r in contributors if r.deduction > 0)
+    rounding = summary.key.rounding if summary.key is not None else ""
+    return [f"pool (Council, Art. 57): {p.pool_relocations:,} relocations or EUR "
+            f"{p.pool_financial_eur:,.0f}; contributors' fair shares {fair:,.2f} (benefitting "
+            f"states' shares {kept:,.2f} not passed on); deductions (Arts 61-62) "
+            f"{deducted:,.2f}" + (f" ({whom})" if whom else "")
+            + f"; obligations after rounding ({rounding}) {summary.totals.obligation:,.2f}; "
+            f"planned value {summary.totals.value:,.2f}"]
+
+
+# A state's role as one character after its code: eleven columns within 120 characters.
+MARKS = {"benefitting": "*", "ad_hoc": "+"}
+MAX_STATE = 24
+ROLES = {"benefitting": "* benefitting state (owes nothing this cycle, receives)",
+         "ad_hoc": "+ ad hoc contributor (no fair share, Art. 13(1))"}
+
+
 def allocation_table(rows: Sequence[AllocationRow], summary: Summary) -> Table:
     """Per state: share, obligation, each measure, value, shortfall and surplus, and the
     totals. Shortfall and surplus have a column each, and a total each: one state's surplus
     does not make up for another's shortfall, as a net balance would suggest."""
+    roles = [ROLES[r] for r in ROLES if any(row.role == r for row in rows)]
     table = Table(title=literal(f"{summary.instance}: obligations and plan "
-                                "(relocation-equivalents; money in EUR million)"))
+                                "(relocation-equivalents; money in EUR million)"),
+                  caption="; ".join(roles) or None)
     # "altern.": ten columns, "CY (benefitting)" whole, within the 120 characters.
-    for column in ("state", "share %", "obligation", "relocation", "offset", "financial",
-                   "altern.", "value", "shortfall", "surplus"):
+    for column in ("state", "share %", "deduct.", "obligation", "relocation", "offset",
+                   "financial", "altern.", "value", "shortfall", "surplus"):
         table.add_column(column, justify="left" if column == "state" else "right")
+    # A long state code (input text, shown escaped) keeps its width: never cut or folded.
+    table.columns[0].min_width = min(max((len(visible(r.state)) + 1 for r in rows), default=5),
+                                     MAX_STATE)
     for row in rows:
         table.add_row(
-            literal(row.state if row.role == "contributor" else f"{row.state} ({row.role})"),
-            f"{row.share * 100:.4f}", _num(row.obligation, 2 if row.obligation % 1 else 0),
+            literal(row.state + MARKS.get(row.role, "")),
+            f"{row.share * 100:.4f}", f"{row.deduction:.0%}" if row.deduction else "-",
+            _num(row.obligation, 2 if row.obligation % 1 else 0),
             _num(row.relocation) if row.relocation else "-",
             _num(row.offset) if row.offset else "-",
             _meur(row.financial_eur), _meur(row.alternative_eur),
             _num(row.value, 2), _amount(row.shortfall), _amount(max(0.0, row.balance)),
             style="red" if row.shortfall > 1e-6 else None)
     t = summary.totals
-    table.add_row("total", "", _num(t.obligation, 2), _num(t.relocation), _num(t.offset),
+    table.add_row("total", "", "", _num(t.obligation, 2), _num(t.relocation), _num(t.offset),
                   _meur(t.financial_eur), _meur(t.alternative_eur), _num(t.value, 2),
                   _num(t.shortfall, 2), _num(t.surplus, 2), style="bold")
     return table
