@@ -130,3 +130,17 @@ def test_validate_prints_the_ledgers_warnings_and_succeeds(tmp_path: Path) -> No
     assert result.stderr == (f"warning: {folder / 'implementation.csv'}:2: amount: BE has "
                              "implemented 250,000 of financial by here, more than the 200,000 "
                              "it pledged\n")
+
+
+def test_a_bad_pledge_row_is_reported_once_not_again_through_the_ledger(tmp_path: Path
+                                                                         ) -> None:
+    """DE-2 (DE's only offset row) has a bad `min`: that is the one problem; the ledger's
+    offset entry of DE is not reported a second time as "pledged no offset"."""
+    folder = _instance(tmp_path, HEADER + "2026-03-10,DE,offset,4,,DE-7\n")
+    pledges = folder / "pledges.csv"
+    pledges.write_text(pledges.read_text(encoding="utf-8").replace(
+        "DE-2,DE,offset,0,20,", "DE-2,DE,offset,abc,20,"), encoding="utf-8")
+    with pytest.raises(InputError) as caught:
+        load_instance(folder)
+    assert [str(p) for p in caught.value.problems] == [
+        f"{pledges}:7: min: not a number: 'abc'"]
