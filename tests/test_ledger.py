@@ -130,3 +130,16 @@ def test_validate_prints_the_ledgers_warnings_and_succeeds(tmp_path: Path) -> No
     assert result.stderr == (f"warning: {folder / 'implementation.csv'}:2: amount: BE has "
                              "implemented 250,000 of financial by here, more than the 200,000 "
                              "it pledged\n")
+
+
+def test_a_broken_pledge_row_does_not_make_the_ledger_look_unpledged(tmp_path: Path) -> None:
+    """BE-2 (BE's money) does not parse: what BE pledged is not known, so BE's payments in
+    the ledger are not called unpledged; the pledge row's own problem is the only one."""
+    folder = _instance(tmp_path, HEADER + "2026-02-10,BE,financial,5000,IT,\n")
+    pledges = folder / "pledges.csv"
+    pledges.write_text(pledges.read_text().replace("BE-2,BE,financial,0,200000,",
+                                                   "BE-2,BE,financial,abc,200000,"))
+    with pytest.raises(InputError) as caught:
+        load_instance(folder)
+    assert [str(p) for p in caught.value.problems] == [
+        f"{folder / 'pledges.csv'}:4: min: not a number: 'abc'"]
