@@ -132,15 +132,14 @@ def test_validate_prints_the_ledgers_warnings_and_succeeds(tmp_path: Path) -> No
                              "it pledged\n")
 
 
-def test_a_bad_pledge_row_is_reported_once_not_again_through_the_ledger(tmp_path: Path
-                                                                         ) -> None:
-    """DE-2 (DE's only offset row) has a bad `min`: that is the one problem; the ledger's
-    offset entry of DE is not reported a second time as "pledged no offset"."""
-    folder = _instance(tmp_path, HEADER + "2026-03-10,DE,offset,4,,DE-7\n")
+def test_a_broken_pledge_row_does_not_make_the_ledger_look_unpledged(tmp_path: Path) -> None:
+    """BE-2 (BE's money) does not parse: what BE pledged is not known, so BE's payments in
+    the ledger are not called unpledged; the pledge row's own problem is the only one."""
+    folder = _instance(tmp_path, HEADER + "2026-02-10,BE,financial,5000,IT,\n")
     pledges = folder / "pledges.csv"
-    pledges.write_text(pledges.read_text(encoding="utf-8").replace(
-        "DE-2,DE,offset,0,20,", "DE-2,DE,offset,abc,20,"), encoding="utf-8")
+    pledges.write_text(pledges.read_text().replace("BE-2,BE,financial,0,200000,",
+                                                   "BE-2,BE,financial,abc,200000,"))
     with pytest.raises(InputError) as caught:
         load_instance(folder)
     assert [str(p) for p in caught.value.problems] == [
-        f"{pledges}:7: min: not a number: 'abc'"]
+        f"{folder / 'pledges.csv'}:4: min: not a number: 'abc'"]

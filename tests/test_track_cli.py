@@ -149,3 +149,23 @@ def test_a_tracking_folder_is_replaced_by_the_next_tracking_only(planned, tmp_pa
     assert planner("track", instance, "--as-of", "2026-03-31", "--out", run, "-q")[::2] == (
         2, f"--out: {run} holds a run's results (planner run), not a tracking: choose "
            "another --out, or remove that folder first\n")
+
+
+def test_more_implemented_than_pledged_is_warned_not_refused(planned, tmp_path: Path) -> None:
+    """CZ delivers 100,000 more of alternative measures on 15 March: 125,000 against the
+    100,000 it pledged (the ledger's warning, on that line) and planned (the tracking's)."""
+    instance, run = planned
+    copy = tmp_path / "three-months"
+    copy.mkdir()
+    for path in instance.iterdir():
+        (copy / path.name).write_bytes(path.read_bytes())
+    with (copy / "implementation.csv").open("a") as handle:
+        handle.write("2026-03-15,CZ,alternative,100000,ES,CZ-A2\n")
+    code, stdout, err = planner("track", copy, "--as-of", "2026-03-31", "--plan", run,
+                                "--out", tmp_path / "out", "-q")
+    assert code == 0, err
+    text = " ".join(stdout.split())  # the terminal's width wraps long lines
+    assert "warning: ledger: CZ has implemented 125,000 of alternative by here, more than the " \
+        "100,000 it pledged (implementation.csv line 8)" in text
+    assert "warning: beyond the plan: CZ alternative to ES: implemented 125,000, planned " \
+        "100,000" in text

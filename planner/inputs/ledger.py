@@ -93,14 +93,14 @@ def _check_rows(reader: Reader, states: list[tuple[int, MemberState]],
                 cycle: int | None, rows: list[tuple[int, Implementation]],
                 has_transfers: bool) -> None:
     known = {s.code: s for _, s in states}
-    pledged = {(p.state, p.measure) for _, p in pledges}
-    # A pledges.csv with problems lost its bad rows: checking the ledger against the rest
-    # would report every entry of such a row's measure a second time, as not pledged.
-    sound = not any(p.file == reader.display("pledges.csv") for p in reader.problems)
+    # What a state pledged is known only when pledges.csv was read without a problem: a row
+    # that did not parse would make every ledger row of its measure look unpledged.
+    pledges_read = not any(p.file == reader.display("pledges.csv") for p in reader.problems)
+    pledged = {(p.state, p.measure) for _, p in pledges} if pledges_read else None
     references: dict[str, int] = {}
     for line, row in rows:
         _check_states(reader, line, row, codes, known)
-        if pledges and sound and row.state in known and (row.state, row.measure) not in pledged:
+        if pledged is not None and row.state in known and (row.state, row.measure) not in pledged:
             reader.problem(LEDGER, line, "measure", f"{row.state} pledged no {row.measure} "
                            "(pledges.csv)")
         if row.measure == Measure.relocation and has_transfers:
