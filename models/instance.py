@@ -413,6 +413,10 @@ class InstanceConfig(BaseModel):
     model_config = _STRICT
     name: str
     cycle: Annotated[int, Field(ge=MIN_CYCLE, le=MAX_CYCLE)]
+    # The first day of the cycle's implementation, when not 1 January: the pro-rata clock of
+    # Art. 60(3) (tracking, the re-plan's pacing) starts there and the ledger's dates may not
+    # come before it. The 2026 cycle runs from 12 June 2026 (the Pact's date of application).
+    cycle_start: Annotated[dt.date, BeforeValidator(_toml_date)] | None = None
     pool: PoolConfig
     proposal: ProposalConfig = ProposalConfig()
     key: KeyConfig = KeyConfig()
@@ -426,6 +430,19 @@ class InstanceConfig(BaseModel):
     input: InputConfig = InputConfig()
     tracking: TrackingConfig = TrackingConfig()
     replan: ReplanConfig = ReplanConfig()
+
+    @model_validator(mode="after")
+    def _start_within_the_cycle(self) -> InstanceConfig:
+        if self.cycle_start is not None and self.cycle_start.year != self.cycle:
+            raise ValueError(f"cycle_start {self.cycle_start.isoformat()} is not in the "
+                             f"cycle {self.cycle}")
+        return self
+
+    @property
+    def cycle_days(self) -> tuple[dt.date, dt.date]:
+        """The cycle's first and last day: `cycle_start` (default 1 January) to 31 December;
+        the pledges are implemented "before the end of the year" (Art. 60(3))."""
+        return self.cycle_start or dt.date(self.cycle, 1, 1), dt.date(self.cycle, 12, 31)
 
     @property
     def proposal_relocations(self) -> int:

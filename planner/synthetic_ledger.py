@@ -92,8 +92,8 @@ def ledger_entries(instance: Instance, flows: Sequence[DistributionRow], as_of: 
     from planner.inputs.ledger import elapsed_fraction
 
     rng = Random(seed)
-    elapsed = elapsed_fraction(instance.config.cycle, as_of)
-    first = dt.date(instance.config.cycle, 1, 1)
+    elapsed = elapsed_fraction(instance.config, as_of)
+    first = instance.config.cycle_days[0]
     by_state: dict[str, list[DistributionRow]] = defaultdict(list)
     for flow in flows:
         if flow.amount > 0:
@@ -105,7 +105,7 @@ def ledger_entries(instance: Instance, flows: Sequence[DistributionRow], as_of: 
             amount = _amount(flow.amount, elapsed * pace * rng.uniform(0.7, 1.3), flow.measure)
             if amount <= 0:
                 continue
-            months = max(1, min(as_of.month, int(amount)))
+            months = max(1, min(as_of.month - first.month + 1, int(amount)))
             count = months if flow.measure.in_persons else rng.randint(1, 4)
             parts = _split(rng, amount, count, flow.measure.in_persons)
             for date, part in zip(_dates(rng, first, as_of, count), parts, strict=True):

@@ -64,7 +64,7 @@ def parse_as_of(text: str) -> dt.date:
 
 def check_as_of(instance: Instance, as_of: dt.date) -> None:
     """The date falls within the instance's cycle."""
-    first, last = cycle_bounds(instance.config.cycle)
+    first, last = cycle_bounds(instance.config)
     if not first <= as_of <= last:
         raise OptionError(f"--as-of: {as_of.isoformat()} is outside the cycle "
                           f"{instance.config.cycle} ({first.isoformat()} to "

@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from planner.errors import InputError
-from planner.inputs.ledger import ledger_warnings
+from planner.inputs.ledger import elapsed_fraction, ledger_warnings
 from planner.inputs.load import load_instance
 
 pytestmark = pytest.mark.unit
@@ -143,3 +143,43 @@ def test_a_broken_pledge_row_does_not_make_the_ledger_look_unpledged(tmp_path: P
         load_instance(folder)
     assert [str(p) for p in caught.value.problems] == [
         f"{folder / 'pledges.csv'}:4: min: not a number: 'abc'"]
+
+
+def _starting(folder: Path, start: str) -> Path:
+    toml = folder / "instance.toml"
+    toml.write_text(toml.read_text(encoding="utf-8").replace(
+        "cycle = 2026\n", f"cycle = 2026\ncycle_start = {start}\n"), encoding="utf-8")
+    return folder
+
+
+def test_a_cycle_from_12_june_counts_its_days_from_there(tmp_path: Path) -> None:
+    """The 2026 cycle runs from 12 June (the Pact's date of application): 12 June to 31
+    December is 19 + 31 + 31 + 30 + 31 + 30 + 31 = 203 days; 30 June is its 19th. Without
+    `cycle_start` the year counts from 1 January: 30 June is day 181 of 365."""
+    started = load_instance(_starting(_instance(tmp_path / "a", None), "2026-06-12")).config
+    assert started.cycle_days == (dt.date(2026, 6, 12), dt.date(2026, 12, 31))
+    assert elapsed_fraction(started, dt.date(2026, 6, 30)) == 19 / 203
+    assert elapsed_fraction(started, dt.date(2026, 12, 31)) == 1.0
+    plain = load_instance(_instance(tmp_path / "b", None)).config
+    assert elapsed_fraction(plain, dt.date(2026, 6, 30)) == 181 / 365
+
+
+def test_ledger_and_transfer_dates_before_the_cycle_start_are_refused(tmp_path: Path) -> None:
+    folder = _starting(_instance(tmp_path, HEADER + "2026-06-11,DE,offset,4,,\n"
+                                 "2026-06-12,DE,offset,1,,\n",
+                                 "case_id,state,date\nC02,AT,2026-03-01\n"), "2026-06-12")
+    with pytest.raises(InputError) as caught:
+        load_instance(folder)
+    assert [str(p) for p in caught.value.problems] == [
+        f"{folder / 'transfers.csv'}:2: date: 2026-03-01 is outside the cycle 2026 "
+        "(2026-06-12 to 2026-12-31)",
+        f"{folder / 'implementation.csv'}:2: date: 2026-06-11 is outside the cycle 2026 "
+        "(2026-06-12 to 2026-12-31)"]
+
+
+def test_a_cycle_start_in_another_year_is_refused(tmp_path: Path) -> None:
+    folder = _starting(_instance(tmp_path, None), "2025-06-12")
+    with pytest.raises(InputError) as caught:
+        load_instance(folder)
+    assert [p.message for p in caught.value.problems] == [
+        "cycle_start 2025-06-12 is not in the cycle 2026"]

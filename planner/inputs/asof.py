@@ -38,7 +38,7 @@ Fixed = dict[tuple[str, str], float]  # (state, measure) -> amount implemented, 
 def check_as_of(instance: Instance, as_of: dt.date) -> None:
     """The date must fall within the cycle (the pool is annual, Art. 57): else an input
     problem on instance.toml's `cycle`, exit 2."""
-    first, last = cycle_bounds(instance.config.cycle)
+    first, last = cycle_bounds(instance.config)
     if not first <= as_of <= last:
         raise InputError([Problem(str(Path(instance.origin.folder) / "instance.toml"), 0,
                                   "cycle", f"--as-of {as_of.isoformat()} is outside the cycle "

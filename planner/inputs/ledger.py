@@ -20,6 +20,7 @@ from pydantic import ValidationError
 from models.instance import (
     Implementation,
     Instance,
+    InstanceConfig,
     IsoDate,
     Ledger,
     Measure,
@@ -34,13 +35,15 @@ Key = tuple[str, Measure, str]  # contributor, measure, benefitting ("" = none i
 LEDGER = "implementation.csv"
 TRANSFERS = "transfers.csv"
 COLUMNS = ("date", "state", "measure", "amount", "benefitting", "reference")
+# The cycle's first and last day (InstanceConfig.cycle_days); None when instance.toml is bad.
+Days = tuple[dt.date, dt.date] | None
 
 
-def elapsed_fraction(cycle: int, as_of: dt.date) -> float:
-    """The share of the cycle's days up to `as_of`, that day included: 1 on 31 December."""
-    first = dt.date(cycle, 1, 1)
-    days = (dt.date(cycle, 12, 31) - first).days + 1
-    return ((as_of - first).days + 1) / days
+def elapsed_fraction(config: InstanceConfig, as_of: dt.date) -> float:
+    """The share of the cycle's days (from `cycle_start`, default 1 January) up to `as_of`,
+    that day included: 1 on 31 December."""
+    first, last = config.cycle_days
+    return ((as_of - first).days + 1) / ((last - first).days + 1)
 
 
 def implemented_amounts(instance: Instance, as_of: dt.date) -> tuple[dict[Key, float], int, int]:
@@ -67,15 +70,15 @@ def implemented_amounts(instance: Instance, as_of: dt.date) -> tuple[dict[Key, f
     return done, rows, transfers
 
 
-def cycle_bounds(cycle: int) -> tuple[dt.date, dt.date]:
+def cycle_bounds(config: InstanceConfig) -> tuple[dt.date, dt.date]:
     """The first and last day of the cycle: the pool is annual (Art. 57), its pledges are
-    implemented "before the end of the year" (Art. 60(3))."""
-    return dt.date(cycle, 1, 1), dt.date(cycle, 12, 31)
+    implemented "before the end of the year" (Art. 60(3)); it starts on `cycle_start`."""
+    return config.cycle_days
 
 
 def read_ledger(reader: Reader, states: list[tuple[int, MemberState]],
                 pledges: list[tuple[int, Pledge]], codes: set[str] | None,
-                cycle: int | None, dates: dict[str, dt.date], has_transfers: bool) -> Ledger:
+                days: Days, dates: dict[str, dt.date], has_transfers: bool) -> Ledger:
     """implementation.csv (optional) checked row by row, with the transfers' dates read from
     transfers.csv (`dates`); an empty ledger when the instance has no such file."""
     if not reader.path(LEDGER).exists():
@@ -83,14 +86,14 @@ def read_ledger(reader: Reader, states: list[tuple[int, MemberState]],
     table = reader.read_table(LEDGER, False, ("date", "state", "measure", "amount"), COLUMNS)
     rows = parse_rows(reader, LEDGER, table, Implementation) \
         if table is not None and table.usable else []
-    _check_rows(reader, states, pledges, codes, cycle, rows, has_transfers)
+    _check_rows(reader, states, pledges, codes, days, rows, has_transfers)
     return Ledger(entries=tuple(r for _, r in rows), lines=tuple(line for line, _ in rows),
                   transfer_dates=dates, has_file=True)
 
 
 def _check_rows(reader: Reader, states: list[tuple[int, MemberState]],
                 pledges: list[tuple[int, Pledge]], codes: set[str] | None,
-                cycle: int | None, rows: list[tuple[int, Implementation]],
+                days: Days, rows: list[tuple[int, Implementation]],
                 has_transfers: bool) -> None:
     known = {s.code: s for _, s in states}
     # What a state pledged is known only when pledges.csv was read without a problem: a row
@@ -109,7 +112,7 @@ def _check_rows(reader: Reader, states: list[tuple[int, MemberState]],
                            "them twice)")
         if row.measure.in_persons:
             persons_amount(reader, LEDGER, line, "amount", row.measure, row.amount)
-        _check_date(reader, LEDGER, line, row.date, cycle)
+        _check_date(reader, LEDGER, line, row.date, days)
         if row.reference:
             if row.reference in references:
                 reader.problem(LEDGER, line, "reference", f"duplicate reference "
@@ -132,16 +135,16 @@ def _check_states(reader: Reader, line: int, row: Implementation, codes: set[str
                        "itself")
 
 
-def _check_date(reader: Reader, name: str, line: int, date: dt.date, cycle: int | None) -> None:
-    if cycle is None:
+def _check_date(reader: Reader, name: str, line: int, date: dt.date, days: Days) -> None:
+    if days is None:
         return
-    first, last = cycle_bounds(cycle)
+    first, last = days
     if not first <= date <= last:
-        reader.problem(name, line, "date", f"{date.isoformat()} is outside the cycle {cycle} "
-                       f"({first.isoformat()} to {last.isoformat()})")
+        reader.problem(name, line, "date", f"{date.isoformat()} is outside the cycle "
+                       f"{last.year} ({first.isoformat()} to {last.isoformat()})")
 
 
-def transfer_dates(reader: Reader, table: CsvTable, cycle: int | None) -> dict[str, dt.date]:
+def transfer_dates(reader: Reader, table: CsvTable, days: Days) -> dict[str, dt.date]:
     """transfers.csv's optional `date` column: case_id -> the transfer's date (an empty cell:
     undated). Each distinct cell is parsed once (a monthly file repeats few dates)."""
     from pydantic import TypeAdapter
@@ -164,7 +167,7 @@ def transfer_dates(reader: Reader, table: CsvTable, cycle: int | None) -> dict[s
         if isinstance(value, str):
             reader.problem(TRANSFERS, line, "date", value)
             continue
-        _check_date(reader, TRANSFERS, line, value, cycle)
+        _check_date(reader, TRANSFERS, line, value, days)
         dates.setdefault(row.get("case_id", ""), value)
     return dates
 

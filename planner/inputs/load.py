@@ -155,7 +155,8 @@ def load_instance(folder: Path | str, variant: str | None = None,
                                                                         cycle, config, dates)
     # The ledger records the adopted pool's year; a variant is another proposal, so it is
     # neither read nor checked against the variant's pledges (planner.inputs.ledger).
-    ledger = read_ledger(reader, states, pledges, codes, cycle, dates, bool(transfers)) \
+    days = config.cycle_days if config else None
+    ledger = read_ledger(reader, states, pledges, codes, days, dates, bool(transfers)) \
         if reader.variant is None else Ledger(transfer_dates=dates)
     if reader.variant is not None:
         reader.problems = reader.variant.relocate(reader.problems, reader)
@@ -307,7 +308,7 @@ def read_matching_inputs(reader: Reader, states: list[tuple[int, MemberState]],
         if table is None or not table.usable:
             continue
         if name == "transfers.csv" and dates is not None:
-            dates.update(transfer_dates(reader, table, cycle))
+            dates.update(transfer_dates(reader, table, config.cycle_days if config else None))
         if table.rows and not (reader.folder / "candidates.csv").exists():
             reader.problem(name, 0, "-", "names cases, but the instance has no candidates.csv")
             continue

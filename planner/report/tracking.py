@@ -5,8 +5,8 @@ their overall pledge to the Annual Solidarity Pool for a given year before the e
 Planned is what the plan distributes (distribution.csv: per contributor, measure and
 benefitting state); implemented is the ledger (implementation.csv) to the date, plus the
 persons of the transfers dated to it or undated (transfers.csv), each counted for the case's
-location. The pro-rata target is planned x the elapsed fraction of the cycle (days from 1
-January to the date, both counted, over the year's days). Both readings of Art. 60(3) (rules
+location. The pro-rata target is planned x the elapsed fraction of the cycle (days from its
+first day, `cycle_start` or 1 January, to the date, both counted, over the cycle's days). Both readings of Art. 60(3) (rules
 section 1, [interp]) get their columns: (a) each measure at the pace of the contributor's
 whole pledge, (b) each contributor at the pace of the pool. Warnings name what is behind by
 more than the tolerance (`[tracking] tolerance`, share points of the planned value).
@@ -66,7 +66,7 @@ def _share(part: float, whole: float) -> float | None:
 def track(instance: Instance, distribution: Sequence[DistributionRow], as_of: dt.date,
           tolerance: float) -> Tracking:
     """The tracking of `instance`'s plan (its distribution rows) at `as_of`."""
-    elapsed = elapsed_fraction(instance.config.cycle, as_of)
+    elapsed = elapsed_fraction(instance.config, as_of)
     planned = planned_amounts(distribution)
     done, ledger_rows, transfers = implemented_amounts(instance, as_of)
     keys = sorted((k for k in set(planned) | set(done)

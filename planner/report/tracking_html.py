@@ -29,8 +29,9 @@ POOL = ""  # the pool's series
 
 def cumulative(instance: Instance, as_of: dt.date) -> Series:
     """Per contributor and for the pool (key ""), the cumulative implemented value at each day
-    something was implemented (day 1 = 1 January; undated transfers on day 1), up to `as_of`."""
-    first = dt.date(instance.config.cycle, 1, 1)
+    something was implemented (day 1 = the cycle's first day; undated transfers on day 1), up
+    to `as_of`."""
+    first = instance.config.cycle_days[0]
     steps: dict[str, dict[int, float]] = defaultdict(lambda: defaultdict(float))
     for entry in instance.ledger.entries:
         if entry.date <= as_of:
@@ -54,8 +55,11 @@ def cumulative(instance: Instance, as_of: dt.date) -> Series:
     return series
 
 
-def _days(cycle: int) -> int:
-    return (dt.date(cycle, 12, 31) - dt.date(cycle, 1, 1)).days + 1
+Days = tuple[dt.date, dt.date]  # the cycle's first and last day (InstanceConfig.cycle_days)
+
+
+def _days(days: Days) -> int:
+    return (days[1] - days[0]).days + 1
 
 
 def _draw(ax: Axes, points: Sequence[tuple[int, float]], planned: float, days: int,
@@ -75,11 +79,21 @@ def _draw(ax: Axes, points: Sequence[tuple[int, float]], planned: float, days: i
     ax.set_ylim(bottom=0)
 
 
-_MONTHS = [0, 31, 59, 90, 120, 151, 181, 212, 243, 273, 304, 334]
+_MONTHS = ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"]
+
+
+def _month_ticks(days: Days, every: int = 1) -> tuple[list[int], list[str]]:
+    """The x positions (days since the cycle's first day) and names of the firsts of the
+    months within the cycle (`every`: one month in so many, counted from January); the cycle
+    may start in the year (`cycle_start`)."""
+    first, last = days
+    starts = [dt.date(last.year, m, 1) for m in range(1, 13, every)]
+    kept = [d for d in starts if first <= d] or [first]
+    return [(d - first).days for d in kept], [_MONTHS[d.month - 1] for d in kept]
 
 
 @_styled
-def pool_chart(series: Series, planned: float, cycle: int, today: int) -> str | None:
+def pool_chart(series: Series, planned: float, days: Days, today: int) -> str | None:
     """The pool's cumulative implementation against its pro-rata target."""
     if planned <= 0:
         return None
@@ -91,19 +105,18 @@ def pool_chart(series: Series, planned: float, cycle: int, today: int) -> str | 
     fig = Figure(figsize=(10.5, 3.4))
     fig.subplots_adjust(left=0.08, right=0.98, top=0.88, bottom=0.22)
     ax = fig.add_subplot()
-    _draw(ax, series.get(POOL, []), planned, _days(cycle), today, SERIES_COLOURS[0])
-    ax.set_xticks(_MONTHS, ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep",
-                            "Oct", "Nov", "Dec"])
+    _draw(ax, series.get(POOL, []), planned, _days(days), today, SERIES_COLOURS[0])
+    ax.set_xticks(*_month_ticks(days))
     ax.set_ylabel("relocation-equivalents")
-    ax.set_title(f"The pool: cumulative implementation in {cycle} against the pro-rata target",
-                 gid="title")
+    ax.set_title(f"The pool: cumulative implementation in {days[1].year} against the pro-rata "
+                 "target", gid="title")
     ax.grid(axis="y", color="#dddddd", linewidth=0.6)
     fig.legend(loc="lower center", ncols=2, bbox_to_anchor=(0.5, 0.0))
     return to_svg(fig, "chart-pool-track")
 
 
 @_styled
-def contributor_charts(series: Series, planned: Mapping[str, float], cycle: int, today: int
+def contributor_charts(series: Series, planned: Mapping[str, float], days: Days, today: int
                        ) -> str | None:
     """One small chart per contributor with a plan: its cumulative implementation against its
     own pro-rata target (each on its own scale)."""
@@ -124,24 +137,24 @@ def contributor_charts(series: Series, planned: Mapping[str, float], cycle: int,
                  "target", fontweight="bold", gid="title")
     for n, state in enumerate(states):
         ax = fig.add_subplot(rows, columns, n + 1)
-        _draw(ax, series.get(state, []), planned[state], _days(cycle), today,
+        _draw(ax, series.get(state, []), planned[state], _days(days), today,
               SERIES_COLOURS[n % len(SERIES_COLOURS)])
-        ax.set_xticks([0, 90, 181, 273], ["Jan", "Apr", "Jul", "Oct"])
+        ax.set_xticks(*_month_ticks(days, every=3))
         ax.set_title(state, fontsize=9)
     return to_svg(fig, "chart-contributors-track")
 
 
 def render_tracking(instance: Instance, t: Tracking, plan_source: str) -> str:
     """The page for a tracking."""
-    cycle = instance.config.cycle
-    today = (t.as_of - dt.date(cycle, 1, 1)).days + 1
+    first, last = instance.config.cycle_days
+    today = (t.as_of - first).days + 1
     series = cumulative(instance, t.as_of)
     planned = {c.contributor: c.planned_value for c in t.contributors}
     p = t.pool
     body = [f"<h1>{esc(instance.config.name)}: implementation at {t.as_of.isoformat()}</h1>",
             f'<p class="meta">Art. 60(3): pledges implemented in proportion to the overall '
             f"pledge before the end of the year. Elapsed: {t.elapsed * 100:.1f}\u00a0% of "
-            f"{cycle}; warnings beyond {t.tolerance * 100:g} share points. Plan: "
+            f"{last.year}; warnings beyond {t.tolerance * 100:g} share points. Plan: "
             f"{esc(plan_source)}.</p>",
             '<h2>Key figures</h2><div class="kpis">'
             + kpi("planned", "pool", "pool", "planned_value", p.planned_value,
@@ -158,10 +171,10 @@ def render_tracking(instance: Instance, t: Tracking, plan_source: str) -> str:
                                                     for w in t.warnings) + "</ul>"
                                    if t.warnings else '<p class="empty">None.</p>'),
             "<h2>Over time</h2>",
-            figure(pool_chart(series, p.planned_value, cycle, today),
+            figure(pool_chart(series, p.planned_value, (first, last), today),
                    "Cumulative implemented value (ledger and dated transfers) against the plan "
                    "times the elapsed share of the year.", "Nothing is planned."),
-            figure(contributor_charts(series, planned, cycle, today),
+            figure(contributor_charts(series, planned, (first, last), today),
                    "Each contributor on its own scale.", "No contributor has a plan."),
             "<h2>Tables</h2>", _tables(t)]
     return page(f"{instance.config.name}: tracking {t.as_of.isoformat()}", body)

@@ -23,7 +23,7 @@ def tracking_text(t: Tracking, changes: list[ChangeRow] | None, out: str, tty: b
     share = "-" if p.share is None else f"{100 * p.share:.1f} %"
     console.print(literal(f"pool: {p.implemented_value:,.2f} of {p.planned_value:,.2f} "
                           f"relocation-equivalents implemented ({share}); pro-rata target "
-                          f"{p.target_value:,.2f} ({100 * t.elapsed:.1f} % of the year)"))
+                          f"{p.target_value:,.2f} ({100 * t.elapsed:.1f} % of the cycle)"))
     for warning in t.warnings if warnings is None else warnings:
         console.print(literal(f"warning: {warning}"))
     if changes is not None:

@@ -70,9 +70,9 @@ def _ratio(part: float, whole: float) -> float | None:
     return part / whole if whole > 1e-9 else None
 
 
-def _expected_elapsed(cycle: int, as_of: dt.date) -> float:
-    return (as_of.toordinal() - dt.date(cycle, 1, 1).toordinal() + 1) / \
-        (dt.date(cycle + 1, 1, 1).toordinal() - dt.date(cycle, 1, 1).toordinal())
+def _expected_elapsed(cycle: int, start: dt.date | None, as_of: dt.date) -> float:
+    first = (start or dt.date(cycle, 1, 1)).toordinal()
+    return (as_of.toordinal() - first + 1) / (dt.date(cycle + 1, 1, 1).toordinal() - first)
 
 
 def _implemented(instance: Instance, as_of: dt.date) -> tuple[dict[Key, float], int, int]:
@@ -106,7 +106,7 @@ def verify_tracking(files: dict[str, bytes], instance: Instance, distribution: b
     rows = out.rows("tracking.csv", TrackingRow)
     _check_keys(out, rows, planned, done)
     shares = _shares(rows, worth)
-    elapsed = _expected_elapsed(instance.config.cycle, as_of)
+    elapsed = _expected_elapsed(instance.config.cycle, instance.config.cycle_start, as_of)
     for line, row in rows:
         _check_row(out, line, row, elapsed, worth[row.measure.value], shares)
     _check_contributors(out, rows, worth, elapsed, shares)
