@@ -208,3 +208,18 @@ def test_relocations_recorded_in_aggregate_are_not_matched_again(tmp_path: Path,
     assert _new_placements(result)["DE"] == 2
     assert result.summary.replan is not None
     assert result.summary.replan.places_paced == {"DE-1": 2}
+
+
+def test_eu_2026_paced_at_mid_year(tmp_path: Path) -> None:
+    """eu-2026 at 30 June, default pacing 1.25 over 31 of the 184 days left (factor
+    1.25 x 31/184 = 0.2106, no transfers): FI 50 places -> ceil(10.53) = 11, FR 400 -> 85,
+    LT 15 -> 4, LU 12 -> 3, PT 250 -> 53, RO 220 -> 47, SI 15 -> 4: 207 places, all filled
+    from eu-2026's 1,200 candidates; the year's places stay in plan.csv."""
+    instance = load_instance(REPO / "instances" / "eu-2026")
+    result = replan(instance, JUNE)
+    assert verify(result) == []
+    assert result.summary.replan is not None
+    assert result.summary.replan.placements_cap == {"FI": 11, "FR": 85, "LT": 4, "LU": 3,
+                                                    "PT": 53, "RO": 47, "SI": 4}
+    assert result.summary.matching.places == result.summary.matching.persons_assigned == 207
+    assert result.tables.plan == plan(instance).tables.plan

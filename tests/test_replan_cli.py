@@ -44,6 +44,10 @@ def test_run_as_of_records_the_date_and_verify_rechecks_it(tmp_path: Path) -> No
     assert (replan["as_of"], replan["pacing"], replan["period_days"], replan["days_left"]) == (
         "2026-06-30", 1.0, 31, 184)
     assert replan["fixed"] == {"BE": {"financial": 150000.0}}
+    # The terminal says it too (and report.html, among the information lines).
+    assert "information: re-plan as of 2026-06-30 (184 days left): fixed by then: 1 " \
+        "contributor measures of the ledger" in done.stdout
+    assert "re-plan as of 2026-06-30" in (out / "report.html").read_text(encoding="utf-8")
     checked = planner("verify", out, "--instance", folder)
     assert checked.returncode == 0, checked.stderr
     assert checked.stdout.startswith(f"{out}: verified (")

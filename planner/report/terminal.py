@@ -62,12 +62,28 @@ def information(s: Summary) -> list[str]:
     """Sentences that are neither warnings nor errors: the Council's pool below the Art.
     12(2) floors; offsets assigned to no benefitting state (no responsibility.csv)."""
     notes = list(s.proposal.information) if s.proposal is not None else []
+    if s.replan is not None:
+        notes.append(replan_line(s))
     unassigned = s.offsets.unassigned_to_benefitting if s.offsets is not None else {}
     if unassigned:
         notes.append("offsets not assigned to a benefitting state (no responsibility.csv): "
                      + ", ".join(f"{k} {v:,.0f}" for k, v in unassigned.items())
                      + "; offset needs are left out of the coverage")
     return notes
+
+
+def replan_line(s: Summary) -> str:
+    """A re-plan's date and pacing (`planner run --as-of`, issue 15), in one sentence."""
+    r = s.replan
+    assert r is not None
+    fixed = sum(len(m) for m in r.fixed.values())
+    pacing = (f"new placements capped at {sum(r.placements_cap.values()):,} persons over "
+              f"{len(r.placements_cap)} contributors for the next {r.period_days} days "
+              f"(pacing {r.pacing:g})" if r.placements_cap else "new placements not paced")
+    return (f"re-plan as of {r.as_of} ({r.days_left} days left): fixed by then: {fixed} "
+            f"contributor measures of the ledger, transferred persons "
+            f"{sum(r.transferred.values()):,}; later-dated transfers matched afresh "
+            f"{r.transfers_after:,}; {pacing}")
 
 
 def proposal_and_offsets(summary: Summary) -> list[str]:
