@@ -6,10 +6,11 @@ Planned is what the plan distributes (distribution.csv: per contributor, measure
 benefitting state); implemented is the ledger (implementation.csv) to the date, plus the
 persons of the transfers dated to it or undated (transfers.csv), each counted for the case's
 location. The pro-rata target is planned x the elapsed fraction of the cycle (days from its
-first day, `cycle_start` or 1 January, to the date, both counted, over the cycle's days). Both readings of Art. 60(3) (rules
-section 1, [interp]) get their columns: (a) each measure at the pace of the contributor's
-whole pledge, (b) each contributor at the pace of the pool. Warnings name what is behind by
-more than the tolerance (`[tracking] tolerance`, share points of the planned value).
+first day, `cycle_start` or 1 January, to the date, both counted, over the cycle's days).
+Both readings of Art. 60(3) (rules section 1, [interp]) get their columns: (a) each measure at
+the pace of the contributor's whole pledge, (b) each contributor at the pace of the pool.
+Warnings name what is behind by more than the tolerance (`[tracking] tolerance`, share points
+of the planned value).
 """
 
 from __future__ import annotations
