@@ -113,7 +113,7 @@ def run(
     given = _instance(instance)
     target = out or Path("results") / _name(given) / (variant or "base")
     try:
-        with instance_folder(given) as folder:
+        with instance_folder(given, variant, sets or ()) as folder:
             say = stage_lines(quiet)
             result = run_pipeline(folder, target, SolverOptions(solver or "", time_limit),
                                   variant=RunInputs.named(variant or "base", sets or ()),
@@ -168,7 +168,7 @@ def compare(
     given = _instance(instance)
     target = out or Path("results") / _name(given) / "compare"
     try:
-        with instance_folder(given) as folder:
+        with instance_folder(given, None, sets or ()) as folder:
             names = variants or ([] if variant_sets else variant_names(folder))
             groups, problems = split_groups(variant_sets or ())
             specs = run_inputs(names, sets or (), groups)
@@ -196,7 +196,7 @@ def validate(instance: InstanceArg = None, variant: Annotated[str | None, typer.
 
     given = _instance(instance)
     try:
-        with instance_folder(given) as folder:
+        with instance_folder(given, variant, sets or ()) as folder:
             loaded = load_instance(folder, variant, sets or ())
     except InputError as exc:
         _fail(exc)

@@ -45,7 +45,7 @@ def book(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 def loaded(path: Path, variant: str | None = None):
-    with instance_folder(path) as folder:
+    with instance_folder(path, variant) as folder:
         return load_instance(folder, variant)
 
 
@@ -166,9 +166,17 @@ def test_problems_name_the_cell(book: Path, tmp_path: Path) -> None:
         f"{shown}:pledges!E7: max: must be at least 0, got -5",
         f"{shown}:pledges!B9: state: unknown state XX",
     ]
-    # The workbook's own problems (the bad variant name) come with the base's: a variant is
-    # checked once they are fixed.
-    assert problems(bad, "big") == found
+    # The workbook's own problems (the bad variant name) come with the variant's.
+    assert problems(bad, "big") == [
+        f"{shown}:variants!A13: variant: 'no good' cannot name a variant (letters, digits, "
+        "'-', '_', '.'; not base or comparison)",
+        f"{shown}:settings!B15: offsets.voluntary_share: must be at most 1, got 2",
+        f"{shown}:variants!C11: pool.relocations: must be greater than 0, got -1",
+        f"{shown}:variants!C12: pledges.FR-2.maxx: unknown column: did you mean 'max'?",
+        f"{shown}:member_states!D3: gdp_eur_million: required value is empty",
+        f"{shown}:pledges!E7: max: must be at least 0, got -5",
+        f"{shown}:pledges!B9: state: unknown state XX",
+    ]
     good = edit(book, tmp_path / "variant.xlsx", {},
                 variants=[["big", "pool.relocations", -1], ["big", "pledges.FR-2.maxx", 5]])
     assert problems(good, "big") == [
