@@ -101,6 +101,7 @@ def run(
     sets: Sets = None,
 ) -> None:
     """Plan one proposal: obligations, each state's mix, the distribution; write and verify."""
+    from planner.comparison import shown_as
     from planner.errors import InputError, PlanError
     from planner.inputs.overrides import RunInputs
     from planner.inputs.workbook import instance_folder
@@ -114,11 +115,9 @@ def run(
     target = out or Path("results") / _name(given) / (variant or "base")
     try:
         with instance_folder(given, variant, sets or ()) as folder:
-            say = stage_lines(quiet)
             result = run_pipeline(folder, target, SolverOptions(solver or "", time_limit),
                                   variant=RunInputs.named(variant or "base", sets or ()),
-                                  progress=lambda line: say(line.replace(str(folder),
-                                                                         str(given))),
+                                  progress=shown_as(stage_lines(quiet), folder, str(given)),
                                   formats=wanted)
     except (InputError, PlanError, OutFolderError) as exc:
         _fail(exc)
@@ -178,7 +177,7 @@ def compare(
             if problems:
                 raise typer.Exit(2)
             runs = run_compare(folder, specs, target, solver or "", time_limit, jobs, wanted,
-                               quiet)
+                               quiet, str(given) if folder != given else "")
     except (InputError, PlanError, OutFolderError) as exc:
         _fail(exc)
     print_comparison(Console(width=120), runs, str(target))
