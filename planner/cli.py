@@ -284,6 +284,8 @@ def template(
     variants: Annotated[bool, typer.Option(
         "--variants/--no-variants", help="Write the instance's variants as rows of the "
         "variants sheet.")] = True,
+    force: Annotated[bool, typer.Option(
+        "--force", help="Replace BOOK.xlsx if it exists.")] = False,
 ) -> None:
     """Write an instance as an input workbook: settings, member states, pledges, needs,
     responsibility and variants, with drop-downs, formats and a README sheet."""
@@ -296,6 +298,10 @@ def template(
     if not is_workbook(out) or out.is_dir():
         print(visible_lines(f"--out: {out} must name a workbook file ending in .xlsx"),
               file=sys.stderr)
+        raise typer.Exit(2)
+    if out.exists() and not force:  # an analyst's edited workbook is not lost by a slip
+        print(visible_lines(f"--out: {out} exists: name another file, or replace it with "
+                            "--force"), file=sys.stderr)
         raise typer.Exit(2)
     try:
         if instance is not None:

@@ -246,7 +246,12 @@ def write_template(out: Path, folder: Path | None, variants: bool = True) -> lis
         _table_sheet(book.create_sheet(sheet), columns, header, rows)
     _variants_sheet(book.create_sheet(VARIANTS), content.variants)
     out.parent.mkdir(parents=True, exist_ok=True)
-    book.save(out)
+    staged = out.with_name(f".{out.name}.tmp")  # whole or not at all
+    try:
+        book.save(staged)
+        staged.replace(out)
+    finally:
+        staged.unlink(missing_ok=True)
     return content.skipped
 
 
