@@ -115,8 +115,16 @@ def test_the_sheets_come_from_the_models(book: Path) -> None:
 
 
 def test_the_settings_are_key_value_rows(book: Path) -> None:
-    rows = {r[0]: r[1:] for r in load_workbook(book)["settings"].iter_rows(
-        min_row=2, values_only=True)}
+    settings = load_workbook(book)["settings"]
+    formats = {r[0].value: r[1].number_format for r in settings.iter_rows(min_row=2)}
+    assert (formats["pool.financial_eur"], formats["offsets.voluntary_share"],
+            formats["name"]) == ("#,##0", "0.00##%", "General")
+    rules = {str(v.sqref): (v.type, v.formula1)
+             for v in settings.data_validations.dataValidation}
+    where = {r[0].value: r[1].coordinate for r in settings.iter_rows(min_row=2)}
+    assert rules[where["pool.rounding"]] == ("list", '"ceil,largest_remainder,none"')
+    assert rules[where["key.redistribute"]] == ("list", '"true,false"')
+    rows = {r[0]: r[1:] for r in settings.iter_rows(min_row=2, values_only=True)}
     assert rows["pool.relocations"][:2] == (21000, "(required)")
     assert rows["pool.rounding"][:2] == ("ceil", "ceil")
     assert rows["key.weights.population"][0] == 0.5

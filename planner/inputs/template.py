@@ -325,6 +325,8 @@ def _settings_sheet(sheet: Worksheet, content: Content) -> None:
             if column.name in content.settings else None
         default = cell_value(column.default) if column.default is not None else None
         sheet.append([column.name, value, default, column.description])
+        for cell in (f"B{sheet.max_row}", f"C{sheet.max_row}"):
+            sheet[cell].number_format = column.number_format
         validation = _validation(column)
         if validation is not None:
             sheet.add_data_validation(validation)
