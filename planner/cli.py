@@ -113,6 +113,7 @@ def run(
     sets: Sets = None,
 ) -> None:
     """Plan one proposal: obligations, each state's mix, the distribution; write and verify."""
+    from planner.comparison import shown_as
     from planner.errors import InputError, PlanError
     from planner.inputs.overrides import RunInputs
     from planner.inputs.workbook import instance_folder
@@ -126,12 +127,10 @@ def run(
     given = _instance(instance)
     target = out or Path("results") / _name(given) / (variant or "base")
     try:
-        with instance_folder(given) as folder:
-            say = stage_lines(quiet)
+        with instance_folder(given, variant, sets or ()) as folder:
             result = run_pipeline(folder, target, SolverOptions(solver or "", time_limit),
                                   variant=RunInputs.named(variant or "base", sets or ()),
-                                  progress=lambda line: say(line.replace(str(folder),
-                                                                         str(given))),
+                                  progress=shown_as(stage_lines(quiet), folder, str(given)),
                                   formats=wanted, as_of=replan)
     except (InputError, PlanError, OutFolderError) as exc:
         _fail(exc)
@@ -181,7 +180,7 @@ def compare(
     given = _instance(instance)
     target = out or Path("results") / _name(given) / "compare"
     try:
-        with instance_folder(given) as folder:
+        with instance_folder(given, None, sets or ()) as folder:
             names = variants or ([] if variant_sets else variant_names(folder))
             groups, problems = split_groups(variant_sets or ())
             specs = run_inputs(names, sets or (), groups)
@@ -191,7 +190,7 @@ def compare(
             if problems:
                 raise typer.Exit(2)
             runs = run_compare(folder, specs, target, solver or "", time_limit, jobs, wanted,
-                               quiet)
+                               quiet, str(given) if folder != given else "")
     except (InputError, PlanError, OutFolderError) as exc:
         _fail(exc)
     print_comparison(Console(width=120), runs, str(target))
@@ -209,7 +208,7 @@ def validate(instance: InstanceArg = None, variant: Annotated[str | None, typer.
 
     given = _instance(instance)
     try:
-        with instance_folder(given) as folder:
+        with instance_folder(given, variant, sets or ()) as folder:
             loaded = load_instance(folder, variant, sets or ())
     except InputError as exc:
         _fail(exc)
@@ -363,6 +362,8 @@ def template(
     variants: Annotated[bool, typer.Option(
         "--variants/--no-variants", help="Write the instance's variants as rows of the "
         "variants sheet.")] = True,
+    force: Annotated[bool, typer.Option(
+        "--force", help="Replace BOOK.xlsx if it exists.")] = False,
 ) -> None:
     """Write an instance as an input workbook: settings, member states, pledges, needs,
     responsibility and variants, with drop-downs, formats and a README sheet."""
@@ -375,6 +376,10 @@ def template(
     if not is_workbook(out) or out.is_dir():
         print(visible_lines(f"--out: {out} must name a workbook file ending in .xlsx"),
               file=sys.stderr)
+        raise typer.Exit(2)
+    if out.exists() and not force:  # an analyst's edited workbook is not lost by a slip
+        print(visible_lines(f"--out: {out} exists: name another file, or replace it with "
+                            "--force"), file=sys.stderr)
         raise typer.Exit(2)
     try:
         if instance is not None:

@@ -324,9 +324,10 @@ def check_names(folder: Path, runs: Sequence[RunInputs]) -> list[str]:
 
 
 def plan_one(instance_dir: Path, name: str | RunInputs, out: Path, solver: str,
-             time_limit: float | None, formats: Sequence[str], quiet: bool
+             time_limit: float | None, formats: Sequence[str], quiet: bool, shown: str = ""
              ) -> ComparedRun | Failure:
-    """Plan, write, verify and publish one run into `out` (in a worker process)."""
+    """Plan, write, verify and publish one run into `out` (in a worker process); `shown`:
+    how progress names the instance (a workbook, not its temporary folder)."""
     from planner.optimise.solve import SolverOptions
     from planner.pipeline import run as run_pipeline
 
@@ -334,7 +335,8 @@ def plan_one(instance_dir: Path, name: str | RunInputs, out: Path, solver: str,
     name = inputs.name
     try:
         result = run_pipeline(instance_dir, out, SolverOptions(solver, time_limit),
-                              variant=inputs, progress=stage_lines(quiet, name),
+                              variant=inputs,
+                              progress=shown_as(stage_lines(quiet, name), instance_dir, shown),
                               formats=formats,
                               guard=False)  # `out` is inside the comparison's staging folder
     except InputError as exc:  # not picklable as such: its problems are
@@ -398,9 +400,17 @@ def _result(future: Future[Any], futures: Sequence[Future[Any]]) -> ComparedRun:
     return result
 
 
+def shown_as(progress: Progress, folder: Path, shown: str) -> Progress:
+    """Progress naming `folder` as `shown` (a workbook read through a temporary folder)."""
+    if not shown:
+        return progress
+    return lambda message: progress(message.replace(str(folder), shown))
+
+
 def compare_into(instance_dir: Path, variants: Sequence[str | RunInputs], out: Path,
                  solver: str = "", time_limit: float | None = None, jobs: int | None = None,
-                 formats: Sequence[str] = ("csv",), quiet: bool = False) -> list[ComparedRun]:
+                 formats: Sequence[str] = ("csv",), quiet: bool = False, shown: str = ""
+                 ) -> list[ComparedRun]:
     """Validate the base and every variant, then plan each into `out`/NAME and write
     `out`/comparison; `out` is replaced as a whole, and only when everything succeeded. First
     of all, `out` must be a folder a comparison may replace, and is held for the comparison
@@ -431,7 +441,7 @@ def compare_into(instance_dir: Path, variants: Sequence[str | RunInputs], out: P
                         raise InputError(problems)
                     staged = staging_folder(out)
                     futures = [pool.submit(plan_one, instance_dir, spec, staged / spec.name,
-                                           solver, time_limit, tuple(formats), quiet)
+                                           solver, time_limit, tuple(formats), quiet, shown)
                                for spec in specs]
                     runs = [_result(future, futures) for future in futures]
                 except (InputError, PlanError):

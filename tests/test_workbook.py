@@ -4,6 +4,7 @@ workbook's cell. (The plans of a round trip: tests/test_workbook_plans.py.)"""
 
 from __future__ import annotations
 
+import csv
 from pathlib import Path
 
 import pytest
@@ -45,7 +46,7 @@ def book(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 def loaded(path: Path, variant: str | None = None):
-    with instance_folder(path) as folder:
+    with instance_folder(path, variant) as folder:
         return load_instance(folder, variant)
 
 
@@ -114,8 +115,16 @@ def test_the_sheets_come_from_the_models(book: Path) -> None:
 
 
 def test_the_settings_are_key_value_rows(book: Path) -> None:
-    rows = {r[0]: r[1:] for r in load_workbook(book)["settings"].iter_rows(
-        min_row=2, values_only=True)}
+    settings = load_workbook(book)["settings"]
+    formats = {r[0].value: r[1].number_format for r in settings.iter_rows(min_row=2)}
+    assert (formats["pool.financial_eur"], formats["offsets.voluntary_share"],
+            formats["name"]) == ("#,##0", "0.00##%", "General")
+    rules = {str(v.sqref): (v.type, v.formula1)
+             for v in settings.data_validations.dataValidation}
+    where = {r[0].value: r[1].coordinate for r in settings.iter_rows(min_row=2)}
+    assert rules[where["pool.rounding"]] == ("list", '"ceil,largest_remainder,none"')
+    assert rules[where["key.redistribute"]] == ("list", '"true,false"')
+    rows = {r[0]: r[1:] for r in settings.iter_rows(min_row=2, values_only=True)}
     assert rows["pool.relocations"][:2] == (21000, "(required)")
     assert rows["pool.rounding"][:2] == ("ceil", "ceil")
     assert rows["key.weights.population"][0] == 0.5
@@ -127,9 +136,13 @@ def test_the_settings_are_key_value_rows(book: Path) -> None:
     candidates = rows["files.candidates"][0]
     assert isinstance(candidates, str)
     assert (book.parent / candidates).resolve() == (EU / "candidates.csv").resolve()
-    cells = [c for sheet in load_workbook(book) for row in sheet.iter_rows(values_only=True)
-             for c in row if isinstance(c, str)]
-    assert not any("P-0001" in c or "C-0001" in c for c in cells)  # no candidate's id
+    cells = {str(c) for sheet in load_workbook(book) for row in sheet.iter_rows(
+        values_only=True) for c in row if c is not None}
+    with (EU / "candidates.csv").open(encoding="utf-8") as handle:
+        ids = {value for row in csv.DictReader(handle)
+               for value in (row["person_id"], row["case_id"])}
+    assert len(ids) > 1000
+    assert not cells & ids  # no person's or case's id anywhere in the workbook
 
 
 def test_the_workbook_reads_back_as_the_instance(book: Path) -> None:
@@ -166,9 +179,17 @@ def test_problems_name_the_cell(book: Path, tmp_path: Path) -> None:
         f"{shown}:pledges!E7: max: must be at least 0, got -5",
         f"{shown}:pledges!B9: state: unknown state XX",
     ]
-    # The workbook's own problems (the bad variant name) come with the base's: a variant is
-    # checked once they are fixed.
-    assert problems(bad, "big") == found
+    # The workbook's own problems (the bad variant name) come with the variant's.
+    assert problems(bad, "big") == [
+        f"{shown}:variants!A13: variant: 'no good' cannot name a variant (letters, digits, "
+        "'-', '_', '.'; not base or comparison)",
+        f"{shown}:settings!B15: offsets.voluntary_share: must be at most 1, got 2",
+        f"{shown}:variants!C11: pool.relocations: must be greater than 0, got -1",
+        f"{shown}:variants!C12: pledges.FR-2.maxx: unknown column: did you mean 'max'?",
+        f"{shown}:member_states!D3: gdp_eur_million: required value is empty",
+        f"{shown}:pledges!E7: max: must be at least 0, got -5",
+        f"{shown}:pledges!B9: state: unknown state XX",
+    ]
     good = edit(book, tmp_path / "variant.xlsx", {},
                 variants=[["big", "pool.relocations", -1], ["big", "pledges.FR-2.maxx", 5]])
     assert problems(good, "big") == [

@@ -29,6 +29,16 @@ def test_template_refuses_what_is_not_a_workbook(tmp_path: Path) -> None:
     assert (done.returncode, done.stderr) == (
         2, f"--out: {tmp_path / 'book.csv'} must name a workbook file ending in .xlsx\n")
     assert not (tmp_path / "book.csv").exists()
+    (tmp_path / "mine.xlsx").write_bytes(b"an analyst's edits")
+    done = planner("template", "--out", tmp_path / "mine.xlsx")
+    assert (done.returncode, done.stderr) == (
+        2, f"--out: {tmp_path / 'mine.xlsx'} exists: name another file, or replace it with "
+        "--force\n")
+    assert (tmp_path / "mine.xlsx").read_bytes() == b"an analyst's edits"
+    done = planner("template", "--out", tmp_path / "mine.xlsx", "--force")
+    assert done.returncode == 0, done.stderr
+    assert (tmp_path / "mine.xlsx").read_bytes()[:2] == b"PK"  # a zip: an xlsx
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["mine.xlsx"]  # no staging file left
 
 
 def test_run_a_workbook_with_set_as_the_variant_folder(book: Path, tmp_path: Path) -> None:

@@ -246,7 +246,12 @@ def write_template(out: Path, folder: Path | None, variants: bool = True) -> lis
         _table_sheet(book.create_sheet(sheet), columns, header, rows)
     _variants_sheet(book.create_sheet(VARIANTS), content.variants)
     out.parent.mkdir(parents=True, exist_ok=True)
-    book.save(out)
+    staged = out.with_name(f".{out.name}.tmp")  # whole or not at all
+    try:
+        book.save(staged)
+        staged.replace(out)
+    finally:
+        staged.unlink(missing_ok=True)
     return content.skipped
 
 
@@ -320,6 +325,8 @@ def _settings_sheet(sheet: Worksheet, content: Content) -> None:
             if column.name in content.settings else None
         default = cell_value(column.default) if column.default is not None else None
         sheet.append([column.name, value, default, column.description])
+        for cell in (f"B{sheet.max_row}", f"C{sheet.max_row}"):
+            sheet[cell].number_format = column.number_format
         validation = _validation(column)
         if validation is not None:
             sheet.add_data_validation(validation)

@@ -31,7 +31,7 @@ import difflib
 import io
 import json
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -350,10 +350,12 @@ def _variants(book: Book, rows: list[list[Any]]) -> None:
 
 
 @contextmanager
-def instance_folder(path: Path) -> Iterator[Path]:
+def instance_folder(path: Path, variant: str | None = None, sets: Sequence[str] = ()
+                    ) -> Iterator[Path]:
     """The instance folder `path`, or a workbook's files materialised in a temporary folder
     named after it (removed at the end); an `InputError` raised inside names the workbook's
-    cells, with the problems of the workbook's layout."""
+    cells. Problems of the workbook's layout are raised on entering, with those of loading
+    the `variant` with the `sets` (what the caller is about to load)."""
     if not is_workbook(path):
         yield path
         return
@@ -363,19 +365,19 @@ def instance_folder(path: Path) -> Iterator[Path]:
         book.materialise(folder)
         try:
             if book.problems:
-                _raise_all(book, folder)
+                _raise_all(book, folder, variant, sets)
             yield folder
         except InputError as exc:
             raise InputError(book.placed(exc.problems, folder)) from None
 
 
-def _raise_all(book: Book, folder: Path) -> None:
+def _raise_all(book: Book, folder: Path, variant: str | None, sets: Sequence[str]) -> None:
     """The workbook's own problems with those of the files it makes, all at once."""
     from planner.inputs.load import load_instance
 
     others: list[Problem] = []
     try:
-        load_instance(folder)
+        load_instance(folder, variant, sets)
     except InputError as exc:
         others = exc.problems
     raise InputError([*book.problems, *others])
