@@ -24,6 +24,7 @@ from pydantic import (
 )
 
 from models.cases import Case
+from models.uncertainty import UncertaintyConfig
 
 _TRUE = {"true", "1", "yes", "y", "t"}
 _FALSE = {"false", "0", "no", "n", "f"}
@@ -402,6 +403,8 @@ class InstanceConfig(BaseModel):
     matching: MatchingConfig = MatchingConfig()
     relocation: RelocationConfig = RelocationConfig()
     input: InputConfig = InputConfig()
+    # What a scenario sweep varies (planner sweep; models.uncertainty): unused by a plan.
+    uncertainty: UncertaintyConfig = UncertaintyConfig()
 
     @property
     def proposal_relocations(self) -> int:
