@@ -159,7 +159,8 @@ class UncertaintyConfig(BaseModel):
 
     - `arrivals` (per benefitting state, a multiplier of its candidates; drives the synthetic
       candidates of each scenario), `consent` (share of beneficiaries who consent) and
-      `cleared` (share of persons with security clearance): setting any of them makes each
+      `cleared` (share of persons with security clearance), `beneficiaries` (share of cases
+      that are beneficiaries of protection, not applicants): setting any of them makes each
       scenario's candidates synthetic (planner.inputs.synthetic), else the instance's own are
       kept;
     - `delivered`: the delivered fraction of each pledge, per state and measure;
@@ -175,6 +176,7 @@ class UncertaintyConfig(BaseModel):
     arrivals: Arrivals = Arrivals()
     consent: Draw = Draw(kind="fixed", value=0.8)
     cleared: Draw = Draw(kind="fixed", value=0.99)
+    beneficiaries: Draw = Draw(kind="fixed", value=0.15)
     delivered: Delivery = Delivery()
     needs: PerState = PerState()
     designation: dict[Code, Probability] = Field(default_factory=dict)
@@ -186,7 +188,7 @@ class UncertaintyConfig(BaseModel):
 
     @model_validator(mode="after")
     def _shares(self) -> UncertaintyConfig:
-        for name in ("consent", "cleared"):
+        for name in ("consent", "cleared", "beneficiaries"):
             draw: Draw = getattr(self, name)
             top = max([draw.value, *(v for v in (draw.low, draw.mode, draw.high)
                                      if v is not None), *draw.levels])
@@ -197,4 +199,5 @@ class UncertaintyConfig(BaseModel):
     @property
     def synthetic(self) -> bool:
         """Whether scenarios draw their own candidates (arrivals, consent or clearance set)."""
-        return bool({"arrivals", "consent", "cleared"} & self.model_fields_set)
+        return bool({"arrivals", "consent", "cleared", "beneficiaries"}
+                    & self.model_fields_set)
