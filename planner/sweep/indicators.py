@@ -48,7 +48,8 @@ def row_of(plan: Plan, variant: str, scenario: int, names: list[str]) -> dict[st
     values: dict[str, float | None] = {
         "persons_relocated": float(len(tables.assignments)),
         "relocation_coverage_min": min(coverage.values(), default=None),
-        "coverage_min": plan.summary.distribution.min_coverage,
+        "coverage_min": plan.summary.distribution.min_coverage
+        if plan.summary.distribution is not None else None,
         "value_total": totals.value,
         "value_relocation": totals.relocation,
         "value_offset": totals.offset,
@@ -57,10 +58,10 @@ def row_of(plan: Plan, variant: str, scenario: int, names: list[str]) -> dict[st
         "shortfall_total": totals.shortfall,
     }
     values.update({f"relocation_coverage_{code}": ratio for code, ratio in coverage.items()})
-    for row in tables.allocation:
-        if row.role != BENEFITTING:
-            values[f"obligation_{row.state}"] = row.obligation
-            values[f"shortfall_{row.state}"] = row.shortfall
+    for state in tables.allocation:
+        if state.role != BENEFITTING:
+            values[f"obligation_{state.state}"] = state.obligation
+            values[f"shortfall_{state.state}"] = state.shortfall
     row: dict[str, object] = {"variant": variant, "scenario": scenario, "status": plan.status}
     for name in names[len(KEYS):]:
         value = values.get(name)

@@ -56,7 +56,7 @@ def histogram(rows: pd.DataFrame, variants: Sequence[str], name: str, index: int
         ax = fig.add_subplot()
         for n, (variant, values) in enumerate(series.items()):
             if len(values):
-                ax.hist(values, bins=edges, histtype="step", linewidth=1.4,
+                ax.hist(values, bins=edges.tolist(), histtype="step", linewidth=1.4,
                         color=SERIES_COLOURS[n % len(SERIES_COLOURS)], label=variant)
         ax.set_title(name, gid="title")
         ax.set_ylabel("scenarios")
@@ -96,8 +96,8 @@ def sweep_page(title: str, rows: pd.DataFrame, stats: pd.DataFrame, variants: Se
             _table(f"by {rank_by} ({better} is better): expected value and the mean of the "
                    "worst 10 % of scenarios (CVaR 10 %)",
                    ("variant", "expected value", "rank", "CVaR 10 %", "rank"),
-                   [(r["variant"], _num(r["mean"]), r["rank_mean"], _num(r["cvar10"]),
-                     r["rank_cvar10"]) for r in ranked])]
+                   [(r.variant, _num(r.mean), r.rank_mean, _num(r.cvar10), r.rank_cvar10)
+                    for r in ranked])]
     goals = stats[stats["target"].notna() | stats["limit"].notna()]
     if len(goals):
         body.append(_table("probability of the targets (sweep.csv: p_target, p_limit)",

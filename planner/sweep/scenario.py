@@ -49,14 +49,14 @@ def draw(rng: np.random.Generator, spec: Draw) -> float:
     if spec.kind == "fixed":
         return spec.value
     if spec.kind == "uniform":
-        return float(rng.uniform(spec.low, spec.high))
+        return float(rng.uniform(float(spec.low or 0), float(spec.high or 0)))
     if spec.kind == "triangular":
         low, mode, high = float(spec.low or 0), float(spec.mode or 0), float(spec.high or 0)
         return low if low == high else float(rng.triangular(low, mode, high))
     if spec.kind == "lognormal":
         return spec.value * math.exp(float(spec.sigma or 0) * float(rng.standard_normal()))
     if spec.kind == "beta":
-        return float(rng.beta(spec.alpha, spec.beta))
+        return float(rng.beta(float(spec.alpha or 1), float(spec.beta or 1)))
     return spec.levels[int(rng.integers(len(spec.levels)))]
 
 

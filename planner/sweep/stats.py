@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
@@ -77,23 +78,32 @@ def summary(rows: pd.DataFrame, variants: Sequence[str], targets: Mapping[str, f
     return data
 
 
-def ranking(stats: pd.DataFrame, indicator: str) -> list[dict[str, object]]:
+@dataclass(frozen=True)
+class Ranked:
+    """A variant's place by the expected value and by the CVaR 10 % of one indicator."""
+
+    variant: str
+    mean: float
+    cvar10: float
+    rank_mean: int
+    rank_cvar10: int
+
+
+def _order(values: dict[str, float], lower: bool) -> list[str]:
+    """Variants best first (NaN last, ties by name)."""
+    def worth(variant: str) -> tuple[float, str]:
+        value = values[variant]
+        return (math.inf if math.isnan(value) else value if lower else -value), variant
+    return sorted(values, key=worth)
+
+
+def ranking(stats: pd.DataFrame, indicator: str) -> list[Ranked]:
     """The variants ranked by the expected value of `indicator` and by its CVaR 10 % (best
-    first; ties by variant name), each with both ranks."""
+    first; ties by variant name), in the order of the first."""
     rows = stats[stats["indicator"] == indicator]
     lower = lower_is_better(indicator)
-    table = [{"variant": r.variant, "mean": float(r.mean), "cvar10": float(r.cvar10)}
-             for r in rows.itertuples()]
-
-    def order(key: str) -> list[str]:
-        def worth(item: dict[str, object]) -> tuple[float, str]:
-            value = float(str(item[key]))
-            value = math.inf if math.isnan(value) else (value if lower else -value)
-            return value, str(item["variant"])
-        return [str(item["variant"]) for item in sorted(table, key=worth)]
-
-    by_mean, by_cvar = order("mean"), order("cvar10")
-    for item in table:
-        item["rank_mean"] = by_mean.index(str(item["variant"])) + 1
-        item["rank_cvar10"] = by_cvar.index(str(item["variant"])) + 1
-    return sorted(table, key=lambda item: (item["rank_mean"], item["variant"]))
+    means = dict(zip(rows["variant"].astype(str), rows["mean"].astype(float), strict=True))
+    tails = dict(zip(rows["variant"].astype(str), rows["cvar10"].astype(float), strict=True))
+    by_mean, by_cvar = _order(means, lower), _order(tails, lower)
+    return [Ranked(v, means[v], tails[v], by_mean.index(v) + 1, by_cvar.index(v) + 1)
+            for v in by_mean]
