@@ -101,6 +101,18 @@ def test_a_killed_worker_loses_no_scenario(instance: Path, here: dict[str, bytes
     assert killed[0] not in cluster.run(os.getpid).values()  # the nanny started another
 
 
+def test_an_existing_cluster_at_scheduler(instance: Path, here: dict[str, bytes],
+                                          tmp_path: Path, cluster: Any) -> None:
+    """`--scheduler ADDRESS`: the same tasks on a cluster the sweep did not start."""
+    address = cluster.scheduler.address
+    assert address.startswith("tcp://127.0.0.1:")
+    sweep(SweepSpec(instance, ("no-deductions",), scenarios=6, seed=11, batch=2), tmp_path,
+          scheduler=address)
+    assert read(tmp_path) == here
+    assert set(pd.read_csv(tmp_path / "timings.csv")["worker"]) <= set(
+        cluster.run(os.getpid).values())
+
+
 def test_ctrl_c_leaves_resumable_chunks(instance: Path, here: dict[str, bytes],
                                         tmp_path: Path) -> None:
     out = tmp_path / "out"

@@ -14,6 +14,7 @@ from pathlib import Path
 from planner.errors import InputError
 from planner.interrupts import Interrupted
 from planner.optimise.solve import SolverOptions
+from planner.report.display import visible_lines
 from planner.sweep.engine import SweepError, require_dask
 from planner.sweep.files import CHUNKS
 from planner.sweep.run import Progress, SweepResult, SweepSpec, sweep
@@ -88,9 +89,9 @@ def run_sweep(spec: SweepSpec, out: Path, workers: int | None, scheduler: str | 
         with bar(quiet) as progress:
             result = sweep(spec, out, workers=default_workers() if workers is None else workers,
                            scheduler=scheduler, resume=resume, progress=progress)
-    except InputError as exc:
+    except InputError as exc:  # every problem, shown inert (planner.report.display)
         for problem in exc.problems:
-            print(problem, file=sys.stderr)
+            print(visible_lines(problem), file=sys.stderr)
         return 2
     except SweepError as exc:
         print(exc, file=sys.stderr)
