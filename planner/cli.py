@@ -245,8 +245,9 @@ def sweep(
     time_limit: TimeLimit = None,
     quiet: Quiet = False,
 ) -> None:
-    """Plan many scenarios of the year drawn from [uncertainty] (issue 16): scenarios.parquet
-    and .csv, sweep.csv (P5, P50, P95, mean, targets) and sweep.html, on Dask distributed."""
+    """Plan many scenarios of the year drawn from the instance's uncertainty section (issue
+    16): scenarios.parquet and .csv, sweep.csv (P5, P50, P95, mean, targets) and sweep.html,
+    on Dask distributed."""
     from planner.sweep.command import check, options, run_sweep
     from planner.sweep.run import SweepSpec
 

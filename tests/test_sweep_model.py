@@ -10,6 +10,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from conftest import MakeInstance, pledge, state
 from typer.testing import CliRunner
 
 from models.uncertainty import UncertaintyConfig, indicator_known, lower_is_better
@@ -19,7 +20,6 @@ from planner.inputs.load import load_instance
 from planner.sweep.engine import SweepError, require_dask
 from planner.sweep.scenario import Base, scenario, scenario_seed, stream
 from planner.sweep.stats import cvar, describe, share
-from conftest import MakeInstance, pledge, state
 
 pytestmark = pytest.mark.unit
 

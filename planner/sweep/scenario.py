@@ -20,7 +20,7 @@ import numpy as np
 import pandas as pd
 
 from models.cases import Case
-from models.instance import Instance, Measure, Need, Origin, Pledge
+from models.instance import Instance, InstanceConfig, Measure, MemberState, Need, Origin, Pledge
 from models.uncertainty import Draw, UncertaintyConfig
 from planner.inputs.candidates import build_cases
 from planner.inputs.protection import rule_of
@@ -112,7 +112,7 @@ def scenario(base: Base, seq: np.random.SeedSequence) -> Instance:
 
 
 def _designate(instance: Instance, model: UncertaintyConfig, seq: np.random.SeedSequence
-               ) -> tuple[Any, ...]:
+               ) -> tuple[MemberState, ...]:
     """The states, each listed in `designation` benefitting with its probability (Art. 11)."""
     states = []
     for state in instance.states:
@@ -124,7 +124,7 @@ def _designate(instance: Instance, model: UncertaintyConfig, seq: np.random.Seed
     return tuple(states)
 
 
-def _config_for(instance: Instance, benefitting: set[str]) -> Any:
+def _config_for(instance: Instance, benefitting: set[str]) -> InstanceConfig:
     """instance.toml's settings that name benefitting states, kept to those designated."""
     config = instance.config
     dist = config.distribution.model_copy(update={
