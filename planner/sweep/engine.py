@@ -12,6 +12,7 @@ not depend on where or in which order a batch runs (planner.sweep.scenario).
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import os
 import time
@@ -64,11 +65,16 @@ class Batch:
 
 @dataclass(frozen=True)
 class Job:
-    """What every batch of a sweep shares: the seed, the solver options and the columns."""
+    """What every batch of a sweep shares: the seed, the solver options and the columns;
+    `threads`: the matching's threads per scenario (None: its default, 2). A Dask worker runs
+    one scenario per core, so its scenarios match in one thread: a second would only compete
+    with the other workers (the outputs are the same either way: the matching merges its
+    per-state solves in state order, planner.optimise.matching.solve_counts)."""
 
     seed: int
     options: SolverOptions
     columns: list[str]
+    threads: int | None = None
 
 
 @dataclass
@@ -84,6 +90,24 @@ class Done:
 def run_batch(base: Base, job: Job, batch: Batch) -> Done:
     """Plan every scenario of the batch in memory; a scenario without a plan (infeasible,
     no solution in the time limit) is a row with status no_plan, and the batch goes on."""
+    with _matching_threads(job.threads):
+        return _run_batch(base, job, batch)
+
+
+@contextmanager
+def _matching_threads(threads: int | None) -> Iterator[None]:
+    """The matching's threads per plan set for the batch, then restored."""
+    from planner.optimise import matching
+
+    before = matching.MATCHING_THREADS
+    matching.MATCHING_THREADS = before if threads is None else threads
+    try:
+        yield
+    finally:
+        matching.MATCHING_THREADS = before
+
+
+def _run_batch(base: Base, job: Job, batch: Batch) -> Done:
     done = Done(batch, [])
     for index in range(batch.first, batch.last):
         started = time.perf_counter()
@@ -157,6 +181,7 @@ def run_dask(client: Any, bases: dict[str, Base], job: Job, todo: Sequence[Batch
     """Every batch as a Dask task; each result handed to `on_batch` as it arrives."""
     from distributed import as_completed
 
+    job = dataclasses.replace(job, threads=1)  # one scenario per core (Job)
     token = uuid.uuid4().hex  # task keys of this sweep only (a cluster may run several)
     held = {name: client.submit(_same, base, key=f"sweep-base-{name}-{token}")
             for name, base in bases.items()}
