@@ -65,9 +65,18 @@ def histogram(rows: pd.DataFrame, variants: Sequence[str], name: str, index: int
         return to_svg(fig, f"h{index}")
 
 
-def state_risk(stats: pd.DataFrame, variants: Sequence[str]) -> list[list[object]]:
-    """Per state and variant: obligation (P50, P95), shortfall (mean, P95) and, for a
-    benefitting state, its relocation need covered (P5, P50)."""
+def _chance(rows: pd.DataFrame, variant: str, column: str) -> str:
+    """P(shortfall > 0) over the variant's scenarios where the state owes something."""
+    if column not in rows.columns:
+        return ""
+    values = rows.loc[rows["variant"] == variant, column].dropna()
+    return _num(float((values > 0).mean())) if len(values) else ""
+
+
+def state_risk(stats: pd.DataFrame, rows: pd.DataFrame, variants: Sequence[str]
+               ) -> list[list[object]]:
+    """Per state and variant: obligation (P50, P95), shortfall (mean, P95, the probability
+    of one) and, for a benefitting state, its relocation need covered (P5, P50)."""
     by = stats.set_index(["variant", "indicator"])
     states = sorted({i.rpartition("_")[2] for i in stats["indicator"]
                      if i.startswith(("obligation_", "relocation_coverage_"))
@@ -81,6 +90,7 @@ def state_risk(stats: pd.DataFrame, variants: Sequence[str]) -> list[list[object
                                  ("relocation_coverage", "p5"), ("relocation_coverage", "p50")):
                 key = (variant, f"{name}_{state}")
                 cells.append(_num(by.loc[key, column]) if key in by.index else "")
+            cells.insert(5, _chance(rows, variant, f"shortfall_{state}"))
             if any(cells[1:]):
                 out.append(cells)
     return out
@@ -116,6 +126,7 @@ def sweep_page(title: str, rows: pd.DataFrame, stats: pd.DataFrame, variants: Se
     body.append(_table("obligation and shortfall (relocation-equivalents); relocation need "
                        "covered (share)",
                        ("state (variant)", "obligation P50", "obligation P95",
-                        "shortfall mean", "shortfall P95", "coverage P5", "coverage P50"),
-                       state_risk(stats, variants)))
+                        "shortfall mean", "shortfall P95", "P(shortfall > 0)", "coverage P5",
+                        "coverage P50"),
+                       state_risk(stats, rows, variants)))
     return page(title, body)
