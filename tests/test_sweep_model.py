@@ -213,3 +213,24 @@ def test_missing_dependency_message(monkeypatch: pytest.MonkeyPatch, tmp_path: P
     assert result.exit_code == 2
     assert "pip install 'solidarity-pool-planner[sweep]'" in result.output
     assert not (tmp_path / "out").exists()
+
+
+def test_bad_options_and_bad_input_exit_2(make_instance: MakeInstance, tmp_path: Path) -> None:
+    runner = CliRunner()
+    result = runner.invoke(app, ["sweep", str(tmp_path), "--scenarios", "0", "--seed", "-1",
+                                 "--workers", "2", "--scheduler", "tcp://127.0.0.1:1",
+                                 "--batch", "0"])
+    assert result.exit_code == 2
+    assert result.output.splitlines() == [
+        "--scenarios: 0 is not a positive number of scenarios",
+        "--seed: -1 is negative (a seed is 0 or more)",
+        "--workers and --scheduler exclude each other (the cluster at --scheduler has its "
+        "own workers)",
+        "--batch: 0 is not a positive number of scenarios"]
+    folder = tiny(make_instance, '\n[uncertainty]\nrank_by = "luck"\n')
+    out = tmp_path / "out"
+    result = runner.invoke(app, ["sweep", str(folder), "--workers", "0", "--out", str(out)])
+    assert result.exit_code == 2
+    assert result.output.startswith(f"{folder / 'instance.toml'}:10: uncertainty.rank_by: "
+                                    "unknown indicator 'luck'")
+    assert not out.exists()

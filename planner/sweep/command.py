@@ -48,7 +48,8 @@ def check(scenarios: int, seed: int, workers: int | None, scheduler: str | None,
 
 @contextmanager
 def bar(quiet: bool) -> Iterator[Progress]:
-    """A progress bar of scenarios done, with the time remaining, on stderr."""
+    """A progress bar of scenarios done, with the time remaining, on stderr; shown from the
+    sweep's start (after the inputs are validated: a bad input prints only its problems)."""
     if quiet:
         yield Progress()
         return
@@ -62,19 +63,25 @@ def bar(quiet: bool) -> Iterator[Progress]:
     )
     from rich.progress import Progress as Bar
 
-    with Bar(TextColumn("[planner] sweep"), BarColumn(), MofNCompleteColumn(),
-             TextColumn("scenarios, elapsed"), TimeElapsedColumn(), TextColumn("ETA"),
-             TimeRemainingColumn(), console=Console(stderr=True)) as shown:
-        task = shown.add_task("sweep", total=None)
+    shown = Bar(TextColumn("[planner] sweep"), BarColumn(), MofNCompleteColumn(),
+                TextColumn("scenarios, elapsed"), TimeElapsedColumn(), TextColumn("ETA"),
+                TimeRemainingColumn(), console=Console(stderr=True))
+    task = shown.add_task("sweep", total=None)
+    started: list[bool] = []
 
-        def start(total: int, done: int) -> None:
-            shown.update(task, total=total, completed=done)
-            shown.reset(task, total=total, completed=done)  # the ETA counts from here
+    def start(total: int, done: int) -> None:
+        shown.reset(task, total=total, completed=done)  # the ETA counts from here
+        shown.start()
+        started.append(True)
 
-        def advance(n: int) -> None:
-            shown.advance(task, n)
+    def advance(n: int) -> None:
+        shown.advance(task, n)
 
+    try:
         yield Progress(start, advance)
+    finally:
+        if started:
+            shown.stop()
 
 
 def run_sweep(spec: SweepSpec, out: Path, workers: int | None, scheduler: str | None,
