@@ -410,7 +410,13 @@ def main() -> None:
                         help="only the scenarios where places grow with persons")
     parser.add_argument("--no-greedy", action="store_true",
                         help="growing scenarios: skip the greedy matcher")
+    parser.add_argument("--sweep-only", action="store_true",
+                        help="only the scenario sweeps (issue 16, bench/sweep_bench.py)")
+    parser.add_argument("--no-sweep", action="store_true", help="skip the scenario sweeps")
     args = parser.parse_args()
+    if args.sweep_only:
+        run_sweeps(args)
+        return
     if args.growing_only:
         run_growing(args)
         return
@@ -439,6 +445,15 @@ def main() -> None:
         write_readme(text)
     if args.growing_sizes:
         run_growing(args)
+    if not args.no_sweep:
+        run_sweeps(args)
+
+
+def run_sweeps(args: argparse.Namespace) -> None:
+    """`planner sweep`'s targets (issue 16): bench/sweep_bench.py, its own block of
+    bench/README.md."""
+    subprocess.run([PYTHON, str(BENCH / "sweep_bench.py"),
+                    *(["--no-readme"] if args.no_readme else [])], check=True)
 
 
 def run_growing(args: argparse.Namespace) -> None:

@@ -24,6 +24,7 @@ from pydantic import (
 )
 
 from models.cases import Case
+from models.uncertainty import UncertaintyConfig
 
 _TRUE = {"true", "1", "yes", "y", "t"}
 _FALSE = {"false", "0", "no", "n", "f"}
@@ -430,6 +431,8 @@ class InstanceConfig(BaseModel):
     input: InputConfig = InputConfig()
     tracking: TrackingConfig = TrackingConfig()
     replan: ReplanConfig = ReplanConfig()
+    # What a scenario sweep varies (planner sweep; models.uncertainty): unused by a plan.
+    uncertainty: UncertaintyConfig = UncertaintyConfig()
 
     @model_validator(mode="after")
     def _start_within_the_cycle(self) -> InstanceConfig:

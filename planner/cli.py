@@ -435,6 +435,47 @@ def explain(
     sys.stdout.write(visible_lines(text))
 
 
+@app.command()
+def sweep(
+    instance: InstanceArg = None,
+    variants: Annotated[list[str] | None, typer.Option(
+        "--variant", help="A variant to sweep besides the base (repeatable).")] = None,
+    scenarios: Annotated[int, typer.Option("--scenarios", help="Scenarios per variant.")] = 100,
+    seed: Annotated[int, typer.Option("--seed", help="Seed of the sweep (default 1).")] = 1,
+    workers: Annotated[int | None, typer.Option(
+        "--workers", help="Worker processes of a local Dask cluster (default: one per CPU; 0: "
+        "in this process, without Dask).")] = None,
+    scheduler: Annotated[str | None, typer.Option(
+        "--scheduler", help="An existing Dask cluster, e.g. tcp://host:8786.")] = None,
+    out: Annotated[Path | None, typer.Option(
+        "--out", help="Folder of the sweep (default results/<instance>/sweep).")] = None,
+    resume: Annotated[bool, typer.Option(
+        "--resume", help="Skip the scenarios already written in --out.")] = False,
+    batch: Annotated[int, typer.Option(
+        "--batch", help="Scenarios per task (default 5).")] = 5,
+    solver: SolverOption = None,
+    time_limit: TimeLimit = None,
+    quiet: Quiet = False,
+) -> None:
+    """Plan many scenarios of the year drawn from the instance's uncertainty section (issue
+    16): scenarios.parquet and .csv, sweep.csv (P5, P50, P95, mean, targets) and sweep.html,
+    on Dask distributed."""
+    from planner.sweep.command import check, options, run_sweep
+    from planner.sweep.run import SweepSpec
+
+    _options(solver, time_limit, None)
+    problems = check(scenarios, seed, workers, scheduler, batch)
+    for problem in problems:
+        print(problem, file=sys.stderr)
+    if problems:
+        raise typer.Exit(2)
+    folder = _instance(instance)
+    spec = SweepSpec(folder, tuple(variants or ()), scenarios, seed, batch,
+                     options(solver, time_limit))
+    raise typer.Exit(run_sweep(spec, out or Path("results") / folder.name / "sweep", workers,
+                               scheduler, resume, quiet))
+
+
 def _exit_code(exc: SystemExit) -> int:
     if exc.code is None or isinstance(exc.code, int):
         return exc.code or 0

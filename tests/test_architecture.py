@@ -24,6 +24,8 @@ ALLOWED = {
     "outputs": set(),
     "verifier": {"inputs", "outputs"},
     "report": {"inputs", "optimise", "outputs"},
+    # Scenario sweeps (issue 16): a layer on top of the pipeline (`top`), which it calls.
+    "sweep": {"top", "inputs", "optimise", "outputs", "report"},
 }
 SHARED = {"planner", "planner.errors"}
 

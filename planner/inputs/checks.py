@@ -18,7 +18,7 @@ from models.instance import (
     Pledge,
     Responsibility,
 )
-from planner.inputs import protection
+from planner.inputs import protection, uncertainty
 from planner.inputs.reader import Reader, toml_line
 from planner.inputs.safe_text import ascii_letters, id_problem, text_problem
 
@@ -343,3 +343,4 @@ def run_all(reader: Reader, config: InstanceConfig | None, states: list[tuple[in
     need_rows(reader, states, needs, codes)
     sar_states(reader, config, states, codes)
     protection.check_config(reader, config, states, codes)  # beneficiaries (issue 14)
+    uncertainty.check_config(reader, config, states, codes)  # scenario sweeps (issue 16)
