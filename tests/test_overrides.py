@@ -49,10 +49,36 @@ def test_key_weights_given_together_replace_the_key() -> None:
     changed = load_instance(EU, sets=["key.weights.population=0.6",
                                       "key.weights.gdp_eur_million=0.4"])
     assert changed.config.key.weights == {"population": 0.6, "gdp_eur_million": 0.4}
-    # One weight alone is the whole key, as in a variant file: it must sum to 1.
-    assert problems(EU, ["key.weights.population=0.6"]) == [
-        "--set key.weights.population=0.6: key.weights: key weights must sum to 1, they sum "
-        "to 0.6"]
+    assert problems(EU, ["key.weights.population=0.6", "key.weights.gdp_eur_million=0.5"]) \
+        == ["--set key.weights.population=0.6: key.weights: key weights must sum to 1, they "
+            "sum to 1.1"]
+
+
+def test_one_key_weight_alone_rescales_the_others(tmp_path: Path) -> None:
+    """The issue's `--set key.weights.population=0.6` over eu-2026's 50/50 key: GDP gets
+    what is left, 0.4. Over a three-part key (0.5, 0.3, 0.2), population 0.8 leaves 0.2 for
+    the other two in their proportion 3:2: 0.12 and 0.08 (up to rounding in doubles)."""
+    assert load_instance(EU, sets=["key.weights.population=0.6"]).config.key.weights == {
+        "population": 0.6, "gdp_eur_million": 0.4}
+    folder = tmp_path / "eu"
+    shutil.copytree(EU, folder)
+    toml = folder / "instance.toml"
+    toml.write_text(toml.read_text(encoding="utf-8").replace(
+        "weights = { population = 0.5, gdp_eur_million = 0.5 }",
+        "weights = { population = 0.5, gdp_eur_million = 0.3, area_km2 = 0.2 }"),
+        encoding="utf-8")
+    members = folder / "member_states.csv"
+    lines = members.read_text(encoding="utf-8").splitlines()
+    members.write_text("\n".join([lines[0] + ",area_km2", *(f"{line},1000" for line in lines[1:])])
+                       + "\n", encoding="utf-8")
+    weights = load_instance(folder, sets=["key.weights.population=0.8"]).config.key.weights
+    assert list(weights) == ["population", "gdp_eur_million", "area_km2"]
+    assert weights["population"] == 0.8
+    assert weights["gdp_eur_million"] == pytest.approx(0.12, abs=1e-15)
+    assert weights["area_km2"] == pytest.approx(0.08, abs=1e-15)
+    # More than the whole key leaves nothing to rescale: the model's own message.
+    assert problems(EU, ["key.weights.population=1.2"]) == [
+        "--set key.weights.population=1.2: key.weights.population: must be at most 1, got 1.2"]
 
 
 def test_every_problem_is_named_by_its_assignment() -> None:

@@ -6,7 +6,9 @@ variant is, with the same messages. KEY is dotted:
 
 * a key of instance.toml: `pool.relocations=30000`, `offsets.refused_by=IT;ES`; a free table
   such as `key.weights` is replaced by the keys given together, as a variant file replaces it
-  (`key.weights.population=0.6 key.weights.gdp_eur_million=0.4`);
+  (`key.weights.population=0.6 key.weights.gdp_eur_million=0.4`), except that some of the
+  key's weights alone keep the others in proportion, rescaled to what is left
+  (`key.weights.population=0.6` over 50/50: 60/40; `planner.inputs.variants.rescaled_weights`);
 * a cell of member_states.csv: `member_states.PL.deduction=0`;
 * a cell of pledges.csv: `pledges.FR-2.max=60000000` (the row whose pledge_id is FR-2);
 * a replacement table: `tables.pledges=variants/pledges-all-relocation.csv`.

@@ -81,7 +81,8 @@ class Variant:
     def merged(self, raw: dict[str, Any]) -> dict[str, Any]:
         if self.under is not None:
             raw = self.under.merged(raw)
-        return merge(raw, self.config, InstanceConfig)
+        config = rescaled_weights(self.config, raw) if self.places else self.config
+        return merge(raw, config, InstanceConfig)
 
     def locate(self, column: str) -> tuple[str, int] | None:
         """(variant file, line) when the dotted instance.toml key `column` (or a table or value
@@ -114,6 +115,27 @@ class Variant:
                                   self.places.get(problem.line, self.file))
             moved.append(problem)
         return self.under.relocate(moved, reader) if self.under is not None else moved
+
+
+def rescaled_weights(config: dict[str, Any], raw: dict[str, Any]) -> dict[str, Any]:
+    """`--set` of some of the key's weights only (`key.weights.population=0.6`): the others
+    are the instance's, rescaled in proportion so that the key still sums to 1 (50/50 ->
+    60/40), as an analyst asking "what if population counted 60 %" means. A variant file, or
+    `--set` of every weight, gives the whole key as it is."""
+    given = config.get("key", {}).get("weights") if isinstance(config.get("key"), dict) \
+        else None
+    base = raw.get("key", {}).get("weights") if isinstance(raw.get("key"), dict) else None
+    if not (isinstance(given, dict) and isinstance(base, dict) and set(given) < set(base)):
+        return config
+    rest = {k: v for k, v in base.items() if k not in given}
+    numbers = [*given.values(), *rest.values()]
+    if not all(isinstance(v, int | float) and not isinstance(v, bool) for v in numbers):
+        return config  # the model's own message says what is wrong
+    left, total = 1.0 - sum(given.values()), sum(rest.values())
+    if total <= 0 or left < 0:
+        return config
+    weights = {k: (given[k] if k in given else base[k] * left / total) for k in base}
+    return {**config, "key": {**config["key"], "weights": weights}}
 
 
 def merge(raw: dict[str, Any], overrides: dict[str, Any], model: type[BaseModel]
