@@ -93,9 +93,13 @@ def domain(annotation: Any) -> list[Value] | None:
 
 def enumerated_options(model: type[BaseModel] = InstanceConfig,
                        prefix: tuple[str, ...] = ()) -> list[Option]:
-    """The options of `model` and of its nested tables with finitely many values."""
+    """The options of `model` and of its nested tables with finitely many values, but
+    `[uncertainty]`: what `planner sweep` draws, which a plan does not read (its options are
+    run by tests/test_sweep_model.py and tests/test_sweep.py)."""
     options: list[Option] = []
     for name, field in model.model_fields.items():
+        if not prefix and name == "uncertainty":
+            continue
         annotation = field.annotation
         if isinstance(annotation, type) and issubclass(annotation, BaseModel):
             options += enumerated_options(annotation, (*prefix, name))

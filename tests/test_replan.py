@@ -7,9 +7,11 @@ BE-2 EUR 0, CZ-1 EUR 60,000, DE-1 10, DE-2 20 offsets; BE's obligation 6, DE's 4
 
 from __future__ import annotations
 
+import csv
 import dataclasses
 import datetime as dt
 import json
+import math
 import shutil
 from collections import Counter
 from pathlib import Path
@@ -214,8 +216,12 @@ def test_eu_2026_paced_at_mid_year(tmp_path: Path) -> None:
     """eu-2026 at 30 June, default pacing 1.25 over 31 of the 184 days left (factor
     1.25 x 31/184 = 0.2106, no transfers): FI 50 places -> ceil(10.53) = 11, FR 400 -> 85,
     LT 15 -> 4, LU 12 -> 3, PT 250 -> 53, RO 220 -> 47, SI 15 -> 4: 207 places, all filled
-    from eu-2026's 1,200 candidates; the year's places stay in plan.csv."""
-    instance = load_instance(REPO / "instances" / "eu-2026")
+    from eu-2026's 1,200 candidates; the year's places stay in plan.csv. Without its synthetic
+    ledger here (the ledger's own case is the next test)."""
+    eu = tmp_path / "eu-2026"
+    shutil.copytree(REPO / "instances" / "eu-2026", eu)
+    (eu / "implementation.csv").unlink()
+    instance = load_instance(eu)
     result = replan(instance, JUNE)
     assert verify(result) == []
     assert result.summary.replan is not None
@@ -223,3 +229,21 @@ def test_eu_2026_paced_at_mid_year(tmp_path: Path) -> None:
                                                     "PT": 53, "RO": 47, "SI": 4}
     assert result.summary.matching.places == result.summary.matching.persons_assigned == 207
     assert result.tables.plan == plan(instance).tables.plan
+
+
+def test_eu_2026_paced_with_its_synthetic_ledger() -> None:
+    """The same date with eu-2026's shipped ledger: the relocations it records in aggregate
+    by 30 June (summed here from the file itself) are not placed again, so each cap is
+    ceil(1.25 x 31/184 x (places - relocated)), places as in the test above."""
+    places = {"FI": 50, "FR": 400, "LT": 15, "LU": 12, "PT": 250, "RO": 220, "SI": 15}
+    relocated = Counter[str]()
+    ledger = REPO / "instances" / "eu-2026" / "implementation.csv"
+    for row in csv.DictReader(ledger.open(encoding="utf-8")):
+        if row["measure"] == "relocation" and row["date"] <= "2026-06-30":
+            relocated[row["state"]] += int(row["amount"])
+    assert sum(relocated.values()) > 0  # the case this test is about
+    result = replan(load_instance(REPO / "instances" / "eu-2026"), JUNE)
+    assert verify(result) == []
+    assert result.summary.replan is not None
+    assert result.summary.replan.placements_cap == {
+        state: math.ceil(1.25 * 31 / 184 * (n - relocated[state])) for state, n in places.items()}

@@ -107,11 +107,14 @@ def instance(tmp_path_factory: pytest.TempPathFactory):
     return load_instance(three_months(tmp_path_factory.mktemp("track") / "three-months"))
 
 
-def test_elapsed_fraction_counts_the_days_of_the_cycle() -> None:
-    assert elapsed_fraction(2026, dt.date(2026, 1, 1)) == 1 / 365
-    assert elapsed_fraction(2026, AS_OF) == 90 / 365
-    assert elapsed_fraction(2026, dt.date(2026, 12, 31)) == 1.0
-    assert elapsed_fraction(2028, dt.date(2028, 12, 31)) == 1.0  # a leap year: 366 days
+def test_elapsed_fraction_counts_the_days_of_the_cycle(instance) -> None:
+    config = instance.config
+    leap = config.model_copy(update={"cycle": 2028})
+    assert elapsed_fraction(config, dt.date(2026, 1, 1)) == 1 / 365
+    assert elapsed_fraction(config, AS_OF) == 90 / 365
+    assert elapsed_fraction(config, dt.date(2026, 12, 31)) == 1.0
+    assert elapsed_fraction(leap, dt.date(2028, 2, 29)) == 60 / 366  # a leap year: 366 days
+    assert elapsed_fraction(leap, dt.date(2028, 12, 31)) == 1.0
 
 
 def test_three_months_rows_under_both_readings(instance) -> None:

@@ -173,8 +173,8 @@ def test_problems_name_the_cell(book: Path, tmp_path: Path) -> None:
     assert found == [
         f"{shown}:variants!A13: variant: 'no good' cannot name a variant (letters, digits, "
         "'-', '_', '.'; not base or comparison)",
-        f"{shown}:settings!B4: pool.relocations: not a whole number: 'abc'",
-        f"{shown}:settings!B15: offsets.voluntary_share: must be at most 1, got 2",
+        f"{shown}:settings!B5: pool.relocations: not a whole number: 'abc'",
+        f"{shown}:settings!B16: offsets.voluntary_share: must be at most 1, got 2",
         f"{shown}:member_states!D3: gdp_eur_million: required value is empty",
         f"{shown}:pledges!E7: max: must be at least 0, got -5",
         f"{shown}:pledges!B9: state: unknown state XX",
@@ -183,7 +183,7 @@ def test_problems_name_the_cell(book: Path, tmp_path: Path) -> None:
     assert problems(bad, "big") == [
         f"{shown}:variants!A13: variant: 'no good' cannot name a variant (letters, digits, "
         "'-', '_', '.'; not base or comparison)",
-        f"{shown}:settings!B15: offsets.voluntary_share: must be at most 1, got 2",
+        f"{shown}:settings!B16: offsets.voluntary_share: must be at most 1, got 2",
         f"{shown}:variants!C11: pool.relocations: must be greater than 0, got -1",
         f"{shown}:variants!C12: pledges.FR-2.maxx: unknown column: did you mean 'max'?",
         f"{shown}:member_states!D3: gdp_eur_million: required value is empty",

@@ -68,13 +68,14 @@ def table_columns(sheet: str) -> tuple[str, ...]:
 def setting_keys(model: type[BaseModel] = InstanceConfig, prefix: str = ""
                  ) -> list[tuple[str, Any]]:
     """(dotted key, field) of every leaf of instance.toml's schema but `[input]` (a
-    workbook's numbers are cells, not text), in the schema's order; `key.weights` is one leaf
-    (a row per key column)."""
+    workbook's numbers are cells, not text) and `[uncertainty]` (the distributions of
+    `planner sweep`, which reads an instance folder; a plan does not use them), in the
+    schema's order; `key.weights` is one leaf (a row per key column)."""
     found = []
     for name, info in model.model_fields.items():
         key = f"{prefix}{name}"
         annotation = info.annotation
-        if key == "input":
+        if key in ("input", "uncertainty"):
             continue
         if isinstance(annotation, type) and issubclass(annotation, BaseModel):
             found += setting_keys(annotation, f"{key}.")

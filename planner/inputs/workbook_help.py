@@ -24,6 +24,8 @@ SHEETS = {
 SETTINGS = {
     "name": "human-readable name, used in reports",
     "cycle": "the year the pool covers",
+    "cycle_start": "the cycle's first day when not 1 January (YYYY-MM-DD): the pro-rata clock "
+                   "of Art. 60(3) starts there and the ledger's dates may not come before it",
     "pool.relocations": "the pool in persons (Art. 12, Art. 57)",
     "pool.financial_eur": "the pool in EUR",
     "pool.eur_per_relocation": "EUR per relocation-equivalent (empty: financial_eur / "
@@ -67,6 +69,12 @@ SETTINGS = {
                                        "relocated (Art. 56(2)(a)(ii): 3)",
     "relocation.protection_after_adoption": "true: protection granted after the act's "
                                             "adoption counts",
+    "tracking.tolerance": "planner track warns beyond this many share points of the planned "
+                          "value (0.1 = 10 points; Art. 60(3))",
+    "replan.pacing": "planner run --as-of: each contributor's new placements in the coming "
+                     "period at most this many times its pro-rata share of what remains (0: "
+                     "no cap)",
+    "replan.period_days": "planner run --as-of: the coming period the pacing caps, in days",
     "files.candidates": "candidates.csv, the person-level file (a path relative to this "
                         "workbook; empty: no matching). Personal data stays out of the workbook",
     "files.transfers": "transfers.csv (a path relative to this workbook; optional)",
