@@ -91,14 +91,19 @@ def domain(annotation: Any) -> list[Value] | None:
     return None
 
 
+# Tables a plan does not read: `[uncertainty]` is what `planner sweep` draws its scenarios from
+# (issue 16; `planner run` ignores it, tests/test_sweep.py checks that); each kind of draw is run
+# by tests/test_sweep_model.py and the sweeps of tests/test_sweep.py and test_sweep_dask.py.
+NOT_PLANNED = {("uncertainty",)}
+
+
 def enumerated_options(model: type[BaseModel] = InstanceConfig,
                        prefix: tuple[str, ...] = ()) -> list[Option]:
-    """The options of `model` and of its nested tables with finitely many values, but
-    `[uncertainty]`: what `planner sweep` draws, which a plan does not read (its options are
-    run by tests/test_sweep_model.py and tests/test_sweep.py)."""
+    """The options of `model` and of its nested tables with finitely many values, but the
+    tables a plan does not read (`NOT_PLANNED`)."""
     options: list[Option] = []
     for name, field in model.model_fields.items():
-        if not prefix and name == "uncertainty":
+        if (*prefix, name) in NOT_PLANNED:
             continue
         annotation = field.annotation
         if isinstance(annotation, type) and issubclass(annotation, BaseModel):

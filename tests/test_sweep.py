@@ -134,3 +134,18 @@ def test_resume_refuses_another_sweep_and_out_refuses_foreign_files(tmp_path: Pa
     with pytest.raises(engine.SweepError, match="is not empty and holds no sweep"):
         sweep(SweepSpec(folder, scenarios=2), mine)
     assert (mine / "notes.txt").read_text() == "keep"
+
+
+def test_a_plan_ignores_the_uncertainty_section(tmp_path: Path) -> None:
+    """`planner run` (the library's plan) reads nothing of [uncertainty]: the same tables with
+    and without it (summary.json differs only in the inputs' digest)."""
+    from planner.pipeline import plan
+
+    folder = tiny(tmp_path / "tiny")
+    with_section = plan(load_instance(folder))
+    text = (folder / "instance.toml").read_text()
+    (folder / "instance.toml").write_text(text.replace(TINY, ""))
+    without = plan(load_instance(folder))
+    assert with_section.tables == without.tables
+    assert with_section.summary.model_copy(update={"input_sha256": "", "timings_s": {}}) == \
+        without.summary.model_copy(update={"input_sha256": "", "timings_s": {}})

@@ -13,12 +13,12 @@ import pytest
 from conftest import MakeInstance, pledge, state
 from typer.testing import CliRunner
 
-from models.uncertainty import UncertaintyConfig, indicator_known, lower_is_better
+from models.uncertainty import Draw, UncertaintyConfig, indicator_known, lower_is_better
 from planner.cli import app
 from planner.errors import InputError
 from planner.inputs.load import load_instance
 from planner.sweep.engine import SweepError, require_dask
-from planner.sweep.scenario import Base, scenario, scenario_seed, stream
+from planner.sweep.scenario import Base, draw, scenario, scenario_seed, stream
 from planner.sweep.stats import cvar, describe, share
 
 pytestmark = pytest.mark.unit
@@ -234,3 +234,26 @@ def test_bad_options_and_bad_input_exit_2(make_instance: MakeInstance, tmp_path:
     assert result.output.startswith(f"{folder / 'instance.toml'}:10: uncertainty.rank_by: "
                                     "unknown indicator 'luck'")
     assert not out.exists()
+
+
+@pytest.mark.parametrize(("spec", "low", "high"), [
+    ({"kind": "fixed", "value": 0.7}, 0.7, 0.7),
+    ({"kind": "uniform", "low": 0.5, "high": 1.5}, 0.5, 1.5),
+    ({"kind": "triangular", "low": 0.5, "mode": 0.6, "high": 2.0}, 0.5, 2.0),
+    ({"kind": "triangular", "low": 1.0, "mode": 1.0, "high": 1.0}, 1.0, 1.0),
+    ({"kind": "lognormal", "value": 2.0, "sigma": 0.0}, 2.0, 2.0),
+    ({"kind": "lognormal", "sigma": 0.3}, math.exp(-0.3 * 6), math.exp(0.3 * 6)),
+    ({"kind": "beta", "alpha": 8, "beta": 2}, 0.0, 1.0),
+    ({"kind": "levels", "levels": [0.5, 1.5]}, 0.5, 1.5),
+])
+def test_every_kind_of_draw(spec: dict[str, object], low: float, high: float) -> None:
+    """Each kind draws within its bounds (a lognormal within 6 sigma), the same values from
+    the same stream, and `levels` only its levels, each about half the time."""
+    model = Draw.model_validate(spec)
+    values = [draw(stream(scenario_seed(1, "base", i), "x"), model) for i in range(400)]
+    assert values == [draw(stream(scenario_seed(1, "base", i), "x"), model) for i in range(400)]
+    assert all(low <= v <= high for v in values)
+    if model.kind == "levels":
+        assert set(values) == {0.5, 1.5} and 150 < values.count(0.5) < 250
+    if model.kind == "uniform":
+        assert abs(sum(values) / len(values) - 1.0) < 0.05  # the mean of U(0.5, 1.5)
