@@ -4,7 +4,7 @@
 
 A copy of eu-2026 gets a ledger of ROWS rows (`ledger`): every flow of its plan implemented
 to about half by 2026-06-30, in equal instalments (whole persons, whole EUR) spread over the
-days of the half year. The plan is
+days of the cycle to then (eu-2026's cycle starts on 12 June 2026, `cycle_start`). The plan is
 written once by `planner run`; then `planner track --as-of 2026-06-30 --plan RUN` is timed as
 a user runs it (wall time of the process, median of REPEAT). `make bench` runs it through
 bench/harness.py (`track`); alone, it prints the result as JSON.
@@ -29,6 +29,9 @@ PLANNER = str(Path(sys.executable).parent / "planner")
 AS_OF = dt.date(2026, 6, 30)
 
 
+START = dt.date(2026, 6, 12)  # eu-2026's cycle_start
+
+
 def ledger(folder: Path, rows: int) -> int:
     """Write `rows` ledger rows for the plan in `folder/run`'s distribution.csv into
     `folder/implementation.csv` (each flow about half implemented: a flow of persons has at
@@ -49,7 +52,7 @@ def ledger(folder: Path, rows: int) -> int:
             count = counts[id(f)]
             each = float(f["amount"]) // 2 // count
             for n in range(count):
-                date = dt.date(2026, 1, 1) + dt.timedelta(days=n * 180 // count)
+                date = START + dt.timedelta(days=n * 19 // count)  # 12 to 30 June
                 out.writerow((date.isoformat(), f["contributor"], f["measure"], f"{each:.0f}",
                               f["beneficiary"], f"B-{written:06d}"))
                 written += 1

@@ -18,13 +18,14 @@ until `transferred` persons: those keep their places, the `new` persons compete 
 
 `replan(folder, persons, seed)` (issue 15): a re-plan of the rest of the year at `AS_OF`: the
 monthly re-run's instance with half of `persons` in transferred cases, each transfer dated
-(one of the first six months, by the case's position: deterministic), planned by `planner run
---as-of AS_OF` with the default pacing.
+(one of the cycle's days from its start, 12 June 2026, to AS_OF, by the case's position:
+deterministic), planned by `planner run --as-of AS_OF` with the default pacing.
 """
 
 from __future__ import annotations
 
 import csv
+import datetime as dt
 import re
 import shutil
 import subprocess
@@ -118,7 +119,7 @@ def monthly(folder: Path, transferred: int = 25_000, new: int = 2_500, seed: int
     return persons
 
 
-AS_OF = "2026-06-30"
+AS_OF = "2026-09-30"  # eu-2026's cycle starts on 12 June 2026 (cycle_start)
 
 
 def replan(folder: Path, persons: int = 30_000, seed: int = 1) -> int:
@@ -130,6 +131,8 @@ def replan(folder: Path, persons: int = 30_000, seed: int = 1) -> int:
     with path.open("w", encoding="utf-8", newline="") as handle:
         writer = csv.writer(handle, lineterminator="\n")
         writer.writerow(["case_id", "state", "date"])
-        writer.writerows((r["case_id"], r["state"], f"2026-{n % 6 + 1:02d}-15")
+        first = dt.date(2026, 6, 12)
+        days = (dt.date.fromisoformat(AS_OF) - first).days + 1
+        writer.writerows((r["case_id"], r["state"], first + dt.timedelta(days=n % days))
                          for n, r in enumerate(rows))
     return moved
