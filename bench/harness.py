@@ -21,6 +21,7 @@ bench/last_run.json. Options: --sizes 1000,10000 (a quick check), --naive-limit 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import datetime as dt
 import json
 import os
@@ -61,19 +62,20 @@ STAGES = (("imports", "imports"), ("load", "load and validate"), ("pool_plan", "
 
 def child(command: list[str], stdout: Path | None = None) -> tuple[float, float, int]:
     """Run a command; its wall time (s), its own peak memory (MB, from wait4) and exit code."""
-    target = stdout.open("w") if stdout else subprocess.DEVNULL
-    try:
+    with contextlib.ExitStack() as stack:
+        target = stack.enter_context(stdout.open("w")) if stdout else subprocess.DEVNULL
+        # stderr to a file, not a pipe: a child that writes more than a pipe holds (a bad
+        # input's every problem) would block on it while we wait for it to end.
+        errors = stack.enter_context(tempfile.TemporaryFile()) if stdout else None
         started = time.perf_counter()
-        process = subprocess.Popen(command, stdout=target, stderr=subprocess.PIPE
-                                   if stdout else subprocess.DEVNULL, cwd=ROOT)
+        process = subprocess.Popen(command, stdout=target, cwd=ROOT,
+                                   stderr=errors if errors else subprocess.DEVNULL)
         _, status, usage = os.wait4(process.pid, 0)
         wall = time.perf_counter() - started
         process.returncode = os.waitstatus_to_exitcode(status)
-        if stdout and process.returncode and process.stderr is not None:
-            sys.stderr.write(process.stderr.read().decode(errors="replace")[-2000:])
-    finally:
-        if stdout:
-            target.close()  # type: ignore[union-attr]
+        if errors and process.returncode:
+            errors.seek(0)
+            sys.stderr.write(errors.read().decode(errors="replace")[-2000:])
     return wall, usage.ru_maxrss / 1024, process.returncode
 
 
