@@ -301,7 +301,10 @@ class ReplanSummary(BaseModel):
     undated); `transfers_after`: transfers.csv rows dated after it, treated as not transferred.
     `placements_cap`: per contributor with relocation places, the most new persons the
     matching may place in the coming period (absent with pacing 0); `places_paced`: its
-    relocation rows' places the matching used (transferred plus capped new ones), per row."""
+    relocation rows' places the matching used (transferred plus capped new ones), per row.
+    `not_distributed`: per contributor, measure and benefitting state, what implementation.csv
+    records as implemented towards that state by the date but the distribution could not send
+    there (its rows may not serve the state, or hold less), in the measure's unit."""
 
     model_config = ConfigDict(extra="forbid")
     as_of: str
@@ -314,6 +317,7 @@ class ReplanSummary(BaseModel):
     transfers_after: int = 0
     placements_cap: dict[str, int] = Field(default_factory=dict)
     places_paced: dict[str, int] = Field(default_factory=dict)
+    not_distributed: dict[str, dict[str, dict[str, float]]] = Field(default_factory=dict)
 
 
 class Summary(BaseModel):

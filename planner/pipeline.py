@@ -33,7 +33,7 @@ from models.results import (
 )
 from planner import __version__
 from planner.errors import PlanError, Problem
-from planner.inputs.asof import as_of_instance, implemented
+from planner.inputs.asof import as_of_instance, implemented, implemented_towards
 from planner.inputs.load import load_inputs
 from planner.inputs.overrides import RunInputs
 from planner.optimise.assignments import finish_joint, match_joint, run_matching
@@ -294,7 +294,8 @@ def plan_with(instance: Instance, options: SolverOptions, variant: str = "base",
     matched_stages = set(solver.stages)
     progress("distribution over benefitting states (Art. 60(2))")
     started = time.perf_counter()
-    dist = distribute(instance, pool.amounts, solver, offsets.voluntary_states, floors)
+    towards = implemented_towards(instance, pacing.as_of) if pacing is not None else None
+    dist = distribute(instance, pool.amounts, solver, offsets.voluntary_states, floors, towards)
     timings["distribution"] = time.perf_counter() - started
     tables = build_tables(instance, key, offsets, pool, dist)
     # The distribution's stages, before matching adds its own per-location stages.
@@ -322,6 +323,9 @@ def plan_with(instance: Instance, options: SolverOptions, variant: str = "base",
         summary.matching = matching
     if pacing is not None:
         summary.replan = replan_section(instance, pacing, caps, paced or {})
+        for (state, measure, b), amount in dist.not_distributed.items():
+            summary.replan.not_distributed.setdefault(state, {}).setdefault(measure, {})[b] = \
+                amount
     return Plan(tables, summary, instance, solve)
 
 

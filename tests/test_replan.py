@@ -247,3 +247,52 @@ def test_eu_2026_paced_with_its_synthetic_ledger() -> None:
     assert result.summary.replan is not None
     assert result.summary.replan.placements_cap == {
         state: math.ceil(1.25 * 31 / 184 * (n - relocated[state])) for state, n in places.items()}
+
+
+def test_a_replan_sends_what_was_implemented_where_it_went(tmp_path: Path, backend: str
+                                                          ) -> None:
+    """By March BE paid EUR 150,000 towards ES and CZ EUR 40,000 towards IT; AT relocated 2
+    persons towards ES, which its only row (AT-1, IT only) cannot serve. The re-plan's
+    distribution sends BE's and CZ's money where it went (the `ledger` stage, before the
+    balance, as floors) and declares nothing of AT's: relocations are fixed by the transfers
+    and the matching, not pinned by the ledger; the verifier re-checks the floors."""
+    folder = _folder(tmp_path, "2026-03-01,BE,financial,150000,ES,BE-P1\n"
+                               "2026-03-02,CZ,financial,40000,IT,CZ-P1\n"
+                               "2026-03-03,AT,relocation,2,ES,AT-R1\n",
+                     transfers="case_id,state\n")
+    result = replan(load_instance(folder), JUNE, pacing=0, solver=backend)
+    assert verify(result) == []
+    sent: Counter[tuple[str, str, str]] = Counter()
+    for row in result.tables.distribution:
+        sent[(row.contributor, row.measure.value, row.beneficiary)] += row.amount
+    assert sent[("BE", "financial", "ES")] == 150000  # all of BE-2 (its floor, 150,000)
+    assert sent[("BE", "financial", "IT")] == 0
+    assert sent[("CZ", "financial", "IT")] >= 40000
+    assert result.summary.replan is not None
+    assert result.summary.replan.not_distributed == {}
+    # The verifier sees a distribution that does not send it there.
+    moved = [row.model_copy(update={"beneficiary": "IT"}) if row.contributor == "BE"
+             and row.measure.value == "financial" else row
+             for row in result.tables.distribution]
+    broken = dataclasses.replace(result, tables=dataclasses.replace(
+        result.tables, distribution=moved))
+    assert "distribution.csv:0: amount: BE-2 to ES: 0.00, less than the 150000.00 " \
+        "implementation.csv records towards ES by 2026-06-30" in map(str, verify(broken))
+
+
+def test_money_no_row_may_send_where_it_went_is_declared(tmp_path: Path) -> None:
+    """CZ's only row (CZ-1, here for IT only) cannot send its EUR 40,000 paid towards ES
+    there: summary.json declares it not distributed, and the verifier re-derives it."""
+    folder = _folder(tmp_path, "2026-03-02,CZ,financial,40000,ES,CZ-P1\n")
+    pledges = folder / "pledges.csv"
+    pledges.write_text(pledges.read_text(encoding="utf-8").replace(
+        "CZ-1,CZ,financial,0,100000,,", "CZ-1,CZ,financial,0,100000,IT,"), encoding="utf-8")
+    result = replan(load_instance(folder), JUNE, pacing=0)
+    assert verify(result) == []
+    assert result.summary.replan is not None
+    assert result.summary.replan.not_distributed == {"CZ": {"financial": {"ES": 40000.0}}}
+    summary = result.summary.model_copy(update={"replan": result.summary.replan.model_copy(
+        update={"not_distributed": {}})})
+    assert "summary.json:0: replan.not_distributed.CZ.financial.ES: 0.00, the ledger and " \
+        "plan.csv leave 40000.00 that no row may take" in map(
+            str, verify(dataclasses.replace(result, summary=summary)))

@@ -12,6 +12,10 @@ What was implemented or transferred by the date is fixed; only what remains is p
   id: the row the plan fills first), each up to its `max`; what exceeds every row's `max`
   (more implemented than pledged, a warning of planner validate) raises the last row's `max`
   too, so the plan holds what happened. plan.csv's `min` then shows the floor.
+* implementation.csv's `benefitting`: what a contributor implemented towards a benefitting
+  state goes there in the re-plan's distribution too, as far as its rows may serve that
+  state (`implemented_towards`; planner.optimise.distribution's `ledger` stage, first);
+  summary.json's `replan.not_distributed` records any part that could not;
 * a benefitting state's own pledges stay unimplemented (rules section 4): the ledger does
   not raise them.
 
@@ -55,6 +59,19 @@ def implemented(instance: Instance, as_of: dt.date) -> Fixed:
     for entry in instance.ledger.entries:
         if entry.date <= as_of and entry.state not in idle:
             totals[(entry.state, entry.measure.value)].append(entry.amount)
+    return {k: math.fsum(v) for k, v in sorted(totals.items()) if math.fsum(v) > 0}
+
+
+def implemented_towards(instance: Instance, as_of: dt.date) -> dict[tuple[str, str, str], float]:
+    """implementation.csv's amounts dated on or before `as_of` that name a benefitting state,
+    per (state, measure, benefitting), in that order: what the distribution of a re-plan
+    sends there at least (planner.optimise.distribution, `ledger` stage); as `implemented`,
+    a benefitting state's own rows are left out when its pledges are not implemented."""
+    idle = set() if instance.config.benefitting.implement_pledges else set(instance.benefitting)
+    totals: dict[tuple[str, str, str], list[float]] = defaultdict(list)
+    for entry in instance.ledger.entries:
+        if entry.date <= as_of and entry.state not in idle and entry.benefitting:
+            totals[(entry.state, entry.measure.value, entry.benefitting)].append(entry.amount)
     return {k: math.fsum(v) for k, v in sorted(totals.items()) if math.fsum(v) > 0}
 
 

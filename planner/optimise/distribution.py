@@ -25,7 +25,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Collection, Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import pulp
 
@@ -226,22 +226,35 @@ class Distribution:
     levels: dict[Target, float]
     sar_received: float
     sar_target: float
+    not_distributed: dict[Group, float] = field(default_factory=dict)  # `towards` not met
+
+
+Group = tuple[str, str, str]  # (contributor, measure, benefitting state)
 
 
 def distribute(instance: Instance, amounts: dict[str, float], solver: Solver,
                voluntary: Collection[str] = (),
-               floors: dict[Arc, float] | None = None) -> Distribution:
+               floors: dict[Arc, float] | None = None,
+               towards: dict[Group, float] | None = None) -> Distribution:
     """Distribute a plan's amounts over the benefitting states (Art. 60(2)); `voluntary`: the
     states whose offsets are voluntary (planner.optimise.offsets: they go to agreeing states only).
     `floors`: with the joint split (issue 18), the persons the matching placed per (relocation
     row, state): those places are taken, and only the rest (places left empty) is distributed
-    by the rules below, so distribution.csv reports the split the matching used."""
+    by the rules below, so distribution.csv reports the split the matching used.
+    `towards`: in a re-plan (issue 15), what each contributor implemented of a measure towards
+    a benefitting state by the date (the measure's unit): money stays there, as floors under
+    its flows (`ledger_floors`); the part that cannot is the Distribution's
+    `not_distributed`."""
     rate = instance.config.pool.rate
     needs = effective_needs(instance)
     units = {p.pledge_id: unit(p.measure, rate) for p in instance.pledges}
     values = {pid: amounts[pid] / units[pid] for pid in amounts}
+    pinned, left_over = ledger_floors(instance, amounts, towards or {}, needs)
     prob = pulp.LpProblem("distribution", pulp.LpMinimize)
-    flows = add_flows(prob, instance, needs, values, voluntary, floors=floors)
+    # The flows' floors in relocation-equivalents: the joint split's persons, the ledger's
+    # money (a row is either relocation or money: the two never share an arc).
+    lows = {**(floors or {}), **{arc: v / units[arc[0]] for arc, v in pinned.items()}}
+    flows = add_flows(prob, instance, needs, values, voluntary, floors=lows)
     inflow = received(instance, flows)
     sar_target = _sar_stage(prob, solver, instance, flows, values)
     levels = leximin(prob, solver, inflow, needs) if flows else {}
@@ -272,7 +285,41 @@ def distribute(instance: Instance, amounts: dict[str, float], solver: Solver,
     sar_received = round(math.fsum(v / units[pid] for (pid, b), v in final.items()
                                    if b in sar), 9) if sar_target else 0.0
     return Distribution(flows=final, needs=needs, levels=levels, sar_received=sar_received,
-                        sar_target=sar_target)
+                        sar_target=sar_target, not_distributed=left_over)
+
+
+MONEY = (Measure.financial.value, Measure.alternative.value)
+
+
+def ledger_floors(instance: Instance, amounts: dict[str, float], towards: dict[Group, float],
+                  needs: dict[Target, float]) -> tuple[dict[Arc, float], dict[Group, float]]:
+    """A re-plan's floors (issue 15, Art. 60(3)): money implemented towards a benefitting
+    state stays there. Per (contributor, financial or alternative, state) of the ledger, the
+    amount on the contributor's rows of the measure that may serve the state (`arcs_of`),
+    most preferred first (preference, pledge id), each up to what the plan gives it less the
+    floors already on it. Returns the floors per (row, state), in the measure's unit, and
+    what could not be placed per group. Relocations are fixed by the transfers and the
+    matching, offsets along responsibility.csv's pairs: neither is pinned here."""
+    rows = sorted(instance.pledges, key=lambda p: (p.preference, p.pledge_id))
+    used: dict[str, float] = {}
+    floors: dict[Arc, float] = {}
+    left_over: dict[Group, float] = {}
+    for (state, measure, b), amount in sorted(towards.items()):
+        if measure not in MONEY:
+            continue
+        left = amount
+        for p in rows:
+            if p.state != state or p.measure.value != measure or left <= 0 \
+                    or b not in arcs_of(p, instance.benefitting, needs):
+                continue
+            take = min(left, amounts.get(p.pledge_id, 0.0) - used.get(p.pledge_id, 0.0))
+            if take > 0:
+                floors[(p.pledge_id, b)] = take
+                used[p.pledge_id] = used.get(p.pledge_id, 0.0) + take
+                left -= take
+        if left >= 1:  # a euro of cents moved by the rounding is distributed
+            left_over[(state, measure, b)] = round(left, 2)
+    return floors, left_over
 
 
 def _sar_stage(prob: pulp.LpProblem, solver: Solver, instance: Instance,

@@ -25,6 +25,7 @@ from typing import TYPE_CHECKING
 
 from models.instance import Instance, Measure
 from models.results import DistributionRow, ReplanSummary
+from planner.verifier.rules import arcs, effective_needs
 
 if TYPE_CHECKING:  # verify imports this module: the annotation only
     from planner.verifier.verify import Outputs
@@ -97,7 +98,8 @@ def check_replan(out: Outputs, instance: Instance) -> None:
         return
     replan, as_of = found
     cycle = instance.config.cycle
-    if not dt.date(cycle, 1, 1) <= as_of <= dt.date(cycle, 12, 31):
+    if not (instance.config.cycle_start or dt.date(cycle, 1, 1)) <= as_of <= \
+            dt.date(cycle, 12, 31):
         out.fail("summary.json", 0, "replan.as_of", f"{replan.as_of} is outside the cycle "
                  f"{cycle}")
     dates = instance.ledger.transfer_dates
@@ -117,6 +119,69 @@ def check_replan(out: Outputs, instance: Instance) -> None:
             out.fail("summary.json", 0, f"replan.{name}", f"{getattr(replan, name)!r}, the "
                      f"inputs give {want!r}")
     _check_fixed(out, replan, _fixed(instance, as_of))
+    _check_towards(out, instance, replan)
+
+
+MONEY = (Measure.financial, Measure.alternative)
+Group = tuple[str, str, str]  # contributor, measure, benefitting state
+
+
+def ledger_floors(out: Outputs, instance: Instance, needs: dict[tuple[str, Measure], float]
+                  ) -> tuple[dict[tuple[str, str], float], dict[Group, float]]:
+    """A re-plan's money implemented towards a benefitting state by its date (the ledger's
+    rows with a `benefitting`), laid on the contributor's rows of the measure that may serve
+    that state (`rules.arcs`), most preferred first (preference, pledge id), each up to its
+    plan.csv amount less what is already laid on it: the floor under each (row, state) flow
+    (distribution.csv may not send less; the balance may not move it), and per (contributor,
+    measure, state) what no row could take. Nothing outside a re-plan."""
+    replan = out.summary.replan if out.summary is not None else None
+    try:
+        as_of = dt.date.fromisoformat(replan.as_of) if replan is not None else None
+    except ValueError:
+        as_of = None  # check_replan says so
+    if as_of is None:
+        return {}, {}
+    idle = () if instance.config.benefitting.implement_pledges else instance.benefitting
+    owed: dict[Group, float] = defaultdict(float)
+    for e in instance.ledger.entries:
+        if e.date <= as_of and e.state not in idle and e.benefitting and e.measure in MONEY:
+            owed[(e.state, e.measure.value, e.benefitting)] += e.amount
+    amounts = {row.pledge_id: row.amount for _, row in out.plan}
+    rows = sorted(instance.pledges, key=lambda p: (p.preference, p.pledge_id))
+    laid: dict[str, float] = defaultdict(float)
+    floors: dict[tuple[str, str], float] = {}
+    unplaced: dict[Group, float] = {}
+    for (state, measure, b), amount in sorted(owed.items()):
+        for p in rows:
+            if p.state == state and p.measure.value == measure and amount > 0 \
+                    and b in arcs(p, instance.benefitting, needs):
+                take = min(amount, amounts.get(p.pledge_id, 0.0) - laid[p.pledge_id])
+                if take > 0:
+                    floors[(p.pledge_id, b)] = take
+                    laid[p.pledge_id] += take
+                    amount -= take
+        if amount >= 1:
+            unplaced[(state, measure, b)] = amount
+    return floors, unplaced
+
+
+def _check_towards(out: Outputs, instance: Instance, replan: ReplanSummary) -> None:
+    """distribution.csv sends the ledger's money where it went (`ledger_floors`), within a
+    cent per flow; summary.json's `replan.not_distributed` is what no row could take."""
+    floors, unplaced = ledger_floors(out, instance, effective_needs(instance))
+    sent = {(row.pledge_id, row.beneficiary): row.amount for _, row in out.distribution}
+    for (pid, b), floor in sorted(floors.items()):
+        if sent.get((pid, b), 0.0) < floor - 0.01:
+            out.fail("distribution.csv", 0, "amount", f"{pid} to {b}: "
+                     f"{sent.get((pid, b), 0.0):.2f}, less than the {floor:.2f} "
+                     f"implementation.csv records towards {b} by {replan.as_of}")
+    declared = {(s, m, b): v for s, ms in replan.not_distributed.items()
+                for m, bs in ms.items() for b, v in bs.items()}
+    for key in sorted(set(declared) | set(unplaced)):
+        if abs(declared.get(key, 0.0) - unplaced.get(key, 0.0)) > 0.01:
+            out.fail("summary.json", 0, "replan.not_distributed." + ".".join(key),
+                     f"{declared.get(key, 0.0):.2f}, the ledger and plan.csv leave "
+                     f"{unplaced.get(key, 0.0):.2f} that no row may take")
 
 
 def _check_fixed(out: Outputs, replan: ReplanSummary, fixed: dict[str, dict[str, float]]
