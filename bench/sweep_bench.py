@@ -59,8 +59,10 @@ def say(message: str) -> None:
 def instance(tmp: Path, name: str, persons: str) -> Path:
     folder = tmp / name / "eu-2026"
     shutil.copytree(ROOT / "instances" / "eu-2026", folder)
-    with (folder / "instance.toml").open("a", encoding="utf-8") as handle:
-        handle.write(UNCERTAINTY.format(persons=persons))
+    toml = folder / "instance.toml"
+    # eu-2026's own [uncertainty] (its last section) replaced by the bench's.
+    text = toml.read_text(encoding="utf-8").split("\n[uncertainty]", 1)[0]
+    toml.write_text(text + UNCERTAINTY.format(persons=persons), encoding="utf-8")
     return folder
 
 

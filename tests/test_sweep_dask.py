@@ -46,8 +46,10 @@ default = { kind = "triangular", low = 0.7, mode = 1.0, high = 1.4 }
 def instance(tmp_path_factory: pytest.TempPathFactory) -> Path:
     folder = tmp_path_factory.mktemp("sweep") / "eu-2026"
     shutil.copytree(REPO / "instances" / "eu-2026", folder)
-    with (folder / "instance.toml").open("a", encoding="utf-8") as handle:
-        handle.write(UNCERTAINTY)
+    toml = folder / "instance.toml"
+    # eu-2026's own [uncertainty] (its last section) replaced by this test's.
+    text = toml.read_text(encoding="utf-8").split("\n[uncertainty]", 1)[0]
+    toml.write_text(text + UNCERTAINTY, encoding="utf-8")
     return folder
 
 

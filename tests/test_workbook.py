@@ -11,6 +11,7 @@ import pytest
 from openpyxl import load_workbook
 
 from models.instance import MemberState, Pledge
+from models.uncertainty import UncertaintyConfig
 from planner.errors import InputError
 from planner.inputs import workbook_help
 from planner.inputs.load import load_instance
@@ -36,6 +37,8 @@ def book(tmp_path_factory: pytest.TempPathFactory) -> Path:
     path = tmp_path_factory.mktemp("book") / "eu-2026.xlsx"
     skipped = write_template(path, EU)
     assert skipped == [
+        "[uncertainty] is not in the workbook: a plan does not read it, and `planner sweep` "
+        "reads the instance folder",
         "variant all-relocation is not in the workbook: it replaces pledges.csv (a workbook "
         "variant is KEY=VALUE rows)",
         "variant key-2015 is not in the workbook: it replaces member_states.csv (a workbook "
@@ -148,7 +151,11 @@ def test_the_settings_are_key_value_rows(book: Path) -> None:
 def test_the_workbook_reads_back_as_the_instance(book: Path) -> None:
     folder, from_book = load_instance(EU), loaded(book)
     assert from_book.name == "eu-2026"
-    assert from_book.config == folder.config
+    # All of instance.toml but [uncertainty], which the workbook leaves out (`planner
+    # template` says so), a plan does not read, and `planner sweep` reads from the folder.
+    assert folder.config.uncertainty != UncertaintyConfig()
+    assert from_book.config == folder.config.model_copy(update={
+        "uncertainty": UncertaintyConfig()})
     assert from_book.states == folder.states
     assert from_book.pledges == folder.pledges
     assert from_book.needs == folder.needs
@@ -157,8 +164,8 @@ def test_the_workbook_reads_back_as_the_instance(book: Path) -> None:
     for variant in ("commission-proposal", "estonia-deduction", "beneficiary-agreements",
                     "no-deductions", "redistribute-key"):
         one, other = load_instance(EU, variant), loaded(book, variant)
-        assert (other.config, other.states, other.pledges) == \
-            (one.config, one.states, one.pledges), variant
+        assert (other.config, other.states, other.pledges) == (one.config.model_copy(
+            update={"uncertainty": UncertaintyConfig()}), one.states, one.pledges), variant
 
 
 def test_problems_name_the_cell(book: Path, tmp_path: Path) -> None:
@@ -234,7 +241,9 @@ def test_an_empty_template_names_what_is_required(tmp_path: Path) -> None:
 
 def test_variants_are_optional(tmp_path: Path) -> None:
     out = tmp_path / "novariants.xlsx"
-    assert write_template(out, EU, variants=False) == []
+    assert write_template(out, EU, variants=False) == [
+        "[uncertainty] is not in the workbook: a plan does not read it, and `planner sweep` "
+        "reads the instance folder"]
     assert load_workbook(out)["variants"].max_row == 1  # the header alone
     assert problems(out, "commission-proposal")[0].startswith(
         f"{out}:variants: -: variant 'commission-proposal' not found")

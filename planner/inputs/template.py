@@ -160,7 +160,11 @@ def read_content(folder: Path, book: Path, variants: bool = True) -> Content:
     (`load_instance` passed)."""
     raw = tomllib.loads((folder / "instance.toml").read_text(encoding="utf-8-sig"))
     numbers = _numbers(raw)
-    content = Content(settings=dict(leaves({k: v for k, v in raw.items() if k != "input"})))
+    content = Content(settings=dict(leaves({k: v for k, v in raw.items()
+                                            if k not in ("input", "uncertainty")})))
+    if "uncertainty" in raw:
+        content.skipped.append("[uncertainty] is not in the workbook: a plan does not read it, "
+                               "and `planner sweep` reads the instance folder")
     for key, name in FILES.items():
         if (folder / name).is_file():
             content.settings[key] = Path(os.path.relpath((folder / name).resolve(),
