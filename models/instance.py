@@ -444,7 +444,8 @@ class InstanceConfig(BaseModel):
     @property
     def cycle_days(self) -> tuple[dt.date, dt.date]:
         """The cycle's first and last day: `cycle_start` (default 1 January) to 31 December;
-        the pledges are implemented "before the end of the year" (Art. 60(3))."""
+        the pool is annual (Art. 57), its pledges implemented "before the end of the year"
+        (Art. 60(3))."""
         return self.cycle_start or dt.date(self.cycle, 1, 1), dt.date(self.cycle, 12, 31)
 
     @property

@@ -32,7 +32,7 @@ from models.results import (
     WarningItem,
 )
 from planner import __version__
-from planner.errors import PlanError, Problem
+from planner.errors import Problem
 from planner.inputs.asof import as_of_instance, implemented, implemented_towards
 from planner.inputs.load import load_inputs
 from planner.inputs.overrides import RunInputs
@@ -50,7 +50,7 @@ from planner.optimise.pacing import (
 from planner.optimise.pool_plan import plan_pool
 from planner.optimise.solve import Solver, SolveRecord, SolverOptions
 from planner.optimise.tables import Tables, build_tables
-from planner.outputs.export import discard, publish, run_files, staging_folder, write_tables
+from planner.outputs.export import publish, run_files, staged_for, write_tables
 from planner.outputs.fileio import summary_bytes, table_bytes
 from planner.outputs.formats import write_formats
 from planner.outputs.outdir import RUN, claimed
@@ -401,13 +401,11 @@ def write(plan: Plan, out: Path | str, formats: Sequence[str] = ("csv",),
 
 def _publish(plan: Plan, out: Path, progress: Progress, formats: Sequence[str]) -> None:
     """Stage, write, verify and publish `plan` into `out`, which the caller holds: the files
-    are written into a staging folder beside it (planner.outputs.export.staging_folder,
+    are written into a staging folder beside it (planner.outputs.export.staged_for,
     discarded whatever happens), verified independently, the other formats and the report
     added (made from the verified CSVs, so every format holds the same numbers), then moved
     into place at `out`."""
-    staged: Path | None = None
-    try:
-        staged = staging_folder(out)
+    with staged_for(out) as staged:
         write_tables(staged, run_files(plan.tables, plan.summary.matching.ran), plan.summary)
         progress("verifying the written plan")
         verify_or_raise(staged, plan.instance)
@@ -415,11 +413,6 @@ def _publish(plan: Plan, out: Path, progress: Progress, formats: Sequence[str]) 
         write_formats(staged, formats)
         write_report(staged, plan.instance)
         publish(staged, out)
-    except OSError as exc:
-        raise PlanError(f"cannot write results to {out}: {exc.strerror}") from exc
-    finally:
-        if staged is not None:
-            discard(staged)  # whatever happened; once published, nothing is left to remove
 
 
 @dataclass(frozen=True)

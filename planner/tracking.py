@@ -20,9 +20,8 @@ from models.instance import Instance
 from models.results import DistributionRow
 from models.tracking import ChangeRow, TrackingSummary
 from planner.errors import InputError, PlanError, Problem
-from planner.inputs.ledger import cycle_bounds
 from planner.inputs.load import load_instance
-from planner.outputs.export import discard, publish, staging_folder
+from planner.outputs.export import publish, staged_for
 from planner.outputs.fileio import TableError, read_summary, read_table, table_bytes
 from planner.outputs.outdir import TRACK, claimed
 from planner.outputs.registry import (
@@ -64,7 +63,7 @@ def parse_as_of(text: str) -> dt.date:
 
 def check_as_of(instance: Instance, as_of: dt.date) -> None:
     """The date falls within the instance's cycle."""
-    first, last = cycle_bounds(instance.config)
+    first, last = instance.config.cycle_days
     if not first <= as_of <= last:
         raise OptionError(f"--as-of: {as_of.isoformat()} is outside the cycle "
                           f"{instance.config.cycle} ({first.isoformat()} to "
@@ -163,16 +162,9 @@ def _publish(instance: Instance, t: Tracking, flows: list[DistributionRow],
     if problems:
         raise PlanError("the verifier rejected the tracking:\n" +
                         "\n".join(str(p) for p in problems))
-    staged: Path | None = None
-    try:
-        staged = staging_folder(out)
+    with staged_for(out, "the tracking") as staged:
         for name, data in files.items():
             (staged / name).write_bytes(data)
         (staged / "report.html").write_text(render_tracking(instance, t, source),
                                             encoding="utf-8")
         publish(staged, out, TRACK)
-    except OSError as exc:
-        raise PlanError(f"cannot write the tracking to {out}: {exc.strerror}") from exc
-    finally:
-        if staged is not None:
-            discard(staged)

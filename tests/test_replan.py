@@ -40,6 +40,14 @@ def _folder(tmp_path: Path, ledger: str | None = None,
     return folder
 
 
+def _eu_without_ledger(tmp_path: Path) -> Path:
+    """A copy of eu-2026 without its synthetic ledger (implementation.csv)."""
+    eu = tmp_path / "eu-2026"
+    shutil.copytree(REPO / "instances" / "eu-2026", eu)
+    (eu / "implementation.csv").unlink()
+    return eu
+
+
 def _rows(result: Plan, table: str) -> dict[str, dict[str, object]]:
     rows = getattr(result.tables, table)
     return {r.pledge_id if table == "plan" else r.state: r.model_dump() for r in rows}
@@ -170,10 +178,7 @@ def test_a_neutral_replan_on_an_empty_ledger_is_the_annual_plan_byte_for_byte(
     """eu-2026 without its synthetic ledger and ok-base (with an undated transfer): every CSV
     byte for byte, summary.json the same but for its `replan` section (and the timings); the
     same with an empty implementation.csv."""
-    eu = tmp_path / "eu-2026"
-    shutil.copytree(REPO / "instances" / "eu-2026", eu)
-    (eu / "implementation.csv").unlink()
-    cases = [load_instance(eu),
+    cases = [load_instance(_eu_without_ledger(tmp_path)),
              load_instance(_folder(tmp_path / "a")),
              load_instance(_folder(tmp_path / "b", ledger=""))]
     for instance in cases:
@@ -218,10 +223,7 @@ def test_eu_2026_paced_at_mid_year(tmp_path: Path) -> None:
     LT 15 -> 4, LU 12 -> 3, PT 250 -> 53, RO 220 -> 47, SI 15 -> 4: 207 places, all filled
     from eu-2026's 1,200 candidates; the year's places stay in plan.csv. Without its synthetic
     ledger here (the ledger's own case is the next test)."""
-    eu = tmp_path / "eu-2026"
-    shutil.copytree(REPO / "instances" / "eu-2026", eu)
-    (eu / "implementation.csv").unlink()
-    instance = load_instance(eu)
+    instance = load_instance(_eu_without_ledger(tmp_path))
     result = replan(instance, JUNE)
     assert verify(result) == []
     assert result.summary.replan is not None
@@ -253,8 +255,8 @@ def test_a_replan_sends_what_was_implemented_where_it_went(tmp_path: Path, backe
                                                           ) -> None:
     """By March BE paid EUR 150,000 towards ES and CZ EUR 40,000 towards IT; AT relocated 2
     persons towards ES, which its only row (AT-1, IT only) cannot serve. The re-plan's
-    distribution sends BE's and CZ's money where it went (the `ledger` stage, before the
-    balance, as floors) and declares nothing of AT's: relocations are fixed by the transfers
+    distribution sends BE's and CZ's money where it went (floors under its flows, which the
+    balance does not move) and declares nothing of AT's: relocations are fixed by the transfers
     and the matching, not pinned by the ledger; the verifier re-checks the floors."""
     folder = _folder(tmp_path, "2026-03-01,BE,financial,150000,ES,BE-P1\n"
                                "2026-03-02,CZ,financial,40000,IT,CZ-P1\n"

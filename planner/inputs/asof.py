@@ -12,10 +12,11 @@ What was implemented or transferred by the date is fixed; only what remains is p
   id: the row the plan fills first), each up to its `max`; what exceeds every row's `max`
   (more implemented than pledged, a warning of planner validate) raises the last row's `max`
   too, so the plan holds what happened. plan.csv's `min` then shows the floor.
-* implementation.csv's `benefitting`: what a contributor implemented towards a benefitting
-  state goes there in the re-plan's distribution too, as far as its rows may serve that
-  state (`implemented_towards`; planner.optimise.distribution's `ledger` stage, first);
-  summary.json's `replan.not_distributed` records any part that could not;
+* implementation.csv's `benefitting`: the money a contributor paid or spent towards a
+  benefitting state goes there in the re-plan's distribution too, as far as its rows may
+  serve that state (`implemented_towards`; floors under the flows,
+  planner.optimise.distribution.ledger_floors); summary.json's `replan.not_distributed`
+  records any part that could not;
 * a benefitting state's own pledges stay unimplemented (rules section 4): the ledger does
   not raise them.
 
@@ -30,19 +31,21 @@ from __future__ import annotations
 import datetime as dt
 import math
 from collections import defaultdict
+from collections.abc import Callable
 from pathlib import Path
+from typing import TypeVar
 
-from models.instance import Instance, Pledge
+from models.instance import Implementation, Instance, Pledge
 from planner.errors import InputError, Problem
-from planner.inputs.ledger import cycle_bounds
 
 Fixed = dict[tuple[str, str], float]  # (state, measure) -> amount implemented, measure unit
+K = TypeVar("K", tuple[str, str], tuple[str, str, str])
 
 
 def check_as_of(instance: Instance, as_of: dt.date) -> None:
     """The date must fall within the cycle (the pool is annual, Art. 57): else an input
     problem on instance.toml's `cycle`, exit 2."""
-    first, last = cycle_bounds(instance.config)
+    first, last = instance.config.cycle_days
     if not first <= as_of <= last:
         raise InputError([Problem(str(Path(instance.origin.folder) / "instance.toml"), 0,
                                   "cycle", f"--as-of {as_of.isoformat()} is outside the cycle "
@@ -54,24 +57,27 @@ def implemented(instance: Instance, as_of: dt.date) -> Fixed:
     """implementation.csv's amounts dated on or before `as_of`, per (state, measure), in
     (state, measure) order; a benefitting state's own rows are left out when its pledges are
     not implemented (rules section 4)."""
-    idle = set() if instance.config.benefitting.implement_pledges else set(instance.benefitting)
-    totals: dict[tuple[str, str], list[float]] = defaultdict(list)
-    for entry in instance.ledger.entries:
-        if entry.date <= as_of and entry.state not in idle:
-            totals[(entry.state, entry.measure.value)].append(entry.amount)
-    return {k: math.fsum(v) for k, v in sorted(totals.items()) if math.fsum(v) > 0}
+    return _sums(instance, as_of, lambda e: (e.state, e.measure.value))
 
 
 def implemented_towards(instance: Instance, as_of: dt.date) -> dict[tuple[str, str, str], float]:
-    """implementation.csv's amounts dated on or before `as_of` that name a benefitting state,
-    per (state, measure, benefitting), in that order: what the distribution of a re-plan
-    sends there at least (planner.optimise.distribution, `ledger` stage); as `implemented`,
-    a benefitting state's own rows are left out when its pledges are not implemented."""
+    """As `implemented`, of the rows that name a benefitting state, per (state, measure,
+    benefitting): what a re-plan's distribution keeps sending there
+    (planner.optimise.distribution.ledger_floors)."""
+    return _sums(instance, as_of, lambda e: (e.state, e.measure.value, e.benefitting)
+                 if e.benefitting else None)
+
+
+def _sums(instance: Instance, as_of: dt.date, key: Callable[[Implementation], K | None]
+          ) -> dict[K, float]:
+    """The positive sums of the ledger's amounts to `as_of` by `key` (None: left out), in key
+    order, without a benefitting state's own rows unless its pledges are implemented."""
     idle = set() if instance.config.benefitting.implement_pledges else set(instance.benefitting)
-    totals: dict[tuple[str, str, str], list[float]] = defaultdict(list)
+    totals: dict[K, list[float]] = defaultdict(list)
     for entry in instance.ledger.entries:
-        if entry.date <= as_of and entry.state not in idle and entry.benefitting:
-            totals[(entry.state, entry.measure.value, entry.benefitting)].append(entry.amount)
+        found = key(entry) if entry.date <= as_of and entry.state not in idle else None
+        if found is not None:
+            totals[found].append(entry.amount)
     return {k: math.fsum(v) for k, v in sorted(totals.items()) if math.fsum(v) > 0}
 
 

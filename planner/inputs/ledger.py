@@ -70,12 +70,6 @@ def implemented_amounts(instance: Instance, as_of: dt.date) -> tuple[dict[Key, f
     return done, rows, transfers
 
 
-def cycle_bounds(config: InstanceConfig) -> tuple[dt.date, dt.date]:
-    """The first and last day of the cycle: the pool is annual (Art. 57), its pledges are
-    implemented "before the end of the year" (Art. 60(3)); it starts on `cycle_start`."""
-    return config.cycle_days
-
-
 def read_ledger(reader: Reader, states: list[tuple[int, MemberState]],
                 pledges: list[tuple[int, Pledge]], codes: set[str] | None,
                 days: Days, dates: dict[str, dt.date], has_transfers: bool) -> Ledger:

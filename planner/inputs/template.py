@@ -31,6 +31,7 @@ from planner.inputs.reader import Reader, numeric_annotation
 from planner.inputs.variants import variant_file, variant_names
 from planner.inputs.workbook import (
     FILES,
+    LEFT_OUT,
     README,
     SETTINGS,
     SETTINGS_COLUMNS,
@@ -161,7 +162,7 @@ def read_content(folder: Path, book: Path, variants: bool = True) -> Content:
     raw = tomllib.loads((folder / "instance.toml").read_text(encoding="utf-8-sig"))
     numbers = _numbers(raw)
     content = Content(settings=dict(leaves({k: v for k, v in raw.items()
-                                            if k not in ("input", "uncertainty")})))
+                                            if k not in LEFT_OUT})))
     if "uncertainty" in raw:
         content.skipped.append("[uncertainty] is not in the workbook: a plan does not read it, "
                                "and `planner sweep` reads the instance folder")

@@ -65,17 +65,21 @@ def table_columns(sheet: str) -> tuple[str, ...]:
     return tuple(c for c in TABLES[sheet].model_fields if c != "indicators")
 
 
+# instance.toml's tables the workbook's settings leave out: `[input]` (a workbook's numbers are
+# cells, not text) and `[uncertainty]` (the draws of `planner sweep`, which reads an instance
+# folder; a plan does not read them).
+LEFT_OUT = ("input", "uncertainty")
+
+
 def setting_keys(model: type[BaseModel] = InstanceConfig, prefix: str = ""
                  ) -> list[tuple[str, Any]]:
-    """(dotted key, field) of every leaf of instance.toml's schema but `[input]` (a
-    workbook's numbers are cells, not text) and `[uncertainty]` (the distributions of
-    `planner sweep`, which reads an instance folder; a plan does not use them), in the
-    schema's order; `key.weights` is one leaf (a row per key column)."""
+    """(dotted key, field) of every leaf of instance.toml's schema but its `LEFT_OUT` tables,
+    in the schema's order; `key.weights` is one leaf (a row per key column)."""
     found = []
     for name, info in model.model_fields.items():
         key = f"{prefix}{name}"
         annotation = info.annotation
-        if key in ("input", "uncertainty"):
+        if key in LEFT_OUT:
             continue
         if isinstance(annotation, type) and issubclass(annotation, BaseModel):
             found += setting_keys(annotation, f"{key}.")

@@ -67,6 +67,24 @@ def staging_folder(out: Path) -> Path:
     return staged
 
 
+@contextmanager
+def staged_for(out: Path, what: str = "results") -> Iterator[Path]:
+    """A staging folder beside `out` (`staging_folder`) for the caller to fill and `publish`,
+    discarded whatever happens (once published, nothing is left to remove); an OSError
+    while staging is a PlanError that names `what` and `out`."""
+    from planner.errors import PlanError
+
+    staged: Path | None = None
+    try:
+        staged = staging_folder(out)
+        yield staged
+    except OSError as exc:
+        raise PlanError(f"cannot write {what} to {out}: {exc.strerror}") from exc
+    finally:
+        if staged is not None:
+            discard(staged)
+
+
 def publish(staged: Path, out: Path, kind: str = "run") -> None:
     """Move the staged folder into place, with its marker (planner.outputs.outdir: what a later run
     may replace); an existing folder is replaced only at the end. If the move fails, the previous

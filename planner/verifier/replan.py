@@ -98,8 +98,8 @@ def check_replan(out: Outputs, instance: Instance) -> None:
         return
     replan, as_of = found
     cycle = instance.config.cycle
-    if not (instance.config.cycle_start or dt.date(cycle, 1, 1)) <= as_of <= \
-            dt.date(cycle, 12, 31):
+    first, last = instance.config.cycle_days
+    if not first <= as_of <= last:
         out.fail("summary.json", 0, "replan.as_of", f"{replan.as_of} is outside the cycle "
                  f"{cycle}")
     dates = instance.ledger.transfer_dates
