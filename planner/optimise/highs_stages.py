@@ -10,10 +10,16 @@ lexicographic stage maximised on highspy directly (bulk rows, no PuLP hand-off) 
      (reduced-cost fixing), so the MIP is solved on that region only (presolve on: it drops
      the fixed columns);
   3. if the region's optimum is worth T or more it is the stage's optimum (every solution worth
-     more lies in the region). Otherwise T drops to the region's optimum (the next region then
-     holds the stage's optimum for sure) or, when the region has no solution, away from z:
-     z - 1, z - 2, z - 4, then the previous stage's value (its solution is in that region),
-     or the whole stage when there is no previous stage.
+     more lies in the region), and so it is when it is worth T - 1 and the objective is
+     integral (no value lies between). Otherwise T drops to the region's optimum (the next
+     region then holds the stage's optimum for sure) or, when the region has no solution,
+     away from z:
+     z - 1, z - 2, z - 4, ..., doubling until the previous stage's value (its solution is in
+     that region), or the whole stage after ROUNDS regions when there is no previous stage.
+     A region far smaller than the stage shows it has no solution in milliseconds, so going
+     on doubling costs little where the optimum lies far below z: the split's tie-break on
+     the re-plan bench lies 40,608 below its LP bound; stopping after four regions (z - 8)
+     solved the whole stage (2.9 s), the region at z - 65,536 took 0.3 s, the same optimum.
 
 Every solution HiGHS returns is checked (bounds, rows, its value against HiGHS's objective);
 the region is solved again without presolve, with the previous stage's solution as a MIP start,
@@ -53,8 +59,10 @@ FIX_TOL_ABS, FIX_TOL_REL = 1e-9, 1e-12
 # A stage optimum is proven when the solution is within this of the LP bound (HiGHS's default
 # absolute MIP gap); reduced costs below MARGIN times the largest cost are treated as zero.
 ABS_GAP, MARGIN = 1e-6, 1e-6
-# Regions tried around the LP bound before the whole stage is solved as one MIP.
-ROUNDS = 4
+# Regions tried around the LP bound, each twice as far from it as the last, before the whole
+# stage is solved as one MIP (with a previous stage's solution, the region at its value holds
+# that solution and ends the search before: 2**64 is beyond any objective here).
+ROUNDS = 64
 LP_SCALING, MIP_SCALING = 4, 2  # HiGHS's simplex_scale_strategy (`Stage.relax`)
 FEASIBLE = 2  # HiGHS's primal_solution_status of a feasible solution (kSolutionStatusFeasible)
 
@@ -184,6 +192,11 @@ def maximise(model: Model, name: str, cost_map: dict[int, float],
             break
         if x is not None and stage.worth(x) >= target - stage.slack:
             found = x  # every solution worth more is in the region: an optimum
+            break
+        if x is not None and stage.integral and stage.worth(x) >= target - 1.0 - stage.slack:
+            # An integral objective has no value between x's and the target: a better
+            # solution would be worth the target at least, so in the region, where x is best.
+            found = x
             break
         if x is not None:  # the stage's optimum is below the target: the region at x holds it
             target, start, floor = stage.worth(x), x, stage.worth(x)
