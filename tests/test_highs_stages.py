@@ -4,10 +4,13 @@ exact fix of an optimum before the next stage, and the time-limit path."""
 
 from __future__ import annotations
 
+import itertools
 import math
 
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from planner.errors import PlanError
 from planner.optimise.highs_stages import (
@@ -70,14 +73,20 @@ def test_the_region_fixes_what_costs_more_than_the_gap():
     lower, upper, lower_rows, upper_rows = stage.region(7.0)
     assert (list(lower), list(upper)) == ([2.0, 0.0, 0.0], [2.0, 0.0, 2.0])
     assert (list(lower_rows), list(upper_rows)) == ([3.0], [3.0])
-    # Target 6, gap 1: the columns (reduced cost 2 > 1) are still fixed, the row (1) is not.
+    # Target 6, gap 1: the columns (reduced cost 2 > 1) are still fixed; the row (dual 1) may
+    # leave its bound by one unit, not more (x0 + x2 >= 2).
     lower, upper, lower_rows, upper_rows = stage.region(6.0)
     assert (list(lower), list(upper)) == ([2.0, 0.0, 0.0], [2.0, 0.0, 2.0])
-    assert (list(lower_rows), list(upper_rows)) == ([-math.inf], [3.0])
-    # Target 5, gap 2: a solution worth 5 may leave x0 or x1 by one (7 - 2 = 5): nothing fixed.
+    assert (list(lower_rows), list(upper_rows)) == ([2.0], [3.0])
+    # Target 5, gap 2: a solution worth 5 may leave x0 or x1 by one (7 - 2 = 5), not by two
+    # (worth 3); the row by two.
     lower, upper, lower_rows, upper_rows = stage.region(5.0)
+    assert (list(lower), list(upper)) == ([1.0, 0.0, 0.0], [2.0, 1.0, 2.0])
+    assert (list(lower_rows), list(upper_rows)) == ([1.0], [3.0])
+    # Target 3, gap 4: two units each, their whole domains.
+    lower, upper, lower_rows, upper_rows = stage.region(3.0)
     assert (list(lower), list(upper)) == ([0.0, 0.0, 0.0], [2.0, 2.0, 2.0])
-    assert (list(lower_rows), list(upper_rows)) == ([-math.inf], [3.0])
+    assert (list(lower_rows), list(upper_rows)) == ([-1.0], [3.0])
     # No bound from a target of -inf: the whole stage.
     assert [list(v) for v in stage.region(-math.inf)] == [[0.0] * 3, [2.0] * 3, [-math.inf],
                                                           [3.0]]
@@ -181,3 +190,66 @@ def test_both_back_ends_take_the_same_stages(backend):
     assert (record.used, record.status, dict(record.stages)) == (backend, "optimal", {"a": 20.0})
     assert set(record.times_s) == {"a"}
     assert record.termination == {"highs": "Optimal", "cbc": "Optimal Solution Found"}[backend]
+
+
+def brute_force(model: Model, cost: dict[int, float]) -> float | None:
+    """The best value of `cost` over every integer point of `model` (None: no point)."""
+    best = None
+    for x in itertools.product(*(range(int(u) + 1) for u in model.upper)):
+        if all(lower <= sum(c * x[j] for j, c in zip(used, coefs, strict=True)) <= upper
+               for _, lower, upper, used, coefs in model.rows):
+            worth = sum(c * x[j] for j, c in cost.items())
+            best = worth if best is None else max(best, worth)
+    return best
+
+
+@settings(max_examples=150, deadline=None)
+@given(data=st.data(), n=st.integers(2, 4), m=st.integers(1, 3),
+       halves=st.booleans())
+def test_stages_reach_the_brute_force_optimum(data, n, m, halves):
+    """Random small integer programs, one stage and then a second: every optimum is the one
+    enumeration finds, whatever the regions (bounded moves from the LP bounds, the doubling
+    targets, a region optimum one unit below an integral target taken as the stage's)."""
+    model = Model("random")
+    for j in range(n):
+        model.column(f"x[{j}]", data.draw(st.integers(0, 4)))
+    for r in range(m):
+        coefs = [float(data.draw(st.integers(-3, 4))) for _ in range(n)]
+        upper = float(data.draw(st.integers(0, 12)))
+        lower = -math.inf if data.draw(st.booleans()) else upper - data.draw(st.integers(0, 6))
+        model.row(f"r[{r}]", lower, upper, list(range(n)), coefs)
+    step = 0.5 if halves else 1.0
+    stages = [{j: step * data.draw(st.integers(-3, 6)) for j in range(n)} for _ in range(2)]
+    if brute_force(model, {}) is None:
+        with pytest.raises(PlanError):
+            maximise(model, "a", stages[0])
+        return
+    for name, cost in zip("ab", stages, strict=True):
+        expected = brute_force(model, cost)  # the earlier stage's fix row is in the model
+        assert maximise(model, name, cost).best == pytest.approx(expected, abs=1e-6)
+
+
+def test_a_region_optimum_one_below_an_integral_target_is_the_stage_optimum(monkeypatch):
+    """max 5 x0 + x1, x0 + 3 x1 <= 10, 7 x0 + 4 x1 <= 12, x0 in [0, 3], x1 in [0, 5]: the LP
+    bound is 60/7 (x = (12/7, 0)), the integer optimum 6 at (1, 1). The regions at 8 and at
+    60/7 - 8/7 hold no integer point worth that; the one at 60/7 - 16/7 = 44/7 holds (1, 1),
+    worth 6, below that target but by less than one: an integral objective has no value in
+    between, so 6 is the optimum, proven by three regions (a fourth, at 6, was solved
+    before)."""
+    model = Model("one below")
+    model.column("x[0]", 3)
+    model.column("x[1]", 5)
+    model.row("r[0]", -math.inf, 10, [0, 1], [1.0, 3.0])
+    model.row("r[1]", -math.inf, 12, [0, 1], [7.0, 4.0])
+    targets: list[float] = []
+    solve = Stage.solve
+
+    def spy(self: Stage, target: float, start: np.ndarray | None
+            ) -> tuple[bool, np.ndarray | None]:
+        targets.append(target)
+        return solve(self, target, start)
+
+    monkeypatch.setattr(Stage, "solve", spy)
+    assert maximise(model, "a", {0: 5.0, 1: 1.0}).best == 6.0
+    assert list(model.solution) == [1.0, 1.0]
+    assert targets == [8.0, pytest.approx(52 / 7), pytest.approx(44 / 7)]

@@ -53,9 +53,9 @@ def candidates(cases: int) -> list[dict[str, object]]:
     return rows
 
 
-def instance(make_instance, name: str, transfers: list[dict[str, object]] | None = None
-             ) -> Path:
-    folder = make_instance(STATES, PLEDGES, relocations=60, financial=1_200_000,
+def instance(make_instance, name: str, transfers: list[dict[str, object]] | None = None,
+             pledges: list[dict[str, object]] = PLEDGES) -> Path:
+    folder = make_instance(STATES, pledges, relocations=60, financial=1_200_000,
                            extra_toml=NO_PRIORITY, name=name)
     write_csv(folder / "candidates.csv", candidates(30))
     if transfers:
@@ -137,8 +137,13 @@ def test_time_limit_on_the_joint_split(make_instance, tmp_path, monkeypatch):
 def test_time_limit_without_a_feasible_solution_exits_3_and_writes_nothing(
         make_instance, tmp_path, monkeypatch):
     """A transferred case must be placed, so placing nobody is not a solution: with no time
-    to find one the run fails (exit 3 in the command line) and writes nothing."""
-    folder = instance(make_instance, "inst", transfers=[{"case_id": "c001", "state": "AA"}])
+    to find one the run fails (exit 3 in the command line) and writes nothing. AA has two
+    rows for DD, so the model chooses the case's place (a transferred case with one place
+    it may take is placed before the model, planner.optimise.matching.settle)."""
+    pledges = [pledge("a", "AA", "relocation", 4, 4, beneficiary="DD"),
+               pledge("a2", "AA", "relocation", 3, 3, beneficiary="DD"), *PLEDGES[1:]]
+    folder = instance(make_instance, "inst", transfers=[{"case_id": "c001", "state": "AA"}],
+                      pledges=pledges)
     limit_matching(monkeypatch)
     out = tmp_path / "out"
     with pytest.raises(PlanError, match=r"^no plan: stage persons_DD found no feasible "

@@ -295,3 +295,40 @@ def test_transferred_cases_priority_terms_are_constants(make_instance, backend):
     # the last stage, whose value is its own (planner.optimise.matching)
     assert "tie_break" in m.stages
     assert m.classes == 2  # {T1, T2} and {F, G}
+
+
+def test_transferred_cases_with_one_place_are_settled_before_the_model(
+        make_instance, backend, monkeypatch):
+    """T1 and T2 were transferred to AA, whose one row serves DD: placed there before the
+    model (`settle`), AA's 3 places taken. BB's 2 places: F first (vulnerable), then G (4
+    bands waited) rather than H (2 persons, 1 place left). By hand, today 2025-06-02, bands of
+    30 days: T1 5 bands x 1, T2 3 x 2, F 1 x 1, G 4 x 1: waiting 16; vulnerable T1 and F. The
+    same stages, and the same places for the transferred cases, when the model takes every
+    class (settle made a no-op)."""
+    import planner.optimise.matching as matching
+
+    candidates = [person("t1", "T1", registered="2025-01-01", vulnerable="yes"),
+                  *family("T2", 2, registered="2025-03-01"),
+                  person("f", "F", registered="2025-05-01", vulnerable="yes"),
+                  person("g", "G", registered="2025-02-01"),
+                  *family("H", 2, registered="2025-06-01")]
+    transfers = [{"case_id": "T1", "state": "AA"}, {"case_id": "T2", "state": "AA"}]
+
+    def plan(name: str) -> RunResult:
+        folder = make_instance(STATES, [to_dd("a", "AA", 3), to_dd("b", "BB", 2)],
+                               relocations=120, financial=2_400_000, name=name)
+        write_csv(folder / "candidates.csv", candidates,
+                  list(dict.fromkeys(k for row in candidates for k in row)))
+        write_csv(folder / "transfers.csv", transfers, ["case_id", "state"])
+        return run(folder, folder.parent / f"out-{name}", SolverOptions(backend, fallback=False))
+
+    settled = plan("settled")
+    monkeypatch.setattr(matching, "settle", lambda classes, members, places:
+                        ({}, members, places))
+    modelled = plan("modelled")
+    expected = {"T1": "AA", "T2": "AA", "F": "BB", "G": "BB", "H": "capacity"}
+    assert where(settled) == where(modelled) == expected
+    stages = {k: v for k, v in settled.summary.matching.stages.items() if k != "tie_break"}
+    assert stages == {k: v for k, v in modelled.summary.matching.stages.items()
+                      if k != "tie_break"}
+    assert (stages["persons"], stages["vulnerable"], stages["waiting"]) == (5.0, 2.0, 16.0)

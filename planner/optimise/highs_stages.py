@@ -286,17 +286,31 @@ class Stage:
         return math.floor(self.bound + ABS_GAP) if self.integral else self.bound - ABS_GAP
 
     def region(self, target: float) -> tuple[np.ndarray, ...]:
-        """Bounds that keep every solution worth `target` or more (reduced-cost fixing)."""
+        """Bounds that keep every solution worth `target` or more (reduced-cost fixing): a
+        column or row whose reduced cost or dual d prices each unit away from its LP bound
+        moves at most floor((z - target) / d) units from it (0: fixed there).
+
+        Bounding the moves, not only fixing, matters to HiGHS: its root node records, for
+        every integer column of nonzero reduced cost, a bound per value of its domain (up to
+        1,024 each, `HighsRedcostFixing::addRootRedcost`), and searched them over and over:
+        75% of the joint split's tie-break at 300,000 bench persons (perf), columns counting
+        up to 50,000 persons."""
         lower, upper = np.zeros(self.n), self.upper.copy()
         lower_rows, upper_rows = self.lower_rows.copy(), self.upper_rows.copy()
         if self.bound < math.inf and target > -math.inf:
             threshold = self.bound - target + self.margin
-            fixed = self.reduced > threshold
-            lower[fixed & self.at_upper] = self.upper[fixed & self.at_upper]
-            upper[fixed & self.at_lower & ~self.at_upper] = 0.0
-            tight = (self.duals > threshold) & self.tightenable
-            lower_rows[tight & self.row_at_upper] = self.upper_rows[tight & self.row_at_upper]
-            upper_rows[tight & self.row_at_lower] = self.lower_rows[tight & self.row_at_lower]
+            moves = np.floor(np.divide(threshold, self.reduced, out=np.full(self.n, np.inf),
+                                       where=self.reduced > 0))
+            up = self.at_upper
+            down = self.at_lower & ~self.at_upper
+            lower[up] = np.maximum(0.0, self.upper[up] - moves[up])
+            upper[down] = np.minimum(self.upper[down], moves[down])
+            slack = np.floor(np.divide(threshold, self.duals, out=np.full(self.m, np.inf),
+                                       where=(self.duals > 0) & self.tightenable))
+            top, bottom = self.row_at_upper, self.row_at_lower
+            lower_rows[top] = np.maximum(self.lower_rows[top], self.upper_rows[top] - slack[top])
+            upper_rows[bottom] = np.minimum(self.upper_rows[bottom],
+                                            self.lower_rows[bottom] + slack[bottom])
         return lower, upper, lower_rows, upper_rows
 
     def solve(self, target: float, start: np.ndarray | None

@@ -528,6 +528,12 @@ def quality_unit(scores: Iterable[float]) -> int:
     return unit
 
 
+def exact(score: float) -> Fraction | float:
+    """A score as the fraction it stands for (`quality_unit`), or as it is when none."""
+    return Fraction(score).limit_denominator(SCORE_DENOMINATOR) \
+        if quality_unit([score]) > 1 or score == round(score) else score
+
+
 def scaled_scores(loc: _Location) -> tuple[int, dict[float, float]]:
     """The location's scores in units of 1/`quality_unit`: whole numbers when there is such a
     unit, so the quality stage is an integral objective, fixed exactly, and a region's optimum
@@ -722,6 +728,48 @@ def _solve_location(instance: Instance, classes: list[CaseClass], members: list[
                     places: list[Place], solver: Solver, location: str, clock: Clock,
                     full: bool = False
                     ) -> tuple[dict[tuple[int, int], int], dict[str, float]]:
+    settled, members, places = settle(classes, members, places)
+    counts, stages = _solve_open(instance, classes, members, places, solver, location, clock,
+                                 full)
+    if settled:
+        counts.update(settled)
+        for (k, i), n in settled.items():
+            cls = classes[k]
+            stages["persons"] = stages.get("persons", 0.0) + n * cls.size
+            score = exact(cls.scores[cls.places.index(i)])
+            if score:
+                stages["quality"] = stages.get("quality", 0.0) + float(n * cls.size * score)
+            for term in instance.config.matching.priority:
+                if cls.constant[term]:
+                    stages[term] = stages.get(term, 0.0) + cls.constant[term]
+        stages = _stage_order(instance, stages)
+    return counts, stages
+
+
+def settle(classes: list[CaseClass], members: list[int], places: list[Place]
+           ) -> tuple[dict[tuple[int, int], int], list[int], list[Place]]:
+    """Transferred classes with one place they may take: placed there before the model, their
+    persons taken off its capacity (they are in every solution, there). The rest of the
+    model is the same problem for the others: those places hold what is left. Returns the
+    settled counts per (class, place), the other classes and the places left."""
+    settled: dict[tuple[int, int], int] = {}
+    left = list(places)
+    for k in members:
+        cls = classes[k]
+        persons = len(cls.cases) * cls.size
+        # Where they do not fit, the model says so (no plan), as it did before.
+        if cls.fixed and len(cls.places) == 1 and persons <= left[cls.places[0]].capacity:
+            i = cls.places[0]
+            settled[(k, i)] = len(cls.cases)
+            left[i] = replace(left[i], capacity=left[i].capacity - persons)
+    done = {k for k, _ in settled}
+    return settled, [k for k in members if k not in done], left
+
+
+def _solve_open(instance: Instance, classes: list[CaseClass], members: list[int],
+                places: list[Place], solver: Solver, location: str, clock: Clock,
+                full: bool = False
+                ) -> tuple[dict[tuple[int, int], int], dict[str, float]]:
     loc = _location(classes, members, places, full=full)
     if loc is None:
         return {}, {}

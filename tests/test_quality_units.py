@@ -1,0 +1,42 @@
+"""The placement quality stage in whole units (planner.optimise.matching.quality_unit): scores
+are sums of the quality weights and preference / rank, stored rounded to 9 decimals; as exact
+fractions they share a small denominator, so the stage's objective is integral."""
+
+from __future__ import annotations
+
+from fractions import Fraction
+
+from hypothesis import given
+from hypothesis import strategies as st
+
+from planner.optimise.matching import exact, quality_unit
+
+
+def test_the_default_weights_with_three_preferences_give_sixths():
+    # 8 + 1/2, 2 + 1/3 (rounded as the scorer stores them), 1, 4: denominators 2, 3, 1, 1.
+    scores = [round(8 + 1 / 2, 9), round(2 + 1 / 3, 9), 1.0, 4.0]
+    assert quality_unit(scores) == 6
+    assert exact(round(2 + 1 / 3, 9)) == Fraction(7, 3)
+    assert exact(4.0) == 4
+
+
+def test_whole_scores_have_unit_one():
+    assert quality_unit([0.0, 2.0, 14.0]) == 1
+
+
+def test_a_score_of_no_small_fraction_leaves_the_costs_as_they_are():
+    # A weight of 0.1234567 (a user's choice): no denominator up to SCORE_DENOMINATOR.
+    assert quality_unit([1.0, 0.1234567]) == 1
+    assert exact(0.1234567) == 0.1234567
+
+
+@given(st.lists(st.tuples(st.integers(0, 20), st.integers(1, 6)), min_size=1, max_size=8))
+def test_every_score_is_a_whole_number_of_units(parts):
+    """Scores w + 1/r (weights whole, ranks 1-6) as the scorer stores them: each is a whole
+    number of 1/unit, and the unit divides lcm(1..6) = 60."""
+    scores = [round(w + 1 / r, 9) for w, r in parts]
+    unit = quality_unit(scores)
+    assert 60 % unit == 0
+    for (w, r), score in zip(parts, scores, strict=True):
+        assert exact(score) == w + Fraction(1, r)
+        assert (exact(score) * unit).denominator == 1
