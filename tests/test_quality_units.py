@@ -6,10 +6,13 @@ from __future__ import annotations
 
 from fractions import Fraction
 
+import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
 from planner.optimise.matching import exact, quality_unit
+
+pytestmark = pytest.mark.unit
 
 
 def test_the_default_weights_with_three_preferences_give_sixths():
