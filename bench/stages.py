@@ -7,7 +7,9 @@ summary.json's `timings_s` gives the stages before them.
 Prints one JSON object: the stage seconds, the wall time, the peak memory of this process and
 the matching's figures.
 
-    .venv/bin/python bench/stages.py INSTANCE OUT
+    .venv/bin/python bench/stages.py INSTANCE OUT [AS_OF]
+
+AS_OF (an ISO date): a re-plan of the rest of the year, as `planner run --as-of`.
 """
 
 from __future__ import annotations
@@ -45,6 +47,8 @@ def timed(function: Callable[..., Any], step: str, seconds: dict[str, float]
 
 def main() -> None:
     folder, out = Path(sys.argv[1]), Path(sys.argv[2])
+    import datetime as dt
+
     from planner import pipeline
     from planner.optimise.solve import SolverOptions
 
@@ -52,7 +56,8 @@ def main() -> None:
     seconds: dict[str, float] = {}
     for name, step in WRAPPED.items():
         setattr(pipeline, name, timed(getattr(pipeline, name), step, seconds))
-    result = pipeline.run(folder, out, SolverOptions())
+    as_of = pipeline.AsOf(dt.date.fromisoformat(sys.argv[3])) if len(sys.argv) > 3 else None
+    result = pipeline.run(folder, out, SolverOptions(), as_of=as_of)
     stages = {"imports": imports, **result.summary.timings_s, **seconds}
     m = result.summary.matching
     print(json.dumps({
