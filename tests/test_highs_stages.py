@@ -215,7 +215,7 @@ def test_stages_reach_the_brute_force_optimum(data, n, m, halves):
         model.column(f"x[{j}]", data.draw(st.integers(0, 4)))
     for r in range(m):
         coefs = [float(data.draw(st.integers(-3, 4))) for _ in range(n)]
-        upper = float(data.draw(st.integers(0, 12)))
+        upper = data.draw(st.integers(0, 24)) / 2  # halves too: a slack need not be whole
         lower = -math.inf if data.draw(st.booleans()) else upper - data.draw(st.integers(0, 6))
         model.row(f"r[{r}]", lower, upper, list(range(n)), coefs)
     step = 0.5 if halves else 1.0
@@ -253,3 +253,19 @@ def test_a_region_optimum_one_below_an_integral_target_is_the_stage_optimum(monk
     assert maximise(model, "a", {0: 5.0, 1: 1.0}).best == 6.0
     assert list(model.solution) == [1.0, 1.0]
     assert targets == [8.0, pytest.approx(52 / 7), pytest.approx(44 / 7)]
+
+
+def test_a_row_at_a_fractional_bound_moves_by_the_gap_over_its_dual_unrounded():
+    """max x0 + x1, 2 x0 + 2 x1 <= 5.5, x in [0, 3]: the LP bound is 2.75 (the row's dual
+    1/2), the integer optimum 2 (2 x0 + 2 x1 = 4, a slack of 1.5). At target 2 (gap 0.75) the
+    row may move 0.75 / 0.5 = 1.5: 2 x0 + 2 x1 >= 4 keeps the optimum, where rounding the
+    move down to 1 (>= 4.5) would cut it off; at a whole bound moves are whole (above)."""
+    model = Model("half")
+    model.column("x[0]", 3)
+    model.column("x[1]", 3)
+    model.row("r[0]", -math.inf, 5.5, [0, 1], [2.0, 2.0])
+    stage = stage_of(model, {0: 1.0, 1: 1.0})
+    assert stage.relax() == 2
+    assert list(stage.duals) == pytest.approx([0.5], abs=1e-9)
+    assert stage.region(2.0)[2][0] == pytest.approx(4.0, abs=1e-5)
+    assert maximise(model, "a", {0: 1.0, 1: 1.0}).best == 2.0

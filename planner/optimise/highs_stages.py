@@ -287,8 +287,9 @@ class Stage:
 
     def region(self, target: float) -> tuple[np.ndarray, ...]:
         """Bounds that keep every solution worth `target` or more (reduced-cost fixing): a
-        column or row whose reduced cost or dual d prices each unit away from its LP bound
-        moves at most floor((z - target) / d) units from it (0: fixed there).
+        column whose reduced cost d prices each unit away from its LP bound moves at most
+        floor((z - target) / d) units from it (0: fixed there); a row of dual y, at most
+        (z - target) / y, rounded down on whole rows at whole bounds.
 
         Bounding the moves, not only fixing, matters to HiGHS: its root node records, for
         every integer column of nonzero reduced cost, a bound per value of its domain (up to
@@ -305,12 +306,16 @@ class Stage:
             down = self.at_lower & ~self.at_upper
             lower[up] = np.maximum(0.0, self.upper[up] - moves[up])
             upper[down] = np.minimum(self.upper[down], moves[down])
-            slack = np.floor(np.divide(threshold, self.duals, out=np.full(self.m, np.inf),
-                                       where=(self.duals > 0) & self.tightenable))
+            slack = np.divide(threshold, self.duals, out=np.full(self.m, np.inf),
+                              where=(self.duals > 0) & self.tightenable)
             top, bottom = self.row_at_upper, self.row_at_lower
-            lower_rows[top] = np.maximum(self.lower_rows[top], self.upper_rows[top] - slack[top])
-            upper_rows[bottom] = np.minimum(self.upper_rows[bottom],
-                                            self.lower_rows[bottom] + slack[bottom])
+            # Whole terms (a tightenable row) at a whole bound move by whole units: rounded
+            # down, so a row that cannot move is an equality (HiGHS's presolve uses those); at
+            # a bound like 5.5 the slack is not whole and stays as it is.
+            lower_rows[top] = np.maximum(self.lower_rows[top], self.upper_rows[top]
+                                         - _whole(slack[top], self.upper_rows[top]))
+            upper_rows[bottom] = np.minimum(self.upper_rows[bottom], self.lower_rows[bottom]
+                                            + _whole(slack[bottom], self.lower_rows[bottom]))
         return lower, upper, lower_rows, upper_rows
 
     def solve(self, target: float, start: np.ndarray | None
@@ -360,6 +365,11 @@ class Stage:
         return bool(np.all(x >= 0) and np.all(x <= self.upper)
                     and np.all(activity >= self.lower_rows - tolerance)
                     and np.all(activity <= self.upper_rows + tolerance))
+
+
+def _whole(slack: np.ndarray, bound: np.ndarray) -> np.ndarray:
+    """`slack` rounded down where `bound` is a whole number (its row's moves are whole)."""
+    return np.where(bound == np.round(bound), np.floor(slack), slack)
 
 
 def relative_gap(value: float, bound: float) -> float | None:
