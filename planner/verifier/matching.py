@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import csv
 import datetime as dt
+import functools
 import io
 import math
 from collections import Counter, defaultdict
@@ -622,6 +623,21 @@ class Cases:
     # Blocked only by the rule on the date of protection (placeable without it).
     period_blocked: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=bool))
 
+    @functools.cached_property
+    def alike(self) -> np.ndarray:
+        """Per case number, a number for what eligibility sees of it (location, size, the
+        state it was transferred to, its profile unless transferred, the states that refused
+        it): equal numbers for equal keys (planner.verifier.matchability.groups_of groups
+        by it, three times per run)."""
+        keys: dict[tuple[object, ...], int] = {}
+        transfer, refused = self.transfer, self.refused
+        return np.fromiter((keys.setdefault((location, size, transfer.get(case),
+                                             profile if case not in transfer else None,
+                                             refused.get(case)), len(keys))
+                            for case, (location, size, profile) in enumerate(zip(
+                                self.location, self.size.tolist(), self.profile,
+                                strict=True))), dtype=np.int64, count=len(self.location))
+
 
 def case_table(people: People, instance: Instance) -> Cases:
     n = len(people.cases)
@@ -845,41 +861,51 @@ def _check_capacity(ctx: _Context, left: dict[str, np.ndarray], at: np.ndarray,
                     used: dict[tuple[str, str], int]) -> None:
     """`no_eligible_place` exactly for the placeable cases no place of their location may
     take; a `capacity` case that fits in the free places of a place it may take: stage (i)
-    (persons relocated) was not optimal. A case's first line only."""
-    seen = set()
-    group_of = {case: group for group in groups for case in group.cases}
-
-    def fail(line: int, text: str) -> None:
+    (persons relocated) was not optimal. A case's first line only (its first line without a
+    blocking reason). The answer is the case's group's (cases alike for eligibility), worked
+    out once per group: a lookup per unplaced person took longer than the rest of the checks."""
+    number = np.full(len(ctx.people.cases) + 1, -1, dtype=np.int64)  # per case number
+    for n, group in enumerate(groups):
+        number[group.cases] = n
+    reasons, codes = left["reason"][at], ctx.people.case_code[found]
+    rows = np.flatnonzero((number[codes] >= 0) & ~np.isin(reasons, BLOCKS))
+    rows = np.sort(rows[np.unique(codes[rows], return_index=True)[1]])
+    verdicts = [_verdict(group, places, used, ctx.out.proven) for group in groups]
+    want = np.array([v[0] for v in verdicts] or [""], dtype=object)[number[codes[rows]]]
+    fits = np.array([v[1] for v in verdicts] or [""], dtype=object)[number[codes[rows]]]
+    got = reasons[rows]
+    bad = np.where(want == "capacity", (got != "capacity") | (fits != ""), got != want)
+    for line, n, reason in zip(left["line"][at][rows][bad].tolist(),
+                               number[codes[rows][bad]].tolist(), got[bad].tolist(),
+                               strict=True):
+        wanted, fit = verdicts[n]
+        if wanted != "capacity":
+            text = (f"should be {wanted}: no place in {groups[n].location} may take the case"
+                    + (" without a bilateral agreement" if wanted != "no_eligible_place"
+                       else ""))
+        else:
+            text = "should be capacity: a place may take the case" if reason != "capacity" \
+                else fit
         ctx.fail((6, line, 2), "unassigned.csv", line, "reason", text)
 
-    for line, code, reason in zip(left["line"][at].tolist(), ctx.people.case_code[found].tolist(),
-                                  left["reason"][at].tolist(), strict=True):
-        group = group_of.get(code)
-        if group is None or code in seen or reason in BLOCKS:
-            continue
-        seen.add(code)
-        if not group.eligible(places, fit=False):
-            # Art. 56(2)(a)(ii): a beneficiary's case that a place would take with an
-            # agreement.
-            want = "no_bilateral_agreement" if group.eligible(places, fit=False,
-                                                              agreement=False) \
-                else "no_eligible_place"
-            if reason != want:
-                fail(line, f"should be {want}: no place in {group.location} may take the case"
-                     + (" without a bilateral agreement" if want != "no_eligible_place" else ""))
-            continue
-        if reason != "capacity":
-            fail(line, "should be capacity: a place may take the case")
-            continue
-        if not ctx.out.proven:
-            continue  # a stage stopped at its time limit: not the most persons, maybe
+
+def _verdict(group: Group, places: list[Place], used: dict[tuple[str, str], int],
+             proven: bool) -> tuple[str, str]:
+    """The reason a group's unplaced (not blocked) cases must give, and for `capacity` what
+    is wrong with it ("" nothing): a place the case fits in the free places of (only when
+    every stage is proven optimal: else not the most persons, maybe)."""
+    if not group.eligible(places, fit=False):
+        # Art. 56(2)(a)(ii): a beneficiary's case that a place would take with an agreement.
+        return ("no_bilateral_agreement" if group.eligible(places, fit=False, agreement=False)
+                else "no_eligible_place"), ""
+    if proven:
         for i in group.eligible(places):
             free = places[i].capacity - used.get((places[i].pledge.pledge_id,
                                                   places[i].location), 0)
             if free >= group.size:
-                fail(line, f"the case fits in the {free} free places of {places[i].key}: not "
-                     "the most persons relocated")
-                break
+                return "capacity", (f"the case fits in the {free} free places of "
+                                    f"{places[i].key}: not the most persons relocated")
+    return "capacity", ""
 
 
 def joint_balance_states(out: Outputs, instance: Instance, cases: Cases) -> dict[str, float]:
