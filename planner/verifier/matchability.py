@@ -162,12 +162,13 @@ def groups_of(places: list[Place], cases: Cases, agreed: frozenset[tuple[str, st
             elif key[4] is not None and pledge.state in key[4]:
                 group.failed[i] = None
             else:
-                memo = (i, profile[case], pledge.max_case_size is not None
+                statuses, nationalities, vulnerable, minor = own = profile[case]
+                memo = (i, own, pledge.max_case_size is not None
                         and group.size > pledge.max_case_size)
                 failed = criteria.get(memo)
                 if failed is None:
-                    failed = criteria[memo] = failed_criteria(pledge, *profile[case][:2],
-                                                              group.size, *profile[case][2:])
+                    failed = criteria[memo] = failed_criteria(pledge, statuses, nationalities,
+                                                              group.size, vulnerable, minor)
                 if group.beneficiary and (pledge.state, group.location) not in agreed:
                     failed = (*failed, AGREEMENT)
                 group.failed[i] = failed
