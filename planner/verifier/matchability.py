@@ -18,6 +18,7 @@ sentence on agreements per location and the `law` rows' gains are recomputed.
 
 from __future__ import annotations
 
+import functools
 import re
 from collections import defaultdict
 from collections.abc import Callable, Hashable
@@ -180,7 +181,6 @@ def max_flow(groups: list[Group], places: list[Place], ignore: dict[str, str] | 
              locations: set[str] | None = None, agreement: bool = True) -> int:
     """The most persons the places can take, families allowed to split (an upper bound on
     any matching): source -> group (its persons) -> eligible place -> sink (capacity)."""
-    graph: nx.DiGraph[Hashable] = nx.DiGraph()
     merged: dict[tuple[str, tuple[int, ...]], int] = defaultdict(int)
     for group in groups:
         if locations is None or group.location in locations:
@@ -189,11 +189,21 @@ def max_flow(groups: list[Group], places: list[Place], ignore: dict[str, str] | 
                 merged[(group.location, own)] += group.persons
     if not merged:
         return 0
-    for n, ((_, own), persons) in enumerate(sorted(merged.items())):
+    return _flow(tuple(sorted(merged.items())), tuple(p.capacity for p in places))
+
+
+@functools.lru_cache(maxsize=256)
+def _flow(supplies: tuple[tuple[tuple[str, tuple[int, ...]], int], ...],
+          capacities: tuple[int, ...]) -> int:
+    """max_flow's value for its graph, given whole: each (location, eligible places) with its
+    persons, and every place's capacity. Once per distinct graph: the restriction and law
+    gains ask again for graphs already solved (a criterion that opens nothing new)."""
+    graph: nx.DiGraph[Hashable] = nx.DiGraph()
+    for n, ((_, own), persons) in enumerate(supplies):
         graph.add_edge("s", ("g", n), capacity=persons)
         for i in own:
             graph.add_edge(("g", n), ("p", i))
-            graph.add_edge(("p", i), "t", capacity=places[i].capacity)
+            graph.add_edge(("p", i), "t", capacity=capacities[i])
     return int(nx.maximum_flow_value(graph, "s", "t"))
 
 
