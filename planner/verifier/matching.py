@@ -78,7 +78,7 @@ class People:
     """The candidates, a column per attribute (row n: the n-th row of candidates.csv with a
     non-blank cell), each row's case as a number (`case_code`, -1 for none) into `cases` so
     that the checks group and look up by integers rather than by text, and the raw cells of
-    the profile's columns (`profile` derives them for the few rows the profile checks see)."""
+    the profile's columns (`own` derives them once, for every row)."""
 
     person_id: np.ndarray
     case_id: np.ndarray
@@ -97,15 +97,20 @@ class People:
     def unique(self) -> bool:
         return len(self.row_of) == len(self.person_id)
 
-    def profile(self, rows: np.ndarray) -> dict[str, np.ndarray]:
+    @functools.cached_property
+    def own(self) -> dict[str, np.ndarray]:
         """Nationality (upper case), status ("applicant" where blank), vulnerable and
-        unaccompanied minor (each its own column, as the contract defines them) of the persons
-        at `rows`."""
-        status = _status(self.raw["status"][rows])
-        minor = _flags(self.raw["unaccompanied_minor"][rows], False)
-        return {"nationality": _text(self.raw["nationality"][rows], upper=True),
-                "status": status, "minor": minor,
-                "vuln": _flags(self.raw["vulnerable"][rows], False)}
+        unaccompanied minor (each its own column, as the contract defines them) of every row,
+        worked out once (the cases, the scores, the profiles and the blocks all use them; each
+        is a function of its cell alone)."""
+        return {"nationality": _text(self.raw["nationality"], upper=True),
+                "status": _status(self.raw["status"]),
+                "minor": _flags(self.raw["unaccompanied_minor"], False),
+                "vuln": _flags(self.raw["vulnerable"], False)}
+
+    def profile(self, rows: np.ndarray) -> dict[str, np.ndarray]:
+        """`own` of the persons at `rows`."""
+        return {name: column[rows] for name, column in self.own.items()}
 
 
 def _status(cells: np.ndarray) -> np.ndarray:
@@ -405,7 +410,7 @@ def _check_blocks(placed: _Placed) -> None:
                 f"than {instance.config.relocation.protection_max_years} years before the "
                 "Council act's adoption (or its date is missing): Art. 56(2)(a)(ii)")
     with_beneficiary = np.zeros(len(people.cases) + 1, dtype=bool)
-    with_beneficiary[people.case_code[_status(people.raw["status"]) == "beneficiary"]] = True
+    with_beneficiary[people.case_code[people.own["status"] == "beneficiary"]] = True
     agreed = np.fromiter(map(ctx.agreed.__contains__,
                              zip(rows["to_state"].tolist(), rows["from_state"].tolist(),
                                  strict=True)), dtype=bool, count=len(rows["line"]))
@@ -427,10 +432,17 @@ def _check_profiles(placed: _Placed) -> None:
     profile = placed.ctx.people.profile(rows["found"])
     # A person without a case has no size: NaN, which no maximum rejects.
     profile["size"] = np.append(placed.ctx.cases.size.astype(float), np.nan)[rows["code"]]
-    for pledge_id in sorted(set(rows["pledge_id"].tolist())):
-        mine = rows["pledge_id"] == pledge_id
-        for n, (mask, text) in enumerate(_profile_failures(profile, pledges[pledge_id])):
-            placed.each(mine & mask, 5 + n, "pledge_id", text)
+    # Each pledge row's persons by its number (`pledge`, one per pledge id), and each
+    # criterion worked out for those persons only.
+    numbers = np.unique(rows["pledge"]).tolist()
+    for number, pledge_id in sorted(zip(numbers, placed.pledge_ids[numbers].tolist(),
+                                        strict=True), key=lambda pair: pair[1]):
+        mine = np.flatnonzero(rows["pledge"] == number)
+        own = {column: values[mine] for column, values in profile.items()}
+        for n, (mask, text) in enumerate(_profile_failures(own, pledges[pledge_id])):
+            failing = np.zeros(len(rows["line"]), dtype=bool)
+            failing[mine[mask]] = True
+            placed.each(failing, 5 + n, "pledge_id", text)
 
 
 def _check_transfers_kept(ctx: _Context, targets: np.ndarray) -> None:
@@ -513,7 +525,7 @@ def _check_bound(ctx: _Context, places: list[Place], groups: list[Group], bound:
     rules on them (Art. 56(2)(a)(ii))."""
     cases, people = ctx.cases, ctx.people
     law = None
-    if (_status(people.raw["status"]) == "beneficiary").any():
+    if (people.own["status"] == "beneficiary").any():
         period_groups = groups_of(places, cases, ctx.agreed,
                                   cases.placeable | cases.period_blocked)
         law = law_gains(groups, period_groups, places, bound)
@@ -648,10 +660,9 @@ def case_table(people: People, instance: Instance) -> Cases:
     rows, codes = has[order], codes[order]
     starts = np.searchsorted(codes, np.arange(n + 1))
     first = rows[starts[:-1]] if n else np.zeros(0, dtype=np.int64)
-    status = _status(people.raw["status"])
-    nationality = _text(people.raw["nationality"], upper=True)
-    minor = _flags(people.raw["unaccompanied_minor"], False)
-    vuln = _flags(people.raw["vulnerable"], False)
+    derived = people.own
+    status, nationality, minor, vuln = (derived[c] for c in ("status", "nationality", "minor",
+                                                             "vuln"))
     kinds: dict[tuple[object, ...], int] = {}
     kind = np.fromiter((kinds.setdefault(k, len(kinds)) for k in zip(
         status.tolist(), nationality.tolist(), vuln.tolist(), minor.tolist(), strict=True)),
