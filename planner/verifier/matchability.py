@@ -90,11 +90,18 @@ class Group:
         found = self.memo.get(key)
         if found is not None and found[0] is places:
             return found[1]
-        ignore = ignore or {}
-        own = tuple(i for i, failed in self.failed.items() if failed is not None
-                    and (not fit or places[i].capacity >= self.size)
-                    and all(ignore.get(places[i].pledge.pledge_id) == c
-                            or (c == AGREEMENT and not agreement) for c in failed))
+        eligible = []
+        for i, failed in self.failed.items():
+            if failed is None or (fit and places[i].capacity < self.size):
+                continue
+            # Every criterion failed is the one ignored at this row, or the agreement when
+            # none is needed (most places fail none: no generator for them).
+            left_out = ignore.get(places[i].pledge.pledge_id) if failed and ignore else None
+            if failed and any(c != left_out and (agreement or c != AGREEMENT)
+                              for c in failed):
+                continue
+            eligible.append(i)
+        own = tuple(eligible)
         self.memo[key] = (places, own)
         return own
 
