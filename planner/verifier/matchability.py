@@ -145,24 +145,15 @@ def groups_of(places: list[Place], cases: Cases, agreed: frozenset[tuple[str, st
     at: dict[str, list[int]] = defaultdict(list)
     for i, place in enumerate(places):
         at[place.location].append(i)
-    chosen = np.flatnonzero(cases.placeable if placeable is None else placeable)
-    # (location, size, transfer state, profile unless transferred, states that refused), as
-    # numbers (Cases.alike): the groups by array operations, not a dictionary per case.
-    _, first, inverse = np.unique(cases.alike[chosen], return_index=True, return_inverse=True)
-    rank = np.empty(len(first), dtype=np.int64)
-    rank[np.argsort(first, kind="stable")] = np.arange(len(first))
-    number = rank[inverse.reshape(-1)]
-    members = chosen[np.argsort(number, kind="stable")]
-    bounds = np.searchsorted(np.sort(number), np.arange(len(first) + 1))
     groups = []
     # failed_criteria per place, profile and whether the size is above the row's maximum (all
     # it sees of the size): groups of every size share the answer.
     criteria: dict[tuple[int, Profile, bool], tuple[str, ...]] = {}
-    for n, case in enumerate(np.sort(chosen[first]).tolist()):
+    for case, members in cases.partition(cases.placeable if placeable is None else placeable):
         key = (cases.location[case], int(cases.size[case]), transfer.get(case),
                profile[case] if case not in transfer else None, refused.get(case))
         group = Group(key[0], key[1], key[2] is None and "beneficiary" in profile[case][0],
-                      members[bounds[n]:bounds[n + 1]].tolist())
+                      list(members))
         for i in at.get(group.location, ()):
             pledge = places[i].pledge
             if key[2] is not None:

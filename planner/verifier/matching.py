@@ -411,17 +411,22 @@ def _check_blocks(placed: _Placed) -> None:
                 "Council act's adoption (or its date is missing): Art. 56(2)(a)(ii)")
     with_beneficiary = np.zeros(len(people.cases) + 1, dtype=bool)
     with_beneficiary[people.case_code[people.own["status"] == "beneficiary"]] = True
-    agreed = np.fromiter(map(ctx.agreed.__contains__,
-                             zip(rows["to_state"].tolist(), rows["from_state"].tolist(),
-                                 strict=True)), dtype=bool, count=len(rows["line"]))
+    # Whether (to_state, from_state) agreed, per distinct pair (a few hundred) not per row.
+    to, to_names = pd.factorize(rows["to_state"])
+    origin, from_names = pd.factorize(rows["from_state"])
+    pairs = np.array([[(t, f) in ctx.agreed for f in from_names.tolist()]
+                      for t in to_names.tolist()], dtype=bool).reshape(len(to_names),
+                                                                       len(from_names))
+    agreed = pairs[to, origin]
     placed.each(with_beneficiary[rows["code"]] & ~agreed, 4, "to_state",
                 "a beneficiary's case placed where the receiving and benefitting states have "
                 "no bilateral agreement: Art. 56(2)(a)(ii)")
     rejected = set(instance.rejections)
-    placed.each(np.fromiter(map(rejected.__contains__, zip(people.case_id[rows["found"]],
-                                                           rows["to_state"], strict=True)),
-                            dtype=bool, count=len(rows["line"])), 4,
-                "to_state", "the receiving state rejected this case")
+    if rejected:  # (none: no row is rejected)
+        placed.each(np.fromiter(map(rejected.__contains__,
+                                    zip(people.case_id[rows["found"]], rows["to_state"],
+                                        strict=True)), dtype=bool, count=len(rows["line"])),
+                    4, "to_state", "the receiving state rejected this case")
 
 
 def _check_profiles(placed: _Placed) -> None:
@@ -537,9 +542,9 @@ def _frame(table: dict[str, np.ndarray], columns: tuple[str, ...]) -> dict[str, 
     """The table's `line` and `columns`, one row per person (the last line that names it), in
     line order (the table's)."""
     ids = table["person_id"].tolist()
-    last = dict(zip(ids, range(len(ids)), strict=True))
-    if len(last) == len(ids):  # each person once: the table as it is
+    if len(set(ids)) == len(ids):  # each person once: the table as it is
         return {c: table[c] for c in ("line", *columns)}
+    last = dict(zip(ids, range(len(ids)), strict=True))
     at = np.sort(np.fromiter(last.values(), dtype=np.int64, count=len(last)))
     return {c: table[c][at] for c in ("line", *columns)}
 
@@ -634,6 +639,24 @@ class Cases:
     case_at: dict[object, int]  # case id -> its number
     # Blocked only by the rule on the date of protection (placeable without it).
     period_blocked: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=bool))
+    partitions: dict[bytes, list[tuple[int, list[int]]]] = field(default_factory=dict)
+
+    def partition(self, placeable: np.ndarray) -> list[tuple[int, list[int]]]:
+        """The cases of `placeable` (a mask per case number) grouped by `alike`: each group's
+        first case and its cases in increasing order, the groups in the order of their first
+        case. Once per mask (the unplaced and the joint split's checks ask for the same)."""
+        key = placeable.tobytes()
+        if key not in self.partitions:
+            chosen = np.flatnonzero(placeable)
+            order = np.argsort(self.alike[chosen], kind="stable")  # cases ascending in each
+            members, kinds = chosen[order], self.alike[chosen][order]
+            starts = np.flatnonzero(np.diff(kinds, prepend=-1) != 0) if len(kinds) \
+                else np.zeros(0, dtype=np.int64)
+            bounds = np.append(starts, len(members)).tolist()
+            cases = members.tolist()
+            self.partitions[key] = [(cases[bounds[g]], cases[bounds[g]:bounds[g + 1]])
+                                    for g in np.argsort(members[starts]).tolist()]
+        return self.partitions[key]
 
     @functools.cached_property
     def alike(self) -> np.ndarray:
@@ -782,6 +805,7 @@ class _Wishes:
                                      tuple[str, ...]]] = {}
         self.sets: list[dict[str, frozenset[str]]] = [{}, {}, {}]
         self.order: dict[str, tuple[str, ...]] = {}
+        self.unions: dict[tuple[int, tuple[str, ...]], frozenset[str]] = {}
 
     def _set(self, column: int, cell: str) -> frozenset[str]:
         found = self.sets[column].get(cell)
@@ -789,6 +813,15 @@ class _Wishes:
             codes = _codes(cell)
             found = self.sets[column][cell] = frozenset(
                 c.lower() for c in codes) if column == 2 else frozenset(codes)
+        return found
+
+    def _union(self, column: int, cells: tuple[str, ...]) -> frozenset[str]:
+        """A family's set in a column: the union of its persons' cells' sets, once per
+        distinct cells (families share them: most cells are empty)."""
+        found = self.unions.get((column, cells))
+        if found is None:
+            found = self.unions[(column, cells)] = frozenset().union(
+                *(self._set(column, cell) for cell in cells))
         return found
 
     def _preferences(self, cell: str) -> tuple[str, ...]:
@@ -807,7 +840,7 @@ class _Wishes:
                 found = self.parsed[n] = (self._set(0, w[0]), self._set(1, w[1]),
                                           self._set(2, w[2]), self._preferences(w[3]))
                 return found
-            sets = [frozenset().union(*(self._set(c, w[c]) for w in rows)) for c in range(3)]
+            sets = [self._union(c, tuple(w[c] for w in rows)) for c in range(3)]
             found = self.parsed[n] = (sets[0], sets[1], sets[2], tuple(dict.fromkeys(
                 c for w in rows for c in self._preferences(w[3]))))
         return found
