@@ -18,6 +18,7 @@ sentence on agreements per location and the `law` rows' gains are recomputed.
 
 from __future__ import annotations
 
+import functools
 import re
 from collections import defaultdict
 from collections.abc import Callable, Hashable
@@ -69,20 +70,40 @@ class Group:
     # Per place index at the location: the profile criteria the cases fail there (None: the
     # place is not theirs at all: another transfer state, or a state that refused them).
     failed: dict[int, tuple[str, ...] | None] = field(default_factory=dict)
+    # eligible's answers per arguments, with the places they index (`failed` is set once,
+    # when the group is made: the answer to the same question does not change).
+    memo: dict[tuple[bool, bool, tuple[tuple[str, str], ...]],
+               tuple[list[Place], tuple[int, ...]]] = field(default_factory=dict, repr=False,
+                                                            compare=False)
 
     @property
     def persons(self) -> int:
         return self.size * len(self.cases)
 
     def eligible(self, places: list[Place], ignore: dict[str, str] | None = None,
-                 fit: bool = True, agreement: bool = True) -> list[int]:
+                 fit: bool = True, agreement: bool = True) -> tuple[int, ...]:
         """The places they may take (`fit`: and that hold a whole case); `ignore` maps a
-        pledge id to a criterion left out; `agreement` False: no bilateral agreement needed."""
-        ignore = ignore or {}
-        return [i for i, failed in self.failed.items() if failed is not None
-                and (not fit or places[i].capacity >= self.size)
-                and all(ignore.get(places[i].pledge.pledge_id) == c
-                        or (c == AGREEMENT and not agreement) for c in failed)]
+        pledge id to a criterion left out; `agreement` False: no bilateral agreement needed.
+        Worked out once per group, question and places: the unplaced rows of a group's cases
+        ask it again and again (187,000 times at 300,000 persons)."""
+        key = (fit, agreement, tuple(sorted(ignore.items())) if ignore else ())
+        found = self.memo.get(key)
+        if found is not None and found[0] is places:
+            return found[1]
+        eligible = []
+        for i, failed in self.failed.items():
+            if failed is None or (fit and places[i].capacity < self.size):
+                continue
+            # Every criterion failed is the one ignored at this row, or the agreement when
+            # none is needed (most places fail none: no generator for them).
+            left_out = ignore.get(places[i].pledge.pledge_id) if failed and ignore else None
+            if failed and any(c != left_out and (agreement or c != AGREEMENT)
+                              for c in failed):
+                continue
+            eligible.append(i)
+        own = tuple(eligible)
+        self.memo[key] = (places, own)
+        return own
 
 
 def places_of(instance: Instance, flows: list[tuple[str, str, Measure, float]]) -> list[Place]:
@@ -118,54 +139,69 @@ def groups_of(places: list[Place], cases: Cases, agreed: frozenset[tuple[str, st
               placeable: np.ndarray | None = None) -> list[Group]:
     """The placeable cases (not blocked, or transferred; `placeable` instead of the cases' own)
     grouped, each group's criteria failed per place of its location (`bilateral_agreement` for
-    a beneficiary's case where the (receiving, benefitting) pair is not in `agreed`)."""
-    profile, transfer = cases.profile, cases.transfer
+    a beneficiary's case where the (receiving, benefitting) pair is not in `agreed`). Groups
+    in the order of their first case, each group's cases in increasing order."""
+    profile, transfer, refused = cases.profile, cases.transfer, cases.refused
     at: dict[str, list[int]] = defaultdict(list)
     for i, place in enumerate(places):
         at[place.location].append(i)
-    # (location, size, transfer state, profile unless transferred, states that refused)
-    groups: dict[tuple[str, int, str | None, Profile | None, frozenset[str] | None], Group] = {}
-    for case in np.flatnonzero(cases.placeable if placeable is None else placeable).tolist():
+    groups = []
+    # failed_criteria per place, profile and whether the size is above the row's maximum (all
+    # it sees of the size): groups of every size share the answer.
+    criteria: dict[tuple[int, Profile, bool], tuple[str, ...]] = {}
+    for case, members in cases.partition(cases.placeable if placeable is None else placeable):
         key = (cases.location[case], int(cases.size[case]), transfer.get(case),
-               profile[case] if case not in transfer else None, cases.refused.get(case))
-        group = groups.get(key)
-        if group is None:
-            group = groups[key] = Group(key[0], key[1],
-                                        key[2] is None and "beneficiary" in profile[case][0])
-            for i in at.get(group.location, ()):
-                pledge = places[i].pledge
-                if key[2] is not None:
-                    group.failed[i] = () if pledge.state == key[2] else None
-                elif key[4] is not None and pledge.state in key[4]:
-                    group.failed[i] = None
-                else:
-                    failed = failed_criteria(pledge, *profile[case][:2], group.size,
-                                             *profile[case][2:])
-                    if group.beneficiary and (pledge.state, group.location) not in agreed:
-                        failed = (*failed, AGREEMENT)
-                    group.failed[i] = failed
-        group.cases.append(case)
-    return list(groups.values())
+               profile[case] if case not in transfer else None, refused.get(case))
+        group = Group(key[0], key[1], key[2] is None and "beneficiary" in profile[case][0],
+                      list(members))
+        for i in at.get(group.location, ()):
+            pledge = places[i].pledge
+            if key[2] is not None:
+                group.failed[i] = () if pledge.state == key[2] else None
+            elif key[4] is not None and pledge.state in key[4]:
+                group.failed[i] = None
+            else:
+                statuses, nationalities, vulnerable, minor = own = profile[case]
+                memo = (i, own, pledge.max_case_size is not None
+                        and group.size > pledge.max_case_size)
+                failed = criteria.get(memo)
+                if failed is None:
+                    failed = criteria[memo] = failed_criteria(pledge, statuses, nationalities,
+                                                              group.size, vulnerable, minor)
+                if group.beneficiary and (pledge.state, group.location) not in agreed:
+                    failed = (*failed, AGREEMENT)
+                group.failed[i] = failed
+        groups.append(group)
+    return groups
 
 
 def max_flow(groups: list[Group], places: list[Place], ignore: dict[str, str] | None = None,
              locations: set[str] | None = None, agreement: bool = True) -> int:
     """The most persons the places can take, families allowed to split (an upper bound on
     any matching): source -> group (its persons) -> eligible place -> sink (capacity)."""
-    graph: nx.DiGraph[Hashable] = nx.DiGraph()
     merged: dict[tuple[str, tuple[int, ...]], int] = defaultdict(int)
     for group in groups:
         if locations is None or group.location in locations:
-            own = tuple(group.eligible(places, ignore, agreement=agreement))
+            own = group.eligible(places, ignore, agreement=agreement)
             if own:
                 merged[(group.location, own)] += group.persons
     if not merged:
         return 0
-    for n, ((_, own), persons) in enumerate(sorted(merged.items())):
+    return _flow(tuple(sorted(merged.items())), tuple(p.capacity for p in places))
+
+
+@functools.lru_cache(maxsize=256)
+def _flow(supplies: tuple[tuple[tuple[str, tuple[int, ...]], int], ...],
+          capacities: tuple[int, ...]) -> int:
+    """max_flow's value for its graph, given whole: each (location, eligible places) with its
+    persons, and every place's capacity. Once per distinct graph: the restriction and law
+    gains ask again for graphs already solved (a criterion that opens nothing new)."""
+    graph: nx.DiGraph[Hashable] = nx.DiGraph()
+    for n, ((_, own), persons) in enumerate(supplies):
         graph.add_edge("s", ("g", n), capacity=persons)
         for i in own:
             graph.add_edge(("g", n), ("p", i))
-            graph.add_edge(("p", i), "t", capacity=places[i].capacity)
+            graph.add_edge(("p", i), "t", capacity=capacities[i])
     return int(nx.maximum_flow_value(graph, "s", "t"))
 
 

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import csv
 import datetime as dt
+import functools
 import io
 import math
 from collections import Counter, defaultdict
@@ -77,7 +78,7 @@ class People:
     """The candidates, a column per attribute (row n: the n-th row of candidates.csv with a
     non-blank cell), each row's case as a number (`case_code`, -1 for none) into `cases` so
     that the checks group and look up by integers rather than by text, and the raw cells of
-    the profile's columns (`profile` derives them for the few rows the profile checks see)."""
+    the profile's columns (`own` derives them once, for every row)."""
 
     person_id: np.ndarray
     case_id: np.ndarray
@@ -96,15 +97,20 @@ class People:
     def unique(self) -> bool:
         return len(self.row_of) == len(self.person_id)
 
-    def profile(self, rows: np.ndarray) -> dict[str, np.ndarray]:
+    @functools.cached_property
+    def own(self) -> dict[str, np.ndarray]:
         """Nationality (upper case), status ("applicant" where blank), vulnerable and
-        unaccompanied minor (each its own column, as the contract defines them) of the persons
-        at `rows`."""
-        status = _status(self.raw["status"][rows])
-        minor = _flags(self.raw["unaccompanied_minor"][rows], False)
-        return {"nationality": _text(self.raw["nationality"][rows], upper=True),
-                "status": status, "minor": minor,
-                "vuln": _flags(self.raw["vulnerable"][rows], False)}
+        unaccompanied minor (each its own column, as the contract defines them) of every row,
+        worked out once (the cases, the scores, the profiles and the blocks all use them; each
+        is a function of its cell alone)."""
+        return {"nationality": _text(self.raw["nationality"], upper=True),
+                "status": _status(self.raw["status"]),
+                "minor": _flags(self.raw["unaccompanied_minor"], False),
+                "vuln": _flags(self.raw["vulnerable"], False)}
+
+    def profile(self, rows: np.ndarray) -> dict[str, np.ndarray]:
+        """`own` of the persons at `rows`."""
+        return {name: column[rows] for name, column in self.own.items()}
 
 
 def _status(cells: np.ndarray) -> np.ndarray:
@@ -404,18 +410,23 @@ def _check_blocks(placed: _Placed) -> None:
                 f"than {instance.config.relocation.protection_max_years} years before the "
                 "Council act's adoption (or its date is missing): Art. 56(2)(a)(ii)")
     with_beneficiary = np.zeros(len(people.cases) + 1, dtype=bool)
-    with_beneficiary[people.case_code[_status(people.raw["status"]) == "beneficiary"]] = True
-    agreed = np.fromiter(map(ctx.agreed.__contains__,
-                             zip(rows["to_state"].tolist(), rows["from_state"].tolist(),
-                                 strict=True)), dtype=bool, count=len(rows["line"]))
+    with_beneficiary[people.case_code[people.own["status"] == "beneficiary"]] = True
+    # Whether (to_state, from_state) agreed, per distinct pair (a few hundred) not per row.
+    to, to_names = pd.factorize(rows["to_state"])
+    origin, from_names = pd.factorize(rows["from_state"])
+    pairs = np.array([[(t, f) in ctx.agreed for f in from_names.tolist()]
+                      for t in to_names.tolist()], dtype=bool).reshape(len(to_names),
+                                                                       len(from_names))
+    agreed = pairs[to, origin]
     placed.each(with_beneficiary[rows["code"]] & ~agreed, 4, "to_state",
                 "a beneficiary's case placed where the receiving and benefitting states have "
                 "no bilateral agreement: Art. 56(2)(a)(ii)")
     rejected = set(instance.rejections)
-    placed.each(np.fromiter(map(rejected.__contains__, zip(people.case_id[rows["found"]],
-                                                           rows["to_state"], strict=True)),
-                            dtype=bool, count=len(rows["line"])), 4,
-                "to_state", "the receiving state rejected this case")
+    if rejected:  # (none: no row is rejected)
+        placed.each(np.fromiter(map(rejected.__contains__,
+                                    zip(people.case_id[rows["found"]], rows["to_state"],
+                                        strict=True)), dtype=bool, count=len(rows["line"])),
+                    4, "to_state", "the receiving state rejected this case")
 
 
 def _check_profiles(placed: _Placed) -> None:
@@ -426,10 +437,17 @@ def _check_profiles(placed: _Placed) -> None:
     profile = placed.ctx.people.profile(rows["found"])
     # A person without a case has no size: NaN, which no maximum rejects.
     profile["size"] = np.append(placed.ctx.cases.size.astype(float), np.nan)[rows["code"]]
-    for pledge_id in sorted(set(rows["pledge_id"].tolist())):
-        mine = rows["pledge_id"] == pledge_id
-        for n, (mask, text) in enumerate(_profile_failures(profile, pledges[pledge_id])):
-            placed.each(mine & mask, 5 + n, "pledge_id", text)
+    # Each pledge row's persons by its number (`pledge`, one per pledge id), and each
+    # criterion worked out for those persons only.
+    numbers = np.unique(rows["pledge"]).tolist()
+    for number, pledge_id in sorted(zip(numbers, placed.pledge_ids[numbers].tolist(),
+                                        strict=True), key=lambda pair: pair[1]):
+        mine = np.flatnonzero(rows["pledge"] == number)
+        own = {column: values[mine] for column, values in profile.items()}
+        for n, (mask, text) in enumerate(_profile_failures(own, pledges[pledge_id])):
+            failing = np.zeros(len(rows["line"]), dtype=bool)
+            failing[mine[mask]] = True
+            placed.each(failing, 5 + n, "pledge_id", text)
 
 
 def _check_transfers_kept(ctx: _Context, targets: np.ndarray) -> None:
@@ -512,7 +530,7 @@ def _check_bound(ctx: _Context, places: list[Place], groups: list[Group], bound:
     rules on them (Art. 56(2)(a)(ii))."""
     cases, people = ctx.cases, ctx.people
     law = None
-    if (_status(people.raw["status"]) == "beneficiary").any():
+    if (people.own["status"] == "beneficiary").any():
         period_groups = groups_of(places, cases, ctx.agreed,
                                   cases.placeable | cases.period_blocked)
         law = law_gains(groups, period_groups, places, bound)
@@ -524,9 +542,9 @@ def _frame(table: dict[str, np.ndarray], columns: tuple[str, ...]) -> dict[str, 
     """The table's `line` and `columns`, one row per person (the last line that names it), in
     line order (the table's)."""
     ids = table["person_id"].tolist()
-    last = dict(zip(ids, range(len(ids)), strict=True))
-    if len(last) == len(ids):  # each person once: the table as it is
+    if len(set(ids)) == len(ids):  # each person once: the table as it is
         return {c: table[c] for c in ("line", *columns)}
+    last = dict(zip(ids, range(len(ids)), strict=True))
     at = np.sort(np.fromiter(last.values(), dtype=np.int64, count=len(last)))
     return {c: table[c][at] for c in ("line", *columns)}
 
@@ -621,6 +639,39 @@ class Cases:
     case_at: dict[object, int]  # case id -> its number
     # Blocked only by the rule on the date of protection (placeable without it).
     period_blocked: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=bool))
+    partitions: dict[bytes, list[tuple[int, list[int]]]] = field(default_factory=dict)
+
+    def partition(self, placeable: np.ndarray) -> list[tuple[int, list[int]]]:
+        """The cases of `placeable` (a mask per case number) grouped by `alike`: each group's
+        first case and its cases in increasing order, the groups in the order of their first
+        case. Once per mask (the unplaced and the joint split's checks ask for the same)."""
+        key = placeable.tobytes()
+        if key not in self.partitions:
+            chosen = np.flatnonzero(placeable)
+            order = np.argsort(self.alike[chosen], kind="stable")  # cases ascending in each
+            members, kinds = chosen[order], self.alike[chosen][order]
+            starts = np.flatnonzero(np.diff(kinds, prepend=-1) != 0) if len(kinds) \
+                else np.zeros(0, dtype=np.int64)
+            bounds = np.append(starts, len(members)).tolist()
+            cases = members.tolist()
+            self.partitions[key] = [(cases[bounds[g]], cases[bounds[g]:bounds[g + 1]])
+                                    for g in np.argsort(members[starts]).tolist()]
+        return self.partitions[key]
+
+    @functools.cached_property
+    def alike(self) -> np.ndarray:
+        """Per case number, a number for what eligibility sees of it (location, size, the
+        state it was transferred to, its profile unless transferred, the states that refused
+        it): equal numbers for equal keys (planner.verifier.matchability.groups_of groups
+        by it, three times per run)."""
+        keys: dict[tuple[object, ...], int] = {}
+        transfer, refused = self.transfer, self.refused
+        return np.fromiter((keys.setdefault((location, size, transfer.get(case),
+                                             profile if case not in transfer else None,
+                                             refused.get(case)), len(keys))
+                            for case, (location, size, profile) in enumerate(zip(
+                                self.location, self.size.tolist(), self.profile,
+                                strict=True))), dtype=np.int64, count=len(self.location))
 
 
 def case_table(people: People, instance: Instance) -> Cases:
@@ -632,15 +683,10 @@ def case_table(people: People, instance: Instance) -> Cases:
     rows, codes = has[order], codes[order]
     starts = np.searchsorted(codes, np.arange(n + 1))
     first = rows[starts[:-1]] if n else np.zeros(0, dtype=np.int64)
-    status = _status(people.raw["status"])
-    nationality = _text(people.raw["nationality"], upper=True)
-    minor = _flags(people.raw["unaccompanied_minor"], False)
-    vuln = _flags(people.raw["vulnerable"], False)
-    kinds: dict[tuple[object, ...], int] = {}
-    kind = np.fromiter((kinds.setdefault(k, len(kinds)) for k in zip(
-        status.tolist(), nationality.tolist(), vuln.tolist(), minor.tolist(), strict=True)),
-        dtype=np.int64, count=len(status))
-    of_kind = list(kinds)
+    derived = people.own
+    status, nationality, minor, vuln = (derived[c] for c in ("status", "nationality", "minor",
+                                                             "vuln"))
+    kind, of_kind = _distinct([status, nationality, vuln, minor])
     merged: dict[frozenset[int], tuple[frozenset[str], frozenset[str], bool, bool]] = {}
 
     def profile(own: frozenset[int]) -> tuple[frozenset[str], frozenset[str], bool, bool]:
@@ -654,21 +700,20 @@ def case_table(people: People, instance: Instance) -> Cases:
 
     # Each distinct row of wishes' cells a number; a case's wishes are its row's number, or
     # for a family a number for its rows' numbers (person id order).
-    row_ids: dict[tuple[str, ...], int] = {}
-    wish_row = np.fromiter((row_ids.setdefault(w, len(row_ids)) for w in zip(
-        *(_text(people.raw[c]).tolist() for c in WISHES), strict=True)), dtype=np.int64,
-        count=len(people.person_id))
-    wishes: list[tuple[tuple[str, ...], ...]] = [(w,) for w in row_ids]
+    wish_row, row_ids = _distinct([_text(people.raw[c]) for c in WISHES])
+    wishes: list[tuple[tuple[str, ...], ...]] = [(w,) for w in row_ids]  # type: ignore[misc]
     size = np.diff(starts)
     single_profile = [profile(frozenset((k,))) for k in range(len(of_kind))]
     kind_first = kind[first].tolist()
     profiles = [single_profile[k] for k in kind_first]
     wish = wish_row[first].copy()
     families: dict[tuple[int, ...], int] = {}
+    # Python lists in case order: a family's slice without numpy's per-call cost.
+    kinds, wish_rows, bounds = kind[rows].tolist(), wish_row[rows].tolist(), starts.tolist()
     for case in np.flatnonzero(size > 1).tolist():
-        own = rows[starts[case]:starts[case + 1]]
-        profiles[case] = profile(frozenset(kind[own].tolist()))
-        ids = tuple(wish_row[own].tolist())
+        begin, end = bounds[case], bounds[case + 1]
+        profiles[case] = profile(frozenset(kinds[begin:end]))
+        ids = tuple(wish_rows[begin:end])
         number = families.get(ids)
         if number is None:
             number = families[ids] = len(wishes)
@@ -695,14 +740,39 @@ def case_table(people: People, instance: Instance) -> Cases:
                  period_blocked=~blocked & period & ~placeable)
 
 
+def _distinct(columns: list[np.ndarray]) -> tuple[np.ndarray, list[tuple[object, ...]]]:
+    """Each row's number for its cells across `columns` (equal cells, equal numbers; numbered
+    in the order each first appears) and the distinct rows' cells in that order. Factorised
+    column by column (a dictionary of 300,000 row tuples took 0.1 s per use); a column with
+    a cell that is neither text nor a flag goes through the dictionary, as before."""
+    if any(c.dtype == object and pd.api.types.infer_dtype(c, skipna=False)
+           not in ("string", "empty") for c in columns):
+        numbers: dict[tuple[object, ...], int] = {}
+        number = np.fromiter((numbers.setdefault(k, len(numbers)) for k in zip(
+            *(c.tolist() for c in columns), strict=True)), dtype=np.int64,
+            count=len(columns[0]))
+        return number, list(numbers)
+    number = np.zeros(len(columns[0]), dtype=np.int64)
+    for column in columns:
+        codes, uniques = pd.factorize(column)
+        # (number, code) pairs as one integer (below rows x rows), renumbered by first sight.
+        number = pd.factorize(number * len(uniques) + codes)[0].astype(np.int64)
+    first = np.unique(number, return_index=True)[1]
+    return number, list(zip(*(c[first].tolist() for c in columns), strict=True))
+
+
 def _waiting_bands(people: People, instance: Instance, rows: np.ndarray, starts: np.ndarray
                    ) -> np.ndarray:
     """Whole bands of `waiting_band_days` each case waited, from its earliest `registered` to
     the day after the latest case's (1 January of the cycle when none is given)."""
     n = len(starts) - 1
     cells = _text(people.raw["registered"])
+    # Each distinct date read once (a few hundred dates for 300,000 persons).
+    codes, cells = pd.factorize(cells) \
+        if pd.api.types.infer_dtype(cells, skipna=False) in ("string", "empty") \
+        else (np.arange(len(cells)), cells)
     days = pd.to_datetime(pd.Series(cells), format="%Y-%m-%d", errors="coerce")
-    number = (days - pd.Timestamp("1970-01-01")).dt.days.to_numpy(dtype=float)
+    number = (days - pd.Timestamp("1970-01-01")).dt.days.to_numpy(dtype=float)[codes]
     earliest = np.full(n, np.inf)
     if n and len(rows):
         own = np.where(np.isnan(number[rows]), np.inf, number[rows])
@@ -735,6 +805,7 @@ class _Wishes:
                                      tuple[str, ...]]] = {}
         self.sets: list[dict[str, frozenset[str]]] = [{}, {}, {}]
         self.order: dict[str, tuple[str, ...]] = {}
+        self.unions: dict[tuple[int, tuple[str, ...]], frozenset[str]] = {}
 
     def _set(self, column: int, cell: str) -> frozenset[str]:
         found = self.sets[column].get(cell)
@@ -742,6 +813,15 @@ class _Wishes:
             codes = _codes(cell)
             found = self.sets[column][cell] = frozenset(
                 c.lower() for c in codes) if column == 2 else frozenset(codes)
+        return found
+
+    def _union(self, column: int, cells: tuple[str, ...]) -> frozenset[str]:
+        """A family's set in a column: the union of its persons' cells' sets, once per
+        distinct cells (families share them: most cells are empty)."""
+        found = self.unions.get((column, cells))
+        if found is None:
+            found = self.unions[(column, cells)] = frozenset().union(
+                *(self._set(column, cell) for cell in cells))
         return found
 
     def _preferences(self, cell: str) -> tuple[str, ...]:
@@ -760,7 +840,7 @@ class _Wishes:
                 found = self.parsed[n] = (self._set(0, w[0]), self._set(1, w[1]),
                                           self._set(2, w[2]), self._preferences(w[3]))
                 return found
-            sets = [frozenset().union(*(self._set(c, w[c]) for w in rows)) for c in range(3)]
+            sets = [self._union(c, tuple(w[c] for w in rows)) for c in range(3)]
             found = self.parsed[n] = (sets[0], sets[1], sets[2], tuple(dict.fromkeys(
                 c for w in rows for c in self._preferences(w[3]))))
         return found
@@ -845,41 +925,51 @@ def _check_capacity(ctx: _Context, left: dict[str, np.ndarray], at: np.ndarray,
                     used: dict[tuple[str, str], int]) -> None:
     """`no_eligible_place` exactly for the placeable cases no place of their location may
     take; a `capacity` case that fits in the free places of a place it may take: stage (i)
-    (persons relocated) was not optimal. A case's first line only."""
-    seen = set()
-    group_of = {case: group for group in groups for case in group.cases}
-
-    def fail(line: int, text: str) -> None:
+    (persons relocated) was not optimal. A case's first line only (its first line without a
+    blocking reason). The answer is the case's group's (cases alike for eligibility), worked
+    out once per group: a lookup per unplaced person took longer than the rest of the checks."""
+    number = np.full(len(ctx.people.cases) + 1, -1, dtype=np.int64)  # per case number
+    for n, group in enumerate(groups):
+        number[group.cases] = n
+    reasons, codes = left["reason"][at], ctx.people.case_code[found]
+    rows = np.flatnonzero((number[codes] >= 0) & ~np.isin(reasons, BLOCKS))
+    rows = np.sort(rows[np.unique(codes[rows], return_index=True)[1]])
+    verdicts = [_verdict(group, places, used, ctx.out.proven) for group in groups]
+    want = np.array([v[0] for v in verdicts] or [""], dtype=object)[number[codes[rows]]]
+    fits = np.array([v[1] for v in verdicts] or [""], dtype=object)[number[codes[rows]]]
+    got = reasons[rows]
+    bad = np.where(want == "capacity", (got != "capacity") | (fits != ""), got != want)
+    for line, n, reason in zip(left["line"][at][rows][bad].tolist(),
+                               number[codes[rows][bad]].tolist(), got[bad].tolist(),
+                               strict=True):
+        wanted, fit = verdicts[n]
+        if wanted != "capacity":
+            text = (f"should be {wanted}: no place in {groups[n].location} may take the case"
+                    + (" without a bilateral agreement" if wanted != "no_eligible_place"
+                       else ""))
+        else:
+            text = "should be capacity: a place may take the case" if reason != "capacity" \
+                else fit
         ctx.fail((6, line, 2), "unassigned.csv", line, "reason", text)
 
-    for line, code, reason in zip(left["line"][at].tolist(), ctx.people.case_code[found].tolist(),
-                                  left["reason"][at].tolist(), strict=True):
-        group = group_of.get(code)
-        if group is None or code in seen or reason in BLOCKS:
-            continue
-        seen.add(code)
-        if not group.eligible(places, fit=False):
-            # Art. 56(2)(a)(ii): a beneficiary's case that a place would take with an
-            # agreement.
-            want = "no_bilateral_agreement" if group.eligible(places, fit=False,
-                                                              agreement=False) \
-                else "no_eligible_place"
-            if reason != want:
-                fail(line, f"should be {want}: no place in {group.location} may take the case"
-                     + (" without a bilateral agreement" if want != "no_eligible_place" else ""))
-            continue
-        if reason != "capacity":
-            fail(line, "should be capacity: a place may take the case")
-            continue
-        if not ctx.out.proven:
-            continue  # a stage stopped at its time limit: not the most persons, maybe
+
+def _verdict(group: Group, places: list[Place], used: dict[tuple[str, str], int],
+             proven: bool) -> tuple[str, str]:
+    """The reason a group's unplaced (not blocked) cases must give, and for `capacity` what
+    is wrong with it ("" nothing): a place the case fits in the free places of (only when
+    every stage is proven optimal: else not the most persons, maybe)."""
+    if not group.eligible(places, fit=False):
+        # Art. 56(2)(a)(ii): a beneficiary's case that a place would take with an agreement.
+        return ("no_bilateral_agreement" if group.eligible(places, fit=False, agreement=False)
+                else "no_eligible_place"), ""
+    if proven:
         for i in group.eligible(places):
             free = places[i].capacity - used.get((places[i].pledge.pledge_id,
                                                   places[i].location), 0)
             if free >= group.size:
-                fail(line, f"the case fits in the {free} free places of {places[i].key}: not "
-                     "the most persons relocated")
-                break
+                return "capacity", (f"the case fits in the {free} free places of "
+                                    f"{places[i].key}: not the most persons relocated")
+    return "capacity", ""
 
 
 def joint_balance_states(out: Outputs, instance: Instance, cases: Cases) -> dict[str, float]:

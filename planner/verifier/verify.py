@@ -88,6 +88,7 @@ import math
 import os
 from collections import Counter
 from collections.abc import Callable, Iterable, Mapping
+from itertools import repeat
 from pathlib import Path
 from typing import Annotated, Any, TypeVar, cast
 
@@ -206,6 +207,11 @@ class Outputs:
         `_validate_rows`, which reports every failure with its line exactly as the row-wise
         reading does."""
         width = len(model.model_fields)
+        plain = self._plain(name, model) if present else [[] for _ in range(width)]
+        columns = None if plain is None else _parse_columns(model, plain)
+        if plain is not None and columns is not None:
+            return _numbered(np.arange(2, len(plain[0]) + 2, dtype=np.int64), columns)
+        # Not plain, or a cell fails: the file as csv.reader reads it.
         body = (self._cells(name, model) or []) if present else []
         uniform = set(map(len, body)) <= {width}
         cells = [list(c) for c in zip(*body, strict=True)] if uniform and body \
@@ -217,9 +223,16 @@ class Outputs:
             columns = {f: [getattr(row, f) for _, row in rows] for f in model.model_fields}
         else:
             lines = np.arange(2, len(body) + 2, dtype=np.int64)
-        # fromiter: a tuple stays one object (np.array would make a 2-D array of them).
-        return {"line": lines, **{f: np.fromiter(v, dtype=object, count=len(v))
-                                  for f, v in columns.items()}}
+        return _numbered(lines, columns)
+
+    def _plain(self, name: str, model: type[BaseModel]) -> list[list[str]] | None:
+        """The data rows' cells column by column (`_plain_columns`) when the file exists, is
+        plain and has the schema's header; None for anything else, which `_cells` reads (and
+        reports)."""
+        if not ((self.files / name).is_file() if isinstance(self.files, Path)
+                else name in self.files):
+            return None
+        return _plain_columns(self._bytes(name).decode("utf-8"), list(model.model_fields))
 
     def _summary(self) -> Summary | None:
         try:
@@ -227,6 +240,34 @@ class Outputs:
         except (OSError, ValueError) as exc:
             self.fail("summary.json", 0, "-", f"unreadable: {exc}")
             return None
+
+
+def _numbered(lines: np.ndarray, columns: dict[str, list[object]]) -> Columns:
+    # fromiter: a tuple stays one object (np.array would make a 2-D array of them).
+    return {"line": lines, **{f: np.fromiter(v, dtype=object, count=len(v))
+                              for f, v in columns.items()}}
+
+
+def _plain_columns(text: str, fields: list[str]) -> list[list[str]] | None:
+    """A CSV text's data cells column by column, split with str methods (csv.reader per row
+    took 0.2 s at 300,000 persons), when that is what csv.reader gives: no quote or carriage
+    return (the characters the reader treats apart besides the comma and the line feed; no
+    NUL either, which csv modules before Python 3.11 refused), the header is `fields`, every
+    non-blank data line has their number of cells and none is longer than the reader's field
+    limit. Blank lines skipped, as `_cells` skips them. None otherwise."""
+    if not text or '"' in text or "\r" in text or "\0" in text:
+        return None
+    lines = text.split("\n")
+    if lines[0].split(",") != fields:
+        return None
+    body = [line for line in lines[1:] if line]
+    if not body:
+        return [[] for _ in fields]
+    if set(map(str.count, body, repeat(","))) != {len(fields) - 1} \
+            or max(map(len, body)) > csv.field_size_limit():
+        return None
+    cells = ",".join(body).split(",")
+    return [cells[n::len(fields)] for n in range(len(fields))]
 
 
 def _as_dict(fields: list[str], cells: list[str]) -> dict[str | None, object]:
