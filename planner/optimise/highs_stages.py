@@ -6,12 +6,12 @@ lexicographic stage maximised on highspy directly (bulk rows, no PuLP hand-off) 
      for every feasible x (s_r: the slack of a row at a bound in the LP solution x*);
   2. a target T: the most an integer solution can be worth, floor(z + 1e-6) for an integral
      objective, z - 1e-6 otherwise (HiGHS's own absolute gap). A solution worth T or more keeps
-     every column with |d_j| > z - T at its LP bound and every row with |y_r| > z - T tight
-     (reduced-cost fixing), so the MIP is solved on that region only (presolve on: it drops
-     the fixed columns);
+     every column within (z - T) / |d_j| of its LP bound (at it when |d_j| > z - T) and every
+     row within (z - T) / |y_r| of its bound (reduced-cost fixing, `Stage.region`), so the MIP
+     is solved on that region only (presolve on: it drops the fixed columns);
   3. if the region's optimum is worth T or more it is the stage's optimum (every solution worth
-     more lies in the region), and so it is when it is worth T - 1 and the objective is
-     integral (no value lies between). Otherwise T drops to the region's optimum (the next
+     more lies in the region), and so it is when it is worth T - 1 or more and the objective
+     is integral (no value lies between). Otherwise T drops to the region's optimum (the next
      region then holds the stage's optimum for sure) or, when the region has no solution,
      away from z:
      z - 1, z - 2, z - 4, ..., doubling until the previous stage's value (its solution is in
