@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections import Counter
 from pathlib import Path
 
 import pytest
@@ -333,36 +332,3 @@ def test_transferred_cases_with_one_place_are_settled_before_the_model(
     assert stages == {k: v for k, v in modelled.summary.matching.stages.items()
                       if k != "tie_break"}
     assert (stages["persons"], stages["vulnerable"], stages["waiting"]) == (5.0, 2.0, 16.0)
-
-
-def test_a_transfer_settled_before_the_joint_split_takes_its_row_s_place(
-        make_instance, backend, monkeypatch):
-    """Rows a (AA, 3 places) and b (BB, 2) may serve DD and EE; T1 (DD) was transferred to AA,
-    so it is placed before the split's model (`settle_split`) and AA's row keeps 2 places for
-    the others. 5 places, 6 persons: 5 relocated; needs 10 and 10, so each state's share is
-    floor(5 x 10 / 20) = 2 and the balance 4. The same optima when the model places T1."""
-    import planner.optimise.matching as matching
-
-    pledges = [pledge("a", "AA", "relocation", 3, 3), pledge("b", "BB", "relocation", 2, 2)]
-    candidates = [person("t1", "T1"), person("d1", "D1"), person("d2", "D2"),
-                  person("e1", "E1", "EE"), person("e2", "E2", "EE"), person("e3", "E3", "EE")]
-    needs = [{"state": b, "measure": "relocation", "amount": 10} for b in ("DD", "EE")]
-
-    def plan(name: str) -> RunResult:
-        folder = make_instance(STATES, pledges, needs=needs, relocations=120,
-                               financial=2_400_000, name=name)
-        write_csv(folder / "candidates.csv", candidates,
-                  list(dict.fromkeys(k for row in candidates for k in row)))
-        write_csv(folder / "transfers.csv", [{"case_id": "T1", "state": "AA"}],
-                  ["case_id", "state"])
-        return run(folder, folder.parent / f"out-{name}", SolverOptions(backend, fallback=False))
-
-    settled = plan("settled")
-    monkeypatch.setattr(matching, "settle_split", lambda classes, places, totals: (
-        {}, list(range(len(classes))), places, dict(totals)))
-    modelled = plan("modelled")
-    for result in (settled, modelled):
-        stages = result.summary.matching.stages
-        assert (stages["persons"], stages["balance"]) == (5.0, 4.0)
-        assert where(result)["T1"] == "AA"
-        assert Counter(r.to_state for r in result.tables.assignments) == {"AA": 3, "BB": 2}

@@ -60,12 +60,7 @@ How the stages are solved, all exactly (every stage proven optimal, no time-limi
   cases of each size per place (`define_sizes`). Every place of a group takes every case the
   group takes, so the size counts are an exact packing: no bin-packing check, no fallback;
 - stage (iv) on the classes (`define_placement`), but a class has one column per group, at its
-  lowest score there, and a column per place only where it scores more (those placed there,
-  not also counted in the group's column: no row linking the two); its scores in whole units
-  (`scaled_scores`), so the stage is integral; the earlier optima fixed on counts per type
-  of class (`fix_by_type`), short rows instead of rows over every column;
-- transferred classes with one place they may take are placed before the model (`settle`):
-  they are in every solution, there (the re-plan bench: 15,000 of its 21,971 persons);
+  lowest score there, and a column per place only where it scores more;
 - each stage through its LP bound and reduced-cost fixing (`Solver.maximise`,
   planner.optimise.highs_stages), its optimum fixed exactly before the next;
 - stage (iv) has a column for every (class, group) pair (leaving out those that reduced-cost
@@ -77,8 +72,7 @@ propagation over those rows; each device alone helped, both together solve every
 30,000 persons in about a second, with the same stage optima. A MIP start from the previous
 stage gained nothing (and HiGHS 1.16 with a MIP start and presolve once returned the start as
 "optimal": planner.optimise.solve keeps starts away from presolve). The measurements, stage
-by stage: bench/README.md, "Moved from docstrings (issue 13)"; the placement model's rows,
-whole units, counts per type and `settle`: "Matching speed (issues 15 and 18, 2026-12-04)".
+by stage: bench/README.md, "Moved from docstrings (issue 13)".
 Symmetry among identical places: once grouped, only a group's size counts are symmetric, and
 HiGHS's symmetry detection on or off changed nothing measurable, so no constraints were added.
 """
@@ -633,55 +627,27 @@ def shares(persons: dict[str, int], needs: dict[str, float]) -> dict[str, int]:
     return {b: math.floor(total * Fraction(n) / whole) for b, n in needs.items()}
 
 
-def _add_shares(model: Model, columns: list[tuple[int, str, float]], needs: dict[str, float],
-                settled: dict[str, int]) -> list[int]:
+def _add_shares(model: Model, columns: list[tuple[int, str, float]], needs: dict[str, float]
+                ) -> list[int]:
     """Stage (ii)'s columns: per balanced state, `covered[b]` persons up to both its persons
     relocated and its share, in proportion to need, of the balanced states' persons
     relocated (`shares`);
-    `columns` are (column, state, persons per unit), `settled` the persons placed before the
-    model per state (`settle_split`). The columns' sum is the stage's objective."""
+    `columns` are (column, state, persons per unit). Their sum is the stage's objective."""
     whole = math.fsum(needs.values())
     everyone = [(c, w) for c, state, w in columns if state in needs]
-    before = sum(n for b, n in settled.items() if b in needs)
     covered = []
     for b, need in needs.items():
         mine = [(c, w) for c, state, w in columns if state == b]
-        column = model.column(f"covered[{b}]", math.fsum(model.upper[c] * w for c, w in mine)
-                              + settled.get(b, 0))
-        model.row(f"own[{b}]", -math.inf, float(settled.get(b, 0)),
-                  [column] + [c for c, _ in mine], [1.0] + [-w for _, w in mine])
+        column = model.column(f"covered[{b}]", math.fsum(model.upper[c] * w for c, w in mine))
+        model.row(f"own[{b}]", -math.inf, 0.0, [column] + [c for c, _ in mine],
+                  [1.0] + [-w for _, w in mine])
         # Fractional coefficients: the row's slack need not be whole, so reduced-cost fixing
         # must not make it tight (planner.optimise.highs_stages: a region could lose every
         # solution).
-        model.row(f"share[{b}]", -math.inf, before * need / whole,
-                  [column] + [c for c, _ in everyone],
+        model.row(f"share[{b}]", -math.inf, 0.0, [column] + [c for c, _ in everyone],
                   [1.0] + [-w * need / whole for _, w in everyone], tightenable=False)
         covered.append(column)
     return covered
-
-
-def settle_split(classes: list[CaseClass], places: list[Place], totals: dict[str, int]
-                 ) -> tuple[dict[int, int], list[int], list[Place], dict[str, int]]:
-    """`settle` on the joint places: transferred classes with one place they may take are
-    placed there before the split model, their persons off that place's capacity and off its
-    row's total (the row's other places keep theirs: the total bounds them). Returns the
-    persons settled per place, the other classes, the places and the totals left."""
-    settled: dict[int, int] = defaultdict(int)
-    left, room = list(places), dict(totals)
-    done = set()
-    for k, cls in enumerate(classes):
-        if not cls.fixed or len(cls.places) != 1:
-            continue
-        i = cls.places[0]
-        persons = len(cls.cases) * cls.size
-        row = left[i].pledge_id
-        if persons <= left[i].capacity and persons <= room.get(row, persons):
-            left[i] = replace(left[i], capacity=left[i].capacity - persons)
-            if row in room:
-                room[row] -= persons
-            settled[i] += persons
-            done.add(k)
-    return dict(settled), [k for k in range(len(classes)) if k not in done], left, room
 
 
 def choose_split(classes: list[CaseClass], places: list[Place], solver: Solver,
@@ -693,21 +659,17 @@ def choose_split(classes: list[CaseClass], places: list[Place], solver: Solver,
     every later stage an exact-fill MIP of 35-100 s at 10,000 persons). Then, when small,
     the tie-break, so that every back-end chooses the same split. Returns the persons placed
     per (joint) place: the split. `states`: the balanced ones (`balanced`)."""
-    settled, members, places, totals = settle_split(classes, places, split.totals)
-    loc = _location(classes, members, places, totals=totals)
+    loc = _location(classes, range(len(classes)), places, totals=split.totals)
     if loc is None:
-        return settled
+        return {}
     kinds = _kinds(loc, priority=False)
     model = Model("matching_split")
     needs = {b: split.needs[b] for b in states}
-    by_state: dict[str, int] = defaultdict(int)
-    for i, n in settled.items():
-        by_state[places[i].location] += n
     with clock("matching_build"):
         take, size_columns = define_selection(model, loc, kinds)
         firsts = [(column, classes[kinds[n][0]]) for (n, _), column in take.items()]
         covered = _add_shares(model, [(c, cls.location, float(cls.size)) for c, cls in firsts],
-                              needs, by_state)
+                              needs)
     big = float(sum(split.totals.values()) + 1)
     cost = {c: big * cls.size for c, cls in firsts}
     cost.update(dict.fromkeys(covered, 1.0))
@@ -730,7 +692,7 @@ def choose_split(classes: list[CaseClass], places: list[Place], solver: Solver,
         tie_break(solver, model, "split", cases, 2)
     chosen = model.solution
     assert chosen is not None  # the stages above solved the model
-    persons: dict[int, int] = defaultdict(int, settled)
+    persons: dict[int, int] = defaultdict(int)
     for (size, i), column in size_columns.items():
         persons[i] += size * int(round(chosen[column]))
     return dict(persons)
@@ -957,7 +919,7 @@ def fix_by_type(model: Model, loc: _Location, fixed: list[tuple[str, dict[int, f
     `type[...]` (its classes' cases placed: a row `count[...]` over their columns, `own`); the
     optima are rows over those counts. The same solutions as rows over every class's columns,
     but short rows instead of long ones (ES at the re-plan bench: 151 types for 5,000 classes,
-    the quality region 1.76 s -> 1.25 s: HiGHS's root node cuts and propagation over the long
+    the quality region 1.76 s -> 0.61 s, HiGHS's root node cuts and propagation over the long
     rows). Returns each count column's own columns."""
     types: dict[tuple[float, ...], list[int]] = defaultdict(list)
     for k in loc.members:
