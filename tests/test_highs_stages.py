@@ -269,3 +269,18 @@ def test_a_row_at_a_fractional_bound_moves_by_the_gap_over_its_dual_unrounded():
     assert list(stage.duals) == pytest.approx([0.5], abs=1e-9)
     assert stage.region(2.0)[2][0] == pytest.approx(4.0, abs=1e-5)
     assert maximise(model, "a", {0: 1.0, 1: 1.0}).best == 2.0
+
+
+def test_a_region_optimum_two_below_the_target_is_not_taken():
+    """max 3 x0 + x1, 2 x1 <= 2, 4 x0 - x1 <= 2, x0 in [0, 3], x1 in [0, 4]: LP bound 13/4 at
+    (3/4, 1); x0 = 1 needs x1 >= 2, so the optimum is 1 at (0, 1). The region at 13/4 - 2
+    holds (0, 0), worth 0, but not (0, 1) (worth less than that target, it need not be in
+    it): 0 is more than one below the target, so the search goes on to the region at 0,
+    which holds every solution worth 0 or more, and finds 1."""
+    model = Model("two below")
+    model.column("x[0]", 3)
+    model.column("x[1]", 4)
+    model.row("r[0]", -math.inf, 2, [0, 1], [0.0, 2.0])
+    model.row("r[1]", -math.inf, 2, [0, 1], [4.0, -1.0])
+    assert maximise(model, "a", {0: 3.0, 1: 1.0}).best == 1.0
+    assert list(model.solution) == [0.0, 1.0]
