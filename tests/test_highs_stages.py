@@ -73,20 +73,19 @@ def test_the_region_fixes_what_costs_more_than_the_gap():
     lower, upper, lower_rows, upper_rows = stage.region(7.0)
     assert (list(lower), list(upper)) == ([2.0, 0.0, 0.0], [2.0, 0.0, 2.0])
     assert (list(lower_rows), list(upper_rows)) == ([3.0], [3.0])
-    # Target 6, gap 1: the columns (reduced cost 2 > 1) are still fixed; the row (dual 1) may
-    # leave its bound by one unit, not more (x0 + x2 >= 2).
+    # Target 6, gap 1: the columns (reduced cost 2 > 1) are still fixed, the row (1) is not.
     lower, upper, lower_rows, upper_rows = stage.region(6.0)
     assert (list(lower), list(upper)) == ([2.0, 0.0, 0.0], [2.0, 0.0, 2.0])
-    assert (list(lower_rows), list(upper_rows)) == ([2.0], [3.0])
+    assert (list(lower_rows), list(upper_rows)) == ([-math.inf], [3.0])
     # Target 5, gap 2: a solution worth 5 may leave x0 or x1 by one (7 - 2 = 5), not by two
-    # (worth 3); the row by two.
+    # (worth 3): the columns' moves are bounded, not only fixed.
     lower, upper, lower_rows, upper_rows = stage.region(5.0)
     assert (list(lower), list(upper)) == ([1.0, 0.0, 0.0], [2.0, 1.0, 2.0])
-    assert (list(lower_rows), list(upper_rows)) == ([1.0], [3.0])
+    assert (list(lower_rows), list(upper_rows)) == ([-math.inf], [3.0])
     # Target 3, gap 4: two units each, their whole domains.
     lower, upper, lower_rows, upper_rows = stage.region(3.0)
     assert (list(lower), list(upper)) == ([0.0, 0.0, 0.0], [2.0, 2.0, 2.0])
-    assert (list(lower_rows), list(upper_rows)) == ([-1.0], [3.0])
+    assert (list(lower_rows), list(upper_rows)) == ([-math.inf], [3.0])
     # No bound from a target of -inf: the whole stage.
     assert [list(v) for v in stage.region(-math.inf)] == [[0.0] * 3, [2.0] * 3, [-math.inf],
                                                           [3.0]]
@@ -230,17 +229,16 @@ def test_stages_reach_the_brute_force_optimum(data, n, m, halves):
 
 
 def test_a_region_optimum_one_below_an_integral_target_is_the_stage_optimum(monkeypatch):
-    """max 5 x0 + x1, x0 + 3 x1 <= 10, 7 x0 + 4 x1 <= 12, x0 in [0, 3], x1 in [0, 5]: the LP
-    bound is 60/7 (x = (12/7, 0)), the integer optimum 6 at (1, 1). The regions at 8 and at
-    60/7 - 8/7 hold no integer point worth that; the one at 60/7 - 16/7 = 44/7 holds (1, 1),
-    worth 6, below that target but by less than one: an integral objective has no value in
-    between, so 6 is the optimum, proven by three regions (a fourth, at 6, was solved
-    before)."""
+    """max 6 x0 + 4 x1, 7 x0 + 4 x1 <= 6, 5 x0 + 2 x1 <= 10, x0 in [0, 1], x1 in [0, 5]: the
+    LP bound is 6 (x = (0, 3/2)); x0 = 1 fits nowhere, so the integer optimum is 4 at (0, 1).
+    The region at 6 holds no integer point worth 6; the one at 5 holds (0, 1), worth 4, below
+    that target but by no more than one: an integral objective has no value in between, so 4
+    is the optimum, proven by two regions (a third, at 4, was solved before)."""
     model = Model("one below")
-    model.column("x[0]", 3)
+    model.column("x[0]", 1)
     model.column("x[1]", 5)
-    model.row("r[0]", -math.inf, 10, [0, 1], [1.0, 3.0])
-    model.row("r[1]", -math.inf, 12, [0, 1], [7.0, 4.0])
+    model.row("r[0]", -math.inf, 6, [0, 1], [7.0, 4.0])
+    model.row("r[1]", -math.inf, 10, [0, 1], [5.0, 2.0])
     targets: list[float] = []
     solve = Stage.solve
 
@@ -250,25 +248,25 @@ def test_a_region_optimum_one_below_an_integral_target_is_the_stage_optimum(monk
         return solve(self, target, start)
 
     monkeypatch.setattr(Stage, "solve", spy)
-    assert maximise(model, "a", {0: 5.0, 1: 1.0}).best == 6.0
-    assert list(model.solution) == [1.0, 1.0]
-    assert targets == [8.0, pytest.approx(52 / 7), pytest.approx(44 / 7)]
+    assert maximise(model, "a", {0: 6.0, 1: 4.0}).best == 4.0
+    assert list(model.solution) == [0.0, 1.0]
+    assert targets == [6.0, 5.0]
 
 
-def test_a_row_at_a_fractional_bound_moves_by_the_gap_over_its_dual_unrounded():
-    """max x0 + x1, 2 x0 + 2 x1 <= 5.5, x in [0, 3]: the LP bound is 2.75 (the row's dual
-    1/2), the integer optimum 2 (2 x0 + 2 x1 = 4, a slack of 1.5). At target 2 (gap 0.75) the
-    row may move 0.75 / 0.5 = 1.5: 2 x0 + 2 x1 >= 4 keeps the optimum, where rounding the
-    move down to 1 (>= 4.5) would cut it off; at a whole bound moves are whole (above)."""
+def test_a_row_at_a_fractional_bound_is_never_made_tight():
+    """max 3 x0 + 3 x1, 2 x0 + 2 x1 <= 5.5, x in [0, 3]: the LP bound 8.25 with the row's dual
+    1.5, above the gap to the first target 8 (0.25). A whole row at a whole bound would stay
+    there; at 5.5 its whole activity cannot (4 is the most, a slack of 1.5), so the row keeps
+    its range and the stage finds the optimum, 6 at activity 4."""
     model = Model("half")
     model.column("x[0]", 3)
     model.column("x[1]", 3)
     model.row("r[0]", -math.inf, 5.5, [0, 1], [2.0, 2.0])
-    stage = stage_of(model, {0: 1.0, 1: 1.0})
-    assert stage.relax() == 2
-    assert list(stage.duals) == pytest.approx([0.5], abs=1e-9)
-    assert stage.region(2.0)[2][0] == pytest.approx(4.0, abs=1e-5)
-    assert maximise(model, "a", {0: 1.0, 1: 1.0}).best == 2.0
+    stage = stage_of(model, {0: 3.0, 1: 3.0})
+    assert stage.relax() == 8
+    assert list(stage.duals) == pytest.approx([1.5], abs=1e-9)
+    assert stage.region(8.0)[2][0] == -math.inf
+    assert maximise(model, "a", {0: 3.0, 1: 3.0}).best == 6.0
 
 
 def test_a_region_optimum_two_below_the_target_is_not_taken():

@@ -7,8 +7,9 @@ lexicographic stage maximised on highspy directly (bulk rows, no PuLP hand-off) 
   2. a target T: the most an integer solution can be worth, floor(z + 1e-6) for an integral
      objective, z - 1e-6 otherwise (HiGHS's own absolute gap). A solution worth T or more keeps
      every column within (z - T) / |d_j| of its LP bound (at it when |d_j| > z - T) and every
-     row within (z - T) / |y_r| of its bound (reduced-cost fixing, `Stage.region`), so the MIP
-     is solved on that region only (presolve on: it drops the fixed columns);
+     whole row at a whole bound with |y_r| > z - T tight (reduced-cost fixing,
+     `Stage.region`), so the MIP is solved on that region only (presolve on: it drops the
+     fixed columns);
   3. if the region's optimum is worth T or more it is the stage's optimum (every solution worth
      more lies in the region), and so it is when it is worth T - 1 or more and the objective
      is integral (no value lies between). Otherwise T drops to the region's optimum (the next
@@ -288,8 +289,8 @@ class Stage:
     def region(self, target: float) -> tuple[np.ndarray, ...]:
         """Bounds that keep every solution worth `target` or more (reduced-cost fixing): a
         column whose reduced cost d prices each unit away from its LP bound moves at most
-        floor((z - target) / d) units from it (0: fixed there); a row of dual y, at most
-        (z - target) / y, rounded down on whole rows at whole bounds.
+        floor((z - target) / d) units from it (0: fixed there); a whole row at a whole bound
+        whose dual is above z - target stays at that bound.
 
         Bounding the moves, not only fixing, matters to HiGHS: its root node records, for
         every integer column of nonzero reduced cost, a bound per value of its domain (up to
@@ -306,16 +307,16 @@ class Stage:
             down = self.at_lower & ~self.at_upper
             lower[up] = np.maximum(0.0, self.upper[up] - moves[up])
             upper[down] = np.minimum(self.upper[down], moves[down])
-            slack = np.divide(threshold, self.duals, out=np.full(self.m, np.inf),
-                              where=(self.duals > 0) & self.tightenable)
-            top, bottom = self.row_at_upper, self.row_at_lower
-            # Whole terms (a tightenable row) at a whole bound move by whole units: rounded
-            # down, so a row that cannot move is an equality (HiGHS's presolve uses those); at
-            # a bound like 5.5 the slack is not whole and stays as it is.
-            lower_rows[top] = np.maximum(self.lower_rows[top], self.upper_rows[top]
-                                         - _whole(slack[top], self.upper_rows[top]))
-            upper_rows[bottom] = np.minimum(self.upper_rows[bottom], self.lower_rows[bottom]
-                                            + _whole(slack[bottom], self.lower_rows[bottom]))
+            # Rows are only made tight, where they cannot move at all: whole terms (a
+            # tightenable row) at a whole bound move by whole units, so a dual above the gap
+            # keeps them there; at a bound like 5.5 the slack is not whole (0.5 may be free).
+            # Bounding rows' moves as the columns' was slower (30,000 bench persons, ES's
+            # quality stage: 8.0 s against 2.3 s): HiGHS handles ranged rows less well.
+            tight = (self.duals > threshold) & self.tightenable
+            top = tight & self.row_at_upper & _whole(self.upper_rows)
+            bottom = tight & self.row_at_lower & _whole(self.lower_rows)
+            lower_rows[top] = self.upper_rows[top]
+            upper_rows[bottom] = self.lower_rows[bottom]
         return lower, upper, lower_rows, upper_rows
 
     def solve(self, target: float, start: np.ndarray | None
@@ -367,9 +368,9 @@ class Stage:
                     and np.all(activity <= self.upper_rows + tolerance))
 
 
-def _whole(slack: np.ndarray, bound: np.ndarray) -> np.ndarray:
-    """`slack` rounded down where `bound` is a whole number (its row's moves are whole)."""
-    return np.where(bound == np.round(bound), np.floor(slack), slack)
+def _whole(bounds: np.ndarray) -> np.ndarray:
+    """Which `bounds` are whole numbers (a whole row's activity is then whole there)."""
+    return bounds == np.round(bounds)
 
 
 def relative_gap(value: float, bound: float) -> float | None:
