@@ -169,7 +169,7 @@ def naive(instance: Instance, places: list[Place], time_limit_s: float | None = 
             relocated[place.location] += by_place[i]
     weights = stage_weights(instance, found)
     balance = prob.add_variable("balance", 0, 1)
-    for location, cap in sorted(capacity.items()):
+    for location, cap in sorted(capacity.items()) if balance_stage else ():
         if cap:
             prob += (cap * balance <= pulp.lpSum(found.cases[c].size * x[(c, i)]
                                                  for c, i in relocated[location]),

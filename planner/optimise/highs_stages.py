@@ -191,12 +191,11 @@ def maximise(model: Model, name: str, cost_map: dict[int, float],
                                 f"time limit of {time_limit_s:g} s (highs)")
             stopped, gap = True, relative_gap(stage.worth(found), stage.proven_bound())
             break
-        if x is not None and stage.worth(x) >= target - stage.slack:
-            found = x  # every solution worth more is in the region: an optimum
-            break
-        if x is not None and stage.integral and stage.worth(x) >= target - 1.0 - stage.slack:
-            # An integral objective has no value between x's and the target: a better
-            # solution would be worth the target at least, so in the region, where x is best.
+        # Every solution worth the target or more is in the region: x, its best, is the
+        # optimum when it reaches the target, or, for an integral objective, comes within one
+        # of it (no value lies between: a better solution would reach the target).
+        reach = 1.0 if stage.integral else 0.0
+        if x is not None and stage.worth(x) >= target - reach - stage.slack:
             found = x
             break
         if x is not None:  # the stage's optimum is below the target: the region at x holds it

@@ -514,24 +514,25 @@ QUALITY_UNIT = 100_000  # the largest common denominator used
 
 
 def quality_unit(scores: Iterable[float]) -> int:
-    """The common denominator of `scores` as exact fractions (`SCORE_DENOMINATOR`); 1 when
-    some score is no such fraction or the denominator would exceed QUALITY_UNIT (the costs
-    then stay as they are: not integral)."""
+    """The common denominator of `scores` as exact fractions (`exact`); 1 when some score is
+    no such fraction or the denominator would exceed QUALITY_UNIT (the costs then stay as they
+    are: not integral)."""
     unit = 1
     for score in sorted(set(scores)):
-        exact = Fraction(score).limit_denominator(SCORE_DENOMINATOR)
-        if abs(float(exact) - score) > 1e-9 * max(1.0, abs(score)):
+        fraction = exact(score)
+        if not isinstance(fraction, Fraction):
             return 1
-        unit = math.lcm(unit, exact.denominator)
+        unit = math.lcm(unit, fraction.denominator)
         if unit > QUALITY_UNIT:
             return 1
     return unit
 
 
 def exact(score: float) -> Fraction | float:
-    """A score as the fraction it stands for (`quality_unit`), or as it is when none."""
-    return Fraction(score).limit_denominator(SCORE_DENOMINATOR) \
-        if quality_unit([score]) > 1 or score == round(score) else score
+    """A score as the fraction of denominator up to SCORE_DENOMINATOR it stands for, or as
+    it is when there is none."""
+    fraction = Fraction(score).limit_denominator(SCORE_DENOMINATOR)
+    return fraction if abs(float(fraction) - score) <= 1e-9 * max(1.0, abs(score)) else score
 
 
 def scaled_scores(loc: _Location) -> tuple[int, dict[float, float]]:
@@ -545,8 +546,7 @@ def scaled_scores(loc: _Location) -> tuple[int, dict[float, float]]:
     unit = quality_unit(scores)
     if unit == 1:
         return 1, {score: score for score in scores}
-    return unit, {score: float(round(Fraction(score).limit_denominator(SCORE_DENOMINATOR)
-                                     * unit)) for score in scores}
+    return unit, {score: float(round(exact(score) * unit)) for score in scores}
 
 
 # Benefitting states solved at once (threads: HiGHS releases the GIL while it solves, and every
@@ -739,9 +739,7 @@ def _solve_location(instance: Instance, classes: list[CaseClass], members: list[
             score = exact(cls.scores[cls.places.index(i)])
             if score:
                 stages["quality"] = stages.get("quality", 0.0) + float(n * cls.size * score)
-            for term in instance.config.matching.priority:
-                if cls.constant[term]:
-                    stages[term] = stages.get(term, 0.0) + cls.constant[term]
+        add_constants(instance, [classes[k] for k, _ in settled], stages)
         stages = _stage_order(instance, stages)
     return counts, stages
 
@@ -806,12 +804,18 @@ def _solve_open(instance: Instance, classes: list[CaseClass], members: list[int]
             solver, loc, location, fixed, into, sizes, clock, cases)
     if tied is not None:
         stages["tie_break"] = tied
+    add_constants(instance, [classes[k] for k in loc.members], stages)
+    return _realise(loc, into, at, sizes), stages
+
+
+def add_constants(instance: Instance, classes: Iterable[CaseClass], stages: dict[str, float]
+                  ) -> None:
+    """Transferred cases' priority terms (`CaseClass.constant`): the same in every solution,
+    so left out of the model and added to the stages' values here."""
     for term in instance.config.matching.priority:
-        # Transferred cases' terms: the same in every solution, so left out of the model.
-        constant = sum(classes[k].constant[term] for k in loc.members)
+        constant = sum(cls.constant[term] for cls in classes)
         if constant:
             stages[term] = stages.get(term, 0.0) + constant
-    return _realise(loc, into, at, sizes), stages
 
 
 def _selection_stages(instance: Instance, members: list[int], loc: _Location, selection: Model,
