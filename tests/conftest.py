@@ -45,6 +45,12 @@ def csv_rows(path: Path) -> list[list[str]]:
         return list(csv.reader(handle))
 
 
+def csv_dicts(path: Path) -> list[dict[str, str]]:
+    """A CSV file's rows as dicts by header (to read a table as the files give it)."""
+    with path.open(encoding="utf-8", newline="") as handle:
+        return list(csv.DictReader(handle))
+
+
 def save_rows(path: Path, table: list[list[str]]) -> None:
     """Write rows back as the planner writes its tables (`\n` line ends)."""
     with path.open("w", encoding="utf-8", newline="") as handle:

@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import HANG_S, write_csv
+from conftest import HANG_S, csv_dicts, write_csv
 from pydantic import BaseModel
 
 from models.results import (
@@ -94,11 +94,6 @@ def shown(text: str) -> float:
     """The number a person reads: separators dropped, a percent made a fraction."""
     clean = text.replace(",", "").replace("\u00a0", "").strip()
     return float(clean[:-1]) / 100 if clean.endswith("%") else float(clean)
-
-
-def read_csv(path: Path) -> list[dict[str, str]]:
-    with path.open(encoding="utf-8", newline="") as handle:
-        return list(csv.DictReader(handle))
 
 
 @pytest.fixture(scope="module")
@@ -272,22 +267,22 @@ def test_report_numbers_equal_the_csvs(eu_run: Path) -> None:
         if csv_text:
             assert abs(shown(text) - float(csv_text)) <= digits, (table, row, col, text)
 
-    allocation_rows = read_csv(eu_run / "allocation.csv")
+    allocation_rows = csv_dicts(eu_run / "allocation.csv")
     assert {r for t, r, _ in cells if t == "allocation"} == {r["state"] for r in allocation_rows}
     for row in allocation_rows:
         for col in ("obligation", "relocation", "offset", "financial_eur", "alternative_eur",
                     "value", "balance", "shortfall"):
             check("allocation", row["state"], col, row[col], 0.005)
         check("allocation", row["state"], "share", row["share"], 0.5e-6)
-    for row in read_csv(eu_run / "coverage.csv"):
+    for row in csv_dicts(eu_run / "coverage.csv"):
         key = f"{row['beneficiary']}/{row['measure']}"
         if row["need_stated"] == "true" or float(row["received"]):
             check("coverage", key, "ratio", row["ratio"], 0.0005)
             check("coverage", key, "received", row["received"], 0.005)
-    for row in read_csv(eu_run / "plan.csv"):
+    for row in csv_dicts(eu_run / "plan.csv"):
         check("plan", row["pledge_id"], "amount", row["amount"], 0.005)
         check("plan", row["pledge_id"], "value", row["value"], 0.005)
-    flows = read_csv(eu_run / "distribution.csv")
+    flows = csv_dicts(eu_run / "distribution.csv")
     assert len({(r["pledge_id"], r["beneficiary"], r["measure"]) for r in flows}) == len(flows)
     for row in flows:
         check("distribution", f"{row['pledge_id']}/{row['beneficiary']}/{row['measure']}",
@@ -297,8 +292,8 @@ def test_report_numbers_equal_the_csvs(eu_run: Path) -> None:
         check("summary", "totals", col, fmt(value), 0.005)
     check("summary", "matching", "persons_assigned", str(summary.matching.persons_assigned), 0)
     # The matching counts: every candidate exactly once, per benefitting state and reason.
-    assigned = read_csv(eu_run / "assignments.csv")
-    unassigned = read_csv(eu_run / "unassigned.csv")
+    assigned = csv_dicts(eu_run / "assignments.csv")
+    unassigned = csv_dicts(eu_run / "unassigned.csv")
     locations = {r["from_state"] for r in assigned} | {r["location"] for r in unassigned}
     for loc in locations:
         assert cells["matching-origin", loc, "assigned"][0] == str(
@@ -311,14 +306,14 @@ def test_report_numbers_equal_the_csvs(eu_run: Path) -> None:
 
 def test_report_holds_no_candidate_data(eu_run: Path) -> None:
     text = (eu_run / "report.html").read_text(encoding="utf-8")
-    candidates = read_csv(EU_2026 / "candidates.csv")
+    candidates = csv_dicts(EU_2026 / "candidates.csv")
     assert len(candidates) == 1200
     words = set(re.findall(r"[A-Za-z0-9_-]+", text))
     for person in candidates:
         assert person["person_id"] not in words and person["case_id"] not in words
     # Nationalities a pledge row's profile criteria name (pledges.csv, public input: RO-1's
     # list appears in a bottleneck sentence) are not candidate data.
-    criteria = {code for row in read_csv(EU_2026 / "pledges.csv")
+    criteria = {code for row in csv_dicts(EU_2026 / "pledges.csv")
                 for code in row.get("nationalities", "").split(";") if code}
     nationalities = {p["nationality"] for p in candidates if p["nationality"]} - criteria
     assert len(nationalities) > 5 and not nationalities & words
@@ -440,7 +435,7 @@ def test_comparison_report_from_the_comparison_files(tmp_path: Path) -> None:
     assert cells["kpis", "more/surplus", "delta"] == ("0", "0")
     assert cells["kpis", "base/gini_value_per_capita", "value"][1] == "0.056"  # 50, 40
     assert '<li class="warn">shift: B: look</li>' in text
-    rows = {name: len(read_csv(comparison / name)) for name in ("states.csv", "kpis.csv")}
+    rows = {name: len(csv_dicts(comparison / name)) for name in ("states.csv", "kpis.csv")}
     assert rows == {"states.csv": 6, "kpis.csv": 3 * 18}
     assert '<li><a href="kpis.csv">kpis.csv</a> (54 rows)</li>' in text
     assert '<li><a href="states.csv">states.csv</a> (6 rows)</li>' in text
@@ -471,13 +466,13 @@ def test_comparison_report_of_a_real_comparison(make_instance, tmp_path: Path) -
     compare.compare_into(folder, ["bigger", "deduct"], tmp_path / "cmp", jobs=1, quiet=True)
     comparison = tmp_path / "cmp" / "comparison"
     cells = parse(comparison / "report.html").cells
-    for row in read_csv(comparison / "states.csv"):
+    for row in csv_dicts(comparison / "states.csv"):
         for col in ("share", "obligation", "value"):
             assert cells["states", f"{row['variant']}/{row['state']}", col][0] == row[col]
         for col in ("obligation_delta", "value_delta"):
             if row["variant"] != "base":
                 assert cells["states", f"{row['variant']}/{row['state']}", col][0] == row[col]
-    for row in read_csv(comparison / "kpis.csv"):
+    for row in csv_dicts(comparison / "kpis.csv"):
         key = "/".join(p for p in (row["variant"], row["kpi"], row["subject"]) if p)
         if row["kpi"] == "received":  # in kpis.csv only
             assert ("kpis", key, "value") not in cells
@@ -518,7 +513,7 @@ def test_odd_text_is_escaped_and_draws_without_warnings(tmp_path: Path) -> None:
     label does not push the chart out."""
     folder = hand_made(tmp_path / "run")
     odd = 'C <b>&amp; id="z" $x$ \U0001f30d ' + "L" * 2_000
-    rows = read_csv(folder / registry.MATCHABILITY.file)
+    rows = csv_dicts(folder / registry.MATCHABILITY.file)
     rows[1]["text"] = odd
     with (folder / registry.MATCHABILITY.file).open("w", encoding="utf-8", newline="") as handle:
         writer = csv.DictWriter(handle, fieldnames=list(rows[0]), lineterminator="\n")

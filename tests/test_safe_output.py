@@ -14,8 +14,9 @@ from html.parser import HTMLParser
 from pathlib import Path
 
 import pytest
+from conftest import csv_dicts
 from rich.console import Console
-from test_report import THREE_RUNS, allocation, hand_comparison, hand_made, parse, read_csv
+from test_report import THREE_RUNS, allocation, hand_comparison, hand_made, parse
 
 from models.results import CoverageRow, MatchabilityRow, Matching, SolverInfo, Summary, Totals
 from planner import comparison as compare
@@ -129,7 +130,7 @@ def rewrite(path: Path, change: dict[str, dict[str, str]], key: str) -> None:
     """Set cells of a CSV: `change` maps a row's `key` column to its new cells."""
     import csv
 
-    rows = read_csv(path)
+    rows = csv_dicts(path)
     for row in rows:
         row.update(change.get(row[key], {}))
     with path.open("w", encoding="utf-8", newline="") as handle:

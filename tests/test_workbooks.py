@@ -4,14 +4,13 @@ no formula anywhere, values equal to the CSVs; and `planner compare`'s by-state 
 
 from __future__ import annotations
 
-import csv
 import subprocess
 import sys
 from pathlib import Path
 
 import openpyxl
 import pytest
-from conftest import HANG_S
+from conftest import HANG_S, csv_dicts
 
 pytestmark = [pytest.mark.solver, pytest.mark.cli]
 
@@ -31,11 +30,6 @@ def planner(*args: object) -> None:
     done = subprocess.run([str(PLANNER), *map(str, args)], cwd=REPO, capture_output=True,
                           text=True, timeout=HANG_S, check=False)
     assert done.returncode == 0, done.stderr
-
-
-def csv_dicts(path: Path) -> list[dict[str, str]]:
-    with path.open(encoding="utf-8", newline="") as handle:
-        return list(csv.DictReader(handle))
 
 
 @pytest.fixture(scope="module")
