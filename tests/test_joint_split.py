@@ -348,3 +348,33 @@ def test_transfers_beyond_a_states_rows_in_all_are_an_input_error(make_instance)
     assert [(p.line, p.column, p.message) for p in caught.value.problems] == [
         (line, "state", "transfers to AA need 3 places, the plan gives AA 2 in all")
         for line in (2, 3, 4)]
+
+
+def test_the_split_is_tie_broken_only_when_every_later_model_is(make_instance, monkeypatch):
+    """The split's tie-break makes the plan the same on every back-end only when every
+    state's last model gets its own (at most TIE_BREAK_COLUMNS columns). With the limit at
+    its default every model here is small: the split is tie-broken (its stage recorded) and
+    each note appears once (the trial's are dropped). With the limit at 1 no model is: the
+    split keeps the back-end's own optimum (no tie-break stage), a note says so, and the
+    stages fixed by the split, persons and balance, are the same."""
+    from planner.optimise import matching
+    from planner.pipeline import verify as verify_plan
+
+    folder = random_folder(make_instance, 4, UNDIRECTED, 60)
+    instance = load_instance(folder)
+    tied = plan_with(instance, SolverOptions(fallback=False))
+    assert "tie_break_split" in tied.solve.stages
+    assert not any("joint split" in note for note in tied.solve.notes)
+    assert len(tied.solve.notes) == len(set(tied.solve.notes))
+    monkeypatch.setattr(matching, "TIE_BREAK_COLUMNS", 1)
+    untied = plan_with(instance, SolverOptions(fallback=False))
+    assert "tie_break_split" not in untied.solve.stages
+    assert "split" in untied.solve.stages
+    notes = [n for n in untied.solve.notes if "no tie-break of the joint split" in n]
+    assert notes == ["matching: no tie-break of the joint split (the later models of DD, EE "
+                     "have more than 1 columns); the split of places over benefitting states "
+                     "is highs's choice among equally good ones and may differ on another "
+                     "back-end"]
+    for stage in ("matching_persons", "matching_balance"):
+        assert untied.summary.objectives[stage] == tied.summary.objectives[stage]
+    assert not verify_plan(untied, instance)

@@ -36,8 +36,10 @@ The split of places over benefitting states (issue 18, `matching.split`, Art. 60
           balanced states' persons relocated, in proportion to relocation need, rounded
           down), the largest sum; a balanced state has a positive relocation need and a case
           some place may take (`balanced`). Both stages in one exact weighted objective
-          M x persons + covered (covered <= persons < M), then the tie-break when small, so
-          that every back-end takes the same split. The split chosen (persons per row and
+          M x persons + covered (covered <= persons < M), then the tie-break when every
+          later model gets its own (`on_split`: otherwise the plan is the back-end's choice
+          anyway, and the split is too), so that every back-end takes the same split. The
+          split chosen (persons per row and
           state) becomes the places of the later stages, solved per state as with a fixed
           split (`fixed_split`): stages (iii) and (iv) are optimal for that split, not over
           every split as good in (i)-(ii) (two such splits can differ widely in quality).
@@ -313,6 +315,7 @@ def tie_break(solver: Solver, model: Model, location: str, cases: int, per_case:
     the columns before those changes (so the same plan)."""
     columns = len(model.upper) - len(derived)
     if columns > TIE_BREAK_COLUMNS:
+        solver.untied.append(location)
         solver.notes.append(
             f"matching {location}: no tie-break ({columns:,} columns, more than "
             f"{TIE_BREAK_COLUMNS:,}); the assignments are {solver.used}'s choice among "
@@ -650,18 +653,46 @@ def _add_shares(model: Model, columns: list[tuple[int, str, float]], needs: dict
     return covered
 
 
+@dataclass
+class SplitChoice:
+    """The joint split's stages (i) and (ii) solved (`choose_split`): `persons`, the persons
+    per (joint) place of the back-end's optimum, and the model, so that the tie-break can be
+    run on it (`tie_break`) when the later stages make it worth its time (`match`)."""
+
+    model: Model | None = None
+    size_columns: dict[tuple[int, int], int] = field(default_factory=dict)
+    cases: int = 0
+    persons: dict[int, int] = field(default_factory=dict)
+
+    def take(self) -> dict[int, int]:
+        """The persons per (joint) place of the model's solution."""
+        chosen = self.model.solution if self.model is not None else None
+        persons: dict[int, int] = defaultdict(int)
+        if chosen is not None:
+            for (size, i), column in self.size_columns.items():
+                persons[i] += size * int(round(chosen[column]))
+        return dict(persons)
+
+    def tie_break(self, solver: Solver) -> dict[int, int]:
+        """The tie-break among splits worth the optimum, so that every back-end takes the
+        same split (`tie_break`); returns its persons per place."""
+        if self.model is not None:
+            tie_break(solver, self.model, "split", self.cases, 2)
+        return self.take()
+
+
 def choose_split(classes: list[CaseClass], places: list[Place], solver: Solver,
-                 split: Split, states: list[str], clock: Clock) -> dict[int, int]:
+                 split: Split, states: list[str], clock: Clock) -> SplitChoice:
     """Stages (i) and (ii) with the joint split, on one model of every state (a row's places
     are shared by its states): persons relocated, then the balance, in one exact weighted
     objective M x persons + covered (covered <= persons < M, so the most persons come first;
     fixing persons as a row and then maximising the balance is the same optimum, but made
-    every later stage an exact-fill MIP of 35-100 s at 10,000 persons). Then, when small,
-    the tie-break, so that every back-end chooses the same split. Returns the persons placed
-    per (joint) place: the split. `states`: the balanced ones (`balanced`)."""
+    every later stage an exact-fill MIP of 35-100 s at 10,000 persons). The tie-break is
+    left to `SplitChoice.tie_break` (`match` runs it when the later stages have theirs).
+    `states`: the balanced ones (`balanced`)."""
     loc = _location(classes, range(len(classes)), places, totals=split.totals)
     if loc is None:
-        return {}
+        return SplitChoice()
     kinds = _kinds(loc, priority=False)
     model = Model("matching_split")
     needs = {b: split.needs[b] for b in states}
@@ -688,14 +719,48 @@ def choose_split(classes: list[CaseClass], places: list[Place], solver: Solver,
              [c for c, _ in weights], [w for _, w in weights]),
             ("fix_split_balance", float(sum(round(chosen[c]) for c in covered)), covered,
              [1.0] * len(covered))])
-        cases = sum(len(classes[k].cases) for k in loc.members)
-        tie_break(solver, model, "split", cases, 2)
-    chosen = model.solution
-    assert chosen is not None  # the stages above solved the model
-    persons: dict[int, int] = defaultdict(int)
-    for (size, i), column in size_columns.items():
-        persons[i] += size * int(round(chosen[column]))
-    return dict(persons)
+    choice = SplitChoice(model, size_columns, sum(len(classes[k].cases) for k in loc.members))
+    choice.persons = choice.take()
+    return choice
+
+
+def on_split(instance: Instance, classes: list[CaseClass], places: list[Place],
+             solver: Solver, clock: Clock, choice: SplitChoice
+             ) -> tuple[list[CaseClass], list[Place], dict[tuple[int, int], int],
+                        dict[str, float]]:
+    """The later stages, per state, on the split chosen (`fixed_split`), tie-broken when
+    that makes the plan the same on every back-end. The split's tie-break is worth its time
+    only when every state's last model gets its own (`tie_break`: at most TIE_BREAK_COLUMNS
+    columns); otherwise the assignments are the back-end's choice anyway. Whether they all
+    do is known only on a split, so the later stages run first on the back-end's own split
+    (a trial): when a state's model is too large, that is the plan, and a note says the split
+    is the back-end's choice too (re-plan bench: the split's tie-break was 0.8-1.9 s of a
+    4-5 s run); otherwise the split is tie-broken and the later stages run on it (the
+    trial's stages and notes are dropped, its seconds kept). Every stage optimum is the same
+    either way. The decision is each back-end's own: near the limit, one back-end's split
+    could lead to a model over it and another's not."""
+    # Full places make placing nobody infeasible, a time-limited stage's last resort
+    # (planner.optimise.highs_stages): with a time limit the places keep `<=` rows (slower,
+    # the same optima).
+    full = not solver.options.time_limit_s
+    trial = solver.fork()
+    split_classes, split_places = fixed_split(classes, places, choice.persons)
+    counts, stages = solve_counts(instance, split_classes, split_places, trial, clock, full)
+    if trial.untied or choice.model is None:
+        if trial.untied:
+            trial.notes.append(
+                f"matching: no tie-break of the joint split (the later models of "
+                f"{', '.join(trial.untied)} have more than {TIE_BREAK_COLUMNS:,} columns); "
+                f"the split of places over benefitting states is {solver.used}'s choice among "
+                "equally good ones and may differ on another back-end")
+        solver.absorb(trial)
+        return split_classes, split_places, counts, stages
+    solver.absorb_times(trial)
+    with clock("matching_solve_split"):
+        persons = choice.tie_break(solver)
+    split_classes, split_places = fixed_split(classes, places, persons)
+    counts, stages = solve_counts(instance, split_classes, split_places, solver, clock, full)
+    return split_classes, split_places, counts, stages
 
 
 def fixed_split(classes: list[CaseClass], places: list[Place], persons: dict[int, int]
@@ -986,18 +1051,15 @@ def match(instance: Instance, cases: list[Case], places: list[Place],
     score = scorer(instance)
     with clock("matching_eligibility"):
         classes, left_out = build_classes(instance, cases, places, transfers, rejected, score)
-    if split is not None:
+    if split is None:
+        counts, stages = solve_counts(instance, classes, places, solver, clock)
+    else:
         # Stages (i) and (ii) on every state at once choose the split; the later stages then
         # run per state on it, exactly as with a split fixed beforehand.
         states = balanced(classes, places, split)
-        persons = choose_split(classes, places, solver, split, states, clock)
-        classes, places = fixed_split(classes, places, persons)
-    # Full places make placing nobody infeasible, a time-limited stage's last resort
-    # (planner.optimise.highs_stages): with a time limit the places keep `<=` rows (slower, the same
-    # optima).
-    counts, stages = solve_counts(instance, classes, places, solver, clock,
-                                  full=split is not None and not solver.options.time_limit_s)
-    if split is not None:
+        choice = choose_split(classes, places, solver, split, states, clock)
+        classes, places, counts, stages = on_split(instance, classes, places, solver, clock,
+                                                   choice)
         # Stage (ii) is the joint split's: the persons within each state's share of all
         # persons relocated, in proportion to its relocation need (`shares`).
         stages.pop("balance", None)

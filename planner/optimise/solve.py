@@ -131,6 +131,8 @@ class Solver:
     gaps: dict[str, float | None] = field(default_factory=dict)  # stages stopped by the limit
     failed: list[str] = field(default_factory=list)  # back-ends that raised when solving
     exact: bool = False  # the last solution was made exact (planner.optimise.exact)
+    # Locations whose last matching model got no tie-break (planner.optimise.matching).
+    untied: list[str] = field(default_factory=list)
 
     @property
     def requested(self) -> str:
@@ -161,12 +163,17 @@ class Solver:
         self.notes += own.notes
         self.stages.update(own.stages)
         self.terminations.update(own.terminations)
-        for name, seconds in own.times_s.items():
-            self._took(name, seconds)
+        self.untied += own.untied
+        self.absorb_times(own)
         self.gaps.update(own.gaps)
         self.failed += [name for name in own.failed if name not in self.failed]
         self.used, self.version = own.used or self.used, own.version or self.version
         self.exact = own.exact
+
+    def absorb_times(self, own: Solver) -> None:
+        """Take a forked context's seconds only (its stages were a trial, dropped)."""
+        for name, seconds in own.times_s.items():
+            self._took(name, seconds)
 
     def _took(self, stage: str, seconds: float) -> None:
         self.times_s[stage] = self.times_s.get(stage, 0.0) + seconds
