@@ -15,9 +15,14 @@ split fixed before the matching can send wholly to a state whose candidates it c
 that the year's places hold everyone already transferred), candidates for `transferred + new`
 persons, and transfers.csv naming the earliest-registered cases of a first plan's assignments
 until `transferred` persons: those keep their places, the `new` persons compete for the rest.
+The first plan sees only the cases registered before the `new` persons' (the last-registered
+cases, at least `new` persons): until 2026-12-05 it saw them too, placed every one it could
+and the transfers took them all (22,864 persons placeable of 27,500, fewer than the 25,000
+asked), so the re-run had no new person left to place.
 
 `replan(folder, persons, seed)` (issue 15): a re-plan of the rest of the year at `AS_OF`: the
-monthly re-run's instance with half of `persons` in transferred cases, each transfer dated
+monthly re-run's instance with half of `persons` in transferred cases (its first plan sees
+every case, so that half of them can be transferred), each transfer dated
 (one of the cycle's days from its start, 12 June 2026, to AS_OF, by the case's position:
 deterministic), planned by `planner run --as-of AS_OF` with the default pacing.
 """
@@ -88,17 +93,15 @@ def growing(folder: Path, persons: int, seed: int = 1) -> None:
           criteria=GROWING_CRITERIA)
 
 
-def monthly(folder: Path, transferred: int = 25_000, new: int = 2_500, seed: int = 1) -> int:
-    """Build the monthly re-run; return the persons in transferred cases (>= `transferred`
-    is not guaranteed: cases are whole, so the last case may overshoot by a few)."""
+def monthly(folder: Path, transferred: int = 25_000, new: int = 2_500, seed: int = 1,
+            first_plan_has_new: bool = False) -> int:
+    """Build the monthly re-run; return the persons in transferred cases (at most about
+    `transferred`: cases are whole, so the last case may overshoot by a few; fewer when the
+    first plan places fewer). The first plan sees the cases registered before the `new`
+    persons' (the latest-registered cases of at least `new` persons), so that those are new
+    in the re-run and compete for the places left; with `first_plan_has_new` (the re-plan)
+    it sees every case."""
     build(folder, transferred + new, seed, relocations=42_000)
-    script = Path(sys.executable).parent / "planner"
-    with tempfile.TemporaryDirectory() as tmp:
-        out = Path(tmp) / "first"
-        subprocess.run([str(script), "run", str(folder), "--out", str(out), "-q"], check=True,
-                       stdout=subprocess.DEVNULL, cwd=ROOT)
-        with (out / "assignments.csv").open(encoding="utf-8") as handle:
-            placed = {(r["case_id"], r["to_state"]) for r in csv.DictReader(handle)}
     with (folder / "candidates.csv").open(encoding="utf-8") as handle:
         rows = list(csv.DictReader(handle))
     size: dict[str, int] = {}
@@ -106,6 +109,13 @@ def monthly(folder: Path, transferred: int = 25_000, new: int = 2_500, seed: int
     for row in rows:
         size[row["case_id"]] = size.get(row["case_id"], 0) + 1
         registered[row["case_id"]] = min(registered.get(row["case_id"], "9"), row["registered"])
+    latest, persons = set(), 0
+    for case_id in sorted(size, key=lambda c: (registered[c], c), reverse=True):
+        if first_plan_has_new or persons >= new:
+            break
+        latest.add(case_id)
+        persons += size[case_id]
+    placed = _first_plan(folder, rows, latest)
     chosen, persons = [], 0
     for case_id, state in sorted(placed, key=lambda p: (registered[p[0]], p[0])):
         if persons >= transferred:
@@ -119,12 +129,32 @@ def monthly(folder: Path, transferred: int = 25_000, new: int = 2_500, seed: int
     return persons
 
 
+def _first_plan(folder: Path, rows: list[dict[str, str]], left_out: set[str]
+                ) -> set[tuple[str, str]]:
+    """(case, state) of every case a plan of `folder` places, its candidates without the
+    cases `left_out` (not registered yet)."""
+    script = Path(sys.executable).parent / "planner"
+    with tempfile.TemporaryDirectory() as tmp:
+        first = Path(tmp) / "instance"
+        shutil.copytree(folder, first)
+        with (first / "candidates.csv").open("w", encoding="utf-8", newline="") as handle:
+            writer = csv.DictWriter(handle, fieldnames=list(rows[0]), lineterminator="\n")
+            writer.writeheader()
+            writer.writerows(r for r in rows if r["case_id"] not in left_out)
+        out = Path(tmp) / "first"
+        subprocess.run([str(script), "run", str(first), "--out", str(out), "-q"], check=True,
+                       stdout=subprocess.DEVNULL, cwd=ROOT)
+        with (out / "assignments.csv").open(encoding="utf-8") as handle:
+            return {(r["case_id"], r["to_state"]) for r in csv.DictReader(handle)}
+
+
 AS_OF = "2026-09-30"  # eu-2026's cycle starts on 12 June 2026 (cycle_start)
 
 
 def replan(folder: Path, persons: int = 30_000, seed: int = 1) -> int:
     """Build the re-plan scenario (module docstring); return the persons transferred."""
-    moved = monthly(folder, persons // 2, persons - persons // 2, seed)
+    moved = monthly(folder, persons // 2, persons - persons // 2, seed,
+                    first_plan_has_new=True)
     path = folder / "transfers.csv"
     with path.open(encoding="utf-8") as handle:
         rows = list(csv.DictReader(handle))
