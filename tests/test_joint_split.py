@@ -353,10 +353,11 @@ def test_transfers_beyond_a_states_rows_in_all_are_an_input_error(make_instance)
 def test_the_split_is_tie_broken_only_when_every_later_model_is(make_instance, monkeypatch):
     """The split's tie-break makes the plan the same on every back-end only when every
     state's last model gets its own (at most TIE_BREAK_COLUMNS columns). With the limit at
-    its default every model here is small: the split is tie-broken (its stage recorded) and
-    each note appears once (the trial's are dropped). With the limit at 1 no model is: the
-    split keeps the back-end's own optimum (no tie-break stage), a note says so, and the
-    stages fixed by the split, persons and balance, are the same."""
+    its default every model here is small: the split is tie-broken (its stage recorded), so
+    are the states' assignments, and each note appears once (the trial's are dropped). With
+    the limit at 1 no model is: the split keeps the back-end's own optimum and no tie-break
+    is solved anywhere, a note says so, and the stages fixed by the split, persons and
+    balance, are the same."""
     from planner.optimise import matching
     from planner.pipeline import verify as verify_plan
 
@@ -371,10 +372,12 @@ def test_the_split_is_tie_broken_only_when_every_later_model_is(make_instance, m
     assert "tie_break_split" not in untied.solve.stages
     assert "split" in untied.solve.stages
     notes = [n for n in untied.solve.notes if "no tie-break of the joint split" in n]
-    assert notes == ["matching: no tie-break of the joint split (the later models of DD, EE "
-                     "have more than 1 columns); the split of places over benefitting states "
-                     "is highs's choice among equally good ones and may differ on another "
-                     "back-end"]
+    assert notes == ["matching: no tie-break of the joint split or of any state's assignments "
+                     "(the last models of DD, EE have more than 1 columns); the split of "
+                     "places over benefitting states and every assignment are highs's choice "
+                     "among equally good ones and may differ on another back-end"]
+    assert "matching_tie_break" not in untied.summary.objectives
+    assert "matching_tie_break" in tied.summary.objectives
     for stage in ("matching_persons", "matching_balance"):
         assert untied.summary.objectives[stage] == tied.summary.objectives[stage]
     assert not verify_plan(untied, instance)

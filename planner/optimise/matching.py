@@ -321,6 +321,8 @@ def tie_break(solver: Solver, model: Model, location: str, cases: int, per_case:
             f"{TIE_BREAK_COLUMNS:,}); the assignments are {solver.used}'s choice among "
             "equally good ones and may differ on another back-end")
         return None
+    if not solver.tie_breaks:  # a trial of the joint split's later stages (`on_split`)
+        return None
     weights = tie_weights(model, cases, per_case)
     for column, base in (lifted or {}).items():
         weights[column] += weights[base]
@@ -728,31 +730,34 @@ def on_split(instance: Instance, classes: list[CaseClass], places: list[Place],
              solver: Solver, clock: Clock, choice: SplitChoice
              ) -> tuple[list[CaseClass], list[Place], dict[tuple[int, int], int],
                         dict[str, float]]:
-    """The later stages, per state, on the split chosen (`fixed_split`), tie-broken when
-    that makes the plan the same on every back-end. The split's tie-break is worth its time
-    only when every state's last model gets its own (`tie_break`: at most TIE_BREAK_COLUMNS
-    columns); otherwise the assignments are the back-end's choice anyway. Whether they all
-    do is known only on a split, so the later stages run first on the back-end's own split
-    (a trial): when a state's model is too large, that is the plan, and a note says the split
-    is the back-end's choice too (re-plan bench: the split's tie-break was 0.8-1.9 s of a
-    4-5 s run); otherwise the split is tie-broken and the later stages run on it (the
-    trial's stages and notes are dropped, its seconds kept). Every stage optimum is the same
-    either way. The decision is each back-end's own: near the limit, one back-end's split
-    could lead to a model over it and another's not."""
+    """The later stages, per state, on the split chosen (`fixed_split`), with the tie-breaks
+    when they make the plan the same on every back-end: only when every state's last model
+    gets its own (`tie_break`: at most TIE_BREAK_COLUMNS columns), and then the split's too.
+    Whether they all do is known only on a split, so the later stages run first on the
+    back-end's own split without any tie-break (a trial, each last model only sized): when a
+    state's model is too large, that is the plan, with no tie-break anywhere (a state's plan
+    depends on the split, which is then the back-end's choice too, and a note says so;
+    re-plan bench: the split's tie-break was 0.8-1.9 s of a 4-5 s run, a small state's
+    0.2 s); otherwise the split is tie-broken and the later stages run again on it, with
+    their tie-breaks (the trial's stages and notes dropped, its seconds kept). Every stage
+    optimum but the tie-breaks' is the same either way. The decision is each back-end's own:
+    near the limit, one back-end's split could lead to a model over it and another's not."""
     # Full places make placing nobody infeasible, a time-limited stage's last resort
     # (planner.optimise.highs_stages): with a time limit the places keep `<=` rows (slower,
     # the same optima).
     full = not solver.options.time_limit_s
     trial = solver.fork()
+    trial.tie_breaks = False
     split_classes, split_places = fixed_split(classes, places, choice.persons)
     counts, stages = solve_counts(instance, split_classes, split_places, trial, clock, full)
     if trial.untied or choice.model is None:
         if trial.untied:
             trial.notes.append(
-                f"matching: no tie-break of the joint split (the later models of "
-                f"{', '.join(trial.untied)} have more than {TIE_BREAK_COLUMNS:,} columns); "
-                f"the split of places over benefitting states is {solver.used}'s choice among "
-                "equally good ones and may differ on another back-end")
+                f"matching: no tie-break of the joint split or of any state's assignments "
+                f"(the last models of {', '.join(trial.untied)} have more than "
+                f"{TIE_BREAK_COLUMNS:,} columns); the split of places over benefitting states "
+                f"and every assignment are {solver.used}'s choice among equally good ones and "
+                "may differ on another back-end")
         solver.absorb(trial)
         return split_classes, split_places, counts, stages
     solver.absorb_times(trial)

@@ -133,6 +133,8 @@ class Solver:
     exact: bool = False  # the last solution was made exact (planner.optimise.exact)
     # Locations whose last matching model got no tie-break (planner.optimise.matching).
     untied: list[str] = field(default_factory=list)
+    # False: the matching's tie-break stages are only sized, not solved (its trial run).
+    tie_breaks: bool = True
 
     @property
     def requested(self) -> str:
@@ -156,7 +158,7 @@ class Solver:
         """A fresh context on the same options and back-end, for one thread's stages
         (planner.optimise.matching.solve_counts); `absorb` merges it back."""
         return Solver(self.options, self.used, self.version, failed=list(self.failed),
-                      exact=self.exact)
+                      exact=self.exact, tie_breaks=self.tie_breaks)
 
     def absorb(self, own: Solver) -> None:
         """Take a forked context's stages, notes and seconds (in the caller's order)."""
