@@ -282,36 +282,3 @@ def test_a_region_optimum_two_below_the_target_is_not_taken():
     model.row("r[1]", -math.inf, 2, [0, 1], [4.0, -1.0])
     assert maximise(model, "a", {0: 3.0, 1: 1.0}).best == 1.0
     assert list(model.solution) == [0.0, 1.0]
-
-
-def test_a_region_at_the_starts_value_is_proven_from_the_start_without_presolve(monkeypatch):
-    """The model above. The region at 3 (the LP bound 13/4, rounded down) holds no point; the
-    one at 13/4 - 1 holds (0, 1), worth 1, more than one below it; the region at 1 holds that
-    solution, so only optimality is left to prove there: it is solved without presolve and
-    with the solution as its start (HiGHS prunes with it from the first node; presolve never
-    gets a start), the regions before it with presolve and no start. The optimum is the same,
-    1 at (0, 1)."""
-    model = Model("two below")
-    model.column("x[0]", 3)
-    model.column("x[1]", 4)
-    model.row("r[0]", -math.inf, 2, [0, 1], [0.0, 2.0])
-    model.row("r[1]", -math.inf, 2, [0, 1], [4.0, -1.0])
-    runs: list[tuple[float, str]] = []
-    solve, run = Stage.solve, Stage.run
-    target = [math.nan]
-
-    def spy_solve(self: Stage, at: float, start: np.ndarray | None
-                  ) -> tuple[bool, np.ndarray | None]:
-        target[0] = at
-        return solve(self, at, start)
-
-    def spy_run(self: Stage, presolve: str) -> object:
-        runs.append((target[0], presolve))
-        return run(self, presolve)
-
-    monkeypatch.setattr(Stage, "solve", spy_solve)
-    monkeypatch.setattr(Stage, "run", spy_run)
-    assert maximise(model, "a", {0: 3.0, 1: 1.0}).best == 1.0
-    assert list(model.solution) == [0.0, 1.0]
-    assert [(at, presolve) for at, presolve in runs if not math.isnan(at)] == [
-        (3.0, "on"), (2.25, "on"), (1.0, "off")]
