@@ -208,7 +208,8 @@ def brute_force(model: Model, cost: dict[int, float]) -> float | None:
 def test_stages_reach_the_brute_force_optimum(data, n, m, halves):
     """Random small integer programs, one stage and then a second: every optimum is the one
     enumeration finds, whatever the regions (bounded moves from the LP bounds, the doubling
-    targets, a region optimum one unit below an integral target taken as the stage's)."""
+    targets, a region optimum one unit below an integral target taken as the stage's) and
+    with or without the LP solution's neighbourhood searched first."""
     model = Model("random")
     for j in range(n):
         model.column(f"x[{j}]", data.draw(st.integers(0, 4)))
@@ -223,9 +224,11 @@ def test_stages_reach_the_brute_force_optimum(data, n, m, halves):
         with pytest.raises(PlanError):
             maximise(model, "a", stages[0])
         return
+    near = data.draw(st.booleans())  # the LP solution's neighbourhood first, or not
     for name, cost in zip("ab", stages, strict=True):
         expected = brute_force(model, cost)  # the earlier stage's fix row is in the model
-        assert maximise(model, name, cost).best == pytest.approx(expected, abs=1e-6)
+        assert maximise(model, name, cost, near=near).best == pytest.approx(expected,
+                                                                             abs=1e-6)
 
 
 def test_a_region_optimum_one_below_an_integral_target_is_the_stage_optimum(monkeypatch):
@@ -282,3 +285,94 @@ def test_a_region_optimum_two_below_the_target_is_not_taken():
     model.row("r[1]", -math.inf, 2, [0, 1], [4.0, -1.0])
     assert maximise(model, "a", {0: 3.0, 1: 1.0}).best == 1.0
     assert list(model.solution) == [0.0, 1.0]
+
+
+NEAR_COST = {0: 2.0, 1: 1.0, 2: 1.0}
+
+
+def near_model() -> Model:
+    """max 2 x0 + x1 + x2, x0 + x1 <= 1.5 (r[0]), x2 <= 3 (r[1]), x0, x1 in [0, 1], x2 in
+    [0, 3]. The LP solution is (1, 0.5, 3), worth 5.5 (x0 costs more than x1), the first
+    target 5. x1 is fractional; x0 shares r[0] with it and ranges too; x2 (whole, 3) shares
+    no row with it and stays at 3. Their best is (1, 0), so the neighbourhood holds a
+    solution worth 5: the optimum."""
+    model = Model("near")
+    model.column("x[0]", 1)
+    model.column("x[1]", 1)
+    model.column("x[2]", 3)
+    model.row("r[0]", -math.inf, 1.5, [0, 1], [1.0, 1.0])
+    model.row("r[1]", -math.inf, 3, [2], [1.0])
+    return model
+
+
+def test_the_neighbourhood_of_the_lp_solution_holds_the_optimum(monkeypatch):
+    regions: list[float] = []
+    solve = Stage.solve
+
+    def spy(self: Stage, target: float, start: np.ndarray | None
+            ) -> tuple[bool, np.ndarray | None]:
+        regions.append(target)
+        return solve(self, target, start)
+
+    monkeypatch.setattr(Stage, "solve", spy)
+    model = near_model()
+    assert maximise(model, "a", NEAR_COST, near=True).best == 5.0
+    assert list(model.solution) == [1.0, 0.0, 3.0]
+    assert regions == []  # no region solved: the LP bound proves it
+    assert maximise(near_model(), "a", NEAR_COST).best == 5.0
+    assert regions == [5.0]  # without `near`, the region at the target
+
+
+def test_the_neighbourhood_fixes_whole_columns_away_from_fractional_ones():
+    """The model above: x2 (whole in the LP solution, on r[1] alone) is fixed at 3 while x0
+    and x1 range. With a row x1 + x2 <= 10 added, x2 shares a short row with the fractional
+    x1 and ranges too. The bounds passed to HiGHS are recorded."""
+    linked = near_model()
+    linked.row("r[2]", -math.inf, 10, [1, 2], [1.0, 1.0])
+    seen: list[tuple[list[float], list[float]]] = []
+    for model in (near_model(), linked):
+        stage = stage_of(model, NEAR_COST)
+        stage.relax()
+        assert list(stage.relaxed) == [1.0, 0.5, 3.0]
+        change = stage.h.changeColsBounds
+
+        def record(n: int, columns: np.ndarray, lower: np.ndarray, upper: np.ndarray,
+                   change=change) -> object:
+            seen.append((list(lower), list(upper)))
+            return change(n, columns, lower, upper)
+
+        stage.h = _Proxy(stage.h, record)
+        assert stage.near() is not None
+    assert seen[0] == ([0.0, 0.0, 3.0], [1.0, 1.0, 3.0])
+    assert seen[2] == ([0.0, 0.0, 0.0], [1.0, 1.0, 3.0])
+
+
+class _Proxy:
+    """A highspy object whose changeColsBounds is recorded."""
+
+    def __init__(self, h: object, record: object) -> None:
+        self._h, self.changeColsBounds = h, record
+
+    def __getattr__(self, name: str) -> object:
+        return getattr(self._h, name)
+
+
+def test_a_neighbourhood_worth_less_than_the_target_leaves_it_to_the_regions():
+    """max 2 x0 + 4 x1 + x2, 2 x0 + 3 x1 <= 5.5, 3 x0 + x2 <= 3.5, x0 in [0, 2], x1 in
+    [0, 3], x2 in [0, 1]. The LP solution is (0, 11/6, 1), worth 25/3 (x1 is worth more per
+    unit of the first row), the first target 8. x1 is fractional, x0 shares the first row
+    with it, x2 (whole) does not and stays at 1, so x0 = 1 no longer fits the second row:
+    the neighbourhood's best is (0, 1, 1), worth 5. The optimum moves x2: (1, 1, 0), worth
+    6, found by the regions."""
+    model = Model("outside")
+    for j, upper in enumerate((2, 3, 1)):
+        model.column(f"x[{j}]", upper)
+    model.row("r[0]", -math.inf, 5.5, [0, 1], [2.0, 3.0])
+    model.row("r[1]", -math.inf, 3.5, [0, 2], [3.0, 1.0])
+    cost = {0: 2.0, 1: 4.0, 2: 1.0}
+    stage = stage_of(model, cost)
+    assert stage.relax() == 8
+    near = stage.near()
+    assert near is not None and list(near) == [0.0, 1.0, 1.0]
+    assert maximise(model, "a", cost, near=True).best == 6.0
+    assert list(model.solution) == [1.0, 1.0, 0.0]

@@ -707,7 +707,9 @@ def choose_split(classes: list[CaseClass], places: list[Place], solver: Solver,
     cost = {c: big * cls.size for c, cls in firsts}
     cost.update(dict.fromkeys(covered, 1.0))
     with clock("matching_solve_split"):
-        solver.maximise(model, "split", cost)
+        # Its LP is nearly integral: the LP solution's neighbourhood holds the optimum
+        # (planner.optimise.highs_stages, `near`).
+        solver.maximise(model, "split", cost, near=True)
         # The optimum fixed as two rows, persons and covered persons, rather than one row of
         # M x persons + covered: the same solutions in integers (covered <= persons < M),
         # but HiGHS's root propagation over the one row of coefficients 1 to M x size took

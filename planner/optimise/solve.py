@@ -311,15 +311,17 @@ class Solver:
         self.stages[name] = best
         return best
 
-    def maximise(self, model: Model, name: str, cost: dict[int, float]) -> float:
+    def maximise(self, model: Model, name: str, cost: dict[int, float],
+                 near: bool = False) -> float:
         """Maximise one stage of an array model, fix its optimum, keep the solution in
-        `model.solution` (the next stage's start), and return the optimum."""
+        `model.solution` (the next stage's start), and return the optimum. `near`: HiGHS
+        searches the LP solution's neighbourhood first (planner.optimise.highs_stages)."""
         self.backend(presolve=False)
         if self.used != "highs":
             return _maximise_pulp(self, model, name, cost)
         started = time.perf_counter()
         try:
-            outcome = maximise(model, name, cost, self.options.time_limit_s)
+            outcome = maximise(model, name, cost, self.options.time_limit_s, near)
         finally:
             self._took(name, time.perf_counter() - started)
         self.terminations[name] = outcome.termination
