@@ -381,3 +381,36 @@ def test_the_split_is_tie_broken_only_when_every_later_model_is(make_instance, m
     for stage in ("matching_persons", "matching_balance"):
         assert untied.summary.objectives[stage] == tied.summary.objectives[stage]
     assert not verify_plan(untied, instance)
+
+
+NO_QUALITY = ("[matching.quality]\nfamily_link = 0.0\nother_link = 0.0\nlanguage = 0.0\n"
+              "preference = 0.0")
+
+
+@pytest.mark.parametrize("extra", ["", NO_QUALITY], ids=["scored", "unscored"])
+def test_the_last_models_are_counted_as_tie_break_counts_them(make_instance, monkeypatch,
+                                                              extra):
+    """`last_columns` counts each state's last model without building it (the placement
+    model when some class scores, the selection model when none does): the counts equal
+    the columns `tie_break` sees on the models built, state by state."""
+    from planner.optimise import matching
+
+    folder = random_folder(make_instance, 4, UNDIRECTED, 60, extra_toml=extra)
+    seen: dict[str, int] = {}
+    counted: dict[str, int] = {}
+    tie_break, solve_counts = matching.tie_break, matching.solve_counts
+
+    def spy_tie_break(solver, model, location, cases, per_case, lifted=None, derived=()):
+        seen[location] = len(model.upper) - len(derived)
+        return tie_break(solver, model, location, cases, per_case, lifted, derived)
+
+    def spy_solve_counts(instance, classes, places, solver, clock=None, full=False):
+        counted.update(matching.last_columns(classes, places))
+        return solve_counts(instance, classes, places, solver, clock, full)
+
+    monkeypatch.setattr(matching, "tie_break", spy_tie_break)
+    monkeypatch.setattr(matching, "solve_counts", spy_solve_counts)
+    summary = plan_with(load_instance(folder), SolverOptions(fallback=False)).summary
+    assert ("matching_quality" in summary.objectives) == (extra == "")  # the path taken
+    seen.pop("split")
+    assert seen and seen == counted

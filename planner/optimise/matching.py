@@ -735,39 +735,83 @@ def on_split(instance: Instance, classes: list[CaseClass], places: list[Place],
     """The later stages, per state, on the split chosen (`fixed_split`), with the tie-breaks
     when they make the plan the same on every back-end: only when every state's last model
     gets its own (`tie_break`: at most TIE_BREAK_COLUMNS columns), and then the split's too.
-    Whether they all do is known only on a split, so the later stages run first on the
-    back-end's own split without any tie-break (a trial, each last model only sized): when a
-    state's model is too large, that is the plan, with no tie-break anywhere (a state's plan
-    depends on the split, which is then the back-end's choice too, and a note says so;
-    re-plan bench: the split's tie-break was 0.8-1.9 s of a 4-5 s run, a small state's
-    0.2 s); otherwise the split is tie-broken and the later stages run again on it, with
-    their tie-breaks (the trial's stages and notes dropped, its seconds kept). Every stage
-    optimum but the tie-breaks' is the same either way. The decision is each back-end's own:
-    near the limit, one back-end's split could lead to a model over it and another's not."""
+    The models' sizes depend on the split, so they are counted (`last_columns`, no model
+    built) on the back-end's own split: when a state's model is too large, that split is the
+    plan, with no tie-break anywhere (a state's plan depends on the split, then the
+    back-end's choice too, and a note says so; re-plan bench: the split's tie-break was
+    0.8-1.9 s of a 4-5 s run, a small state's 0.2 s); otherwise the split is tie-broken and
+    the later stages run on it with their tie-breaks. Every stage optimum but the
+    tie-breaks' is the same either way. The decision is each back-end's own: near the limit,
+    one back-end's split could lead to a model over it and another's not."""
     # Full places make placing nobody infeasible, a time-limited stage's last resort
     # (planner.optimise.highs_stages): with a time limit the places keep `<=` rows (slower,
     # the same optima).
     full = not solver.options.time_limit_s
-    trial = solver.fork()
-    trial.tie_breaks = False
     split_classes, split_places = fixed_split(classes, places, choice.persons)
-    counts, stages = solve_counts(instance, split_classes, split_places, trial, clock, full)
-    if trial.untied or choice.model is None:
-        if trial.untied:
-            trial.notes.append(
-                f"matching: no tie-break of the joint split or of any state's assignments "
-                f"(the last models of {', '.join(trial.untied)} have more than "
-                f"{TIE_BREAK_COLUMNS:,} columns); the split of places over benefitting states "
-                f"and every assignment are {solver.used}'s choice among equally good ones and "
-                "may differ on another back-end")
-        solver.absorb(trial)
+    with clock("matching_build"):
+        large = [b for b, columns in last_columns(split_classes, split_places).items()
+                 if columns > TIE_BREAK_COLUMNS]
+    if choice.model is not None and not large:
+        with clock("matching_solve_split"):
+            persons = choice.tie_break(solver)
+        split_classes, split_places = fixed_split(classes, places, persons)
+        counts, stages = solve_counts(instance, split_classes, split_places, solver, clock,
+                                      full)
         return split_classes, split_places, counts, stages
-    solver.absorb_times(trial)
-    with clock("matching_solve_split"):
-        persons = choice.tie_break(solver)
-    split_classes, split_places = fixed_split(classes, places, persons)
-    counts, stages = solve_counts(instance, split_classes, split_places, solver, clock, full)
+    own = solver.fork()
+    own.tie_breaks = False
+    counts, stages = solve_counts(instance, split_classes, split_places, own, clock, full)
+    if large:
+        own.notes.append(
+            f"matching: no tie-break of the joint split or of any state's assignments (the "
+            f"last models of {', '.join(large)} have more than {TIE_BREAK_COLUMNS:,} "
+            f"columns); the split of places over benefitting states and every assignment "
+            f"are {solver.used}'s choice among equally good ones and may differ on another "
+            "back-end")
+    solver.absorb(own)
     return split_classes, split_places, counts, stages
+
+
+def last_columns(classes: list[CaseClass], places: list[Place]) -> dict[str, int]:
+    """Per benefitting state, the columns of its last model as `tie_break` counts them,
+    counted without building it: the placement model's (`define_placement`: a `rest` per
+    class and group, an `at` per place where the class scores above its lowest there) when
+    some class scores somewhere, else the selection model's (`define_selection`: a `take`
+    per kind and group), plus the size columns of either (`define_sizes`: per group, a column
+    per place for each size of case it may take). tests/test_joint_split.py checks the
+    counts against the models built."""
+    by_location: dict[str, list[int]] = defaultdict(list)
+    for k, cls in enumerate(classes):
+        by_location[cls.location].append(k)
+    counted: dict[str, int] = {}
+    for location in sorted({p.location for p in places}):
+        _, members, left = settle(classes, by_location[location], places)
+        loc = _location(classes, members, left)
+        counted[location] = 0 if loc is None else _columns(loc)
+    return counted
+
+
+def _columns(loc: _Location) -> int:
+    """The count of `last_columns` for one location."""
+    sized = {(loc.classes[k].size, g) for k in loc.members for g in loc.class_groups(k)}
+    columns = sum(len(loc.groups[g]) for _, g in sized)
+    if not _scored(loc):
+        return columns + sum(len(loc.class_groups(kind[0]))
+                             for kind in _kinds(loc, priority=True))
+    for k in loc.members:
+        score = dict(zip(loc.classes[k].places, loc.classes[k].scores, strict=True))
+        low: dict[int, float] = {}
+        for i in loc.eligible[k]:
+            g = loc.group_of[i]
+            low[g] = min(low.get(g, score[i]), score[i])
+        columns += len(low) + sum(score[i] > low[loc.group_of[i]] for i in loc.eligible[k])
+    return columns
+
+
+def _scored(loc: _Location) -> bool:
+    """Whether some class scores at some usable place (placement quality, stage (iv))."""
+    return any(loc.classes[k].scores[loc.classes[k].places.index(i)] for k in loc.members
+               for i in loc.eligible[k])
 
 
 def fixed_split(classes: list[CaseClass], places: list[Place], persons: dict[int, int]
@@ -855,8 +899,7 @@ def _solve_open(instance: Instance, classes: list[CaseClass], members: list[int]
     stages, fixed = _selection_stages(instance, members, loc, selection, per_kind, solver,
                                       location, clock)
     cases = sum(len(classes[k].cases) for k in loc.members)
-    scored = any(classes[k].scores[classes[k].places.index(i)] for k in loc.members
-                 for i in loc.eligible[k])
+    scored = _scored(loc)
     tied = None
     if not scored:  # the selection is the last model: its tie-break
         with clock("matching_solve_tie_break"):
