@@ -417,18 +417,26 @@ LAW_TEXT = {
 
 
 def law_costs(cases: list[Case], places: list[Place], rejected: set[tuple[str, str]],
-              transfers: dict[str, str], bound: int) -> list[tuple[str, int]]:
+              transfers: dict[str, str], bound: int, index: _Index | None = None
+              ) -> list[tuple[str, int]]:
     """(rules lifted, `;`-joined; persons) for the rules on beneficiaries (Art. 56(2)(a)(ii)):
     how many more persons than `bound` the places could take without the bilateral agreement
     rule, without the rule on the date of protection (expired, missing, after the adoption),
-    and without both. None when no candidate is a beneficiary."""
+    and without both. None when no candidate is a beneficiary. `index`: the cases' index
+    with every rule (`assess`'s), reused for the agreement rule alone; the rule on the date
+    needs an index of its own, one for both of its rows (each index reads every case: the
+    re-plan bench's law costs 0.21 s -> 0.1 s)."""
     if not any("beneficiary" in c.statuses for c in cases):
         return []
     lifted = {p.pledge_id: frozenset({AGREEMENT}) for p in places}
+    indices = {True: index} if index is not None else {}
     out = []
     for rules in LAW_RULES:
-        index = _Index(cases, places, rejected, transfers, period=PERIOD not in rules)
-        value, _ = _flow(index.graph(index.eligible(lifted if AGREEMENT in rules else {})))
+        period = PERIOD not in rules
+        if period not in indices:
+            indices[period] = _Index(cases, places, rejected, transfers, period=period)
+        chosen = indices[period]
+        value, _ = _flow(chosen.graph(chosen.eligible(lifted if AGREEMENT in rules else {})))
         out.append((";".join(rules), value - bound))
     return out
 
@@ -470,7 +478,7 @@ def assess(cases: list[Case], places: list[Place], rejected: set[tuple[str, str]
         costs=tuple(_costs(index, eligible, graph, flow, reach)),
         bottleneck_rows=tuple((subject, criteria, value)
                               for subject, criteria, value, _ in explained),
-        law=tuple(law_costs(cases, places, rejected, transfers, bound)),
+        law=tuple(law_costs(cases, places, rejected, transfers, bound, index)),
     )
 
 
