@@ -65,11 +65,11 @@ def test_full_places_are_equalities_with_the_same_optima(make_instance, monkeypa
     seen: list[tuple[str, float, float]] = []
     original = Solver.maximise
 
-    def spy(self, model, name, cost):
+    def spy(self, model, name, cost, near=False):
         if model.name.startswith("matching_") and model.name != "matching_split":
             seen.extend((row[0], row[1], row[2]) for row in model.rows
                         if row[0].startswith("capacity["))
-        return original(self, model, name, cost)
+        return original(self, model, name, cost, near)
 
     monkeypatch.setattr(Solver, "maximise", spy)
     full = plan_with(instance, SolverOptions(fallback=False)).summary
