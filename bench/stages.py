@@ -1,9 +1,10 @@
 """One `planner run` in process, with the seconds of every stage (a child of the harness).
 
 `planner.pipeline.run` is called as the command calls it (the cyclic garbage collector set
-as planner.cli.main sets it: `planner.cli.collector`). The writing, verifying, exporting and
-publishing functions are wrapped with timers (the pipeline itself is unchanged), and
-summary.json's `timings_s` gives the stages before them.
+as planner.cli.main and its `run` set it: `planner.cli.collector`, then
+`planner.cli.run_collector`). The writing, verifying, exporting and publishing functions are
+wrapped with timers (the pipeline itself is unchanged), and summary.json's `timings_s` gives
+the stages before them.
 Prints one JSON object: the stage seconds, the wall time, the peak memory of this process and
 the matching's figures.
 
@@ -26,9 +27,10 @@ STARTED = time.perf_counter()
 ROOT = Path(__file__).resolve().parents[1]
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
-from planner.cli import collector  # noqa: E402
+from planner.cli import collector, run_collector  # noqa: E402
 
 collector()  # as `planner` runs (planner.cli.main)
+run_collector()  # as its `run` command runs from the console
 
 WRAPPED = {"write_tables": "write", "verify_or_raise": "verify", "write_formats": "export",
            "write_report": "export", "publish": "publish"}

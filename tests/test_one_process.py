@@ -164,3 +164,54 @@ def test_a_run_of_bad_input_does_not_import_matplotlib(bad: Path, tmp_path: Path
 def test_a_run_imports_matplotlib_only_for_the_report(plain: Path, tmp_path: Path) -> None:
     assert watched("run", str(plain), "--out", str(tmp_path / "out"), "-q") == [
         "report starts: False", "report written: True", "end: True"]
+
+
+# `planner` with the report's writer reporting whether the cyclic collector is on as the run
+# writes its report (the plan made, its rows alive), for `run` and for `compare`.
+COLLECTING = """
+import gc, sys
+import planner.cli as cli
+import planner.pipeline as pipeline
+
+def write_report(folder, instance=None):
+    print("collecting:", gc.isenabled(), file=sys.stderr)
+    return report(folder, instance)
+
+report, pipeline.write_report = pipeline.write_report, write_report
+sys.argv[0] = "planner"
+cli.main()
+"""
+
+
+def collecting(*args: str) -> list[str]:
+    done = subprocess.run([sys.executable, "-c", COLLECTING, *args], cwd=REPO,
+                          capture_output=True, text=True, timeout=HANG_S, check=False)
+    assert done.returncode == 0, done.stderr
+    return [line for line in done.stderr.splitlines() if line.startswith("collecting:")]
+
+
+def test_the_console_plans_one_run_with_the_collector_off(plain: Path, tmp_path: Path) -> None:
+    assert collecting("run", str(plain), "--out", str(tmp_path / "out"), "-q") == [
+        "collecting: False"]
+
+
+def test_the_console_compares_with_the_collector_on(plain: Path, tmp_path: Path) -> None:
+    variants = sorted(p.stem for p in (plain / "variants").glob("*.toml"))[:2]
+    args = [a for v in variants for a in ("--variant", v)]
+    assert collecting("compare", str(plain), *args, "--out", str(tmp_path / "cmp"), "-q",
+                      "--jobs", "1") == ["collecting: True"] * (len(variants) + 1)
+
+
+def test_a_run_invoked_in_process_leaves_the_collector_as_it_was(
+        plain: Path, tmp_path: Path, restored_collector: None) -> None:
+    """typer's CliRunner (the bad-input corpus) calls the command without `main`: a test
+    process keeps collecting."""
+    from typer.testing import CliRunner
+
+    from planner.cli import app
+
+    collector()
+    result = CliRunner().invoke(app, ["run", str(plain), "--out", str(tmp_path / "out"), "-q"])
+    assert result.exit_code == 0, result.output
+    assert gc.isenabled()
+    assert gc.get_threshold()[0] == YOUNG_THRESHOLD

@@ -134,7 +134,10 @@ def _finish(fig: Figure, ax: Axes, axis: Literal["x", "y"], unit: str, title: st
     along the figure's bottom edge, under the axis label, in the margin left for it (figure
     coordinates: independent of the plot's height); the figure as SVG."""
     (ax.set_xlabel if axis == "x" else ax.set_ylabel)(unit)
-    ax.set_title(title, gid="title")
+    # y given, as matplotlib would place it: these axes have no tick labels, axis label or
+    # offset text on top to lift the title over, so drawing need not measure them again
+    # (about 5 ms a chart).
+    ax.set_title(title, gid="title", y=1.0)
     ax.grid(axis=axis, color="#dddddd", linewidth=0.6)
     ax.set_axisbelow(True)
     handles, labels = ax.get_legend_handles_labels()
