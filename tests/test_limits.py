@@ -199,7 +199,11 @@ def shimmed(tmp_path: Path, highs: bool, cbc: str) -> dict[str, str]:
     shim = tmp_path / "shim"
     shim.mkdir(exist_ok=True)
     (shim / "sitecustomize.py").write_text(SHIM, encoding="utf-8")
-    env = {**os.environ, "PYTHONPATH": str(shim), "SOLVER_SHIM": "" if highs else "no-highs"}
+    # PuLP writes CBC's model into TMPDIR and leaves it there when CBC fails: keep it here.
+    scratch = tmp_path / "scratch"
+    scratch.mkdir(exist_ok=True)
+    env = {**os.environ, "PYTHONPATH": str(shim), "SOLVER_SHIM": "" if highs else "no-highs",
+           "TMPDIR": str(scratch), "TMP": str(scratch)}
     if cbc == "missing":
         env["SOLVER_SHIM_CBC"] = str(tmp_path / "no-such-cbc")
     elif cbc == "broken":
