@@ -183,20 +183,21 @@ def maximise(model: Model, name: str, cost_map: dict[int, float],
     start = model.solution
     floor = stage.worth(start) if start is not None else -math.inf
     target = stage.relax()
-    found, gap, stopped = None, None, False
+    found, gap, stopped, nearby = None, None, False, None
     if near and target > floor:
         # A solution worth the target is optimal wherever it was found (nothing is worth
-        # more than the LP bound); anything less is left to the regions, as without `near`.
-        x = stage.near()
-        if x is not None and stage.worth(x) >= target - stage.slack:
-            found = x
+        # more than the LP bound); anything less is left to the regions, as without `near`
+        # (kept only as the last resort of a time limit).
+        nearby = stage.near()
+        if nearby is not None and stage.worth(nearby) >= target - stage.slack:
+            found = nearby
     for attempt in range(0 if found is not None else ROUNDS + 1):
         target = max(-math.inf if attempt == ROUNDS else target, floor)
         timed_out, x = stage.solve(target, start)
         if timed_out:
             # Placing nobody is a plan too, if a poor one, when the stage has no other.
             zero = np.zeros(stage.n)
-            kept = [y for y in (x, start, zero if stage.feasible(zero) else None)
+            kept = [y for y in (x, start, nearby, zero if stage.feasible(zero) else None)
                     if y is not None]
             found = max(kept, key=stage.worth) if kept else None
             if found is None:
@@ -372,9 +373,10 @@ class Stage:
             h.changeRowsBounds(self.m, self.row_index, self.lower_rows, self.upper_rows)
 
     def near(self) -> np.ndarray | None:
-        """The best integer solution near the LP solution x* (None: none found): a column at
-        a whole value in x* stays there unless it shares a row of at most NEAR_ROW entries
-        with a fractional one; those (and the fractional ones) range over their bounds. The
+        """The best integer solution near the LP solution x* (None: none found; when time ran
+        out, the best found by then): a column at a whole value in x* stays there unless it
+        shares a row of at most NEAR_ROW entries with a fractional one; those (and the
+        fractional ones) range over their bounds. The
         joint split's LP is nearly integral (re-plan bench: 35 fractional of 1,567 columns)
         and its optimum is x*'s value rounded down, but HiGHS spent 0.07-2.5 s in its root
         node's cuts before its own sub-MIP found it; this sub-MIP finds it in 0.04 s. Longer
@@ -393,7 +395,9 @@ class Stage:
         h.changeColsBounds(self.n, self.columns, np.where(free, 0.0, whole),
                            np.where(free, self.upper, whole))
         try:
-            if self.run("on") != highspy.HighsModelStatus.kOptimal:
+            status = self.run("on")  # within the stage's time limit, if any
+            if status not in (highspy.HighsModelStatus.kOptimal,
+                              highspy.HighsModelStatus.kTimeLimit):
                 return None
             y = np.round(np.array(h.getSolution().col_value))
             return y if self.feasible(y) else None
