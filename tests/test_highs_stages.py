@@ -231,6 +231,20 @@ def test_stages_reach_the_brute_force_optimum(data, n, m, halves):
                                                                              abs=1e-6)
 
 
+def region_targets(monkeypatch) -> list[float]:
+    """The targets of the regions solved from now on, in order (a spy on `Stage.solve`)."""
+    targets: list[float] = []
+    solve = Stage.solve
+
+    def spy(self: Stage, target: float, start: np.ndarray | None
+            ) -> tuple[bool, np.ndarray | None]:
+        targets.append(target)
+        return solve(self, target, start)
+
+    monkeypatch.setattr(Stage, "solve", spy)
+    return targets
+
+
 def test_a_region_optimum_one_below_an_integral_target_is_the_stage_optimum(monkeypatch):
     """max 6 x0 + 4 x1, 7 x0 + 4 x1 <= 6, 5 x0 + 2 x1 <= 10, x0 in [0, 1], x1 in [0, 5]: the
     LP bound is 6 (x = (0, 3/2)); x0 = 1 fits nowhere, so the integer optimum is 4 at (0, 1).
@@ -242,15 +256,7 @@ def test_a_region_optimum_one_below_an_integral_target_is_the_stage_optimum(monk
     model.column("x[1]", 5)
     model.row("r[0]", -math.inf, 6, [0, 1], [7.0, 4.0])
     model.row("r[1]", -math.inf, 10, [0, 1], [5.0, 2.0])
-    targets: list[float] = []
-    solve = Stage.solve
-
-    def spy(self: Stage, target: float, start: np.ndarray | None
-            ) -> tuple[bool, np.ndarray | None]:
-        targets.append(target)
-        return solve(self, target, start)
-
-    monkeypatch.setattr(Stage, "solve", spy)
+    targets = region_targets(monkeypatch)
     assert maximise(model, "a", {0: 6.0, 1: 4.0}).best == 4.0
     assert list(model.solution) == [0.0, 1.0]
     assert targets == [6.0, 5.0]
@@ -306,15 +312,7 @@ def near_model() -> Model:
 
 
 def test_the_neighbourhood_of_the_lp_solution_holds_the_optimum(monkeypatch):
-    regions: list[float] = []
-    solve = Stage.solve
-
-    def spy(self: Stage, target: float, start: np.ndarray | None
-            ) -> tuple[bool, np.ndarray | None]:
-        regions.append(target)
-        return solve(self, target, start)
-
-    monkeypatch.setattr(Stage, "solve", spy)
+    regions = region_targets(monkeypatch)
     model = near_model()
     assert maximise(model, "a", NEAR_COST, near=True).best == 5.0
     assert list(model.solution) == [1.0, 0.0, 3.0]
