@@ -376,11 +376,11 @@ class Stage:
         """The best integer solution near the LP solution x* (None: none found; when time ran
         out, the best found by then): a column at a whole value in x* stays there unless it
         shares a row of at most NEAR_ROW entries with a fractional one; those (and the
-        fractional ones) range over their bounds. The
-        joint split's LP is nearly integral (re-plan bench: 35 fractional of 1,567 columns)
-        and its optimum is x*'s value rounded down, but HiGHS spent 0.07-2.5 s in its root
-        node's cuts before its own sub-MIP found it; this sub-MIP finds it in 0.04 s. Longer
-        rows (the shares of every state) would free nearly everything."""
+        fractional ones) range over their bounds. The joint split's LP is nearly integral
+        (re-plan bench: 35 fractional of 1,567 columns) and its optimum is x*'s value rounded
+        down, but HiGHS spent 0.07-2.5 s in its root node's cuts before its own sub-MIP
+        found it; this sub-MIP finds it in 0.04 s. Longer rows (the shares of every state)
+        would free nearly everything."""
         import highspy
 
         x = self.relaxed

@@ -39,9 +39,9 @@ The split of places over benefitting states (issue 18, `matching.split`, Art. 60
           M x persons + covered (covered <= persons < M), then the tie-break when every
           later model gets its own (`on_split`: otherwise the plan is the back-end's choice
           anyway, and the split is too), so that every back-end takes the same split. The
-          split chosen (persons per row and
-          state) becomes the places of the later stages, solved per state as with a fixed
-          split (`fixed_split`): stages (iii) and (iv) are optimal for that split, not over
+          split chosen (persons per row and state) becomes the places of the later stages,
+          solved per state as with a fixed split (`fixed_split`): stages (iii) and (iv) are
+          optimal for that split, not over
           every split as good in (i)-(ii) (two such splits can differ widely in quality).
           The distribution then takes those persons as floors and spreads each row's places
           left empty by its own rules, so distribution.csv reports the split used.
@@ -315,13 +315,12 @@ def tie_break(solver: Solver, model: Model, location: str, cases: int, per_case:
     the columns before those changes (so the same plan)."""
     columns = len(model.upper) - len(derived)
     if columns > TIE_BREAK_COLUMNS:
-        solver.untied.append(location)
         solver.notes.append(
             f"matching {location}: no tie-break ({columns:,} columns, more than "
             f"{TIE_BREAK_COLUMNS:,}); the assignments are {solver.used}'s choice among "
             "equally good ones and may differ on another back-end")
         return None
-    if not solver.tie_breaks:  # a trial of the joint split's later stages (`on_split`)
+    if not solver.tie_breaks:  # the joint split is the back-end's choice (`on_split`)
         return None
     weights = tie_weights(model, cases, per_case)
     for column, base in (lifted or {}).items():
@@ -659,7 +658,7 @@ def _add_shares(model: Model, columns: list[tuple[int, str, float]], needs: dict
 class SplitChoice:
     """The joint split's stages (i) and (ii) solved (`choose_split`): `persons`, the persons
     per (joint) place of the back-end's optimum, and the model, so that the tie-break can be
-    run on it (`tie_break`) when the later stages make it worth its time (`match`)."""
+    run on it (`tie_break`) when the later stages make it worth its time (`on_split`)."""
 
     model: Model | None = None
     size_columns: dict[tuple[int, int], int] = field(default_factory=dict)
@@ -690,7 +689,7 @@ def choose_split(classes: list[CaseClass], places: list[Place], solver: Solver,
     objective M x persons + covered (covered <= persons < M, so the most persons come first;
     fixing persons as a row and then maximising the balance is the same optimum, but made
     every later stage an exact-fill MIP of 35-100 s at 10,000 persons). The tie-break is
-    left to `SplitChoice.tie_break` (`match` runs it when the later stages have theirs).
+    left to `SplitChoice.tie_break` (`on_split` runs it when the later stages have theirs).
     `states`: the balanced ones (`balanced`)."""
     loc = _location(classes, range(len(classes)), places, totals=split.totals)
     if loc is None:

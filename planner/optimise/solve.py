@@ -131,9 +131,8 @@ class Solver:
     gaps: dict[str, float | None] = field(default_factory=dict)  # stages stopped by the limit
     failed: list[str] = field(default_factory=list)  # back-ends that raised when solving
     exact: bool = False  # the last solution was made exact (planner.optimise.exact)
-    # Locations whose last matching model got no tie-break (planner.optimise.matching).
-    untied: list[str] = field(default_factory=list)
-    # False: the matching's tie-break stages are only sized, not solved (its trial run).
+    # False: the matching's tie-break stages are not solved (planner.optimise.matching's
+    # `on_split`: a joint split left to the back-end's choice).
     tie_breaks: bool = True
 
     @property
@@ -165,7 +164,6 @@ class Solver:
         self.notes += own.notes
         self.stages.update(own.stages)
         self.terminations.update(own.terminations)
-        self.untied += own.untied
         self.absorb_times(own)
         self.gaps.update(own.gaps)
         self.failed += [name for name in own.failed if name not in self.failed]
