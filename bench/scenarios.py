@@ -95,13 +95,13 @@ def growing(folder: Path, persons: int, seed: int = 1) -> None:
 
 
 def monthly(folder: Path, transferred: int = 25_000, new: int = 2_500, seed: int = 1,
-            first_plan_has_new: bool = False) -> int:
+            new_transferred_too: bool = False) -> int:
     """Build the monthly re-run; return the persons in transferred cases (at most about
     `transferred`: cases are whole, so the last case may overshoot by a few; fewer when the
     places take fewer). The transfers are the earlier cases' (`earlier_transfers`): those
     registered before the `new` persons' (the latest-registered cases of at least `new`
     persons), so that those are new in the re-run and compete for the places left; with
-    `first_plan_has_new` (the re-plan) every case may be transferred."""
+    `new_transferred_too` (the re-plan) every case may be transferred, the new ones too."""
     build(folder, transferred + new, seed, relocations=42_000)
     with (folder / "candidates.csv").open(encoding="utf-8") as handle:
         rows = list(csv.DictReader(handle))
@@ -112,7 +112,7 @@ def monthly(folder: Path, transferred: int = 25_000, new: int = 2_500, seed: int
         registered[row["case_id"]] = min(registered.get(row["case_id"], "9"), row["registered"])
     latest, persons = set(), 0
     for case_id in sorted(size, key=lambda c: (registered[c], c), reverse=True):
-        if first_plan_has_new or persons >= new:
+        if new_transferred_too or persons >= new:
             break
         latest.add(case_id)
         persons += size[case_id]
@@ -176,7 +176,7 @@ AS_OF = "2026-09-30"  # eu-2026's cycle starts on 12 June 2026 (cycle_start)
 def replan(folder: Path, persons: int = 30_000, seed: int = 1) -> int:
     """Build the re-plan scenario (module docstring); return the persons transferred."""
     moved = monthly(folder, persons // 2, persons - persons // 2, seed,
-                    first_plan_has_new=True)
+                    new_transferred_too=True)
     path = folder / "transfers.csv"
     with path.open(encoding="utf-8") as handle:
         rows = list(csv.DictReader(handle))

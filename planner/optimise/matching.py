@@ -41,8 +41,8 @@ The split of places over benefitting states (issue 18, `matching.split`, Art. 60
           anyway, and the split is too), so that every back-end takes the same split. The
           split chosen (persons per row and state) becomes the places of the later stages,
           solved per state as with a fixed split (`fixed_split`): stages (iii) and (iv) are
-          optimal for that split, not over
-          every split as good in (i)-(ii) (two such splits can differ widely in quality).
+          optimal for that split, not over every split as good in (i)-(ii) (two such splits
+          can differ widely in quality).
           The distribution then takes those persons as floors and spreads each row's places
           left empty by its own rules, so distribution.csv reports the split used.
   Why two phases: the fully joint model (every stage on one model of every state) has a
