@@ -656,14 +656,13 @@ def _add_shares(model: Model, columns: list[tuple[int, str, float]], needs: dict
 
 @dataclass
 class SplitChoice:
-    """The joint split's stages (i) and (ii) solved (`choose_split`): `persons`, the persons
-    per (joint) place of the back-end's optimum, and the model, so that the tie-break can be
-    run on it (`tie_break`) when the later stages make it worth its time (`on_split`)."""
+    """The joint split's stages (i) and (ii) solved (`choose_split`): the model with the
+    back-end's optimum (its persons per place: `take`), so that the tie-break can be run on
+    it (`tie_break`) when the later stages make it worth its time (`on_split`)."""
 
     model: Model | None = None
     size_columns: dict[tuple[int, int], int] = field(default_factory=dict)
     cases: int = 0
-    persons: dict[int, int] = field(default_factory=dict)
 
     def take(self) -> dict[int, int]:
         """The persons per (joint) place of the model's solution."""
@@ -722,9 +721,7 @@ def choose_split(classes: list[CaseClass], places: list[Place], solver: Solver,
              [c for c, _ in weights], [w for _, w in weights]),
             ("fix_split_balance", float(sum(round(chosen[c]) for c in covered)), covered,
              [1.0] * len(covered))])
-    choice = SplitChoice(model, size_columns, sum(len(classes[k].cases) for k in loc.members))
-    choice.persons = choice.take()
-    return choice
+    return SplitChoice(model, size_columns, sum(len(classes[k].cases) for k in loc.members))
 
 
 def on_split(instance: Instance, classes: list[CaseClass], places: list[Place],
@@ -746,7 +743,7 @@ def on_split(instance: Instance, classes: list[CaseClass], places: list[Place],
     # (planner.optimise.highs_stages): with a time limit the places keep `<=` rows (slower,
     # the same optima).
     full = not solver.options.time_limit_s
-    split_classes, split_places = fixed_split(classes, places, choice.persons)
+    split_classes, split_places = fixed_split(classes, places, choice.take())
     with clock("matching_build"):
         large = [b for b, columns in last_columns(split_classes, split_places).items()
                  if columns > TIE_BREAK_COLUMNS]

@@ -164,16 +164,12 @@ class Solver:
         self.notes += own.notes
         self.stages.update(own.stages)
         self.terminations.update(own.terminations)
-        self.absorb_times(own)
+        for name, seconds in own.times_s.items():
+            self._took(name, seconds)
         self.gaps.update(own.gaps)
         self.failed += [name for name in own.failed if name not in self.failed]
         self.used, self.version = own.used or self.used, own.version or self.version
         self.exact = own.exact
-
-    def absorb_times(self, own: Solver) -> None:
-        """Take a forked context's seconds only (its stages were a trial, dropped)."""
-        for name, seconds in own.times_s.items():
-            self._took(name, seconds)
 
     def _took(self, stage: str, seconds: float) -> None:
         self.times_s[stage] = self.times_s.get(stage, 0.0) + seconds
