@@ -2,9 +2,10 @@
 
 `planner.pipeline.run` is called as the command calls it (the cyclic garbage collector set
 as planner.cli.main and its `run` set it: `planner.cli.collector`, then
-`planner.cli.run_collector`). The writing, verifying, exporting and publishing functions are
-wrapped with timers (the pipeline itself is unchanged), and summary.json's `timings_s` gives
-the stages before them.
+`planner.cli.run_collector`). The run's own timings give every stage: summary.json's
+`timings_s`, then writing, verifying and the exports (`write`, `verify`, `export`; the
+exports run in a child process alongside the verifier, planner.outputs.alongside, so the two
+overlap); publishing is wrapped with a timer (the pipeline itself is unchanged).
 Prints one JSON object: the stage seconds, the wall time, the peak memory of this process and
 the matching's figures.
 
@@ -32,8 +33,7 @@ from planner.cli import collector, run_collector  # noqa: E402
 collector()  # as `planner` runs (planner.cli.main)
 run_collector()  # as its `run` command runs from the console
 
-WRAPPED = {"write_tables": "write", "verify_or_raise": "verify", "write_formats": "export",
-           "write_report": "export", "publish": "publish"}
+WRAPPED = {"publish": "publish"}
 
 
 def timed(function: Callable[..., Any], step: str, seconds: dict[str, float]

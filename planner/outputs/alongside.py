@@ -1,0 +1,143 @@
+"""Work done in a forked child while this process goes on: a run's other formats and report
+are made from its written tables while the verifier checks the same tables
+(`planner.pipeline._publish`); both only read the tables, and nothing is published unless
+both succeed.
+
+Why: the two are independent and each is single-threaded Python. At 30,000 bench persons the
+verifier took 0.28 s and the exports and report 0.54 s, one after the other; at 300,000,
+1.8 s and 0.7 s. In a child on the second core they overlap (threads would not: the GIL).
+
+The child is forked (it starts with every module and the instance already in memory; spawning
+a fresh interpreter costs more than the work) only where that is safe and useful: on Linux,
+with at least two CPUs for this process, and when `FORK` is on (tests turn it off to cover the
+sequential path). Elsewhere the work runs in this process when its result is asked for, after
+the body: the order and the outputs are the same.
+
+The child prints nothing of its own (a library's warning is flushed) and leaves by
+`os._exit`, so the parent's buffers and exit handlers run once. Its outcome comes back
+through a pipe, pickled: its seconds, or its exception, raised again in the parent (one
+that does not pickle comes back as a PlanError with its words).
+
+SIGINT and SIGTERM end the child at once (the default action): the parent, which gets the
+terminal's Ctrl-C as well, kills and reaps the child before its own clean-up removes the
+staging folder the child writes into (planner.interrupts, planner.outputs.export.staged_for).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import pickle
+import signal
+import sys
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+
+from planner.errors import PlanError
+
+FORK = True
+
+
+def can_fork() -> bool:
+    """Whether `alongside` forks here (module docstring)."""
+    return (FORK and sys.platform.startswith("linux") and hasattr(os, "fork")
+            and len(os.sched_getaffinity(0)) > 1)
+
+
+@contextmanager
+def alongside(work: Callable[[], object], what: str) -> Iterator[Callable[[], float]]:
+    """Run `work()` in a forked child (`can_fork`) while the body runs; the body calls the
+    yielded `wait()` for its outcome: the seconds it took, or its exception raised here
+    (PlanError naming `what` when the child died without one). Leaving the body otherwise
+    (an exception, an interrupt) kills and reaps the child first. Without a fork, `wait()`
+    runs `work()` itself."""
+    if not can_fork():
+        def run_here() -> float:
+            started = time.perf_counter()
+            work()
+            return time.perf_counter() - started
+        yield run_here
+        return
+    child = _Child(work, what)
+    try:
+        yield child.wait
+    finally:
+        child.stop()
+
+
+class _Child:
+    def __init__(self, work: Callable[[], object], what: str) -> None:
+        self.what = what
+        self.read, write = os.pipe()
+        for stream in (sys.stdout, sys.stderr):  # not written twice by the child's exit
+            stream.flush()
+        self.pid: int | None = os.fork()
+        if self.pid == 0:
+            os.close(self.read)
+            _in_child(work, write)
+        os.close(write)
+
+    def wait(self) -> float:
+        """The child's seconds, or its exception raised here."""
+        chunks = []
+        while chunk := os.read(self.read, 1 << 16):
+            chunks.append(chunk)
+        status = self._reap()
+        if not chunks:
+            raise PlanError(f"the {self.what} were not made: their process ended "
+                            f"({_ended(status)})")
+        outcome, value = pickle.loads(b"".join(chunks))
+        if outcome == "error":
+            raise value
+        return float(value)
+
+    def _reap(self) -> int:
+        assert self.pid is not None
+        _, status = os.waitpid(self.pid, 0)
+        self.pid = None
+        os.close(self.read)
+        return status
+
+    def stop(self) -> None:
+        """Kill and reap the child if `wait` did not (nothing is left running or unreaped)."""
+        if self.pid is None:
+            return
+        with contextlib.suppress(ProcessLookupError):  # already ended: reaped below
+            os.kill(self.pid, signal.SIGKILL)
+        self._reap()
+
+
+def _in_child(work: Callable[[], object], write: int) -> None:
+    """Run `work` and send its outcome; never return (`os._exit`)."""
+    code = 1
+    try:
+        for signum in (signal.SIGINT, signal.SIGTERM):
+            signal.signal(signum, signal.SIG_DFL)
+        started = time.perf_counter()
+        try:
+            work()
+            outcome: tuple[str, object] = ("ok", time.perf_counter() - started)
+        except BaseException as exc:  # every failure, interrupts too, goes to the parent
+            outcome = ("error", exc)
+        try:
+            data = pickle.dumps(outcome)
+            pickle.loads(data)  # an exception whose class needs other arguments fails here
+        except Exception:  # an exception that does not pickle: its words do
+            error = outcome[1]
+            data = pickle.dumps(("error", PlanError(f"{type(error).__name__}: {error}")))
+        view = memoryview(data)
+        while view:
+            view = view[os.write(write, view):]
+        code = 0
+    finally:
+        for stream in (sys.stdout, sys.stderr):  # a library's warning, say: not lost
+            with contextlib.suppress(Exception):  # leaving matters more
+                stream.flush()
+        os._exit(code)
+
+
+def _ended(status: int) -> str:
+    if os.WIFSIGNALED(status):
+        return f"signal {os.WTERMSIG(status)}"
+    return f"exit status {os.waitstatus_to_exitcode(status)}"

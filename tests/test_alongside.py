@@ -1,0 +1,143 @@
+"""The exports and report made in a forked child while the verifier runs
+(planner.outputs.alongside, used by planner.pipeline._publish): the same files as one after
+the other, the child's failure raised in the parent with nothing published, a failed
+verification or an exception in the body killing and reaping the child, and the same
+behaviour where no fork is made."""
+
+from __future__ import annotations
+
+import os
+import signal
+import threading
+import time
+from pathlib import Path
+
+import pytest
+
+from planner import pipeline
+from planner.errors import PlanError
+from planner.optimise.solve import SolverOptions
+from planner.outputs import alongside as module
+from planner.outputs.alongside import alongside, can_fork
+from planner.outputs.formats import FormatError
+
+pytestmark = pytest.mark.solver
+
+REPO = Path(__file__).resolve().parents[1]
+EU = REPO / "instances" / "eu-2026"
+needs_fork = pytest.mark.skipif(not can_fork(), reason="forks only on Linux with 2+ CPUs")
+
+
+def files(folder: Path) -> dict[str, bytes]:
+    return {p.name: p.read_bytes() for p in sorted(folder.iterdir())}
+
+
+def untimed(found: dict[str, bytes]) -> dict[str, bytes]:
+    """summary.json without its wall-clock seconds; the report without its line of them."""
+    import json
+
+    summary = json.loads(found.pop("summary.json"))
+    summary.pop("timings_s")
+    found["summary.json"] = json.dumps(summary, sort_keys=True).encode()
+    return found
+
+
+@needs_fork
+def test_forked_exports_are_the_files_made_one_after_the_other(tmp_path, monkeypatch):
+    forked = pipeline.run(EU, tmp_path / "forked", SolverOptions(), formats=("csv", "xlsx"))
+    monkeypatch.setattr(module, "FORK", False)
+    alone = pipeline.run(EU, tmp_path / "alone", SolverOptions(), formats=("csv", "xlsx"))
+    one, two = files(tmp_path / "forked"), files(tmp_path / "alone")
+    assert {"report.html", "tables.xlsx", "assignments.csv"} <= set(one)
+    assert untimed(one) == untimed(two)
+    for result in (forked, alone):
+        assert {"write", "verify", "export"} <= set(result.summary.timings_s)
+        assert result.summary.timings_s["export"] > 0
+
+
+@pytest.mark.parametrize("fork", [True, False])
+def test_an_export_failure_is_raised_and_nothing_is_published(tmp_path, monkeypatch, fork):
+    if fork and not can_fork():
+        pytest.skip("no fork here")
+    monkeypatch.setattr(module, "FORK", fork)
+
+    def broken(folder: Path, instance: object = None) -> None:
+        (folder / "report.html").write_text("half")
+        raise FormatError("the report could not be drawn")
+    monkeypatch.setattr(pipeline, "write_report", broken)
+    with pytest.raises(FormatError, match="the report could not be drawn"):
+        pipeline.run(EU, tmp_path / "out", SolverOptions())
+    assert list(tmp_path.iterdir()) == []
+
+
+@needs_fork
+def test_a_failed_verification_kills_the_exports_and_publishes_nothing(tmp_path, monkeypatch):
+    started = tmp_path / "started"
+    pids: list[int] = []
+
+    def slow(folder: Path, instance: object = None) -> None:
+        started.write_text(str(os.getpid()))
+        time.sleep(60)
+
+    def rejecting(folder: Path, instance: object) -> None:
+        while not started.exists():
+            time.sleep(0.01)
+        pids.append(int(started.read_text()))
+        started.unlink()
+        raise PlanError("the verifier rejects the plan")
+    monkeypatch.setattr(pipeline, "write_report", slow)
+    monkeypatch.setattr(pipeline, "verify_or_raise", rejecting)
+    began = time.monotonic()
+    with pytest.raises(PlanError, match="rejects"):
+        pipeline.run(EU, tmp_path / "out", SolverOptions())
+    assert time.monotonic() - began < 30  # the child was not waited for
+    assert list(tmp_path.iterdir()) == []
+    with pytest.raises(ProcessLookupError):  # killed and reaped: no such process any more
+        os.kill(pids[0], 0)
+
+
+@needs_fork
+def test_a_child_that_dies_is_a_plan_error():
+    with pytest.raises(PlanError, match=r"the exports were not made: .*signal 9"), \
+            alongside(lambda: os.kill(os.getpid(), signal.SIGKILL), "exports") as wait:
+        wait()
+
+
+@pytest.mark.parametrize("fork", [True, False])
+def test_the_child_s_exception_comes_back(monkeypatch, fork):
+    if fork and not can_fork():
+        pytest.skip("no fork here")
+    monkeypatch.setattr(module, "FORK", fork)
+
+    def fails() -> None:
+        raise LookupError("held", threading.Lock())  # a lock does not pickle
+    expected = PlanError if fork else LookupError
+    with pytest.raises(expected, match=r"held.*lock") as raised, \
+            alongside(fails, "exports") as wait:
+        wait()
+    if fork:
+        assert str(raised.value).startswith("LookupError: ('held', <unlocked _thread.lock")
+
+    def full() -> None:
+        raise OSError(28, "disk full")
+    with pytest.raises(OSError, match="disk full") as caught, alongside(full, "x") as wait:
+        wait()
+    assert caught.value.errno == 28
+
+
+@pytest.mark.parametrize("fork", [True, False])
+def test_the_work_runs_beside_the_body_or_after_it(tmp_path, monkeypatch, fork):
+    """Forked, the work has started before the body ends (it writes while the body waits for
+    it); without a fork it runs at `wait`, after the body's own steps."""
+    if fork and not can_fork():
+        pytest.skip("no fork here")
+    monkeypatch.setattr(module, "FORK", fork)
+    mark = tmp_path / "mark"
+    with alongside(lambda: mark.write_text(str(os.getpid())), "x") as wait:
+        deadline = time.monotonic() + 30
+        while fork and not mark.exists() and time.monotonic() < deadline:
+            time.sleep(0.01)
+        assert mark.exists() == fork
+        seconds = wait()
+    assert seconds >= 0
+    assert (int(mark.read_text()) != os.getpid()) == fork
