@@ -197,6 +197,27 @@ def scorer(instance: Instance) -> Scorer:
     return score
 
 
+def scoring_states() -> Callable[[Case], frozenset[str]]:
+    """The states where a case may score anything (`eligibility.quality`: its family and
+    other links, its preferences, the states where one of its languages is official);
+    everywhere else its score is 0.0 exactly, with no need to ask. Re-plan bench: 133,043
+    (case, place) pairs, most of them scoring nothing; asking only these took the scores
+    from 0.11 s to 0.03 s. The language part is computed once per distinct language set."""
+    speaking: dict[str, set[str]] = defaultdict(set)
+    for state, spoken in official_languages().items():
+        for language in spoken:
+            speaking[language].add(state)
+    by_languages: dict[frozenset[str], frozenset[str]] = {}
+
+    def states(case: Case) -> frozenset[str]:
+        spoken = by_languages.get(case.languages)
+        if spoken is None:
+            spoken = by_languages[case.languages] = frozenset().union(
+                *(speaking.get(language, ()) for language in case.languages))
+        return spoken | case.family_links | case.other_links | frozenset(case.preferences)
+    return states
+
+
 def eligible_places(places: list[Place], transfers: dict[str, str],
                     rejected: set[tuple[str, str]]) -> Callable[[Case], tuple[int, ...] | str]:
     """Which places a case may take (indices into `places`; a transferred case: its state's
@@ -233,6 +254,8 @@ def build_classes(instance: Instance, cases: list[Case], places: list[Place],
     today = max(dates) + dt.timedelta(days=1) if dates else dt.date(instance.config.cycle, 1, 1)
     band = instance.config.matching.waiting_band_days
     eligible_of = eligible_places(places, transfers, rejected)
+    scoring = scoring_states()
+    state_of = [place.state for place in places]
     classes: dict[ClassKey, CaseClass] = {}
     left_out: list[tuple[Case, str]] = []
     # Scores, like eligibility, are computed once per distinct value; wishes key them by value
@@ -246,8 +269,9 @@ def build_classes(instance: Instance, cases: list[Case], places: list[Place],
         wanted = (*wishes(case), eligible)
         scores = score_cache.get(wanted)
         if scores is None:
-            scores = score_cache[wanted] = tuple(score(case, places[i].state)[0]
-                                                 for i in eligible)
+            some = scoring(case)
+            scores = score_cache[wanted] = tuple(
+                score(case, state_of[i])[0] if state_of[i] in some else 0.0 for i in eligible)
         # Whole bands of `band` days waited (0 when the date is unknown).
         waiting = 0 if case.registered is None else max((today - case.registered).days, 0) // band
         _join_class(classes, case, eligible, scores, waiting, case.case_id in transfers)
