@@ -15,7 +15,7 @@ import datetime as dt
 import sys
 import time
 from collections.abc import Callable, Sequence
-from contextlib import nullcontext
+from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -50,13 +50,14 @@ from planner.optimise.pacing import (
 from planner.optimise.pool_plan import plan_pool
 from planner.optimise.solve import Solver, SolveRecord, SolverOptions
 from planner.optimise.tables import Tables, build_tables
-from planner.outputs.alongside import alongside
+from planner.outputs.alongside import Job, prepared
 from planner.outputs.export import publish, run_files, staged_for, write_tables
 from planner.outputs.fileio import summary_bytes, table_bytes
 from planner.outputs.formats import write_formats
 from planner.outputs.outdir import RUN, claimed
 from planner.outputs.registry import SUMMARY
 from planner.report.analyst_warnings import analyst_warnings
+from planner.report.charts import preload
 from planner.report.display import visible_lines
 from planner.report.html import write_report
 from planner.verifier.verify import verify as verify_files
@@ -401,30 +402,44 @@ def write(plan: Plan, out: Path | str, formats: Sequence[str] = ("csv",),
 
 
 def _publish(plan: Plan, out: Path, progress: Progress, formats: Sequence[str],
-             timings: dict[str, float] | None = None) -> None:
+             timings: dict[str, float] | None = None, exports: Job | None = None) -> None:
     """Stage, write, verify and publish `plan` into `out`, which the caller holds: the files
     are written into a staging folder beside it (planner.outputs.export.staged_for,
     discarded whatever happens), verified independently while the other formats and the
     report are made from the same CSVs (every format holds the same numbers) in a child
     process (planner.outputs.alongside), then, when both succeeded, moved into place at
-    `out`. `timings` gets the seconds of writing, verifying and the exports."""
+    `out`. `exports`: that child, forked before the plan was made (`exports_for`, on the
+    plan's instance); else one is forked here. `timings` gets the seconds of writing,
+    verifying and the exports."""
     timings = {} if timings is None else timings
-    with staged_for(out) as staged:
-        started = time.perf_counter()
-        write_tables(staged, run_files(plan.tables, plan.summary.matching.ran), plan.summary)
-        timings["write"] = time.perf_counter() - started
-
-        def export() -> None:
-            write_formats(staged, formats)
-            write_report(staged, plan.instance)
-        with alongside(export, "exports and report") as exported:
+    owned = exports_for(plan.instance, formats) if exports is None else nullcontext(exports)
+    with staged_for(out) as staged, owned as job:
+        try:
+            started = time.perf_counter()
+            write_tables(staged, run_files(plan.tables, plan.summary.matching.ran),
+                         plan.summary)
+            timings["write"] = time.perf_counter() - started
+            job.start(staged)
             progress("verifying the written plan")
             started = time.perf_counter()
             verify_or_raise(staged, plan.instance)
             timings["verify"] = time.perf_counter() - started
             progress("exports and report")
-            timings["export"] = exported()
+            timings["export"] = job.wait()
+        finally:
+            job.stop()  # before the staging folder goes: the child writes into it
         publish(staged, out)
+
+
+def exports_for(instance: Instance, formats: Sequence[str]) -> AbstractContextManager[Job]:
+    """The other formats and the report of a run of `instance` (`_publish`), as a Job
+    started on the staging folder once the tables are written: in a child forked now
+    (planner.outputs.alongside), which imports what the report draws with while this process
+    goes on."""
+    def export(staged: Path) -> None:
+        write_formats(staged, formats)
+        write_report(staged, instance)
+    return prepared(export, "exports and report", preload)
 
 
 @dataclass(frozen=True)
@@ -463,10 +478,13 @@ def _run(instance_dir: Path, out: Path, options: SolverOptions, inputs: RunInput
         pacing = pacing_of(instance, as_of.date, as_of.pacing)
         instance = as_of_instance(instance, as_of.date)
     timings["load"] = time.perf_counter() - started
-    planned = plan_with(instance, options, inputs.name, progress, timings, pacing)
-    started = time.perf_counter()
     written: dict[str, float] = {}
-    _publish(planned, out, progress, formats, written)
+    # The exports' child is forked now, on this instance (the plan's own: `plan_with` keeps
+    # it), so that it has the report's imports done when the tables are written.
+    with exports_for(instance, formats) as exports:
+        planned = plan_with(instance, options, inputs.name, progress, timings, pacing)
+        started = time.perf_counter()
+        _publish(planned, out, progress, formats, written, exports)
     spent = {**planned.summary.timings_s, **{k: round(v, 4) for k, v in written.items()},
              "write_verify": round(time.perf_counter() - started, 4)}
     return RunResult(planned, out, planned.summary.model_copy(update={"timings_s": spent}))

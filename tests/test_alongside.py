@@ -2,7 +2,8 @@
 (planner.outputs.alongside, used by planner.pipeline._publish): the same files as one after
 the other, the child's failure raised in the parent with nothing published, a failed
 verification or an exception in the body killing and reaping the child, and the same
-behaviour where no fork is made."""
+behaviour where no fork is made. `planner run` forks it before planning (`prepared`): it
+prepares first, gets its arguments later, and a run whose plan fails leaves no child."""
 
 from __future__ import annotations
 
@@ -18,7 +19,7 @@ from planner import pipeline
 from planner.errors import PlanError
 from planner.optimise.solve import SolverOptions
 from planner.outputs import alongside as module
-from planner.outputs.alongside import alongside, can_fork
+from planner.outputs.alongside import alongside, can_fork, prepared
 from planner.outputs.formats import FormatError
 
 pytestmark = pytest.mark.solver
@@ -141,3 +142,95 @@ def test_the_work_runs_beside_the_body_or_after_it(tmp_path, monkeypatch, fork):
         seconds = wait()
     assert seconds >= 0
     assert (int(mark.read_text()) != os.getpid()) == fork
+
+
+def wait_for(path: Path) -> None:
+    deadline = time.monotonic() + 30
+    while not path.exists() and time.monotonic() < deadline:
+        time.sleep(0.01)
+    assert path.exists()
+
+
+def gone(pid: int) -> bool:
+    """No such process any more: ended and reaped."""
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return True
+    return False
+
+
+@needs_fork
+def test_a_prepared_child_prepares_before_it_is_started(tmp_path):
+    ready, done = tmp_path / "ready", tmp_path / "done"
+
+    def work(target: Path, text: str) -> None:
+        assert ready.exists()  # prepared first
+        target.write_text(text)
+    with prepared(work, "x", lambda: ready.write_text(str(os.getpid()))) as job:
+        wait_for(ready)  # prepared while nothing was started
+        assert not done.exists()
+        job.start(done, "the arguments came through the pipe")
+        assert job.wait() >= 0
+    assert done.read_text() == "the arguments came through the pipe"
+    child = int(ready.read_text())
+    assert child != os.getpid() and gone(child)
+
+
+@needs_fork
+@pytest.mark.parametrize("how", ["exception", "never started"])
+def test_a_prepared_child_never_started_is_ended_and_reaped(tmp_path, how):
+    ready = tmp_path / "ready"
+    ran: list[int] = []
+
+    def body() -> None:
+        with prepared(lambda: ran.append(1), "x",
+                      lambda: ready.write_text(str(os.getpid()))):
+            wait_for(ready)
+            if how == "exception":
+                raise PlanError("the plan failed")
+    if how == "exception":
+        with pytest.raises(PlanError, match="the plan failed"):
+            body()
+    else:
+        body()
+    assert gone(int(ready.read_text()))
+
+
+@needs_fork
+def test_a_failing_preparation_is_only_a_lost_head_start(tmp_path):
+    def prepare() -> None:
+        raise ImportError("no matplotlib here")
+    target = tmp_path / "out"
+    with prepared(lambda: target.write_text("made"), "x", prepare) as job:
+        job.start()
+        job.wait()
+    assert target.read_text() == "made"
+
+
+def test_without_a_fork_the_job_runs_at_wait(tmp_path, monkeypatch):
+    monkeypatch.setattr(module, "FORK", False)
+    target = tmp_path / "out"
+    with prepared(lambda text: target.write_text(text), "x",
+                  lambda: pytest.fail("nothing to prepare here")) as job:
+        job.start("made here")
+        assert not target.exists()
+        job.wait()
+    assert target.read_text() == "made here"
+
+
+@needs_fork
+def test_a_run_whose_plan_fails_leaves_no_exports_child(tmp_path, monkeypatch):
+    """`planner run` forks the exports' child before planning (pipeline.exports_for): a plan
+    that fails ends it, and nothing is written."""
+    ready = tmp_path / "ready"
+    monkeypatch.setattr(pipeline, "preload", lambda: ready.write_text(str(os.getpid())))
+
+    def failing(*args: object, **kwargs: object) -> None:
+        wait_for(ready)
+        raise PlanError("no plan: infeasible")
+    monkeypatch.setattr(pipeline, "plan_with", failing)
+    with pytest.raises(PlanError, match="infeasible"):
+        pipeline.run(EU, tmp_path / "out", SolverOptions())
+    assert gone(int(ready.read_text()))
+    assert [p.name for p in tmp_path.iterdir()] == ["ready"]
