@@ -324,6 +324,11 @@ def tables(results: dict[str, Any]) -> str:
     return "\n".join(lines)
 
 
+# The monthly re-run benchmark when issue 15 was filed: 2.35-2.42 s (bench/README.md, "After
+# the shrink"); the lower figure.
+FILED_MONTHLY_S = 2.35
+
+
 def targets(results: dict[str, Any]) -> list[tuple[str, str, bool | None]]:
     by = {r["persons"]: r for r in results["sizes"]}
     out: list[tuple[str, str, bool | None]] = []
@@ -351,11 +356,15 @@ def targets(results: dict[str, Any]) -> list[tuple[str, str, bool | None]]:
                     "new): at most 3 s", f"{m['wall']:.2f} s (median), {m['peak_mb']:,.0f} MB",
                     m["wall"] <= 3))
         if "replan" in extra:
+            # Issue 15: "no slower than the monthly re-run benchmark today", the day it was
+            # filed: its figure then (FILED_MONTHLY_S). Today's monthly re-run is shown too.
             r = extra["replan"]
             out.append((f"re-plan at 30,000 persons ({extra['replan_transferred']:,} "
-                        "transferred, `run --as-of`): no slower than the monthly re-run",
-                        f"{r['wall']:.2f} s (median), {r['peak_mb']:,.0f} MB",
-                        r["wall"] <= m["wall"]))
+                        "transferred, `run --as-of`): no slower than the monthly re-run "
+                        f"benchmark when issue 15 was filed ({FILED_MONTHLY_S} s)",
+                        f"{r['wall']:.2f} s (median), {r['peak_mb']:,.0f} MB; today's "
+                        f"monthly re-run {m['wall']:.2f} s ({r['wall'] / m['wall']:.2f}x)",
+                        r["wall"] <= FILED_MONTHLY_S))
         p = extra["pool_plan"]
         out.append(("pool plan alone on eu-2026: at most 0.3 s",
                     f"{p['pool_plan']:.3f} s pool plan + {p['distribution']:.3f} s "

@@ -7,6 +7,7 @@ prepares first, gets its arguments later, and a run whose plan fails leaves no c
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 import threading
@@ -19,7 +20,7 @@ from planner import pipeline
 from planner.errors import PlanError
 from planner.optimise.solve import SolverOptions
 from planner.outputs import alongside as module
-from planner.outputs.alongside import alongside, can_fork, prepared
+from planner.outputs.alongside import can_fork, prepared
 from planner.outputs.formats import FormatError
 
 pytestmark = pytest.mark.solver
@@ -27,6 +28,14 @@ pytestmark = pytest.mark.solver
 REPO = Path(__file__).resolve().parents[1]
 EU = REPO / "instances" / "eu-2026"
 needs_fork = pytest.mark.skipif(not can_fork(), reason="forks only on Linux with 2+ CPUs")
+
+
+@contextlib.contextmanager
+def started(work, what: str = "exports"):
+    """`prepared` started at once: the body gets `wait`."""
+    with prepared(work, what) as job:
+        job.start()
+        yield job.wait
 
 
 def files(folder: Path) -> dict[str, bytes]:
@@ -100,7 +109,7 @@ def test_a_failed_verification_kills_the_exports_and_publishes_nothing(tmp_path,
 @needs_fork
 def test_a_child_that_dies_is_a_plan_error():
     with pytest.raises(PlanError, match=r"the exports were not made: .*signal 9"), \
-            alongside(lambda: os.kill(os.getpid(), signal.SIGKILL), "exports") as wait:
+            started(lambda: os.kill(os.getpid(), signal.SIGKILL), "exports") as wait:
         wait()
 
 
@@ -114,14 +123,14 @@ def test_the_child_s_exception_comes_back(monkeypatch, fork):
         raise LookupError("held", threading.Lock())  # a lock does not pickle
     expected = PlanError if fork else LookupError
     with pytest.raises(expected, match=r"held.*lock") as raised, \
-            alongside(fails, "exports") as wait:
+            started(fails, "exports") as wait:
         wait()
     if fork:
         assert str(raised.value).startswith("LookupError: ('held', <unlocked _thread.lock")
 
     def full() -> None:
         raise OSError(28, "disk full")
-    with pytest.raises(OSError, match="disk full") as caught, alongside(full, "x") as wait:
+    with pytest.raises(OSError, match="disk full") as caught, started(full, "x") as wait:
         wait()
     assert caught.value.errno == 28
 
@@ -134,7 +143,7 @@ def test_the_work_runs_beside_the_body_or_after_it(tmp_path, monkeypatch, fork):
         pytest.skip("no fork here")
     monkeypatch.setattr(module, "FORK", fork)
     mark = tmp_path / "mark"
-    with alongside(lambda: mark.write_text(str(os.getpid())), "x") as wait:
+    with started(lambda: mark.write_text(str(os.getpid())), "x") as wait:
         deadline = time.monotonic() + 30
         while fork and not mark.exists() and time.monotonic() < deadline:
             time.sleep(0.01)

@@ -44,7 +44,7 @@ FORK = True
 
 
 def can_fork() -> bool:
-    """Whether `alongside` and `prepared` fork here (module docstring)."""
+    """Whether `prepared` forks here (module docstring)."""
     return (FORK and sys.platform.startswith("linux") and hasattr(os, "fork")
             and len(os.sched_getaffinity(0)) > 1)
 
@@ -86,15 +86,6 @@ def prepared(work: Callable[..., object], what: str,
         yield job
     finally:
         job.stop()
-
-
-@contextmanager
-def alongside(work: Callable[[], object], what: str) -> Iterator[Callable[[], float]]:
-    """Run `work()` in a forked child (`can_fork`) while the body runs; the body calls the
-    yielded `wait()` for its outcome (`prepared`)."""
-    with prepared(work, what) as job:
-        job.start()
-        yield job.wait
 
 
 class _Child(Job):
