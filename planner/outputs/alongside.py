@@ -41,6 +41,7 @@ from contextlib import contextmanager
 from planner.errors import PlanError
 
 FORK = True
+SIGNALS = {signal.SIGINT, signal.SIGTERM}
 
 
 def can_fork() -> bool:
@@ -97,11 +98,18 @@ class _Child(Job):
         arguments, self.go = os.pipe()
         for stream in (sys.stdout, sys.stderr):  # not written twice by the child's exit
             stream.flush()
-        self.pid: int | None = os.fork()
-        if self.pid == 0:
-            os.close(self.read)
-            os.close(self.go)
-            _in_child(work, prepare, arguments, result)
+        # SIGINT and SIGTERM held over the fork: one arriving before the child has its own
+        # handling would run this process's handler there (an exception unwinding the
+        # parent's code in the child). Here a held one is handled as the mask is restored.
+        held = signal.pthread_sigmask(signal.SIG_BLOCK, SIGNALS)
+        try:
+            self.pid: int | None = os.fork()
+            if self.pid == 0:
+                os.close(self.read)
+                os.close(self.go)
+                _in_child(work, prepare, arguments, result, held)
+        finally:
+            signal.pthread_sigmask(signal.SIG_SETMASK, held)
         os.close(result)
         os.close(arguments)
 
@@ -145,13 +153,15 @@ class _Child(Job):
 
 
 def _in_child(work: Callable[..., object], prepare: Callable[[], object] | None,
-              arguments: int, result: int) -> None:
+              arguments: int, result: int, mask: set[int | signal.Signals]) -> None:
     """Prepare, wait for the arguments, run `work` and send its outcome; never return
-    (`os._exit`)."""
+    (`os._exit`). SIGINT and SIGTERM take their default action (they end the child) before
+    `mask`, the parent's signal mask, is restored."""
     code = 1
     try:
-        for signum in (signal.SIGINT, signal.SIGTERM):
+        for signum in SIGNALS:
             signal.signal(signum, signal.SIG_DFL)
+        signal.pthread_sigmask(signal.SIG_SETMASK, mask)
         if prepare is not None:
             with contextlib.suppress(Exception):  # only a head start: `work` does without
                 prepare()
