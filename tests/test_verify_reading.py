@@ -1,10 +1,13 @@
 """The verifier reads assignments.csv and unassigned.csv a column at a time: the values, the
 problems and their line numbers are exactly those of validating row by row (csv.DictReader and
-`model_validate` per row, as the verifier read every file before)."""
+`model_validate` per row, as the verifier read every file before). Line numbers are the
+file's: blank lines are skipped but counted, a row that spans lines is at its last (as the
+inputs' reader counts)."""
 
 from __future__ import annotations
 
 import csv
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -62,7 +65,8 @@ def row_by_row(path: Path, model: type[BaseModel]) -> tuple[list, list[Problem]]
         reader = csv.DictReader(handle)
         if list(reader.fieldnames or []) != list(model.model_fields):
             return [], [Problem(name, 1, "-", "columns differ from the schema")]
-        for line, row in enumerate(reader, start=2):
+        for row in reader:
+            line = reader.line_num
             try:
                 rows.append((line, model.model_validate(row)))
             except ValidationError as exc:
@@ -94,14 +98,14 @@ def test_good_files_give_the_rows_values(tmp_path):
     folder = results_folder(
         tmp_path / "out",
         ASSIGNMENTS + "p1,c1,EL,FR,FR-1,0.5,language;family\n"
-        "p2,c1,EL,FR,FR-1,-0,\n\n"  # a blank line: skipped, not counted
+        "p2,c1,EL,FR,FR-1,-0,\n\n"  # a blank line (line 4): skipped, counted
         'p3,c2,IT,DE,DE-1,1e-3," a ; ;b "\n'
-        '"p,4","c\n3",IT,DE,DE-1,2,x\n'  # a quoted line break: one row
+        '"p,4","c\n3",IT,DE,DE-1,2,x\n'  # a quoted line break: one row, lines 6-7
         "p1,c1,EL,FR,FR-1,0.5,language;family\n",  # a person twice: both rows kept
         UNASSIGNED + "p5,c5,EL,capacity\np6,c6,IT,security\n")
     assert same_as_row_by_row(folder) == []
     out = Outputs(folder, [])
-    assert out.assignments["line"].tolist() == [2, 3, 4, 5, 6]
+    assert out.assignments["line"].tolist() == [2, 3, 5, 7, 8]
     assert out.assignments["reasons"].tolist() == [("language", "family"), (), ("a", "b"),
                                                    ("x",), ("language", "family")]
     assert out.assignments["score"].tolist() == [0.5, 0.0, 0.001, 2.0, 0.5]
@@ -127,7 +131,7 @@ def test_problems_name_their_lines(tmp_path):
                             ASSIGNMENTS + "p1,c1,EL,FR,FR-1,1,\n\np2,c1,EL,FR,FR-1,x,\n",
                             UNASSIGNED + "p4,c4,EL,lazy\n")
     assert [str(p) for p in same_as_row_by_row(folder)] == [
-        "assignments.csv:3: score: Input should be a valid number, unable to parse string "
+        "assignments.csv:4: score: Input should be a valid number, unable to parse string "
         "as a number",
         "unassigned.csv:2: reason: Input should be 'security', 'consent', "
         "'protection_date_missing', 'protection_expired', 'protection_after_adoption', "
@@ -175,16 +179,37 @@ def test_a_column_is_validated_as_the_row_validates_it(model):
 ])
 def test_plain_and_csv_readings_agree(tmp_path, body):
     """The same rows written as the planner writes them, or with carriage returns, a quoted
-    cell or a blank line (as a spreadsheet may save them): the same values and problems."""
+    cell or a blank line (as a spreadsheet may save them): the same values and problems, at
+    the same lines but for the blank line's (one line further after it)."""
     plain = same_as_row_by_row(results_folder(tmp_path / "plain", ASSIGNMENTS + body,
                                               UNASSIGNED + "p9,c9,EL,lazy\n"))
-    for n, text in enumerate([(ASSIGNMENTS + body).replace("\n", "\r\n"),
-                              ASSIGNMENTS + body.replace("p1", '"p1"'),
-                              ASSIGNMENTS + body.replace("\n", "\n\n", 1)]):
+    blank = [replace(p, line=p.line + 1) if p.file == "assignments.csv" and p.line > 2 else p
+             for p in plain]
+    for n, (text, expected) in enumerate([
+            ((ASSIGNMENTS + body).replace("\n", "\r\n"), plain),
+            (ASSIGNMENTS + body.replace("p1", '"p1"'), plain),
+            (ASSIGNMENTS + body.replace("\n", "\n\n", 1), blank)]):
         folder = results_folder(tmp_path / f"csv{n}", text, UNASSIGNED + "p9,c9,EL,lazy\n")
-        assert same_as_row_by_row(folder) == plain
+        assert same_as_row_by_row(folder) == expected
     assert plain[-1] == Problem("unassigned.csv", 2, "reason",
                                 "Input should be 'security', 'consent', "
                                 "'protection_date_missing', 'protection_expired', "
                                 "'protection_after_adoption', 'no_bilateral_agreement', "
                                 "'no_eligible_place' or 'capacity'")
+
+
+def test_a_small_table_s_problems_are_at_the_file_s_lines(tmp_path):
+    """plan.csv read row by row (`Outputs._rows`): a row after a blank line, and one after a
+    row with a quoted line break, reported at their lines in the file."""
+    folder = results_folder(tmp_path / "out", ASSIGNMENTS, UNASSIGNED)
+    row = ",".join(BASE[PlanRow].values())
+    (folder / "plan.csv").write_text(
+        ",".join(PlanRow.model_fields) + "\n" + row + "\n\n"  # line 3 blank
+        + row.replace("1", "x", 1) + "\n"  # line 4: amount "x"
+        + row.replace("a", '"a\nb"', 1) + "\n"  # lines 5-6
+        + row.replace("1", "y", 1) + "\n",  # line 7
+        encoding="utf-8")
+    problems: list[Problem] = []
+    Outputs(folder, problems)
+    assert [(p.file, p.line, p.column) for p in problems if p.file == "plan.csv"] == [
+        ("plan.csv", 4, "amount"), ("plan.csv", 7, "amount")]

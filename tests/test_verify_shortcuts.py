@@ -58,11 +58,13 @@ def test_plain_split_is_what_csv_reader_reads(body):
 
 
 def test_plain_split_is_used_for_the_planner_s_own_files():
-    text = "a,b,c\nx,,z\n\n1, 2 ,3\n"
+    text = "a,b,c\nx,,z\n1, 2 ,3\n\n"
     assert _plain_columns(text, FIELDS) == [["x", "1"], ["", " 2 "], ["z", "3"]]
     assert _plain_columns("a,b,c\n", FIELDS) == [[], [], []]
-    # Quotes, carriage returns, another width or header: csv.reader's business.
-    for other in ('a,b,c\n"x",y,z\n', "a,b,c\r\nx,y,z\r\n", "a,b,c\nx,y\n", "a,b\nx,y\n"):
+    # Quotes, carriage returns, another width or header, a blank line between rows (the
+    # rows' line numbers are then not their places + 2): csv.reader's business.
+    for other in ('a,b,c\n"x",y,z\n', "a,b,c\r\nx,y,z\r\n", "a,b,c\nx,y\n", "a,b\nx,y\n",
+                  "a,b,c\nx,,z\n\n1, 2 ,3\n"):
         assert _plain_columns(other, FIELDS) is None
 
 

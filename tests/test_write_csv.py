@@ -159,7 +159,13 @@ def test_read_table_refuses_a_file_off_its_model(tmp_path):
              "pledge_id,state\n": "^plan.csv: columns differ from PlanRow$",
              header + "A-1,AT,offset,1,1,0,,1,\nA-2,AT,offset,many,1,0,,1,\n":
                  "^plan.csv:3: amount: Input should be a valid number",
-             header + "A-1,AT,offset,1,1,0,,1,\nA-2,AT\n": "^plan.csv:3: 2 fields, 9 columns$"}
+             header + "A-1,AT,offset,1,1,0,,1,\nA-2,AT\n": "^plan.csv:3: 2 fields, 9 columns$",
+             # The file's lines: a quoted line break makes a row of lines 2-3, so the next
+             # row is line 4 (the last line of a row that spans several, as inputs count).
+             header + '"A\n1",AT,offset,1,1,0,,1,\nA-2,AT,offset,many,1,0,,1,\n':
+                 "^plan.csv:4: amount: Input should be a valid number",
+             header + "A-1,AT,offset,1,1,0,,1,\nA-2,AT,offset,1,1,0,,1,\n\n":
+                 "^plan.csv:4: 0 fields, 9 columns$"}
     for text, message in cases.items():
         path.write_text(text, encoding="utf-8")
         with pytest.raises(TableError, match=message):

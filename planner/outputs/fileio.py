@@ -110,9 +110,10 @@ def write_table(path: Path, table: OutputFile[M], rows: Sequence[M]) -> None:
     write_file(path, table_bytes(table, rows), table.personal)
 
 
-def _rows(path: Path, table: OutputFile[Any]) -> Iterator[list[str]]:
-    """The data rows' fields, one row at a time, once the header is the model's; a row of
-    another width is an error at its line."""
+def _rows(path: Path, table: OutputFile[Any]) -> Iterator[tuple[int, list[str]]]:
+    """The data rows' line numbers (the file's: the last line of a row that spans several)
+    and fields, one row at a time, once the header is the model's; a row of another width
+    (a blank line too) is an error at its line."""
     names = list(table.model.model_fields)
     if not path.is_file():
         raise TableError(f"{path.name}: missing")
@@ -120,18 +121,18 @@ def _rows(path: Path, table: OutputFile[Any]) -> Iterator[list[str]]:
         reader = csv.reader(handle)
         if next(reader, []) != names:
             raise TableError(f"{path.name}: columns differ from {table.model.__name__}")
-        for line, fields in enumerate(reader, start=2):
+        for fields in reader:
             if len(fields) != len(names):
-                raise TableError(f"{path.name}:{line}: {len(fields)} fields, "
+                raise TableError(f"{path.name}:{reader.line_num}: {len(fields)} fields, "
                                  f"{len(names)} columns")
-            yield fields
+            yield reader.line_num, fields
 
 
 def read_table(path: Path, table: OutputFile[M]) -> list[M]:
     """A table the planner wrote, each row validated by the table's model."""
     names = list(table.model.model_fields)
     rows = []
-    for line, fields in enumerate(_rows(path, table), start=2):
+    for line, fields in _rows(path, table):
         try:
             rows.append(table.model.model_validate(dict(zip(names, fields, strict=True))))
         except ValidationError as exc:
@@ -151,7 +152,7 @@ def count_rows(path: Path, table: OutputFile[Any], columns: Sequence[str]
     if missing:
         raise TableError(f"{path.name}: no column {', '.join(missing)}")
     pick = itemgetter(*(names.index(c) for c in columns))
-    rows = _rows(path, table)
+    rows = (fields for _, fields in _rows(path, table))
     counts = Counter(map(pick, rows) if len(columns) > 1 else ((pick(f),) for f in rows))
     for i, column in enumerate(columns):
         texts = list({combo[i] for combo in counts})
@@ -177,8 +178,7 @@ def _validated(path: Path, table: OutputFile[Any], column: str, texts: list[str]
     except ValidationError as exc:
         refused = {texts[int(e["loc"][0])]: e["msg"] for e in exc.errors()}
         at = list(table.model.model_fields).index(column)
-        line, text = next((n, f[at]) for n, f in enumerate(_rows(path, table), start=2)
-                          if f[at] in refused)
+        line, text = next((n, f[at]) for n, f in _rows(path, table) if f[at] in refused)
         raise TableError(f"{path.name}:{line}: {column}: {refused[text]}") from exc
 
 

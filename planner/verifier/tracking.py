@@ -51,7 +51,8 @@ class _Out:
             self.fail(name, 1, "-", f"header is not {','.join(model.model_fields)}")
             return []
         found = []
-        for number, record in enumerate(reader, start=2):
+        for record in reader:
+            number = reader.line_num  # the file's line (blank lines counted)
             data = {k: v for k, v in record.items() if v != "" or k in ("benefitting", "share")}
             try:
                 found.append((number, model.model_validate(data)))

@@ -169,10 +169,11 @@ class Outputs:
             raise FileNotFoundError(errno.ENOENT, os.strerror(errno.ENOENT), name)
         return self.files[name]
 
-    def _cells(self, name: str, model: type[BaseModel]) -> list[list[str]] | None:
-        """The data rows' cells once the file exists (else `missing`) and its header is the
-        schema's; blank lines skipped, as csv.DictReader skips them (row i of the list is at
-        line i + 2)."""
+    def _cells(self, name: str, model: type[BaseModel]) -> list[tuple[int, list[str]]] | None:
+        """The data rows' line numbers and cells once the file exists (else `missing`) and
+        its header is the schema's; blank lines skipped, as csv.DictReader skips them, and
+        counted: a row's line is the file's (the last of a row that spans several, as the
+        inputs' reader counts, planner.inputs.reader)."""
         if not ((self.files / name).is_file() if isinstance(self.files, Path)
                 else name in self.files):
             self.fail(name, 0, "-", "missing")
@@ -181,18 +182,19 @@ class Outputs:
         if next(reader, []) != list(model.model_fields):
             self.fail(name, 1, "-", "columns differ from the schema")
             return None
-        return [cells for cells in reader if cells]
+        return [(reader.line_num, cells) for cells in reader if cells]
 
     def _rows(self, name: str, model: type[M]) -> list[tuple[int, M]]:
         body = self._cells(name, model)
         return [] if body is None else self._validate_rows(name, model, body)
 
-    def _validate_rows(self, name: str, model: type[M], body: list[list[str]]
+    def _validate_rows(self, name: str, model: type[M], body: list[tuple[int, list[str]]]
                        ) -> list[tuple[int, M]]:
-        """Each row through the schema, each failure reported at its line."""
+        """Each row (its line, its cells) through the schema, each failure reported at its
+        line."""
         fields = list(model.model_fields)
         rows = []
-        for line, cells in enumerate(body, start=2):
+        for line, cells in body:
             try:
                 rows.append((line, model.model_validate(_as_dict(fields, cells))))
             except ValidationError as exc:
@@ -213,16 +215,16 @@ class Outputs:
             return _numbered(np.arange(2, len(plain[0]) + 2, dtype=np.int64), columns)
         # Not plain, or a cell fails: the file as csv.reader reads it.
         body = (self._cells(name, model) or []) if present else []
-        uniform = set(map(len, body)) <= {width}
-        cells = [list(c) for c in zip(*body, strict=True)] if uniform and body \
-            else [[] for _ in range(width)] if uniform else None
+        uniform = {len(row) for _, row in body} <= {width}
+        cells = [list(c) for c in zip(*(row for _, row in body), strict=True)] \
+            if uniform and body else [[] for _ in range(width)] if uniform else None
         columns = None if cells is None else _parse_columns(model, cells)
         if columns is None:
             rows = self._validate_rows(name, model, body)
             lines = np.array([line for line, _ in rows], dtype=np.int64)
             columns = {f: [getattr(row, f) for _, row in rows] for f in model.model_fields}
         else:
-            lines = np.arange(2, len(body) + 2, dtype=np.int64)
+            lines = np.array([line for line, _ in body], dtype=np.int64)
         return _numbered(lines, columns)
 
     def _plain(self, name: str, model: type[BaseModel]) -> list[list[str]] | None:
@@ -254,13 +256,17 @@ def _plain_columns(text: str, fields: list[str]) -> list[list[str]] | None:
     return (the characters the reader treats apart besides the comma and the line feed; no
     NUL either, which csv modules before Python 3.11 refused), the header is `fields`, every
     non-blank data line has their number of cells and none is longer than the reader's field
-    limit. Blank lines skipped, as `_cells` skips them. None otherwise."""
+    limit, and no blank line lies between them (row i is then at line i + 2; with one,
+    `_cells` numbers the rows). Blank lines at the end skipped, as `_cells` skips them. None
+    otherwise."""
     if not text or '"' in text or "\r" in text or "\0" in text:
         return None
     lines = text.split("\n")
     if lines[0].split(",") != fields:
         return None
     body = [line for line in lines[1:] if line]
+    if "" in lines[1:len(body) + 1]:  # a blank line before the last row
+        return None
     if not body:
         return [[] for _ in fields]
     if set(map(str.count, body, repeat(","))) != {len(fields) - 1} \
