@@ -324,10 +324,13 @@ def check_names(folder: Path, runs: Sequence[RunInputs]) -> list[str]:
 
 
 def plan_one(instance_dir: Path, name: str | RunInputs, out: Path, solver: str,
-             time_limit: float | None, formats: Sequence[str], quiet: bool, shown: str = ""
-             ) -> ComparedRun | Failure:
+             time_limit: float | None, formats: Sequence[str], quiet: bool, shown: str = "",
+             fork: bool = True) -> ComparedRun | Failure:
     """Plan, write, verify and publish one run into `out` (in a worker process); `shown`:
-    how progress names the instance (a workbook, not its temporary folder)."""
+    how progress names the instance (a workbook, not its temporary folder); `fork`: its
+    exports in a child process of their own (planner.pipeline.run), off when the runs are
+    in parallel workers already (every eu-2026 variant at 30,000 persons, 2 workers: 9.5 s
+    with a child per run, which imports matplotlib again each time, 8.3 s without)."""
     from planner.optimise.solve import SolverOptions
     from planner.pipeline import run as run_pipeline
 
@@ -338,7 +341,8 @@ def plan_one(instance_dir: Path, name: str | RunInputs, out: Path, solver: str,
                               variant=inputs,
                               progress=shown_as(stage_lines(quiet, name), instance_dir, shown),
                               formats=formats,
-                              guard=False)  # `out` is inside the comparison's staging folder
+                              guard=False,  # `out` is inside the comparison's staging folder
+                              fork=fork)
     except InputError as exc:  # not picklable as such: its problems are
         return Failure(name, problems=list(exc.problems))
     except PlanError as exc:
@@ -441,7 +445,8 @@ def compare_into(instance_dir: Path, variants: Sequence[str | RunInputs], out: P
                         raise InputError(problems)
                     staged = staging_folder(out)
                     futures = [pool.submit(plan_one, instance_dir, spec, staged / spec.name,
-                                           solver, time_limit, tuple(formats), quiet, shown)
+                                           solver, time_limit, tuple(formats), quiet, shown,
+                                           jobs <= 1)
                                for spec in specs]
                     runs = [_result(future, futures) for future in futures]
                 except (InputError, PlanError):

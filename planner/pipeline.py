@@ -431,15 +431,16 @@ def _publish(plan: Plan, out: Path, progress: Progress, formats: Sequence[str],
         publish(staged, out)
 
 
-def exports_for(instance: Instance, formats: Sequence[str]) -> AbstractContextManager[Job]:
+def exports_for(instance: Instance, formats: Sequence[str], fork: bool = True
+                ) -> AbstractContextManager[Job]:
     """The other formats and the report of a run of `instance` (`_publish`), as a Job
     started on the staging folder once the tables are written: in a child forked now
-    (planner.outputs.alongside), which imports what the report draws with while this process
-    goes on."""
+    (planner.outputs.alongside; not with `fork` off), which imports what the report draws
+    with while this process goes on."""
     def export(staged: Path) -> None:
         write_formats(staged, formats)
         write_report(staged, instance)
-    return prepared(export, "exports and report", preload)
+    return prepared(export, "exports and report", preload, fork)
 
 
 @dataclass(frozen=True)
@@ -454,20 +455,23 @@ class AsOf:
 def run(instance_dir: Path, out: Path, options: SolverOptions,
         variant: str | RunInputs = "base", progress: Progress = _quiet,
         formats: Sequence[str] = ("csv",), guard: bool = True,
-        as_of: AsOf | None = None) -> RunResult:
+        as_of: AsOf | None = None, fork: bool = True) -> RunResult:
     """The whole job: load and validate, plan, write, verify, publish. `variant` other than
     "base" names `variants/NAME.toml` of the instance, applied over it, or is the run's inputs
     with `--set` overrides (`planner.inputs.overrides.RunInputs`). `guard`: first check
     that `out` may be replaced and hold it for the run (planner.outputs.outdir:
     OutFolderError, before anything is read); off only where the caller holds a folder around
-    `out` (planner compare's runs). `as_of`: re-plan the rest of the year (`replan`)."""
+    `out` (planner compare's runs). `as_of`: re-plan the rest of the year (`replan`).
+    `fork`: the exports and report made in a child process beside the verifier (`_publish`);
+    off where processes already fill the CPUs (planner compare's workers)."""
     inputs = variant if isinstance(variant, RunInputs) else RunInputs.named(variant)
     with claimed(out, instance_dir, RUN) if guard else nullcontext():
-        return _run(instance_dir, out, options, inputs, progress, formats, as_of)
+        return _run(instance_dir, out, options, inputs, progress, formats, as_of, fork)
 
 
 def _run(instance_dir: Path, out: Path, options: SolverOptions, inputs: RunInputs,
-         progress: Progress, formats: Sequence[str], as_of: AsOf | None = None) -> RunResult:
+         progress: Progress, formats: Sequence[str], as_of: AsOf | None = None,
+         fork: bool = True) -> RunResult:
     timings: dict[str, float] = {}
     started = time.perf_counter()
     progress(f"loading {instance_dir}")
@@ -482,7 +486,7 @@ def _run(instance_dir: Path, out: Path, options: SolverOptions, inputs: RunInput
     # The exports' child is forked now, on this instance (the plan's own: `plan_with` keeps
     # it; were it another, `_publish` would fork one on that), so that it has the report's
     # imports done when the tables are written.
-    with exports_for(instance, formats) as exports:
+    with exports_for(instance, formats, fork) as exports:
         planned = plan_with(instance, options, inputs.name, progress, timings, pacing)
         started = time.perf_counter()
         _publish(planned, out, progress, formats, written,

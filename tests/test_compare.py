@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import csv
 import json
+import os
 import shutil
 import subprocess
 import sys
@@ -13,7 +14,9 @@ from pathlib import Path
 import pytest
 from conftest import HANG_S, MakeInstance, pledge, state, write_csv
 
+from planner import pipeline
 from planner.comparison import compare_into, gini
+from planner.outputs.alongside import can_fork
 from planner.outputs.registry import COMPARISON_TABLES, tables_of
 
 pytestmark = [pytest.mark.solver, pytest.mark.cli]
@@ -151,6 +154,23 @@ def test_same_files_whatever_the_number_of_processes(instance: Path, tmp_path: P
     one, two = files(tmp_path / "one"), files(tmp_path / "two")
     assert "comparison/states.csv" in one and "deduct/allocation.csv" in one
     assert one == two
+
+
+@pytest.mark.skipif(not can_fork(), reason="no exports child where fork is not used")
+def test_parallel_workers_make_their_exports_themselves(instance: Path, tmp_path: Path,
+                                                        monkeypatch: pytest.MonkeyPatch
+                                                        ) -> None:
+    """With two processes already running the plans, a run forks no exports child of its own
+    (planner.outputs.alongside: a child per run imported matplotlib again each time); in one
+    process, each run forks its child. `preload` runs in such a child only: it marks it."""
+    marks = tmp_path / "marks"
+    marks.mkdir()
+    monkeypatch.setattr(pipeline, "preload",
+                        lambda: (marks / str(os.getpid())).write_text("child"))
+    compare_into(instance, ["bigger"], tmp_path / "two", jobs=2, quiet=True)
+    assert list(marks.iterdir()) == []
+    compare_into(instance, ["bigger"], tmp_path / "one", jobs=1, quiet=True)
+    assert len(list(marks.iterdir())) == 2  # the base and the variant
 
 
 def planner(*args: object, cwd: Path) -> subprocess.CompletedProcess[str]:

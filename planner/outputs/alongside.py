@@ -75,14 +75,15 @@ class Job:
 
 @contextmanager
 def prepared(work: Callable[..., object], what: str,
-             prepare: Callable[[], object] | None = None) -> Iterator[Job]:
-    """A Job for `work`: forked now (`can_fork`), the child running `prepare()` (if any,
-    its failure ignored: `work` then does without it) and then waiting for `start(*args)` to
-    run `work(*args)` while this process goes on; `wait()` gives the seconds or raises
-    `work`'s exception (PlanError naming `what` when the child died without one). Leaving
-    the body without having waited (an exception, an interrupt) kills and reaps the child
-    first. Without a fork, `wait()` runs `work` here (`prepare` is not needed there)."""
-    job = _Child(work, what, prepare) if can_fork() else Job(work)
+             prepare: Callable[[], object] | None = None, fork: bool = True) -> Iterator[Job]:
+    """A Job for `work`: forked now (`fork` and `can_fork`), the child running `prepare()`
+    (if any, its failure ignored: `work` then does without it) and then waiting for
+    `start(*args)` to run `work(*args)` while this process goes on; `wait()` gives the
+    seconds or raises `work`'s exception (PlanError naming `what` when the child died
+    without one). Leaving the body without having waited (an exception, an interrupt) kills
+    and reaps the child first. Without a fork, `wait()` runs `work` here (`prepare` is not
+    needed there)."""
+    job = _Child(work, what, prepare) if fork and can_fork() else Job(work)
     try:
         yield job
     finally:
