@@ -38,6 +38,14 @@ def started(work, what: str = "exports"):
         yield job.wait
 
 
+def mark(path: Path) -> None:
+    """The process's id into `path`, whole or not at all (a file that exists is complete: the
+    test may kill the writer as soon as it sees it)."""
+    part = path.with_suffix(".part")
+    part.write_text(str(os.getpid()))
+    os.replace(part, path)
+
+
 def files(folder: Path) -> dict[str, bytes]:
     return {p.name: p.read_bytes() for p in sorted(folder.iterdir())}
 
@@ -86,7 +94,7 @@ def test_a_failed_verification_kills_the_exports_and_publishes_nothing(tmp_path,
     pids: list[int] = []
 
     def slow(folder: Path, instance: object = None) -> None:
-        started.write_text(str(os.getpid()))
+        mark(started)
         time.sleep(60)
 
     def rejecting(folder: Path, instance: object) -> None:
@@ -142,15 +150,15 @@ def test_the_work_runs_beside_the_body_or_after_it(tmp_path, monkeypatch, fork):
     if fork and not can_fork():
         pytest.skip("no fork here")
     monkeypatch.setattr(module, "FORK", fork)
-    mark = tmp_path / "mark"
-    with started(lambda: mark.write_text(str(os.getpid())), "x") as wait:
+    marker = tmp_path / "mark"
+    with started(lambda: mark(marker), "x") as wait:
         deadline = time.monotonic() + 30
-        while fork and not mark.exists() and time.monotonic() < deadline:
+        while fork and not marker.exists() and time.monotonic() < deadline:
             time.sleep(0.01)
-        assert mark.exists() == fork
+        assert marker.exists() == fork
         seconds = wait()
     assert seconds >= 0
-    assert (int(mark.read_text()) != os.getpid()) == fork
+    assert (int(marker.read_text()) != os.getpid()) == fork
 
 
 def wait_for(path: Path) -> None:
@@ -176,7 +184,7 @@ def test_a_prepared_child_prepares_before_it_is_started(tmp_path):
     def work(target: Path, text: str) -> None:
         assert ready.exists()  # prepared first
         target.write_text(text)
-    with prepared(work, "x", lambda: ready.write_text(str(os.getpid()))) as job:
+    with prepared(work, "x", lambda: mark(ready)) as job:
         wait_for(ready)  # prepared while nothing was started
         assert not done.exists()
         job.start(done, "the arguments came through the pipe")
@@ -194,7 +202,7 @@ def test_a_prepared_child_never_started_is_ended_and_reaped(tmp_path, how):
 
     def body() -> None:
         with prepared(lambda: ran.append(1), "x",
-                      lambda: ready.write_text(str(os.getpid()))):
+                      lambda: mark(ready)):
             wait_for(ready)
             if how == "exception":
                 raise PlanError("the plan failed")
@@ -233,7 +241,7 @@ def test_a_run_whose_plan_fails_leaves_no_exports_child(tmp_path, monkeypatch):
     """`planner run` forks the exports' child before planning (pipeline.exports_for): a plan
     that fails ends it, and nothing is written."""
     ready = tmp_path / "ready"
-    monkeypatch.setattr(pipeline, "preload", lambda: ready.write_text(str(os.getpid())))
+    monkeypatch.setattr(pipeline, "preload", lambda: mark(ready))
 
     def failing(*args: object, **kwargs: object) -> None:
         wait_for(ready)
