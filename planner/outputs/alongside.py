@@ -12,15 +12,16 @@ child imports what the report draws with (`prepare`: matplotlib, 0.3 s of the re
 
 The child is forked (it starts with every module and the instance already in memory; spawning
 a fresh interpreter costs more than the work) only where that is safe and useful: on Linux,
-with at least two CPUs for this process, and when `FORK` is on (tests turn it off to cover the
-sequential path). Elsewhere the work runs in this process when its result is asked for, after
-the body: the order and the outputs are the same.
+with at least two CPUs for this process, when `FORK` is on (tests turn it off to cover the
+sequential path) and when the caller does not say otherwise (`prepared(fork=False)`: planner
+compare's parallel workers, whose CPUs are taken). Elsewhere the work runs in this process
+when its result is asked for, after the body: the order and the outputs are the same.
 
 The child prints nothing of its own (a library's warning is flushed) and leaves by
 `os._exit`, so the parent's buffers and exit handlers run once. Its arguments come through
 one pipe and its outcome back through another, pickled: its seconds, or its exception, raised
 again in the parent (one that does not pickle comes back as a PlanError with its words). A
-child whose parent closes the pipe without starting it (or dies) ends at once.
+child whose parent closes the pipe without starting it (or dies) ends once prepared.
 
 SIGINT and SIGTERM end the child at once (the default action): the parent, which gets the
 terminal's Ctrl-C as well, kills and reaps the child before its own clean-up removes the
