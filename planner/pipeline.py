@@ -484,13 +484,12 @@ def _run(instance_dir: Path, out: Path, options: SolverOptions, inputs: RunInput
     timings["load"] = time.perf_counter() - started
     written: dict[str, float] = {}
     # The exports' child is forked now, on this instance (the plan's own: `plan_with` keeps
-    # it; were it another, `_publish` would fork one on that), so that it has the report's
-    # imports done when the tables are written.
+    # it), so that it has the report's imports done when the tables are written.
     with exports_for(instance, formats, fork) as exports:
         planned = plan_with(instance, options, inputs.name, progress, timings, pacing)
+        assert planned.instance is instance  # what the child's report is made against
         started = time.perf_counter()
-        _publish(planned, out, progress, formats, written,
-                 exports if planned.instance is instance else None)
+        _publish(planned, out, progress, formats, written, exports)
     spent = {**planned.summary.timings_s, **{k: round(v, 4) for k, v in written.items()},
              "write_verify": round(time.perf_counter() - started, 4)}
     return RunResult(planned, out, planned.summary.model_copy(update={"timings_s": spent}))
