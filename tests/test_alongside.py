@@ -90,18 +90,18 @@ def test_an_export_failure_is_raised_and_nothing_is_published(tmp_path, monkeypa
 
 @needs_fork
 def test_a_failed_verification_kills_the_exports_and_publishes_nothing(tmp_path, monkeypatch):
-    started = tmp_path / "started"
+    begun = tmp_path / "begun"
     pids: list[int] = []
 
     def slow(folder: Path, instance: object = None) -> None:
-        mark(started)
+        mark(begun)
         time.sleep(60)
 
     def rejecting(folder: Path, instance: object) -> None:
-        while not started.exists():
+        while not begun.exists():
             time.sleep(0.01)
-        pids.append(int(started.read_text()))
-        started.unlink()
+        pids.append(int(begun.read_text()))
+        begun.unlink()
         raise PlanError("the verifier rejects the plan")
     monkeypatch.setattr(pipeline, "write_report", slow)
     monkeypatch.setattr(pipeline, "verify_or_raise", rejecting)
